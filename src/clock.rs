@@ -1,0 +1,81 @@
+//! Time, injected: every decision that depends on "now" (the rolling 24 h budget window, plan
+//! age, lock staleness) takes a [`Clock`] so tests can move time by hand. Times are Unix epoch
+//! milliseconds, the unit the ledger stores.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Milliseconds since the Unix epoch.
+pub type EpochMillis = i64;
+
+pub const SECOND: EpochMillis = 1_000;
+pub const HOUR: EpochMillis = 3_600 * SECOND;
+pub const DAY: EpochMillis = 24 * HOUR;
+
+pub trait Clock: Send + Sync + std::fmt::Debug {
+    fn now(&self) -> EpochMillis;
+}
+
+/// The wall clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> EpochMillis {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as EpochMillis)
+            .unwrap_or(0)
+    }
+}
+
+/// A clock that only moves when told to; clones share the same time.
+#[derive(Debug, Clone, Default)]
+pub struct ManualClock(Arc<AtomicI64>);
+
+impl ManualClock {
+    pub fn at(now: EpochMillis) -> Self {
+        ManualClock(Arc::new(AtomicI64::new(now)))
+    }
+    pub fn set(&self, now: EpochMillis) {
+        self.0.store(now, Ordering::SeqCst);
+    }
+    pub fn advance(&self, by: EpochMillis) {
+        self.0.fetch_add(by, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> EpochMillis {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// RFC 3339 in UTC with second precision, e.g. `2026-11-26T20:24:17Z`.
+pub fn rfc3339(at: EpochMillis) -> String {
+    use aws_smithy_types::DateTime;
+    use aws_smithy_types::date_time::Format;
+    DateTime::from_secs(at.div_euclid(SECOND))
+        .fmt(Format::DateTime)
+        .unwrap_or_else(|_| at.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_rfc3339() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_795_724_657_999), "2026-11-26T20:24:17Z");
+    }
+
+    #[test]
+    fn manual_clock_moves_only_when_told() {
+        let clock = ManualClock::at(10);
+        let other = clock.clone();
+        clock.advance(5);
+        assert_eq!(other.now(), 15);
+    }
+}

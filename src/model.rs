@@ -1,0 +1,372 @@
+//! Domain vocabulary shared by every module: stream identities, key targets, AWS enums and the
+//! ARN grammar we accept. Values here are already validated; raw text becomes one of these
+//! types at the edges (the fleet reader, the cloud client), never deeper in.
+
+use std::fmt;
+
+/// The KMS key type of a Firehose encryption configuration (`KeyType` in the API).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum KeyType {
+    AwsOwned,
+    CustomerManaged,
+}
+
+impl KeyType {
+    pub const AWS_OWNED: &'static str = "AWS_OWNED_CMK";
+    pub const CUSTOMER_MANAGED: &'static str = "CUSTOMER_MANAGED_CMK";
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyType::AwsOwned => Self::AWS_OWNED,
+            KeyType::CustomerManaged => Self::CUSTOMER_MANAGED,
+        }
+    }
+
+    /// Parses the API spelling, case-insensitively (operators type these by hand).
+    pub fn parse(text: &str) -> Option<Self> {
+        if text.eq_ignore_ascii_case(Self::AWS_OWNED) {
+            Some(KeyType::AwsOwned)
+        } else if text.eq_ignore_ascii_case(Self::CUSTOMER_MANAGED) {
+            Some(KeyType::CustomerManaged)
+        } else {
+            None
+        }
+    }
+}
+
+impl fmt::Display for KeyType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which key a stream is (or should be) encrypted with.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum KeyChoice {
+    /// `AWS_OWNED_CMK`: no key ARN, no per-key stream limit.
+    AwsOwned,
+    /// `CUSTOMER_MANAGED_CMK` with its key ARN.
+    Customer(KmsKeyArn),
+}
+
+impl KeyChoice {
+    pub fn key_type(&self) -> KeyType {
+        match self {
+            KeyChoice::AwsOwned => KeyType::AwsOwned,
+            KeyChoice::Customer(_) => KeyType::CustomerManaged,
+        }
+    }
+
+    pub fn key_arn(&self) -> Option<&KmsKeyArn> {
+        match self {
+            KeyChoice::AwsOwned => None,
+            KeyChoice::Customer(arn) => Some(arn),
+        }
+    }
+
+    /// Rebuilds a choice from stored columns; `None` when they are inconsistent.
+    pub fn from_parts(key_type: &str, key_arn: Option<&str>) -> Option<Self> {
+        match (KeyType::parse(key_type)?, key_arn) {
+            (KeyType::AwsOwned, _) => Some(KeyChoice::AwsOwned),
+            (KeyType::CustomerManaged, Some(arn)) => {
+                KmsKeyArn::parse(arn).ok().map(KeyChoice::Customer)
+            }
+            (KeyType::CustomerManaged, None) => None,
+        }
+    }
+}
+
+impl fmt::Display for KeyChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyChoice::AwsOwned => f.write_str("aws-owned"),
+            KeyChoice::Customer(arn) => write!(f, "{arn}"),
+        }
+    }
+}
+
+/// A stream's identity in the ledger: (account, region, name).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StreamId {
+    pub account: String,
+    pub region: String,
+    pub name: String,
+}
+
+impl fmt::Display for StreamId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}/{}", self.account, self.region, self.name)
+    }
+}
+
+/// Stream names Firehose accepts: `[a-zA-Z0-9_.-]{1,64}`.
+pub fn is_valid_stream_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+/// Region codes such as `us-east-1`, `us-gov-west-1`, `cn-north-1`, `us-isob-east-1`:
+/// lowercase letter groups joined by `-`, the first of two letters, the last a number.
+pub fn is_valid_region(region: &str) -> bool {
+    let parts: Vec<&str> = region.split('-').collect();
+    let Some((last, rest)) = parts.split_last() else {
+        return false;
+    };
+    parts.len() >= 3
+        && rest[0].len() == 2
+        && rest
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && !last.is_empty()
+        && last.len() <= 2
+        && last.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// 12-digit AWS account id.
+pub fn is_valid_account(account: &str) -> bool {
+    account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn is_valid_partition(partition: &str) -> bool {
+    matches!(
+        partition,
+        "aws"
+            | "aws-cn"
+            | "aws-us-gov"
+            | "aws-iso"
+            | "aws-iso-b"
+            | "aws-iso-e"
+            | "aws-iso-f"
+            | "aws-eusc"
+    )
+}
+
+/// Why an ARN was refused; the message is shown to operators as is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ArnError {
+    #[error("not an ARN (expected arn:<partition>:<service>:<region>:<account>:<resource>)")]
+    NotAnArn,
+    #[error("unknown partition {0:?} (expected aws, aws-cn, aws-us-gov, ...)")]
+    Partition(String),
+    #[error("is an ARN of service {0:?}, expected {1:?}")]
+    Service(String, &'static str),
+    #[error("malformed region {0:?}")]
+    Region(String),
+    #[error("malformed account id {0:?} (expected 12 digits)")]
+    Account(String),
+    #[error(
+        "is a KMS alias ARN; Firehose needs the key ARN (arn:<partition>:kms:<region>:<account>:key/<key-id>), \
+         resolve it with `aws kms describe-key --key-id <alias>`"
+    )]
+    KmsAlias,
+    #[error("resource {0:?} is not {1}")]
+    Resource(String, &'static str),
+}
+
+struct ArnParts<'a> {
+    partition: &'a str,
+    service: &'a str,
+    region: &'a str,
+    account: &'a str,
+    resource: &'a str,
+}
+
+fn split_arn(text: &str) -> Result<ArnParts<'_>, ArnError> {
+    let mut it = text.splitn(6, ':');
+    let (Some("arn"), Some(partition), Some(service), Some(region), Some(account), Some(resource)) = (
+        it.next(),
+        it.next(),
+        it.next(),
+        it.next(),
+        it.next(),
+        it.next(),
+    ) else {
+        return Err(ArnError::NotAnArn);
+    };
+    if !is_valid_partition(partition) {
+        return Err(ArnError::Partition(partition.to_owned()));
+    }
+    Ok(ArnParts {
+        partition,
+        service,
+        region,
+        account,
+        resource,
+    })
+}
+
+fn check_region_account(parts: &ArnParts<'_>) -> Result<(), ArnError> {
+    if !is_valid_region(parts.region) {
+        return Err(ArnError::Region(parts.region.to_owned()));
+    }
+    if !is_valid_account(parts.account) {
+        return Err(ArnError::Account(parts.account.to_owned()));
+    }
+    Ok(())
+}
+
+/// `arn:<partition>:firehose:<region>:<account>:deliverystream/<name>`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FirehoseArn {
+    pub partition: String,
+    pub region: String,
+    pub account: String,
+    pub name: String,
+}
+
+impl FirehoseArn {
+    pub fn parse(text: &str) -> Result<Self, ArnError> {
+        let parts = split_arn(text)?;
+        if parts.service != "firehose" {
+            return Err(ArnError::Service(parts.service.to_owned(), "firehose"));
+        }
+        check_region_account(&parts)?;
+        let name = parts
+            .resource
+            .strip_prefix("deliverystream/")
+            .filter(|n| is_valid_stream_name(n))
+            .ok_or_else(|| {
+                ArnError::Resource(
+                    parts.resource.to_owned(),
+                    "deliverystream/<name> with a name of 1-64 characters [a-zA-Z0-9_.-]",
+                )
+            })?;
+        Ok(FirehoseArn {
+            partition: parts.partition.to_owned(),
+            region: parts.region.to_owned(),
+            account: parts.account.to_owned(),
+            name: name.to_owned(),
+        })
+    }
+}
+
+/// `arn:<partition>:kms:<region>:<account>:key/<key-id>` (a key, never an alias).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct KmsKeyArn {
+    arn: String,
+    region_range: (usize, usize),
+    account_range: (usize, usize),
+    key_id_start: usize,
+}
+
+impl KmsKeyArn {
+    pub fn parse(text: &str) -> Result<Self, ArnError> {
+        let parts = split_arn(text)?;
+        if parts.service != "kms" {
+            return Err(ArnError::Service(parts.service.to_owned(), "kms"));
+        }
+        if parts.resource.starts_with("alias/") {
+            return Err(ArnError::KmsAlias);
+        }
+        check_region_account(&parts)?;
+        let key_id = parts
+            .resource
+            .strip_prefix("key/")
+            .filter(|id| {
+                (1..=128).contains(&id.len())
+                    && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            })
+            .ok_or_else(|| ArnError::Resource(parts.resource.to_owned(), "key/<key-id>"))?;
+        let region_start = "arn:".len() + parts.partition.len() + ":kms:".len();
+        let account_start = region_start + parts.region.len() + 1;
+        Ok(KmsKeyArn {
+            arn: text.to_owned(),
+            region_range: (region_start, region_start + parts.region.len()),
+            account_range: (account_start, account_start + parts.account.len()),
+            key_id_start: text.len() - key_id.len(),
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.arn
+    }
+    pub fn region(&self) -> &str {
+        &self.arn[self.region_range.0..self.region_range.1]
+    }
+    pub fn account(&self) -> &str {
+        &self.arn[self.account_range.0..self.account_range.1]
+    }
+    pub fn key_id(&self) -> &str {
+        &self.arn[self.key_id_start..]
+    }
+}
+
+impl fmt::Display for KmsKeyArn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.arn)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_names() {
+        assert!(is_valid_stream_name("a"));
+        assert!(is_valid_stream_name("orders_v2.prod-1"));
+        assert!(is_valid_stream_name(&"x".repeat(64)));
+        assert!(!is_valid_stream_name(&"x".repeat(65)));
+        assert!(!is_valid_stream_name(""));
+        assert!(!is_valid_stream_name("has space"));
+        assert!(!is_valid_stream_name("ѕtream")); // Cyrillic look-alike
+    }
+
+    #[test]
+    fn regions() {
+        for ok in [
+            "us-east-1",
+            "us-gov-west-1",
+            "cn-north-1",
+            "us-isob-east-1",
+            "ap-southeast-5",
+        ] {
+            assert!(is_valid_region(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "us-east",
+            "US-EAST-1",
+            "useast1",
+            "us-east-1a",
+            "u-east-1",
+            "us--1",
+        ] {
+            assert!(!is_valid_region(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn firehose_arn() {
+        let arn = FirehoseArn::parse("arn:aws:firehose:eu-west-1:123456789012:deliverystream/logs")
+            .unwrap();
+        assert_eq!(
+            (arn.region.as_str(), arn.account.as_str(), arn.name.as_str()),
+            ("eu-west-1", "123456789012", "logs")
+        );
+        assert_eq!(
+            FirehoseArn::parse("arn:aws:kinesis:eu-west-1:123456789012:stream/logs"),
+            Err(ArnError::Service("kinesis".into(), "firehose"))
+        );
+        assert!(FirehoseArn::parse("arn:aws:firehose:eu-west-1:1234:deliverystream/logs").is_err());
+        assert!(FirehoseArn::parse("arn:aws:firehose:eu-west-1:123456789012:logs").is_err());
+    }
+
+    #[test]
+    fn kms_arn() {
+        let text = "arn:aws-us-gov:kms:us-gov-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        let arn = KmsKeyArn::parse(text).unwrap();
+        assert_eq!(arn.region(), "us-gov-west-1");
+        assert_eq!(arn.account(), "123456789012");
+        assert_eq!(arn.key_id(), "1234abcd-12ab-34cd-56ef-1234567890ab");
+        assert_eq!(arn.as_str(), text);
+        assert_eq!(
+            KmsKeyArn::parse("arn:aws:kms:us-east-1:123456789012:alias/prod"),
+            Err(ArnError::KmsAlias)
+        );
+        assert!(KmsKeyArn::parse("arn:aws:kms:us-east-1:123456789012:key/").is_err());
+        assert!(KmsKeyArn::parse("1234abcd-12ab-34cd-56ef-1234567890ab").is_err());
+    }
+}
