@@ -1,6 +1,7 @@
 //! firehose-sse: roll out Firehose server-side encryption across a fleet, within every AWS
 //! limit, resumably. See ARCHITECTURE.md for how the modules fit together.
 
+pub mod aws;
 pub mod cli;
 pub mod clock;
 pub mod commands;

@@ -1,0 +1,161 @@
+//! Building the AWS SDK configuration the way the AWS CLI would: the default credential chain,
+//! `--profile`, `--region`, `--endpoint-url` (and the `AWS_ENDPOINT_URL*` variables), extra CA
+//! roots from `--ca-bundle`/`AWS_CA_BUNDLE`, and connect/read timeouts. One HTTPS client
+//! (rustls) carries every call, including the credential providers' own.
+
+use std::path::Path;
+use std::time::Duration;
+
+use aws_config::meta::region::RegionProviderChain;
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_smithy_types::timeout::TimeoutConfig;
+
+use crate::error::UsageError;
+
+/// Where and how to reach AWS (or an emulator standing in for it).
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    pub profile: Option<String>,
+    pub endpoint_url: Option<String>,
+    pub ca_bundle: Option<std::path::PathBuf>,
+    pub connect_timeout: Option<Duration>,
+    pub read_timeout: Option<Duration>,
+    /// Fixed credentials instead of the default chain (the in-process sandbox, tests).
+    pub static_credentials: Option<aws_credential_types::Credentials>,
+}
+
+impl ConnectOptions {
+    pub fn from_global(global: &crate::cli::GlobalArgs) -> Self {
+        ConnectOptions {
+            profile: global.profile.clone(),
+            endpoint_url: global.endpoint_url.clone(),
+            ca_bundle: global.ca_bundle.clone(),
+            connect_timeout: global.connect_timeout,
+            read_timeout: global.read_timeout,
+            static_credentials: None,
+        }
+    }
+}
+
+/// The HTTPS client every SDK client uses: rustls with the platform's roots plus, when given,
+/// the PEM certificates of `extra_roots`.
+pub fn http_client(extra_roots: Option<&Path>) -> Result<SharedHttpClient, UsageError> {
+    let mut trust = TrustStore::default();
+    if let Some(path) = extra_roots {
+        let pem = std::fs::read(path).map_err(|e| {
+            UsageError::new(format!("cannot read CA bundle {}: {e}", path.display()))
+        })?;
+        if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+            return Err(UsageError::new(format!(
+                "CA bundle {} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                path.display()
+            )));
+        }
+        trust = trust.with_pem_certificate(pem);
+    }
+    let context = TlsContext::builder()
+        .with_trust_store(trust)
+        .build()
+        .map_err(|e| UsageError::new(format!("invalid TLS settings: {e}")))?;
+    Ok(aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .tls_context(context)
+        .build_https())
+}
+
+/// Loads the shared SDK configuration. The region set here is only a fallback: every client is
+/// built for the region of the streams it serves.
+pub async fn sdk_config(opts: &ConnectOptions) -> Result<SdkConfig, UsageError> {
+    if let Some(url) = &opts.endpoint_url {
+        check_endpoint_url(url)?;
+    }
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http_client(opts.ca_bundle.as_deref())?);
+    if let Some(profile) = &opts.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(url) = &opts.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    if let Some(creds) = &opts.static_credentials {
+        loader = loader.credentials_provider(creds.clone());
+    }
+    let mut timeouts = TimeoutConfig::builder();
+    if let Some(t) = opts.connect_timeout {
+        timeouts = timeouts.connect_timeout(t);
+    }
+    if let Some(t) = opts.read_timeout {
+        timeouts = timeouts.read_timeout(t);
+    }
+    loader = loader.timeout_config(timeouts.build());
+    Ok(loader.load().await)
+}
+
+/// The region for rows that name none: `--region`, else AWS_REGION / AWS_DEFAULT_REGION, else
+/// the profile's `region`. Never asks the instance metadata service: reading a fleet file must
+/// not send anything anywhere.
+pub async fn default_region(flag: Option<&str>, profile: Option<&str>) -> Option<String> {
+    if let Some(region) = flag {
+        return Some(region.to_owned());
+    }
+    let mut from_profile = aws_config::profile::ProfileFileRegionProvider::builder();
+    if let Some(name) = profile {
+        from_profile = from_profile.profile_name(name);
+    }
+    RegionProviderChain::first_try(
+        aws_config::environment::EnvironmentVariableRegionProvider::new(),
+    )
+    .or_else(from_profile.build())
+    .region()
+    .await
+    .map(|r| r.as_ref().to_owned())
+}
+
+/// `--endpoint-url` must be an http(s) URL with a host.
+pub fn check_endpoint_url(url: &str) -> Result<(), UsageError> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| {
+            UsageError::new(format!(
+                "--endpoint-url {url:?} must start with https:// or http://"
+            ))
+        })?;
+    if rest.is_empty() || rest.starts_with('/') {
+        return Err(UsageError::new(format!(
+            "--endpoint-url {url:?} has no host"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_urls() {
+        assert!(check_endpoint_url("http://127.0.0.1:4599").is_ok());
+        assert!(check_endpoint_url("https://firehose.us-east-1.amazonaws.com").is_ok());
+        assert!(check_endpoint_url("127.0.0.1:4599").is_err());
+        assert!(check_endpoint_url("http://").is_err());
+    }
+
+    #[test]
+    fn ca_bundle_must_be_pem() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bundle.pem");
+        std::fs::write(&path, "not a certificate").unwrap();
+        let err = http_client(Some(&path)).unwrap_err();
+        assert!(err.to_string().contains("no PEM certificate"), "{err}");
+        let missing = http_client(Some(&dir.path().join("nope.pem"))).unwrap_err();
+        assert!(
+            missing.to_string().contains("cannot read CA bundle"),
+            "{missing}"
+        );
+    }
+}
