@@ -17,7 +17,12 @@ use crate::error::Exit;
 
 /// Runs one command line to completion.
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
-    match cli.command {
-        Command::Plan(args) => commands::plan(&cli.global, &args),
-    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        match &cli.command {
+            Command::Plan(args) => commands::plan(&cli.global, args).await,
+        }
+    })
 }

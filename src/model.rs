@@ -370,3 +370,123 @@ mod tests {
         assert!(KmsKeyArn::parse("1234abcd-12ab-34cd-56ef-1234567890ab").is_err());
     }
 }
+
+/// Defines a string-backed enum mirroring an AWS enum: known values plus `Other` for values a
+/// newer API may send, kept verbatim.
+macro_rules! aws_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($variant,)+
+            Other(String),
+        }
+
+        impl $name {
+            pub fn parse(text: &str) -> Self {
+                match text {
+                    $($text => $name::$variant,)+
+                    other => $name::Other(other.to_owned()),
+                }
+            }
+
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $($name::$variant => $text,)+
+                    $name::Other(text) => text,
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+aws_enum!(
+    /// `DeliveryStreamType`: only `DirectPut` streams can be encrypted by Start.
+    SourceType {
+        DirectPut => "DirectPut",
+        KinesisStreamAsSource => "KinesisStreamAsSource",
+        MskAsSource => "MSKAsSource",
+        DatabaseAsSource => "DatabaseAsSource",
+    }
+);
+
+aws_enum!(
+    /// `DeliveryStreamStatus`.
+    StreamStatus {
+        Creating => "CREATING",
+        CreatingFailed => "CREATING_FAILED",
+        Deleting => "DELETING",
+        DeletingFailed => "DELETING_FAILED",
+        Active => "ACTIVE",
+        Suspended => "SUSPENDED",
+    }
+);
+
+aws_enum!(
+    /// `DeliveryStreamEncryptionStatus`.
+    EncStatus {
+        Enabled => "ENABLED",
+        Enabling => "ENABLING",
+        EnablingFailed => "ENABLING_FAILED",
+        Disabled => "DISABLED",
+        Disabling => "DISABLING",
+        DisablingFailed => "DISABLING_FAILED",
+    }
+);
+
+/// A stream's encryption configuration as Describe reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Encryption {
+    pub status: EncStatus,
+    /// `None` when Describe gave no key type (encryption never configured).
+    pub key: Option<KeyChoice>,
+    /// `FailureDescription {Type, Details}` of a failed transition.
+    pub failure: Option<Failure>,
+}
+
+impl Encryption {
+    pub fn disabled() -> Self {
+        Encryption {
+            status: EncStatus::Disabled,
+            key: None,
+            failure: None,
+        }
+    }
+}
+
+/// `FailureDescription`: the type (kept verbatim) and the service's details.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub kind: String,
+    pub details: String,
+}
+
+/// What one Describe of a stream showed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamObservation {
+    pub id: StreamId,
+    pub arn: String,
+    pub source: SourceType,
+    pub status: StreamStatus,
+    pub encryption: Encryption,
+}
+
+/// What one KMS DescribeKey showed (or that the key does not exist).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyObservation {
+    pub arn: KmsKeyArn,
+    /// `false` when KMS answered NotFound (or the key is in another region).
+    pub found: bool,
+    /// `KeyState`: Enabled, Disabled, PendingDeletion, ...
+    pub state: String,
+    /// `KeySpec`, e.g. SYMMETRIC_DEFAULT.
+    pub spec: String,
+    /// `KeyUsage`, e.g. ENCRYPT_DECRYPT.
+    pub usage: String,
+}

@@ -1,13 +1,376 @@
-//! The SQLite ledger (placeholder until the ledger lands).
+//! The SQLite ledger: the audit trail and the memory of every run. It records what was observed,
+//! every Start/Stop call (before it is sent and after it is answered), plans, runs and their
+//! items, and the apply lock; and it answers the questions that keep a rollout inside AWS's
+//! limits: how much of a stream's 24 h budget is used, when its next call frees up, how many
+//! streams a customer-managed key protects.
+//!
+//! The file is created with mode 0600 and opened with WAL, foreign keys, a busy timeout and full
+//! fsync, so a call recorded before it was sent survives a kill -9 or a power cut. The schema
+//! lives in numbered files under `migrations/`, applied with rusqlite_migration; a ledger from a
+//! newer schema is refused, never "upgraded down". Nothing is ever deleted.
 
+pub mod budget;
+pub mod lock;
+mod records;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rusqlite_migration::{M, Migrations, SchemaVersion};
+
+use crate::clock::{Clock, EpochMillis};
 use crate::error::{Exit, HasExit};
+use crate::model::StreamId;
+
+pub use lock::{LockHolder, StaleAfter};
+pub use records::{AttemptOutcome, AttemptRow, Op};
+
+/// The schema, one entry per file of `migrations/`, in order. Append only.
+const MIGRATION_FILES: &[&str] = &[include_str!("../../migrations/0001_initial.sql")];
+
+fn migrations() -> Migrations<'static> {
+    Migrations::new(MIGRATION_FILES.iter().map(|sql| M::up(sql)).collect())
+}
+
+/// The highest schema version this binary knows.
+pub fn schema_version() -> usize {
+    MIGRATION_FILES.len()
+}
 
 #[derive(Debug, thiserror::Error)]
-#[error("ledger error")]
-pub struct LedgerError;
+pub enum LedgerError {
+    #[error("cannot open the ledger {path}: {source}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("cannot create the ledger {path}: {source}")]
+    Create {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("no ledger at {0} (run plan or apply first, or pass --ledger)")]
+    Missing(PathBuf),
+    #[error("{path} is not a firehose-sse ledger (not an SQLite database, or damaged): {source}")]
+    NotALedger {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error(
+        "the ledger {path} was written by a newer firehose-sse (schema {found}, this binary knows up to {known}); \
+         use that version or newer; it is left untouched"
+    )]
+    NewerSchema {
+        path: PathBuf,
+        found: usize,
+        known: usize,
+    },
+    #[error("cannot bring the ledger {path} to schema {known}: {source}")]
+    Migrate {
+        path: PathBuf,
+        known: usize,
+        #[source]
+        source: rusqlite_migration::Error,
+    },
+    #[error(
+        "the ledger is locked by another apply: pid {} on {} since {} (last heartbeat {}); \
+         wait for it, or if that process is gone for good, run again after {}",
+        .0.pid, .0.host, crate::clock::rfc3339(.0.acquired_at), crate::clock::rfc3339(.0.heartbeat_at),
+        crate::clock::rfc3339(.0.heartbeat_at + lock::STALE_AFTER_OTHER_HOST)
+    )]
+    Locked(LockHolder),
+    #[error("ledger query failed: {0}")]
+    Sql(#[from] rusqlite::Error),
+}
 
 impl HasExit for LedgerError {
     fn exit(&self) -> Exit {
-        Exit::Runtime
+        match self {
+            LedgerError::Missing(_)
+            | LedgerError::NotALedger { .. }
+            | LedgerError::NewerSchema { .. } => Exit::Usage,
+            _ => Exit::Runtime,
+        }
     }
 }
+
+pub type Result<T, E = LedgerError> = std::result::Result<T, E>;
+
+/// An open ledger. Not `Sync`: one owner writes (STYLE §6); others send it events.
+#[derive(Debug)]
+pub struct Ledger {
+    conn: Connection,
+    path: PathBuf,
+    clock: Arc<dyn Clock>,
+}
+
+/// Streams a customer-managed key protects now and after a plan.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KeyUsage {
+    /// Streams ENABLED with the key (or whose failed rekey left it in force) or ENABLING to it.
+    pub now: u32,
+    /// Streams the plan moves onto the key.
+    pub onto: u32,
+    /// Streams the plan moves away from the key.
+    pub away: u32,
+}
+
+impl KeyUsage {
+    pub fn after(&self) -> u32 {
+        (self.now + self.onto).saturating_sub(self.away)
+    }
+}
+
+impl Ledger {
+    /// Opens the ledger at `path`, creating it (mode 0600) and its schema when absent.
+    pub fn open(path: &Path, clock: Arc<dyn Clock>) -> Result<Ledger> {
+        if !path.exists() {
+            create_private(path)?;
+        }
+        Self::open_inner(path, clock, OpenFlags::default())
+    }
+
+    /// Opens an existing ledger without creating anything (status, report, history).
+    pub fn open_existing(path: &Path, clock: Arc<dyn Clock>) -> Result<Ledger> {
+        if !path.exists() {
+            return Err(LedgerError::Missing(path.to_owned()));
+        }
+        Self::open_inner(
+            path,
+            clock,
+            OpenFlags::default() - OpenFlags::SQLITE_OPEN_CREATE,
+        )
+    }
+
+    fn open_inner(path: &Path, clock: Arc<dyn Clock>, flags: OpenFlags) -> Result<Ledger> {
+        let open_err = |source| LedgerError::Open {
+            path: path.to_owned(),
+            source,
+        };
+        let mut conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
+        // The first statement that reads the file tells whether it is a database at all.
+        let not_a_ledger = |source| LedgerError::NotALedger {
+            path: path.to_owned(),
+            source,
+        };
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(open_err)?;
+        conn.query_row("PRAGMA schema_version", [], |r| r.get::<_, i64>(0))
+            .map_err(not_a_ledger)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(open_err)?;
+
+        let migrations = migrations();
+        let known = schema_version();
+        match migrations.current_version(&conn) {
+            Ok(SchemaVersion::Outside(found)) => {
+                return Err(LedgerError::NewerSchema {
+                    path: path.to_owned(),
+                    found: found.get(),
+                    known,
+                });
+            }
+            Ok(SchemaVersion::NoneSet) if has_foreign_tables(&conn).map_err(not_a_ledger)? => {
+                return Err(LedgerError::NotALedger {
+                    path: path.to_owned(),
+                    source: rusqlite::Error::InvalidQuery,
+                });
+            }
+            Ok(_) => {}
+            Err(source) => {
+                return Err(LedgerError::Migrate {
+                    path: path.to_owned(),
+                    known,
+                    source,
+                });
+            }
+        }
+        migrations
+            .to_latest(&mut conn)
+            .map_err(|source| LedgerError::Migrate {
+                path: path.to_owned(),
+                known,
+                source,
+            })?;
+        Ok(Ledger {
+            conn,
+            path: path.to_owned(),
+            clock,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn now(&self) -> EpochMillis {
+        self.clock.now()
+    }
+
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Send times of the stream's attempts that count against its budget in the window
+    /// ending at `now`.
+    pub fn counted_sends(&self, stream: &StreamId, now: EpochMillis) -> Result<Vec<EpochMillis>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT a.sent_at FROM attempts a JOIN streams s ON s.id = a.stream_id
+             WHERE s.account = ?1 AND s.region = ?2 AND s.name = ?3
+               AND a.state != 'not_sent' AND a.sent_at > ?4 AND a.sent_at <= ?5
+             ORDER BY a.sent_at",
+        )?;
+        let rows = stmt.query_map(
+            params![
+                stream.account,
+                stream.region,
+                stream.name,
+                now - budget::WINDOW,
+                now
+            ],
+            |r| r.get(0),
+        )?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Start+Stop calls that count against the stream's budget at `now`: every attempt sent
+    /// in `(now - 24 h, now]`, unknown outcomes included, only those proven never sent excluded.
+    pub fn budget_used(&self, stream: &StreamId, now: EpochMillis) -> Result<u32> {
+        Ok(self.counted_sends(stream, now)?.len() as u32)
+    }
+
+    /// When the stream may make its next call while staying within `allowed` calls per window
+    /// (the budget minus the reserve): `now` if it has room, later if not, `None` if never.
+    pub fn next_free_slot(
+        &self,
+        stream: &StreamId,
+        now: EpochMillis,
+        allowed: u32,
+    ) -> Result<Option<EpochMillis>> {
+        let sent = self.counted_sends(stream, now)?;
+        Ok(budget::next_slot(&sent, now, budget::WINDOW, allowed))
+    }
+
+    /// Counted send times in the window ending at `now` for every stream that has any, for
+    /// planning a whole fleet in one query.
+    pub fn all_counted_sends(
+        &self,
+        now: EpochMillis,
+    ) -> Result<HashMap<StreamId, Vec<EpochMillis>>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT s.account, s.region, s.name, a.sent_at FROM attempts a
+             JOIN streams s ON s.id = a.stream_id
+             WHERE a.state != 'not_sent' AND a.sent_at > ?1 AND a.sent_at <= ?2
+             ORDER BY a.sent_at",
+        )?;
+        let mut out: HashMap<StreamId, Vec<EpochMillis>> = HashMap::new();
+        let mut rows = stmt.query(params![now - budget::WINDOW, now])?;
+        while let Some(r) = rows.next()? {
+            let id = StreamId {
+                account: r.get(0)?,
+                region: r.get(1)?,
+                name: r.get(2)?,
+            };
+            out.entry(id).or_default().push(r.get(3)?);
+        }
+        Ok(out)
+    }
+
+    /// Streams each customer-managed key protects now, by key ARN: streams whose key in force
+    /// is the key, or that are ENABLING towards it (counted once).
+    pub fn key_counts_now(&self) -> Result<HashMap<String, u32>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT arn, COUNT(*) FROM (
+                 SELECT id, in_force_arn AS arn FROM streams WHERE in_force_arn IS NOT NULL
+                 UNION
+                 SELECT id, key_arn AS arn FROM streams
+                 WHERE enc_status = 'ENABLING' AND key_arn IS NOT NULL
+             ) GROUP BY arn",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// How many streams `key_arn` protects now and how a saved plan changes that: streams
+    /// counted now, plus those the plan enables or rekeys onto it, minus those it rekeys away.
+    pub fn cmk_usage(&self, key_arn: &str, plan_id: Option<i64>) -> Result<KeyUsage> {
+        let now = self.key_counts_now()?.get(key_arn).copied().unwrap_or(0);
+        let Some(plan_id) = plan_id else {
+            return Ok(KeyUsage {
+                now,
+                onto: 0,
+                away: 0,
+            });
+        };
+        let (onto, away) = self.conn.query_row(
+            "WITH counted AS (
+                 SELECT s.account, s.region, s.name FROM streams s
+                 WHERE s.in_force_arn = ?2 OR (s.enc_status = 'ENABLING' AND s.key_arn = ?2)
+             ), moving AS (
+                 SELECT p.target_arn,
+                        EXISTS (SELECT 1 FROM counted c WHERE c.account = p.account
+                                AND c.region = p.region AND c.name = p.name) AS on_key
+                 FROM plan_items p
+                 WHERE p.plan_id = ?1 AND p.action IN ('enable', 'rekey')
+             )
+             SELECT COALESCE(SUM(target_arn IS ?2 AND NOT on_key), 0),
+                    COALESCE(SUM(target_arn IS NOT ?2 AND on_key), 0)
+             FROM moving",
+            params![plan_id, key_arn],
+            |r| Ok((r.get::<_, u32>(0)?, r.get::<_, u32>(1)?)),
+        )?;
+        Ok(KeyUsage { now, onto, away })
+    }
+
+    /// The stream's id in the ledger, when it was ever observed.
+    pub fn stream_row(&self, stream: &StreamId) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id FROM streams WHERE account = ?1 AND region = ?2 AND name = ?3",
+                params![stream.account, stream.region, stream.name],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+}
+
+/// Creates an empty file readable and writable by its owner only. SQLite gives its -wal and
+/// -shm files the same mode.
+fn create_private(path: &Path) -> Result<()> {
+    let create_err = |source| LedgerError::Create {
+        path: path.to_owned(),
+        source,
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(create_err(e)),
+    }
+}
+
+/// An SQLite file with tables but no schema version is someone else's database.
+fn has_foreign_tables(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n > 0)
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -1,0 +1,255 @@
+//! Writing observations and Start/Stop attempts. An attempt is written before its request is
+//! sent (`in_flight`) and completed after; a row still `in_flight` when a ledger is opened is a
+//! call whose outcome is unknown.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::{Ledger, Result};
+use crate::clock::EpochMillis;
+use crate::model::{KeyChoice, KeyObservation, StreamId, StreamObservation};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Start,
+    Stop,
+}
+
+impl Op {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Op::Start => "start",
+            Op::Stop => "stop",
+        }
+    }
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    /// The service accepted the call.
+    Ok,
+    /// The service answered with an error (throttles included): it reached the service.
+    Rejected { code: String, message: String },
+    /// No answer; the request may have reached the service.
+    Unknown { message: String },
+    /// Proven never to have left this machine.
+    NotSent { message: String },
+}
+
+/// One row of `attempts`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptRow {
+    pub id: i64,
+    pub stream: StreamId,
+    pub run_id: Option<i64>,
+    pub op: String,
+    pub key_type: Option<String>,
+    pub key_arn: Option<String>,
+    pub sent_at: EpochMillis,
+    pub state: String,
+    pub error_code: Option<String>,
+}
+
+fn key_columns(key: Option<&KeyChoice>) -> (Option<&'static str>, Option<String>) {
+    match key {
+        None => (None, None),
+        Some(k) => (
+            Some(k.key_type().as_str()),
+            k.key_arn().map(|a| a.as_str().to_owned()),
+        ),
+    }
+}
+
+impl Ledger {
+    /// Records one Describe result: the stream's latest state and a history row. Returns the
+    /// stream's row id. The key in force follows the rules of the schema: set on ENABLED,
+    /// cleared on DISABLED, kept otherwise.
+    pub fn record_stream(&self, obs: &StreamObservation, run_id: Option<i64>) -> Result<i64> {
+        let now = self.now();
+        let enc = &obs.encryption;
+        let (key_type, key_arn) = key_columns(enc.key.as_ref());
+        let (failure_type, failure_details) = match &enc.failure {
+            Some(f) => (Some(f.kind.as_str()), Some(f.details.as_str())),
+            None => (None, None),
+        };
+        let tx = self.conn.unchecked_transaction()?;
+        let id: i64 = tx.query_row(
+            "INSERT INTO streams (account, region, name, arn, source_type, status, enc_status,
+                                  key_type, key_arn, failure_type, failure_details,
+                                  in_force_type, in_force_arn, observed_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,
+                     CASE WHEN ?7 = 'ENABLED' THEN ?8 END,
+                     CASE WHEN ?7 = 'ENABLED' THEN ?9 END, ?12)
+             ON CONFLICT (account, region, name) DO UPDATE SET
+                 arn = excluded.arn, source_type = excluded.source_type, status = excluded.status,
+                 enc_status = excluded.enc_status, key_type = excluded.key_type,
+                 key_arn = excluded.key_arn, failure_type = excluded.failure_type,
+                 failure_details = excluded.failure_details, observed_at = excluded.observed_at,
+                 in_force_type = CASE excluded.enc_status WHEN 'ENABLED' THEN excluded.key_type
+                                     WHEN 'DISABLED' THEN NULL ELSE streams.in_force_type END,
+                 in_force_arn = CASE excluded.enc_status WHEN 'ENABLED' THEN excluded.key_arn
+                                    WHEN 'DISABLED' THEN NULL ELSE streams.in_force_arn END
+             RETURNING id",
+            params![
+                obs.id.account,
+                obs.id.region,
+                obs.id.name,
+                obs.arn,
+                obs.source.as_str(),
+                obs.status.as_str(),
+                enc.status.as_str(),
+                key_type,
+                key_arn,
+                failure_type,
+                failure_details,
+                now
+            ],
+            |r| r.get(0),
+        )?;
+        tx.execute(
+            "INSERT INTO observations (stream_id, run_id, observed_at, status, enc_status,
+                                       key_type, key_arn, failure_type, failure_details)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                id,
+                run_id,
+                now,
+                obs.status.as_str(),
+                enc.status.as_str(),
+                key_type,
+                key_arn,
+                failure_type,
+                failure_details
+            ],
+        )?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// The key in force for a stream, as the ledger derived it (`None`: not encrypted, or
+    /// never observed).
+    pub fn key_in_force(&self, stream: &StreamId) -> Result<Option<KeyChoice>> {
+        let row: Option<(Option<String>, Option<String>)> = self
+            .conn
+            .query_row(
+                "SELECT in_force_type, in_force_arn FROM streams
+                 WHERE account = ?1 AND region = ?2 AND name = ?3",
+                params![stream.account, stream.region, stream.name],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        Ok(row.and_then(|(t, a)| KeyChoice::from_parts(t.as_deref()?, a.as_deref())))
+    }
+
+    /// Records one KMS DescribeKey result.
+    pub fn record_key(&self, obs: &KeyObservation) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO keys (arn, region, account, found, key_state, key_spec, key_usage, observed_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT (arn) DO UPDATE SET found = excluded.found,
+                 key_state = excluded.key_state, key_spec = excluded.key_spec,
+                 key_usage = excluded.key_usage, observed_at = excluded.observed_at",
+            params![
+                obs.arn.as_str(),
+                obs.arn.region(),
+                obs.arn.account(),
+                obs.found,
+                obs.state,
+                obs.spec,
+                obs.usage,
+                self.now()
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Writes and commits an `in_flight` attempt, stamped now. Call it before sending the
+    /// request; the returned id completes it.
+    pub fn begin_attempt(
+        &self,
+        stream_row: i64,
+        run_id: Option<i64>,
+        op: Op,
+        key: Option<&KeyChoice>,
+    ) -> Result<i64> {
+        let (key_type, key_arn) = key_columns(key);
+        self.conn.execute(
+            "INSERT INTO attempts (stream_id, run_id, op, key_type, key_arn, sent_at, state)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'in_flight')",
+            params![
+                stream_row,
+                run_id,
+                op.as_str(),
+                key_type,
+                key_arn,
+                self.now()
+            ],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Completes an attempt with its outcome.
+    pub fn complete_attempt(&self, attempt: i64, outcome: &AttemptOutcome) -> Result<()> {
+        let (state, code, message) = match outcome {
+            AttemptOutcome::Ok => ("ok", None, None),
+            AttemptOutcome::Rejected { code, message } => {
+                ("rejected", Some(code.as_str()), Some(message.as_str()))
+            }
+            AttemptOutcome::Unknown { message } => ("unknown", None, Some(message.as_str())),
+            AttemptOutcome::NotSent { message } => ("not_sent", None, Some(message.as_str())),
+        };
+        self.conn.execute(
+            "UPDATE attempts SET state = ?2, error_code = ?3, error_message = ?4, completed_at = ?5
+             WHERE id = ?1",
+            params![attempt, state, code, message, self.now()],
+        )?;
+        Ok(())
+    }
+
+    /// Attempts whose outcome was never recorded (the process died between send and answer).
+    /// They count against the budget; their streams must be reconciled with Describe before
+    /// anything else is sent to them.
+    pub fn in_flight_attempts(&self) -> Result<Vec<AttemptRow>> {
+        self.attempts_where("a.state = 'in_flight'", params![])
+    }
+
+    /// Every attempt made for a stream, oldest first.
+    pub fn attempts_of(&self, stream: &StreamId) -> Result<Vec<AttemptRow>> {
+        self.attempts_where(
+            "s.account = ?1 AND s.region = ?2 AND s.name = ?3",
+            params![stream.account, stream.region, stream.name],
+        )
+    }
+
+    fn attempts_where(
+        &self,
+        condition: &str,
+        args: &[&dyn rusqlite::ToSql],
+    ) -> Result<Vec<AttemptRow>> {
+        let sql = format!(
+            "SELECT a.id, s.account, s.region, s.name, a.run_id, a.op, a.key_type, a.key_arn,
+                    a.sent_at, a.state, a.error_code
+             FROM attempts a JOIN streams s ON s.id = a.stream_id
+             WHERE {condition} ORDER BY a.id"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(args, |r| {
+            Ok(AttemptRow {
+                id: r.get(0)?,
+                stream: StreamId {
+                    account: r.get(1)?,
+                    region: r.get(2)?,
+                    name: r.get(3)?,
+                },
+                run_id: r.get(4)?,
+                op: r.get(5)?,
+                key_type: r.get(6)?,
+                key_arn: r.get(7)?,
+                sent_at: r.get(8)?,
+                state: r.get(9)?,
+                error_code: r.get(10)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}

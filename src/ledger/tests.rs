@@ -1,0 +1,401 @@
+//! Ledger tests: budget window edges, CMK counts through rekeys, the lock, the schema.
+
+use std::sync::Arc;
+
+use super::*;
+use crate::clock::{DAY, ManualClock, SECOND};
+use crate::model::{
+    EncStatus, Encryption, Failure, KeyChoice, KmsKeyArn, SourceType, StreamObservation,
+    StreamStatus,
+};
+
+pub(crate) const T0: EpochMillis = 1_800_000_000_000;
+const KEY_J: &str = "arn:aws:kms:us-east-1:123456789012:key/11111111-1111-1111-1111-111111111111";
+const KEY_K: &str = "arn:aws:kms:us-east-1:123456789012:key/22222222-2222-2222-2222-222222222222";
+
+pub(crate) fn ledger() -> (tempfile::TempDir, Ledger, ManualClock) {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::at(T0);
+    let ledger = Ledger::open(&dir.path().join("l.db"), Arc::new(clock.clone())).unwrap();
+    (dir, ledger, clock)
+}
+
+pub(crate) fn sid(name: &str) -> StreamId {
+    StreamId {
+        account: "123456789012".into(),
+        region: "us-east-1".into(),
+        name: name.into(),
+    }
+}
+
+fn customer(arn: &str) -> KeyChoice {
+    KeyChoice::Customer(KmsKeyArn::parse(arn).unwrap())
+}
+
+pub(crate) fn observe(
+    ledger: &Ledger,
+    name: &str,
+    status: EncStatus,
+    key: Option<KeyChoice>,
+) -> i64 {
+    let failure = (status == EncStatus::EnablingFailed).then(|| Failure {
+        kind: "KMS_ACCESS_DENIED".into(),
+        details: "denied".into(),
+    });
+    ledger
+        .record_stream(
+            &StreamObservation {
+                id: sid(name),
+                arn: format!("arn:aws:firehose:us-east-1:123456789012:deliverystream/{name}"),
+                source: SourceType::DirectPut,
+                status: StreamStatus::Active,
+                encryption: Encryption {
+                    status,
+                    key,
+                    failure,
+                },
+            },
+            None,
+        )
+        .unwrap()
+}
+
+fn attempt_at(
+    ledger: &Ledger,
+    clock: &ManualClock,
+    row: i64,
+    at: EpochMillis,
+    outcome: AttemptOutcome,
+) {
+    clock.set(at);
+    let id = ledger
+        .begin_attempt(row, None, Op::Start, Some(&KeyChoice::AwsOwned))
+        .unwrap();
+    ledger.complete_attempt(id, &outcome).unwrap();
+}
+
+#[test]
+fn budget_window_edges() {
+    let (_d, ledger, clock) = ledger();
+    let row = observe(&ledger, "s", EncStatus::Disabled, None);
+    let now = T0 + 2 * DAY;
+    attempt_at(&ledger, &clock, row, now - DAY, AttemptOutcome::Ok); // exactly 24 h old: out
+    attempt_at(&ledger, &clock, row, now - DAY + 1, AttemptOutcome::Ok); // just inside
+    attempt_at(&ledger, &clock, row, now, AttemptOutcome::Ok); // now: in
+    assert_eq!(ledger.budget_used(&sid("s"), now).unwrap(), 2);
+    assert_eq!(ledger.budget_used(&sid("s"), now + 1).unwrap(), 1);
+    assert_eq!(ledger.budget_used(&sid("other"), now).unwrap(), 0);
+}
+
+#[test]
+fn twenty_five_attempts_and_the_reserve() {
+    let (_d, ledger, clock) = ledger();
+    let row = observe(&ledger, "s", EncStatus::Disabled, None);
+    for i in 0..25 {
+        attempt_at(&ledger, &clock, row, T0 + i * SECOND, AttemptOutcome::Ok);
+    }
+    let now = T0 + 60 * SECOND;
+    let s = sid("s");
+    assert_eq!(ledger.budget_used(&s, now).unwrap(), 25);
+    // Budget 25, reserve 1: 24 allowed, so two must leave the window.
+    assert_eq!(
+        ledger.next_free_slot(&s, now, 24).unwrap(),
+        Some(T0 + SECOND + DAY)
+    );
+    assert_eq!(ledger.next_free_slot(&s, now, 25).unwrap(), Some(T0 + DAY));
+    // With room, the slot is now.
+    assert_eq!(
+        ledger.next_free_slot(&sid("fresh"), now, 24).unwrap(),
+        Some(now)
+    );
+}
+
+#[test]
+fn unknown_outcomes_count_and_unsent_do_not() {
+    let (_d, ledger, clock) = ledger();
+    let row = observe(&ledger, "s", EncStatus::Disabled, None);
+    attempt_at(
+        &ledger,
+        &clock,
+        row,
+        T0,
+        AttemptOutcome::Unknown {
+            message: "timeout".into(),
+        },
+    );
+    attempt_at(
+        &ledger,
+        &clock,
+        row,
+        T0 + 1,
+        AttemptOutcome::NotSent {
+            message: "refused".into(),
+        },
+    );
+    attempt_at(
+        &ledger,
+        &clock,
+        row,
+        T0 + 2,
+        AttemptOutcome::Rejected {
+            code: "ThrottlingException".into(),
+            message: "Rate exceeded".into(),
+        },
+    );
+    // An attempt begun and never completed (the process died): counts, and is reported.
+    clock.set(T0 + 3);
+    let dangling = ledger.begin_attempt(row, None, Op::Start, None).unwrap();
+    assert_eq!(ledger.budget_used(&sid("s"), T0 + 10).unwrap(), 3);
+    let in_flight = ledger.in_flight_attempts().unwrap();
+    assert_eq!(in_flight.len(), 1);
+    assert_eq!(in_flight[0].id, dangling);
+    assert_eq!(in_flight[0].stream, sid("s"));
+}
+
+#[test]
+fn all_counted_sends_matches_per_stream_queries() {
+    let (_d, ledger, clock) = ledger();
+    let a = observe(&ledger, "a", EncStatus::Disabled, None);
+    let b = observe(&ledger, "b", EncStatus::Disabled, None);
+    attempt_at(&ledger, &clock, a, T0, AttemptOutcome::Ok);
+    attempt_at(&ledger, &clock, b, T0 + 1, AttemptOutcome::Ok);
+    attempt_at(
+        &ledger,
+        &clock,
+        b,
+        T0 + 2,
+        AttemptOutcome::NotSent {
+            message: "dns".into(),
+        },
+    );
+    let all = ledger.all_counted_sends(T0 + 5).unwrap();
+    assert_eq!(all[&sid("a")], vec![T0]);
+    assert_eq!(all[&sid("b")], vec![T0 + 1]);
+}
+
+#[test]
+fn cmk_counts_through_a_rekey() {
+    let (_d, ledger, _clock) = ledger();
+    observe(&ledger, "s", EncStatus::Enabled, Some(customer(KEY_J)));
+    observe(&ledger, "t", EncStatus::Enabled, Some(customer(KEY_J)));
+    let plan = save_plan(
+        &ledger,
+        &[("s", "rekey", Some(KEY_K)), ("u", "enable", Some(KEY_K))],
+    );
+    let j = ledger.cmk_usage(KEY_J, Some(plan)).unwrap();
+    assert_eq!((j.now, j.onto, j.away, j.after()), (2, 0, 1, 1));
+    let k = ledger.cmk_usage(KEY_K, Some(plan)).unwrap();
+    assert_eq!((k.now, k.onto, k.away, k.after()), (0, 2, 0, 2));
+
+    // ENABLING towards K: K counts it, J still protects its data.
+    observe(&ledger, "s", EncStatus::Enabling, Some(customer(KEY_K)));
+    assert_eq!(ledger.cmk_usage(KEY_J, None).unwrap().now, 2);
+    assert_eq!(ledger.cmk_usage(KEY_K, None).unwrap().now, 1);
+    // Plan arithmetic doesn't double count a stream already counted for K.
+    let k = ledger.cmk_usage(KEY_K, Some(plan)).unwrap();
+    assert_eq!((k.now, k.onto, k.after()), (1, 1, 2));
+
+    // ENABLED with K: J is freed.
+    observe(&ledger, "s", EncStatus::Enabled, Some(customer(KEY_K)));
+    assert_eq!(ledger.cmk_usage(KEY_J, None).unwrap().now, 1);
+    assert_eq!(ledger.cmk_usage(KEY_K, None).unwrap().now, 1);
+    assert_eq!(
+        ledger.key_in_force(&sid("s")).unwrap(),
+        Some(customer(KEY_K))
+    );
+}
+
+#[test]
+fn cmk_counts_through_a_failed_rekey() {
+    let (_d, ledger, _clock) = ledger();
+    observe(&ledger, "s", EncStatus::Enabled, Some(customer(KEY_J)));
+    observe(&ledger, "s", EncStatus::Enabling, Some(customer(KEY_K)));
+    observe(
+        &ledger,
+        "s",
+        EncStatus::EnablingFailed,
+        Some(customer(KEY_K)),
+    );
+    // The failed rekey left J in force: J keeps the stream, K does not get it.
+    assert_eq!(
+        ledger.key_in_force(&sid("s")).unwrap(),
+        Some(customer(KEY_J))
+    );
+    assert_eq!(ledger.cmk_usage(KEY_J, None).unwrap().now, 1);
+    assert_eq!(ledger.cmk_usage(KEY_K, None).unwrap().now, 0);
+    // Disabling keeps it, disabled clears it.
+    observe(&ledger, "s", EncStatus::Disabling, Some(customer(KEY_J)));
+    assert_eq!(ledger.cmk_usage(KEY_J, None).unwrap().now, 1);
+    observe(&ledger, "s", EncStatus::Disabled, None);
+    assert_eq!(ledger.cmk_usage(KEY_J, None).unwrap().now, 0);
+    assert_eq!(ledger.key_in_force(&sid("s")).unwrap(), None);
+}
+
+fn save_plan(ledger: &Ledger, items: &[(&str, &str, Option<&str>)]) -> i64 {
+    let conn = ledger.conn();
+    conn.execute(
+        "INSERT INTO plans (created_at, observed_at, fleet, settings, estimated_ms) VALUES (0, 0, 'f', '{}', 0)",
+        [],
+    )
+    .unwrap();
+    let plan = conn.last_insert_rowid();
+    for (seq, (name, action, key)) in items.iter().enumerate() {
+        conn.execute(
+            "INSERT INTO plan_items (plan_id, seq, line, account, region, name, target_type, target_arn, action, budget_used)
+             VALUES (?1, ?2, ?2, '123456789012', 'us-east-1', ?3, 'CUSTOMER_MANAGED_CMK', ?4, ?5, 0)",
+            rusqlite::params![plan, seq as i64, name, key, action],
+        )
+        .unwrap();
+    }
+    plan
+}
+
+#[test]
+fn lock_contention_and_takeover() {
+    let (_d, ledger, clock) = ledger();
+    ledger
+        .acquire_lock(111, "host-a", None, StaleAfter::HeartbeatOnly)
+        .unwrap();
+    // Re-entrant for the holder.
+    ledger
+        .acquire_lock(111, "host-a", Some(7), StaleAfter::HeartbeatOnly)
+        .unwrap();
+    // A second acquirer is told who holds it.
+    match ledger.acquire_lock(222, "host-b", None, StaleAfter::HeartbeatOnly) {
+        Err(LedgerError::Locked(h)) => {
+            assert_eq!((h.pid, h.host.as_str(), h.run_id), (111, "host-a", Some(7)));
+            let text = LedgerError::Locked(h).to_string();
+            assert!(text.contains("pid 111 on host-a"), "{text}");
+        }
+        other => panic!("expected Locked, got {other:?}"),
+    }
+    // Heartbeats keep it alive past the stale age.
+    clock.advance(lock::STALE_AFTER_OTHER_HOST);
+    assert!(ledger.heartbeat_lock(111, "host-a").unwrap());
+    clock.advance(lock::STALE_AFTER_OTHER_HOST);
+    assert!(matches!(
+        ledger.acquire_lock(222, "host-b", None, StaleAfter::HeartbeatOnly),
+        Err(LedgerError::Locked(_))
+    ));
+    // Silence beyond the stale age: taken over; the old holder learns it at its heartbeat.
+    clock.advance(1);
+    ledger
+        .acquire_lock(222, "host-b", None, StaleAfter::HeartbeatOnly)
+        .unwrap();
+    assert!(!ledger.heartbeat_lock(111, "host-a").unwrap());
+    assert_eq!(ledger.lock_holder().unwrap().unwrap().pid, 222);
+    // Release only by the holder.
+    ledger.release_lock(111, "host-a").unwrap();
+    assert!(ledger.lock_holder().unwrap().is_some());
+    ledger.release_lock(222, "host-b").unwrap();
+    assert!(ledger.lock_holder().unwrap().is_none());
+}
+
+#[test]
+fn lock_of_a_dead_process_on_this_host_is_taken_over_at_once() {
+    let (_d, ledger, _clock) = ledger();
+    let (_, host) = lock::me();
+    // A child that has exited leaves a pid no process holds.
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    ledger
+        .acquire_lock(dead, &host, None, StaleAfter::ProcessTable)
+        .unwrap();
+    ledger
+        .acquire_lock(std::process::id(), &host, None, StaleAfter::ProcessTable)
+        .unwrap();
+    // A live one is respected.
+    assert!(matches!(
+        ledger.acquire_lock(1, &host, None, StaleAfter::ProcessTable),
+        Err(LedgerError::Locked(_))
+    ));
+}
+
+#[test]
+fn migrations_validate() {
+    migrations().validate().unwrap();
+}
+
+#[test]
+fn newer_schema_is_refused_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("l.db");
+    drop(Ledger::open(&path, Arc::new(ManualClock::at(T0))).unwrap());
+    let newer = schema_version() + 1;
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", newer as i64)
+            .unwrap();
+    }
+    let err = Ledger::open(&path, Arc::new(ManualClock::at(T0))).unwrap_err();
+    assert!(
+        matches!(err, LedgerError::NewerSchema { found, .. } if found == newer),
+        "{err}"
+    );
+    assert!(err.to_string().contains("newer firehose-sse"), "{err}");
+    assert_eq!(err.exit(), Exit::Usage);
+    let conn = Connection::open(&path).unwrap();
+    let v: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, newer as i64);
+}
+
+#[test]
+fn not_a_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let garbage = dir.path().join("garbage.db");
+    std::fs::write(
+        &garbage,
+        b"this is not sqlite at all, just text that is long enough",
+    )
+    .unwrap();
+    let err = Ledger::open(&garbage, Arc::new(ManualClock::at(T0))).unwrap_err();
+    assert!(matches!(err, LedgerError::NotALedger { .. }), "{err}");
+
+    let foreign = dir.path().join("foreign.db");
+    Connection::open(&foreign)
+        .unwrap()
+        .execute_batch("CREATE TABLE t (x)")
+        .unwrap();
+    let err = Ledger::open(&foreign, Arc::new(ManualClock::at(T0))).unwrap_err();
+    assert!(matches!(err, LedgerError::NotALedger { .. }), "{err}");
+}
+
+#[test]
+fn created_private_with_wal_and_foreign_keys() {
+    let (dir, ledger, _clock) = ledger();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("l.db"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let mode: String = ledger
+        .conn()
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let fk: i64 = ledger
+        .conn()
+        .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(fk, 1);
+    assert!(
+        ledger.begin_attempt(9999, None, Op::Start, None).is_err(),
+        "foreign key enforced"
+    );
+}
+
+#[test]
+fn open_existing_does_not_create() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("none.db");
+    let err = Ledger::open_existing(&path, Arc::new(ManualClock::at(T0))).unwrap_err();
+    assert!(matches!(err, LedgerError::Missing(_)));
+    assert!(!path.exists());
+}

@@ -1,0 +1,105 @@
+//! The command line as operators meet it: help, version, and refusing a bad fleet file.
+
+use std::process::Command;
+
+fn bin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_firehose-sse"));
+    // Nothing from the developer's environment may steer these runs.
+    for var in [
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_PROFILE",
+        "FIREHOSE_SSE_LEDGER",
+        "AWS_ENDPOINT_URL",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent");
+    cmd
+}
+
+#[test]
+fn version_and_help() {
+    let out = bin().arg("--version").output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("firehose-sse "));
+    let out = bin().args(["plan", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for flag in [
+        "--ledger",
+        "--region",
+        "--profile",
+        "--endpoint-url",
+        "--ca-bundle",
+        "--connect-timeout",
+        "--read-timeout",
+        "--color",
+        "--debug",
+        "--output",
+    ] {
+        assert!(help.contains(flag), "plan --help lacks {flag}:\n{help}");
+    }
+}
+
+#[test]
+fn a_dozen_mistakes_are_all_reported_with_lines_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("ledger.db");
+    let out = bin()
+        .args(["plan", "tests/data/dozen-mistakes.csv", "--ledger"])
+        .arg(&ledger)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let expected = [
+        ("line 1", "unknown column"),
+        ("line 3", "not a stream name"),
+        ("line 4", "not a stream name"),
+        ("line 5", "malformed Firehose ARN"),
+        ("line 6", "ARN is in region us-east-1"),
+        ("line 7", "no region"),
+        ("line 8", "malformed region"),
+        ("line 9", "alias"),
+        ("line 10", "KMS keys are regional"),
+        ("line 11", "unknown key type"),
+        ("line 12", "needs a key ARN"),
+        ("line 13", "takes no key ARN"),
+        ("line 14", "appears twice: lines 2 and 14"),
+    ];
+    let lines: Vec<&str> = stderr.lines().collect();
+    for (line, what) in expected {
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains(&format!("{line},")) && l.contains(what)),
+            "no '{what}' on {line}:\n{stderr}"
+        );
+    }
+    assert!(stderr.contains("13 problems"), "{stderr}");
+    assert!(!ledger.exists(), "no ledger may be created for a bad fleet");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn the_example_fleet_is_valid() {
+    let out = bin()
+        .args(["plan", "plans/example.csv", "--output", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["streams"], 20);
+}
+
+#[test]
+fn missing_fleet_file_is_an_input_error() {
+    let out = bin().args(["plan", "does-not-exist.csv"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read the file"));
+}
