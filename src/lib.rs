@@ -4,12 +4,16 @@
 pub mod aws;
 pub mod cli;
 pub mod clock;
+pub mod cloud;
 pub mod commands;
 pub mod error;
 pub mod input;
 pub mod ledger;
 pub mod logging;
 pub mod model;
+pub mod observe;
+pub mod pace;
+pub mod plan;
 pub mod report;
 
 use crate::cli::{Cli, Command};

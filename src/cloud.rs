@@ -1,0 +1,523 @@
+//! The narrow client over the AWS SDK: the five intent-level calls this product makes
+//! (Describe a stream, list a region's streams, describe a KMS key, Start and Stop encryption),
+//! answers converted into [`crate::model`] types, and every error classified into [`CallError`]
+//! so no other module matches on SDK types.
+//!
+//! SDK retries are off for every call: a retry the SDK made on its own would bypass our pacing
+//! and, for Start/Stop, spend budget the ledger never saw. The caller decides every retry.
+
+use std::collections::HashMap;
+use std::error::Error as StdError;
+use std::sync::Mutex;
+
+use aws_config::SdkConfig;
+use aws_config::retry::RetryConfig;
+use aws_sdk_firehose::types::{DeliveryStreamEncryptionConfigurationInput, KeyType as SdkKeyType};
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use crate::model::{
+    EncStatus, Encryption, Failure, FirehoseArn, KeyChoice, KeyObservation, KmsKeyArn, SourceType,
+    StreamId, StreamObservation, StreamStatus,
+};
+
+/// What became of a call that did not succeed, in the terms the engine decides on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallError {
+    /// `ThrottlingException`: over the per-second quota. Rejected at the front door.
+    #[error("throttled: {0}")]
+    Throttled(String),
+    /// `LimitExceededException`: a stream budget or the per-key stream limit.
+    #[error("limit exceeded: {0}")]
+    LimitExceeded(String),
+    /// `ResourceInUseException`: the stream is transitioning.
+    #[error("stream in use: {0}")]
+    InUse(String),
+    /// `ResourceNotFoundException` (or KMS `NotFoundException`).
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// `InvalidArgumentException`, `InvalidKMSResourceException` and other refusals of the
+    /// request itself: retrying cannot help.
+    #[error("{code}: {message}")]
+    Invalid { code: String, message: String },
+    /// Access denied or credentials refused by the service.
+    #[error("{code}: {message}")]
+    Denied { code: String, message: String },
+    /// No credentials could be found: nothing was sent.
+    #[error("no AWS credentials: {0}")]
+    NoCredentials(String),
+    /// Proven never sent (connection refused, DNS failure, request could not be built).
+    #[error("not sent: {0}")]
+    NotSent(String),
+    /// The request may have reached the service but no usable answer came back (timeout,
+    /// dropped connection, HTTP 5xx, unparseable response): the outcome is unknown.
+    #[error("outcome unknown: {0}")]
+    Unknown(String),
+}
+
+impl CallError {
+    /// Whether the request may have reached the service (and so spent budget).
+    pub fn may_have_reached_service(&self) -> bool {
+        !matches!(self, CallError::NoCredentials(_) | CallError::NotSent(_))
+    }
+
+    /// The AWS error code, for the ledger.
+    pub fn code(&self) -> &str {
+        match self {
+            CallError::Throttled(_) => "ThrottlingException",
+            CallError::LimitExceeded(_) => "LimitExceededException",
+            CallError::InUse(_) => "ResourceInUseException",
+            CallError::NotFound(_) => "ResourceNotFoundException",
+            CallError::Invalid { code, .. } | CallError::Denied { code, .. } => code,
+            CallError::NoCredentials(_) => "NoCredentials",
+            CallError::NotSent(_) => "NotSent",
+            CallError::Unknown(_) => "Unknown",
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            CallError::Throttled(m)
+            | CallError::LimitExceeded(m)
+            | CallError::InUse(m)
+            | CallError::NotFound(m)
+            | CallError::NoCredentials(m)
+            | CallError::NotSent(m)
+            | CallError::Unknown(m) => m.clone(),
+            CallError::Invalid { message, .. } | CallError::Denied { message, .. } => {
+                message.clone()
+            }
+        }
+    }
+}
+
+/// Classifies any SDK error. Generic so that every operation's error type goes through the
+/// same rules.
+fn classify<E>(err: SdkError<E, aws_smithy_runtime_api::http::Response>) -> CallError
+where
+    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+{
+    let chain = error_chain(&err);
+    match &err {
+        SdkError::ServiceError(service) => {
+            let status = service.raw().status().as_u16();
+            let code = err.code().unwrap_or("").to_owned();
+            let message = err.message().unwrap_or("").to_owned();
+            let message = if message.is_empty() {
+                chain.clone()
+            } else {
+                message
+            };
+            classify_code(status, &code, message)
+        }
+        SdkError::ConstructionFailure(_) => {
+            if chain.contains("credentials") || chain.contains("Credentials") {
+                CallError::NoCredentials(chain)
+            } else {
+                CallError::NotSent(chain)
+            }
+        }
+        SdkError::DispatchFailure(dispatch) => {
+            if is_credentials_error(&err) {
+                CallError::NoCredentials(chain)
+            } else if never_left(&err) || dispatch.is_user() {
+                CallError::NotSent(chain)
+            } else {
+                CallError::Unknown(chain)
+            }
+        }
+        SdkError::ResponseError(response) => {
+            let status = response.raw().status().as_u16();
+            CallError::Unknown(format!("HTTP {status}, unreadable response: {chain}"))
+        }
+        _ => CallError::Unknown(chain),
+    }
+}
+
+fn classify_code(status: u16, code: &str, message: String) -> CallError {
+    match code {
+        "ThrottlingException"
+        | "Throttling"
+        | "TooManyRequestsException"
+        | "RequestLimitExceeded" => CallError::Throttled(message),
+        "LimitExceededException" => CallError::LimitExceeded(message),
+        "ResourceInUseException" => CallError::InUse(message),
+        "ResourceNotFoundException" | "NotFoundException" => CallError::NotFound(message),
+        "AccessDeniedException"
+        | "UnrecognizedClientException"
+        | "InvalidClientTokenId"
+        | "ExpiredTokenException"
+        | "InvalidSignatureException"
+        | "IncompleteSignature"
+        | "MissingAuthenticationToken" => CallError::Denied {
+            code: code.to_owned(),
+            message,
+        },
+        _ if status >= 500 || status == 0 => CallError::Unknown(if code.is_empty() {
+            format!("HTTP {status}: {message}")
+        } else {
+            format!("HTTP {status} {code}: {message}")
+        }),
+        "" => CallError::Unknown(format!("HTTP {status} without an error code: {message}")),
+        _ => CallError::Invalid {
+            code: code.to_owned(),
+            message,
+        },
+    }
+}
+
+/// The error and its sources on one line.
+fn error_chain(err: &(dyn StdError + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut next = err.source();
+    while let Some(e) = next {
+        let part = e.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        next = e.source();
+    }
+    text
+}
+
+fn sources<'a>(
+    err: &'a (dyn StdError + 'static),
+) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
+    std::iter::successors(Some(err), |&e| e.source())
+}
+
+fn is_credentials_error(err: &(dyn StdError + 'static)) -> bool {
+    sources(err).any(|e| {
+        e.downcast_ref::<aws_credential_types::provider::error::CredentialsError>()
+            .is_some()
+    })
+}
+
+/// A connection that was never made: the request cannot have been sent.
+fn never_left(err: &(dyn StdError + 'static)) -> bool {
+    sources(err).any(|e| {
+        e.downcast_ref::<hyper_util::client::legacy::Error>()
+            .is_some_and(|h| h.is_connect())
+            || e.downcast_ref::<std::io::Error>().is_some_and(|io| {
+                matches!(
+                    io.kind(),
+                    std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::AddrNotAvailable
+                )
+            })
+    })
+}
+
+/// Per-region SDK clients, built on first use.
+#[derive(Debug)]
+pub struct Cloud {
+    sdk: SdkConfig,
+    firehose: Mutex<HashMap<String, aws_sdk_firehose::Client>>,
+    kms: Mutex<HashMap<String, aws_sdk_kms::Client>>,
+}
+
+/// A page of `ListDeliveryStreams`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamPage {
+    pub names: Vec<String>,
+    pub has_more: bool,
+}
+
+impl Cloud {
+    pub fn new(sdk: SdkConfig) -> Self {
+        Cloud {
+            sdk,
+            firehose: Mutex::default(),
+            kms: Mutex::default(),
+        }
+    }
+
+    fn firehose(&self, region: &str) -> aws_sdk_firehose::Client {
+        let mut clients = self.firehose.lock().unwrap_or_else(|e| e.into_inner());
+        clients
+            .entry(region.to_owned())
+            .or_insert_with(|| {
+                let config = aws_sdk_firehose::config::Builder::from(&self.sdk)
+                    .region(aws_config::Region::new(region.to_owned()))
+                    .retry_config(RetryConfig::disabled())
+                    .build();
+                aws_sdk_firehose::Client::from_conf(config)
+            })
+            .clone()
+    }
+
+    fn kms(&self, region: &str) -> aws_sdk_kms::Client {
+        let mut clients = self.kms.lock().unwrap_or_else(|e| e.into_inner());
+        clients
+            .entry(region.to_owned())
+            .or_insert_with(|| {
+                let config = aws_sdk_kms::config::Builder::from(&self.sdk)
+                    .region(aws_config::Region::new(region.to_owned()))
+                    .retry_config(RetryConfig::disabled())
+                    .build();
+                aws_sdk_kms::Client::from_conf(config)
+            })
+            .clone()
+    }
+
+    /// `DescribeDeliveryStream`: the stream's type, status and encryption configuration.
+    pub async fn describe_stream(
+        &self,
+        region: &str,
+        name: &str,
+    ) -> Result<StreamObservation, CallError> {
+        let out = self
+            .firehose(region)
+            .describe_delivery_stream()
+            .delivery_stream_name(name)
+            .send()
+            .await
+            .map_err(classify)?;
+        let d = out.delivery_stream_description().ok_or_else(|| {
+            CallError::Unknown(format!(
+                "Describe of {name} returned no DeliveryStreamDescription"
+            ))
+        })?;
+        let arn = FirehoseArn::parse(d.delivery_stream_arn()).map_err(|e| {
+            CallError::Unknown(format!(
+                "Describe of {name} returned a malformed DeliveryStreamARN {:?}: {e}",
+                d.delivery_stream_arn()
+            ))
+        })?;
+        if arn.name != name || d.delivery_stream_name() != name {
+            return Err(CallError::Unknown(format!(
+                "Describe of {name} answered for another stream ({:?}, {:?})",
+                d.delivery_stream_name(),
+                d.delivery_stream_arn()
+            )));
+        }
+        if arn.region != region {
+            return Err(CallError::Unknown(format!(
+                "Describe of {name} in {region} answered with an ARN of region {}",
+                arn.region
+            )));
+        }
+        let encryption = match d.delivery_stream_encryption_configuration() {
+            None => Encryption::disabled(),
+            Some(c) => {
+                let status = c
+                    .status()
+                    .map_or(EncStatus::Disabled, |s| EncStatus::parse(s.as_str()));
+                let key = match c.key_type() {
+                    None => None,
+                    Some(SdkKeyType::AwsOwnedCmk) => Some(KeyChoice::AwsOwned),
+                    Some(SdkKeyType::CustomerManagedCmk) => match c.key_arn() {
+                        Some(text) => Some(KeyChoice::Customer(KmsKeyArn::parse(text).map_err(
+                            |e| {
+                                CallError::Unknown(format!(
+                                    "Describe of {name} returned a malformed KeyARN {text:?}: {e}"
+                                ))
+                            },
+                        )?)),
+                        None => None,
+                    },
+                    Some(other) => {
+                        return Err(CallError::Unknown(format!(
+                            "Describe of {name} returned an unknown KeyType {:?}",
+                            other.as_str()
+                        )));
+                    }
+                };
+                let failure = c.failure_description().map(|f| Failure {
+                    kind: f.r#type().as_str().to_owned(),
+                    details: f.details().to_owned(),
+                });
+                Encryption {
+                    status,
+                    key,
+                    failure,
+                }
+            }
+        };
+        Ok(StreamObservation {
+            id: StreamId {
+                account: arn.account,
+                region: arn.region,
+                name: arn.name,
+            },
+            arn: d.delivery_stream_arn().to_owned(),
+            source: SourceType::parse(d.delivery_stream_type().as_str()),
+            status: StreamStatus::parse(d.delivery_stream_status().as_str()),
+            encryption,
+        })
+    }
+
+    /// One page of `ListDeliveryStreams` (all source types), names after `start_after`.
+    pub async fn list_streams(
+        &self,
+        region: &str,
+        start_after: Option<&str>,
+        limit: i32,
+    ) -> Result<StreamPage, CallError> {
+        let out = self
+            .firehose(region)
+            .list_delivery_streams()
+            .limit(limit)
+            .set_exclusive_start_delivery_stream_name(start_after.map(str::to_owned))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(StreamPage {
+            names: out.delivery_stream_names().to_vec(),
+            has_more: out.has_more_delivery_streams(),
+        })
+    }
+
+    /// KMS `DescribeKey`, in the key's region. A key KMS does not know is `found: false`.
+    pub async fn describe_key(&self, arn: &KmsKeyArn) -> Result<KeyObservation, CallError> {
+        let result = self
+            .kms(arn.region())
+            .describe_key()
+            .key_id(arn.as_str())
+            .send()
+            .await;
+        let out = match result.map_err(classify) {
+            Ok(out) => out,
+            Err(CallError::NotFound(_)) => {
+                return Ok(KeyObservation {
+                    arn: arn.clone(),
+                    found: false,
+                    state: String::new(),
+                    spec: String::new(),
+                    usage: String::new(),
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        let meta = out.key_metadata().ok_or_else(|| {
+            CallError::Unknown(format!("DescribeKey of {arn} returned no KeyMetadata"))
+        })?;
+        let spec = meta
+            .key_spec()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_else(|| "SYMMETRIC_DEFAULT".to_owned());
+        // AWS always returns KeyUsage; some emulators omit it for keys created without one,
+        // which for a symmetric key means the default, ENCRYPT_DECRYPT.
+        let usage = meta
+            .key_usage()
+            .map(|u| u.as_str().to_owned())
+            .unwrap_or_else(|| {
+                if spec == "SYMMETRIC_DEFAULT" {
+                    "ENCRYPT_DECRYPT".to_owned()
+                } else {
+                    String::new()
+                }
+            });
+        let state = meta
+            .key_state()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_else(|| {
+                if meta.enabled() {
+                    "Enabled"
+                } else {
+                    "Disabled"
+                }
+                .to_owned()
+            });
+        Ok(KeyObservation {
+            arn: arn.clone(),
+            found: true,
+            state,
+            spec,
+            usage,
+        })
+    }
+
+    /// `StartDeliveryStreamEncryption` with the target key. Never retried here.
+    pub async fn start_encryption(
+        &self,
+        region: &str,
+        name: &str,
+        key: &KeyChoice,
+    ) -> Result<(), CallError> {
+        let input = match key {
+            KeyChoice::AwsOwned => DeliveryStreamEncryptionConfigurationInput::builder()
+                .key_type(SdkKeyType::AwsOwnedCmk),
+            KeyChoice::Customer(arn) => DeliveryStreamEncryptionConfigurationInput::builder()
+                .key_type(SdkKeyType::CustomerManagedCmk)
+                .key_arn(arn.as_str()),
+        }
+        .build()
+        .map_err(|e| CallError::NotSent(format!("invalid encryption input: {e}")))?;
+        self.firehose(region)
+            .start_delivery_stream_encryption()
+            .delivery_stream_name(name)
+            .delivery_stream_encryption_configuration_input(input)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    /// `StopDeliveryStreamEncryption`. Never retried here.
+    pub async fn stop_encryption(&self, region: &str, name: &str) -> Result<(), CallError> {
+        self.firehose(region)
+            .stop_delivery_stream_encryption()
+            .delivery_stream_name(name)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_map_to_classes() {
+        let m = || "m".to_owned();
+        assert!(matches!(
+            classify_code(400, "ThrottlingException", m()),
+            CallError::Throttled(_)
+        ));
+        assert!(matches!(
+            classify_code(400, "LimitExceededException", m()),
+            CallError::LimitExceeded(_)
+        ));
+        assert!(matches!(
+            classify_code(400, "ResourceInUseException", m()),
+            CallError::InUse(_)
+        ));
+        assert!(matches!(
+            classify_code(400, "ResourceNotFoundException", m()),
+            CallError::NotFound(_)
+        ));
+        assert!(matches!(
+            classify_code(400, "NotFoundException", m()),
+            CallError::NotFound(_)
+        ));
+        assert!(matches!(
+            classify_code(400, "InvalidKMSResourceException", m()),
+            CallError::Invalid { code, .. } if code == "InvalidKMSResourceException"
+        ));
+        assert!(matches!(
+            classify_code(400, "AccessDeniedException", m()),
+            CallError::Denied { .. }
+        ));
+        assert!(matches!(
+            classify_code(500, "InternalFailure", m()),
+            CallError::Unknown(_)
+        ));
+        assert!(matches!(classify_code(503, "", m()), CallError::Unknown(_)));
+        assert!(matches!(classify_code(400, "", m()), CallError::Unknown(_)));
+        assert!(matches!(
+            classify_code(400, "SomethingNew", m()),
+            CallError::Invalid { .. }
+        ));
+    }
+
+    #[test]
+    fn only_unsent_calls_spare_the_budget() {
+        assert!(!CallError::NotSent("x".into()).may_have_reached_service());
+        assert!(!CallError::NoCredentials("x".into()).may_have_reached_service());
+        assert!(CallError::Unknown("x".into()).may_have_reached_service());
+        assert!(CallError::Throttled("x".into()).may_have_reached_service());
+    }
+}

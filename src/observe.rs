@@ -1,0 +1,210 @@
+//! Observation: Describe every stream of a fleet and KMS DescribeKey every distinct customer
+//! key, paced per (account, region, operation), regions in parallel, retrying throttles and
+//! unknown outcomes (reads are safe to repeat). Results go to the caller as they arrive; the
+//! caller owns the ledger and records them.
+//!
+//! One run uses one set of credentials, hence one account: the limiter's account is the
+//! credentials' (`SELF`), whatever account a stream ARN names.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Semaphore, mpsc};
+
+use crate::cloud::{CallError, Cloud};
+use crate::model::{KeyObservation, KmsKeyArn, StreamObservation};
+use crate::pace::{Operation, Pacer};
+
+/// The account key of the limiter: the credentials' own.
+pub const SELF: &str = "self";
+
+/// Attempts of one read before giving up.
+const READ_ATTEMPTS: u32 = 6;
+
+/// A stream to describe, with its place in the fleet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Query {
+    pub seq: usize,
+    pub region: String,
+    pub name: String,
+}
+
+/// Why observation could not complete. Each says what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ObserveError {
+    #[error(
+        "no AWS credentials were found ({0}). Provide them as for the AWS CLI: `aws configure`, \
+         AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, `--profile NAME` (with `aws sso login` for SSO), \
+         or an instance/container role"
+    )]
+    NoCredentials(String),
+    #[error(
+        "access denied calling {action} ({code}: {message}); the caller's IAM policy must allow {action}"
+    )]
+    Denied {
+        action: &'static str,
+        code: String,
+        message: String,
+    },
+    #[error("{what} failed after {READ_ATTEMPTS} attempts: {error}")]
+    Failed { what: String, error: CallError },
+}
+
+impl ObserveError {
+    fn from_call(action: &'static str, what: String, error: CallError) -> Self {
+        match error {
+            CallError::NoCredentials(m) => ObserveError::NoCredentials(m),
+            CallError::Denied { code, message } => ObserveError::Denied {
+                action,
+                code,
+                message,
+            },
+            error => ObserveError::Failed { what, error },
+        }
+    }
+}
+
+/// One read, paced and retried: throttles slow the key down, unknown outcomes and transport
+/// failures are retried with backoff; anything else is final. `token_taken`: the caller already
+/// waited for the first attempt's token. Returns the result and the throttles met.
+pub async fn paced_read<T, F, Fut>(
+    pacer: &Pacer,
+    region: &str,
+    op: Operation,
+    token_taken: bool,
+    mut call: F,
+) -> (Result<T, CallError>, u32)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, CallError>>,
+{
+    let mut throttles = 0;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        if attempt > 1 || !token_taken {
+            pacer.wait(SELF, region, op).await;
+        }
+        match call().await {
+            Ok(v) => {
+                pacer.succeeded(SELF, region, op);
+                return (Ok(v), throttles);
+            }
+            Err(e) if attempt < READ_ATTEMPTS => match e {
+                CallError::Throttled(_) => {
+                    throttles += 1;
+                    pacer.throttled(SELF, region, op);
+                }
+                CallError::Unknown(_) | CallError::NotSent(_) => {
+                    tokio::time::sleep(Duration::from_millis(200 << attempt.min(5))).await;
+                }
+                e => return (Err(e), throttles),
+            },
+            Err(e) => return (Err(e), throttles),
+        }
+    }
+}
+
+/// What one stream's Describe produced: the observation, or `None` when it does not exist.
+pub type StreamResult = Result<Option<StreamObservation>, ObserveError>;
+
+/// A finished observation of one stream, with the throttles it met on the way.
+#[derive(Debug)]
+pub struct Observed {
+    pub seq: usize,
+    pub result: StreamResult,
+    pub throttles: u32,
+}
+
+/// Describes every query, sending each result on `tx` as it arrives (not in order). Regions run
+/// in parallel; within a region, tokens are taken in fleet order. At most `concurrency`
+/// requests are in flight.
+pub fn observe_streams(
+    cloud: Arc<Cloud>,
+    pacer: Arc<Pacer>,
+    queries: Vec<Query>,
+    concurrency: usize,
+    tx: mpsc::Sender<Observed>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let permits = Arc::new(Semaphore::new(concurrency.max(1)));
+        let mut by_region: BTreeMap<String, Vec<Query>> = BTreeMap::new();
+        for q in queries {
+            by_region.entry(q.region.clone()).or_default().push(q);
+        }
+        let mut regions = tokio::task::JoinSet::new();
+        for (region, queries) in by_region {
+            let (cloud, pacer, permits, tx) =
+                (cloud.clone(), pacer.clone(), permits.clone(), tx.clone());
+            regions.spawn(async move {
+                let mut calls = tokio::task::JoinSet::new();
+                for q in queries {
+                    let Ok(permit) = permits.clone().acquire_owned().await else {
+                        return;
+                    };
+                    // Take the token here, in fleet order; the call itself runs concurrently.
+                    pacer.wait(SELF, &region, Operation::Describe).await;
+                    if tx.is_closed() {
+                        break;
+                    }
+                    let (cloud, pacer, tx, region) =
+                        (cloud.clone(), pacer.clone(), tx.clone(), region.clone());
+                    calls.spawn(async move {
+                        let (result, throttles) =
+                            paced_read(&pacer, &region, Operation::Describe, true, || {
+                                cloud.describe_stream(&region, &q.name)
+                            })
+                            .await;
+                        let result = match result {
+                            Ok(obs) => Ok(Some(obs)),
+                            Err(CallError::NotFound(_)) => Ok(None),
+                            Err(e) => Err(ObserveError::from_call(
+                                "firehose:DescribeDeliveryStream",
+                                format!("Describe of {} in {region}", q.name),
+                                e,
+                            )),
+                        };
+                        drop(permit);
+                        let _ = tx
+                            .send(Observed {
+                                seq: q.seq,
+                                result,
+                                throttles,
+                            })
+                            .await;
+                    });
+                }
+                while calls.join_next().await.is_some() {}
+            });
+        }
+        while regions.join_next().await.is_some() {}
+    })
+}
+
+/// DescribeKey for every distinct key, paced per region. Returns the observations by ARN and
+/// the throttles met.
+pub async fn observe_keys(
+    cloud: &Cloud,
+    pacer: &Pacer,
+    keys: impl IntoIterator<Item = KmsKeyArn>,
+) -> Result<(HashMap<String, KeyObservation>, u32), ObserveError> {
+    let mut distinct: BTreeMap<String, KmsKeyArn> = BTreeMap::new();
+    for k in keys {
+        distinct.entry(k.as_str().to_owned()).or_insert(k);
+    }
+    let mut out = HashMap::new();
+    let mut throttles = 0;
+    for (text, arn) in distinct {
+        let (result, t) = paced_read(pacer, arn.region(), Operation::DescribeKey, false, || {
+            cloud.describe_key(&arn)
+        })
+        .await;
+        throttles += t;
+        let obs = result.map_err(|e| {
+            ObserveError::from_call("kms:DescribeKey", format!("DescribeKey of {text}"), e)
+        })?;
+        out.insert(text, obs);
+    }
+    Ok((out, throttles))
+}

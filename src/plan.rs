@@ -1,0 +1,476 @@
+//! The planner: a pure function of targets × observations × ledger budgets × key usage × the
+//! clock, deciding for each stream of the fleet what apply will do and why. No I/O here: the
+//! plan command and apply feed it the same data and get the same decisions (STYLE §10).
+//!
+//! Decisions are taken in fleet order by a [`Planner`], one item at a time, so apply can decide
+//! each stream as soon as it is observed; the per-key stream counts run along, so the 500-per-key
+//! limit is enforced in fleet order.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use crate::clock::{EpochMillis, SECOND};
+use crate::input::Target;
+use crate::ledger::budget;
+use crate::model::{
+    EncStatus, KeyChoice, KeyObservation, SourceType, StreamId, StreamObservation, StreamStatus,
+};
+
+/// What apply will do with a stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Action {
+    /// No SSE now: Start with the target key.
+    Enable,
+    /// SSE on with another key or key type: Start with the target key.
+    Rekey,
+    /// Already ENABLED with the target (or ENABLING towards it: apply polls it to the end).
+    Noop,
+    /// Cannot or must not be encrypted; see the reason.
+    Skip,
+    /// No call left above the reserve in the rolling 24 h window; see `next_slot`.
+    Defer,
+}
+
+impl Action {
+    pub const ALL: [Action; 5] = [
+        Action::Enable,
+        Action::Rekey,
+        Action::Noop,
+        Action::Skip,
+        Action::Defer,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Enable => "enable",
+            Action::Rekey => "rekey",
+            Action::Noop => "noop",
+            Action::Skip => "skip",
+            Action::Defer => "defer",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.as_str() == text)
+    }
+
+    /// The report's symbol, after `terraform plan`.
+    pub fn symbol(self) -> char {
+        match self {
+            Action::Enable => '+',
+            Action::Rekey => '~',
+            Action::Noop => '=',
+            Action::Skip => '!',
+            Action::Defer => '…',
+        }
+    }
+
+    /// Whether apply calls Start for it.
+    pub fn starts(self) -> bool {
+        matches!(self, Action::Enable | Action::Rekey)
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a stream is skipped or deferred.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Reason {
+    NotDirectPut,
+    NotFound,
+    NotActive,
+    KeyNotFound,
+    KeyDisabled,
+    KeyNotSymmetric,
+    KeyWrongRegion,
+    CmkLimit,
+    Budget,
+}
+
+impl Reason {
+    const ALL: [Reason; 9] = [
+        Reason::NotDirectPut,
+        Reason::NotFound,
+        Reason::NotActive,
+        Reason::KeyNotFound,
+        Reason::KeyDisabled,
+        Reason::KeyNotSymmetric,
+        Reason::KeyWrongRegion,
+        Reason::CmkLimit,
+        Reason::Budget,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::NotDirectPut => "not_direct_put",
+            Reason::NotFound => "not_found",
+            Reason::NotActive => "not_active",
+            Reason::KeyNotFound => "key_not_found",
+            Reason::KeyDisabled => "key_disabled",
+            Reason::KeyNotSymmetric => "key_not_symmetric",
+            Reason::KeyWrongRegion => "key_wrong_region",
+            Reason::CmkLimit => "cmk_limit",
+            Reason::Budget => "budget",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Reason> {
+        Reason::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+
+    /// One sentence for the operator.
+    pub fn explain(self) -> &'static str {
+        match self {
+            Reason::NotDirectPut => {
+                "only DirectPut streams support server-side encryption by Start"
+            }
+            Reason::NotFound => "no such stream in this account and region",
+            Reason::NotActive => "the stream is not ACTIVE",
+            Reason::KeyNotFound => "KMS does not know the key (or it is in another account/region)",
+            Reason::KeyDisabled => "the key is not enabled (disabled or pending deletion)",
+            Reason::KeyNotSymmetric => "Firehose needs a symmetric ENCRYPT_DECRYPT key",
+            Reason::KeyWrongRegion => "the key is in another region than the stream",
+            Reason::CmkLimit => "the key would protect more streams than the per-key limit",
+            Reason::Budget => {
+                "no Start/Stop call left above the reserve in the rolling 24 h window"
+            }
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The limits the planner respects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// Calls per stream never planned, kept for an operator's emergency Stop or rollback.
+    pub reserve: u32,
+    /// Start+Stop calls per stream per window (AWS: 25).
+    pub stream_budget: u32,
+    /// The budget's rolling window (AWS: 24 h).
+    pub window: EpochMillis,
+    /// Streams per customer-managed key (AWS: 500).
+    pub cmk_limit: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            reserve: 1,
+            stream_budget: budget::STREAM_BUDGET,
+            window: budget::WINDOW,
+            cmk_limit: 500,
+        }
+    }
+}
+
+impl Settings {
+    /// Calls the planner may spend per stream per window.
+    pub fn allowed(&self) -> u32 {
+        self.stream_budget.saturating_sub(self.reserve)
+    }
+}
+
+/// What observation found for a target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)] // short-lived, one per stream
+pub enum Seen {
+    /// Describe answered ResourceNotFound.
+    Missing,
+    /// Describe answered; `in_force` is the key the ledger knows protects the stream (which
+    /// survives a failed rekey that Describe alone does not show).
+    Found {
+        obs: StreamObservation,
+        in_force: Option<KeyChoice>,
+    },
+}
+
+/// A stream's state when planned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Current {
+    pub stream_status: StreamStatus,
+    pub status: EncStatus,
+    pub key: Option<KeyChoice>,
+}
+
+/// The decision for one stream of the fleet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    /// Position in the fleet (0-based), the order of decisions and dispatch.
+    pub seq: usize,
+    pub target: Target,
+    /// The observed identity (account from the stream's ARN); `None` when not found.
+    pub stream: Option<StreamId>,
+    pub action: Action,
+    pub reason: Option<Reason>,
+    /// For `defer`: when the stream's next call above the reserve frees up.
+    pub next_slot: Option<EpochMillis>,
+    pub current: Option<Current>,
+    /// Calls counted in the stream's window when planned.
+    pub budget_used: u32,
+}
+
+impl Item {
+    pub fn account(&self) -> Option<&str> {
+        self.stream
+            .as_ref()
+            .map(|s| s.account.as_str())
+            .or(self.target.account.as_deref())
+    }
+}
+
+/// Decides items one at a time in fleet order, keeping the per-key counts as it goes.
+#[derive(Debug)]
+pub struct Planner<'a> {
+    settings: Settings,
+    keys: &'a HashMap<String, KeyObservation>,
+    /// Streams per key ARN after the decisions so far.
+    counts: HashMap<String, u32>,
+    now: EpochMillis,
+}
+
+impl<'a> Planner<'a> {
+    /// `counts_now`: streams each key protects now (from the ledger); `keys`: KMS
+    /// DescribeKey results by key ARN.
+    pub fn new(
+        settings: Settings,
+        counts_now: HashMap<String, u32>,
+        keys: &'a HashMap<String, KeyObservation>,
+        now: EpochMillis,
+    ) -> Self {
+        Planner {
+            settings,
+            keys,
+            counts: counts_now,
+            now,
+        }
+    }
+
+    /// Streams per key after every decision so far.
+    pub fn counts(&self) -> &HashMap<String, u32> {
+        &self.counts
+    }
+
+    /// Decides one target; `sends` are the stream's counted attempt times (any order).
+    pub fn decide(
+        &mut self,
+        seq: usize,
+        target: &Target,
+        seen: &Seen,
+        sends: &[EpochMillis],
+    ) -> Item {
+        let mut item = Item {
+            seq,
+            target: target.clone(),
+            stream: None,
+            action: Action::Skip,
+            reason: None,
+            next_slot: None,
+            current: None,
+            budget_used: budget::used(sends, self.now, self.settings.window),
+        };
+        let (obs, in_force) = match seen {
+            Seen::Missing => {
+                item.reason = Some(Reason::NotFound);
+                return item;
+            }
+            Seen::Found { obs, in_force } => (obs, in_force.as_ref()),
+        };
+        item.stream = Some(obs.id.clone());
+        let enc = &obs.encryption;
+        item.current = Some(Current {
+            stream_status: obs.status.clone(),
+            status: enc.status.clone(),
+            key: enc.key.clone(),
+        });
+        let skip = |mut item: Item, reason| {
+            item.action = Action::Skip;
+            item.reason = Some(reason);
+            item
+        };
+        if obs.source != SourceType::DirectPut {
+            return skip(item, Reason::NotDirectPut);
+        }
+        if obs.status != StreamStatus::Active {
+            return skip(item, Reason::NotActive);
+        }
+        let at_target = enc.key.as_ref() == Some(&target.key)
+            && matches!(enc.status, EncStatus::Enabled | EncStatus::Enabling);
+        if at_target {
+            item.action = Action::Noop;
+            return item;
+        }
+        if let KeyChoice::Customer(arn) = &target.key
+            && let Some(reason) = self.key_problem(arn.as_str(), &obs.id.region)
+        {
+            return skip(item, reason);
+        }
+        let allowed = self.settings.allowed();
+        if item.budget_used >= allowed {
+            item.action = Action::Defer;
+            item.reason = Some(Reason::Budget);
+            item.next_slot = budget::next_slot(sends, self.now, self.settings.window, allowed);
+            return item;
+        }
+        // The key protecting the stream's data now, which the change moves it away from.
+        let protecting = match enc.status {
+            EncStatus::Enabled => enc.key.as_ref(),
+            _ => in_force,
+        };
+        if let KeyChoice::Customer(arn) = &target.key {
+            let counted = protecting == Some(&target.key)
+                || (enc.status == EncStatus::Enabling && enc.key.as_ref() == Some(&target.key));
+            if !counted {
+                let count = self.counts.entry(arn.as_str().to_owned()).or_default();
+                if *count + 1 > self.settings.cmk_limit {
+                    return skip(item, Reason::CmkLimit);
+                }
+                *count += 1;
+            }
+        }
+        if let Some(KeyChoice::Customer(old)) = protecting.filter(|k| **k != target.key)
+            && let Some(count) = self.counts.get_mut(old.as_str())
+        {
+            *count = count.saturating_sub(1);
+        }
+        item.action = if protecting.is_some() {
+            Action::Rekey
+        } else {
+            Action::Enable
+        };
+        item
+    }
+
+    fn key_problem(&self, arn: &str, stream_region: &str) -> Option<Reason> {
+        let Some(key) = self.keys.get(arn) else {
+            return Some(Reason::KeyNotFound);
+        };
+        if !key.found {
+            return Some(Reason::KeyNotFound);
+        }
+        if key.arn.region() != stream_region {
+            return Some(Reason::KeyWrongRegion);
+        }
+        if key.state != "Enabled" {
+            return Some(Reason::KeyDisabled);
+        }
+        if key.spec != "SYMMETRIC_DEFAULT" || key.usage != "ENCRYPT_DECRYPT" {
+            return Some(Reason::KeyNotSymmetric);
+        }
+        None
+    }
+}
+
+/// Items per action.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    pub enable: usize,
+    pub rekey: usize,
+    pub noop: usize,
+    pub skip: usize,
+    pub defer: usize,
+}
+
+impl Summary {
+    pub fn of<'a>(items: impl IntoIterator<Item = &'a Item>) -> Summary {
+        let mut s = Summary::default();
+        for item in items {
+            match item.action {
+                Action::Enable => s.enable += 1,
+                Action::Rekey => s.rekey += 1,
+                Action::Noop => s.noop += 1,
+                Action::Skip => s.skip += 1,
+                Action::Defer => s.defer += 1,
+            }
+        }
+        s
+    }
+}
+
+/// One row of the per-key table.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct KeyLine {
+    pub key_arn: String,
+    pub streams_now: u32,
+    pub streams_after: u32,
+    pub limit: u32,
+}
+
+/// The per-key table: every customer key the fleet targets or moves streams away from.
+pub fn key_lines(
+    items: &[Item],
+    counts_now: &HashMap<String, u32>,
+    counts_after: &HashMap<String, u32>,
+    limit: u32,
+) -> Vec<KeyLine> {
+    let mut arns: BTreeMap<&str, ()> = BTreeMap::new();
+    for item in items {
+        if let Some(arn) = item.target.key.key_arn() {
+            arns.insert(arn.as_str(), ());
+        }
+        if let Some(arn) = item
+            .current
+            .as_ref()
+            .and_then(|c| c.key.as_ref())
+            .and_then(KeyChoice::key_arn)
+        {
+            arns.insert(arn.as_str(), ());
+        }
+    }
+    arns.into_keys()
+        .map(|arn| KeyLine {
+            key_arn: arn.to_owned(),
+            streams_now: counts_now.get(arn).copied().unwrap_or(0),
+            streams_after: counts_after.get(arn).copied().unwrap_or(0),
+            limit,
+        })
+        .collect()
+}
+
+/// The rates apply will run at, for the duration estimate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pace {
+    pub start_tps: f64,
+    pub describe_tps: f64,
+}
+
+/// Time allowed at the end for the slowest transitions (about two median transitions).
+pub const TAIL: EpochMillis = 10 * SECOND;
+
+/// Estimated apply duration: per region the larger of Starts ÷ start rate and Describes ÷
+/// describe rate (one Describe per started stream to confirm it, plus one per stream to
+/// observe when `observe` is set), plus the tail; regions run in parallel, so the slowest
+/// region decides. Zero when nothing is to be started.
+pub fn estimate(items: &[Item], pace: Pace, observe: bool) -> EpochMillis {
+    let mut per_region: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
+    for item in items {
+        let entry = per_region.entry(item.target.region.as_str()).or_default();
+        if item.action.starts() {
+            entry.0 += 1.0;
+            entry.1 += 1.0;
+        }
+        if observe {
+            entry.1 += 1.0;
+        }
+    }
+    per_region
+        .values()
+        .filter(|(starts, _)| *starts > 0.0)
+        .map(|(starts, describes)| {
+            let secs = (starts / pace.start_tps).max(describes / pace.describe_tps);
+            (secs * 1000.0) as EpochMillis + TAIL
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests;

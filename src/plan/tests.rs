@@ -1,0 +1,445 @@
+//! Planner decisions, one per action and reason, without I/O.
+
+use super::*;
+use crate::clock::DAY;
+use crate::model::{Encryption, Failure, KmsKeyArn};
+
+const NOW: EpochMillis = 100 * DAY;
+const K1: &str = "arn:aws:kms:us-east-1:123456789012:key/11111111-1111-1111-1111-111111111111";
+const K2: &str = "arn:aws:kms:us-east-1:123456789012:key/22222222-2222-2222-2222-222222222222";
+const K_OFF: &str = "arn:aws:kms:us-east-1:123456789012:key/33333333-3333-3333-3333-333333333333";
+const K_ASYM: &str = "arn:aws:kms:us-east-1:123456789012:key/44444444-4444-4444-4444-444444444444";
+const K_GONE: &str = "arn:aws:kms:us-east-1:123456789012:key/55555555-5555-5555-5555-555555555555";
+
+fn cmk(arn: &str) -> KeyChoice {
+    KeyChoice::Customer(KmsKeyArn::parse(arn).unwrap())
+}
+
+fn target(name: &str, key: KeyChoice) -> Target {
+    Target {
+        line: 2,
+        name: name.into(),
+        region: "us-east-1".into(),
+        account: None,
+        key,
+    }
+}
+
+fn found(
+    name: &str,
+    source: SourceType,
+    status: StreamStatus,
+    enc: EncStatus,
+    key: Option<KeyChoice>,
+) -> Seen {
+    Seen::Found {
+        obs: StreamObservation {
+            id: StreamId {
+                account: "123456789012".into(),
+                region: "us-east-1".into(),
+                name: name.into(),
+            },
+            arn: format!("arn:aws:firehose:us-east-1:123456789012:deliverystream/{name}"),
+            source,
+            status,
+            encryption: Encryption {
+                status: enc,
+                key,
+                failure: None,
+            },
+        },
+        in_force: None,
+    }
+}
+
+fn plain(name: &str) -> Seen {
+    found(
+        name,
+        SourceType::DirectPut,
+        StreamStatus::Active,
+        EncStatus::Disabled,
+        None,
+    )
+}
+
+fn enabled(name: &str, key: KeyChoice) -> Seen {
+    let mut seen = found(
+        name,
+        SourceType::DirectPut,
+        StreamStatus::Active,
+        EncStatus::Enabled,
+        Some(key.clone()),
+    );
+    if let Seen::Found { in_force, .. } = &mut seen {
+        *in_force = Some(key);
+    }
+    seen
+}
+
+fn key(arn: &str, found: bool, state: &str, spec: &str, usage: &str) -> (String, KeyObservation) {
+    (
+        arn.to_owned(),
+        KeyObservation {
+            arn: KmsKeyArn::parse(arn).unwrap(),
+            found,
+            state: state.into(),
+            spec: spec.into(),
+            usage: usage.into(),
+        },
+    )
+}
+
+fn keys() -> HashMap<String, KeyObservation> {
+    HashMap::from([
+        key(K1, true, "Enabled", "SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT"),
+        key(K2, true, "Enabled", "SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT"),
+        key(
+            K_OFF,
+            true,
+            "Disabled",
+            "SYMMETRIC_DEFAULT",
+            "ENCRYPT_DECRYPT",
+        ),
+        key(K_ASYM, true, "Enabled", "RSA_2048", "SIGN_VERIFY"),
+        key(K_GONE, false, "", "", ""),
+    ])
+}
+
+fn decide_one(t: &Target, seen: &Seen, sends: &[EpochMillis]) -> Item {
+    let keys = keys();
+    let mut planner = Planner::new(Settings::default(), HashMap::new(), &keys, NOW);
+    planner.decide(0, t, seen, sends)
+}
+
+fn verdict(item: &Item) -> (Action, Option<Reason>) {
+    (item.action, item.reason)
+}
+
+#[test]
+fn enable_rekey_noop() {
+    assert_eq!(
+        verdict(&decide_one(
+            &target("a", KeyChoice::AwsOwned),
+            &plain("a"),
+            &[]
+        )),
+        (Action::Enable, None)
+    );
+    assert_eq!(
+        verdict(&decide_one(
+            &target("a", cmk(K1)),
+            &enabled("a", KeyChoice::AwsOwned),
+            &[]
+        )),
+        (Action::Rekey, None)
+    );
+    assert_eq!(
+        verdict(&decide_one(
+            &target("a", cmk(K2)),
+            &enabled("a", cmk(K1)),
+            &[]
+        )),
+        (Action::Rekey, None)
+    );
+    assert_eq!(
+        verdict(&decide_one(
+            &target("a", cmk(K1)),
+            &enabled("a", cmk(K1)),
+            &[]
+        )),
+        (Action::Noop, None)
+    );
+    let enabling = found(
+        "a",
+        SourceType::DirectPut,
+        StreamStatus::Active,
+        EncStatus::Enabling,
+        Some(cmk(K1)),
+    );
+    assert_eq!(
+        verdict(&decide_one(&target("a", cmk(K1)), &enabling, &[])),
+        (Action::Noop, None)
+    );
+    // ENABLED with the AWS-owned key is not the target customer key.
+    assert_eq!(
+        verdict(&decide_one(
+            &target("a", KeyChoice::AwsOwned),
+            &enabled("a", KeyChoice::AwsOwned),
+            &[]
+        )),
+        (Action::Noop, None)
+    );
+}
+
+#[test]
+fn a_failed_first_enable_is_enabled_again_and_a_failed_rekey_is_a_rekey() {
+    let mut failed = found(
+        "a",
+        SourceType::DirectPut,
+        StreamStatus::Active,
+        EncStatus::EnablingFailed,
+        Some(cmk(K_GONE)),
+    );
+    if let Seen::Found { obs, .. } = &mut failed {
+        obs.encryption.failure = Some(Failure {
+            kind: "KMS_KEY_NOT_FOUND".into(),
+            details: String::new(),
+        });
+    }
+    assert_eq!(
+        verdict(&decide_one(&target("a", cmk(K1)), &failed, &[])),
+        (Action::Enable, None)
+    );
+    if let Seen::Found { in_force, .. } = &mut failed {
+        *in_force = Some(cmk(K2));
+    }
+    assert_eq!(
+        verdict(&decide_one(&target("a", cmk(K1)), &failed, &[])),
+        (Action::Rekey, None)
+    );
+}
+
+#[test]
+fn skips_with_each_stream_reason() {
+    let t = target("a", KeyChoice::AwsOwned);
+    assert_eq!(
+        verdict(&decide_one(&t, &Seen::Missing, &[])),
+        (Action::Skip, Some(Reason::NotFound))
+    );
+    let kinesis = found(
+        "a",
+        SourceType::KinesisStreamAsSource,
+        StreamStatus::Active,
+        EncStatus::Disabled,
+        None,
+    );
+    assert_eq!(
+        verdict(&decide_one(&t, &kinesis, &[])),
+        (Action::Skip, Some(Reason::NotDirectPut))
+    );
+    let msk = found(
+        "a",
+        SourceType::MskAsSource,
+        StreamStatus::Active,
+        EncStatus::Disabled,
+        None,
+    );
+    assert_eq!(
+        verdict(&decide_one(&t, &msk, &[])),
+        (Action::Skip, Some(Reason::NotDirectPut))
+    );
+    let creating = found(
+        "a",
+        SourceType::DirectPut,
+        StreamStatus::Creating,
+        EncStatus::Disabled,
+        None,
+    );
+    assert_eq!(
+        verdict(&decide_one(&t, &creating, &[])),
+        (Action::Skip, Some(Reason::NotActive))
+    );
+}
+
+#[test]
+fn skips_with_each_key_reason() {
+    for (arn, reason) in [
+        (K_GONE, Reason::KeyNotFound),
+        (K_OFF, Reason::KeyDisabled),
+        (K_ASYM, Reason::KeyNotSymmetric),
+        (
+            "arn:aws:kms:us-east-1:123456789012:key/99999999-9999-9999-9999-999999999999",
+            Reason::KeyNotFound,
+        ),
+    ] {
+        let item = decide_one(&target("a", cmk(arn)), &plain("a"), &[]);
+        assert_eq!(verdict(&item), (Action::Skip, Some(reason)), "{arn}");
+    }
+    // A key KMS reports from another region than the stream's.
+    let west = "arn:aws:kms:us-west-2:123456789012:key/66666666-6666-6666-6666-666666666666";
+    let mut keys = keys();
+    let (_, mut obs) = key(
+        west,
+        true,
+        "Enabled",
+        "SYMMETRIC_DEFAULT",
+        "ENCRYPT_DECRYPT",
+    );
+    obs.arn = KmsKeyArn::parse(west).unwrap();
+    keys.insert(K1.to_owned(), obs);
+    let mut planner = Planner::new(Settings::default(), HashMap::new(), &keys, NOW);
+    let item = planner.decide(0, &target("a", cmk(K1)), &plain("a"), &[]);
+    assert_eq!(verdict(&item), (Action::Skip, Some(Reason::KeyWrongRegion)));
+}
+
+#[test]
+fn budget_defer_respects_the_reserve_and_names_the_next_slot() {
+    let t = target("a", KeyChoice::AwsOwned);
+    // 23 calls used: 24 allowed with reserve 1, so one more may be planned.
+    let sends: Vec<EpochMillis> = (0..23).map(|i| NOW - DAY + (i + 1) * 60_000).collect();
+    let item = decide_one(&t, &plain("a"), &sends);
+    assert_eq!(
+        (verdict(&item), item.budget_used),
+        ((Action::Enable, None), 23)
+    );
+    // 24 used: the reserve is not spent; the next slot is when the oldest leaves the window.
+    let sends: Vec<EpochMillis> = (0..24).map(|i| NOW - DAY + (i + 1) * 60_000).collect();
+    let item = decide_one(&t, &plain("a"), &sends);
+    assert_eq!(verdict(&item), (Action::Defer, Some(Reason::Budget)));
+    assert_eq!(item.next_slot, Some(sends[0] + DAY));
+    assert_eq!(item.budget_used, 24);
+    // Calls older than the window are forgotten.
+    let old: Vec<EpochMillis> = (0..25).map(|i| NOW - DAY - i).collect();
+    assert_eq!(decide_one(&t, &plain("a"), &old).action, Action::Enable);
+    // A custom reserve.
+    let keys = keys();
+    let settings = Settings {
+        reserve: 5,
+        ..Settings::default()
+    };
+    let mut planner = Planner::new(settings, HashMap::new(), &keys, NOW);
+    let sends: Vec<EpochMillis> = (0..20).map(|i| NOW - i).collect();
+    assert_eq!(
+        planner.decide(0, &t, &plain("a"), &sends).action,
+        Action::Defer
+    );
+}
+
+#[test]
+fn noop_needs_no_budget() {
+    let sends: Vec<EpochMillis> = (0..25).map(|i| NOW - i).collect();
+    let item = decide_one(&target("a", cmk(K1)), &enabled("a", cmk(K1)), &sends);
+    assert_eq!(verdict(&item), (Action::Noop, None));
+}
+
+#[test]
+fn cmk_limit_in_fleet_order_counting_streams_outside_the_fleet() {
+    let keys = keys();
+    let settings = Settings {
+        cmk_limit: 3,
+        ..Settings::default()
+    };
+    // One stream outside the fleet already uses K1.
+    let mut planner = Planner::new(settings, HashMap::from([(K1.to_owned(), 1)]), &keys, NOW);
+    let actions: Vec<_> = ["a", "b", "c", "d"]
+        .iter()
+        .enumerate()
+        .map(|(i, n)| verdict(&planner.decide(i, &target(n, cmk(K1)), &plain(n), &[])))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            (Action::Enable, None),
+            (Action::Enable, None),
+            (Action::Skip, Some(Reason::CmkLimit)),
+            (Action::Skip, Some(Reason::CmkLimit))
+        ]
+    );
+    assert_eq!(planner.counts()[K1], 3);
+}
+
+#[test]
+fn a_rekey_away_frees_room_for_later_streams() {
+    let keys = keys();
+    let settings = Settings {
+        cmk_limit: 1,
+        ..Settings::default()
+    };
+    let mut planner = Planner::new(settings, HashMap::from([(K1.to_owned(), 1)]), &keys, NOW);
+    // x moves from K1 to K2, then y may take K1.
+    let x = planner.decide(0, &target("x", cmk(K2)), &enabled("x", cmk(K1)), &[]);
+    assert_eq!(verdict(&x), (Action::Rekey, None));
+    let y = planner.decide(1, &target("y", cmk(K1)), &plain("y"), &[]);
+    assert_eq!(verdict(&y), (Action::Enable, None));
+    assert_eq!((planner.counts()[K1], planner.counts()[K2]), (1, 1));
+}
+
+#[test]
+fn a_stream_enabling_towards_the_key_is_already_counted() {
+    let keys = keys();
+    let settings = Settings {
+        cmk_limit: 1,
+        ..Settings::default()
+    };
+    let mut planner = Planner::new(settings, HashMap::from([(K1.to_owned(), 1)]), &keys, NOW);
+    let enabling = found(
+        "a",
+        SourceType::DirectPut,
+        StreamStatus::Active,
+        EncStatus::Enabling,
+        Some(cmk(K1)),
+    );
+    assert_eq!(
+        planner
+            .decide(0, &target("a", cmk(K1)), &enabling, &[])
+            .action,
+        Action::Noop
+    );
+    assert_eq!(planner.counts()[K1], 1);
+}
+
+#[test]
+fn summary_keys_and_estimate() {
+    let keys = keys();
+    let mut planner = Planner::new(
+        Settings::default(),
+        HashMap::from([(K1.to_owned(), 2)]),
+        &keys,
+        NOW,
+    );
+    let mut items = Vec::new();
+    for i in 0..10 {
+        let name = format!("s{i}");
+        items.push(planner.decide(i, &target(&name, cmk(K2)), &enabled(&name, cmk(K1)), &[]));
+    }
+    items.push(planner.decide(
+        10,
+        &target("gone", KeyChoice::AwsOwned),
+        &Seen::Missing,
+        &[],
+    ));
+    let s = Summary::of(&items);
+    assert_eq!((s.rekey, s.skip, s.enable), (10, 1, 0));
+    let lines = key_lines(
+        &items,
+        &HashMap::from([(K1.to_owned(), 2)]),
+        planner.counts(),
+        500,
+    );
+    assert_eq!(lines.len(), 2);
+    assert_eq!(
+        (
+            lines[0].key_arn.as_str(),
+            lines[0].streams_now,
+            lines[0].streams_after
+        ),
+        (K1, 2, 0)
+    );
+    assert_eq!(
+        (
+            lines[1].key_arn.as_str(),
+            lines[1].streams_now,
+            lines[1].streams_after
+        ),
+        (K2, 0, 10)
+    );
+    // 10 starts at 5/s = 2 s; 10 confirming Describes at 2/s = 5 s; plus the tail.
+    let pace = Pace {
+        start_tps: 5.0,
+        describe_tps: 2.0,
+    };
+    assert_eq!(estimate(&items, pace, false), 5_000 + TAIL);
+    // Observing first adds 11 Describes: 21 at 2/s.
+    assert_eq!(estimate(&items, pace, true), 10_500 + TAIL);
+    assert_eq!(estimate(&items[10..], pace, true), 0);
+}
+
+#[test]
+fn strings_round_trip() {
+    for a in Action::ALL {
+        assert_eq!(Action::parse(a.as_str()), Some(a));
+    }
+    for r in Reason::ALL {
+        assert_eq!(Reason::parse(r.as_str()), Some(r));
+    }
+}
