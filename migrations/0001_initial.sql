@@ -106,6 +106,7 @@ CREATE TABLE plan_items (
     action          TEXT NOT NULL,
     reason          TEXT,
     next_slot       INTEGER,
+    cur_stream      TEXT,
     cur_status      TEXT,
     cur_type        TEXT,
     cur_arn         TEXT,

@@ -73,7 +73,13 @@ pub async fn sdk_config(opts: &ConnectOptions) -> Result<SdkConfig, UsageError> 
     if let Some(url) = &opts.endpoint_url {
         check_endpoint_url(url)?;
     }
+    // Every client is built for its streams' region; the loader still needs one, and without
+    // it would ask the instance metadata service.
+    let region = default_region(None, opts.profile.as_deref())
+        .await
+        .unwrap_or_else(|| "us-east-1".to_owned());
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(aws_config::Region::new(region))
         .http_client(http_client(opts.ca_bundle.as_deref())?);
     if let Some(profile) = &opts.profile {
         loader = loader.profile_name(profile);

@@ -115,12 +115,62 @@ pub struct PlanArgs {
     /// Fleet CSV: columns stream, region, key_arn, key_type (see README).
     #[arg(value_name = "FLEET.csv")]
     pub fleet: PathBuf,
+
+    #[command(flatten)]
+    pub pace: PaceArgs,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// How fast to call AWS. The defaults are the documented quota: 5 calls per second per
+/// operation per account and region.
+#[derive(Debug, Args, Clone)]
+pub struct PaceArgs {
+    /// DescribeDeliveryStream, ListDeliveryStreams and KMS DescribeKey calls per second, per
+    /// account and region.
+    #[arg(long, default_value_t = 5.0, value_name = "N", value_parser = parse_tps)]
+    pub describe_tps: f64,
+
+    /// StartDeliveryStreamEncryption (and Stop) calls per second, per account and region.
+    #[arg(long, default_value_t = 5.0, value_name = "N", value_parser = parse_tps)]
+    pub start_tps: f64,
+
+    /// Treat the per-second quota as one budget shared by every operation of an account and
+    /// region (at the lower of the two rates), for accounts where other tools call Firehose too.
+    #[arg(long)]
+    pub shared_quota: bool,
+
+    /// Most requests in flight at once.
+    #[arg(long, default_value_t = 32, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub concurrency: u32,
+}
+
+/// The limits the plan keeps to.
+#[derive(Debug, Args, Clone)]
+pub struct LimitArgs {
+    /// Start/Stop calls per stream never spent by a plan, kept for an emergency Stop or
+    /// rollback (of the 25 per rolling 24 h).
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=25))]
+    pub reserve: u32,
+
+    /// Streams one customer-managed key may protect (the AWS limit is 500).
+    #[arg(long, default_value_t = 500, value_name = "N")]
+    pub cmk_limit: u32,
 }
 
 /// Durations as the sandbox and timeouts take them: `250ms`, `5s`, `2m`, `24h`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text.trim())
         .map_err(|e| format!("{e} (expected a duration such as 250ms, 5s, 2m or 24h)"))
+}
+
+/// Calls per second: a positive number.
+fn parse_tps(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 10_000.0 => Ok(v),
+        _ => Err("expected calls per second, a number above 0 (e.g. 5 or 0.5)".into()),
+    }
 }
 
 /// Timeouts also take a bare number of seconds, as the AWS CLI's `--cli-*-timeout` do.

@@ -15,6 +15,7 @@ pub mod observe;
 pub mod pace;
 pub mod plan;
 pub mod report;
+pub mod survey;
 
 use crate::cli::{Cli, Command};
 use crate::error::Exit;

@@ -16,10 +16,14 @@ pub fn init(global: &GlobalArgs) {
     // The SDK logs credentials' provenance at debug and request bodies at trace; it never logs
     // secret keys or signatures, so raising it is safe. It stays at warn unless --debug.
     let sdk = if global.debug { "trace" } else { "warn" };
-    let default = format!(
-        "warn,firehose_sse={ours},aws_smithy_runtime={sdk},aws_smithy_http_client={sdk},aws_sigv4={sdk},aws_config={sdk},hyper_util={}",
-        if global.debug { "debug" } else { "warn" }
-    );
+    let default = if global.quiet {
+        "error".to_owned()
+    } else {
+        format!(
+            "warn,firehose_sse={ours},aws_smithy_runtime={sdk},aws_smithy_http_client={sdk},aws_sigv4={sdk},aws_config={sdk},hyper_util={}",
+            if global.debug { "debug" } else { "warn" }
+        )
+    };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let ansi = crate::report::color_enabled(
         global.color,

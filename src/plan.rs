@@ -229,21 +229,21 @@ impl Item {
 
 /// Decides items one at a time in fleet order, keeping the per-key counts as it goes.
 #[derive(Debug)]
-pub struct Planner<'a> {
+pub struct Planner {
     settings: Settings,
-    keys: &'a HashMap<String, KeyObservation>,
+    keys: HashMap<String, KeyObservation>,
     /// Streams per key ARN after the decisions so far.
     counts: HashMap<String, u32>,
     now: EpochMillis,
 }
 
-impl<'a> Planner<'a> {
+impl Planner {
     /// `counts_now`: streams each key protects now (from the ledger); `keys`: KMS
     /// DescribeKey results by key ARN.
     pub fn new(
         settings: Settings,
         counts_now: HashMap<String, u32>,
-        keys: &'a HashMap<String, KeyObservation>,
+        keys: HashMap<String, KeyObservation>,
         now: EpochMillis,
     ) -> Self {
         Planner {
@@ -252,6 +252,14 @@ impl<'a> Planner<'a> {
             counts: counts_now,
             now,
         }
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn now(&self) -> EpochMillis {
+        self.now
     }
 
     /// Streams per key after every decision so far.

@@ -83,18 +83,28 @@ fn a_dozen_mistakes_are_all_reported_with_lines_and_nothing_is_written() {
 }
 
 #[test]
-fn the_example_fleet_is_valid() {
+fn without_credentials_plan_says_how_to_provide_them() {
+    let dir = tempfile::tempdir().unwrap();
     let out = bin()
-        .args(["plan", "plans/example.csv", "--output", "json"])
+        .args(["plan", "plans/example.csv", "-q", "--ledger"])
+        .arg(dir.path().join("l.db"))
+        // Never ask an instance metadata service from a test.
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
         .output()
         .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        stderr.contains("no AWS credentials") && stderr.contains("--profile"),
+        "{stderr}"
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["streams"], 20);
+    assert!(
+        !stderr.contains("region from IMDS"),
+        "region looked up on IMDS: {stderr}"
+    );
+    assert!(!stderr.contains("WARN"), "-q shows errors only: {stderr}");
 }
 
 #[test]

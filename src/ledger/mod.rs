@@ -11,6 +11,7 @@
 
 pub mod budget;
 pub mod lock;
+mod plans;
 mod records;
 
 use std::collections::HashMap;
@@ -25,6 +26,7 @@ use crate::error::{Exit, HasExit};
 use crate::model::StreamId;
 
 pub use lock::{LockHolder, StaleAfter};
+pub use plans::{RunRow, SavedPlan};
 pub use records::{AttemptOutcome, AttemptRow, Op};
 
 /// The schema, one entry per file of `migrations/`, in order. Append only.

@@ -399,3 +399,64 @@ fn open_existing_does_not_create() {
     assert!(matches!(err, LedgerError::Missing(_)));
     assert!(!path.exists());
 }
+
+#[test]
+fn plans_round_trip() {
+    use crate::input::Target;
+    use crate::plan::{Action, Current, Item, Reason, Settings};
+    let (_d, ledger, _clock) = ledger();
+    let item = |seq: usize, action, reason, current: Option<Current>| Item {
+        seq,
+        target: Target {
+            line: seq as u64 + 2,
+            name: format!("s{seq}"),
+            region: "us-east-1".into(),
+            account: None,
+            key: customer(KEY_K),
+        },
+        stream: current.as_ref().map(|_| StreamId {
+            account: "123456789012".into(),
+            region: "us-east-1".into(),
+            name: format!("s{seq}"),
+        }),
+        action,
+        reason,
+        next_slot: (action == Action::Defer).then_some(T0 + DAY),
+        current,
+        budget_used: seq as u32,
+    };
+    let cur = Current {
+        stream_status: StreamStatus::Active,
+        status: EncStatus::Enabled,
+        key: Some(customer(KEY_J)),
+    };
+    let items = vec![
+        item(0, Action::Rekey, None, Some(cur.clone())),
+        item(1, Action::Skip, Some(Reason::NotFound), None),
+        item(2, Action::Defer, Some(Reason::Budget), Some(cur)),
+    ];
+    let settings = Settings {
+        reserve: 3,
+        cmk_limit: 7,
+        ..Settings::default()
+    };
+    let id = ledger
+        .save_plan("fleet.csv", &settings, T0 - 5, &items, 12_345)
+        .unwrap();
+    let saved = ledger.load_plan(id).unwrap().unwrap();
+    // A loaded target knows the account its stream was observed in.
+    let mut expected = items.clone();
+    for item in &mut expected {
+        item.target.account = item.account().map(str::to_owned);
+    }
+    assert_eq!(saved.items, expected);
+    assert_eq!(saved.settings, settings);
+    assert_eq!(
+        (saved.observed_at, saved.estimated_ms, saved.fleet.as_str()),
+        (T0 - 5, 12_345, "fleet.csv")
+    );
+    assert!(ledger.load_plan(id + 1).unwrap().is_none());
+    // The plan's moves show in the key usage.
+    let k = ledger.cmk_usage(KEY_K, Some(id)).unwrap();
+    assert_eq!(k.onto, 1);
+}

@@ -107,7 +107,7 @@ fn keys() -> HashMap<String, KeyObservation> {
 
 fn decide_one(t: &Target, seen: &Seen, sends: &[EpochMillis]) -> Item {
     let keys = keys();
-    let mut planner = Planner::new(Settings::default(), HashMap::new(), &keys, NOW);
+    let mut planner = Planner::new(Settings::default(), HashMap::new(), keys, NOW);
     planner.decide(0, t, seen, sends)
 }
 
@@ -267,7 +267,7 @@ fn skips_with_each_key_reason() {
     );
     obs.arn = KmsKeyArn::parse(west).unwrap();
     keys.insert(K1.to_owned(), obs);
-    let mut planner = Planner::new(Settings::default(), HashMap::new(), &keys, NOW);
+    let mut planner = Planner::new(Settings::default(), HashMap::new(), keys, NOW);
     let item = planner.decide(0, &target("a", cmk(K1)), &plain("a"), &[]);
     assert_eq!(verdict(&item), (Action::Skip, Some(Reason::KeyWrongRegion)));
 }
@@ -297,7 +297,7 @@ fn budget_defer_respects_the_reserve_and_names_the_next_slot() {
         reserve: 5,
         ..Settings::default()
     };
-    let mut planner = Planner::new(settings, HashMap::new(), &keys, NOW);
+    let mut planner = Planner::new(settings, HashMap::new(), keys.clone(), NOW);
     let sends: Vec<EpochMillis> = (0..20).map(|i| NOW - i).collect();
     assert_eq!(
         planner.decide(0, &t, &plain("a"), &sends).action,
@@ -320,7 +320,12 @@ fn cmk_limit_in_fleet_order_counting_streams_outside_the_fleet() {
         ..Settings::default()
     };
     // One stream outside the fleet already uses K1.
-    let mut planner = Planner::new(settings, HashMap::from([(K1.to_owned(), 1)]), &keys, NOW);
+    let mut planner = Planner::new(
+        settings,
+        HashMap::from([(K1.to_owned(), 1)]),
+        keys.clone(),
+        NOW,
+    );
     let actions: Vec<_> = ["a", "b", "c", "d"]
         .iter()
         .enumerate()
@@ -345,7 +350,12 @@ fn a_rekey_away_frees_room_for_later_streams() {
         cmk_limit: 1,
         ..Settings::default()
     };
-    let mut planner = Planner::new(settings, HashMap::from([(K1.to_owned(), 1)]), &keys, NOW);
+    let mut planner = Planner::new(
+        settings,
+        HashMap::from([(K1.to_owned(), 1)]),
+        keys.clone(),
+        NOW,
+    );
     // x moves from K1 to K2, then y may take K1.
     let x = planner.decide(0, &target("x", cmk(K2)), &enabled("x", cmk(K1)), &[]);
     assert_eq!(verdict(&x), (Action::Rekey, None));
@@ -361,7 +371,12 @@ fn a_stream_enabling_towards_the_key_is_already_counted() {
         cmk_limit: 1,
         ..Settings::default()
     };
-    let mut planner = Planner::new(settings, HashMap::from([(K1.to_owned(), 1)]), &keys, NOW);
+    let mut planner = Planner::new(
+        settings,
+        HashMap::from([(K1.to_owned(), 1)]),
+        keys.clone(),
+        NOW,
+    );
     let enabling = found(
         "a",
         SourceType::DirectPut,
@@ -384,7 +399,7 @@ fn summary_keys_and_estimate() {
     let mut planner = Planner::new(
         Settings::default(),
         HashMap::from([(K1.to_owned(), 2)]),
-        &keys,
+        keys,
         NOW,
     );
     let mut items = Vec::new();

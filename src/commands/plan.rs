@@ -1,0 +1,166 @@
+//! `plan FLEET.csv`: observe the fleet and its keys, decide, save the plan, print the report.
+
+use std::collections::BTreeSet;
+
+use anyhow::Context as _;
+use tokio::sync::mpsc;
+
+use super::{Session, read_fleet};
+use crate::cli::{GlobalArgs, LimitArgs, OutputFormat, PaceArgs, PlanArgs};
+use crate::clock::{EpochMillis, HOUR};
+use crate::error::Exit;
+use crate::input::Target;
+use crate::model::KeyChoice;
+use crate::observe::{self, Observed};
+use crate::plan::{self, Item, KeyLine, Pace, Settings};
+use crate::report::plan::{PlanView, json, table_text};
+use crate::report::progress::Progress;
+use crate::survey::Survey;
+
+/// A fleet observed and decided, its plan saved.
+#[derive(Debug)]
+pub struct Surveyed {
+    pub plan_id: i64,
+    pub items: Vec<Item>,
+    pub keys: Vec<KeyLine>,
+    pub warnings: Vec<String>,
+    pub estimated_ms: EpochMillis,
+    pub throttles: u32,
+}
+
+pub fn settings(limits: &LimitArgs) -> Settings {
+    Settings {
+        reserve: limits.reserve,
+        cmk_limit: limits.cmk_limit,
+        ..Settings::default()
+    }
+}
+
+pub fn pace(args: &PaceArgs) -> Pace {
+    Pace {
+        start_tps: args.start_tps,
+        describe_tps: args.describe_tps,
+    }
+}
+
+/// Observes every target (keys first, then streams, with a progress bar), decides every item,
+/// and saves the plan. Used by `plan` and by `apply FLEET.csv`.
+pub async fn survey_fleet(
+    session: &Session,
+    fleet: &str,
+    targets: Vec<Target>,
+    settings: Settings,
+    pace: Pace,
+    run_id: i64,
+) -> anyhow::Result<Surveyed> {
+    let ledger = &session.ledger;
+    let keys: Vec<_> = targets
+        .iter()
+        .filter_map(|t| t.key.key_arn().cloned())
+        .collect();
+    let (key_obs, mut throttles) =
+        observe::observe_keys(&session.cloud, &session.pacer, keys).await?;
+    for k in key_obs.values() {
+        ledger.record_key(k)?;
+    }
+    let customer_regions: BTreeSet<String> = targets
+        .iter()
+        .filter(|t| matches!(t.key, KeyChoice::Customer(_)))
+        .map(|t| t.region.clone())
+        .collect();
+
+    let mut survey = Survey::new(ledger, targets, key_obs, settings, Some(run_id))?;
+    let progress = Progress::new(session.progress, "observing", survey.len() as u64);
+    let (tx, mut rx) = mpsc::channel::<Observed>(256);
+    let observer = observe::observe_streams(
+        session.cloud.clone(),
+        session.pacer.clone(),
+        survey.queries(),
+        session.concurrency,
+        tx,
+    );
+    let mut items = Vec::with_capacity(survey.len());
+    let mut oldest = ledger.now();
+    while let Some(observed) = rx.recv().await {
+        throttles += observed.throttles;
+        let result = observed.result?;
+        if result.is_some() {
+            oldest = oldest.min(ledger.now());
+        }
+        items.extend(survey.accept(ledger, observed.seq, result)?);
+        progress.inc(1);
+    }
+    observer.await.context("observation task failed")?;
+    progress.finish();
+    anyhow::ensure!(
+        survey.is_done(),
+        "observation ended before every stream was described"
+    );
+
+    let key_lines = plan::key_lines(
+        &items,
+        survey.counts_now(),
+        survey.counts_after(),
+        settings.cmk_limit,
+    );
+    let estimated_ms = plan::estimate(&items, pace, false);
+    let mut warnings = Vec::new();
+    for region in &customer_regions {
+        if !ledger.has_inventory(region)? {
+            warnings.push(format!(
+                "{region}: per-key counts cover only the streams this ledger has seen; \
+                 run `firehose-sse inventory --region {region}` to count every stream of the region"
+            ));
+        }
+    }
+    if !customer_regions.is_empty() && estimated_ms > 6 * HOUR {
+        warnings.push(
+            "the run is estimated to exceed 6 h: KMS grants fail for session credentials older than \
+             6 h, so use credentials that refresh (a profile with a role or SSO), not a fixed session"
+                .to_owned(),
+        );
+    }
+    let plan_id = ledger.save_plan(fleet, &settings, oldest, &items, estimated_ms)?;
+    ledger.set_run_plan(run_id, plan_id)?;
+    Ok(Surveyed {
+        plan_id,
+        items,
+        keys: key_lines,
+        warnings,
+        estimated_ms,
+        throttles,
+    })
+}
+
+pub async fn plan(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Exit> {
+    let targets = read_fleet(global, &args.fleet).await?;
+    let session = Session::open(global, &args.pace).await?;
+    let fleet = args.fleet.display().to_string();
+    let run_args = serde_json::json!({"command": "plan", "fleet": fleet}).to_string();
+    let run_id = session.ledger.start_run("plan", None, &run_args)?;
+    let settings = settings(&args.limits);
+    let pace = pace(&args.pace);
+    let surveyed = match survey_fleet(&session, &fleet, targets, settings, pace, run_id).await {
+        Ok(s) => s,
+        Err(e) => {
+            session.ledger.end_run(run_id, "error")?;
+            return Err(e);
+        }
+    };
+    session.ledger.end_run(run_id, "planned")?;
+    let view = PlanView {
+        plan_id: surveyed.plan_id,
+        items: &surveyed.items,
+        keys: surveyed.keys,
+        settings,
+        warnings: surveyed.warnings,
+        estimated_ms: surveyed.estimated_ms,
+        pace,
+        throttles: surveyed.throttles,
+    };
+    match global.output {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&json(&view))?),
+        OutputFormat::Table => print!("{}", table_text(&view, session.color)),
+    }
+    Ok(Exit::Ok)
+}

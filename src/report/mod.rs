@@ -1,0 +1,66 @@
+//! Presentation: colour decisions and the human-readable renderings of what the engine did.
+//! The engine never prints; this module draws.
+
+use crate::cli::ColorChoice;
+
+/// Whether to colour output: `on`/`off` decide; `auto` colours a terminal unless `NO_COLOR`
+/// is set to a non-empty value (https://no-color.org).
+pub fn color_enabled(choice: ColorChoice, is_terminal: bool) -> bool {
+    match choice {
+        ColorChoice::On => true,
+        ColorChoice::Off => false,
+        ColorChoice::Auto => {
+            is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
+}
+
+/// A borderless table in the style of `terraform` and `kubectl` output.
+pub fn table<const N: usize>(header: [&str; N]) -> comfy_table::Table {
+    let mut table = comfy_table::Table::new();
+    table.load_style(comfy_table::presets::NOTHING);
+    table.set_header(header);
+    table
+}
+
+pub mod plan;
+pub mod progress;
+
+/// A duration for people: `45s`, `3m 20s`, `1h 05m`.
+pub fn human_duration(ms: crate::clock::EpochMillis) -> String {
+    let secs = (ms.max(0) + 999) / 1000;
+    match secs {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m {:02}s", s / 60, s % 60),
+        s => format!("{}h {:02}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
+/// A key for a narrow column: `aws-owned`, or the key id of a key ARN.
+pub fn short_key(key: Option<&crate::model::KeyChoice>) -> String {
+    match key {
+        None => "(none)".to_owned(),
+        Some(crate::model::KeyChoice::AwsOwned) => "aws-owned".to_owned(),
+        Some(crate::model::KeyChoice::Customer(arn)) => format!("key/{}", arn.key_id()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_for_people() {
+        assert_eq!(human_duration(0), "0s");
+        assert_eq!(human_duration(44_001), "45s");
+        assert_eq!(human_duration(200_000), "3m 20s");
+        assert_eq!(human_duration(3_900_000), "1h 05m");
+    }
+
+    #[test]
+    fn color_choice() {
+        assert!(color_enabled(ColorChoice::On, false));
+        assert!(!color_enabled(ColorChoice::Off, true));
+        assert!(!color_enabled(ColorChoice::Auto, false));
+    }
+}

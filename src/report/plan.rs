@@ -1,0 +1,193 @@
+//! The dry-run plan report, like `terraform plan`: one line per stream with its symbol, current
+//! and target key and budget used, then the summary, the per-key table, warnings and the
+//! estimated apply time. Also its JSON form.
+
+use console::Style;
+use serde_json::{Value, json};
+
+use crate::clock::{EpochMillis, rfc3339};
+use crate::model::KeyChoice;
+use crate::plan::{Action, Item, KeyLine, Pace, Settings, Summary};
+use crate::report::{human_duration, short_key, table};
+
+/// Everything the plan report shows.
+#[derive(Debug, Clone)]
+pub struct PlanView<'a> {
+    pub plan_id: i64,
+    pub items: &'a [Item],
+    pub keys: Vec<KeyLine>,
+    pub settings: Settings,
+    pub warnings: Vec<String>,
+    pub estimated_ms: EpochMillis,
+    pub pace: Pace,
+    /// Throttles met while observing.
+    pub throttles: u32,
+}
+
+fn key_json(key: Option<&KeyChoice>) -> (Value, Value) {
+    match key {
+        None => (Value::Null, Value::Null),
+        Some(k) => (
+            json!(k.key_type().as_str()),
+            json!(k.key_arn().map(|a| a.as_str())),
+        ),
+    }
+}
+
+/// One item as JSON (shared by the plan and run reports).
+pub fn item_json(item: &Item) -> Value {
+    let current = item.current.as_ref().map(|c| {
+        let (key_type, key_arn) = key_json(c.key.as_ref());
+        json!({
+            "stream_status": c.stream_status.as_str(),
+            "status": c.status.as_str(),
+            "key_type": key_type,
+            "key_arn": key_arn,
+        })
+    });
+    let (target_type, target_arn) = key_json(Some(&item.target.key));
+    json!({
+        "stream": item.target.name,
+        "region": item.target.region,
+        "account": item.account(),
+        "line": item.target.line,
+        "action": item.action.as_str(),
+        "reason": item.reason.map(|r| r.as_str()),
+        "next_slot": item.next_slot.map(rfc3339),
+        "current": current,
+        "target": {"key_type": target_type, "key_arn": target_arn},
+        "budget_used": item.budget_used,
+    })
+}
+
+pub fn json(view: &PlanView<'_>) -> Value {
+    json!({
+        "plan_id": view.plan_id,
+        "summary": Summary::of(view.items),
+        "items": view.items.iter().map(item_json).collect::<Vec<_>>(),
+        "keys": view.keys,
+        "warnings": view.warnings,
+        "estimated_seconds": (view.estimated_ms as f64 / 1000.0).ceil() as u64,
+        "settings": {
+            "reserve": view.settings.reserve,
+            "stream_budget": view.settings.stream_budget,
+            "cmk_limit": view.settings.cmk_limit,
+            "start_tps": view.pace.start_tps,
+            "describe_tps": view.pace.describe_tps,
+        },
+        "throttles": view.throttles,
+    })
+}
+
+fn style(action: Action, color: bool) -> Style {
+    let s = Style::new().force_styling(color);
+    match action {
+        Action::Enable => s.green(),
+        Action::Rekey => s.yellow(),
+        Action::Noop => s.dim(),
+        Action::Skip => s.red(),
+        Action::Defer => s.cyan(),
+    }
+}
+
+/// The summary line: `Plan: 12 to enable, 3 to rekey, 2 unchanged, 2 skipped, 1 deferred.`
+pub fn summary_line(s: &Summary) -> String {
+    format!(
+        "Plan: {} to enable, {} to rekey, {} unchanged, {} skipped, {} deferred.",
+        s.enable, s.rekey, s.noop, s.skip, s.defer
+    )
+}
+
+pub fn table_text(view: &PlanView<'_>, color: bool) -> String {
+    let mut out = String::new();
+    let n = view.items.len();
+    out.push_str(&format!(
+        "firehose-sse will take these actions ({n} stream{}):\n\n",
+        if n == 1 { "" } else { "s" }
+    ));
+    let mut lines = table([
+        "", "region", "stream", "current", "", "target", "budget", "note",
+    ]);
+    for item in view.items {
+        let s = style(item.action, color);
+        let current = item.current.as_ref();
+        let current_key = match current {
+            None => "-".to_owned(),
+            Some(c) => format!("{} ({})", short_key(c.key.as_ref()), c.status),
+        };
+        let note = match (item.action, item.reason) {
+            (Action::Defer, _) => format!(
+                "deferred: budget; next slot {}",
+                item.next_slot
+                    .map(rfc3339)
+                    .unwrap_or_else(|| "never (reserve covers the budget)".into())
+            ),
+            (_, Some(reason)) => format!("{reason}: {}", reason.explain()),
+            (Action::Noop, None) => "already at target".to_owned(),
+            _ => String::new(),
+        };
+        lines.add_row(vec![
+            s.apply_to(item.action.symbol()).to_string(),
+            item.target.region.clone(),
+            item.target.name.clone(),
+            current_key,
+            "→".to_owned(),
+            short_key(Some(&item.target.key)),
+            format!("{}/{}", item.budget_used, view.settings.stream_budget),
+            note,
+        ]);
+    }
+    for line in lines.lines().skip(1) {
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out.push('\n');
+    out.push_str(&summary_line(&Summary::of(view.items)));
+    out.push('\n');
+
+    if !view.keys.is_empty() {
+        out.push_str("\nCustomer-managed keys (streams now → after the plan, limit):\n");
+        let mut keys = table(["key", "now", "after", "limit"]);
+        for k in &view.keys {
+            keys.add_row(vec![
+                k.key_arn.clone(),
+                k.streams_now.to_string(),
+                k.streams_after.to_string(),
+                k.limit.to_string(),
+            ]);
+        }
+        for line in keys.lines() {
+            out.push_str(&format!("  {}\n", line.trim_end()));
+        }
+    }
+
+    if !view.warnings.is_empty() {
+        out.push_str("\nWarnings:\n");
+        for w in &view.warnings {
+            out.push_str(&format!("  - {w}\n"));
+        }
+    }
+
+    out.push('\n');
+    if view.estimated_ms > 0 {
+        out.push_str(&format!(
+            "Estimated apply time: {} ({} Starts/s and {} Describes/s per region, regions in parallel).\n",
+            human_duration(view.estimated_ms),
+            view.pace.start_tps,
+            view.pace.describe_tps,
+        ));
+    } else {
+        out.push_str("Nothing to start: apply would only confirm and record.\n");
+    }
+    if view.throttles > 0 {
+        out.push_str(&format!(
+            "Throttled {} time(s) while observing.\n",
+            view.throttles
+        ));
+    }
+    out.push_str(&format!(
+        "Saved as plan {id}. Carry it out with: firehose-sse apply --plan {id}\n",
+        id = view.plan_id
+    ));
+    out
+}
