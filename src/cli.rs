@@ -30,8 +30,13 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Validate a fleet CSV and show what would be done (a dry run: nothing is changed).
+    /// Observe a fleet and its keys, decide what apply would do, save that plan and print it
+    /// (a dry run: no Start or Stop is ever sent).
     Plan(PlanArgs),
+    /// List and describe every stream of a region (repeat --region for several), record them
+    /// so per-key counts include streams outside any fleet file, and optionally write a fleet
+    /// file of the DirectPut streams not yet encrypted.
+    Inventory(InventoryArgs),
 }
 
 /// Flags every subcommand understands.
@@ -48,10 +53,11 @@ pub struct GlobalArgs {
     )]
     pub ledger: PathBuf,
 
-    /// Default AWS region for fleet rows that name none (rows and stream ARNs take precedence).
-    /// Falls back to AWS_REGION, AWS_DEFAULT_REGION, then the profile's `region`.
-    #[arg(long, global = true, value_name = "REGION")]
-    pub region: Option<String>,
+    /// Default AWS region for fleet rows that name none (rows and stream ARNs take precedence);
+    /// for `inventory`, the region to list (repeat for several). Falls back to AWS_REGION,
+    /// AWS_DEFAULT_REGION, then the profile's `region`.
+    #[arg(long, global = true, value_name = "REGION", action = ArgAction::Append)]
+    pub region: Vec<String>,
 
     /// Named profile from ~/.aws/config and ~/.aws/credentials (also AWS_PROFILE).
     #[arg(long, global = true, env = "AWS_PROFILE", value_name = "NAME")]
@@ -97,6 +103,19 @@ pub struct GlobalArgs {
     pub quiet: bool,
 }
 
+impl GlobalArgs {
+    /// The one `--region` given, if any; several are only meaningful to `inventory`.
+    pub fn single_region(&self) -> Result<Option<&str>, crate::error::UsageError> {
+        match self.region.as_slice() {
+            [] => Ok(None),
+            [one] => Ok(Some(one.as_str())),
+            _ => Err(crate::error::UsageError::new(
+                "--region was given more than once; only `inventory` takes several regions",
+            )),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
     Table,
@@ -121,6 +140,20 @@ pub struct PlanArgs {
 
     #[command(flatten)]
     pub limits: LimitArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct InventoryArgs {
+    /// Write a fleet CSV of the DirectPut streams not yet encrypted, ready for `plan`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// The key to put in the fleet file written by --out (default: the AWS-owned key).
+    #[arg(long, value_name = "KEY_ARN", requires = "out")]
+    pub key_arn: Option<String>,
+
+    #[command(flatten)]
+    pub pace: PaceArgs,
 }
 
 /// How fast to call AWS. The defaults are the documented quota: 5 calls per second per

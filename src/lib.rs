@@ -28,6 +28,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     runtime.block_on(async move {
         match &cli.command {
             Command::Plan(args) => commands::plan(&cli.global, args).await,
+            Command::Inventory(args) => commands::inventory(&cli.global, args).await,
         }
     })
 }

@@ -52,7 +52,7 @@ pub enum ObserveError {
 }
 
 impl ObserveError {
-    fn from_call(action: &'static str, what: String, error: CallError) -> Self {
+    pub fn from_call(action: &'static str, what: String, error: CallError) -> Self {
         match error {
             CallError::NoCredentials(m) => ObserveError::NoCredentials(m),
             CallError::Denied { code, message } => ObserveError::Denied {

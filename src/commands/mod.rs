@@ -1,5 +1,6 @@
 //! One function per subcommand: wires flags, ledger, cloud client, engine and reporter together.
 
+mod inventory;
 mod plan;
 
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use crate::ledger::Ledger;
 use crate::pace::{Pacer, Rates};
 use crate::report::progress::Mode;
 
+pub use inventory::inventory;
 pub use plan::{plan, survey_fleet};
 
 /// Reads and validates the fleet file named on the command line. Nothing is sent and no ledger
@@ -21,7 +23,7 @@ pub async fn read_fleet(
     path: &std::path::Path,
 ) -> anyhow::Result<Vec<Target>> {
     let default_region =
-        crate::aws::default_region(global.region.as_deref(), global.profile.as_deref()).await;
+        crate::aws::default_region(global.single_region()?, global.profile.as_deref()).await;
     Ok(input::read_fleet(path, default_region.as_deref())?)
 }
 

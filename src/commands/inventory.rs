@@ -1,0 +1,277 @@
+//! `inventory`: list and describe every stream of one or more regions, record them in the
+//! ledger (so per-key counts include streams outside any fleet file), print counts by source
+//! type, encryption status and key, and optionally write a starting fleet file.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::Path;
+
+use anyhow::Context as _;
+use serde_json::json;
+use tokio::sync::mpsc;
+
+use super::Session;
+use crate::cli::{GlobalArgs, InventoryArgs, OutputFormat};
+use crate::error::{Exit, UsageError};
+use crate::model::{EncStatus, KeyChoice, KmsKeyArn, SourceType, StreamObservation};
+use crate::observe::{self, ObserveError, Observed, Query, SELF};
+use crate::pace::Operation;
+use crate::report::progress::Progress;
+
+/// Page size for ListDeliveryStreams (the API's maximum is 10,000).
+const PAGE: i32 = 1000;
+
+/// One observed stream and the key protecting it.
+#[derive(Debug)]
+struct Row {
+    obs: StreamObservation,
+    in_force: Option<KeyChoice>,
+}
+
+impl Row {
+    /// Not yet encrypted: nothing in force, and not on its way to encryption.
+    fn unencrypted(&self) -> bool {
+        self.in_force.is_none()
+            && !matches!(
+                self.obs.encryption.status,
+                EncStatus::Enabled | EncStatus::Enabling
+            )
+    }
+}
+
+async fn list_region(session: &Session, region: &str) -> Result<Vec<String>, ObserveError> {
+    let mut names = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let (page, _) = observe::paced_read(&session.pacer, region, Operation::List, false, || {
+            session.cloud.list_streams(region, after.as_deref(), PAGE)
+        })
+        .await;
+        let page = page.map_err(|e| {
+            ObserveError::from_call(
+                "firehose:ListDeliveryStreams",
+                format!("ListDeliveryStreams in {region}"),
+                e,
+            )
+        })?;
+        let last = page.names.last().cloned();
+        names.extend(page.names);
+        match (page.has_more, last) {
+            (true, Some(last)) if Some(&last) != after.as_ref() => after = Some(last),
+            _ => break,
+        }
+    }
+    Ok(names)
+}
+
+pub async fn inventory(global: &GlobalArgs, args: &InventoryArgs) -> anyhow::Result<Exit> {
+    let mut regions = global.region.clone();
+    if regions.is_empty() {
+        let default = crate::aws::default_region(None, global.profile.as_deref()).await;
+        regions.extend(default);
+    }
+    if regions.is_empty() {
+        return Err(
+            UsageError::new("inventory needs a region: pass --region REGION (repeatable)").into(),
+        );
+    }
+    for r in &regions {
+        if !crate::model::is_valid_region(r) {
+            return Err(UsageError::new(format!(
+                "malformed region {r:?} (expected e.g. us-east-1)"
+            ))
+            .into());
+        }
+    }
+    regions.sort();
+    regions.dedup();
+    let key = match &args.key_arn {
+        None => KeyChoice::AwsOwned,
+        Some(text) => {
+            let arn = KmsKeyArn::parse(text).map_err(|e| {
+                UsageError::new(format!("--key-arn {text:?} is not a KMS key ARN: {e}"))
+            })?;
+            if let Some(other) = regions.iter().find(|r| *r != arn.region()) {
+                return Err(UsageError::new(format!(
+                    "--key-arn is a key of {}, but {other} is inventoried too: KMS keys are regional, inventory one region per key",
+                    arn.region()
+                ))
+                .into());
+            }
+            KeyChoice::Customer(arn)
+        }
+    };
+
+    let session = Session::open(global, &args.pace).await?;
+    let ledger = &session.ledger;
+    let mut queries = Vec::new();
+    let mut per_region: BTreeMap<String, usize> = BTreeMap::new();
+    for region in &regions {
+        let names = list_region(&session, region).await?;
+        per_region.insert(region.clone(), names.len());
+        for name in names {
+            queries.push(Query {
+                seq: queries.len(),
+                region: region.clone(),
+                name,
+            });
+        }
+    }
+    let progress = Progress::new(session.progress, "describing", queries.len() as u64);
+    let (tx, mut rx) = mpsc::channel::<Observed>(256);
+    let total = queries.len();
+    let observer = observe::observe_streams(
+        session.cloud.clone(),
+        session.pacer.clone(),
+        queries,
+        session.concurrency,
+        tx,
+    );
+    let mut rows: Vec<Option<Row>> = (0..total).map(|_| None).collect();
+    let mut throttles = 0;
+    while let Some(observed) = rx.recv().await {
+        throttles += observed.throttles;
+        // A stream deleted between List and Describe is simply gone.
+        if let Some(obs) = observed.result? {
+            ledger.record_stream(&obs, None)?;
+            let in_force = ledger.key_in_force(&obs.id)?;
+            rows[observed.seq] = Some(Row { obs, in_force });
+        }
+        progress.inc(1);
+    }
+    observer.await.context("observation task failed")?;
+    progress.finish();
+    let rows: Vec<Row> = rows.into_iter().flatten().collect();
+    for region in &regions {
+        let account = rows
+            .iter()
+            .find(|r| &r.obs.id.region == region)
+            .map_or(SELF, |r| r.obs.id.account.as_str());
+        ledger.record_inventory(account, region, per_region[region])?;
+    }
+
+    if let Some(out) = &args.out {
+        write_fleet(out, &rows, &key)?;
+    }
+    let summary = summarize(&rows, &regions, throttles);
+    match global.output {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&summary)?),
+        OutputFormat::Table => print!("{}", summary_text(&summary, args.out.as_deref())),
+    }
+    Ok(Exit::Ok)
+}
+
+fn summarize(rows: &[Row], regions: &[String], throttles: u32) -> serde_json::Value {
+    let mut by_region = Vec::new();
+    for region in regions {
+        let here: Vec<&Row> = rows.iter().filter(|r| &r.obs.id.region == region).collect();
+        let mut by_source: BTreeMap<String, usize> = BTreeMap::new();
+        let mut by_status: BTreeMap<String, usize> = BTreeMap::new();
+        let mut by_key: BTreeMap<String, usize> = BTreeMap::new();
+        let mut unencrypted_direct_put = 0;
+        for r in &here {
+            *by_source
+                .entry(r.obs.source.as_str().to_owned())
+                .or_default() += 1;
+            *by_status
+                .entry(r.obs.encryption.status.as_str().to_owned())
+                .or_default() += 1;
+            let protecting = r.in_force.as_ref().or(match r.obs.encryption.status {
+                EncStatus::Enabling => r.obs.encryption.key.as_ref(),
+                _ => None,
+            });
+            if let Some(k) = protecting {
+                *by_key
+                    .entry(
+                        k.key_arn()
+                            .map_or(KeyChoice::AwsOwned.key_type().as_str().to_owned(), |a| {
+                                a.as_str().to_owned()
+                            }),
+                    )
+                    .or_default() += 1;
+            }
+            if r.obs.source == SourceType::DirectPut && r.unencrypted() {
+                unencrypted_direct_put += 1;
+            }
+        }
+        by_region.push(json!({
+            "region": region,
+            "streams": here.len(),
+            "by_source_type": by_source,
+            "by_encryption_status": by_status,
+            "by_key": by_key,
+            "unencrypted_direct_put": unencrypted_direct_put,
+        }));
+    }
+    json!({ "regions": by_region, "throttles": throttles })
+}
+
+fn summary_text(summary: &serde_json::Value, out: Option<&Path>) -> String {
+    let mut text = String::new();
+    let empty = Vec::new();
+    for region in summary["regions"].as_array().unwrap_or(&empty) {
+        text.push_str(&format!(
+            "{}: {} streams, {} DirectPut without encryption\n",
+            region["region"].as_str().unwrap_or("?"),
+            region["streams"],
+            region["unencrypted_direct_put"]
+        ));
+        for (title, field) in [
+            ("source type", "by_source_type"),
+            ("encryption", "by_encryption_status"),
+            ("key", "by_key"),
+        ] {
+            let mut table = crate::report::table([title, "streams"]);
+            if let Some(map) = region[field].as_object() {
+                for (k, v) in map {
+                    table.add_row(vec![k.clone(), v.to_string()]);
+                }
+            }
+            for line in table.lines() {
+                text.push_str(&format!("  {}\n", line.trim_end()));
+            }
+        }
+    }
+    if let Some(path) = out {
+        text.push_str(&format!(
+            "Fleet file of the unencrypted DirectPut streams written to {}\n",
+            path.display()
+        ));
+    }
+    text
+}
+
+/// Writes the fleet file of unencrypted DirectPut streams, whole or not at all.
+fn write_fleet(path: &Path, rows: &[Row], key: &KeyChoice) -> anyhow::Result<()> {
+    let tmp = path.with_extension("csv.partial");
+    let write = || -> anyhow::Result<()> {
+        let file = std::fs::File::create(&tmp)?;
+        let mut w = csv::Writer::from_writer(std::io::BufWriter::new(file));
+        w.write_record(["stream", "region", "key_arn", "key_type"])?;
+        for r in rows
+            .iter()
+            .filter(|r| r.obs.source == SourceType::DirectPut && r.unencrypted())
+        {
+            w.write_record([
+                r.obs.id.name.as_str(),
+                r.obs.id.region.as_str(),
+                key.key_arn().map_or("", |a| a.as_str()),
+                key.key_type().as_str(),
+            ])?;
+        }
+        let mut inner = w
+            .into_inner()
+            .map_err(|e| anyhow::anyhow!("{}", e.error()))?;
+        inner.flush()?;
+        inner.get_ref().sync_all()?;
+        Ok(())
+    };
+    match write() {
+        Ok(()) => std::fs::rename(&tmp, path)
+            .with_context(|| format!("cannot write the fleet file {}", path.display())),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e.context(format!("cannot write the fleet file {}", path.display())))
+        }
+    }
+}
