@@ -133,6 +133,7 @@ CREATE TABLE runs (
 CREATE TABLE run_items (
     run_id          INTEGER NOT NULL REFERENCES runs (id),
     seq             INTEGER NOT NULL,
+    line            INTEGER NOT NULL,
     account         TEXT,
     region          TEXT NOT NULL,
     name            TEXT NOT NULL,

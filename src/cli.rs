@@ -37,6 +37,18 @@ pub enum Command {
     /// so per-key counts include streams outside any fleet file, and optionally write a fleet
     /// file of the DirectPut streams not yet encrypted.
     Inventory(InventoryArgs),
+    /// Carry out a plan: a fleet file (observed and planned first) or a saved plan. Asks for
+    /// confirmation unless --yes. Safe to run again after a crash: it resumes.
+    Apply(ApplyArgs),
+    /// Continue an interrupted apply run (the newest unfinished one unless RUN is given).
+    Resume(ResumeArgs),
+    /// Where a run stands, from the ledger alone (no AWS calls).
+    Status(RunSelector),
+    /// Per-stream outcome of a run: stream, action, final status, key, attempts, enabled-at,
+    /// failure and hint.
+    Report(ReportArgs),
+    /// The runs recorded in the ledger.
+    History,
 }
 
 /// Flags every subcommand understands.
@@ -154,6 +166,93 @@ pub struct InventoryArgs {
 
     #[command(flatten)]
     pub pace: PaceArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("source").required(true).args(["fleet", "plan"]))]
+pub struct ApplyArgs {
+    /// Fleet CSV to observe, plan and apply.
+    #[arg(value_name = "FLEET.csv")]
+    pub fleet: Option<PathBuf>,
+
+    /// Apply a plan saved by `plan` (re-observed first when older than --max-plan-age).
+    #[arg(long, value_name = "ID")]
+    pub plan: Option<i64>,
+
+    #[command(flatten)]
+    pub run: RunArgs,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
+
+    /// A saved plan whose observations are older than this is observed again before apply.
+    #[arg(long, default_value = "1h", value_name = "DUR", value_parser = parse_duration)]
+    pub max_plan_age: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// The run to continue (default: the newest unfinished one).
+    #[arg(value_name = "RUN")]
+    pub run_id: Option<i64>,
+
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Flags of apply and resume.
+#[derive(Debug, Args, Clone)]
+pub struct RunArgs {
+    /// Do not ask for confirmation (required when stdin is not a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    #[command(flatten)]
+    pub pace: PaceArgs,
+
+    /// How long a stream may wait for its 24 h budget to free up before it is reported
+    /// deferred (0: defer at once).
+    #[arg(long, default_value = "0s", value_name = "DUR", value_parser = parse_duration)]
+    pub max_wait: Duration,
+
+    /// How long a stream may stay ENABLING before it is reported failed (timed out; resume
+    /// polls it again).
+    #[arg(long, default_value = "10m", value_name = "DUR", value_parser = parse_duration)]
+    pub poll_timeout: Duration,
+
+    /// Start calls per stream in one run, retries of transient failures included.
+    #[arg(long, default_value_t = 3, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=25))]
+    pub max_attempts: u32,
+
+    /// Delay of the first poll after a Start until the run has learned the transition time.
+    #[arg(long, default_value = "5s", value_name = "DUR", value_parser = parse_duration, hide = true)]
+    pub first_poll: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct RunSelector {
+    /// The run (default: the newest apply run).
+    #[arg(value_name = "RUN")]
+    pub run_id: Option<i64>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The run (default: the newest apply run).
+    #[arg(value_name = "RUN")]
+    pub run_id: Option<i64>,
+
+    /// Output format; `csv` and `md` suit spreadsheets and tickets.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Table,
+    Json,
+    Csv,
+    Md,
 }
 
 /// How fast to call AWS. The defaults are the documented quota: 5 calls per second per

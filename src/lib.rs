@@ -1,6 +1,7 @@
 //! firehose-sse: roll out Firehose server-side encryption across a fleet, within every AWS
 //! limit, resumably. See ARCHITECTURE.md for how the modules fit together.
 
+pub mod apply;
 pub mod aws;
 pub mod cli;
 pub mod clock;
@@ -29,6 +30,11 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         match &cli.command {
             Command::Plan(args) => commands::plan(&cli.global, args).await,
             Command::Inventory(args) => commands::inventory(&cli.global, args).await,
+            Command::Apply(args) => commands::apply(&cli.global, args).await,
+            Command::Resume(args) => commands::resume(&cli.global, args).await,
+            Command::Status(args) => commands::status(&cli.global, args),
+            Command::Report(args) => commands::report(&cli.global, args),
+            Command::History => commands::history(&cli.global),
         }
     })
 }

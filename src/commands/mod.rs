@@ -1,7 +1,9 @@
 //! One function per subcommand: wires flags, ledger, cloud client, engine and reporter together.
 
+mod apply;
 mod inventory;
 mod plan;
+mod runs;
 
 use std::sync::Arc;
 
@@ -13,8 +15,10 @@ use crate::ledger::Ledger;
 use crate::pace::{Pacer, Rates};
 use crate::report::progress::Mode;
 
+pub use apply::{apply, resume};
 pub use inventory::inventory;
 pub use plan::{plan, survey_fleet};
+pub use runs::{history, report, status};
 
 /// Reads and validates the fleet file named on the command line. Nothing is sent and no ledger
 /// is touched before this succeeds.

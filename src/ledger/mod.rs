@@ -26,8 +26,8 @@ use crate::error::{Exit, HasExit};
 use crate::model::StreamId;
 
 pub use lock::{LockHolder, StaleAfter};
-pub use plans::{RunRow, SavedPlan};
-pub use records::{AttemptOutcome, AttemptRow, Op};
+pub use plans::{ItemUpdate, Phase, RunItemRow, RunRow, SavedPlan};
+pub use records::{AttemptOutcome, AttemptRow, Op, StreamState};
 
 /// The schema, one entry per file of `migrations/`, in order. Append only.
 const MIGRATION_FILES: &[&str] = &[include_str!("../../migrations/0001_initial.sql")];

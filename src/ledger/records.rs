@@ -253,3 +253,37 @@ impl Ledger {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }
+
+/// A stream's latest observed encryption and the key in force, as the ledger knows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamState {
+    pub row: i64,
+    pub enc_status: crate::model::EncStatus,
+    pub key: Option<KeyChoice>,
+    pub in_force: Option<KeyChoice>,
+}
+
+impl Ledger {
+    /// The latest state of a stream, or `None` if never observed.
+    pub fn stream_state(&self, stream: &StreamId) -> Result<Option<StreamState>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, enc_status, key_type, key_arn, in_force_type, in_force_arn FROM streams
+                 WHERE account = ?1 AND region = ?2 AND name = ?3",
+                params![stream.account, stream.region, stream.name],
+                |r| {
+                    let key = |t: Option<String>, a: Option<String>| {
+                        t.and_then(|t| KeyChoice::from_parts(&t, a.as_deref()))
+                    };
+                    Ok(StreamState {
+                        row: r.get(0)?,
+                        enc_status: crate::model::EncStatus::parse(&r.get::<_, String>(1)?),
+                        key: key(r.get(2)?, r.get(3)?),
+                        in_force: key(r.get(4)?, r.get(5)?),
+                    })
+                },
+            )
+            .optional()?)
+    }
+}

@@ -23,6 +23,7 @@ pub fn table<const N: usize>(header: [&str; N]) -> comfy_table::Table {
     table
 }
 
+pub mod apply;
 pub mod plan;
 pub mod progress;
 

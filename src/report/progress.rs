@@ -105,6 +105,15 @@ impl Progress {
         )
     }
 
+    /// Prints a line above the bar (or plainly without one).
+    pub fn println(&self, text: String) {
+        match self.mode {
+            Mode::Bar => self.bar.println(text),
+            Mode::Lines => eprintln!("{text}"),
+            Mode::Quiet => {}
+        }
+    }
+
     pub fn finish(&self) {
         self.bar.finish_and_clear();
     }

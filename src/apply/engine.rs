@@ -1,0 +1,968 @@
+//! The dispatcher: the one owner of a run's state and of the ledger while apply runs. Workers
+//! (one per Start, one per Describe) are spawned tasks that only call AWS and send messages
+//! back; every decision and every ledger write happens here, in one loop.
+//!
+//! An item's life: pending → starting → polling → done | failed | deferred (or skipped).
+//! A Start is dispatched when its stream has budget above the reserve, its key has room under
+//! the per-key limit, fewer than `concurrency` Starts are in flight, and (in the worker) the
+//! (account, region, Start) limiter gives a token. The attempt row is committed before the
+//! request leaves and completed after its answer.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
+
+use super::events::{Event, Snapshot};
+use super::failure::{self, FailureClass};
+use super::poll::PollSchedule;
+use super::{Config, Outcome, Track};
+use crate::clock::EpochMillis;
+use crate::cloud::{CallError, Cloud};
+use crate::ledger::{AttemptOutcome, ItemUpdate, Ledger, LedgerError, Op, Phase, budget};
+use crate::model::{EncStatus, KeyChoice, StreamId, StreamObservation};
+use crate::observe::SELF;
+use crate::pace::{Operation, Pacer};
+
+/// Why a Describe was sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    /// Waiting for a transition we started (or found under way).
+    Poll,
+    /// The outcome of a call is unknown, or the run resumed: find out before anything else.
+    Reconcile,
+}
+
+enum Msg {
+    /// A Start worker has its token and asks for its attempt row.
+    Sending {
+        seq: usize,
+        reply: oneshot::Sender<Option<i64>>,
+    },
+    /// A Start came back.
+    Started {
+        seq: usize,
+        attempt: i64,
+        result: Result<(), CallError>,
+    },
+    /// A Start worker gave up before sending (the run is stopping).
+    NotSending { seq: usize },
+    /// A Describe came back.
+    Described {
+        seq: usize,
+        purpose: Purpose,
+        sent: Instant,
+        result: Box<Result<StreamObservation, CallError>>,
+    },
+}
+
+/// What to do at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Wake {
+    Dispatch(usize),
+    Describe(usize, bool),
+}
+
+/// Per-item runtime state beyond what [`Track`] carries.
+#[derive(Debug, Default)]
+struct Live {
+    /// When the Start we wait on was accepted.
+    started: Option<Instant>,
+    /// The planned delay of the first poll after that Start (for learning).
+    first_planned: Option<Duration>,
+    /// Polls since that Start.
+    polls: u32,
+    /// The item holds a slot under its customer key's limit.
+    holds_slot: bool,
+}
+
+pub struct Engine<'a> {
+    ledger: &'a Ledger,
+    cloud: Arc<Cloud>,
+    pacer: Arc<Pacer>,
+    config: Config,
+    run_id: i64,
+    events: mpsc::UnboundedSender<Event>,
+    lock_owner: (u32, String),
+}
+
+struct State {
+    tracks: Vec<Track>,
+    live: Vec<Live>,
+    ids: Vec<Option<StreamId>>,
+    ready: BTreeSet<usize>,
+    timers: BTreeSet<(Instant, Wake)>,
+    key_counts: HashMap<String, u32>,
+    /// Items waiting for room under a key's limit.
+    key_waiters: HashMap<String, BTreeSet<usize>>,
+    starts_in_flight: usize,
+    describes_in_flight: usize,
+    schedule: PollSchedule,
+    calls: BTreeMap<Operation, u64>,
+    throttles: u64,
+    poll_describes: u64,
+    aborted: Option<String>,
+}
+
+impl<'a> Engine<'a> {
+    pub fn new(
+        ledger: &'a Ledger,
+        cloud: Arc<Cloud>,
+        pacer: Arc<Pacer>,
+        config: Config,
+        run_id: i64,
+        events: mpsc::UnboundedSender<Event>,
+        lock_owner: (u32, String),
+    ) -> Self {
+        Engine {
+            ledger,
+            cloud,
+            pacer,
+            config,
+            run_id,
+            events,
+            lock_owner,
+        }
+    }
+
+    /// Runs the items to the end (or until `stop` turns true), returning what happened.
+    pub async fn run(
+        self,
+        tracks: Vec<Track>,
+        mut stop: watch::Receiver<bool>,
+    ) -> Result<Outcome, LedgerError> {
+        let begun = Instant::now();
+        let n = tracks.len();
+        let mut st = State {
+            ids: tracks.iter().map(Track::stream_id).collect(),
+            live: (0..n).map(|_| Live::default()).collect(),
+            tracks,
+            ready: BTreeSet::new(),
+            timers: BTreeSet::new(),
+            key_counts: self.ledger.key_counts_now()?,
+            key_waiters: HashMap::new(),
+            starts_in_flight: 0,
+            describes_in_flight: 0,
+            schedule: PollSchedule::new(self.config.first_poll),
+            calls: BTreeMap::new(),
+            throttles: 0,
+            poll_describes: 0,
+            aborted: None,
+        };
+        for i in 0..n {
+            self.admit(&mut st, i)?;
+        }
+        let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+        let mut stopping = *stop.borrow();
+        let mut heartbeat = tokio::time::interval(Duration::from_millis(
+            crate::ledger::lock::HEARTBEAT_EVERY as u64,
+        ));
+        let mut progress = tokio::time::interval(Duration::from_millis(250));
+        let mut last_snapshot = Snapshot::default();
+
+        loop {
+            if !stopping {
+                self.fire_timers(&mut st);
+                self.spawn_describes(&mut st, &tx);
+                self.dispatch(&mut st, &tx)?;
+            }
+            let busy = st.starts_in_flight + st.describes_in_flight > 0;
+            let open = st.tracks.iter().any(|t| !t.phase.is_terminal());
+            if !busy && (stopping || !open || st.aborted.is_some()) {
+                break;
+            }
+            if st.aborted.is_some() && !stopping {
+                stopping = true;
+                continue;
+            }
+            let next_timer = st.timers.first().map(|(at, _)| *at);
+            tokio::select! {
+                msg = rx.recv() => {
+                    if let Some(msg) = msg {
+                        self.handle(&mut st, msg)?;
+                        // Drain whatever else is already here before deciding again.
+                        while let Ok(msg) = rx.try_recv() {
+                            self.handle(&mut st, msg)?;
+                        }
+                    }
+                }
+                _ = sleep_until(next_timer), if next_timer.is_some() && !stopping => {}
+                changed = stop.changed(), if !stopping => {
+                    if changed.is_err() || *stop.borrow() {
+                        stopping = true;
+                        let _ = self.events.send(Event::Note(
+                            "stopping: no new Starts; waiting for the calls in flight to be answered".into(),
+                        ));
+                    }
+                }
+                _ = heartbeat.tick() => {
+                    let (pid, host) = &self.lock_owner;
+                    if !self.ledger.heartbeat_lock(*pid, host)? {
+                        st.aborted = Some("the apply lock was taken over by another process; stopped to keep one writer".into());
+                    }
+                }
+                _ = progress.tick() => {
+                    let snap = self.snapshot(&st, begun.elapsed());
+                    if snap != last_snapshot {
+                        let _ = self.events.send(Event::Progress(snap.clone()));
+                        last_snapshot = snap;
+                    }
+                }
+            }
+        }
+        let _ = self
+            .events
+            .send(Event::Progress(self.snapshot(&st, begun.elapsed())));
+        let interrupted =
+            stopping && st.aborted.is_none() && st.tracks.iter().any(|t| !t.phase.is_terminal());
+        Ok(Outcome {
+            tracks: st.tracks,
+            calls: st.calls,
+            throttles: st.throttles,
+            poll_describes: st.poll_describes,
+            wall: begun.elapsed(),
+            interrupted,
+            aborted: st.aborted,
+        })
+    }
+
+    fn snapshot(&self, st: &State, elapsed: Duration) -> Snapshot {
+        let mut phases = BTreeMap::new();
+        for t in &st.tracks {
+            *phases.entry(t.phase).or_default() += 1;
+        }
+        Snapshot {
+            total: st.tracks.len(),
+            phases,
+            calls: st.calls.clone(),
+            throttles: st.throttles,
+            elapsed,
+        }
+    }
+
+    fn now(&self) -> EpochMillis {
+        self.ledger.now()
+    }
+
+    /// Puts an item where its phase says: ready to dispatch, to be described, or finished.
+    fn admit(&self, st: &mut State, i: usize) -> Result<(), LedgerError> {
+        let t = &st.tracks[i];
+        if let (Some(_), Some(id)) = (t.target.key_arn(), &st.ids[i]) {
+            // Already counted under the target key (ENABLED/ENABLING with it, or in force)?
+            let state = self.ledger.stream_state(id)?;
+            st.live[i].holds_slot = state.is_some_and(|s| {
+                s.in_force.as_ref() == Some(&t.target)
+                    || (s.enc_status == EncStatus::Enabling && s.key.as_ref() == Some(&t.target))
+            });
+        }
+        match t.phase {
+            Phase::Pending if t.needs_describe => {
+                self.schedule(st, i, Instant::now(), Wake::Describe(i, true))
+            }
+            Phase::Pending => {
+                st.ready.insert(i);
+            }
+            Phase::Starting | Phase::Polling => {
+                // Resumed mid-flight: one Describe tells where it stands.
+                st.tracks[i].needs_describe = true;
+                self.schedule(st, i, Instant::now(), Wake::Describe(i, true));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn schedule(&self, st: &mut State, _i: usize, at: Instant, wake: Wake) {
+        st.timers.insert((at, wake));
+    }
+
+    /// Moves items whose wait for dispatch is over to the ready set (due Describes are left to
+    /// [`Self::spawn_describes`]).
+    fn fire_timers(&self, st: &mut State) {
+        let now = Instant::now();
+        let due: Vec<(Instant, Wake)> = st
+            .timers
+            .iter()
+            .take_while(|(at, _)| *at <= now)
+            .filter(|(_, w)| matches!(w, Wake::Dispatch(_)))
+            .copied()
+            .collect();
+        for (at, wake) in due {
+            st.timers.remove(&(at, wake));
+            if let Wake::Dispatch(i) = wake
+                && st.tracks[i].phase == Phase::Pending
+            {
+                st.ready.insert(i);
+            }
+        }
+    }
+
+    /// The stream now counts under its customer target key (found ENABLING/ENABLED with it).
+    fn take_slot(&self, st: &mut State, i: usize) {
+        if st.live[i].holds_slot {
+            return;
+        }
+        if let Some(arn) = st.tracks[i].target.key_arn() {
+            *st.key_counts.entry(arn.as_str().to_owned()).or_default() += 1;
+            st.live[i].holds_slot = true;
+        }
+    }
+
+    fn spawn_describes(&self, st: &mut State, tx: &mpsc::UnboundedSender<Msg>) {
+        let now = Instant::now();
+        let cap = self.config.concurrency.max(1);
+        let due: Vec<(Instant, Wake)> = st
+            .timers
+            .iter()
+            .take_while(|(at, _)| *at <= now)
+            .filter(|(_, w)| matches!(w, Wake::Describe(..)))
+            .copied()
+            .collect();
+        for (at, wake) in due {
+            if st.describes_in_flight >= cap {
+                break;
+            }
+            st.timers.remove(&(at, wake));
+            let Wake::Describe(i, reconcile) = wake else {
+                continue;
+            };
+            if st.tracks[i].phase.is_terminal() {
+                continue;
+            }
+            let purpose = if reconcile {
+                Purpose::Reconcile
+            } else {
+                Purpose::Poll
+            };
+            st.describes_in_flight += 1;
+            let (cloud, pacer, tx) = (self.cloud.clone(), self.pacer.clone(), tx.clone());
+            let (region, name) = (st.tracks[i].region.clone(), st.tracks[i].name.clone());
+            tokio::spawn(async move {
+                pacer.wait(SELF, &region, Operation::Describe).await;
+                let sent = Instant::now();
+                let result = cloud.describe_stream(&region, &name).await;
+                let _ = tx.send(Msg::Described {
+                    seq: i,
+                    purpose,
+                    sent,
+                    result: Box::new(result),
+                });
+            });
+        }
+    }
+
+    /// Starts ready items in fleet order while the gates allow.
+    fn dispatch(&self, st: &mut State, tx: &mpsc::UnboundedSender<Msg>) -> Result<(), LedgerError> {
+        while st.starts_in_flight < self.config.concurrency.max(1) {
+            let Some(i) = st.ready.pop_first() else { break };
+            if st.tracks[i].phase != Phase::Pending {
+                continue;
+            }
+            if st.tracks[i].needs_describe {
+                self.schedule(st, i, Instant::now(), Wake::Describe(i, true));
+                continue;
+            }
+            let Some(id) = st.ids[i].clone() else {
+                self.finish(
+                    st,
+                    i,
+                    Phase::Failed,
+                    ItemUpdate {
+                        reason: Some("not_found".into()),
+                        ..ItemUpdate::default()
+                    },
+                )?;
+                continue;
+            };
+            // Gate 1: budget above the reserve.
+            let now = self.now();
+            let sends = self.ledger.counted_sends(&id, now)?;
+            let allowed = self.config.settings.allowed();
+            if budget::used(&sends, now, self.config.settings.window) >= allowed {
+                match budget::next_slot(&sends, now, self.config.settings.window, allowed) {
+                    Some(slot) if slot - now <= self.config.max_wait.as_millis() as EpochMillis => {
+                        let at =
+                            Instant::now() + Duration::from_millis((slot - now).max(0) as u64 + 1);
+                        self.schedule(st, i, at, Wake::Dispatch(i));
+                    }
+                    slot => {
+                        self.finish(
+                            st,
+                            i,
+                            Phase::Deferred,
+                            ItemUpdate {
+                                reason: Some("budget".into()),
+                                next_slot: slot,
+                                ..ItemUpdate::default()
+                            },
+                        )?;
+                    }
+                }
+                continue;
+            }
+            // Gate 2: room under the target key's limit.
+            if let Some(arn) = st.tracks[i].target.key_arn().map(|a| a.as_str().to_owned())
+                && !st.live[i].holds_slot
+            {
+                let count = st.key_counts.entry(arn.clone()).or_default();
+                if *count + 1 > self.config.settings.cmk_limit {
+                    if self.may_free(st, &arn) {
+                        st.key_waiters.entry(arn).or_default().insert(i);
+                    } else {
+                        self.finish(
+                            st,
+                            i,
+                            Phase::Skipped,
+                            ItemUpdate {
+                                reason: Some("cmk_limit".into()),
+                                ..ItemUpdate::default()
+                            },
+                        )?;
+                    }
+                    continue;
+                }
+                *count += 1;
+                st.live[i].holds_slot = true;
+            }
+            // Gate 3 (the token) is taken by the worker.
+            self.set_phase(st, i, Phase::Starting)?;
+            st.starts_in_flight += 1;
+            let (cloud, pacer, tx) = (self.cloud.clone(), self.pacer.clone(), tx.clone());
+            let t = &st.tracks[i];
+            let (region, name, key) = (t.region.clone(), t.name.clone(), t.target.clone());
+            tokio::spawn(async move {
+                pacer.wait(SELF, &region, Operation::Start).await;
+                let (reply, answer) = oneshot::channel();
+                if tx.send(Msg::Sending { seq: i, reply }).is_err() {
+                    return;
+                }
+                match answer.await {
+                    Ok(Some(attempt)) => {
+                        let result = cloud.start_encryption(&region, &name, &key).await;
+                        let _ = tx.send(Msg::Started {
+                            seq: i,
+                            attempt,
+                            result,
+                        });
+                    }
+                    _ => {
+                        let _ = tx.send(Msg::NotSending { seq: i });
+                    }
+                }
+            });
+        }
+        Ok(())
+    }
+
+    /// Whether some open item is moving a stream away from `arn`, which would free a slot.
+    fn may_free(&self, st: &State, arn: &str) -> bool {
+        st.tracks.iter().any(|t| {
+            !t.phase.is_terminal()
+                && t.old_key
+                    .as_ref()
+                    .and_then(KeyChoice::key_arn)
+                    .is_some_and(|k| k.as_str() == arn)
+                && t.target.key_arn().is_none_or(|k| k.as_str() != arn)
+        })
+    }
+
+    fn release_slot(&self, st: &mut State, i: usize) {
+        if !st.live[i].holds_slot {
+            return;
+        }
+        st.live[i].holds_slot = false;
+        if let Some(arn) = st.tracks[i].target.key_arn().map(|a| a.as_str().to_owned()) {
+            self.key_freed(st, &arn);
+        }
+    }
+
+    /// One stream fewer under `arn`: wake an item waiting for room.
+    fn key_freed(&self, st: &mut State, arn: &str) {
+        if let Some(count) = st.key_counts.get_mut(arn) {
+            *count = count.saturating_sub(1);
+        }
+        if let Some(waiters) = st.key_waiters.get_mut(arn)
+            && let Some(i) = waiters.pop_first()
+        {
+            st.ready.insert(i);
+        }
+    }
+
+    fn set_phase(&self, st: &mut State, i: usize, phase: Phase) -> Result<(), LedgerError> {
+        st.tracks[i].phase = phase;
+        self.ledger.update_run_item(
+            self.run_id,
+            st.tracks[i].seq,
+            &ItemUpdate {
+                phase: Some(phase),
+                starts: Some(st.tracks[i].starts),
+                ..ItemUpdate::default()
+            },
+        )
+    }
+
+    fn finish(
+        &self,
+        st: &mut State,
+        i: usize,
+        phase: Phase,
+        mut update: ItemUpdate,
+    ) -> Result<(), LedgerError> {
+        if phase != Phase::Done {
+            self.release_slot(st, i);
+        }
+        let t = &mut st.tracks[i];
+        t.phase = phase;
+        t.reason = update.reason.clone().or(t.reason.take());
+        if let Some(f) = &update.failure {
+            t.failure = Some(f.clone());
+        }
+        if update.next_slot.is_some() {
+            t.next_slot = update.next_slot;
+        }
+        if update.enabled_at.is_some() {
+            t.enabled_at = update.enabled_at;
+        }
+        update.phase = Some(phase);
+        update.starts = Some(t.starts);
+        self.ledger.update_run_item(self.run_id, t.seq, &update)?;
+        let detail = match (&t.failure, &t.reason) {
+            (Some((kind, details)), _) => format!("{kind}: {details}"),
+            (None, Some(reason)) => reason.clone(),
+            _ => String::new(),
+        };
+        let _ = self.events.send(Event::Finished {
+            region: t.region.clone(),
+            name: t.name.clone(),
+            phase,
+            detail,
+        });
+        // Waiters for a key nobody can free any more will never get room.
+        let stuck: Vec<String> = st
+            .key_waiters
+            .iter()
+            .filter(|(arn, w)| !w.is_empty() && !self.may_free(st, arn))
+            .map(|(arn, _)| arn.clone())
+            .collect();
+        for arn in stuck {
+            let waiters = std::mem::take(st.key_waiters.get_mut(&arn).expect("present"));
+            for w in waiters {
+                st.ready.insert(w);
+            }
+        }
+        Ok(())
+    }
+
+    fn handle(&self, st: &mut State, msg: Msg) -> Result<(), LedgerError> {
+        match msg {
+            Msg::Sending { seq, reply } => {
+                let id = st.ids[seq]
+                    .clone()
+                    .expect("dispatched items have a stream id");
+                let row = match self.ledger.stream_state(&id)? {
+                    Some(s) => s.row,
+                    None => {
+                        let _ = reply.send(None);
+                        return Ok(());
+                    }
+                };
+                let attempt = self.ledger.begin_attempt(
+                    row,
+                    Some(self.run_id),
+                    Op::Start,
+                    Some(&st.tracks[seq].target),
+                )?;
+                st.tracks[seq].starts += 1;
+                *st.calls.entry(Operation::Start).or_default() += 1;
+                let _ = reply.send(Some(attempt));
+            }
+            Msg::NotSending { seq } => {
+                st.starts_in_flight -= 1;
+                self.release_slot(st, seq);
+                self.set_phase(st, seq, Phase::Pending)?;
+            }
+            Msg::Started {
+                seq,
+                attempt,
+                result,
+            } => {
+                st.starts_in_flight -= 1;
+                self.started(st, seq, attempt, result)?;
+            }
+            Msg::Described {
+                seq,
+                purpose,
+                sent,
+                result,
+            } => {
+                st.describes_in_flight -= 1;
+                *st.calls.entry(Operation::Describe).or_default() += 1;
+                if purpose == Purpose::Poll {
+                    st.poll_describes += 1;
+                }
+                self.described(st, seq, purpose, sent, *result)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn started(
+        &self,
+        st: &mut State,
+        i: usize,
+        attempt: i64,
+        result: Result<(), CallError>,
+    ) -> Result<(), LedgerError> {
+        let region = st.tracks[i].region.clone();
+        let outcome = match &result {
+            Ok(()) => AttemptOutcome::Ok,
+            Err(e @ (CallError::NotSent(_) | CallError::NoCredentials(_))) => {
+                AttemptOutcome::NotSent {
+                    message: e.message(),
+                }
+            }
+            Err(e @ CallError::Unknown(_)) => AttemptOutcome::Unknown {
+                message: e.message(),
+            },
+            Err(e) => AttemptOutcome::Rejected {
+                code: e.code().to_owned(),
+                message: e.message(),
+            },
+        };
+        self.ledger.complete_attempt(attempt, &outcome)?;
+        match result {
+            Ok(()) => {
+                self.pacer.succeeded(SELF, &region, Operation::Start);
+                let delay = st.schedule.first_delay();
+                st.live[i].started = Some(Instant::now());
+                st.live[i].first_planned = Some(delay);
+                st.live[i].polls = 0;
+                self.set_phase(st, i, Phase::Polling)?;
+                self.schedule(st, i, Instant::now() + delay, Wake::Describe(i, false));
+            }
+            Err(CallError::Throttled(_)) => {
+                st.throttles += 1;
+                self.pacer.throttled(SELF, &region, Operation::Start);
+                let _ = self.events.send(Event::Note(format!(
+                    "Start throttled in {region}; slowing down"
+                )));
+                self.set_phase(st, i, Phase::Pending)?;
+                st.ready.insert(i);
+            }
+            Err(CallError::LimitExceeded(message)) => self.limit_exceeded(st, i, message)?,
+            Err(CallError::InUse(_)) => {
+                // Transitioning: find out where it stands, then decide again.
+                self.set_phase(st, i, Phase::Pending)?;
+                st.tracks[i].needs_describe = true;
+                self.schedule(
+                    st,
+                    i,
+                    Instant::now() + Duration::from_secs(1),
+                    Wake::Describe(i, true),
+                );
+            }
+            Err(CallError::NotFound(message)) => {
+                self.finish(
+                    st,
+                    i,
+                    Phase::Failed,
+                    ItemUpdate {
+                        reason: Some("not_found".into()),
+                        failure: Some(("ResourceNotFoundException".into(), message)),
+                        ..ItemUpdate::default()
+                    },
+                )?;
+            }
+            Err(CallError::Invalid { code, message }) => {
+                self.finish(
+                    st,
+                    i,
+                    Phase::Failed,
+                    ItemUpdate {
+                        reason: Some("rejected".into()),
+                        failure: Some((code, message)),
+                        ..ItemUpdate::default()
+                    },
+                )?;
+            }
+            Err(CallError::Denied { code, message }) => {
+                st.aborted = Some(format!(
+                    "{code} on StartDeliveryStreamEncryption ({message}); the caller's IAM policy must allow firehose:StartDeliveryStreamEncryption (and kms:CreateGrant on customer keys)"
+                ));
+                self.set_phase(st, i, Phase::Pending)?;
+            }
+            Err(CallError::NoCredentials(message)) => {
+                st.aborted = Some(format!("no AWS credentials: {message}"));
+                self.set_phase(st, i, Phase::Pending)?;
+            }
+            Err(CallError::NotSent(_)) => {
+                // Never left: no budget spent. Try again shortly.
+                self.set_phase(st, i, Phase::Pending)?;
+                self.schedule(
+                    st,
+                    i,
+                    Instant::now() + Duration::from_secs(2),
+                    Wake::Dispatch(i),
+                );
+            }
+            Err(CallError::Unknown(_)) => {
+                // It may have been applied: reconcile with Describe before any new Start.
+                self.set_phase(st, i, Phase::Pending)?;
+                st.tracks[i].needs_describe = true;
+                self.schedule(
+                    st,
+                    i,
+                    Instant::now() + Duration::from_millis(500),
+                    Wake::Describe(i, true),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// `LimitExceededException`: decide from the ledger which limit it was.
+    fn limit_exceeded(&self, st: &mut State, i: usize, message: String) -> Result<(), LedgerError> {
+        let id = st.ids[i].clone().expect("started items have a stream id");
+        let now = self.now();
+        let sends = self.ledger.counted_sends(&id, now)?;
+        let settings = self.config.settings;
+        let on_budget = budget::used(&sends, now, settings.window) >= settings.stream_budget
+            || st.tracks[i].target.key_arn().is_none();
+        if on_budget {
+            // Our ledger may not know calls made by others: the earliest it could free is when
+            // our oldest counted call leaves the window, else a full window from now.
+            let slot = budget::next_slot(&sends, now, settings.window, settings.stream_budget)
+                .filter(|s| *s > now)
+                .unwrap_or(now + settings.window);
+            self.finish(
+                st,
+                i,
+                Phase::Deferred,
+                ItemUpdate {
+                    reason: Some("budget".into()),
+                    next_slot: Some(slot),
+                    failure: Some(("LimitExceededException".into(), message)),
+                    ..ItemUpdate::default()
+                },
+            )
+        } else {
+            self.finish(
+                st,
+                i,
+                Phase::Failed,
+                ItemUpdate {
+                    reason: Some("cmk_limit".into()),
+                    failure: Some(("LimitExceededException".into(), message)),
+                    ..ItemUpdate::default()
+                },
+            )
+        }
+    }
+
+    fn described(
+        &self,
+        st: &mut State,
+        i: usize,
+        purpose: Purpose,
+        sent: Instant,
+        result: Result<StreamObservation, CallError>,
+    ) -> Result<(), LedgerError> {
+        let region = st.tracks[i].region.clone();
+        let obs = match result {
+            Ok(obs) => obs,
+            Err(CallError::Throttled(_)) => {
+                st.throttles += 1;
+                self.pacer.throttled(SELF, &region, Operation::Describe);
+                self.schedule(
+                    st,
+                    i,
+                    Instant::now(),
+                    Wake::Describe(i, purpose == Purpose::Reconcile),
+                );
+                return Ok(());
+            }
+            Err(CallError::NotFound(message)) => {
+                return self.finish(
+                    st,
+                    i,
+                    Phase::Failed,
+                    ItemUpdate {
+                        reason: Some("not_found".into()),
+                        failure: Some(("ResourceNotFoundException".into(), message)),
+                        ..ItemUpdate::default()
+                    },
+                );
+            }
+            Err(CallError::Denied { code, message }) => {
+                st.aborted = Some(format!(
+                    "{code} on DescribeDeliveryStream ({message}); the caller's IAM policy must allow firehose:DescribeDeliveryStream"
+                ));
+                return Ok(());
+            }
+            Err(CallError::NoCredentials(message)) => {
+                st.aborted = Some(format!("no AWS credentials: {message}"));
+                return Ok(());
+            }
+            Err(_) => {
+                self.schedule(
+                    st,
+                    i,
+                    Instant::now() + Duration::from_secs(1),
+                    Wake::Describe(i, purpose == Purpose::Reconcile),
+                );
+                return Ok(());
+            }
+        };
+        self.pacer.succeeded(SELF, &region, Operation::Describe);
+        self.ledger.record_stream(&obs, Some(self.run_id))?;
+        if st.ids[i].is_none() {
+            st.ids[i] = Some(obs.id.clone());
+        }
+        st.tracks[i].needs_describe = false;
+        let target = st.tracks[i].target.clone();
+        let enc = &obs.encryption;
+        let at_target = enc.key.as_ref() == Some(&target);
+        let elapsed = st.live[i]
+            .started
+            .map(|s| sent.saturating_duration_since(s));
+        let first_poll = purpose == Purpose::Poll && st.live[i].polls == 0;
+        if purpose == Purpose::Poll {
+            st.live[i].polls += 1;
+        }
+        if first_poll && let (Some(planned), Some(elapsed)) = (st.live[i].first_planned, elapsed) {
+            st.schedule
+                .learn(planned, elapsed, enc.status != EncStatus::Enabling);
+        }
+        match (&enc.status, at_target) {
+            (EncStatus::Enabled, true) => {
+                self.take_slot(st, i);
+                // A rekey away from a customer key frees its slot now.
+                if let Some(KeyChoice::Customer(old)) = st.tracks[i].old_key.clone()
+                    && target.key_arn() != Some(&old)
+                {
+                    self.key_freed(st, old.as_str());
+                }
+                self.finish(
+                    st,
+                    i,
+                    Phase::Done,
+                    ItemUpdate {
+                        enabled_at: Some(self.now()),
+                        ..ItemUpdate::default()
+                    },
+                )
+            }
+            (EncStatus::Enabling, true) => {
+                self.take_slot(st, i);
+                if st.tracks[i].phase != Phase::Polling {
+                    self.set_phase(st, i, Phase::Polling)?;
+                }
+                let started = *st.live[i].started.get_or_insert(sent);
+                let since = Instant::now().saturating_duration_since(started);
+                if since >= self.config.poll_timeout {
+                    return self.finish(
+                        st,
+                        i,
+                        Phase::Failed,
+                        ItemUpdate {
+                            reason: Some("timed_out".into()),
+                            failure: Some((
+                                "TIMED_OUT".into(),
+                                format!(
+                                    "still ENABLING after {}s; resume to keep polling",
+                                    since.as_secs()
+                                ),
+                            )),
+                            ..ItemUpdate::default()
+                        },
+                    );
+                }
+                let wait = if st.live[i].first_planned.is_none() {
+                    st.live[i].first_planned = Some(st.schedule.first_delay());
+                    st.schedule.first_delay()
+                } else {
+                    PollSchedule::next_delay(since)
+                };
+                self.schedule(st, i, Instant::now() + wait, Wake::Describe(i, false));
+                Ok(())
+            }
+            (EncStatus::EnablingFailed, _) => {
+                let (kind, details) = enc
+                    .failure
+                    .as_ref()
+                    .map(|f| (f.kind.clone(), f.details.clone()))
+                    .unwrap_or_else(|| ("UNKNOWN_ERROR".into(), "no FailureDescription".into()));
+                self.release_slot(st, i);
+                st.live[i].started = None;
+                st.live[i].first_planned = None;
+                let class = failure::classify(&kind);
+                let t = &st.tracks[i];
+                if purpose == Purpose::Reconcile && t.starts == 0 && t.phase == Phase::Pending {
+                    // A failure from before this run: this run's Start has not happened yet.
+                    st.ready.insert(i);
+                    return Ok(());
+                }
+                if class == FailureClass::Transient && t.starts < self.config.max_attempts {
+                    let backoff = Duration::from_secs(2u64.saturating_pow(t.starts.min(6)));
+                    self.set_phase(st, i, Phase::Pending)?;
+                    self.schedule(st, i, Instant::now() + backoff, Wake::Dispatch(i));
+                    return Ok(());
+                }
+                let hint = failure::hint(&kind);
+                self.finish(
+                    st,
+                    i,
+                    Phase::Failed,
+                    ItemUpdate {
+                        reason: Some(format!("enabling_failed:{}", class.as_str())),
+                        failure: Some((kind, format!("{details} — {hint}"))),
+                        ..ItemUpdate::default()
+                    },
+                )
+            }
+            (EncStatus::Enabling | EncStatus::Disabling, false) => {
+                // Someone else's transition: wait for it to end, then decide.
+                self.set_phase(st, i, Phase::Pending)?;
+                st.tracks[i].needs_describe = true;
+                self.schedule(
+                    st,
+                    i,
+                    Instant::now() + st.schedule.first_delay(),
+                    Wake::Describe(i, true),
+                );
+                Ok(())
+            }
+            _ => {
+                // Not at the target and not moving: our Start did not take (or was never
+                // sent). Start it (again) within the attempt limit.
+                st.live[i].started = None;
+                st.live[i].first_planned = None;
+                let t = &st.tracks[i];
+                if t.starts >= self.config.max_attempts {
+                    return self.finish(st, i, Phase::Failed, ItemUpdate {
+                        reason: Some("attempts_exhausted".into()),
+                        failure: Some((
+                            "NOT_APPLIED".into(),
+                            format!("{} Start call(s) accepted or unanswered, but the stream shows {}", t.starts, enc.status),
+                        )),
+                        ..ItemUpdate::default()
+                    });
+                }
+                if t.phase != Phase::Pending {
+                    self.set_phase(st, i, Phase::Pending)?;
+                }
+                st.ready.insert(i);
+                Ok(())
+            }
+        }
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,390 @@
+//! `apply` and `resume`: plan (or load the plan), confirm, take the lock, run the engine, report.
+
+use std::io::{BufRead as _, IsTerminal as _, Write as _};
+
+use tokio::sync::{mpsc, watch};
+
+use super::plan::{pace, settings, survey_fleet};
+use super::{Session, read_fleet};
+use crate::apply::engine::Engine;
+use crate::apply::{self, Config, Outcome, Track};
+use crate::cli::{ApplyArgs, GlobalArgs, OutputFormat, ResumeArgs, RunArgs};
+use crate::clock::EpochMillis;
+use crate::error::{Exit, UsageError};
+use crate::input::Target;
+use crate::ledger::{Phase, StaleAfter, lock};
+use crate::plan::{Item, Settings, Summary};
+use crate::report::plan::{PlanView, summary_line, table_text};
+
+fn config(run: &RunArgs, settings: Settings) -> Config {
+    Config {
+        settings,
+        concurrency: run.pace.concurrency as usize,
+        max_wait: run.max_wait,
+        poll_timeout: run.poll_timeout,
+        max_attempts: run.max_attempts,
+        first_poll: run.first_poll,
+    }
+}
+
+/// Unattended runs must say `--yes`; on a terminal the operator is asked.
+fn check_confirmable(yes: bool) -> Result<(), UsageError> {
+    if yes || std::io::stdin().is_terminal() {
+        Ok(())
+    } else {
+        Err(UsageError::new(
+            "refusing to apply unattended without --yes (stdin is not a terminal to confirm on)",
+        ))
+    }
+}
+
+/// Asks on the terminal; only `yes` proceeds.
+fn confirm(question: &str) -> std::io::Result<bool> {
+    eprint!("{question} Only 'yes' will be accepted: ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(answer.trim() == "yes")
+}
+
+/// SIGINT/SIGTERM: the first stops dispatching (the engine finishes what is in flight), the
+/// second exits at once — the ledger never depends on a clean exit.
+fn stop_on_signals() -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let mut seen = 0;
+        loop {
+            let term_recv = async {
+                match term.as_mut() {
+                    Some(t) => {
+                        t.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term_recv => {}
+            }
+            seen += 1;
+            if seen == 1 {
+                eprintln!(
+                    "\nstopping: finishing the calls in flight (signal again to exit at once)"
+                );
+                let _ = tx.send(true);
+            } else {
+                eprintln!(
+                    "\nexiting now; the ledger is consistent, `firehose-sse resume` continues"
+                );
+                std::process::exit(Exit::Interrupted.code().into());
+            }
+        }
+    });
+    rx
+}
+
+/// Takes the ledger's apply lock for this process.
+fn take_lock(session: &Session, run_id: Option<i64>) -> anyhow::Result<(u32, String)> {
+    let (pid, host) = lock::me();
+    session
+        .ledger
+        .acquire_lock(pid, &host, run_id, StaleAfter::ProcessTable)?;
+    Ok((pid, host))
+}
+
+pub async fn apply(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Exit> {
+    check_confirmable(args.run.yes)?;
+    let targets = match &args.fleet {
+        Some(path) => Some(read_fleet(global, path).await?),
+        None => None,
+    };
+    let session = Session::open(global, &args.run.pace).await?;
+    let ledger = &session.ledger;
+
+    // Rerunning the same command after a crash must be safe: offer to resume instead.
+    let same = match (&args.fleet, args.plan) {
+        (_, Some(plan)) => ledger.unfinished_apply(Some(plan))?,
+        (Some(path), None) => {
+            let fleet = path.display().to_string();
+            ledger.unfinished_apply(None)?.filter(|r| {
+                r.plan_id
+                    .and_then(|p| ledger.plan_fleet(p).ok().flatten())
+                    .as_deref()
+                    == Some(fleet.as_str())
+            })
+        }
+        (None, None) => None,
+    };
+    if let Some(run) = same {
+        let resume = args.run.yes
+            || confirm(&format!(
+                "Run {} on this plan did not finish. Resume it instead?",
+                run.id
+            ))?;
+        if resume {
+            eprintln!("Resuming run {} instead of starting a new one.", run.id);
+            return resume_run(global, &session, run.id, &args.run).await;
+        }
+    }
+
+    let owner = take_lock(&session, None)?;
+    let result = apply_locked(global, &session, args, targets).await;
+    ledger.release_lock(owner.0, &owner.1)?;
+    result
+}
+
+async fn apply_locked(
+    global: &GlobalArgs,
+    session: &Session,
+    args: &ApplyArgs,
+    targets: Option<Vec<Target>>,
+) -> anyhow::Result<Exit> {
+    let ledger = &session.ledger;
+    let pace = pace(&args.run.pace);
+    let run_args = serde_json::json!({
+        "command": "apply",
+        "fleet": args.fleet.as_ref().map(|p| p.display().to_string()),
+        "plan": args.plan,
+    })
+    .to_string();
+    let run_id = ledger.start_run("apply", None, &run_args)?;
+
+    // The plan: made now from the fleet, or loaded (and re-observed when too old).
+    let made = async {
+        let (plan_id, items, view_parts) = match (targets, args.plan) {
+            (Some(targets), _) => {
+                let fleet = args.fleet.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+                let s = survey_fleet(session, &fleet, targets, settings(&args.limits), pace, run_id).await?;
+                (s.plan_id, s.items, Some((s.keys, s.warnings, s.estimated_ms, s.throttles)))
+            }
+            (None, Some(id)) => {
+                let saved = ledger
+                    .load_plan(id)?
+                    .ok_or_else(|| UsageError::new(format!("no plan {id} in {}", ledger.path().display())))?;
+                let age: EpochMillis = ledger.now() - saved.observed_at;
+                if age > args.max_plan_age.as_millis() as EpochMillis {
+                    eprintln!(
+                        "Plan {id} was observed {} ago (more than --max-plan-age): observing again.",
+                        crate::report::human_duration(age)
+                    );
+                    let targets: Vec<Target> = saved.items.iter().map(|i| i.target.clone()).collect();
+                    let s = survey_fleet(session, &saved.fleet, targets, saved.settings, pace, run_id).await?;
+                    (s.plan_id, s.items, Some((s.keys, s.warnings, s.estimated_ms, s.throttles)))
+                } else {
+                    ledger.set_run_plan(run_id, id)?;
+                    (id, saved.items, None)
+                }
+            }
+            (None, None) => unreachable!("clap requires a fleet or a plan"),
+        };
+        anyhow::Ok((plan_id, items, view_parts))
+    }
+    .await;
+    let (plan_id, items, view_parts) = match made {
+        Ok(m) => m,
+        Err(e) => {
+            ledger.end_run(run_id, "error")?;
+            return Err(e);
+        }
+    };
+
+    let settings = ledger
+        .load_plan(plan_id)?
+        .map_or_else(|| settings(&args.limits), |p| p.settings);
+    // Show what will be done; ask on a terminal.
+    let summary = Summary::of(&items);
+    if !args.run.yes {
+        let (keys, warnings, estimated_ms, throttles) = view_parts.unwrap_or_else(|| {
+            (
+                Vec::new(),
+                Vec::new(),
+                crate::plan::estimate(&items, pace, false),
+                0,
+            )
+        });
+        let view = PlanView {
+            plan_id,
+            items: &items,
+            keys,
+            settings,
+            warnings,
+            estimated_ms,
+            pace,
+            throttles,
+        };
+        eprint!("{}", table_text(&view, session.color));
+        if summary.enable + summary.rekey == 0 {
+            eprintln!("Nothing to start.");
+        }
+        if !confirm("Do you want to perform these actions?")? {
+            ledger.end_run(run_id, "cancelled")?;
+            eprintln!("Apply cancelled.");
+            return Ok(Exit::Ok);
+        }
+    } else if !global.quiet {
+        eprintln!("Plan {plan_id}: {}", summary_line(&summary));
+    }
+
+    let mut tracks = Vec::with_capacity(items.len());
+    let mut rows = Vec::with_capacity(items.len());
+    for item in &items {
+        let old = match item.stream.as_ref() {
+            Some(id) => ledger.key_in_force(id)?,
+            None => None,
+        };
+        let track = Track::from_item(item, old.clone());
+        rows.push((item.clone(), track.phase, old));
+        tracks.push(track);
+    }
+    ledger.insert_run_items(run_id, &rows)?;
+    let (pid, host) = lock::me();
+    ledger.set_lock_run(pid, &host, run_id)?;
+    run_engine(
+        global,
+        session,
+        run_id,
+        tracks,
+        config(&args.run, settings),
+        &items,
+    )
+    .await
+}
+
+pub async fn resume(global: &GlobalArgs, args: &ResumeArgs) -> anyhow::Result<Exit> {
+    check_confirmable(true)?;
+    let session = Session::open(global, &args.run.pace).await?;
+    let run_id = match args.run_id {
+        Some(id) => id,
+        None => match session.ledger.unfinished_apply(None)? {
+            Some(run) => run.id,
+            None => {
+                eprintln!(
+                    "Nothing to resume: every apply run in {} has finished.",
+                    session.ledger.path().display()
+                );
+                return Ok(Exit::Ok);
+            }
+        },
+    };
+    resume_run(global, &session, run_id, &args.run).await
+}
+
+async fn resume_run(
+    global: &GlobalArgs,
+    session: &Session,
+    run_id: i64,
+    run: &RunArgs,
+) -> anyhow::Result<Exit> {
+    let ledger = &session.ledger;
+    let row = ledger
+        .run(run_id)?
+        .filter(|r| r.kind == "apply")
+        .ok_or_else(|| {
+            UsageError::new(format!(
+                "no apply run {run_id} in {}",
+                ledger.path().display()
+            ))
+        })?;
+    let owner = take_lock(session, Some(run_id))?;
+    let result = async {
+        let settings = match row.plan_id {
+            Some(p) => ledger.load_plan(p)?.map(|p| p.settings).unwrap_or_default(),
+            None => Settings::default(),
+        };
+        let rows = ledger.run_items(run_id)?;
+        let mut tracks: Vec<Track> = rows.iter().map(Track::from_row).collect();
+        let unknown = apply::reconcile_in_flight(ledger, &mut tracks)?;
+        let open = tracks.iter().filter(|t| !t.phase.is_terminal()).count();
+        if !global.quiet {
+            eprintln!(
+                "Resuming run {run_id}: {open} of {} streams not finished{}.",
+                tracks.len(),
+                if unknown > 0 {
+                    format!(", {unknown} call(s) with an unknown outcome to reconcile")
+                } else {
+                    String::new()
+                }
+            );
+        }
+        ledger.reopen_run(run_id)?;
+        let plan_items = match row.plan_id {
+            Some(p) => ledger.load_plan(p)?.map(|p| p.items).unwrap_or_default(),
+            None => Vec::new(),
+        };
+        run_engine(
+            global,
+            session,
+            run_id,
+            tracks,
+            config(run, settings),
+            &plan_items,
+        )
+        .await
+    }
+    .await;
+    ledger.release_lock(owner.0, &owner.1)?;
+    result
+}
+
+/// Runs the engine with a reporter and signal handling, records the outcome, prints the summary.
+async fn run_engine(
+    global: &GlobalArgs,
+    session: &Session,
+    run_id: i64,
+    tracks: Vec<Track>,
+    config: Config,
+    _plan_items: &[Item],
+) -> anyhow::Result<Exit> {
+    let ledger = &session.ledger;
+    let (events_tx, events_rx) = mpsc::unbounded_channel();
+    let reporter = crate::report::apply::spawn_reporter(session.progress, tracks.len(), events_rx);
+    let stop = stop_on_signals();
+    let engine = Engine::new(
+        ledger,
+        session.cloud.clone(),
+        session.pacer.clone(),
+        config,
+        run_id,
+        events_tx,
+        lock::me(),
+    );
+    let outcome = engine.run(tracks, stop).await;
+    let _ = reporter.await;
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(e) => {
+            let _ = ledger.end_run(run_id, "error");
+            return Err(e.into());
+        }
+    };
+    let (exit, label) = exit_for(&outcome);
+    ledger.end_run(run_id, label)?;
+    let summary = crate::report::apply::summary(ledger, run_id, &outcome)?;
+    match global.output {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&summary.json)?),
+        OutputFormat::Table => print!("{}", summary.text),
+    }
+    if outcome.interrupted {
+        eprintln!("Interrupted. Continue with: firehose-sse resume {run_id}");
+    }
+    if let Some(why) = &outcome.aborted {
+        anyhow::bail!("run {run_id} stopped: {why}. Fix it, then: firehose-sse resume {run_id}");
+    }
+    Ok(exit)
+}
+
+fn exit_for(outcome: &Outcome) -> (Exit, &'static str) {
+    if outcome.aborted.is_some() {
+        (Exit::Runtime, "error")
+    } else if outcome.interrupted {
+        (Exit::Interrupted, "interrupted")
+    } else if outcome.count(Phase::Failed) > 0 {
+        (Exit::Failed, "failed")
+    } else if outcome.count(Phase::Deferred) > 0 {
+        (Exit::Deferred, "deferred")
+    } else {
+        (Exit::Ok, "converged")
+    }
+}

@@ -1,0 +1,167 @@
+//! `status`, `report` and `history`: read the ledger, never call AWS, never create a ledger.
+
+use std::sync::Arc;
+
+use crate::cli::{GlobalArgs, OutputFormat, ReportArgs, ReportFormat, RunSelector};
+use crate::clock::{SystemClock, rfc3339};
+use crate::error::{Exit, UsageError};
+use crate::ledger::{Ledger, Phase, RunRow};
+use crate::report::apply::{
+    next_deferred_slot, report_csv, report_json, report_markdown, report_table,
+};
+
+fn open(global: &GlobalArgs) -> anyhow::Result<Ledger> {
+    Ok(Ledger::open_existing(
+        &global.ledger,
+        Arc::new(SystemClock),
+    )?)
+}
+
+/// The run asked for, or the newest apply run.
+fn pick(ledger: &Ledger, id: Option<i64>) -> anyhow::Result<RunRow> {
+    let runs = ledger.runs()?;
+    let found = match id {
+        Some(id) => runs.into_iter().find(|r| r.id == id),
+        None => runs.into_iter().find(|r| r.kind == "apply"),
+    };
+    found.ok_or_else(|| {
+        UsageError::new(match id {
+            Some(id) => format!("no run {id} in {}", ledger.path().display()),
+            None => format!("no apply run in {} yet", ledger.path().display()),
+        })
+        .into()
+    })
+}
+
+pub fn status(global: &GlobalArgs, args: &RunSelector) -> anyhow::Result<Exit> {
+    let ledger = open(global)?;
+    let run = pick(&ledger, args.run_id)?;
+    let rows = ledger.run_items(run.id)?;
+    let holder = ledger.lock_holder()?;
+    let count = |p: Phase| rows.iter().filter(|r| r.phase == p).count();
+    let next_slot = next_deferred_slot(&rows);
+    match global.output {
+        OutputFormat::Json => {
+            let phases: serde_json::Map<String, serde_json::Value> = Phase::ALL
+                .iter()
+                .map(|p| (p.as_str().to_owned(), count(*p).into()))
+                .collect();
+            let out = serde_json::json!({
+                "run_id": run.id,
+                "plan_id": run.plan_id,
+                "started_at": rfc3339(run.started_at),
+                "ended_at": run.ended_at.map(rfc3339),
+                "outcome": run.outcome,
+                "streams": rows.len(),
+                "phases": phases,
+                "lock": holder.as_ref().map(|h| serde_json::json!({
+                    "pid": h.pid, "host": h.host, "run_id": h.run_id,
+                    "since": rfc3339(h.acquired_at), "heartbeat": rfc3339(h.heartbeat_at),
+                })),
+                "next_deferred_slot": next_slot.map(rfc3339),
+            });
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
+        OutputFormat::Table => {
+            println!(
+                "Run {} ({}), plan {}, started {}, {}",
+                run.id,
+                run.kind,
+                run.plan_id.map_or("-".into(), |p| p.to_string()),
+                rfc3339(run.started_at),
+                match (&run.outcome, run.ended_at) {
+                    (Some(o), Some(t)) => format!("ended {} ({o})", rfc3339(t)),
+                    _ => "not finished".to_owned(),
+                }
+            );
+            let parts: Vec<String> = Phase::ALL
+                .iter()
+                .filter(|p| count(**p) > 0)
+                .map(|p| format!("{} {}", count(*p), p.as_str()))
+                .collect();
+            println!(
+                "{} streams: {}",
+                rows.len(),
+                if parts.is_empty() {
+                    "none".into()
+                } else {
+                    parts.join(", ")
+                }
+            );
+            match &holder {
+                Some(h) => println!(
+                    "Lock: held by pid {} on {} (run {}), since {}, heartbeat {}",
+                    h.pid,
+                    h.host,
+                    h.run_id.map_or("-".into(), |r| r.to_string()),
+                    rfc3339(h.acquired_at),
+                    rfc3339(h.heartbeat_at)
+                ),
+                None => println!("Lock: free"),
+            }
+            if let Some(slot) = next_slot {
+                println!("Next deferred slot: {}", rfc3339(slot));
+            }
+            if run.outcome.is_none() || run.outcome.as_deref() == Some("interrupted") {
+                println!("Continue with: firehose-sse resume {}", run.id);
+            }
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+pub fn report(global: &GlobalArgs, args: &ReportArgs) -> anyhow::Result<Exit> {
+    let ledger = open(global)?;
+    let run = pick(&ledger, args.run_id)?;
+    let rows = ledger.run_items(run.id)?;
+    let format = match (args.format, global.output) {
+        (ReportFormat::Table, OutputFormat::Json) => ReportFormat::Json,
+        (f, _) => f,
+    };
+    match format {
+        ReportFormat::Table => print!("{}", report_table(&rows)),
+        ReportFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report_json(&run, &rows))?
+        ),
+        ReportFormat::Csv => print!("{}", report_csv(&rows)?),
+        ReportFormat::Md => print!("{}", report_markdown(&rows)),
+    }
+    Ok(Exit::Ok)
+}
+
+pub fn history(global: &GlobalArgs) -> anyhow::Result<Exit> {
+    let ledger = open(global)?;
+    let runs = ledger.runs()?;
+    match global.output {
+        OutputFormat::Json => {
+            let out: Vec<_> = runs
+                .iter()
+                .map(|r| serde_json::json!({
+                    "run_id": r.id, "kind": r.kind, "plan_id": r.plan_id,
+                    "started_at": rfc3339(r.started_at), "ended_at": r.ended_at.map(rfc3339),
+                    "outcome": r.outcome, "args": serde_json::from_str::<serde_json::Value>(&r.args).unwrap_or_default(),
+                }))
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
+        OutputFormat::Table => {
+            let mut table =
+                crate::report::table(["run", "kind", "plan", "started", "ended", "outcome"]);
+            for r in &runs {
+                table.add_row(vec![
+                    r.id.to_string(),
+                    r.kind.clone(),
+                    r.plan_id.map_or("-".into(), |p| p.to_string()),
+                    rfc3339(r.started_at),
+                    r.ended_at.map_or("-".into(), rfc3339),
+                    r.outcome
+                        .clone()
+                        .unwrap_or_else(|| "running or interrupted".into()),
+                ]);
+            }
+            println!("{}", table.trim_fmt());
+        }
+    }
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,361 @@
+//! Drawing an apply run: live progress from the engine's events, the end-of-run summary, and
+//! the per-stream run report (`report --format table|json|csv|md`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use super::progress::{Mode, Progress};
+use crate::apply::events::{Event, Snapshot};
+use crate::apply::{Outcome, failure};
+use crate::clock::{SECOND, rfc3339};
+use crate::ledger::{Ledger, LedgerError, Phase, RunItemRow};
+use crate::pace::Operation;
+
+/// Draws events until the engine hangs up.
+pub fn spawn_reporter(
+    mode: Mode,
+    total: usize,
+    mut events: mpsc::UnboundedReceiver<Event>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let progress = Progress::new(mode, "applying", total as u64);
+        let mut last: Option<Snapshot> = None;
+        while let Some(event) = events.recv().await {
+            match event {
+                Event::Progress(snap) => {
+                    progress.set_message(phase_line(&snap, last.as_ref()));
+                    progress.set_position(snap.finished() as u64);
+                    last = Some(snap);
+                }
+                Event::Finished {
+                    region,
+                    name,
+                    phase: Phase::Failed,
+                    detail,
+                } if mode != Mode::Quiet => {
+                    progress.println(format!("failed: {region}/{name}: {detail}"));
+                }
+                Event::Note(text) if mode != Mode::Quiet => progress.println(text),
+                _ => {}
+            }
+        }
+        progress.finish();
+    })
+}
+
+/// `starting 3 · polling 40 · done 100 · failed 1 · deferred 0 · 5.0 Start/s 5.1 Describe/s · 0 throttled`
+fn phase_line(snap: &Snapshot, _previous: Option<&Snapshot>) -> String {
+    let secs = snap.elapsed.as_secs_f64().max(1.0);
+    let rate = |op| *snap.calls.get(&op).unwrap_or(&0) as f64 / secs;
+    format!(
+        "starting {} · polling {} · done {} · failed {} · deferred {} · {:.1} Start/s {:.1} Describe/s · {} throttled",
+        snap.count(Phase::Starting),
+        snap.count(Phase::Polling),
+        snap.count(Phase::Done),
+        snap.count(Phase::Failed),
+        snap.count(Phase::Deferred),
+        rate(Operation::Start),
+        rate(Operation::Describe),
+        snap.throttles,
+    )
+}
+
+/// The end-of-run summary, as text and JSON.
+#[derive(Debug)]
+pub struct Summary {
+    pub text: String,
+    pub json: Value,
+}
+
+pub fn summary(ledger: &Ledger, run_id: i64, outcome: &Outcome) -> Result<Summary, LedgerError> {
+    let rows = ledger.run_items(run_id)?;
+    let counts: BTreeMap<Phase, usize> =
+        Phase::ALL.iter().map(|p| (*p, outcome.count(*p))).collect();
+    let starts = *outcome.calls.get(&Operation::Start).unwrap_or(&0);
+    let describes = *outcome.calls.get(&Operation::Describe).unwrap_or(&0);
+    let followed = outcome.streams_followed().max(1);
+    let polls_per_stream = outcome.poll_describes as f64 / followed as f64;
+
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "\nRun {run_id} finished in {}: {} done, {} failed, {} deferred, {} skipped{} (of {}).",
+        super::human_duration(outcome.wall.as_millis() as i64),
+        counts[&Phase::Done],
+        counts[&Phase::Failed],
+        counts[&Phase::Deferred],
+        counts[&Phase::Skipped],
+        match counts[&Phase::Pending] + counts[&Phase::Starting] + counts[&Phase::Polling] {
+            0 => String::new(),
+            n => format!(", {n} not finished"),
+        },
+        outcome.tracks.len()
+    );
+    let _ = writeln!(
+        text,
+        "Calls: {starts} Start, {describes} Describe ({polls_per_stream:.2} polling Describes per stream followed), {} throttled.",
+        outcome.throttles
+    );
+
+    let failed: Vec<&RunItemRow> = rows.iter().filter(|r| r.phase == Phase::Failed).collect();
+    let mut by_class: BTreeMap<String, Vec<&RunItemRow>> = BTreeMap::new();
+    for r in &failed {
+        let class = r
+            .failure_type
+            .as_deref()
+            .map_or("other", |k| failure::classify(k).as_str());
+        by_class.entry(class.to_owned()).or_default().push(r);
+    }
+    if !failed.is_empty() {
+        let _ = writeln!(text, "\nFailed:");
+        for (class, rows) in &by_class {
+            let _ = writeln!(text, "  {class}:");
+            for r in rows {
+                let _ = writeln!(
+                    text,
+                    "    {}/{}: {} {}",
+                    r.region,
+                    r.name,
+                    r.failure_type
+                        .as_deref()
+                        .unwrap_or(r.reason.as_deref().unwrap_or("failed")),
+                    r.failure_details.as_deref().unwrap_or("")
+                );
+            }
+        }
+    }
+    let deferred: Vec<&RunItemRow> = rows.iter().filter(|r| r.phase == Phase::Deferred).collect();
+    if !deferred.is_empty() {
+        let _ = writeln!(text, "\nDeferred (24 h budget):");
+        for r in &deferred {
+            let _ = writeln!(
+                text,
+                "  {}/{}: next slot {}",
+                r.region,
+                r.name,
+                r.next_slot.map(rfc3339).unwrap_or_else(|| "unknown".into())
+            );
+        }
+    }
+    let keys: BTreeSet<String> = rows
+        .iter()
+        .filter_map(|r| r.target.key_arn().map(|a| a.as_str().to_owned()))
+        .collect();
+    let counts_now = ledger.key_counts_now()?;
+    let key_json: Vec<Value> = keys
+        .iter()
+        .map(|k| json!({"key_arn": k, "streams": counts_now.get(k).copied().unwrap_or(0)}))
+        .collect();
+    if !keys.is_empty() {
+        let _ = writeln!(text, "\nCustomer-managed keys (streams now):");
+        for k in &keys {
+            let _ = writeln!(text, "  {k}  {}", counts_now.get(k).copied().unwrap_or(0));
+        }
+    }
+    let _ = writeln!(text, "\nPer-stream details: firehose-sse report {run_id}");
+
+    let json = json!({
+        "run_id": run_id,
+        "counts": counts.iter().map(|(p, n)| (p.as_str(), *n)).collect::<BTreeMap<_, _>>(),
+        "wall_seconds": outcome.wall.as_secs_f64(),
+        "calls": outcome.calls.iter().map(|(op, n)| (op.as_str(), *n)).collect::<BTreeMap<_, _>>(),
+        "polling_describes_per_stream": polls_per_stream,
+        "throttles": outcome.throttles,
+        "interrupted": outcome.interrupted,
+        "aborted": outcome.aborted,
+        "failed": failed.iter().map(|r| item_json(r)).collect::<Vec<_>>(),
+        "deferred": deferred.iter().map(|r| item_json(r)).collect::<Vec<_>>(),
+        "keys": key_json,
+    });
+    Ok(Summary { text, json })
+}
+
+/// Data written during the ENABLING transition is not encrypted; AWS says it takes up to 5 s
+/// after ENABLED before every record is.
+pub const FULLY_EFFECTIVE_AFTER: i64 = 5 * SECOND;
+
+fn key_text(key: Option<&crate::model::KeyChoice>) -> (Option<&'static str>, Option<String>) {
+    match key {
+        None => (None, None),
+        Some(k) => (
+            Some(k.key_type().as_str()),
+            k.key_arn().map(|a| a.as_str().to_owned()),
+        ),
+    }
+}
+
+/// One run item as JSON: the shape documented in README.
+pub fn item_json(r: &RunItemRow) -> Value {
+    let (target_type, target_arn) = key_text(Some(&r.target));
+    let (key_type, key_arn) = key_text(r.last_key.as_ref());
+    json!({
+        "stream": r.name,
+        "region": r.region,
+        "account": r.account,
+        "line": r.line,
+        "action": r.action.as_str(),
+        "phase": r.phase.as_str(),
+        "reason": r.reason,
+        "status": r.last_status,
+        "key_type": key_type,
+        "key_arn": key_arn,
+        "target": {"key_type": target_type, "key_arn": target_arn},
+        "attempts": r.starts,
+        "enabled_at": r.enabled_at.map(rfc3339),
+        "fully_effective_at": r.enabled_at.map(|t| rfc3339(t + FULLY_EFFECTIVE_AFTER)),
+        "failure_type": r.failure_type,
+        "failure_details": r.failure_details,
+        "hint": r.failure_type.as_deref().map(failure::hint),
+        "next_slot": r.next_slot.map(rfc3339),
+    })
+}
+
+/// Protects spreadsheets from formula injection: a cell starting with `=`, `+`, `-`, `@` (or a
+/// tab or carriage return) is prefixed with `'`.
+pub fn spreadsheet_safe(cell: &str) -> String {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
+        _ => cell.to_owned(),
+    }
+}
+
+const COLUMNS: [&str; 12] = [
+    "stream",
+    "region",
+    "action",
+    "phase",
+    "status",
+    "key",
+    "attempts",
+    "enabled_at",
+    "fully_effective_at",
+    "failure_type",
+    "failure_details",
+    "next_slot",
+];
+
+fn cells(r: &RunItemRow) -> [String; 12] {
+    let key = r
+        .last_key
+        .as_ref()
+        .map(|k| {
+            k.key_arn().map_or_else(
+                || k.key_type().as_str().to_owned(),
+                |a| a.as_str().to_owned(),
+            )
+        })
+        .unwrap_or_default();
+    [
+        r.name.clone(),
+        r.region.clone(),
+        r.action.as_str().to_owned(),
+        r.phase.as_str().to_owned(),
+        r.last_status.clone().unwrap_or_default(),
+        key,
+        r.starts.to_string(),
+        r.enabled_at.map(rfc3339).unwrap_or_default(),
+        r.enabled_at
+            .map(|t| rfc3339(t + FULLY_EFFECTIVE_AFTER))
+            .unwrap_or_default(),
+        r.failure_type
+            .clone()
+            .or_else(|| r.reason.clone())
+            .unwrap_or_default(),
+        r.failure_details.clone().unwrap_or_default(),
+        r.next_slot.map(rfc3339).unwrap_or_default(),
+    ]
+}
+
+pub fn report_table(rows: &[RunItemRow]) -> String {
+    let mut table = super::table(COLUMNS);
+    for r in rows {
+        table.add_row(cells(r).to_vec());
+    }
+    let mut out: String = table
+        .lines()
+        .map(|l| format!("{}\n", l.trim_end()))
+        .collect();
+    out.push_str(&report_counts(rows));
+    out
+}
+
+fn report_counts(rows: &[RunItemRow]) -> String {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in rows {
+        *counts.entry(r.phase.as_str()).or_default() += 1;
+    }
+    let parts: Vec<String> = counts.iter().map(|(p, n)| format!("{n} {p}")).collect();
+    format!("\n{} streams: {}\n", rows.len(), parts.join(", "))
+}
+
+pub fn report_csv(rows: &[RunItemRow]) -> anyhow::Result<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(COLUMNS)?;
+    for r in rows {
+        w.write_record(cells(r).iter().map(|c| spreadsheet_safe(c)))?;
+    }
+    Ok(String::from_utf8(
+        w.into_inner()
+            .map_err(|e| anyhow::anyhow!("{}", e.error()))?,
+    )?)
+}
+
+pub fn report_markdown(rows: &[RunItemRow]) -> String {
+    let escape = |c: &str| c.replace('|', "\\|").replace('\n', " ");
+    let mut out = format!(
+        "| {} |\n|{}|\n",
+        COLUMNS.join(" | "),
+        "---|".repeat(COLUMNS.len())
+    );
+    for r in rows {
+        let cells: Vec<String> = cells(r).iter().map(|c| escape(c)).collect();
+        let _ = writeln!(out, "| {} |", cells.join(" | "));
+    }
+    out.push_str(&report_counts(rows));
+    out
+}
+
+pub fn report_json(run: &crate::ledger::RunRow, rows: &[RunItemRow]) -> Value {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in rows {
+        *counts.entry(r.phase.as_str()).or_default() += 1;
+    }
+    json!({
+        "run_id": run.id,
+        "plan_id": run.plan_id,
+        "started_at": rfc3339(run.started_at),
+        "ended_at": run.ended_at.map(rfc3339),
+        "outcome": run.outcome,
+        "counts": counts,
+        "items": rows.iter().map(item_json).collect::<Vec<_>>(),
+    })
+}
+
+/// How long until a deferred stream's earliest next slot, for `status`.
+pub fn next_deferred_slot(rows: &[RunItemRow]) -> Option<i64> {
+    rows.iter()
+        .filter(|r| r.phase == Phase::Deferred)
+        .filter_map(|r| r.next_slot)
+        .min()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spreadsheet_injection_is_defused() {
+        assert_eq!(
+            spreadsheet_safe("=cmd|' /C calc'!A0"),
+            "'=cmd|' /C calc'!A0"
+        );
+        assert_eq!(spreadsheet_safe("+1"), "'+1");
+        assert_eq!(spreadsheet_safe("-1"), "'-1");
+        assert_eq!(spreadsheet_safe("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(spreadsheet_safe("orders"), "orders");
+        assert_eq!(spreadsheet_safe(""), "");
+    }
+}
