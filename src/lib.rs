@@ -11,6 +11,7 @@ pub mod ledger;
 pub mod logging;
 pub mod model;
 pub mod report;
+pub mod sandbox;
 
 use crate::cli::{Cli, Command};
 use crate::error::Exit;
@@ -19,5 +20,6 @@ use crate::error::Exit;
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
         Command::Plan(args) => commands::plan(&cli.global, &args),
+        Command::Sandbox(args) => sandbox::command::run(&cli.global, &args),
     }
 }
