@@ -7,6 +7,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use hyper::{Response, StatusCode};
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::state::{self, ApiError, EncStatus, Key, KeyRef, NewStream, Stream, StreamType, World};
@@ -174,7 +175,7 @@ impl Call {
     }
 
     /// Runs the call against the world.
-    pub fn execute(&self, world: &mut World, now: Millis) -> Result<Value, ApiError> {
+    pub fn execute(&self, world: &mut World, now: Millis) -> Result<Vec<u8>, ApiError> {
         let op = match &self.op {
             Ok(op) => *op,
             Err(target) if target.is_empty() => {
@@ -210,7 +211,7 @@ fn dispatch(
     region: &str,
     body: &Value,
     now: Millis,
-) -> Result<Value, ApiError> {
+) -> Result<Vec<u8>, ApiError> {
     let firehose = op.is_firehose();
     let args = Args { body, firehose };
     match op {
@@ -218,16 +219,15 @@ fn dispatch(
         Op::DeleteDeliveryStream => {
             let name = args.stream_name()?;
             world.delete_stream(region, name, now)?;
-            Ok(json!({}))
+            Ok(to_bytes(&json!({})))
         }
         Op::DescribeDeliveryStream => {
             let name = args.stream_name()?;
-            let account = world.account().to_owned();
+            world.describe_stream(region, name, now)?;
             let arn = world.stream_arn(region, name);
-            let stream = world.describe_stream(region, name, now)?;
-            Ok(json!({
-                "DeliveryStreamDescription": describe_stream(&account, &arn, name, stream)
-            }))
+            let stream = world.stream(region, name).expect("described");
+            let description = describe_stream(&arn, name, stream, world.default_destinations());
+            Ok(to_bytes(&DescribeOutput { description }))
         }
         Op::ListDeliveryStreams => {
             let limit = args.opt_u64("Limit")?.unwrap_or(10);
@@ -242,18 +242,20 @@ fn dispatch(
                 })?),
             };
             let (names, more) = world.list_streams(region, limit as usize, start, filter, now);
-            Ok(json!({"DeliveryStreamNames": names, "HasMoreDeliveryStreams": more}))
+            Ok(to_bytes(
+                &json!({"DeliveryStreamNames": names, "HasMoreDeliveryStreams": more}),
+            ))
         }
         Op::StartDeliveryStreamEncryption => {
             let name = args.stream_name()?;
             let key = encryption_input(&args)?.unwrap_or(KeyRef::AwsOwned);
             world.start_encryption(region, name, key, now)?;
-            Ok(json!({}))
+            Ok(to_bytes(&json!({})))
         }
         Op::StopDeliveryStreamEncryption => {
             let name = args.stream_name()?;
             world.stop_encryption(region, name, now)?;
-            Ok(json!({}))
+            Ok(to_bytes(&json!({})))
         }
         Op::CreateKey => {
             let spec = args
@@ -276,18 +278,22 @@ fn dispatch(
             let description = args.opt_str("Description")?.unwrap_or("");
             let account = world.account().to_owned();
             let key = world.create_key(region, spec, usage, description, now);
-            Ok(json!({"KeyMetadata": key_metadata(&account, key)}))
+            Ok(to_bytes(
+                &json!({"KeyMetadata": key_metadata(&account, key)}),
+            ))
         }
         Op::DescribeKey => {
             let id = args.req_str("KeyId")?;
             let account = world.account().to_owned();
             let key = world.describe_key(region, id)?;
-            Ok(json!({"KeyMetadata": key_metadata(&account, key)}))
+            Ok(to_bytes(
+                &json!({"KeyMetadata": key_metadata(&account, key)}),
+            ))
         }
         Op::DisableKey | Op::EnableKey => {
             let id = args.req_str("KeyId")?;
             world.set_key_enabled(region, id, op == Op::EnableKey)?;
-            Ok(json!({}))
+            Ok(to_bytes(&json!({})))
         }
         Op::ListKeys => {
             let limit = args.opt_u64("Limit")?.unwrap_or(100);
@@ -304,7 +310,7 @@ fn dispatch(
             if let Some(next) = next {
                 out["NextMarker"] = json!(next);
             }
-            Ok(out)
+            Ok(to_bytes(&out))
         }
     }
 }
@@ -411,7 +417,7 @@ fn create_stream(
     region: &str,
     args: &Args<'_>,
     now: Millis,
-) -> Result<Value, ApiError> {
+) -> Result<Vec<u8>, ApiError> {
     let name = args.stream_name()?;
     let stream_type = match args.opt_str("DeliveryStreamType")? {
         None => StreamType::DirectPut,
@@ -428,52 +434,104 @@ fn create_stream(
         destinations,
     };
     let arn = world.create_stream(region, name, new, now)?;
-    Ok(json!({ "DeliveryStreamARN": arn }))
+    Ok(to_bytes(&json!({ "DeliveryStreamARN": arn })))
 }
 
 fn secs(at: Millis) -> f64 {
     at as f64 / 1000.0
 }
 
-/// `DeliveryStreamDescription` with every member the SDKs require.
-fn describe_stream(account: &str, arn: &str, name: &str, s: &Stream) -> Value {
-    let mut enc = Map::new();
-    if s.enc_status != EncStatus::Disabled
-        && let Some(key) = &s.shown
-    {
-        if let Some(arn) = key.arn() {
-            enc.insert("KeyARN".into(), json!(arn));
-        }
-        enc.insert("KeyType".into(), json!(key.key_type().as_str()));
-    }
-    enc.insert("Status".into(), json!(s.enc_status.as_str()));
-    if s.enc_status == EncStatus::EnablingFailed
-        && let Some(f) = &s.failure
-    {
-        enc.insert(
-            "FailureDescription".into(),
-            json!({"Type": f.kind, "Details": f.details}),
-        );
-    }
-    let mut d = json!({
-        "DeliveryStreamName": name,
-        "DeliveryStreamARN": arn,
-        "DeliveryStreamStatus": s.status.as_str(),
-        "DeliveryStreamType": s.stream_type.as_str(),
-        "DeliveryStreamEncryptionConfiguration": Value::Object(enc),
-        "VersionId": "1",
-        "CreateTimestamp": secs(s.created_at),
-        "LastUpdateTimestamp": secs(s.updated_at),
-        "Destinations": s.destinations.clone().unwrap_or_else(|| default_destinations(account)),
-        "HasMoreDestinations": false,
-    });
-    if let Some(source) = &s.source {
-        d["Source"] = source.clone();
-    }
-    d
+fn to_bytes<T: Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec())
 }
 
-fn default_destinations(account: &str) -> Value {
+#[derive(Serialize)]
+struct DescribeOutput<'a> {
+    #[serde(rename = "DeliveryStreamDescription")]
+    description: Description<'a>,
+}
+
+/// `DeliveryStreamDescription` with every member the SDKs require (serialized straight from
+/// the world, no intermediate JSON tree: Describe is the hot path).
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Description<'a> {
+    delivery_stream_name: &'a str,
+    #[serde(rename = "DeliveryStreamARN")]
+    delivery_stream_arn: &'a str,
+    delivery_stream_status: &'static str,
+    delivery_stream_type: &'static str,
+    delivery_stream_encryption_configuration: Encryption<'a>,
+    version_id: &'static str,
+    create_timestamp: f64,
+    last_update_timestamp: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<&'a Value>,
+    destinations: &'a Value,
+    has_more_destinations: bool,
+}
+
+#[derive(Serialize)]
+struct Encryption<'a> {
+    #[serde(rename = "KeyARN", skip_serializing_if = "Option::is_none")]
+    key_arn: Option<&'a str>,
+    #[serde(rename = "KeyType", skip_serializing_if = "Option::is_none")]
+    key_type: Option<&'static str>,
+    #[serde(rename = "Status")]
+    status: &'static str,
+    #[serde(rename = "FailureDescription", skip_serializing_if = "Option::is_none")]
+    failure: Option<FailureDescription<'a>>,
+}
+
+#[derive(Serialize)]
+struct FailureDescription<'a> {
+    #[serde(rename = "Type")]
+    kind: &'a str,
+    #[serde(rename = "Details")]
+    details: &'a str,
+}
+
+fn describe_stream<'a>(
+    arn: &'a str,
+    name: &'a str,
+    s: &'a Stream,
+    default_destinations: &'a Value,
+) -> Description<'a> {
+    // The key is shown while encryption is (being) on; a DISABLED stream shows none.
+    let shown = s
+        .shown
+        .as_ref()
+        .filter(|_| s.enc_status != EncStatus::Disabled);
+    let failure = s
+        .failure
+        .as_ref()
+        .filter(|_| s.enc_status == EncStatus::EnablingFailed)
+        .map(|f| FailureDescription {
+            kind: &f.kind,
+            details: &f.details,
+        });
+    Description {
+        delivery_stream_name: name,
+        delivery_stream_arn: arn,
+        delivery_stream_status: s.status.as_str(),
+        delivery_stream_type: s.stream_type.as_str(),
+        delivery_stream_encryption_configuration: Encryption {
+            key_arn: shown.and_then(KeyRef::arn),
+            key_type: shown.map(|k| k.key_type().as_str()),
+            status: s.enc_status.as_str(),
+            failure,
+        },
+        version_id: "1",
+        create_timestamp: secs(s.created_at),
+        last_update_timestamp: secs(s.updated_at),
+        source: s.source.as_ref(),
+        destinations: s.destinations.as_ref().unwrap_or(default_destinations),
+        has_more_destinations: false,
+    }
+}
+
+/// The destination of seeded streams: an S3 bucket.
+pub fn default_destinations(account: &str) -> Value {
     json!([{
         "DestinationId": "destinationId-000000000001",
         "ExtendedS3DestinationDescription": s3_defaults(json!({
@@ -645,8 +703,7 @@ fn response(
 }
 
 /// A 200 answer with a JSON 1.1 body.
-pub fn ok(value: &Value, request_id: &str) -> Response<Full<Bytes>> {
-    let body = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
+pub fn ok(body: Vec<u8>, request_id: &str) -> Response<Full<Bytes>> {
     response(StatusCode::OK, body, JSON_1_1, request_id)
 }
 
@@ -662,10 +719,10 @@ pub fn error(err: &ApiError, request_id: &str) -> Response<Full<Bytes>> {
 }
 
 /// The answer to a call.
-pub fn reply(result: &Result<Value, ApiError>, request_id: &str) -> Response<Full<Bytes>> {
+pub fn reply(result: Result<Vec<u8>, ApiError>, request_id: &str) -> Response<Full<Bytes>> {
     match result {
-        Ok(v) => ok(v, request_id),
-        Err(e) => error(e, request_id),
+        Ok(body) => ok(body, request_id),
+        Err(e) => error(&e, request_id),
     }
 }
 

@@ -186,7 +186,7 @@ async fn handle(
         "request"
     );
     match admission {
-        Admission::Proceed => Ok(protocol::reply(&execute(shared, &call), &request_id)),
+        Admission::Proceed => Ok(protocol::reply(execute(shared, &call), &request_id)),
         Admission::Throttled => Ok(protocol::error(&protocol::throttled(), &request_id)),
         Admission::Fault { kind, apply } => {
             if kind == FaultKind::Delay {
@@ -203,7 +203,7 @@ async fn handle(
                 arrived,
             );
             match (kind, result) {
-                (FaultKind::Delay, Some(result)) => Ok(protocol::reply(&result, &request_id)),
+                (FaultKind::Delay, Some(result)) => Ok(protocol::reply(result, &request_id)),
                 (FaultKind::Drop, _) => Err(DropConnection),
                 _ => Ok(protocol::error(&protocol::internal_failure(), &request_id)),
             }
@@ -211,7 +211,7 @@ async fn handle(
     }
 }
 
-fn execute(shared: &Shared, call: &Call) -> Result<serde_json::Value, ApiError> {
+fn execute(shared: &Shared, call: &Call) -> Result<Vec<u8>, ApiError> {
     let now = shared.now();
     call.execute(&mut shared.world(), now)
 }

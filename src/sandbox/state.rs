@@ -464,6 +464,8 @@ pub struct World {
     /// was deleted or settled by a read), settling checks.
     due: BinaryHeap<Reverse<(Millis, String, String)>>,
     throttle: Option<Throttle>,
+    /// `Destinations` Describe shows for streams that were seeded rather than created.
+    default_destinations: Value,
     latency_rng: StdRng,
     fault_rng: StdRng,
     id_rng: StdRng,
@@ -542,6 +544,7 @@ impl World {
             cmk_counts: HashMap::new(),
             due: BinaryHeap::new(),
             throttle: Throttle::new(config.tps, now),
+            default_destinations: super::protocol::default_destinations(&config.account),
             latency_rng: StdRng::seed_from_u64(config.seed),
             fault_rng: StdRng::seed_from_u64(config.seed ^ 0x5eed_fa17),
             id_rng: StdRng::seed_from_u64(config.seed ^ 0x0000_1d5e),
@@ -595,6 +598,10 @@ impl World {
 
     pub fn account(&self) -> &str {
         &self.account
+    }
+
+    pub fn default_destinations(&self) -> &Value {
+        &self.default_destinations
     }
 
     pub fn stream_arn(&self, region: &str, name: &str) -> String {
@@ -734,7 +741,8 @@ impl World {
             .push(Reverse((at, region.to_owned(), name.to_owned())));
     }
 
-    fn stream(&self, region: &str, name: &str) -> Option<&Stream> {
+    /// A stream as it stands (unsettled: call an operation first).
+    pub fn stream(&self, region: &str, name: &str) -> Option<&Stream> {
         self.streams.get(region)?.get(name)
     }
 
