@@ -112,9 +112,10 @@ pub struct StreamStats {
     /// the calls that count against the budget.
     pub start_calls: u64,
     pub stop_calls: u64,
-    /// Start/Stop calls naming this stream that were refused (ResourceInUse, LimitExceeded,
-    /// InvalidArgument, ...); they do not count against the budget. Throttled calls are not
-    /// here: the throttle answers before the stream is looked at.
+    /// Start/Stop calls refused because of this stream's state: ResourceInUse, LimitExceeded
+    /// (budget or key limit), InvalidArgument for a non-DirectPut stream. They do not count
+    /// against the budget. Calls refused before the stream is looked at (throttled, malformed
+    /// arguments such as a missing KeyARN) are not here.
     pub rejected_calls: u64,
     /// Accepted Start/Stop calls within the rolling window ending now.
     pub calls_in_window: u32,
