@@ -21,7 +21,7 @@ const FIREHOSE_PREFIX: &str = "Firehose_20150804.";
 const KMS_PREFIX: &str = "TrentService.";
 
 /// `KeySpec` values KMS knows.
-pub const KEY_SPECS: [&str; 21] = [
+pub const KEY_SPECS: [&str; 20] = [
     "SYMMETRIC_DEFAULT",
     "RSA_2048",
     "RSA_3072",
@@ -42,7 +42,6 @@ pub const KEY_SPECS: [&str; 21] = [
     "ML_KEM_512",
     "ML_KEM_768",
     "ML_KEM_1024",
-    "AES_256",
 ];
 /// `KeyUsage` values KMS knows.
 pub const KEY_USAGES: [&str; 5] = [

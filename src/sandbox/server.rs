@@ -1,6 +1,6 @@
 //! The HTTP side: a hyper accept loop on loopback, one task per connection (HTTP/1.1
 //! keep-alive), the admin endpoint, fault injection (500, dropped connection, 2 s delay) and a
-//! graceful stop. Every request takes the world's lock once (twice when faulted), briefly.
+//! graceful stop. A request holds the world's lock once, briefly (twice when faulted).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -174,10 +174,13 @@ async fn handle(
         Ok(op) => (op.is_firehose(), call.body.is_ok()),
         Err(_) => (false, false),
     };
-    let admission =
-        shared
-            .world()
-            .admit(call.op_name(), &call.region, throttled, faultable, arrived);
+    // Admission and the operation under one lock: one acquisition per request on the hot path.
+    let (admission, result) = {
+        let mut world = shared.world();
+        let admission = world.admit(call.op_name(), &call.region, throttled, faultable, arrived);
+        let result = (admission == Admission::Proceed).then(|| call.execute(&mut world, arrived));
+        (admission, result)
+    };
     tracing::debug!(
         op = call.op_name(),
         region = %call.region,
@@ -185,10 +188,11 @@ async fn handle(
         ?admission,
         "request"
     );
-    match admission {
-        Admission::Proceed => Ok(protocol::reply(execute(shared, &call), &request_id)),
-        Admission::Throttled => Ok(protocol::error(&protocol::throttled(), &request_id)),
-        Admission::Fault { kind, apply } => {
+    match (admission, result) {
+        (Admission::Proceed, Some(result)) => Ok(protocol::reply(result, &request_id)),
+        (Admission::Proceed, None) => unreachable!("an admitted call is executed"),
+        (Admission::Throttled, _) => Ok(protocol::error(&protocol::throttled(), &request_id)),
+        (Admission::Fault { kind, apply }, _) => {
             if kind == FaultKind::Delay {
                 tokio::time::sleep(FAULT_DELAY).await;
             }
