@@ -49,6 +49,8 @@ pub enum Command {
     Report(ReportArgs),
     /// The runs recorded in the ledger.
     History,
+    /// Serve an emulated Firehose + KMS API on loopback that enforces the real AWS limits.
+    Sandbox(SandboxArgs),
 }
 
 /// Flags every subcommand understands.
@@ -289,6 +291,86 @@ pub struct LimitArgs {
     /// Streams one customer-managed key may protect (the AWS limit is 500).
     #[arg(long, default_value_t = 500, value_name = "N")]
     pub cmk_limit: u32,
+}
+
+/// `firehose-sse sandbox`: flags with the names of issue 3 / README "Sandbox". The sandbox's
+/// default region (unsigned requests, `--streams`, seeded items without one) is the global
+/// `--region`, else `us-east-1`.
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Serve an emulated Amazon Data Firehose + KMS API (AWS JSON 1.1) on loopback that \
+        enforces the real AWS limits: asynchronous ENABLING/DISABLING transitions, the Start+Stop \
+        budget per stream, the streams-per-key limit and the per-operation throttle. Prints the \
+        endpoint URL as the first line of stdout, serves until SIGINT/SIGTERM, and exposes its \
+        ground truth at GET /_sandbox/stats. The region of each request is taken from its SigV4 \
+        credential scope; --region (default us-east-1) is used for unsigned requests and for \
+        seeded streams and keys that name none."
+)]
+pub struct SandboxArgs {
+    /// Address to listen on; port 0 picks a free port. Only loopback addresses are accepted
+    /// unless --allow-remote.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4599")]
+    pub listen: String,
+
+    /// Accept a --listen address that is not loopback (the sandbox has no authentication).
+    #[arg(long)]
+    pub allow_remote: bool,
+
+    /// Account id owning every stream and key.
+    #[arg(long, value_name = "ID", default_value = "123456789012")]
+    pub account: String,
+
+    /// Seed N ACTIVE, unencrypted DirectPut streams stream-00000, stream-00001, ... in --region.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub streams: usize,
+
+    /// JSON description of the streams and keys to start with (format in README, "Sandbox");
+    /// combines with --streams.
+    #[arg(long, value_name = "FILE")]
+    pub fleet: Option<PathBuf>,
+
+    /// Median time of ENABLING->ENABLED and DISABLING->DISABLED (also CREATING->ACTIVE), drawn
+    /// per transition from a log-normal with p99 about 6x the median: 250ms, 5s, 2m.
+    #[arg(long, value_name = "DUR", default_value = "5s", value_parser = parse_duration)]
+    pub latency: Duration,
+
+    /// Calls per second per Firehose operation per account and region (token bucket, burst =
+    /// N); more get ThrottlingException. 0 = unlimited.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub tps: u32,
+
+    /// Start+Stop calls accepted per stream per --window; more get LimitExceededException.
+    /// Refused calls do not count.
+    #[arg(long, value_name = "N", default_value_t = 25)]
+    pub stream_budget: u32,
+
+    /// Rolling window of --stream-budget: 250ms, 5s, 2m, 24h.
+    #[arg(long, value_name = "DUR", default_value = "24h", value_parser = parse_duration)]
+    pub window: Duration,
+
+    /// Streams per customer-managed KMS key (ENABLED with it or ENABLING towards it); a Start
+    /// past it gets LimitExceededException.
+    #[arg(long, value_name = "N", default_value_t = 500)]
+    pub cmk_limit: u32,
+
+    /// Fraction (0 to 1) of API requests that get a fault: HTTP 500 InternalFailure, a dropped
+    /// connection, or a 2 s delay, chosen by --seed. /_sandbox/stats is never faulted.
+    #[arg(long, value_name = "F", default_value_t = 0.0, value_parser = parse_fraction)]
+    pub fault_rate: f64,
+
+    /// Seed of every random draw (transition latencies, faults, key ids): the same seed and
+    /// the same requests give the same run.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub seed: u64,
+}
+
+/// A fraction between 0 and 1.
+fn parse_fraction(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(f) if (0.0..=1.0).contains(&f) => Ok(f),
+        Ok(_) => Err("must be between 0 and 1".into()),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// Durations as the sandbox and timeouts take them: `250ms`, `5s`, `2m`, `24h`.

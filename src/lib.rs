@@ -16,6 +16,7 @@ pub mod observe;
 pub mod pace;
 pub mod plan;
 pub mod report;
+pub mod sandbox;
 pub mod survey;
 
 use crate::cli::{Cli, Command};
@@ -23,6 +24,10 @@ use crate::error::Exit;
 
 /// Runs one command line to completion.
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
+    // The sandbox runs its own server runtime.
+    if let Command::Sandbox(args) = &cli.command {
+        return sandbox::command::run(&cli.global, args);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -35,6 +40,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             Command::Status(args) => commands::status(&cli.global, args),
             Command::Report(args) => commands::report(&cli.global, args),
             Command::History => commands::history(&cli.global),
+            Command::Sandbox(_) => unreachable!("served above"),
         }
     })
 }
