@@ -154,6 +154,29 @@ pub struct PlanArgs {
 
     #[command(flatten)]
     pub limits: LimitArgs,
+
+    #[command(flatten)]
+    pub sandbox: InProcessSandbox,
+}
+
+/// Run against an emulator started inside this command instead of AWS.
+#[derive(Debug, Args, Clone, Default)]
+pub struct InProcessSandbox {
+    /// Start an in-process sandbox (emulated Firehose + KMS enforcing the AWS limits) and run
+    /// against it with test credentials: seeded from --sandbox-fleet, else from
+    /// `<fleet>.sandbox.json` next to the fleet file when it exists, else from the fleet file
+    /// itself (each stream an unencrypted DirectPut stream, each key an enabled symmetric key).
+    /// It lives as long as the command.
+    #[arg(long)]
+    pub sandbox: bool,
+
+    /// The world the in-process sandbox starts with (JSON, see README "Sandbox").
+    #[arg(long, value_name = "FILE", requires = "sandbox")]
+    pub sandbox_fleet: Option<PathBuf>,
+
+    /// Median ENABLING→ENABLED time of the in-process sandbox.
+    #[arg(long, value_name = "DUR", default_value = "2s", value_parser = parse_duration, requires = "sandbox")]
+    pub sandbox_latency: Duration,
 }
 
 #[derive(Debug, Args)]
@@ -168,6 +191,9 @@ pub struct InventoryArgs {
 
     #[command(flatten)]
     pub pace: PaceArgs,
+
+    #[command(flatten)]
+    pub sandbox: InProcessSandbox,
 }
 
 #[derive(Debug, Args)]
@@ -229,6 +255,9 @@ pub struct RunArgs {
     /// Delay of the first poll after a Start until the run has learned the transition time.
     #[arg(long, default_value = "5s", value_name = "DUR", value_parser = parse_duration, hide = true)]
     pub first_poll: Duration,
+
+    #[command(flatten)]
+    pub sandbox: InProcessSandbox,
 }
 
 #[derive(Debug, Args)]

@@ -100,7 +100,8 @@ pub async fn apply(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Exit
         Some(path) => Some(read_fleet(global, path).await?),
         None => None,
     };
-    let session = Session::open(global, &args.run.pace).await?;
+    let fleet = args.fleet.as_deref().zip(targets.as_deref());
+    let session = Session::open(global, &args.run.pace, &args.run.sandbox, fleet).await?;
     let ledger = &session.ledger;
 
     // Rerunning the same command after a crash must be safe: offer to resume instead.
@@ -254,7 +255,7 @@ async fn apply_locked(
 
 pub async fn resume(global: &GlobalArgs, args: &ResumeArgs) -> anyhow::Result<Exit> {
     check_confirmable(true)?;
-    let session = Session::open(global, &args.run.pace).await?;
+    let session = Session::open(global, &args.run.pace, &args.run.sandbox, None).await?;
     let run_id = match args.run_id {
         Some(id) => id,
         None => match session.ledger.unfinished_apply(None)? {

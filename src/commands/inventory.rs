@@ -102,7 +102,7 @@ pub async fn inventory(global: &GlobalArgs, args: &InventoryArgs) -> anyhow::Res
         }
     };
 
-    let session = Session::open(global, &args.pace).await?;
+    let session = Session::open(global, &args.pace, &args.sandbox, None).await?;
     let ledger = &session.ledger;
     let mut queries = Vec::new();
     let mut per_region: BTreeMap<String, usize> = BTreeMap::new();

@@ -7,7 +7,9 @@ mod runs;
 
 use std::sync::Arc;
 
-use crate::cli::{GlobalArgs, PaceArgs};
+use anyhow::Context as _;
+
+use crate::cli::{GlobalArgs, InProcessSandbox, PaceArgs};
 use crate::clock::SystemClock;
 use crate::cloud::Cloud;
 use crate::input::{self, Target};
@@ -34,6 +36,8 @@ pub async fn read_fleet(
 /// What a command that talks to AWS needs: the clients, the pacing, the ledger, how to draw.
 #[derive(Debug)]
 pub struct Session {
+    /// The in-process sandbox, when asked for; stopped when the session ends.
+    pub sandbox: Option<crate::sandbox::Sandbox>,
     pub cloud: Arc<Cloud>,
     pub pacer: Arc<Pacer>,
     pub ledger: Ledger,
@@ -43,11 +47,34 @@ pub struct Session {
 }
 
 impl Session {
-    pub async fn open(global: &GlobalArgs, pace: &PaceArgs) -> anyhow::Result<Session> {
-        let options = crate::aws::ConnectOptions::from_global(global);
+    /// Connects to AWS (or starts the in-process sandbox) and opens the ledger. `fleet` seeds
+    /// the in-process sandbox when no world file is given.
+    pub async fn open(
+        global: &GlobalArgs,
+        pace: &PaceArgs,
+        sandbox: &InProcessSandbox,
+        fleet: Option<(&std::path::Path, &[Target])>,
+    ) -> anyhow::Result<Session> {
+        let mut options = crate::aws::ConnectOptions::from_global(global);
+        let sandbox = match sandbox.sandbox {
+            false => None,
+            true => {
+                let sb = start_sandbox(sandbox, fleet).await?;
+                options.endpoint_url = Some(sb.endpoint());
+                options.static_credentials = Some(aws_credential_types::Credentials::new(
+                    "AKIDSANDBOX",
+                    "sandbox-secret",
+                    None,
+                    None,
+                    "in-process sandbox",
+                ));
+                Some(sb)
+            }
+        };
         let sdk = crate::aws::sdk_config(&options).await?;
         let ledger = Ledger::open(&global.ledger, Arc::new(SystemClock))?;
         Ok(Session {
+            sandbox,
             cloud: Arc::new(Cloud::new(sdk)),
             pacer: Arc::new(Pacer::new(Rates {
                 read_tps: pace.describe_tps,
@@ -63,4 +90,59 @@ impl Session {
             concurrency: pace.concurrency as usize,
         })
     }
+}
+
+/// Starts the in-process sandbox: seeded from `--sandbox-fleet`, else `<fleet>.sandbox.json`
+/// beside the fleet file, else the fleet file itself.
+async fn start_sandbox(
+    flags: &InProcessSandbox,
+    fleet: Option<(&std::path::Path, &[Target])>,
+) -> anyhow::Result<crate::sandbox::Sandbox> {
+    use crate::sandbox::{Sandbox, SandboxConfig, Seed};
+    let beside = fleet
+        .map(|(path, _)| path.with_extension("sandbox.json"))
+        .filter(|p| p.exists());
+    let world = flags.sandbox_fleet.clone().or(beside);
+    let seed = match (&world, fleet) {
+        (Some(path), _) => Seed::from_file(path)
+            .map_err(|e| crate::error::UsageError::new(format!("{}: {e}", path.display())))?,
+        (None, Some((_, targets))) => seed_from_targets(targets),
+        (None, None) => Seed::default(),
+    };
+    let config = SandboxConfig {
+        latency: flags.sandbox_latency,
+        ..SandboxConfig::default()
+    };
+    let sandbox = Sandbox::start(
+        "127.0.0.1:0".parse().expect("literal address"),
+        config,
+        seed,
+    )
+    .await
+    .context("cannot start the in-process sandbox")?;
+    tracing::warn!(
+        endpoint = %sandbox.endpoint(),
+        world = world.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "the fleet file".into()),
+        "running against an in-process sandbox, not AWS"
+    );
+    Ok(sandbox)
+}
+
+/// Every target's stream as an unencrypted DirectPut stream, every key as an enabled
+/// symmetric key.
+fn seed_from_targets(targets: &[Target]) -> crate::sandbox::Seed {
+    use crate::sandbox::{Seed, SeedKey, SeedStream};
+    let mut seed = Seed::default();
+    let mut keys = std::collections::BTreeSet::new();
+    for t in targets {
+        seed.streams
+            .push(SeedStream::direct_put(t.name.clone(), t.region.clone()));
+        if let Some(arn) = t.key.key_arn()
+            && keys.insert(arn.as_str().to_owned())
+        {
+            seed.keys
+                .push(SeedKey::symmetric(arn.key_id(), arn.region()));
+        }
+    }
+    seed
 }

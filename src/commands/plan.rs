@@ -134,7 +134,13 @@ pub async fn survey_fleet(
 
 pub async fn plan(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Exit> {
     let targets = read_fleet(global, &args.fleet).await?;
-    let session = Session::open(global, &args.pace).await?;
+    let session = Session::open(
+        global,
+        &args.pace,
+        &args.sandbox,
+        Some((&args.fleet, &targets)),
+    )
+    .await?;
     let fleet = args.fleet.display().to_string();
     let run_args = serde_json::json!({"command": "plan", "fleet": fleet}).to_string();
     let run_id = session.ledger.start_run("plan", None, &run_args)?;
