@@ -327,6 +327,7 @@ pub struct LimitArgs {
 /// `--region`, else `us-east-1`.
 #[derive(Debug, Args)]
 #[command(
+    next_help_heading = "Sandbox options",
     long_about = "Serve an emulated Amazon Data Firehose + KMS API (AWS JSON 1.1) on loopback that \
         enforces the real AWS limits: asynchronous ENABLING/DISABLING transitions, the Start+Stop \
         budget per stream, the streams-per-key limit and the per-operation throttle. Prints the \

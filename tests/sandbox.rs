@@ -11,11 +11,12 @@ use aws_credential_types::Credentials;
 use aws_sdk_firehose::config::{BehaviorVersion, Region};
 use aws_sdk_firehose::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_firehose::types::{
-    DeliveryStreamDescription, DeliveryStreamEncryptionConfigurationInput as EncryptionInput,
+    AuthenticationConfiguration, Connectivity, CopyCommand, DeliveryStreamDescription,
+    DeliveryStreamEncryptionConfigurationInput as EncryptionInput,
     DeliveryStreamEncryptionStatus as Enc, DeliveryStreamStatus, DeliveryStreamType,
     ExtendedS3DestinationConfiguration, HttpEndpointConfiguration,
     HttpEndpointDestinationConfiguration, KeyType, KinesisStreamSourceConfiguration,
-    S3DestinationConfiguration,
+    MskSourceConfiguration, RedshiftDestinationConfiguration, S3DestinationConfiguration,
 };
 use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType};
 use aws_smithy_types::retry::RetryConfig;
@@ -446,6 +447,68 @@ async fn describe_and_list_parse_with_the_sdk() {
         .send()
         .await;
     assert_eq!(code(again), "ResourceInUseException");
+
+    fh.create_delivery_stream()
+        .delivery_stream_name("from-msk")
+        .delivery_stream_type(DeliveryStreamType::MskAsSource)
+        .msk_source_configuration(
+            MskSourceConfiguration::builder()
+                .msk_cluster_arn(format!("arn:aws:kafka:{REGION}:{ACCOUNT}:cluster/c/1"))
+                .topic_name("events")
+                .authentication_configuration(
+                    AuthenticationConfiguration::builder()
+                        .role_arn(&role)
+                        .connectivity(Connectivity::Private)
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .redshift_destination_configuration(
+            RedshiftDestinationConfiguration::builder()
+                .role_arn(&role)
+                .cluster_jdbcurl("jdbc:redshift://example:5439/db")
+                .copy_command(
+                    CopyCommand::builder()
+                        .data_table_name("events")
+                        .build()
+                        .unwrap(),
+                )
+                .username("loader")
+                .password("hunter2")
+                .s3_configuration(
+                    S3DestinationConfiguration::builder()
+                        .role_arn(&role)
+                        .bucket_arn("arn:aws:s3:::staging")
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let d = describe(&fh, "from-msk").await;
+    let msk = d.source().unwrap().msk_source_description().unwrap();
+    assert_eq!(msk.topic_name(), Some("events"));
+    let redshift = d.destinations()[0]
+        .redshift_destination_description()
+        .unwrap();
+    assert_eq!(
+        redshift.cluster_jdbcurl(),
+        "jdbc:redshift://example:5439/db"
+    );
+    assert_eq!(
+        redshift.s3_destination_description().unwrap().bucket_arn(),
+        "arn:aws:s3:::staging"
+    );
+    let raw = sb.call(
+        "Firehose_20150804.DescribeDeliveryStream",
+        r#"{"DeliveryStreamName": "from-msk"}"#,
+    );
+    assert!(!raw.body.contains("hunter2"), "secrets are not echoed");
 
     let d = describe(&fh, "from-kinesis").await;
     assert_eq!(
@@ -892,7 +955,9 @@ async fn throttling_is_a_bucket_per_operation_and_region() {
     let results = calls.join_all().await;
     let ok = results.iter().filter(|r| r.is_ok()).count();
     let throttled: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    // A burst of 3, plus at most a refill or two while the 12 arrive.
     assert!((3..=5).contains(&ok), "{ok} of 12 passed a bucket of 3");
+    assert_eq!(ok + throttled.len(), 12);
     for (code, message) in &throttled {
         assert_eq!(code.as_deref(), Some("ThrottlingException"));
         assert_eq!(message.as_deref(), Some("Rate exceeded"));

@@ -53,7 +53,6 @@ pub const INTERNAL_FAILURE: &str = "InternalFailure";
 pub const KMS_NOT_FOUND: &str = "NotFoundException";
 pub const KMS_VALIDATION: &str = "ValidationException";
 pub const KMS_INVALID_STATE: &str = "KMSInvalidStateException";
-pub const KMS_INVALID_MARKER: &str = "InvalidMarkerException";
 
 /// An error answer: HTTP 400 (500 for `InternalFailure`) with `__type` = `code`.
 #[derive(Debug, Clone, PartialEq, Eq)]
