@@ -1,0 +1,205 @@
+//! Shared by the integration tests: a standalone sandbox process on a free loopback port, and
+//! the real binary run against it in a temporary directory with its own ledger.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Output, Stdio};
+use std::time::Duration;
+
+pub use firehose_sse::sandbox::Stats;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_firehose-sse");
+pub const ACCOUNT: &str = "123456789012";
+
+/// A `firehose-sse sandbox` process, killed when dropped.
+pub struct Sandbox {
+    child: Child,
+    pub url: String,
+    _stdout: BufReader<ChildStdout>,
+}
+
+impl Sandbox {
+    /// `firehose-sse sandbox --listen 127.0.0.1:0 ARGS`, once it has printed its endpoint.
+    pub fn start(args: &[&str]) -> Sandbox {
+        let mut child = Command::new(BIN)
+            .args(["sandbox", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn firehose-sse sandbox");
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut url = String::new();
+        stdout.read_line(&mut url).unwrap();
+        assert!(!url.is_empty(), "sandbox {args:?} printed no endpoint");
+        Sandbox {
+            child,
+            url: url.trim().to_owned(),
+            _stdout: stdout,
+        }
+    }
+
+    /// A sandbox seeded with a world description (JSON, README "Sandbox").
+    pub fn with_world(dir: &Path, world: &str, args: &[&str]) -> Sandbox {
+        let path = dir.join("world.json");
+        std::fs::write(&path, world).unwrap();
+        let mut all = vec!["--fleet", path.to_str().unwrap()];
+        all.extend_from_slice(args);
+        Sandbox::start(&all)
+    }
+
+    fn port(&self) -> u16 {
+        self.url.rsplit(':').next().unwrap().parse().unwrap()
+    }
+
+    /// The ground truth.
+    pub fn stats(&self) -> Stats {
+        let mut conn = TcpStream::connect(("127.0.0.1", self.port())).unwrap();
+        conn.set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        conn.write_all(
+            b"GET /_sandbox/stats HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+        )
+        .unwrap();
+        let mut text = String::new();
+        conn.read_to_string(&mut text).unwrap();
+        let (_, body) = text.split_once("\r\n\r\n").expect("a complete HTTP answer");
+        serde_json::from_str(body).expect("stats parse")
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A working directory with a ledger, and the binary pointed at a sandbox.
+pub struct Workdir {
+    pub dir: tempfile::TempDir,
+    pub endpoint: String,
+}
+
+/// What one run of the binary printed and how it exited.
+#[derive(Debug)]
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+
+    pub fn assert_code(&self, code: i32) -> &Run {
+        assert_eq!(
+            self.code,
+            Some(code),
+            "stdout:\n{}\nstderr:\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+}
+
+impl From<Output> for Run {
+    fn from(out: Output) -> Run {
+        Run {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+impl Workdir {
+    pub fn new(sandbox: &Sandbox) -> Workdir {
+        Workdir {
+            dir: tempfile::tempdir().unwrap(),
+            endpoint: sandbox.url.clone(),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn ledger(&self) -> PathBuf {
+        self.path("ledger.db")
+    }
+
+    /// Writes a fleet file and returns its path.
+    pub fn fleet(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.path(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// The binary with the sandbox endpoint, test credentials and this ledger; nothing from the
+    /// developer's environment.
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.current_dir(self.dir.path())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("AWS_ACCESS_KEY_ID", "AKIDTESTFIREHOSESSE")
+            .env("AWS_SECRET_ACCESS_KEY", "test-secret-not-real")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", self.path("no-aws-config"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                self.path("no-aws-credentials"),
+            )
+            .env("NO_COLOR", "1")
+            .arg("--endpoint-url")
+            .arg(&self.endpoint)
+            .arg("--ledger")
+            .arg(self.ledger());
+        cmd
+    }
+
+    /// Runs the binary with `args` to completion.
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.command()
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run firehose-sse")
+            .into()
+    }
+
+    /// Opens the ledger for inspection.
+    pub fn sql(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.ledger()).unwrap()
+    }
+}
+
+/// A fleet CSV of `names` in `region`, all to the AWS-owned key.
+pub fn fleet_csv(names: impl IntoIterator<Item = String>, region: &str) -> String {
+    let mut text = String::from("stream,region\n");
+    for n in names {
+        text.push_str(&format!("{n},{region}\n"));
+    }
+    text
+}
+
+/// `stream-00000` … like `sandbox --streams N`.
+pub fn stream_names(n: usize) -> impl Iterator<Item = String> {
+    (0..n).map(|i| format!("stream-{i:05}"))
+}
+
+pub fn key_arn(region: &str, id: &str) -> String {
+    format!("arn:aws:kms:{region}:{ACCOUNT}:key/{id}")
+}
