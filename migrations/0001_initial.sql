@@ -78,7 +78,10 @@ CREATE TABLE attempts (
     state           TEXT NOT NULL CHECK (state IN ('in_flight', 'ok', 'rejected', 'unknown', 'not_sent')),
     error_code      TEXT,
     error_message   TEXT,
-    completed_at    INTEGER
+    completed_at    INTEGER,
+    -- 1 when the service refused the call because the stream's budget was spent (by anyone):
+    -- the budget counts as full for a whole window from then.
+    budget_full     INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX attempts_stream_sent ON attempts (stream_id, sent_at);
 CREATE INDEX attempts_in_flight ON attempts (state) WHERE state = 'in_flight';

@@ -651,7 +651,9 @@ impl<'a> Engine<'a> {
                 self.set_phase(st, i, Phase::Pending)?;
                 st.ready.insert(i);
             }
-            Err(CallError::LimitExceeded(message)) => self.limit_exceeded(st, i, message)?,
+            Err(CallError::LimitExceeded(message)) => {
+                self.limit_exceeded(st, i, attempt, message)?
+            }
             Err(CallError::InUse(_)) => {
                 // Transitioning: find out where it stands, then decide again.
                 self.set_phase(st, i, Phase::Pending)?;
@@ -722,19 +724,30 @@ impl<'a> Engine<'a> {
         Ok(())
     }
 
-    /// `LimitExceededException`: decide from the ledger which limit it was.
-    fn limit_exceeded(&self, st: &mut State, i: usize, message: String) -> Result<(), LedgerError> {
+    /// `LimitExceededException`: decide which limit it was, from our own counts and the
+    /// service's message, and defer (budget) or fail (key limit). Never retried blindly.
+    fn limit_exceeded(
+        &self,
+        st: &mut State,
+        i: usize,
+        attempt: i64,
+        message: String,
+    ) -> Result<(), LedgerError> {
         let id = st.ids[i].clone().expect("started items have a stream id");
+        let settings = self.config.settings;
         let now = self.now();
         let sends = self.ledger.counted_sends(&id, now)?;
-        let settings = self.config.settings;
-        let on_budget = budget::used(&sends, now, settings.window) >= settings.stream_budget
-            || st.tracks[i].target.key_arn().is_none();
-        if on_budget {
-            // Our ledger may not know calls made by others: the earliest it could free is when
-            // our oldest counted call leaves the window, else a full window from now.
-            let slot = budget::next_slot(&sends, now, settings.window, settings.stream_budget)
-                .filter(|s| *s > now)
+        let budget_spent = budget::used(&sends, now, settings.window) >= settings.stream_budget;
+        let key_full = st.tracks[i].target.key_arn().is_some_and(|arn| {
+            st.key_counts.get(arn.as_str()).copied().unwrap_or(0) >= settings.cmk_limit
+                || message.to_ascii_lowercase().contains("key")
+        });
+        if budget_spent || !key_full {
+            // Others may have spent it too (the service counts every caller): the budget is
+            // full as of this refusal, for a whole window unless our own calls free it sooner.
+            self.ledger.mark_budget_full(attempt)?;
+            let sends = self.ledger.counted_sends(&id, now)?;
+            let slot = budget::next_slot(&sends, now, settings.window, settings.allowed())
                 .unwrap_or(now + settings.window);
             self.finish(
                 st,

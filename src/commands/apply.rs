@@ -104,36 +104,49 @@ pub async fn apply(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Exit
     let session = Session::open(global, &args.run.pace, &args.run.sandbox, fleet).await?;
     let ledger = &session.ledger;
 
-    // Rerunning the same command after a crash must be safe: offer to resume instead.
-    let same = match (&args.fleet, args.plan) {
-        (_, Some(plan)) => ledger.unfinished_apply(Some(plan))?,
-        (Some(path), None) => {
-            let fleet = path.display().to_string();
-            ledger.unfinished_apply(None)?.filter(|r| {
-                r.plan_id
-                    .and_then(|p| ledger.plan_fleet(p).ok().flatten())
-                    .as_deref()
-                    == Some(fleet.as_str())
-            })
-        }
-        (None, None) => None,
-    };
-    if let Some(run) = same {
-        let resume = args.run.yes
-            || confirm(&format!(
-                "Run {} on this plan did not finish. Resume it instead?",
-                run.id
-            ))?;
-        if resume {
-            eprintln!("Resuming run {} instead of starting a new one.", run.id);
-            return resume_run(global, &session, run.id, &args.run).await;
-        }
-    }
-
     let owner = take_lock(&session, None)?;
-    let result = apply_locked(global, &session, args, targets).await;
+    let result = async {
+        // Runs killed before their plan was made have nothing to resume.
+        ledger.abandon_planless_runs()?;
+        // Rerunning the same command after a crash must be safe: offer to resume instead.
+        let same = match (&args.fleet, args.plan) {
+            (_, Some(plan)) => ledger.unfinished_apply(Some(plan))?,
+            (Some(path), None) => {
+                let fleet = fleet_name(path);
+                ledger.unfinished_apply(None)?.filter(|r| {
+                    r.plan_id
+                        .and_then(|p| ledger.plan_fleet(p).ok().flatten())
+                        .as_deref()
+                        == Some(fleet.as_str())
+                })
+            }
+            (None, None) => None,
+        };
+        if let Some(run) = same {
+            let resume = args.run.yes
+                || confirm(&format!(
+                    "Run {} on this plan did not finish. Resume it instead?",
+                    run.id
+                ))?;
+            if resume {
+                eprintln!("Resuming run {} instead of starting a new one.", run.id);
+                return resume_locked(global, &session, run.id, &args.run).await;
+            }
+        }
+        apply_locked(global, &session, args, targets).await
+    }
+    .await;
     ledger.release_lock(owner.0, &owner.1)?;
     result
+}
+
+/// The fleet file as recorded in plans: its canonical path, so the same file is recognised
+/// whatever the working directory.
+fn fleet_name(path: &std::path::Path) -> String {
+    std::fs::canonicalize(path)
+        .unwrap_or_else(|_| path.to_owned())
+        .display()
+        .to_string()
 }
 
 async fn apply_locked(
@@ -156,7 +169,7 @@ async fn apply_locked(
     let made = async {
         let (plan_id, items, view_parts) = match (targets, args.plan) {
             (Some(targets), _) => {
-                let fleet = args.fleet.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+                let fleet = args.fleet.as_deref().map(fleet_name).unwrap_or_default();
                 let s = survey_fleet(session, &fleet, targets, settings(&args.limits), pace, run_id).await?;
                 (s.plan_id, s.items, Some((s.keys, s.warnings, s.estimated_ms, s.throttles)))
             }
@@ -256,23 +269,32 @@ async fn apply_locked(
 pub async fn resume(global: &GlobalArgs, args: &ResumeArgs) -> anyhow::Result<Exit> {
     check_confirmable(true)?;
     let session = Session::open(global, &args.run.pace, &args.run.sandbox, None).await?;
-    let run_id = match args.run_id {
-        Some(id) => id,
-        None => match session.ledger.unfinished_apply(None)? {
-            Some(run) => run.id,
-            None => {
-                eprintln!(
-                    "Nothing to resume: every apply run in {} has finished.",
-                    session.ledger.path().display()
-                );
-                return Ok(Exit::Ok);
-            }
-        },
-    };
-    resume_run(global, &session, run_id, &args.run).await
+    let ledger = &session.ledger;
+    let owner = take_lock(&session, None)?;
+    let result = async {
+        ledger.abandon_planless_runs()?;
+        let run_id = match args.run_id {
+            Some(id) => id,
+            None => match ledger.unfinished_apply(None)? {
+                Some(run) => run.id,
+                None => {
+                    eprintln!(
+                        "Nothing to resume: every apply run in {} has finished.",
+                        ledger.path().display()
+                    );
+                    return Ok(Exit::Ok);
+                }
+            },
+        };
+        resume_locked(global, &session, run_id, &args.run).await
+    }
+    .await;
+    ledger.release_lock(owner.0, &owner.1)?;
+    result
 }
 
-async fn resume_run(
+/// Continues a run; the caller holds the lock.
+async fn resume_locked(
     global: &GlobalArgs,
     session: &Session,
     run_id: i64,
@@ -288,8 +310,9 @@ async fn resume_run(
                 ledger.path().display()
             ))
         })?;
-    let owner = take_lock(session, Some(run_id))?;
-    let result = async {
+    let (pid, host) = lock::me();
+    ledger.set_lock_run(pid, &host, run_id)?;
+    {
         let settings = match row.plan_id {
             Some(p) => ledger.load_plan(p)?.map(|p| p.settings).unwrap_or_default(),
             None => Settings::default(),
@@ -324,9 +347,6 @@ async fn resume_run(
         )
         .await
     }
-    .await;
-    ledger.release_lock(owner.0, &owner.1)?;
-    result
 }
 
 /// Runs the engine with a reporter and signal handling, records the outcome, prints the summary.

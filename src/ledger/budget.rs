@@ -11,6 +11,24 @@ pub const STREAM_BUDGET: u32 = 25;
 /// The rolling window of [`STREAM_BUDGET`].
 pub const WINDOW: EpochMillis = DAY;
 
+/// Send times, in time order, from `(sent_at, budget_full)` rows: each row counts once, and a
+/// refusal for a spent budget adds copies of its time until [`STREAM_BUDGET`] are counted up to
+/// it — the service told us the budget was full then, whoever spent it.
+pub fn with_refusals(rows: &[(EpochMillis, bool)]) -> Vec<EpochMillis> {
+    let mut out = Vec::with_capacity(rows.len());
+    for &(at, full) in rows {
+        out.push(at);
+        if full {
+            let counted = out.len();
+            out.extend(std::iter::repeat_n(
+                at,
+                (STREAM_BUDGET as usize).saturating_sub(counted),
+            ));
+        }
+    }
+    out
+}
+
 /// Calls counted at `now` among `sent` (any order).
 pub fn used(sent: &[EpochMillis], now: EpochMillis, window: EpochMillis) -> u32 {
     sent.iter()
@@ -76,6 +94,17 @@ mod tests {
     fn room_now() {
         assert_eq!(next_slot(&[NOW - 5], NOW, DAY, 24), Some(NOW));
         assert_eq!(next_slot(&[], NOW, DAY, 0), None);
+    }
+
+    #[test]
+    fn a_refusal_for_a_spent_budget_fills_it_for_a_window() {
+        let rows = [(NOW - 100, false), (NOW - 50, true)];
+        let sent = with_refusals(&rows);
+        assert_eq!(sent.len(), STREAM_BUDGET as usize);
+        assert_eq!(used(&sent, NOW, DAY), STREAM_BUDGET);
+        // Room again only when the refusal is a window old.
+        assert_eq!(next_slot(&sent, NOW, DAY, 24), Some(NOW - 50 + DAY));
+        assert_eq!(with_refusals(&[(NOW, false)]), vec![NOW]);
     }
 
     #[test]

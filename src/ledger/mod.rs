@@ -223,10 +223,12 @@ impl Ledger {
     }
 
     /// Send times of the stream's attempts that count against its budget in the window
-    /// ending at `now`.
+    /// ending at `now`. A refusal because the budget was spent (by anyone: the service counts
+    /// other tools' calls too) fills the budget at its time, so the stream waits a whole window
+    /// from the refusal.
     pub fn counted_sends(&self, stream: &StreamId, now: EpochMillis) -> Result<Vec<EpochMillis>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT a.sent_at FROM attempts a JOIN streams s ON s.id = a.stream_id
+            "SELECT a.sent_at, a.budget_full FROM attempts a JOIN streams s ON s.id = a.stream_id
              WHERE s.account = ?1 AND s.region = ?2 AND s.name = ?3
                AND a.state != 'not_sent' AND a.sent_at > ?4 AND a.sent_at <= ?5
              ORDER BY a.sent_at",
@@ -239,9 +241,10 @@ impl Ledger {
                 now - budget::WINDOW,
                 now
             ],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let rows: Vec<(EpochMillis, bool)> = rows.collect::<rusqlite::Result<_>>()?;
+        Ok(budget::with_refusals(&rows))
     }
 
     /// Start+Stop calls that count against the stream's budget at `now`: every attempt sent
@@ -269,12 +272,12 @@ impl Ledger {
         now: EpochMillis,
     ) -> Result<HashMap<StreamId, Vec<EpochMillis>>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT s.account, s.region, s.name, a.sent_at FROM attempts a
+            "SELECT s.account, s.region, s.name, a.sent_at, a.budget_full FROM attempts a
              JOIN streams s ON s.id = a.stream_id
              WHERE a.state != 'not_sent' AND a.sent_at > ?1 AND a.sent_at <= ?2
              ORDER BY a.sent_at",
         )?;
-        let mut out: HashMap<StreamId, Vec<EpochMillis>> = HashMap::new();
+        let mut raw: HashMap<StreamId, Vec<(EpochMillis, bool)>> = HashMap::new();
         let mut rows = stmt.query(params![now - budget::WINDOW, now])?;
         while let Some(r) = rows.next()? {
             let id = StreamId {
@@ -282,9 +285,12 @@ impl Ledger {
                 region: r.get(1)?,
                 name: r.get(2)?,
             };
-            out.entry(id).or_default().push(r.get(3)?);
+            raw.entry(id).or_default().push((r.get(3)?, r.get(4)?));
         }
-        Ok(out)
+        Ok(raw
+            .into_iter()
+            .map(|(id, rows)| (id, budget::with_refusals(&rows)))
+            .collect())
     }
 
     /// Streams each customer-managed key protects now, by key ARN: streams whose key in force

@@ -505,6 +505,17 @@ impl Ledger {
             .optional()?)
     }
 
+    /// Closes apply runs that ended before their plan was made (killed while observing): they
+    /// have no items, so there is nothing to resume. Call it holding the apply lock.
+    pub fn abandon_planless_runs(&self) -> Result<usize> {
+        Ok(self.conn().execute(
+            "UPDATE runs SET outcome = 'abandoned', ended_at = ?1
+             WHERE kind = 'apply' AND outcome IS NULL
+               AND NOT EXISTS (SELECT 1 FROM run_items i WHERE i.run_id = runs.id)",
+            params![self.now()],
+        )?)
+    }
+
     /// Marks a run as running again (resume).
     pub fn reopen_run(&self, run_id: i64) -> Result<()> {
         self.conn().execute(

@@ -206,6 +206,15 @@ impl Ledger {
         Ok(())
     }
 
+    /// Records that the service refused an attempt because the stream's budget was spent.
+    pub fn mark_budget_full(&self, attempt: i64) -> Result<()> {
+        self.conn.execute(
+            "UPDATE attempts SET budget_full = 1 WHERE id = ?1",
+            params![attempt],
+        )?;
+        Ok(())
+    }
+
     /// Attempts whose outcome was never recorded (the process died between send and answer).
     /// They count against the budget; their streams must be reconciled with Describe before
     /// anything else is sent to them.
@@ -261,6 +270,23 @@ pub struct StreamState {
     pub enc_status: crate::model::EncStatus,
     pub key: Option<KeyChoice>,
     pub in_force: Option<KeyChoice>,
+}
+
+impl StreamState {
+    /// The customer-managed keys this stream counts toward, by the rule of
+    /// [`Ledger::key_counts_now`]: its key in force, and the key it is ENABLING towards.
+    pub fn counted_keys(&self) -> std::collections::BTreeSet<String> {
+        let enabling = match self.enc_status {
+            crate::model::EncStatus::Enabling => self.key.as_ref(),
+            _ => None,
+        };
+        [self.in_force.as_ref(), enabling]
+            .into_iter()
+            .flatten()
+            .filter_map(KeyChoice::key_arn)
+            .map(|arn| arn.as_str().to_owned())
+            .collect()
+    }
 }
 
 impl Ledger {
