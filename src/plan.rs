@@ -267,6 +267,17 @@ impl Planner {
         &self.counts
     }
 
+    /// Corrects the running count of a key for what observation found: a stream the counts did
+    /// not include uses the key (`uses`), or one they included no longer does.
+    pub fn observed_usage(&mut self, key_arn: &str, uses: bool) {
+        let count = self.counts.entry(key_arn.to_owned()).or_default();
+        *count = if uses {
+            *count + 1
+        } else {
+            count.saturating_sub(1)
+        };
+    }
+
     /// Decides one target; `sends` are the stream's counted attempt times (any order).
     pub fn decide(
         &mut self,

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::clock::EpochMillis;
 use crate::input::Target;
-use crate::ledger::{Ledger, Result};
+use crate::ledger::{Ledger, Result, StreamState};
 use crate::model::{KeyObservation, StreamId, StreamObservation};
 use crate::observe::Query;
 use crate::plan::{Item, Planner, Seen, Settings};
@@ -85,8 +85,28 @@ impl Survey {
         let seen = match observed {
             None => Seen::Missing,
             Some(obs) => {
+                // The key counts were read before this observation: move the stream's share
+                // to the keys it is seen using now, so that streams observed by this very
+                // survey count (a fresh ledger knows none of them).
+                let counted = |state: Option<StreamState>| {
+                    state.map(|s| s.counted_keys()).unwrap_or_default()
+                };
+                let before = counted(ledger.stream_state(&obs.id)?);
                 ledger.record_stream(&obs, self.run_id)?;
-                let in_force = ledger.key_in_force(&obs.id)?;
+                let state = ledger.stream_state(&obs.id)?;
+                let in_force = state.as_ref().and_then(|s| s.in_force.clone());
+                let after = counted(state);
+                for (keys, others, uses) in [(&before, &after, false), (&after, &before, true)] {
+                    for arn in keys.difference(others) {
+                        let now = self.counts_now.entry(arn.clone()).or_default();
+                        *now = if uses {
+                            *now + 1
+                        } else {
+                            now.saturating_sub(1)
+                        };
+                        self.planner.observed_usage(arn, uses);
+                    }
+                }
                 Seen::Found { obs, in_force }
             }
         };
@@ -122,5 +142,103 @@ impl Survey {
 
     pub fn now(&self) -> EpochMillis {
         self.planner.now()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::tests::{ledger, observe, sid};
+    use crate::model::{
+        EncStatus, Encryption, KeyChoice, KmsKeyArn, SourceType, StreamObservation, StreamStatus,
+    };
+    use crate::plan::{Action, Reason};
+
+    const K: &str = "arn:aws:kms:us-east-1:123456789012:key/11111111-1111-1111-1111-111111111111";
+
+    fn k() -> KeyChoice {
+        KeyChoice::Customer(KmsKeyArn::parse(K).unwrap())
+    }
+
+    fn target(name: &str) -> Target {
+        Target {
+            line: 2,
+            name: name.into(),
+            region: "us-east-1".into(),
+            account: None,
+            key: k(),
+        }
+    }
+
+    fn seen(name: &str, status: EncStatus, key: Option<KeyChoice>) -> Option<StreamObservation> {
+        Some(StreamObservation {
+            id: sid(name),
+            arn: format!("arn:aws:firehose:us-east-1:123456789012:deliverystream/{name}"),
+            source: SourceType::DirectPut,
+            status: StreamStatus::Active,
+            encryption: Encryption {
+                status,
+                key,
+                failure: None,
+            },
+        })
+    }
+
+    fn survey(ledger: &Ledger, names: &[&str], cmk_limit: u32) -> Survey {
+        let key = KeyObservation {
+            arn: KmsKeyArn::parse(K).unwrap(),
+            found: true,
+            state: "Enabled".into(),
+            spec: "SYMMETRIC_DEFAULT".into(),
+            usage: "ENCRYPT_DECRYPT".into(),
+        };
+        let settings = Settings {
+            cmk_limit,
+            ..Settings::default()
+        };
+        let targets = names.iter().map(|n| target(n)).collect();
+        Survey::new(
+            ledger,
+            targets,
+            HashMap::from([(K.to_owned(), key)]),
+            settings,
+            None,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_stream_first_seen_on_the_key_by_this_survey_counts() {
+        let (_dir, ledger, _clock) = ledger();
+        let mut s = survey(&ledger, &["b", "a"], 1);
+        // a arrives first, already on the key; the fresh ledger knew nothing of it.
+        assert!(
+            s.accept(&ledger, 1, seen("a", EncStatus::Enabled, Some(k())))
+                .unwrap()
+                .is_empty()
+        );
+        let items = s
+            .accept(&ledger, 0, seen("b", EncStatus::Disabled, None))
+            .unwrap();
+        let verdicts: Vec<_> = items.iter().map(|i| (i.action, i.reason)).collect();
+        assert_eq!(
+            verdicts,
+            [(Action::Skip, Some(Reason::CmkLimit)), (Action::Noop, None)]
+        );
+        assert_eq!((s.counts_now()[K], s.counts_after()[K]), (1, 1));
+    }
+
+    #[test]
+    fn a_stream_the_ledger_counted_that_left_the_key_frees_its_slot() {
+        let (_dir, ledger, _clock) = ledger();
+        observe(&ledger, "a", EncStatus::Enabled, Some(k()));
+        let mut s = survey(&ledger, &["a"], 1);
+        assert_eq!(s.counts_now()[K], 1);
+        // Someone stopped encryption since: a may take the key again.
+        let items = s
+            .accept(&ledger, 0, seen("a", EncStatus::Disabled, None))
+            .unwrap();
+        assert_eq!((items[0].action, items[0].reason), (Action::Enable, None));
+        assert_eq!((s.counts_now()[K], s.counts_after()[K]), (0, 1));
     }
 }
