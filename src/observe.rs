@@ -47,6 +47,16 @@ pub enum ObserveError {
         code: String,
         message: String,
     },
+    #[error(
+        "AWS refused the credentials calling {action} ({code}: {message}): they are invalid or \
+         expired. Refresh them (`aws sso login`, a new session token) or pick others with \
+         `--profile NAME` or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+    )]
+    BadCredentials {
+        action: &'static str,
+        code: String,
+        message: String,
+    },
     #[error("{what} failed after {READ_ATTEMPTS} attempts: {error}")]
     Failed { what: String, error: CallError },
 }
@@ -55,7 +65,16 @@ impl ObserveError {
     pub fn from_call(action: &'static str, what: String, error: CallError) -> Self {
         match error {
             CallError::NoCredentials(m) => ObserveError::NoCredentials(m),
-            CallError::Denied { code, message } => ObserveError::Denied {
+            // Only an authorization failure is about the IAM policy; the other refusals the
+            // client classifies as denied are about the credentials themselves.
+            CallError::Denied { code, message } if code.starts_with("AccessDenied") => {
+                ObserveError::Denied {
+                    action,
+                    code,
+                    message,
+                }
+            }
+            CallError::Denied { code, message } => ObserveError::BadCredentials {
                 action,
                 code,
                 message,
@@ -207,4 +226,68 @@ pub async fn observe_keys(
         out.insert(text, obs);
     }
     Ok((out, throttles))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn denied(code: &str) -> CallError {
+        CallError::Denied {
+            code: code.into(),
+            message: "User: arn:aws:iam::123456789012:user/ops is not authorized".into(),
+        }
+    }
+
+    #[test]
+    fn access_denied_names_the_missing_iam_action() {
+        for action in ["firehose:DescribeDeliveryStream", "kms:DescribeKey"] {
+            let e = ObserveError::from_call(
+                action,
+                "Describe of s".into(),
+                denied("AccessDeniedException"),
+            );
+            assert!(matches!(e, ObserveError::Denied { .. }), "{e:?}");
+            let text = e.to_string();
+            assert!(text.to_uppercase().contains("ACCESS DENIED"), "{text}");
+            assert!(text.contains(&format!("must allow {action}")), "{text}");
+            assert!(text.contains("AccessDeniedException"), "{text}");
+        }
+    }
+
+    #[test]
+    fn refused_credentials_are_not_blamed_on_the_iam_policy() {
+        for code in ["ExpiredTokenException", "UnrecognizedClientException"] {
+            let e = ObserveError::from_call(
+                "firehose:DescribeDeliveryStream",
+                "Describe of s".into(),
+                denied(code),
+            );
+            let text = e.to_string();
+            assert!(matches!(e, ObserveError::BadCredentials { .. }), "{e:?}");
+            assert!(text.contains(code) && text.contains("expired"), "{text}");
+            assert!(!text.contains("IAM policy"), "{text}");
+        }
+    }
+
+    #[test]
+    fn other_failures_keep_the_call_and_its_error() {
+        let e = ObserveError::from_call(
+            "kms:DescribeKey",
+            "DescribeKey of k".into(),
+            CallError::NotSent("Connection refused".into()),
+        );
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "DescribeKey of k failed after {READ_ATTEMPTS} attempts: not sent: Connection refused"
+            )
+        );
+        let e = ObserveError::from_call(
+            "kms:DescribeKey",
+            "x".into(),
+            CallError::NoCredentials("none".into()),
+        );
+        assert!(e.to_string().contains("aws configure"), "{e}");
+    }
 }
