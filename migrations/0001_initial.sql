@@ -142,7 +142,8 @@ CREATE TABLE run_items (
     name            TEXT NOT NULL,
     target_type     TEXT NOT NULL,
     target_arn      TEXT,
-    action          TEXT NOT NULL,
+    -- NULL until the stream is observed and decided (apply decides as it observes).
+    action          TEXT,
     phase           TEXT NOT NULL CHECK (phase IN ('pending', 'starting', 'polling', 'done', 'failed', 'skipped', 'deferred')),
     reason          TEXT,
     -- The key in force before this run touched the stream, to restore it if needed.

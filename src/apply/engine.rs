@@ -23,8 +23,10 @@ use crate::clock::EpochMillis;
 use crate::cloud::{CallError, Cloud};
 use crate::ledger::{AttemptOutcome, ItemUpdate, Ledger, LedgerError, Op, Phase, budget};
 use crate::model::{EncStatus, KeyChoice, StreamId, StreamObservation};
-use crate::observe::SELF;
+use crate::observe::{Observed, SELF};
 use crate::pace::{Operation, Pacer};
+use crate::plan::Item;
+use crate::survey::Survey;
 
 /// Why a Describe was sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,9 +130,12 @@ impl<'a> Engine<'a> {
     }
 
     /// Runs the items to the end (or until `stop` turns true), returning what happened.
+    /// Runs `tracks`, plus the items `feed` decides as its observations arrive, to the end
+    /// (or until `stop` turns true), returning what happened.
     pub async fn run(
         self,
         tracks: Vec<Track>,
+        mut feed: Option<Feed>,
         mut stop: watch::Receiver<bool>,
     ) -> Result<Outcome, LedgerError> {
         let begun = Instant::now();
@@ -169,7 +174,8 @@ impl<'a> Engine<'a> {
                 self.dispatch(&mut st, &tx)?;
             }
             let busy = st.starts_in_flight + st.describes_in_flight > 0;
-            let open = st.tracks.iter().any(|t| !t.phase.is_terminal());
+            let feeding = feed.as_ref().is_some_and(|f| !f.closed);
+            let open = feeding || st.tracks.iter().any(|t| !t.phase.is_terminal());
             if !busy && (stopping || !open || st.aborted.is_some()) {
                 break;
             }
@@ -179,6 +185,24 @@ impl<'a> Engine<'a> {
             }
             let next_timer = st.timers.first().map(|(at, _)| *at);
             tokio::select! {
+                observed = recv_feed(&mut feed), if feeding && !stopping => {
+                    let f = feed.as_mut().expect("feeding");
+                    match observed {
+                        None => f.closed = true,
+                        Some(observed) => {
+                            f.throttles += observed.throttles;
+                            st.throttles += u64::from(observed.throttles);
+                            *st.calls.entry(Operation::Describe).or_default() += 1;
+                            match observed.result {
+                                Err(e) => st.aborted = Some(e.to_string()),
+                                Ok(obs) => {
+                                    let items = f.survey.accept(self.ledger, observed.seq, obs)?;
+                                    self.take_items(&mut st, items, f)?;
+                                }
+                            }
+                        }
+                    }
+                }
                 msg = rx.recv() => {
                     if let Some(msg) = msg {
                         self.handle(&mut st, msg)?;
@@ -218,6 +242,7 @@ impl<'a> Engine<'a> {
         let interrupted =
             stopping && st.aborted.is_none() && st.tracks.iter().any(|t| !t.phase.is_terminal());
         Ok(Outcome {
+            feed,
             tracks: st.tracks,
             calls: st.calls,
             throttles: st.throttles,
@@ -226,6 +251,38 @@ impl<'a> Engine<'a> {
             interrupted,
             aborted: st.aborted,
         })
+    }
+
+    /// Adds items the survey has just decided: recorded in the plan and as run items, then
+    /// admitted.
+    fn take_items(
+        &self,
+        st: &mut State,
+        items: Vec<Item>,
+        feed: &mut Feed,
+    ) -> Result<(), LedgerError> {
+        let mut rows = Vec::with_capacity(items.len());
+        for mut item in items {
+            // The survey numbers its own targets; the run numbers the whole fleet.
+            item.seq = feed.seqs[item.seq];
+            let old = match &item.stream {
+                Some(id) => self.ledger.key_in_force(id)?,
+                None => None,
+            };
+            let track = Track::from_item(&item, old.clone());
+            rows.push((item.clone(), track.phase, old));
+            st.ids.push(track.stream_id());
+            st.live.push(Live::default());
+            st.tracks.push(track);
+            feed.decided.push(item);
+        }
+        let decided: Vec<Item> = rows.iter().map(|(item, _, _)| item.clone()).collect();
+        self.ledger.add_plan_items(feed.plan_id, &decided)?;
+        self.ledger.insert_run_items(self.run_id, &rows)?;
+        for i in st.tracks.len() - rows.len()..st.tracks.len() {
+            self.admit(st, i)?;
+        }
+        Ok(())
     }
 
     fn snapshot(&self, st: &State, elapsed: Duration) -> Snapshot {
@@ -970,6 +1027,31 @@ impl<'a> Engine<'a> {
                 Ok(())
             }
         }
+    }
+}
+
+/// Observations still to come for items not decided yet (`apply FLEET.csv --yes`: each stream
+/// is started as soon as it is observed and decided).
+#[derive(Debug)]
+pub struct Feed {
+    pub survey: Survey,
+    /// The run's item number of each of the survey's targets.
+    pub seqs: Vec<usize>,
+    /// The plan the decisions are added to.
+    pub plan_id: i64,
+    pub observed: mpsc::Receiver<Observed>,
+    /// Every item decided so far, in fleet order (the plan, once the survey is done).
+    pub decided: Vec<Item>,
+    /// Throttles met while observing.
+    pub throttles: u32,
+    /// The observer has sent everything.
+    pub closed: bool,
+}
+
+async fn recv_feed(feed: &mut Option<Feed>) -> Option<Observed> {
+    match feed {
+        Some(f) => f.observed.recv().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -98,16 +98,17 @@ impl Track {
         }
     }
 
-    /// An item of an interrupted run, as the ledger left it.
-    pub fn from_row(row: &RunItemRow) -> Track {
-        Track {
+    /// An item of an interrupted run, as the ledger left it; `None` when it was never decided
+    /// (the run stopped before observing it).
+    pub fn from_row(row: &RunItemRow) -> Option<Track> {
+        Some(Track {
             seq: row.seq,
             line: row.line,
             region: row.region.clone(),
             name: row.name.clone(),
             account: row.account.clone(),
             target: row.target.clone(),
-            action: row.action,
+            action: row.action?,
             phase: row.phase,
             starts: row.starts,
             needs_describe: matches!(row.phase, Phase::Starting | Phase::Polling),
@@ -116,7 +117,7 @@ impl Track {
             failure: row.failure_type.clone().zip(row.failure_details.clone()),
             next_slot: row.next_slot,
             enabled_at: row.enabled_at,
-        }
+        })
     }
 }
 
@@ -143,6 +144,8 @@ pub fn reconcile_in_flight(ledger: &Ledger, tracks: &mut [Track]) -> Result<usiz
 /// What a run did.
 #[derive(Debug)]
 pub struct Outcome {
+    /// The survey that fed the run, when items were decided as they were observed.
+    pub feed: Option<engine::Feed>,
     pub tracks: Vec<Track>,
     pub calls: BTreeMap<Operation, u64>,
     pub throttles: u64,

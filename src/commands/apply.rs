@@ -4,16 +4,16 @@ use std::io::{BufRead as _, IsTerminal as _, Write as _};
 
 use tokio::sync::{mpsc, watch};
 
-use super::plan::{pace, settings, survey_fleet};
+use super::plan::{pace, prepare_survey, settings, start_observing, survey_fleet};
 use super::{Session, read_fleet};
-use crate::apply::engine::Engine;
+use crate::apply::engine::{Engine, Feed};
 use crate::apply::{self, Config, Outcome, Track};
 use crate::cli::{ApplyArgs, GlobalArgs, OutputFormat, ResumeArgs, RunArgs};
 use crate::clock::EpochMillis;
 use crate::error::{Exit, UsageError};
 use crate::input::Target;
 use crate::ledger::{Phase, StaleAfter, lock};
-use crate::plan::{Item, Settings, Summary};
+use crate::plan::{Pace, Settings, Summary};
 use crate::report::plan::{PlanView, summary_line, table_text};
 
 fn config(run: &RunArgs, settings: Settings) -> Config {
@@ -106,7 +106,7 @@ pub async fn apply(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Exit
 
     let owner = take_lock(&session, None)?;
     let result = async {
-        // Runs killed before their plan was made have nothing to resume.
+        // Runs stopped before their plan was created have nothing to resume.
         ledger.abandon_planless_runs()?;
         // Rerunning the same command after a crash must be safe: offer to resume instead.
         let same = match (&args.fleet, args.plan) {
@@ -159,55 +159,95 @@ async fn apply_locked(
     let pace = pace(&args.run.pace);
     let run_args = serde_json::json!({
         "command": "apply",
-        "fleet": args.fleet.as_ref().map(|p| p.display().to_string()),
+        "fleet": args.fleet.as_deref().map(fleet_name),
         "plan": args.plan,
+        "reserve": args.limits.reserve,
+        "cmk_limit": args.limits.cmk_limit,
     })
     .to_string();
     let run_id = ledger.start_run("apply", None, &run_args)?;
-
-    // The plan: made now from the fleet, or loaded (and re-observed when too old).
-    let made = async {
-        let (plan_id, items, view_parts) = match (targets, args.plan) {
-            (Some(targets), _) => {
-                let fleet = args.fleet.as_deref().map(fleet_name).unwrap_or_default();
-                let s = survey_fleet(session, &fleet, targets, settings(&args.limits), pace, run_id).await?;
-                (s.plan_id, s.items, Some((s.keys, s.warnings, s.estimated_ms, s.throttles)))
-            }
-            (None, Some(id)) => {
-                let saved = ledger
-                    .load_plan(id)?
-                    .ok_or_else(|| UsageError::new(format!("no plan {id} in {}", ledger.path().display())))?;
-                let age: EpochMillis = ledger.now() - saved.observed_at;
-                if age > args.max_plan_age.as_millis() as EpochMillis {
-                    eprintln!(
-                        "Plan {id} was observed {} ago (more than --max-plan-age): observing again.",
-                        crate::report::human_duration(age)
-                    );
-                    let targets: Vec<Target> = saved.items.iter().map(|i| i.target.clone()).collect();
-                    let s = survey_fleet(session, &saved.fleet, targets, saved.settings, pace, run_id).await?;
-                    (s.plan_id, s.items, Some((s.keys, s.warnings, s.estimated_ms, s.throttles)))
-                } else {
-                    ledger.set_run_plan(run_id, id)?;
-                    (id, saved.items, None)
-                }
-            }
-            (None, None) => unreachable!("clap requires a fleet or a plan"),
-        };
-        anyhow::Ok((plan_id, items, view_parts))
-    }
-    .await;
-    let (plan_id, items, view_parts) = match made {
-        Ok(m) => m,
-        Err(e) => {
-            ledger.end_run(run_id, "error")?;
-            return Err(e);
-        }
+    let (pid, host) = lock::me();
+    ledger.set_lock_run(pid, &host, run_id)?;
+    let fail = |e: anyhow::Error| -> anyhow::Result<Exit> {
+        ledger.end_run(run_id, "error")?;
+        Err(e)
     };
 
-    let settings = ledger
-        .load_plan(plan_id)?
-        .map_or_else(|| settings(&args.limits), |p| p.settings);
-    // Show what will be done; ask on a terminal.
+    // What must be observed first: the fleet, or a saved plan too old to trust.
+    let (to_survey, saved) = match (targets, args.plan) {
+        (Some(targets), _) => {
+            let fleet = args.fleet.as_deref().map(fleet_name).unwrap_or_default();
+            (Some((fleet, targets, settings(&args.limits))), None)
+        }
+        (None, Some(id)) => {
+            let Some(saved) = ledger.load_plan(id)? else {
+                ledger.end_run(run_id, "error")?;
+                return Err(UsageError::new(format!(
+                    "no plan {id} in {}",
+                    ledger.path().display()
+                ))
+                .into());
+            };
+            let age: EpochMillis = ledger.now() - saved.observed_at;
+            if age > args.max_plan_age.as_millis() as EpochMillis {
+                eprintln!(
+                    "Plan {id} was observed {} ago (more than --max-plan-age): observing again.",
+                    crate::report::human_duration(age)
+                );
+                let targets = saved.items.iter().map(|i| i.target.clone()).collect();
+                (Some((saved.fleet.clone(), targets, saved.settings)), None)
+            } else {
+                ledger.set_run_plan(run_id, id)?;
+                (None, Some(saved))
+            }
+        }
+        (None, None) => unreachable!("clap requires a fleet or a plan"),
+    };
+
+    // Unattended: start each stream as soon as it is observed and decided, so observation,
+    // Starts and polling overlap. The plan and the run's streams are recorded first, the
+    // decisions as they are made, so an interrupted run resumes where it stopped.
+    if let (Some((fleet, targets, settings)), true) = (&to_survey, args.run.yes) {
+        let numbered: Vec<(usize, Target)> = targets.iter().cloned().enumerate().collect();
+        let streaming =
+            match start_streaming(session, fleet, numbered, *settings, pace, run_id).await {
+                Ok(s) => s,
+                Err(e) => return fail(e),
+            };
+        if !global.quiet {
+            eprintln!(
+                "Observing and applying {} streams (plan {}): each starts as soon as it is observed.",
+                streaming.feed.survey.len(),
+                streaming.feed.plan_id
+            );
+        }
+        return run_engine(
+            global,
+            session,
+            run_id,
+            Vec::new(),
+            config(&args.run, *settings),
+            Some(streaming),
+        )
+        .await;
+    }
+
+    // Otherwise the whole plan is made (or loaded) first, shown, and confirmed.
+    let (plan_id, items, settings, view_parts) = match (to_survey, saved) {
+        (Some((fleet, targets, settings)), _) => {
+            match survey_fleet(session, &fleet, targets, settings, pace, run_id).await {
+                Ok(s) => (
+                    s.plan_id,
+                    s.items,
+                    settings,
+                    Some((s.keys, s.warnings, s.estimated_ms, s.throttles)),
+                ),
+                Err(e) => return fail(e),
+            }
+        }
+        (None, Some(saved)) => (saved.id, saved.items, saved.settings, None),
+        (None, None) => unreachable!("a plan to survey or a saved one"),
+    };
     let summary = Summary::of(&items);
     if !args.run.yes {
         let (keys, warnings, estimated_ms, throttles) = view_parts.unwrap_or_else(|| {
@@ -253,17 +293,63 @@ async fn apply_locked(
         tracks.push(track);
     }
     ledger.insert_run_items(run_id, &rows)?;
-    let (pid, host) = lock::me();
-    ledger.set_lock_run(pid, &host, run_id)?;
     run_engine(
         global,
         session,
         run_id,
         tracks,
         config(&args.run, settings),
-        &items,
+        None,
     )
     .await
+}
+
+/// A run whose items are decided as the fleet is observed.
+struct Streaming {
+    feed: Feed,
+    pace: Pace,
+    observer: tokio::task::JoinHandle<()>,
+}
+
+/// Describes the keys, records the plan (to be filled as streams are decided) and the run's
+/// streams still to observe, and starts observing them.
+async fn start_streaming(
+    session: &Session,
+    fleet: &str,
+    targets: Vec<(usize, Target)>,
+    settings: Settings,
+    pace: Pace,
+    run_id: i64,
+) -> anyhow::Result<Streaming> {
+    let ledger = &session.ledger;
+    let seqs: Vec<usize> = targets.iter().map(|(seq, _)| *seq).collect();
+    let plain: Vec<Target> = targets.iter().map(|(_, t)| t.clone()).collect();
+    let (survey, throttles) = prepare_survey(session, plain, settings, run_id).await?;
+    let plan_id = match ledger.run(run_id)?.and_then(|r| r.plan_id) {
+        Some(plan_id) => plan_id,
+        None => {
+            let plan_id = ledger.create_plan(fleet, &settings, ledger.now(), 0)?;
+            ledger.set_run_plan(run_id, plan_id)?;
+            let refs: Vec<(usize, &Target)> = targets.iter().map(|(seq, t)| (*seq, t)).collect();
+            ledger.insert_run_targets(run_id, &refs)?;
+            plan_id
+        }
+    };
+    let (observed, observer) = start_observing(session, &survey);
+    let feed = Feed {
+        survey,
+        seqs,
+        plan_id,
+        observed,
+        decided: Vec::new(),
+        throttles,
+        closed: false,
+    };
+    Ok(Streaming {
+        feed,
+        pace,
+        observer,
+    })
 }
 
 pub async fn resume(global: &GlobalArgs, args: &ResumeArgs) -> anyhow::Result<Exit> {
@@ -318,7 +404,24 @@ async fn resume_locked(
             None => Settings::default(),
         };
         let rows = ledger.run_items(run_id)?;
-        let mut tracks: Vec<Track> = rows.iter().map(Track::from_row).collect();
+        let mut tracks: Vec<Track> = rows.iter().filter_map(Track::from_row).collect();
+        // Streams the run had not observed yet are observed and decided as it goes on.
+        let undecided: Vec<(usize, Target)> = rows
+            .iter()
+            .filter(|r| r.action.is_none())
+            .map(|r| {
+                (
+                    r.seq,
+                    Target {
+                        line: r.line,
+                        name: r.name.clone(),
+                        region: r.region.clone(),
+                        account: r.account.clone(),
+                        key: r.target.clone(),
+                    },
+                )
+            })
+            .collect();
         let unknown = apply::reconcile_in_flight(ledger, &mut tracks)?;
         let open = tracks.iter().filter(|t| !t.phase.is_terminal()).count();
         if !global.quiet {
@@ -333,9 +436,13 @@ async fn resume_locked(
             );
         }
         ledger.reopen_run(run_id)?;
-        let plan_items = match row.plan_id {
-            Some(p) => ledger.load_plan(p)?.map(|p| p.items).unwrap_or_default(),
-            None => Vec::new(),
+        let streaming = match (undecided.is_empty(), row.plan_id) {
+            (false, Some(plan_id)) => {
+                let fleet = ledger.plan_fleet(plan_id)?.unwrap_or_default();
+                let pace = pace(&run.pace);
+                Some(start_streaming(session, &fleet, undecided, settings, pace, run_id).await?)
+            }
+            _ => None,
         };
         run_engine(
             global,
@@ -343,7 +450,7 @@ async fn resume_locked(
             run_id,
             tracks,
             config(run, settings),
-            &plan_items,
+            streaming,
         )
         .await
     }
@@ -356,11 +463,16 @@ async fn run_engine(
     run_id: i64,
     tracks: Vec<Track>,
     config: Config,
-    _plan_items: &[Item],
+    streaming: Option<Streaming>,
 ) -> anyhow::Result<Exit> {
     let ledger = &session.ledger;
     let (events_tx, events_rx) = mpsc::unbounded_channel();
-    let reporter = crate::report::apply::spawn_reporter(session.progress, tracks.len(), events_rx);
+    let total = tracks.len() + streaming.as_ref().map_or(0, |s| s.feed.survey.len());
+    let reporter = crate::report::apply::spawn_reporter(session.progress, total, events_rx);
+    let (feed, streaming) = match streaming {
+        Some(s) => (Some(s.feed), Some((s.pace, s.observer))),
+        None => (None, None),
+    };
     let stop = stop_on_signals();
     let engine = Engine::new(
         ledger,
@@ -371,15 +483,33 @@ async fn run_engine(
         events_tx,
         lock::me(),
     );
-    let outcome = engine.run(tracks, stop).await;
+    let outcome = engine.run(tracks, feed, stop).await;
     let _ = reporter.await;
-    let outcome = match outcome {
+    let mut outcome = match outcome {
         Ok(o) => o,
         Err(e) => {
             let _ = ledger.end_run(run_id, "error");
             return Err(e.into());
         }
     };
+    // A streamed plan is complete once every stream was observed and decided.
+    if let (Some(feed), Some((pace, observer))) = (outcome.feed.take(), streaming) {
+        observer.abort();
+        if feed.survey.is_done() {
+            let plan = ledger
+                .load_plan(feed.plan_id)?
+                .map(|p| p.items)
+                .unwrap_or_default();
+            ledger.set_plan_estimate(feed.plan_id, crate::plan::estimate(&plan, pace, false))?;
+            if !global.quiet {
+                eprintln!(
+                    "Plan {}: {}",
+                    feed.plan_id,
+                    summary_line(&Summary::of(&plan))
+                );
+            }
+        }
+    }
     let (exit, label) = exit_for(&outcome);
     ledger.end_run(run_id, label)?;
     let summary = crate::report::apply::summary(ledger, run_id, &outcome)?;

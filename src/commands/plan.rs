@@ -43,35 +43,35 @@ pub fn pace(args: &PaceArgs) -> Pace {
     }
 }
 
-/// Observes every target (keys first, then streams, with a progress bar), decides every item,
-/// and saves the plan. Used by `plan` and by `apply FLEET.csv`.
-pub async fn survey_fleet(
+/// Describes the fleet's customer keys and prepares the decisions. Returns the survey and the
+/// throttles met.
+pub async fn prepare_survey(
     session: &Session,
-    fleet: &str,
     targets: Vec<Target>,
     settings: Settings,
-    pace: Pace,
     run_id: i64,
-) -> anyhow::Result<Surveyed> {
+) -> anyhow::Result<(Survey, u32)> {
     let ledger = &session.ledger;
     let keys: Vec<_> = targets
         .iter()
         .filter_map(|t| t.key.key_arn().cloned())
         .collect();
-    let (key_obs, mut throttles) =
-        observe::observe_keys(&session.cloud, &session.pacer, keys).await?;
+    let (key_obs, throttles) = observe::observe_keys(&session.cloud, &session.pacer, keys).await?;
     for k in key_obs.values() {
         ledger.record_key(k)?;
     }
-    let customer_regions: BTreeSet<String> = targets
-        .iter()
-        .filter(|t| matches!(t.key, KeyChoice::Customer(_)))
-        .map(|t| t.region.clone())
-        .collect();
+    Ok((
+        Survey::new(ledger, targets, key_obs, settings, Some(run_id))?,
+        throttles,
+    ))
+}
 
-    let mut survey = Survey::new(ledger, targets, key_obs, settings, Some(run_id))?;
-    let progress = Progress::new(session.progress, "observing", survey.len() as u64);
-    let (tx, mut rx) = mpsc::channel::<Observed>(256);
+/// Starts describing the survey's streams; results arrive on the receiver.
+pub fn start_observing(
+    session: &Session,
+    survey: &Survey,
+) -> (mpsc::Receiver<Observed>, tokio::task::JoinHandle<()>) {
+    let (tx, rx) = mpsc::channel::<Observed>(256);
     let observer = observe::observe_streams(
         session.cloud.clone(),
         session.pacer.clone(),
@@ -79,24 +79,26 @@ pub async fn survey_fleet(
         session.concurrency,
         tx,
     );
-    let mut items = Vec::with_capacity(survey.len());
-    let mut oldest = ledger.now();
-    while let Some(observed) = rx.recv().await {
-        throttles += observed.throttles;
-        let result = observed.result?;
-        if result.is_some() {
-            oldest = oldest.min(ledger.now());
-        }
-        items.extend(survey.accept(ledger, observed.seq, result)?);
-        progress.inc(1);
-    }
-    observer.await.context("observation task failed")?;
-    progress.finish();
+    (rx, observer)
+}
+
+/// Saves the decided plan with its per-key table, warnings and estimate.
+#[allow(clippy::too_many_arguments)]
+pub fn finish_survey(
+    ledger: &crate::ledger::Ledger,
+    fleet: &str,
+    survey: &Survey,
+    items: Vec<Item>,
+    pace: Pace,
+    observed_at: EpochMillis,
+    throttles: u32,
+    run_id: i64,
+) -> anyhow::Result<Surveyed> {
     anyhow::ensure!(
         survey.is_done(),
         "observation ended before every stream was described"
     );
-
+    let settings = *survey.settings();
     let key_lines = plan::key_lines(
         &items,
         survey.counts_now(),
@@ -104,6 +106,11 @@ pub async fn survey_fleet(
         settings.cmk_limit,
     );
     let estimated_ms = plan::estimate(&items, pace, false);
+    let customer_regions: BTreeSet<&str> = items
+        .iter()
+        .filter(|i| matches!(i.target.key, KeyChoice::Customer(_)))
+        .map(|i| i.target.region.as_str())
+        .collect();
     let mut warnings = Vec::new();
     for region in &customer_regions {
         if !ledger.has_inventory(region)? {
@@ -120,7 +127,7 @@ pub async fn survey_fleet(
                 .to_owned(),
         );
     }
-    let plan_id = ledger.save_plan(fleet, &settings, oldest, &items, estimated_ms)?;
+    let plan_id = ledger.save_plan(fleet, &settings, observed_at, &items, estimated_ms)?;
     ledger.set_run_plan(run_id, plan_id)?;
     Ok(Surveyed {
         plan_id,
@@ -130,6 +137,43 @@ pub async fn survey_fleet(
         estimated_ms,
         throttles,
     })
+}
+
+/// Observes every target (keys first, then streams, with a progress bar), decides every item,
+/// and saves the plan. Used by `plan` and by `apply` when it must show the plan first.
+pub async fn survey_fleet(
+    session: &Session,
+    fleet: &str,
+    targets: Vec<Target>,
+    settings: Settings,
+    pace: Pace,
+    run_id: i64,
+) -> anyhow::Result<Surveyed> {
+    let ledger = &session.ledger;
+    let (mut survey, mut throttles) = prepare_survey(session, targets, settings, run_id).await?;
+    let progress = Progress::new(session.progress, "observing", survey.len() as u64);
+    let (mut rx, observer) = start_observing(session, &survey);
+    let observed_at = ledger.now();
+    while let Some(observed) = rx.recv().await {
+        throttles += observed.throttles;
+        survey.observe(ledger, observed.seq, observed.result?)?;
+        progress.inc(1);
+    }
+    observer.await.context("observation task failed")?;
+    progress.finish();
+    // Decide once everything is observed, so that every fleet stream already on a key is
+    // counted before any other is planned onto it.
+    let items = survey.decide_ready();
+    finish_survey(
+        ledger,
+        fleet,
+        &survey,
+        items,
+        pace,
+        observed_at,
+        throttles,
+        run_id,
+    )
 }
 
 pub async fn plan(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Exit> {

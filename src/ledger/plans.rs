@@ -69,7 +69,22 @@ impl Ledger {
         estimated_ms: EpochMillis,
     ) -> Result<i64> {
         let tx = self.conn().unchecked_transaction()?;
-        tx.execute(
+        let plan_id = self.create_plan(fleet, settings, observed_at, estimated_ms)?;
+        self.add_plan_items(plan_id, items)?;
+        tx.commit()?;
+        Ok(plan_id)
+    }
+
+    /// Saves a plan's header; its items follow with [`Ledger::add_plan_items`] as they are
+    /// decided.
+    pub fn create_plan(
+        &self,
+        fleet: &str,
+        settings: &Settings,
+        observed_at: EpochMillis,
+        estimated_ms: EpochMillis,
+    ) -> Result<i64> {
+        self.conn().execute(
             "INSERT INTO plans (created_at, observed_at, fleet, settings, estimated_ms)
              VALUES (?1, ?2, ?3, ?4, ?5)",
             params![
@@ -80,7 +95,21 @@ impl Ledger {
                 estimated_ms
             ],
         )?;
-        let plan_id = tx.last_insert_rowid();
+        Ok(self.conn().last_insert_rowid())
+    }
+
+    /// Records the estimated apply time of a plan completed item by item.
+    pub fn set_plan_estimate(&self, plan_id: i64, estimated_ms: EpochMillis) -> Result<()> {
+        self.conn().execute(
+            "UPDATE plans SET estimated_ms = ?2 WHERE id = ?1",
+            params![plan_id, estimated_ms],
+        )?;
+        Ok(())
+    }
+
+    /// Adds decided items to a plan.
+    pub fn add_plan_items(&self, plan_id: i64, items: &[Item]) -> Result<()> {
+        let tx = self.conn().unchecked_transaction()?;
         {
             let mut stmt = tx.prepare_cached(
                 "INSERT INTO plan_items (plan_id, seq, line, account, region, name, target_type,
@@ -113,7 +142,7 @@ impl Ledger {
             }
         }
         tx.commit()?;
-        Ok(plan_id)
+        Ok(())
     }
 
     /// Loads a saved plan, or `None` when there is no plan with that id.
@@ -335,7 +364,8 @@ pub struct RunItemRow {
     pub region: String,
     pub name: String,
     pub target: KeyChoice,
-    pub action: Action,
+    /// `None` while the stream is not yet observed and decided.
+    pub action: Option<Action>,
     pub phase: Phase,
     pub reason: Option<String>,
     pub old_key: Option<KeyChoice>,
@@ -362,7 +392,37 @@ pub struct ItemUpdate {
 }
 
 impl Ledger {
-    /// Records every item of a run as it begins, with its starting phase and the key in force.
+    /// Records the streams of a run before they are observed and decided (`action` NULL,
+    /// phase pending), so an interrupted run knows what it still has to observe.
+    pub fn insert_run_targets(&self, run_id: i64, targets: &[(usize, &Target)]) -> Result<()> {
+        let tx = self.conn().unchecked_transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO run_items (run_id, seq, line, account, region, name, target_type,
+                     target_arn, phase, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9)",
+            )?;
+            let now = self.now();
+            for (seq, t) in targets {
+                stmt.execute(params![
+                    run_id,
+                    *seq as i64,
+                    t.line as i64,
+                    t.account,
+                    t.region,
+                    t.name,
+                    t.key.key_type().as_str(),
+                    t.key.key_arn().map(|a| a.as_str()),
+                    now,
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Records decided items of a run with their starting phase and the key in force (a new
+    /// row, or the decision for a row recorded by [`Ledger::insert_run_targets`]).
     pub fn insert_run_items(
         &self,
         run_id: i64,
@@ -373,7 +433,12 @@ impl Ledger {
             let mut stmt = tx.prepare_cached(
                 "INSERT INTO run_items (run_id, seq, line, account, region, name, target_type,
                      target_arn, action, phase, reason, old_type, old_arn, next_slot, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                 ON CONFLICT (run_id, seq) DO UPDATE SET
+                     account = excluded.account, action = excluded.action,
+                     phase = excluded.phase, reason = excluded.reason,
+                     old_type = excluded.old_type, old_arn = excluded.old_arn,
+                     next_slot = excluded.next_slot, updated_at = excluded.updated_at",
             )?;
             let now = self.now();
             for (item, phase, old) in items {
@@ -463,7 +528,10 @@ impl Ledger {
                 region: r.get(3)?,
                 name: r.get(4)?,
                 target: key(r.get(5)?, r.get(6)?).ok_or_else(|| corrupt("target key"))?,
-                action: Action::parse(&r.get::<_, String>(7)?).ok_or_else(|| corrupt("action"))?,
+                action: match r.get::<_, Option<String>>(7)? {
+                    None => None,
+                    Some(a) => Some(Action::parse(&a).ok_or_else(|| corrupt("action"))?),
+                },
                 phase: Phase::parse(&r.get::<_, String>(8)?).ok_or_else(|| corrupt("phase"))?,
                 reason: r.get(9)?,
                 old_key: key(r.get(10)?, r.get(11)?),
@@ -505,12 +573,13 @@ impl Ledger {
             .optional()?)
     }
 
-    /// Closes apply runs that ended before their plan was made (killed while observing): they
-    /// have no items, so there is nothing to resume. Call it holding the apply lock.
+    /// Closes unfinished apply runs stopped before their plan was created (while describing
+    /// keys): they have no items, so there is nothing to resume. Call it holding the lock.
     pub fn abandon_planless_runs(&self) -> Result<usize> {
         Ok(self.conn().execute(
             "UPDATE runs SET outcome = 'abandoned', ended_at = ?1
-             WHERE kind = 'apply' AND outcome IS NULL
+             WHERE kind = 'apply' AND (outcome IS NULL OR outcome = 'interrupted')
+               AND plan_id IS NULL
                AND NOT EXISTS (SELECT 1 FROM run_items i WHERE i.run_id = runs.id)",
             params![self.now()],
         )?)

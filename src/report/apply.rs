@@ -196,7 +196,7 @@ pub fn item_json(r: &RunItemRow) -> Value {
         "region": r.region,
         "account": r.account,
         "line": r.line,
-        "action": r.action.as_str(),
+        "action": r.action.map(|a| a.as_str()),
         "phase": r.phase.as_str(),
         "reason": r.reason,
         "status": r.last_status,
@@ -251,7 +251,7 @@ fn cells(r: &RunItemRow) -> [String; 12] {
     [
         r.name.clone(),
         r.region.clone(),
-        r.action.as_str().to_owned(),
+        r.action.map_or("-", |a| a.as_str()).to_owned(),
         r.phase.as_str().to_owned(),
         r.last_status.clone().unwrap_or_default(),
         key,
