@@ -75,13 +75,30 @@ impl Survey {
     }
 
     /// Records one stream's observation (`None`: it does not exist) and returns the items that
-    /// can now be decided, in fleet order.
+    /// can now be decided, in fleet order: [`Survey::observe`] then [`Survey::decide_ready`].
+    ///
+    /// Deciding as observations arrive lets apply start early, at a cost near a key's limit: a
+    /// stream is decided before later fleet streams are observed, so one of those already on
+    /// the key without the ledger knowing it is counted too late. `plan` observes every stream
+    /// first, then decides.
     pub fn accept(
         &mut self,
         ledger: &Ledger,
         seq: usize,
         observed: Option<StreamObservation>,
     ) -> Result<Vec<Item>> {
+        self.observe(ledger, seq, observed)?;
+        Ok(self.decide_ready())
+    }
+
+    /// Records one stream's observation (`None`: it does not exist) and counts the stream
+    /// toward the keys it is seen using; decides nothing.
+    pub fn observe(
+        &mut self,
+        ledger: &Ledger,
+        seq: usize,
+        observed: Option<StreamObservation>,
+    ) -> Result<()> {
         let seen = match observed {
             None => Seen::Missing,
             Some(obs) => {
@@ -111,6 +128,12 @@ impl Survey {
             }
         };
         self.waiting.insert(seq, seen);
+        Ok(())
+    }
+
+    /// Decides every observed item not yet decided whose predecessors are all decided, in
+    /// fleet order.
+    pub fn decide_ready(&mut self) -> Vec<Item> {
         let mut decided = Vec::new();
         while let Some(seen) = self.waiting.remove(&self.next) {
             let target = &self.targets[self.next];
@@ -123,7 +146,7 @@ impl Survey {
             decided.push(self.planner.decide(self.next, target, &seen, sends));
             self.next += 1;
         }
-        Ok(decided)
+        decided
     }
 
     /// Streams per key before the plan (from the ledger).
@@ -226,6 +249,26 @@ mod tests {
             [(Action::Skip, Some(Reason::CmkLimit)), (Action::Noop, None)]
         );
         assert_eq!((s.counts_now()[K], s.counts_after()[K]), (1, 1));
+    }
+
+    #[test]
+    fn observing_everything_first_counts_later_fleet_streams_on_the_key() {
+        let (_dir, ledger, _clock) = ledger();
+        let mut s = survey(&ledger, &["b", "a"], 1);
+        s.observe(&ledger, 0, seen("b", EncStatus::Disabled, None))
+            .unwrap();
+        s.observe(&ledger, 1, seen("a", EncStatus::Enabled, Some(k())))
+            .unwrap();
+        let verdicts: Vec<_> = s
+            .decide_ready()
+            .iter()
+            .map(|i| (i.action, i.reason))
+            .collect();
+        assert_eq!(
+            verdicts,
+            [(Action::Skip, Some(Reason::CmkLimit)), (Action::Noop, None)]
+        );
+        assert!(s.is_done());
     }
 
     #[test]
