@@ -58,6 +58,39 @@ fn settings_from_json(text: &str) -> Settings {
     }
 }
 
+fn insert_plan_items(conn: &rusqlite::Connection, plan_id: i64, items: &[Item]) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO plan_items (plan_id, seq, line, account, region, name, target_type,
+             target_arn, action, reason, next_slot, cur_stream, cur_status, cur_type,
+             cur_arn, budget_used)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+    )?;
+    for item in items {
+        let t = &item.target;
+        let cur = item.current.as_ref();
+        let cur_key = cur.and_then(|c| c.key.as_ref());
+        stmt.execute(params![
+            plan_id,
+            item.seq as i64,
+            t.line as i64,
+            item.account(),
+            t.region,
+            t.name,
+            t.key.key_type().as_str(),
+            t.key.key_arn().map(|a| a.as_str()),
+            item.action.as_str(),
+            item.reason.map(Reason::as_str),
+            item.next_slot,
+            cur.map(|c| c.stream_status.as_str().to_owned()),
+            cur.map(|c| c.status.as_str().to_owned()),
+            cur_key.map(|k| k.key_type().as_str()),
+            cur_key.and_then(|k| k.key_arn()).map(|a| a.as_str()),
+            item.budget_used,
+        ])?;
+    }
+    Ok(())
+}
+
 impl Ledger {
     /// Saves a plan and its items in one transaction; returns its id.
     pub fn save_plan(
@@ -70,7 +103,7 @@ impl Ledger {
     ) -> Result<i64> {
         let tx = self.conn().unchecked_transaction()?;
         let plan_id = self.create_plan(fleet, settings, observed_at, estimated_ms)?;
-        self.add_plan_items(plan_id, items)?;
+        insert_plan_items(&tx, plan_id, items)?;
         tx.commit()?;
         Ok(plan_id)
     }
@@ -110,37 +143,7 @@ impl Ledger {
     /// Adds decided items to a plan.
     pub fn add_plan_items(&self, plan_id: i64, items: &[Item]) -> Result<()> {
         let tx = self.conn().unchecked_transaction()?;
-        {
-            let mut stmt = tx.prepare_cached(
-                "INSERT INTO plan_items (plan_id, seq, line, account, region, name, target_type,
-                     target_arn, action, reason, next_slot, cur_stream, cur_status, cur_type,
-                     cur_arn, budget_used)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-            )?;
-            for item in items {
-                let t = &item.target;
-                let cur = item.current.as_ref();
-                let cur_key = cur.and_then(|c| c.key.as_ref());
-                stmt.execute(params![
-                    plan_id,
-                    item.seq as i64,
-                    t.line as i64,
-                    item.account(),
-                    t.region,
-                    t.name,
-                    t.key.key_type().as_str(),
-                    t.key.key_arn().map(|a| a.as_str()),
-                    item.action.as_str(),
-                    item.reason.map(Reason::as_str),
-                    item.next_slot,
-                    cur.map(|c| c.stream_status.as_str().to_owned()),
-                    cur.map(|c| c.status.as_str().to_owned()),
-                    cur_key.map(|k| k.key_type().as_str()),
-                    cur_key.and_then(|k| k.key_arn()).map(|a| a.as_str()),
-                    item.budget_used,
-                ])?;
-            }
-        }
+        insert_plan_items(&tx, plan_id, items)?;
         tx.commit()?;
         Ok(())
     }
