@@ -414,6 +414,37 @@ fn the_key_limit_counts_inventoried_streams_outside_the_fleet_and_skips_in_fleet
     assert_only_reads(&sandbox.stats());
 }
 
+#[test]
+fn a_fleet_stream_already_on_the_key_counts_even_when_it_comes_later_in_the_fleet() {
+    let k = key("shared");
+    let world = format!(
+        r#"{{"streams": [{{"name": "first"}}, {{"name": "on-key", "encryption": {{"key_arn": "{k}"}}}}],
+            "keys": [{{"id": "shared"}}]}}"#
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = Sandbox::with_world(dir.path(), &world, &[]);
+    let w = Workdir::new(&sandbox);
+    // A fresh ledger: only this plan's own observations tell that on-key uses the key, and
+    // `first` comes before it in the fleet.
+    w.fleet(
+        "fleet.csv",
+        &format!("stream,region,key_arn\nfirst,{R},{k}\non-key,{R},{k}\n"),
+    );
+    let plan = plan_json(&w, "fleet.csv", &["--cmk-limit", "1"]);
+    let v = |s: &str, a: &str, r: Option<&str>| (s.to_owned(), a.to_owned(), r.map(str::to_owned));
+    assert_eq!(
+        verdicts(&plan),
+        [
+            v("first", "skip", Some("cmk_limit")),
+            v("on-key", "noop", None)
+        ]
+    );
+    assert_eq!(
+        key_line(&plan, &k),
+        &serde_json::json!({"key_arn": k, "streams_now": 1, "streams_after": 1, "limit": 1})
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // The report: JSON shape and snapshots.
 
