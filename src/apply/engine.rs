@@ -101,6 +101,10 @@ struct State {
     key_waiters: HashMap<String, BTreeSet<usize>>,
     starts_in_flight: usize,
     describes_in_flight: usize,
+    describes_by_region: HashMap<String, usize>,
+    /// Streams are still being observed (the Describe quota is busy with them).
+    observing: bool,
+    early_polls: u64,
     schedule: PollSchedule,
     calls: BTreeMap<Operation, u64>,
     throttles: u64,
@@ -150,6 +154,9 @@ impl<'a> Engine<'a> {
             key_waiters: HashMap::new(),
             starts_in_flight: 0,
             describes_in_flight: 0,
+            describes_by_region: HashMap::new(),
+            observing: feed.is_some(),
+            early_polls: 0,
             schedule: PollSchedule::new(self.config.first_poll),
             calls: BTreeMap::new(),
             throttles: 0,
@@ -188,7 +195,10 @@ impl<'a> Engine<'a> {
                 observed = recv_feed(&mut feed), if feeding && !stopping => {
                     let f = feed.as_mut().expect("feeding");
                     match observed {
-                        None => f.closed = true,
+                        None => {
+                            f.closed = true;
+                            st.observing = false;
+                        }
                         Some(observed) => {
                             f.throttles += observed.throttles;
                             st.throttles += u64::from(observed.throttles);
@@ -239,6 +249,12 @@ impl<'a> Engine<'a> {
         let _ = self
             .events
             .send(Event::Progress(self.snapshot(&st, begun.elapsed())));
+        tracing::info!(
+            first_poll_ms = st.schedule.first_delay().as_millis() as u64,
+            learned_from = st.schedule.samples(),
+            early_polls = st.early_polls,
+            "polling"
+        );
         let interrupted =
             stopping && st.aborted.is_none() && st.tracks.iter().any(|t| !t.phase.is_terminal());
         Ok(Outcome {
@@ -393,21 +409,74 @@ impl<'a> Engine<'a> {
             } else {
                 Purpose::Poll
             };
-            st.describes_in_flight += 1;
-            let (cloud, pacer, tx) = (self.cloud.clone(), self.pacer.clone(), tx.clone());
-            let (region, name) = (st.tracks[i].region.clone(), st.tracks[i].name.clone());
-            tokio::spawn(async move {
-                pacer.wait(SELF, &region, Operation::Describe).await;
-                let sent = Instant::now();
-                let result = cloud.describe_stream(&region, &name).await;
-                let _ = tx.send(Msg::Described {
-                    seq: i,
-                    purpose,
-                    sent,
-                    result: Box::new(result),
-                });
-            });
+            self.spawn_describe(st, i, purpose, tx);
         }
+        self.poll_early_when_idle(st, tx);
+    }
+
+    /// When a region has no Describe waiting, its Describe quota would go unused: spend it on
+    /// the transitioning stream started longest ago, if it has been transitioning for at least
+    /// half the learned first-poll delay. Such a poll is nearly free (the token was idle) and
+    /// shortens the run's tail, where the last streams would otherwise wait for their timers.
+    fn poll_early_when_idle(&self, st: &mut State, tx: &mpsc::UnboundedSender<Msg>) {
+        if st.observing {
+            // The observer uses the Describe quota the engine does not see.
+            return;
+        }
+        let floor = st.schedule.first_delay() / 2;
+        let now = Instant::now();
+        let mut idle_regions_served: Vec<String> = Vec::new();
+        let candidates: Vec<(Instant, Wake)> = st
+            .timers
+            .iter()
+            .filter(|(_, w)| matches!(w, Wake::Describe(_, false)))
+            .copied()
+            .collect();
+        for (at, wake) in candidates {
+            let Wake::Describe(i, _) = wake else { continue };
+            let region = &st.tracks[i].region;
+            if st.describes_by_region.get(region).copied().unwrap_or(0) > 0
+                || idle_regions_served.contains(region)
+            {
+                continue;
+            }
+            let started = st.live[i].started.unwrap_or(now);
+            if st.tracks[i].phase != Phase::Polling
+                || now.saturating_duration_since(started) < floor
+            {
+                continue;
+            }
+            idle_regions_served.push(region.clone());
+            st.early_polls += 1;
+            st.timers.remove(&(at, wake));
+            self.spawn_describe(st, i, Purpose::Poll, tx);
+        }
+    }
+
+    fn spawn_describe(
+        &self,
+        st: &mut State,
+        i: usize,
+        purpose: Purpose,
+        tx: &mpsc::UnboundedSender<Msg>,
+    ) {
+        st.describes_in_flight += 1;
+        *st.describes_by_region
+            .entry(st.tracks[i].region.clone())
+            .or_default() += 1;
+        let (cloud, pacer, tx) = (self.cloud.clone(), self.pacer.clone(), tx.clone());
+        let (region, name) = (st.tracks[i].region.clone(), st.tracks[i].name.clone());
+        tokio::spawn(async move {
+            pacer.wait(SELF, &region, Operation::Describe).await;
+            let sent = Instant::now();
+            let result = cloud.describe_stream(&region, &name).await;
+            let _ = tx.send(Msg::Described {
+                seq: i,
+                purpose,
+                sent,
+                result: Box::new(result),
+            });
+        });
     }
 
     /// Starts ready items in fleet order while the gates allow.
@@ -655,6 +724,9 @@ impl<'a> Engine<'a> {
                 result,
             } => {
                 st.describes_in_flight -= 1;
+                if let Some(n) = st.describes_by_region.get_mut(&st.tracks[seq].region) {
+                    *n = n.saturating_sub(1);
+                }
                 *st.calls.entry(Operation::Describe).or_default() += 1;
                 if purpose == Purpose::Poll {
                     st.poll_describes += 1;

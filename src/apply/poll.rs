@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 /// The share of first polls meant to find the stream already done.
-pub const TARGET_DONE: f64 = 0.93;
+pub const TARGET_DONE: f64 = 0.97;
 /// Later polls wait this factor longer than the previous wait.
 pub const BACKOFF: f64 = 1.5;
 const MIN_DELAY: Duration = Duration::from_millis(100);
@@ -43,9 +43,18 @@ impl PollSchedule {
     }
 
     /// Learns from a first poll planned after `planned` that went out after `elapsed` and found
-    /// the stream `done` (or still transitioning). Late polls teach nothing and are ignored.
+    /// the stream `done` (or still transitioning). A poll tells whether the transition took
+    /// less than the planned delay only when it is done and went out no later than (about)
+    /// planned, or is not done and went out no earlier than planned; any other poll teaches
+    /// nothing.
     pub fn learn(&mut self, planned: Duration, elapsed: Duration, done: bool) {
-        if elapsed.as_secs_f64() > planned.as_secs_f64() * ON_TIME {
+        let (planned, elapsed) = (planned.as_secs_f64(), elapsed.as_secs_f64());
+        let informative = if done {
+            elapsed <= planned * ON_TIME
+        } else {
+            elapsed >= planned
+        };
+        if !informative {
             return;
         }
         // Larger steps while the estimate is young, so a wrong start is forgotten quickly.
