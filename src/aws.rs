@@ -22,6 +22,8 @@ pub struct ConnectOptions {
     pub ca_bundle: Option<std::path::PathBuf>,
     pub connect_timeout: Option<Duration>,
     pub read_timeout: Option<Duration>,
+    /// Accept plain `http://` endpoints that are not on this machine.
+    pub allow_insecure_endpoint: bool,
     /// Fixed credentials instead of the default chain (the in-process sandbox, tests).
     pub static_credentials: Option<aws_credential_types::Credentials>,
 }
@@ -34,6 +36,7 @@ impl ConnectOptions {
             ca_bundle: global.ca_bundle.clone(),
             connect_timeout: global.connect_timeout,
             read_timeout: global.read_timeout,
+            allow_insecure_endpoint: global.allow_insecure_endpoint,
             static_credentials: None,
         }
     }
@@ -71,7 +74,20 @@ pub fn http_client(extra_roots: Option<&Path>) -> Result<SharedHttpClient, Usage
 /// built for the region of the streams it serves.
 pub async fn sdk_config(opts: &ConnectOptions) -> Result<SdkConfig, UsageError> {
     if let Some(url) = &opts.endpoint_url {
-        check_endpoint_url(url)?;
+        check_endpoint_url("--endpoint-url", url, opts.allow_insecure_endpoint)?;
+    }
+    // The AWS CLI's endpoint variables are honoured by the SDK; hold them to the same rule.
+    for var in [
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_FIREHOSE",
+        "AWS_ENDPOINT_URL_KMS",
+    ] {
+        if let Ok(url) = std::env::var(var)
+            && !url.is_empty()
+            && opts.endpoint_url.is_none()
+        {
+            check_endpoint_url(var, &url, opts.allow_insecure_endpoint)?;
+        }
     }
     // Every client is built for its streams' region; the loader still needs one, and without
     // it would ask the instance metadata service.
@@ -121,19 +137,35 @@ pub async fn default_region(flag: Option<&str>, profile: Option<&str>) -> Option
     .map(|r| r.as_ref().to_owned())
 }
 
-/// `--endpoint-url` must be an http(s) URL with a host.
-pub fn check_endpoint_url(url: &str) -> Result<(), UsageError> {
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-        .ok_or_else(|| {
-            UsageError::new(format!(
-                "--endpoint-url {url:?} must start with https:// or http://"
-            ))
-        })?;
-    if rest.is_empty() || rest.starts_with('/') {
+/// An endpoint must be an http(s) URL with a host, and plain `http://` only to this machine
+/// (a sandbox, a local proxy) unless explicitly allowed: signed requests carry the access key
+/// id and the session token, and plain HTTP would show them to the network.
+pub fn check_endpoint_url(what: &str, url: &str, allow_insecure: bool) -> Result<(), UsageError> {
+    let (plain, rest) = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
+        (Some(rest), _) => (false, rest),
+        (None, Some(rest)) => (true, rest),
+        _ => {
+            return Err(UsageError::new(format!(
+                "{what} {url:?} must start with https:// or http://"
+            )));
+        }
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    if host.is_empty() {
+        return Err(UsageError::new(format!("{what} {url:?} has no host")));
+    }
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if plain && !loopback && !allow_insecure {
         return Err(UsageError::new(format!(
-            "--endpoint-url {url:?} has no host"
+            "{what} {url:?} is plain http:// to another machine: requests would cross the network \
+             unencrypted. Use https://, or pass --allow-insecure-endpoint if you mean it"
         )));
     }
     Ok(())
@@ -145,10 +177,21 @@ mod tests {
 
     #[test]
     fn endpoint_urls() {
-        assert!(check_endpoint_url("http://127.0.0.1:4599").is_ok());
-        assert!(check_endpoint_url("https://firehose.us-east-1.amazonaws.com").is_ok());
-        assert!(check_endpoint_url("127.0.0.1:4599").is_err());
-        assert!(check_endpoint_url("http://").is_err());
+        let check = |url| check_endpoint_url("--endpoint-url", url, false);
+        assert!(check("http://127.0.0.1:4599").is_ok());
+        assert!(check("http://localhost:4599/").is_ok());
+        assert!(check("http://[::1]:4599").is_ok());
+        assert!(check("https://firehose.us-east-1.amazonaws.com").is_ok());
+        assert!(check("https://10.0.0.5:8443").is_ok());
+        assert!(check("127.0.0.1:4599").is_err());
+        assert!(check("http://").is_err());
+        let insecure = check("http://10.0.0.5:4599").unwrap_err();
+        assert!(
+            insecure.to_string().contains("--allow-insecure-endpoint"),
+            "{insecure}"
+        );
+        assert!(check("http://firehose.example.com").is_err());
+        assert!(check_endpoint_url("--endpoint-url", "http://10.0.0.5:4599", true).is_ok());
     }
 
     #[test]

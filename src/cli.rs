@@ -82,6 +82,11 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "URL")]
     pub endpoint_url: Option<String>,
 
+    /// Allow a plain http:// --endpoint-url (or AWS_ENDPOINT_URL*) to another machine; without
+    /// it only https:// or loopback addresses are accepted.
+    #[arg(long, global = true)]
+    pub allow_insecure_endpoint: bool,
+
     /// PEM file of extra root certificates to trust for HTTPS (corporate TLS proxies); also
     /// AWS_CA_BUNDLE.
     #[arg(long, global = true, env = "AWS_CA_BUNDLE", value_name = "PEM")]

@@ -19,6 +19,9 @@ use crate::pace::{Operation, Pacer};
 /// The account key of the limiter: the credentials' own.
 pub const SELF: &str = "self";
 
+/// Attempts of one read whose request could not even be sent (connection refused, DNS).
+const NOT_SENT_ATTEMPTS: u32 = 3;
+
 /// Attempts of one read before giving up.
 const READ_ATTEMPTS: u32 = 6;
 
@@ -57,7 +60,7 @@ pub enum ObserveError {
         code: String,
         message: String,
     },
-    #[error("{what} failed after {READ_ATTEMPTS} attempts: {error}")]
+    #[error("{what} failed: {error}")]
     Failed { what: String, error: CallError },
 }
 
@@ -115,8 +118,13 @@ where
                     throttles += 1;
                     pacer.throttled(SELF, region, op);
                 }
+                // Nothing listening: a short retry covers a blip, a long one only delays the
+                // error.
+                CallError::NotSent(_) if attempt >= NOT_SENT_ATTEMPTS => {
+                    return (Err(e), throttles);
+                }
                 CallError::Unknown(_) | CallError::NotSent(_) => {
-                    tokio::time::sleep(Duration::from_millis(200 << attempt.min(5))).await;
+                    tokio::time::sleep(Duration::from_millis(200 << attempt.min(3))).await;
                 }
                 e => return (Err(e), throttles),
             },

@@ -514,8 +514,8 @@ async fn run_engine(
     ledger.end_run(run_id, label)?;
     let summary = crate::report::apply::summary(ledger, run_id, &outcome)?;
     match global.output {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&summary.json)?),
-        OutputFormat::Table => print!("{}", summary.text),
+        OutputFormat::Json => crate::outln!("{}", serde_json::to_string_pretty(&summary.json)?),
+        OutputFormat::Table => crate::out!("{}", summary.text),
     }
     if outcome.interrupted {
         eprintln!("Interrupted. Continue with: firehose-sse resume {run_id}");

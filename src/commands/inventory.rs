@@ -155,8 +155,8 @@ pub async fn inventory(global: &GlobalArgs, args: &InventoryArgs) -> anyhow::Res
     }
     let summary = summarize(&rows, &regions, throttles);
     match global.output {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&summary)?),
-        OutputFormat::Table => print!("{}", summary_text(&summary, args.out.as_deref())),
+        OutputFormat::Json => crate::outln!("{}", serde_json::to_string_pretty(&summary)?),
+        OutputFormat::Table => crate::out!("{}", summary_text(&summary, args.out.as_deref())),
     }
     Ok(Exit::Ok)
 }

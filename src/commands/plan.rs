@@ -209,8 +209,8 @@ pub async fn plan(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Exit> 
         throttles: surveyed.throttles,
     };
     match global.output {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&json(&view))?),
-        OutputFormat::Table => print!("{}", table_text(&view, session.color)),
+        OutputFormat::Json => crate::outln!("{}", serde_json::to_string_pretty(&json(&view))?),
+        OutputFormat::Table => crate::out!("{}", table_text(&view, session.color)),
     }
     Ok(Exit::Ok)
 }

@@ -60,10 +60,10 @@ pub fn status(global: &GlobalArgs, args: &RunSelector) -> anyhow::Result<Exit> {
                 })),
                 "next_deferred_slot": next_slot.map(rfc3339),
             });
-            println!("{}", serde_json::to_string_pretty(&out)?);
+            crate::outln!("{}", serde_json::to_string_pretty(&out)?);
         }
         OutputFormat::Table => {
-            println!(
+            crate::outln!(
                 "Run {} ({}), plan {}, started {}, {}",
                 run.id,
                 run.kind,
@@ -79,7 +79,7 @@ pub fn status(global: &GlobalArgs, args: &RunSelector) -> anyhow::Result<Exit> {
                 .filter(|p| count(**p) > 0)
                 .map(|p| format!("{} {}", count(*p), p.as_str()))
                 .collect();
-            println!(
+            crate::outln!(
                 "{} streams: {}",
                 rows.len(),
                 if parts.is_empty() {
@@ -89,7 +89,7 @@ pub fn status(global: &GlobalArgs, args: &RunSelector) -> anyhow::Result<Exit> {
                 }
             );
             match &holder {
-                Some(h) => println!(
+                Some(h) => crate::outln!(
                     "Lock: held by pid {} on {} (run {}), since {}, heartbeat {}",
                     h.pid,
                     h.host,
@@ -97,13 +97,13 @@ pub fn status(global: &GlobalArgs, args: &RunSelector) -> anyhow::Result<Exit> {
                     rfc3339(h.acquired_at),
                     rfc3339(h.heartbeat_at)
                 ),
-                None => println!("Lock: free"),
+                None => crate::outln!("Lock: free"),
             }
             if let Some(slot) = next_slot {
-                println!("Next deferred slot: {}", rfc3339(slot));
+                crate::outln!("Next deferred slot: {}", rfc3339(slot));
             }
             if run.outcome.is_none() || run.outcome.as_deref() == Some("interrupted") {
-                println!("Continue with: firehose-sse resume {}", run.id);
+                crate::outln!("Continue with: firehose-sse resume {}", run.id);
             }
         }
     }
@@ -119,13 +119,13 @@ pub fn report(global: &GlobalArgs, args: &ReportArgs) -> anyhow::Result<Exit> {
         (f, _) => f,
     };
     match format {
-        ReportFormat::Table => print!("{}", report_table(&rows)),
-        ReportFormat::Json => println!(
+        ReportFormat::Table => crate::out!("{}", report_table(&rows)),
+        ReportFormat::Json => crate::outln!(
             "{}",
             serde_json::to_string_pretty(&report_json(&run, &rows))?
         ),
-        ReportFormat::Csv => print!("{}", report_csv(&rows)?),
-        ReportFormat::Md => print!("{}", report_markdown(&rows)),
+        ReportFormat::Csv => crate::out!("{}", report_csv(&rows)?),
+        ReportFormat::Md => crate::out!("{}", report_markdown(&rows)),
     }
     Ok(Exit::Ok)
 }
@@ -143,7 +143,7 @@ pub fn history(global: &GlobalArgs) -> anyhow::Result<Exit> {
                     "outcome": r.outcome, "args": serde_json::from_str::<serde_json::Value>(&r.args).unwrap_or_default(),
                 }))
                 .collect();
-            println!("{}", serde_json::to_string_pretty(&out)?);
+            crate::outln!("{}", serde_json::to_string_pretty(&out)?);
         }
         OutputFormat::Table => {
             let mut table =
@@ -160,7 +160,7 @@ pub fn history(global: &GlobalArgs) -> anyhow::Result<Exit> {
                         .unwrap_or_else(|| "running or interrupted".into()),
                 ]);
             }
-            println!("{}", table.trim_fmt());
+            crate::outln!("{}", table.trim_fmt());
         }
     }
     Ok(Exit::Ok)

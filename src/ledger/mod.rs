@@ -86,8 +86,33 @@ pub enum LedgerError {
         crate::clock::rfc3339(.0.heartbeat_at + lock::STALE_AFTER_OTHER_HOST)
     )]
     Locked(LockHolder),
-    #[error("ledger query failed: {0}")]
+    #[error("{}", sql_message(.0))]
     Sql(#[from] rusqlite::Error),
+}
+
+/// What a failed ledger statement means for the operator.
+fn sql_message(e: &rusqlite::Error) -> String {
+    use rusqlite::ErrorCode;
+    match e.sqlite_error_code() {
+        Some(ErrorCode::DiskFull) => format!(
+            "the ledger's disk is full ({e}): the statement was rolled back, nothing was \
+             half-written; free some space, then `firehose-sse resume`"
+        ),
+        Some(ErrorCode::ReadOnly) => format!(
+            "the ledger cannot be written ({e}): its file or directory is read-only; \
+             use a writable --ledger"
+        ),
+        Some(ErrorCode::CannotOpen) => {
+            format!("the ledger cannot be opened ({e}): check the path and its permissions")
+        }
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+            format!("the ledger is busy ({e}): another process holds it too long; try again")
+        }
+        Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => {
+            format!("the ledger file is damaged ({e}); keep a copy and start a new --ledger")
+        }
+        _ => format!("ledger query failed: {e}"),
+    }
 }
 
 impl HasExit for LedgerError {

@@ -460,3 +460,54 @@ fn plans_round_trip() {
     let k = ledger.cmk_usage(KEY_K, Some(id)).unwrap();
     assert_eq!(k.onto, 1);
 }
+
+#[test]
+fn a_full_disk_is_a_clear_error_and_leaves_nothing_half_written() {
+    let (_d, ledger, _clock) = ledger();
+    let row = observe(&ledger, "s", EncStatus::Disabled, None);
+    let first = ledger.begin_attempt(row, None, Op::Start, None).unwrap();
+    // Simulate a full disk: SQLite may not grow the file by a single page more.
+    let pages: i64 = ledger
+        .conn()
+        .query_row("PRAGMA page_count", [], |r| r.get(0))
+        .unwrap();
+    ledger
+        .conn()
+        .pragma_update(None, "max_page_count", pages)
+        .unwrap();
+    let mut err = None;
+    for i in 0..10_000 {
+        let obs = StreamObservation {
+            id: sid(&format!("filler-{i:05}-{}", "x".repeat(40))),
+            arn: format!("arn:aws:firehose:us-east-1:123456789012:deliverystream/filler-{i}"),
+            source: SourceType::DirectPut,
+            status: StreamStatus::Active,
+            encryption: Encryption::disabled(),
+        };
+        if let Err(e) = ledger.record_stream(&obs, None) {
+            err = Some(e);
+            break;
+        }
+    }
+    let err = err.expect("the ledger never filled up");
+    let text = err.to_string();
+    assert!(
+        text.contains("disk is full") && text.contains("nothing was half-written"),
+        "{text}"
+    );
+    assert_eq!(err.exit(), Exit::Runtime);
+    // What was committed before is intact; the failed observation left no half row.
+    assert_eq!(ledger.in_flight_attempts().unwrap()[0].id, first);
+    let streams: i64 = ledger
+        .conn()
+        .query_row("SELECT COUNT(*) FROM streams", [], |r| r.get(0))
+        .unwrap();
+    let history: i64 = ledger
+        .conn()
+        .query_row("SELECT COUNT(*) FROM observations", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        streams, history,
+        "every stream row has its observation row: no half-written pair"
+    );
+}

@@ -46,6 +46,30 @@ pub fn short_key(key: Option<&crate::model::KeyChoice>) -> String {
     }
 }
 
+/// Writes to stdout. A reader that went away (`firehose-sse report | head`) is not an error:
+/// the rest of the output is dropped quietly and the command ends as it would have.
+pub fn stdout(text: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(e) => tracing::error!("cannot write to standard output: {e}"),
+    }
+}
+
+/// `println!` to [`stdout`].
+#[macro_export]
+macro_rules! outln {
+    ($($arg:tt)*) => { $crate::report::stdout(&format!("{}\n", format_args!($($arg)*))) };
+}
+
+/// `print!` to [`stdout`].
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::report::stdout(&format!($($arg)*)) };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
