@@ -292,9 +292,8 @@ impl<'a> Engine<'a> {
             st.tracks.push(track);
             feed.decided.push(item);
         }
-        let decided: Vec<Item> = rows.iter().map(|(item, _, _)| item.clone()).collect();
-        self.ledger.add_plan_items(feed.plan_id, &decided)?;
-        self.ledger.insert_run_items(self.run_id, &rows)?;
+        self.ledger
+            .record_decisions(feed.plan_id, self.run_id, &rows)?;
         for i in st.tracks.len() - rows.len()..st.tracks.len() {
             self.admit(st, i)?;
         }

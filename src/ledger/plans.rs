@@ -63,7 +63,12 @@ fn insert_plan_items(conn: &rusqlite::Connection, plan_id: i64, items: &[Item]) 
         "INSERT INTO plan_items (plan_id, seq, line, account, region, name, target_type,
              target_arn, action, reason, next_slot, cur_stream, cur_status, cur_type,
              cur_arn, budget_used)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+         ON CONFLICT (plan_id, seq) DO UPDATE SET
+             account = excluded.account, action = excluded.action, reason = excluded.reason,
+             next_slot = excluded.next_slot, cur_stream = excluded.cur_stream,
+             cur_status = excluded.cur_status, cur_type = excluded.cur_type,
+             cur_arn = excluded.cur_arn, budget_used = excluded.budget_used",
     )?;
     for item in items {
         let t = &item.target;
@@ -394,6 +399,45 @@ pub struct ItemUpdate {
     pub next_slot: Option<EpochMillis>,
 }
 
+fn insert_run_item_rows(
+    tx: &rusqlite::Connection,
+    run_id: i64,
+    items: &[(Item, Phase, Option<KeyChoice>)],
+    now: EpochMillis,
+) -> Result<()> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO run_items (run_id, seq, line, account, region, name, target_type,
+             target_arn, action, phase, reason, old_type, old_arn, next_slot, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+         ON CONFLICT (run_id, seq) DO UPDATE SET
+             account = excluded.account, action = excluded.action,
+             phase = excluded.phase, reason = excluded.reason,
+             old_type = excluded.old_type, old_arn = excluded.old_arn,
+             next_slot = excluded.next_slot, updated_at = excluded.updated_at",
+    )?;
+    for (item, phase, old) in items {
+        let t = &item.target;
+        stmt.execute(params![
+            run_id,
+            item.seq as i64,
+            t.line as i64,
+            item.account(),
+            t.region,
+            t.name,
+            t.key.key_type().as_str(),
+            t.key.key_arn().map(|a| a.as_str()),
+            item.action.as_str(),
+            phase.as_str(),
+            item.reason.map(Reason::as_str),
+            old.as_ref().map(|k| k.key_type().as_str()),
+            old.as_ref().and_then(|k| k.key_arn()).map(|a| a.as_str()),
+            item.next_slot,
+            now,
+        ])?;
+    }
+    Ok(())
+}
+
 impl Ledger {
     /// Records the streams of a run before they are observed and decided (`action` NULL,
     /// phase pending), so an interrupted run knows what it still has to observe.
@@ -424,6 +468,22 @@ impl Ledger {
         Ok(())
     }
 
+    /// Records decisions made while a run goes on: in the plan and as the run's items, in one
+    /// transaction (a stream decided again after a crash replaces its earlier decision).
+    pub fn record_decisions(
+        &self,
+        plan_id: i64,
+        run_id: i64,
+        items: &[(Item, Phase, Option<KeyChoice>)],
+    ) -> Result<()> {
+        let tx = self.conn().unchecked_transaction()?;
+        let decided: Vec<Item> = items.iter().map(|(item, _, _)| item.clone()).collect();
+        insert_plan_items(&tx, plan_id, &decided)?;
+        insert_run_item_rows(&tx, run_id, items, self.now())?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Records decided items of a run with their starting phase and the key in force (a new
     /// row, or the decision for a row recorded by [`Ledger::insert_run_targets`]).
     pub fn insert_run_items(
@@ -432,39 +492,7 @@ impl Ledger {
         items: &[(Item, Phase, Option<KeyChoice>)],
     ) -> Result<()> {
         let tx = self.conn().unchecked_transaction()?;
-        {
-            let mut stmt = tx.prepare_cached(
-                "INSERT INTO run_items (run_id, seq, line, account, region, name, target_type,
-                     target_arn, action, phase, reason, old_type, old_arn, next_slot, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
-                 ON CONFLICT (run_id, seq) DO UPDATE SET
-                     account = excluded.account, action = excluded.action,
-                     phase = excluded.phase, reason = excluded.reason,
-                     old_type = excluded.old_type, old_arn = excluded.old_arn,
-                     next_slot = excluded.next_slot, updated_at = excluded.updated_at",
-            )?;
-            let now = self.now();
-            for (item, phase, old) in items {
-                let t = &item.target;
-                stmt.execute(params![
-                    run_id,
-                    item.seq as i64,
-                    t.line as i64,
-                    item.account(),
-                    t.region,
-                    t.name,
-                    t.key.key_type().as_str(),
-                    t.key.key_arn().map(|a| a.as_str()),
-                    item.action.as_str(),
-                    phase.as_str(),
-                    item.reason.map(Reason::as_str),
-                    old.as_ref().map(|k| k.key_type().as_str()),
-                    old.as_ref().and_then(|k| k.key_arn()).map(|a| a.as_str()),
-                    item.next_slot,
-                    now,
-                ])?;
-            }
-        }
+        insert_run_item_rows(&tx, run_id, items, self.now())?;
         tx.commit()?;
         Ok(())
     }

@@ -203,3 +203,49 @@ pub fn stream_names(n: usize) -> impl Iterator<Item = String> {
 pub fn key_arn(region: &str, id: &str) -> String {
     format!("arn:aws:kms:{region}:{ACCOUNT}:key/{id}")
 }
+
+/// Starts the binary in the background (stderr captured).
+pub fn spawn(w: &Workdir, args: &[&str]) -> std::process::Child {
+    w.command()
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Sends a signal (`-KILL`, `-INT`, ...) to a child.
+pub fn signal(child: &std::process::Child, sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+/// Attempts left in flight by a killed process (their outcome is unknown).
+pub fn in_flight(w: &Workdir) -> i64 {
+    w.sql()
+        .query_row(
+            "SELECT COUNT(*) FROM attempts WHERE state = 'in_flight'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+/// Counted attempts (all but those proven never sent) per stream name and region.
+pub fn ledger_counts(w: &Workdir) -> std::collections::HashMap<(String, String), i64> {
+    let sql = w.sql();
+    let mut stmt = sql
+        .prepare(
+            "SELECT t.region, t.name, COUNT(*) FROM attempts a JOIN streams t ON t.id = a.stream_id
+             WHERE a.state != 'not_sent' GROUP BY t.region, t.name",
+        )
+        .unwrap();
+    stmt.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect()
+}
