@@ -90,10 +90,10 @@ fn style(action: Action, color: bool) -> Style {
     }
 }
 
-/// The summary line: `Plan: 12 to enable, 3 to rekey, 2 unchanged, 2 skipped, 1 deferred.`
+/// The summary: `12 to enable, 3 to rekey, 2 unchanged, 2 skipped, 1 deferred.`
 pub fn summary_line(s: &Summary) -> String {
     format!(
-        "Plan: {} to enable, {} to rekey, {} unchanged, {} skipped, {} deferred.",
+        "{} to enable, {} to rekey, {} unchanged, {} skipped, {} deferred.",
         s.enable, s.rekey, s.noop, s.skip, s.defer
     )
 }
@@ -142,6 +142,7 @@ pub fn table_text(view: &PlanView<'_>, color: bool) -> String {
         out.push('\n');
     }
     out.push('\n');
+    out.push_str("Plan: ");
     out.push_str(&summary_line(&Summary::of(view.items)));
     out.push('\n');
 
