@@ -112,7 +112,7 @@ pub async fn apply(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Exit
         let same = match (&args.fleet, args.plan) {
             (_, Some(plan)) => ledger.unfinished_apply(Some(plan))?,
             (Some(path), None) => {
-                let fleet = fleet_name(path);
+                let fleet = super::fleet_name(path);
                 ledger.unfinished_apply(None)?.filter(|r| {
                     r.plan_id
                         .and_then(|p| ledger.plan_fleet(p).ok().flatten())
@@ -140,15 +140,6 @@ pub async fn apply(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Exit
     result
 }
 
-/// The fleet file as recorded in plans: its canonical path, so the same file is recognised
-/// whatever the working directory.
-fn fleet_name(path: &std::path::Path) -> String {
-    std::fs::canonicalize(path)
-        .unwrap_or_else(|_| path.to_owned())
-        .display()
-        .to_string()
-}
-
 async fn apply_locked(
     global: &GlobalArgs,
     session: &Session,
@@ -159,7 +150,7 @@ async fn apply_locked(
     let pace = pace(&args.run.pace);
     let run_args = serde_json::json!({
         "command": "apply",
-        "fleet": args.fleet.as_deref().map(fleet_name),
+        "fleet": args.fleet.as_deref().map(super::fleet_name),
         "plan": args.plan,
         "reserve": args.limits.reserve,
         "cmk_limit": args.limits.cmk_limit,
@@ -176,7 +167,7 @@ async fn apply_locked(
     // What must be observed first: the fleet, or a saved plan too old to trust.
     let (to_survey, saved) = match (targets, args.plan) {
         (Some(targets), _) => {
-            let fleet = args.fleet.as_deref().map(fleet_name).unwrap_or_default();
+            let fleet = args.fleet.as_deref().map(super::fleet_name).unwrap_or_default();
             (Some((fleet, targets, settings(&args.limits))), None)
         }
         (None, Some(id)) => {

@@ -33,6 +33,15 @@ pub async fn read_fleet(
     Ok(input::read_fleet(path, default_region.as_deref())?)
 }
 
+/// The fleet file as recorded in plans: its canonical path, so the same file is recognised
+/// whatever the working directory.
+pub fn fleet_name(path: &std::path::Path) -> String {
+    std::fs::canonicalize(path)
+        .unwrap_or_else(|_| path.to_owned())
+        .display()
+        .to_string()
+}
+
 /// What a command that talks to AWS needs: the clients, the pacing, the ledger, how to draw.
 #[derive(Debug)]
 pub struct Session {

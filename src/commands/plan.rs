@@ -185,7 +185,7 @@ pub async fn plan(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Exit> 
         Some((&args.fleet, &targets)),
     )
     .await?;
-    let fleet = args.fleet.display().to_string();
+    let fleet = super::fleet_name(&args.fleet);
     let run_args = serde_json::json!({"command": "plan", "fleet": fleet}).to_string();
     let run_id = session.ledger.start_run("plan", None, &run_args)?;
     let settings = settings(&args.limits);
