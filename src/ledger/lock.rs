@@ -1,8 +1,9 @@
 //! The apply lock: at most one process writes calls into a ledger at a time. The holder is a
 //! row (pid, host, run, since, heartbeat). A second acquirer is refused with the holder's
-//! identity, unless the holder is gone: on the same host its process no longer exists, or, on
-//! any host, its heartbeat is older than [`STALE_AFTER_OTHER_HOST`]. A holder whose lock was
-//! taken over learns it at its next heartbeat and must stop.
+//! identity, unless the holder is gone: on the same host its process no longer exists; on
+//! another host (a ledger on a shared disk) its heartbeat is older than
+//! [`STALE_AFTER_OTHER_HOST`]. A holder whose lock was taken over learns it at its next
+//! heartbeat and stops.
 
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
@@ -56,12 +57,13 @@ fn process_exists(pid: u32) -> bool {
 }
 
 impl LockHolder {
+    /// On this host the process table decides (a holder may be silent for long while it
+    /// observes a large fleet or waits for its operator's `yes`); elsewhere, its heartbeat.
     fn is_gone(&self, now: EpochMillis, my_host: &str, check: StaleAfter) -> bool {
-        let stale = now - self.heartbeat_at > STALE_AFTER_OTHER_HOST;
-        let dead_here = self.host == my_host
-            && matches!(check, StaleAfter::ProcessTable)
-            && !process_exists(self.pid);
-        stale || dead_here
+        match check {
+            StaleAfter::ProcessTable if self.host == my_host => !process_exists(self.pid),
+            _ => now - self.heartbeat_at > STALE_AFTER_OTHER_HOST,
+        }
     }
 }
 
