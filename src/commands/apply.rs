@@ -167,7 +167,11 @@ async fn apply_locked(
     // What must be observed first: the fleet, or a saved plan too old to trust.
     let (to_survey, saved) = match (targets, args.plan) {
         (Some(targets), _) => {
-            let fleet = args.fleet.as_deref().map(super::fleet_name).unwrap_or_default();
+            let fleet = args
+                .fleet
+                .as_deref()
+                .map(super::fleet_name)
+                .unwrap_or_default();
             (Some((fleet, targets, settings(&args.limits))), None)
         }
         (None, Some(id)) => {
