@@ -147,6 +147,15 @@ impl Pacer {
         }
     }
 
+    /// Takes a token only if one is free right now (and the key is not slowed down).
+    pub fn try_now(&self, account: &str, region: &str, op: Operation) -> bool {
+        if self.slowdown(account, region, op) > 1.0 {
+            return false;
+        }
+        let key = self.key(account, region, op);
+        self.limiter(op).check_key(&key).is_ok()
+    }
+
     /// A throttle: halve the key's rate (up to [`MAX_SLOWDOWN`]) and pause it for about a
     /// second's worth of tokens.
     pub fn throttled(&self, account: &str, region: &str, op: Operation) {

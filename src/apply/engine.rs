@@ -28,6 +28,9 @@ use crate::pace::{Operation, Pacer};
 use crate::plan::Item;
 use crate::survey::Survey;
 
+/// How many of the earliest polls an idle region considers polling early.
+const EARLY_POLL_LOOKAHEAD: usize = 64;
+
 /// Why a Describe was sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Purpose {
@@ -95,7 +98,10 @@ struct State {
     live: Vec<Live>,
     ids: Vec<Option<StreamId>>,
     ready: BTreeSet<usize>,
-    timers: BTreeSet<(Instant, Wake)>,
+    /// When items may be dispatched again.
+    dispatch_at: BTreeSet<(Instant, usize)>,
+    /// When items are to be described (`true`: to reconcile).
+    describe_at: BTreeSet<(Instant, usize, bool)>,
     key_counts: HashMap<String, u32>,
     /// Items waiting for room under a key's limit.
     key_waiters: HashMap<String, BTreeSet<usize>>,
@@ -149,7 +155,8 @@ impl<'a> Engine<'a> {
             live: (0..n).map(|_| Live::default()).collect(),
             tracks,
             ready: BTreeSet::new(),
-            timers: BTreeSet::new(),
+            dispatch_at: BTreeSet::new(),
+            describe_at: BTreeSet::new(),
             key_counts: self.ledger.key_counts_now()?,
             key_waiters: HashMap::new(),
             starts_in_flight: 0,
@@ -190,7 +197,16 @@ impl<'a> Engine<'a> {
                 stopping = true;
                 continue;
             }
-            let next_timer = st.timers.first().map(|(at, _)| *at);
+            // Due Describes wait for a free worker when all are busy: no timer for them then,
+            // or the loop would spin until a worker comes back.
+            let next_describe = (st.describes_in_flight < self.config.concurrency.max(1))
+                .then(|| st.describe_at.first().map(|(at, _, _)| *at))
+                .flatten();
+            let next_dispatch = st.dispatch_at.first().map(|(at, _)| *at);
+            let next_timer = match (next_describe, next_dispatch) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             tokio::select! {
                 observed = recv_feed(&mut feed), if feeding && !stopping => {
                     let f = feed.as_mut().expect("feeding");
@@ -347,25 +363,21 @@ impl<'a> Engine<'a> {
     }
 
     fn schedule(&self, st: &mut State, _i: usize, at: Instant, wake: Wake) {
-        st.timers.insert((at, wake));
+        match wake {
+            Wake::Dispatch(i) => st.dispatch_at.insert((at, i)),
+            Wake::Describe(i, reconcile) => st.describe_at.insert((at, i, reconcile)),
+        };
     }
 
-    /// Moves items whose wait for dispatch is over to the ready set (due Describes are left to
-    /// [`Self::spawn_describes`]).
+    /// Moves items whose wait for dispatch is over to the ready set.
     fn fire_timers(&self, st: &mut State) {
         let now = Instant::now();
-        let due: Vec<(Instant, Wake)> = st
-            .timers
-            .iter()
-            .take_while(|(at, _)| *at <= now)
-            .filter(|(_, w)| matches!(w, Wake::Dispatch(_)))
-            .copied()
-            .collect();
-        for (at, wake) in due {
-            st.timers.remove(&(at, wake));
-            if let Wake::Dispatch(i) = wake
-                && st.tracks[i].phase == Phase::Pending
-            {
+        while let Some(&(at, i)) = st.dispatch_at.first() {
+            if at > now {
+                break;
+            }
+            st.dispatch_at.pop_first();
+            if st.tracks[i].phase == Phase::Pending {
                 st.ready.insert(i);
             }
         }
@@ -385,21 +397,14 @@ impl<'a> Engine<'a> {
     fn spawn_describes(&self, st: &mut State, tx: &mpsc::UnboundedSender<Msg>) {
         let now = Instant::now();
         let cap = self.config.concurrency.max(1);
-        let due: Vec<(Instant, Wake)> = st
-            .timers
-            .iter()
-            .take_while(|(at, _)| *at <= now)
-            .filter(|(_, w)| matches!(w, Wake::Describe(..)))
-            .copied()
-            .collect();
-        for (at, wake) in due {
-            if st.describes_in_flight >= cap {
+        while st.describes_in_flight < cap {
+            let Some(&(at, i, reconcile)) = st.describe_at.first() else {
+                break;
+            };
+            if at > now {
                 break;
             }
-            st.timers.remove(&(at, wake));
-            let Wake::Describe(i, reconcile) = wake else {
-                continue;
-            };
+            st.describe_at.pop_first();
             if st.tracks[i].phase.is_terminal() {
                 continue;
             }
@@ -408,7 +413,7 @@ impl<'a> Engine<'a> {
             } else {
                 Purpose::Poll
             };
-            self.spawn_describe(st, i, purpose, tx);
+            self.spawn_describe(st, i, purpose, false, tx);
         }
         self.poll_early_when_idle(st, tx);
     }
@@ -424,19 +429,19 @@ impl<'a> Engine<'a> {
         }
         let floor = st.schedule.first_delay() / 2;
         let now = Instant::now();
-        let mut idle_regions_served: Vec<String> = Vec::new();
-        let candidates: Vec<(Instant, Wake)> = st
-            .timers
+        let mut regions_seen: Vec<String> = Vec::new();
+        // The earliest polls are the streams started longest ago; a bounded look keeps this
+        // cheap on every turn of the loop.
+        let candidates: Vec<(Instant, usize, bool)> = st
+            .describe_at
             .iter()
-            .filter(|(_, w)| matches!(w, Wake::Describe(_, false)))
+            .filter(|(_, _, reconcile)| !reconcile)
+            .take(EARLY_POLL_LOOKAHEAD)
             .copied()
             .collect();
-        for (at, wake) in candidates {
-            let Wake::Describe(i, _) = wake else { continue };
-            let region = &st.tracks[i].region;
-            if st.describes_by_region.get(region).copied().unwrap_or(0) > 0
-                || idle_regions_served.contains(region)
-            {
+        for (at, i, reconcile) in candidates {
+            let region = st.tracks[i].region.clone();
+            if regions_seen.contains(&region) {
                 continue;
             }
             let started = st.live[i].started.unwrap_or(now);
@@ -445,18 +450,27 @@ impl<'a> Engine<'a> {
             {
                 continue;
             }
-            idle_regions_served.push(region.clone());
+            regions_seen.push(region.clone());
+            // Only a token that is free right now: a poll that had to wait for one would delay
+            // the polls that are due.
+            if st.describes_by_region.get(&region).copied().unwrap_or(0) > 0
+                || !self.pacer.try_now(SELF, &region, Operation::Describe)
+            {
+                continue;
+            }
             st.early_polls += 1;
-            st.timers.remove(&(at, wake));
-            self.spawn_describe(st, i, Purpose::Poll, tx);
+            st.describe_at.remove(&(at, i, reconcile));
+            self.spawn_describe(st, i, Purpose::Poll, true, tx);
         }
     }
 
+    /// Sends one Describe; `token_taken` when its token is already spent.
     fn spawn_describe(
         &self,
         st: &mut State,
         i: usize,
         purpose: Purpose,
+        token_taken: bool,
         tx: &mpsc::UnboundedSender<Msg>,
     ) {
         st.describes_in_flight += 1;
@@ -466,7 +480,9 @@ impl<'a> Engine<'a> {
         let (cloud, pacer, tx) = (self.cloud.clone(), self.pacer.clone(), tx.clone());
         let (region, name) = (st.tracks[i].region.clone(), st.tracks[i].name.clone());
         tokio::spawn(async move {
-            pacer.wait(SELF, &region, Operation::Describe).await;
+            if !token_taken {
+                pacer.wait(SELF, &region, Operation::Describe).await;
+            }
             let sent = Instant::now();
             let result = cloud.describe_stream(&region, &name).await;
             let _ = tx.send(Msg::Described {

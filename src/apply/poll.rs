@@ -8,6 +8,8 @@ use std::time::Duration;
 
 /// The share of first polls meant to find the stream already done.
 pub const TARGET_DONE: f64 = 0.97;
+/// How much one first poll that came too early lengthens the delay (in log seconds).
+const UP: f64 = 0.15;
 /// Later polls wait this factor longer than the previous wait.
 pub const BACKOFF: f64 = 1.5;
 const MIN_DELAY: Duration = Duration::from_millis(100);
@@ -57,11 +59,16 @@ impl PollSchedule {
         if !informative {
             return;
         }
-        // Larger steps while the estimate is young, so a wrong start is forgotten quickly.
-        let step = if self.samples < 50 { 0.5 } else { 0.2 };
+        // A poll that came too early lengthens the delay by UP; one in time shortens it by
+        // UP × (1 − target) ÷ target, so the two balance when TARGET_DONE of the first polls
+        // find the stream done. Bounded steps keep a run of early misses (or of luck) from
+        // throwing the estimate to an extreme it takes hundreds of streams to come back from.
         self.samples += 1;
-        let hit = if done { 1.0 } else { 0.0 };
-        self.log_delay += step * (TARGET_DONE - hit);
+        self.log_delay += if done {
+            -UP * (1.0 - TARGET_DONE) / TARGET_DONE
+        } else {
+            UP
+        };
         self.log_delay = self
             .log_delay
             .clamp(MIN_DELAY.as_secs_f64().ln(), MAX_DELAY.as_secs_f64().ln());
@@ -131,6 +138,23 @@ mod tests {
         let (per_stream, s) = simulate(0.2, 5.0, 2000);
         assert!(s.first_delay().as_secs_f64() > 5.0, "{:?}", s.first_delay());
         assert!(per_stream <= 1.2, "{per_stream}");
+    }
+
+    #[test]
+    fn a_run_of_early_misses_does_not_throw_the_delay_to_an_extreme() {
+        // Starting at the median itself, half the first polls come too early at first.
+        let mut s = PollSchedule::new(Duration::from_millis(500));
+        let mut highest = Duration::ZERO;
+        for l in latencies(0.5, 2000) {
+            let first = s.first_delay();
+            highest = highest.max(first);
+            s.learn(first, first, first.as_secs_f64() >= l);
+        }
+        // The 97th percentile is about 2.2 s: the estimate may overshoot it, not explode.
+        assert!(
+            highest < Duration::from_secs(5),
+            "the delay reached {highest:?}"
+        );
     }
 
     #[test]
