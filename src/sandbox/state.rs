@@ -201,13 +201,16 @@ pub struct Failure {
 
 #[derive(Debug, Clone)]
 enum Pending {
-    /// ENABLING towards `target`; the outcome was decided when Start was accepted.
+    /// ENABLING towards `target` since `began_at`; the outcome was decided when Start was
+    /// accepted.
     Enable {
         target: KeyRef,
         outcome: Result<(), Failure>,
+        began_at: Millis,
         ready_at: Millis,
     },
     Disable {
+        began_at: Millis,
         ready_at: Millis,
     },
 }
@@ -215,7 +218,17 @@ enum Pending {
 impl Pending {
     fn ready_at(&self) -> Millis {
         match self {
-            Pending::Enable { ready_at, .. } | Pending::Disable { ready_at } => *ready_at,
+            Pending::Enable { ready_at, .. } | Pending::Disable { ready_at, .. } => *ready_at,
+        }
+    }
+
+    /// How long the transition takes from the call that began it to its end.
+    fn duration(&self) -> Millis {
+        match self {
+            Pending::Enable {
+                began_at, ready_at, ..
+            }
+            | Pending::Disable { began_at, ready_at } => ready_at - began_at,
         }
     }
 }
@@ -270,7 +283,8 @@ impl Stream {
     }
 
     /// Applies every transition due by `now`; `false` when the stream is gone (deleted).
-    fn settle(&mut self, now: Millis) -> bool {
+    /// `longest` is raised to the duration of an encryption transition this completes.
+    fn settle(&mut self, now: Millis, longest: &mut Millis) -> bool {
         if let Some(at) = self.status_ready_at
             && now >= at
         {
@@ -281,12 +295,19 @@ impl Stream {
                 _ => {}
             }
         }
-        if self.pending.as_ref().is_some_and(|p| now >= p.ready_at()) {
+        if let Some(took) = self
+            .pending
+            .as_ref()
+            .filter(|p| now >= p.ready_at())
+            .map(Pending::duration)
+        {
+            *longest = (*longest).max(took);
             match self.pending.take() {
                 Some(Pending::Enable {
                     target,
                     outcome: Ok(()),
                     ready_at,
+                    ..
                 }) => {
                     self.enc_status = EncStatus::Enabled;
                     self.in_force = Some(target);
@@ -302,7 +323,7 @@ impl Stream {
                     self.failure = Some(failure);
                     self.updated_at = ready_at;
                 }
-                Some(Pending::Disable { ready_at }) => {
+                Some(Pending::Disable { ready_at, .. }) => {
                     self.enc_status = EncStatus::Disabled;
                     self.in_force = None;
                     self.shown = None;
@@ -459,6 +480,9 @@ pub struct World {
     /// Streams counting toward each customer key (see [`Stream::cmk_refs`]), kept up to date
     /// on every change so a Start costs no scan.
     cmk_counts: HashMap<String, u32>,
+    /// The longest ENABLING → ENABLED | ENABLING_FAILED or DISABLING → DISABLED transition
+    /// completed so far (call to end), in milliseconds.
+    longest_transition: Millis,
     /// (due time, region, name) of every transition begun; entries may be stale (the stream
     /// was deleted or settled by a read), settling checks.
     due: BinaryHeap<Reverse<(Millis, String, String)>>,
@@ -511,15 +535,21 @@ fn add_refs(counts: &mut HashMap<String, u32>, refs: [Option<&str>; 2], delta: i
     }
 }
 
-/// Settles a stream and keeps the key counts right; `false` when it is gone.
-fn settle_counted(stream: &mut Stream, now: Millis, counts: &mut HashMap<String, u32>) -> bool {
+/// Settles a stream and keeps the key counts and the longest completed transition right;
+/// `false` when it is gone.
+fn settle_counted(
+    stream: &mut Stream,
+    now: Millis,
+    counts: &mut HashMap<String, u32>,
+    longest: &mut Millis,
+) -> bool {
     let due = stream.status_ready_at.is_some_and(|t| now >= t)
         || stream.pending.as_ref().is_some_and(|p| now >= p.ready_at());
     if !due {
         return true;
     }
     add_refs(counts, stream.cmk_refs(), -1);
-    let alive = stream.settle(now);
+    let alive = stream.settle(now, longest);
     if alive {
         add_refs(counts, stream.cmk_refs(), 1);
     }
@@ -541,6 +571,7 @@ impl World {
             streams: HashMap::new(),
             keys: HashMap::new(),
             cmk_counts: HashMap::new(),
+            longest_transition: 0,
             due: BinaryHeap::new(),
             throttle: Throttle::new(config.tps, now),
             default_destinations: super::protocol::default_destinations(&config.account),
@@ -713,7 +744,12 @@ impl World {
         let Some(stream) = map.get_mut(name) else {
             return false;
         };
-        if settle_counted(stream, now, &mut self.cmk_counts) {
+        if settle_counted(
+            stream,
+            now,
+            &mut self.cmk_counts,
+            &mut self.longest_transition,
+        ) {
             true
         } else {
             map.remove(name);
@@ -873,12 +909,13 @@ impl World {
             return (Vec::new(), false);
         };
         let counts = &mut self.cmk_counts;
+        let longest = &mut self.longest_transition;
         let lower = exclusive_start.map_or(Bound::Unbounded, Bound::Excluded);
         let mut names = Vec::new();
         let mut gone = Vec::new();
         let mut more = false;
         for (name, stream) in map.range_mut::<str, _>((lower, Bound::Unbounded)) {
-            if !settle_counted(stream, now, counts) {
+            if !settle_counted(stream, now, counts, longest) {
                 gone.push(name.clone());
                 continue;
             }
@@ -1072,6 +1109,7 @@ impl World {
         stream.pending = Some(Pending::Enable {
             target: key,
             outcome,
+            began_at: now,
             ready_at,
         });
         add_refs(counts, stream.cmk_refs(), 1);
@@ -1096,7 +1134,10 @@ impl World {
             stream.enc_status = EncStatus::Disabling;
             stream.failure = None;
             stream.updated_at = now;
-            stream.pending = Some(Pending::Disable { ready_at });
+            stream.pending = Some(Pending::Disable {
+                began_at: now,
+                ready_at,
+            });
             self.schedule(ready_at, region, name);
         }
         Ok(())
@@ -1216,8 +1257,9 @@ impl World {
     pub fn stats(&mut self, now: Millis) -> Stats {
         self.settle_due(now);
         let counts = &mut self.cmk_counts;
+        let longest = &mut self.longest_transition;
         for map in self.streams.values_mut() {
-            map.retain(|_, s| settle_counted(s, now, counts));
+            map.retain(|_, s| settle_counted(s, now, counts, longest));
         }
         let mut regions: Vec<&String> = self.streams.keys().collect();
         regions.sort();
@@ -1265,6 +1307,7 @@ impl World {
                 .iter()
                 .map(|(op, (_, max))| (op.to_string(), *max))
                 .collect(),
+            max_transition_ms: self.longest_transition as u64,
             cmk_streams: self
                 .cmk_counts
                 .iter()
@@ -1400,6 +1443,38 @@ mod tests {
             (stream.enc_status, &stream.in_force, &stream.shown),
             (EncStatus::Disabled, &None, &None)
         );
+    }
+
+    #[test]
+    fn max_transition_is_the_longest_completed_one() {
+        let mut w = world(config(), 20, vec![]);
+        for i in 0..20 {
+            w.start_encryption(R, &name(i), KeyRef::AwsOwned, T0)
+                .unwrap();
+        }
+        assert_eq!(w.stats(T0).max_transition_ms, 0);
+        let mut ready: Vec<Millis> = (0..20)
+            .map(|i| match &w.stream(R, &name(i)).unwrap().pending {
+                Some(Pending::Enable { ready_at, .. }) => *ready_at,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        ready.sort_unstable();
+        // Half-way: only the transitions already over count, not the longer ones under way.
+        let mid = ready[10];
+        assert!(ready[9] < mid);
+        assert_eq!(w.stats(mid - 1).max_transition_ms as Millis, ready[9] - T0);
+        assert_eq!(w.stats(mid).max_transition_ms as Millis, mid - T0);
+        let end = T0 + SETTLED;
+        assert_eq!(w.stats(end).max_transition_ms as Millis, ready[19] - T0);
+        // A Stop's DISABLING → DISABLED counts too, from the Stop that began it.
+        w.stop_encryption(R, &name(0), end).unwrap();
+        let stopped = match &w.stream(R, &name(0)).unwrap().pending {
+            Some(Pending::Disable { ready_at, .. }) => *ready_at - end,
+            other => panic!("{other:?}"),
+        };
+        let later = w.stats(end + SETTLED).max_transition_ms as Millis;
+        assert_eq!(later, stopped.max(ready[19] - T0));
     }
 
     #[test]

@@ -27,6 +27,11 @@ pub struct Stats {
     /// Per operation, the most requests received (throttled included) in any one-second
     /// sliding window.
     pub max_rate: BTreeMap<String, u64>,
+    /// The longest encryption transition completed so far, in milliseconds: from the accepted
+    /// Start (or Stop) to ENABLED or ENABLING_FAILED (or DISABLED). Transitions still under
+    /// way do not count. The slowest transition of a run is part of its ceiling (T_min).
+    #[serde(default)]
+    pub max_transition_ms: u64,
     /// Per customer-managed key ARN, the streams that count toward its `--cmk-limit` now:
     /// streams encrypted with it (key in force) and streams ENABLING towards it.
     pub cmk_streams: BTreeMap<String, u32>,
