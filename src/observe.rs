@@ -175,6 +175,9 @@ pub fn observe_streams(
                     if tx.is_closed() {
                         break;
                     }
+                    // Finished calls are reaped as we go: a finished task keeps its (large) SDK
+                    // future's memory until it is joined.
+                    while calls.try_join_next().is_some() {}
                     let (cloud, pacer, tx, region) =
                         (cloud.clone(), pacer.clone(), tx.clone(), region.clone());
                     calls.spawn(async move {
@@ -192,7 +195,6 @@ pub fn observe_streams(
                                 e,
                             )),
                         };
-                        drop(permit);
                         let _ = tx
                             .send(Observed {
                                 seq: q.seq,
@@ -200,6 +202,9 @@ pub fn observe_streams(
                                 throttles,
                             })
                             .await;
+                        // Held until the result is taken: when the consumer falls behind,
+                        // observation waits instead of piling finished calls up in memory.
+                        drop(permit);
                     });
                 }
                 while calls.join_next().await.is_some() {}

@@ -1,9 +1,10 @@
 //! The survey: turns observations, as they arrive in any order, into ledger records and plan
-//! decisions in fleet order. `plan` drives it to the end and prints the result; `apply` drives
+//! decisions in fleet order within each region (KMS keys are regional, so the per-key counts
+//! never tie one region's decisions to another's; a slow region holds no other back). `plan` drives it to the end and prints the result; `apply` drives
 //! it from its dispatch loop and starts each stream as soon as it is decided — the same
 //! decisions either way.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use crate::clock::EpochMillis;
 use crate::input::Target;
@@ -20,7 +21,8 @@ pub struct Survey {
     sends: HashMap<StreamId, Vec<EpochMillis>>,
     counts_now: HashMap<String, u32>,
     waiting: BTreeMap<usize, Seen>,
-    next: usize,
+    /// Per region, the targets not yet decided, in fleet order.
+    pending: BTreeMap<String, VecDeque<usize>>,
     run_id: Option<i64>,
 }
 
@@ -37,13 +39,17 @@ impl Survey {
         let now = ledger.now();
         let counts_now = ledger.key_counts_now()?;
         let sends = ledger.all_counted_sends(now)?;
+        let mut pending: BTreeMap<String, VecDeque<usize>> = BTreeMap::new();
+        for (seq, t) in targets.iter().enumerate() {
+            pending.entry(t.region.clone()).or_default().push_back(seq);
+        }
         Ok(Survey {
+            pending,
             targets,
             planner: Planner::new(settings, counts_now.clone(), keys, now),
             sends,
             counts_now,
             waiting: BTreeMap::new(),
-            next: 0,
             run_id,
         })
     }
@@ -71,7 +77,7 @@ impl Survey {
 
     /// Whether every target has been decided.
     pub fn is_done(&self) -> bool {
-        self.next >= self.targets.len()
+        self.pending.values().all(VecDeque::is_empty)
     }
 
     /// Records one stream's observation (`None`: it does not exist) and returns the items that
@@ -131,20 +137,24 @@ impl Survey {
         Ok(())
     }
 
-    /// Decides every observed item not yet decided whose predecessors are all decided, in
-    /// fleet order.
+    /// Decides every observed item whose predecessors in its region are all decided, in fleet
+    /// order within each region (so the items come region by region).
     pub fn decide_ready(&mut self) -> Vec<Item> {
         let mut decided = Vec::new();
-        while let Some(seen) = self.waiting.remove(&self.next) {
-            let target = &self.targets[self.next];
-            let sends = match &seen {
-                Seen::Found { obs, .. } => {
-                    self.sends.get(&obs.id).map(Vec::as_slice).unwrap_or(&[])
-                }
-                Seen::Missing => &[],
-            };
-            decided.push(self.planner.decide(self.next, target, &seen, sends));
-            self.next += 1;
+        for queue in self.pending.values_mut() {
+            while let Some(&next) = queue.front() {
+                let Some(seen) = self.waiting.remove(&next) else {
+                    break;
+                };
+                queue.pop_front();
+                let sends = match &seen {
+                    Seen::Found { obs, .. } => {
+                        self.sends.get(&obs.id).map(Vec::as_slice).unwrap_or(&[])
+                    }
+                    Seen::Missing => &[],
+                };
+                decided.push(self.planner.decide(next, &self.targets[next], &seen, sends));
+            }
         }
         decided
     }

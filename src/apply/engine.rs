@@ -28,6 +28,9 @@ use crate::pace::{Operation, Pacer};
 use crate::plan::Item;
 use crate::survey::Survey;
 
+/// How many of the earliest due Describes one turn of the loop looks at.
+const DUE_LOOKAHEAD: usize = 256;
+
 /// How many of the earliest polls an idle region considers polling early.
 const EARLY_POLL_LOOKAHEAD: usize = 64;
 
@@ -97,7 +100,11 @@ struct State {
     tracks: Vec<Track>,
     live: Vec<Live>,
     ids: Vec<Option<StreamId>>,
-    ready: BTreeSet<usize>,
+    /// Items ready to dispatch, per region, in fleet order.
+    ready: BTreeMap<String, BTreeSet<usize>>,
+    /// Starts in flight per region: each region has its own `concurrency` slots, so one
+    /// region waiting for its tokens never holds another back.
+    starts_by_region: HashMap<String, usize>,
     /// When items may be dispatched again.
     dispatch_at: BTreeSet<(Instant, usize)>,
     /// When items are to be described (`true`: to reconcile).
@@ -116,6 +123,31 @@ struct State {
     throttles: u64,
     poll_describes: u64,
     aborted: Option<String>,
+}
+
+impl State {
+    fn make_ready(&mut self, i: usize) {
+        self.ready
+            .entry(self.tracks[i].region.clone())
+            .or_default()
+            .insert(i);
+    }
+
+    /// Whether item `i`'s region may have another Describe in flight.
+    fn describe_room(&self, i: usize, cap: usize) -> bool {
+        self.describes_by_region
+            .get(&self.tracks[i].region)
+            .copied()
+            .unwrap_or(0)
+            < cap
+    }
+
+    fn start_done(&mut self, i: usize) {
+        self.starts_in_flight -= 1;
+        if let Some(n) = self.starts_by_region.get_mut(&self.tracks[i].region) {
+            *n = n.saturating_sub(1);
+        }
+    }
 }
 
 impl<'a> Engine<'a> {
@@ -154,7 +186,8 @@ impl<'a> Engine<'a> {
             ids: tracks.iter().map(Track::stream_id).collect(),
             live: (0..n).map(|_| Live::default()).collect(),
             tracks,
-            ready: BTreeSet::new(),
+            ready: BTreeMap::new(),
+            starts_by_region: HashMap::new(),
             dispatch_at: BTreeSet::new(),
             describe_at: BTreeSet::new(),
             key_counts: self.ledger.key_counts_now()?,
@@ -199,9 +232,13 @@ impl<'a> Engine<'a> {
             }
             // Due Describes wait for a free worker when all are busy: no timer for them then,
             // or the loop would spin until a worker comes back.
-            let next_describe = (st.describes_in_flight < self.config.concurrency.max(1))
-                .then(|| st.describe_at.first().map(|(at, _, _)| *at))
-                .flatten();
+            let cap = self.config.concurrency.max(1);
+            let next_describe = st
+                .describe_at
+                .iter()
+                .take(DUE_LOOKAHEAD)
+                .find(|(_, i, _)| st.describe_room(*i, cap))
+                .map(|(at, _, _)| *at);
             let next_dispatch = st.dispatch_at.first().map(|(at, _)| *at);
             let next_timer = match (next_describe, next_dispatch) {
                 (Some(a), Some(b)) => Some(a.min(b)),
@@ -306,7 +343,6 @@ impl<'a> Engine<'a> {
             st.ids.push(track.stream_id());
             st.live.push(Live::default());
             st.tracks.push(track);
-            feed.decided.push(item);
         }
         self.ledger
             .record_decisions(feed.plan_id, self.run_id, &rows)?;
@@ -350,7 +386,7 @@ impl<'a> Engine<'a> {
                 self.schedule(st, i, Instant::now(), Wake::Describe(i, true))
             }
             Phase::Pending => {
-                st.ready.insert(i);
+                st.make_ready(i);
             }
             Phase::Starting | Phase::Polling => {
                 // Resumed mid-flight: one Describe tells where it stands.
@@ -378,7 +414,7 @@ impl<'a> Engine<'a> {
             }
             st.dispatch_at.pop_first();
             if st.tracks[i].phase == Phase::Pending {
-                st.ready.insert(i);
+                st.make_ready(i);
             }
         }
     }
@@ -397,14 +433,20 @@ impl<'a> Engine<'a> {
     fn spawn_describes(&self, st: &mut State, tx: &mpsc::UnboundedSender<Msg>) {
         let now = Instant::now();
         let cap = self.config.concurrency.max(1);
-        while st.describes_in_flight < cap {
-            let Some(&(at, i, reconcile)) = st.describe_at.first() else {
-                break;
-            };
-            if at > now {
-                break;
+        // Each region has its own workers: a region with a backlog of due polls does not hold
+        // another's back. The look is bounded to keep every turn of the loop cheap.
+        let due: Vec<(Instant, usize, bool)> = st
+            .describe_at
+            .iter()
+            .take_while(|(at, _, _)| *at <= now)
+            .take(DUE_LOOKAHEAD)
+            .copied()
+            .collect();
+        for (at, i, reconcile) in due {
+            if !st.describe_room(i, cap) {
+                continue;
             }
-            st.describe_at.pop_first();
+            st.describe_at.remove(&(at, i, reconcile));
             if st.tracks[i].phase.is_terminal() {
                 continue;
             }
@@ -494,106 +536,125 @@ impl<'a> Engine<'a> {
         });
     }
 
-    /// Starts ready items in fleet order while the gates allow.
+    /// Starts ready items, each region in fleet order, while each region has a free slot.
     fn dispatch(&self, st: &mut State, tx: &mpsc::UnboundedSender<Msg>) -> Result<(), LedgerError> {
-        while st.starts_in_flight < self.config.concurrency.max(1) {
-            let Some(i) = st.ready.pop_first() else { break };
-            if st.tracks[i].phase != Phase::Pending {
-                continue;
+        let cap = self.config.concurrency.max(1);
+        let regions: Vec<String> = st.ready.keys().cloned().collect();
+        for region in regions {
+            while st.starts_by_region.get(&region).copied().unwrap_or(0) < cap {
+                let Some(i) = st.ready.get_mut(&region).and_then(BTreeSet::pop_first) else {
+                    break;
+                };
+                self.dispatch_one(st, i, tx)?;
             }
-            if st.tracks[i].needs_describe {
-                self.schedule(st, i, Instant::now(), Wake::Describe(i, true));
-                continue;
-            }
-            let Some(id) = st.ids[i].clone() else {
-                self.finish(
-                    st,
-                    i,
-                    Phase::Failed,
-                    ItemUpdate {
-                        reason: Some("not_found".into()),
-                        ..ItemUpdate::default()
-                    },
-                )?;
-                continue;
-            };
-            // Gate 1: budget above the reserve.
-            let now = self.now();
-            let sends = self.ledger.counted_sends(&id, now)?;
-            let allowed = self.config.settings.allowed();
-            if budget::used(&sends, now, self.config.settings.window) >= allowed {
-                match budget::next_slot(&sends, now, self.config.settings.window, allowed) {
-                    Some(slot) if slot - now <= self.config.max_wait.as_millis() as EpochMillis => {
-                        let at =
-                            Instant::now() + Duration::from_millis((slot - now).max(0) as u64 + 1);
-                        self.schedule(st, i, at, Wake::Dispatch(i));
-                    }
-                    slot => {
-                        self.finish(
-                            st,
-                            i,
-                            Phase::Deferred,
-                            ItemUpdate {
-                                reason: Some("budget".into()),
-                                next_slot: slot,
-                                ..ItemUpdate::default()
-                            },
-                        )?;
-                    }
-                }
-                continue;
-            }
-            // Gate 2: room under the target key's limit.
-            if let Some(arn) = st.tracks[i].target.key_arn().map(|a| a.as_str().to_owned())
-                && !st.live[i].holds_slot
-            {
-                let count = st.key_counts.entry(arn.clone()).or_default();
-                if *count + 1 > self.config.settings.cmk_limit {
-                    if self.may_free(st, &arn) {
-                        st.key_waiters.entry(arn).or_default().insert(i);
-                    } else {
-                        self.finish(
-                            st,
-                            i,
-                            Phase::Skipped,
-                            ItemUpdate {
-                                reason: Some("cmk_limit".into()),
-                                ..ItemUpdate::default()
-                            },
-                        )?;
-                    }
-                    continue;
-                }
-                *count += 1;
-                st.live[i].holds_slot = true;
-            }
-            // Gate 3 (the token) is taken by the worker.
-            self.set_phase(st, i, Phase::Starting)?;
-            st.starts_in_flight += 1;
-            let (cloud, pacer, tx) = (self.cloud.clone(), self.pacer.clone(), tx.clone());
-            let t = &st.tracks[i];
-            let (region, name, key) = (t.region.clone(), t.name.clone(), t.target.clone());
-            tokio::spawn(async move {
-                pacer.wait(SELF, &region, Operation::Start).await;
-                let (reply, answer) = oneshot::channel();
-                if tx.send(Msg::Sending { seq: i, reply }).is_err() {
-                    return;
-                }
-                match answer.await {
-                    Ok(Some(attempt)) => {
-                        let result = cloud.start_encryption(&region, &name, &key).await;
-                        let _ = tx.send(Msg::Started {
-                            seq: i,
-                            attempt,
-                            result,
-                        });
-                    }
-                    _ => {
-                        let _ = tx.send(Msg::NotSending { seq: i });
-                    }
-                }
-            });
         }
+        Ok(())
+    }
+
+    /// Starts one ready item if its gates pass; otherwise parks, defers or ends it.
+    fn dispatch_one(
+        &self,
+        st: &mut State,
+        i: usize,
+        tx: &mpsc::UnboundedSender<Msg>,
+    ) -> Result<(), LedgerError> {
+        if st.tracks[i].phase != Phase::Pending {
+            return Ok(());
+        }
+        if st.tracks[i].needs_describe {
+            self.schedule(st, i, Instant::now(), Wake::Describe(i, true));
+            return Ok(());
+        }
+        let Some(id) = st.ids[i].clone() else {
+            self.finish(
+                st,
+                i,
+                Phase::Failed,
+                ItemUpdate {
+                    reason: Some("not_found".into()),
+                    ..ItemUpdate::default()
+                },
+            )?;
+            return Ok(());
+        };
+        // Gate 1: budget above the reserve.
+        let now = self.now();
+        let sends = self.ledger.counted_sends(&id, now)?;
+        let allowed = self.config.settings.allowed();
+        if budget::used(&sends, now, self.config.settings.window) >= allowed {
+            match budget::next_slot(&sends, now, self.config.settings.window, allowed) {
+                Some(slot) if slot - now <= self.config.max_wait.as_millis() as EpochMillis => {
+                    let at = Instant::now() + Duration::from_millis((slot - now).max(0) as u64 + 1);
+                    self.schedule(st, i, at, Wake::Dispatch(i));
+                }
+                slot => {
+                    self.finish(
+                        st,
+                        i,
+                        Phase::Deferred,
+                        ItemUpdate {
+                            reason: Some("budget".into()),
+                            next_slot: slot,
+                            ..ItemUpdate::default()
+                        },
+                    )?;
+                }
+            }
+            return Ok(());
+        }
+        // Gate 2: room under the target key's limit.
+        if let Some(arn) = st.tracks[i].target.key_arn().map(|a| a.as_str().to_owned())
+            && !st.live[i].holds_slot
+        {
+            let count = st.key_counts.entry(arn.clone()).or_default();
+            if *count + 1 > self.config.settings.cmk_limit {
+                if self.may_free(st, &arn) {
+                    st.key_waiters.entry(arn).or_default().insert(i);
+                } else {
+                    self.finish(
+                        st,
+                        i,
+                        Phase::Skipped,
+                        ItemUpdate {
+                            reason: Some("cmk_limit".into()),
+                            ..ItemUpdate::default()
+                        },
+                    )?;
+                }
+                return Ok(());
+            }
+            *count += 1;
+            st.live[i].holds_slot = true;
+        }
+        // Gate 3 (the token) is taken by the worker.
+        self.set_phase(st, i, Phase::Starting)?;
+        st.starts_in_flight += 1;
+        *st.starts_by_region
+            .entry(st.tracks[i].region.clone())
+            .or_default() += 1;
+        let (cloud, pacer, tx) = (self.cloud.clone(), self.pacer.clone(), tx.clone());
+        let t = &st.tracks[i];
+        let (region, name, key) = (t.region.clone(), t.name.clone(), t.target.clone());
+        tokio::spawn(async move {
+            pacer.wait(SELF, &region, Operation::Start).await;
+            let (reply, answer) = oneshot::channel();
+            if tx.send(Msg::Sending { seq: i, reply }).is_err() {
+                return;
+            }
+            match answer.await {
+                Ok(Some(attempt)) => {
+                    let result = cloud.start_encryption(&region, &name, &key).await;
+                    let _ = tx.send(Msg::Started {
+                        seq: i,
+                        attempt,
+                        result,
+                    });
+                }
+                _ => {
+                    let _ = tx.send(Msg::NotSending { seq: i });
+                }
+            }
+        });
         Ok(())
     }
 
@@ -627,7 +688,7 @@ impl<'a> Engine<'a> {
         if let Some(waiters) = st.key_waiters.get_mut(arn)
             && let Some(i) = waiters.pop_first()
         {
-            st.ready.insert(i);
+            st.make_ready(i);
         }
     }
 
@@ -690,7 +751,7 @@ impl<'a> Engine<'a> {
         for arn in stuck {
             let waiters = std::mem::take(st.key_waiters.get_mut(&arn).expect("present"));
             for w in waiters {
-                st.ready.insert(w);
+                st.make_ready(w);
             }
         }
         Ok(())
@@ -720,7 +781,7 @@ impl<'a> Engine<'a> {
                 let _ = reply.send(Some(attempt));
             }
             Msg::NotSending { seq } => {
-                st.starts_in_flight -= 1;
+                st.start_done(seq);
                 self.release_slot(st, seq);
                 self.set_phase(st, seq, Phase::Pending)?;
             }
@@ -729,7 +790,7 @@ impl<'a> Engine<'a> {
                 attempt,
                 result,
             } => {
-                st.starts_in_flight -= 1;
+                st.start_done(seq);
                 self.started(st, seq, attempt, result)?;
             }
             Msg::Described {
@@ -793,7 +854,7 @@ impl<'a> Engine<'a> {
                     "Start throttled in {region}; slowing down"
                 )));
                 self.set_phase(st, i, Phase::Pending)?;
-                st.ready.insert(i);
+                st.make_ready(i);
             }
             Err(CallError::LimitExceeded(message)) => {
                 self.limit_exceeded(st, i, attempt, message)?
@@ -995,6 +1056,9 @@ impl<'a> Engine<'a> {
         match (&enc.status, at_target) {
             (EncStatus::Enabled, true) => {
                 self.take_slot(st, i);
+                if let Some(elapsed) = elapsed {
+                    st.schedule.saw_done(elapsed);
+                }
                 // A rekey away from a customer key frees its slot now.
                 if let Some(KeyChoice::Customer(old)) = st.tracks[i].old_key.clone()
                     && target.key_arn() != Some(&old)
@@ -1058,7 +1122,7 @@ impl<'a> Engine<'a> {
                 let t = &st.tracks[i];
                 if purpose == Purpose::Reconcile && t.starts == 0 && t.phase == Phase::Pending {
                     // A failure from before this run: this run's Start has not happened yet.
-                    st.ready.insert(i);
+                    st.make_ready(i);
                     return Ok(());
                 }
                 if class == FailureClass::Transient && t.starts < self.config.max_attempts {
@@ -1110,7 +1174,7 @@ impl<'a> Engine<'a> {
                 if t.phase != Phase::Pending {
                     self.set_phase(st, i, Phase::Pending)?;
                 }
-                st.ready.insert(i);
+                st.make_ready(i);
                 Ok(())
             }
         }
@@ -1127,8 +1191,6 @@ pub struct Feed {
     /// The plan the decisions are added to.
     pub plan_id: i64,
     pub observed: mpsc::Receiver<Observed>,
-    /// Every item decided so far, in fleet order (the plan, once the survey is done).
-    pub decided: Vec<Item>,
     /// Throttles met while observing.
     pub throttles: u32,
     /// The observer has sent everything.

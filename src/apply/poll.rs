@@ -22,6 +22,9 @@ pub struct PollSchedule {
     /// ln(seconds) of the first-poll delay.
     log_delay: f64,
     samples: u32,
+    /// The longest time after its Start at which a stream was seen done: no first poll needs
+    /// to wait longer, whatever a run of early misses suggests.
+    longest_done: Option<Duration>,
 }
 
 impl PollSchedule {
@@ -30,12 +33,23 @@ impl PollSchedule {
         PollSchedule {
             log_delay: initial.as_secs_f64().max(0.001).ln(),
             samples: 0,
+            longest_done: None,
         }
     }
 
     /// The delay from a successful Start to the stream's first Describe.
     pub fn first_delay(&self) -> Duration {
-        Duration::from_secs_f64(self.log_delay.exp()).clamp(MIN_DELAY, MAX_DELAY)
+        let learned = Duration::from_secs_f64(self.log_delay.exp());
+        let capped = match self.longest_done {
+            Some(longest) if self.samples >= 20 => learned.min(longest),
+            _ => learned,
+        };
+        capped.clamp(MIN_DELAY, MAX_DELAY)
+    }
+
+    /// A poll found a stream done `elapsed` after its Start.
+    pub fn saw_done(&mut self, elapsed: Duration) {
+        self.longest_done = Some(self.longest_done.map_or(elapsed, |l| l.max(elapsed)));
     }
 
     /// The wait before the next poll of a stream still transitioning `elapsed` after its
@@ -155,6 +169,22 @@ mod tests {
             highest < Duration::from_secs(5),
             "the delay reached {highest:?}"
         );
+    }
+
+    #[test]
+    fn no_first_poll_waits_longer_than_the_longest_transition_seen() {
+        let mut s = PollSchedule::new(Duration::from_millis(500));
+        s.saw_done(Duration::from_secs(2));
+        // A burst of early misses would push the delay far up...
+        for _ in 0..40 {
+            s.learn(
+                Duration::from_millis(500),
+                Duration::from_millis(500),
+                false,
+            );
+        }
+        // ...but no stream has ever needed more than 2 s.
+        assert_eq!(s.first_delay(), Duration::from_secs(2));
     }
 
     #[test]

@@ -336,7 +336,6 @@ async fn start_streaming(
         seqs,
         plan_id,
         observed,
-        decided: Vec::new(),
         throttles,
         closed: false,
     };

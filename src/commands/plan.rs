@@ -163,7 +163,8 @@ pub async fn survey_fleet(
     progress.finish();
     // Decide once everything is observed, so that every fleet stream already on a key is
     // counted before any other is planned onto it.
-    let items = survey.decide_ready();
+    let mut items = survey.decide_ready();
+    items.sort_by_key(|i| i.seq);
     finish_survey(
         ledger,
         fleet,
