@@ -402,15 +402,20 @@ impl Summary {
     pub fn of<'a>(items: impl IntoIterator<Item = &'a Item>) -> Summary {
         let mut s = Summary::default();
         for item in items {
-            match item.action {
-                Action::Enable => s.enable += 1,
-                Action::Rekey => s.rekey += 1,
-                Action::Noop => s.noop += 1,
-                Action::Skip => s.skip += 1,
-                Action::Defer => s.defer += 1,
-            }
+            s.add(item.action, 1);
         }
         s
+    }
+
+    /// Counts `n` more items of `action`.
+    pub fn add(&mut self, action: Action, n: usize) {
+        match action {
+            Action::Enable => self.enable += n,
+            Action::Rekey => self.rekey += n,
+            Action::Noop => self.noop += n,
+            Action::Skip => self.skip += n,
+            Action::Defer => self.defer += n,
+        }
     }
 }
 
@@ -469,19 +474,29 @@ pub const TAIL: EpochMillis = 10 * SECOND;
 /// observe when `observe` is set), plus the tail; regions run in parallel, so the slowest
 /// region decides. Zero when nothing is to be started.
 pub fn estimate(items: &[Item], pace: Pace, observe: bool) -> EpochMillis {
-    let mut per_region: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
+    let mut per_region: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
     for item in items {
         let entry = per_region.entry(item.target.region.as_str()).or_default();
         if item.action.starts() {
-            entry.0 += 1.0;
-            entry.1 += 1.0;
+            entry.0 += 1;
         }
-        if observe {
-            entry.1 += 1.0;
-        }
+        entry.1 += 1;
     }
+    estimate_counts(per_region.into_values(), pace, observe)
+}
+
+/// [`estimate`] from (Starts, streams) per region.
+pub fn estimate_counts(
+    per_region: impl IntoIterator<Item = (u64, u64)>,
+    pace: Pace,
+    observe: bool,
+) -> EpochMillis {
     per_region
-        .values()
+        .into_iter()
+        .map(|(starts, streams)| {
+            let describes = starts + if observe { streams } else { 0 };
+            (starts as f64, describes as f64)
+        })
         .filter(|(starts, _)| *starts > 0.0)
         .map(|(starts, describes)| {
             let secs = (starts / pace.start_tps).max(describes / pace.describe_tps);

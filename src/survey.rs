@@ -15,7 +15,8 @@ use crate::plan::{Item, Planner, Seen, Settings};
 
 #[derive(Debug)]
 pub struct Survey {
-    targets: Vec<Target>,
+    /// The targets still to decide (a decided one is dropped: a large fleet is not held twice).
+    targets: Vec<Option<Target>>,
     planner: Planner,
     /// Counted send times per stream, loaded once from the ledger.
     sends: HashMap<StreamId, Vec<EpochMillis>>,
@@ -45,7 +46,7 @@ impl Survey {
         }
         Ok(Survey {
             pending,
-            targets,
+            targets: targets.into_iter().map(Some).collect(),
             planner: Planner::new(settings, counts_now.clone(), keys, now),
             sends,
             counts_now,
@@ -59,14 +60,17 @@ impl Survey {
         self.targets
             .iter()
             .enumerate()
-            .map(|(seq, t)| Query {
-                seq,
-                region: t.region.clone(),
-                name: t.name.clone(),
+            .filter_map(|(seq, t)| {
+                t.as_ref().map(|t| Query {
+                    seq,
+                    region: t.region.clone(),
+                    name: t.name.clone(),
+                })
             })
             .collect()
     }
 
+    /// How many targets the survey covers.
     pub fn len(&self) -> usize {
         self.targets.len()
     }
@@ -153,7 +157,10 @@ impl Survey {
                     }
                     Seen::Missing => &[],
                 };
-                decided.push(self.planner.decide(next, &self.targets[next], &seen, sends));
+                let target = self.targets[next]
+                    .take()
+                    .expect("each target is decided once");
+                decided.push(self.planner.decide(next, &target, &seen, sends));
             }
         }
         decided

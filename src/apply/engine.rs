@@ -22,7 +22,7 @@ use super::{Config, Outcome, Track};
 use crate::clock::EpochMillis;
 use crate::cloud::{CallError, Cloud};
 use crate::ledger::{AttemptOutcome, ItemUpdate, Ledger, LedgerError, Op, Phase, budget};
-use crate::model::{EncStatus, KeyChoice, StreamId, StreamObservation};
+use crate::model::{EncStatus, KeyChoice, StreamObservation};
 use crate::observe::{Observed, SELF};
 use crate::pace::{Operation, Pacer};
 use crate::plan::Item;
@@ -99,7 +99,6 @@ pub struct Engine<'a> {
 struct State {
     tracks: Vec<Track>,
     live: Vec<Live>,
-    ids: Vec<Option<StreamId>>,
     /// Items ready to dispatch, per region, in fleet order.
     ready: BTreeMap<String, BTreeSet<usize>>,
     /// Starts in flight per region: each region has its own `concurrency` slots, so one
@@ -183,7 +182,6 @@ impl<'a> Engine<'a> {
         let begun = Instant::now();
         let n = tracks.len();
         let mut st = State {
-            ids: tracks.iter().map(Track::stream_id).collect(),
             live: (0..n).map(|_| Live::default()).collect(),
             tracks,
             ready: BTreeMap::new(),
@@ -203,6 +201,10 @@ impl<'a> Engine<'a> {
             poll_describes: 0,
             aborted: None,
         };
+        // Room for every stream the survey will decide, once: no doubling on a large fleet.
+        let coming = feed.as_ref().map_or(0, |f| f.survey.len());
+        st.tracks.reserve_exact(coming);
+        st.live.reserve_exact(coming);
         for i in 0..n {
             self.admit(&mut st, i)?;
         }
@@ -340,7 +342,6 @@ impl<'a> Engine<'a> {
             };
             let track = Track::from_item(&item, old.clone());
             rows.push((item.clone(), track.phase, old));
-            st.ids.push(track.stream_id());
             st.live.push(Live::default());
             st.tracks.push(track);
         }
@@ -373,7 +374,7 @@ impl<'a> Engine<'a> {
     /// Puts an item where its phase says: ready to dispatch, to be described, or finished.
     fn admit(&self, st: &mut State, i: usize) -> Result<(), LedgerError> {
         let t = &st.tracks[i];
-        if let (Some(_), Some(id)) = (t.target.key_arn(), &st.ids[i]) {
+        if let (Some(_), Some(id)) = (t.target.key_arn(), &t.stream_id()) {
             // Already counted under the target key (ENABLED/ENABLING with it, or in force)?
             let state = self.ledger.stream_state(id)?;
             st.live[i].holds_slot = state.is_some_and(|s| {
@@ -565,7 +566,7 @@ impl<'a> Engine<'a> {
             self.schedule(st, i, Instant::now(), Wake::Describe(i, true));
             return Ok(());
         }
-        let Some(id) = st.ids[i].clone() else {
+        let Some(id) = st.tracks[i].stream_id() else {
             self.finish(
                 st,
                 i,
@@ -760,8 +761,8 @@ impl<'a> Engine<'a> {
     fn handle(&self, st: &mut State, msg: Msg) -> Result<(), LedgerError> {
         match msg {
             Msg::Sending { seq, reply } => {
-                let id = st.ids[seq]
-                    .clone()
+                let id = st.tracks[seq]
+                    .stream_id()
                     .expect("dispatched items have a stream id");
                 let row = match self.ledger.stream_state(&id)? {
                     Some(s) => s.row,
@@ -938,7 +939,9 @@ impl<'a> Engine<'a> {
         attempt: i64,
         message: String,
     ) -> Result<(), LedgerError> {
-        let id = st.ids[i].clone().expect("started items have a stream id");
+        let id = st.tracks[i]
+            .stream_id()
+            .expect("started items have a stream id");
         let settings = self.config.settings;
         let now = self.now();
         let sends = self.ledger.counted_sends(&id, now)?;
@@ -1035,8 +1038,8 @@ impl<'a> Engine<'a> {
         };
         self.pacer.succeeded(SELF, &region, Operation::Describe);
         self.ledger.record_stream(&obs, Some(self.run_id))?;
-        if st.ids[i].is_none() {
-            st.ids[i] = Some(obs.id.clone());
+        if st.tracks[i].account.is_none() {
+            st.tracks[i].account = Some(obs.id.account.clone());
         }
         st.tracks[i].needs_describe = false;
         let target = st.tracks[i].target.clone();

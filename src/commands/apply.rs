@@ -202,10 +202,12 @@ async fn apply_locked(
     // Unattended: start each stream as soon as it is observed and decided, so observation,
     // Starts and polling overlap. The plan and the run's streams are recorded first, the
     // decisions as they are made, so an interrupted run resumes where it stopped.
-    if let (Some((fleet, targets, settings)), true) = (&to_survey, args.run.yes) {
-        let numbered: Vec<(usize, Target)> = targets.iter().cloned().enumerate().collect();
+    if args.run.yes
+        && let Some((fleet, targets, settings)) = to_survey
+    {
+        let numbered: Vec<(usize, Target)> = targets.into_iter().enumerate().collect();
         let streaming =
-            match start_streaming(session, fleet, numbered, *settings, pace, run_id).await {
+            match start_streaming(session, &fleet, numbered, settings, pace, run_id).await {
                 Ok(s) => s,
                 Err(e) => return fail(e),
             };
@@ -221,7 +223,7 @@ async fn apply_locked(
             session,
             run_id,
             Vec::new(),
-            config(&args.run, *settings),
+            config(&args.run, settings),
             Some(streaming),
         )
         .await;
@@ -490,17 +492,22 @@ async fn run_engine(
     if let (Some(feed), Some((pace, observer))) = (outcome.feed.take(), streaming) {
         observer.abort();
         if feed.survey.is_done() {
-            let plan = ledger
-                .load_plan(feed.plan_id)?
-                .map(|p| p.items)
-                .unwrap_or_default();
-            ledger.set_plan_estimate(feed.plan_id, crate::plan::estimate(&plan, pace, false))?;
+            // Counted in the ledger: a large fleet's plan is not loaded back into memory.
+            let counts = ledger.plan_counts(feed.plan_id)?;
+            let mut per_region: std::collections::BTreeMap<&str, (u64, u64)> = Default::default();
+            let mut summary = Summary::default();
+            for (region, action, n) in &counts {
+                let entry = per_region.entry(region.as_str()).or_default();
+                entry.1 += n;
+                if action.starts() {
+                    entry.0 += n;
+                }
+                summary.add(*action, *n as usize);
+            }
+            let estimate = crate::plan::estimate_counts(per_region.into_values(), pace, false);
+            ledger.set_plan_estimate(feed.plan_id, estimate)?;
             if !global.quiet {
-                eprintln!(
-                    "Plan {}: {}",
-                    feed.plan_id,
-                    summary_line(&Summary::of(&plan))
-                );
+                eprintln!("Plan {}: {}", feed.plan_id, summary_line(&summary));
             }
         }
     }

@@ -136,6 +136,28 @@ impl Ledger {
         Ok(self.conn().last_insert_rowid())
     }
 
+    /// A plan's items counted per region and action, without loading them.
+    pub fn plan_counts(&self, plan_id: i64) -> Result<Vec<(String, Action, u64)>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT region, action, COUNT(*) FROM plan_items WHERE plan_id = ?1 GROUP BY region, action",
+        )?;
+        let rows = stmt.query_map([plan_id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)? as u64,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (region, action, n) = row?;
+            if let Some(action) = Action::parse(&action) {
+                out.push((region, action, n));
+            }
+        }
+        Ok(out)
+    }
+
     /// Records the estimated apply time of a plan completed item by item.
     pub fn set_plan_estimate(&self, plan_id: i64, estimated_ms: EpochMillis) -> Result<()> {
         self.conn().execute(
@@ -532,6 +554,16 @@ impl Ledger {
 
     /// Every item of a run, in fleet order.
     pub fn run_items(&self, run_id: i64) -> Result<Vec<RunItemRow>> {
+        self.run_items_in(run_id, &[])
+    }
+
+    /// The items of a run in the given phases (all of them when `phases` is empty).
+    pub fn run_items_in(&self, run_id: i64, phases: &[Phase]) -> Result<Vec<RunItemRow>> {
+        let wanted: String = phases
+            .iter()
+            .map(|p| format!(",{}", p.as_str()))
+            .collect::<String>()
+            + ",";
         let mut stmt = self.conn().prepare_cached(
             "SELECT i.seq, i.line, i.account, i.region, i.name, i.target_type, i.target_arn,
                     i.action, i.phase, i.reason, i.old_type, i.old_arn, i.starts, i.enabled_at,
@@ -539,9 +571,10 @@ impl Ledger {
                     s.enc_status, s.key_type, s.key_arn
              FROM run_items i
              LEFT JOIN streams s ON s.account = i.account AND s.region = i.region AND s.name = i.name
-             WHERE i.run_id = ?1 ORDER BY i.seq",
+             WHERE i.run_id = ?1 AND (?2 = ',' OR instr(?2, ',' || i.phase || ',') > 0)
+             ORDER BY i.seq",
         )?;
-        let rows = stmt.query_map([run_id], |r| {
+        let rows = stmt.query_map(params![run_id, wanted], |r| {
             let corrupt = |what: &str| {
                 rusqlite::Error::InvalidColumnType(
                     0,

@@ -71,7 +71,8 @@ pub struct Summary {
 }
 
 pub fn summary(ledger: &Ledger, run_id: i64, outcome: &Outcome) -> Result<Summary, LedgerError> {
-    let rows = ledger.run_items(run_id)?;
+    // Only the items worth listing: a large run's items are not all loaded back.
+    let rows = ledger.run_items_in(run_id, &[Phase::Failed, Phase::Deferred])?;
     let counts: BTreeMap<Phase, usize> =
         Phase::ALL.iter().map(|p| (*p, outcome.count(*p))).collect();
     let starts = *outcome.calls.get(&Operation::Start).unwrap_or(&0);
@@ -140,9 +141,10 @@ pub fn summary(ledger: &Ledger, run_id: i64, outcome: &Outcome) -> Result<Summar
             );
         }
     }
-    let keys: BTreeSet<String> = rows
+    let keys: BTreeSet<String> = outcome
+        .tracks
         .iter()
-        .filter_map(|r| r.target.key_arn().map(|a| a.as_str().to_owned()))
+        .filter_map(|t| t.target.key_arn().map(|a| a.as_str().to_owned()))
         .collect();
     let counts_now = ledger.key_counts_now()?;
     let key_json: Vec<Value> = keys
