@@ -167,7 +167,12 @@ pub fn parse_fleet(
     let mut problems = Vec::new();
     let mut records = reader.byte_records();
     let mut columns: Option<(Vec<Option<Column>>, u64)> = None;
-    let mut rows: Vec<(u64, Vec<String>)> = Vec::new();
+    // Rows are checked as they are read (the header comes first): a large fleet is not held
+    // twice, as text fields and as targets.
+    let mut header_ok = false;
+    let mut rows = 0usize;
+    // At most one target per line after the header.
+    let mut targets = Vec::with_capacity(lines.newlines.len());
 
     for record in &mut records {
         let record = match record {
@@ -207,20 +212,32 @@ pub fn parse_fleet(
         if !utf8_ok {
             continue;
         }
-        if columns.is_none() {
-            columns = Some((header(&fields, line, &mut problems), line));
-        } else {
-            rows.push((line, fields));
+        match &columns {
+            None => {
+                let cols = header(&fields, line, &mut problems);
+                // Without a single stream column no row can be read: only the header is
+                // reported.
+                header_ok = cols.contains(&Some(Column::Stream)) && !has_duplicate_columns(&cols);
+                columns = Some((cols, line));
+            }
+            Some((cols, _)) => {
+                rows += 1;
+                if header_ok
+                    && let Some(target) = row(cols, line, &fields, default_region, &mut problems)
+                {
+                    targets.push(target);
+                }
+            }
         }
     }
 
-    let Some((columns, header_line)) = columns else {
+    let Some((_, header_line)) = columns else {
         problems.push(file_problem(format!(
             "the file is empty: expected a header row with {ACCEPTED}"
         )));
         return Err(problems);
     };
-    if rows.is_empty() && problems.is_empty() {
+    if rows == 0 && problems.is_empty() {
         problems.push(Problem {
             line: Some(header_line),
             column: None,
@@ -228,16 +245,8 @@ pub fn parse_fleet(
             message: "the file has a header but no streams".into(),
         });
     }
-    if !columns.contains(&Some(Column::Stream)) || has_duplicate_columns(&columns) {
-        // Without a single stream column no row can be read: report the header alone.
+    if !header_ok {
         return Err(problems);
-    }
-
-    let mut targets = Vec::with_capacity(rows.len());
-    for (line, fields) in &rows {
-        if let Some(target) = row(&columns, *line, fields, default_region, &mut problems) {
-            targets.push(target);
-        }
     }
     duplicates(&targets, &mut problems);
     if problems.is_empty() {

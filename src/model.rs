@@ -2,7 +2,9 @@
 //! ARN grammar we accept. Values here are already validated; raw text becomes one of these
 //! types at the edges (the fleet reader, the cloud client), never deeper in.
 
+use std::collections::HashSet;
 use std::fmt;
+use std::sync::Arc;
 
 /// The KMS key type of a Firehose encryption configuration (`KeyType` in the API).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -245,10 +247,9 @@ impl FirehoseArn {
 /// `arn:<partition>:kms:<region>:<account>:key/<key-id>` (a key, never an alias).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct KmsKeyArn {
-    arn: String,
-    region_range: (usize, usize),
-    account_range: (usize, usize),
-    key_id_start: usize,
+    /// Validated by [`KmsKeyArn::parse`]; shared, so the many copies of one fleet's key (a
+    /// target, a plan item, a run's track per stream) hold one string.
+    arn: Arc<str>,
 }
 
 impl KmsKeyArn {
@@ -261,7 +262,7 @@ impl KmsKeyArn {
             return Err(ArnError::KmsAlias);
         }
         check_region_account(&parts)?;
-        let key_id = parts
+        parts
             .resource
             .strip_prefix("key/")
             .filter(|id| {
@@ -269,27 +270,25 @@ impl KmsKeyArn {
                     && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
             })
             .ok_or_else(|| ArnError::Resource(parts.resource.to_owned(), "key/<key-id>"))?;
-        let region_start = "arn:".len() + parts.partition.len() + ":kms:".len();
-        let account_start = region_start + parts.region.len() + 1;
-        Ok(KmsKeyArn {
-            arn: text.to_owned(),
-            region_range: (region_start, region_start + parts.region.len()),
-            account_range: (account_start, account_start + parts.account.len()),
-            key_id_start: text.len() - key_id.len(),
-        })
+        Ok(KmsKeyArn { arn: text.into() })
+    }
+
+    /// The `n`th `:`-separated field of the (validated) ARN.
+    fn field(&self, n: usize) -> &str {
+        self.arn.splitn(6, ':').nth(n).unwrap_or_default()
     }
 
     pub fn as_str(&self) -> &str {
         &self.arn
     }
     pub fn region(&self) -> &str {
-        &self.arn[self.region_range.0..self.region_range.1]
+        self.field(3)
     }
     pub fn account(&self) -> &str {
-        &self.arn[self.account_range.0..self.account_range.1]
+        self.field(4)
     }
     pub fn key_id(&self) -> &str {
-        &self.arn[self.key_id_start..]
+        self.field(5).trim_start_matches("key/")
     }
 }
 
@@ -299,9 +298,35 @@ impl fmt::Display for KmsKeyArn {
     }
 }
 
+/// Hands out one shared copy of each distinct string (regions, accounts).
+#[derive(Debug, Default)]
+pub struct Interner(HashSet<Arc<str>>);
+
+impl Interner {
+    pub fn get(&mut self, s: &str) -> Arc<str> {
+        if let Some(shared) = self.0.get(s) {
+            return shared.clone();
+        }
+        let shared: Arc<str> = s.into();
+        self.0.insert(shared.clone());
+        shared
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn interner_shares_one_copy_per_string() {
+        let mut names = Interner::default();
+        let a = names.get("us-east-1");
+        let b = names.get("us-east-1");
+        let c = names.get("eu-west-1");
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(!Arc::ptr_eq(&a, &c));
+        assert_eq!((&*a, &*c), ("us-east-1", "eu-west-1"));
+    }
 
     #[test]
     fn stream_names() {

@@ -6,7 +6,7 @@
 //! One run uses one set of credentials, hence one account: the limiter's account is the
 //! credentials' (`SELF`), whatever account a stream ARN names.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,8 +29,8 @@ const READ_ATTEMPTS: u32 = 6;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Query {
     pub seq: usize,
-    pub region: String,
-    pub name: String,
+    pub region: Arc<str>,
+    pub name: Box<str>,
 }
 
 /// Why observation could not complete. Each says what to do about it.
@@ -84,6 +84,13 @@ impl ObserveError {
             },
             error => ObserveError::Failed { what, error },
         }
+    }
+}
+
+/// Gives a large queue's memory back as it empties (amortised: at most once per halving).
+pub fn shrink<T>(queue: &mut VecDeque<T>) {
+    if queue.capacity() > 1024 && queue.len() < queue.capacity() / 4 {
+        queue.shrink_to(queue.len() * 2);
     }
 }
 
@@ -156,17 +163,28 @@ pub fn observe_streams(
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let permits = Arc::new(Semaphore::new(concurrency.max(1)));
-        let mut by_region: BTreeMap<String, Vec<Query>> = BTreeMap::new();
+        // Sized exactly: a large fleet's queries are not held with room to spare.
+        let mut sizes: BTreeMap<Arc<str>, usize> = BTreeMap::new();
+        for q in &queries {
+            *sizes.entry(q.region.clone()).or_default() += 1;
+        }
+        let mut by_region: BTreeMap<Arc<str>, VecDeque<Query>> = sizes
+            .into_iter()
+            .map(|(region, n)| (region, VecDeque::with_capacity(n)))
+            .collect();
         for q in queries {
-            by_region.entry(q.region.clone()).or_default().push(q);
+            if let Some(v) = by_region.get_mut(&q.region) {
+                v.push_back(q);
+            }
         }
         let mut regions = tokio::task::JoinSet::new();
-        for (region, queries) in by_region {
+        for (region, mut queries) in by_region {
             let (cloud, pacer, permits, tx) =
                 (cloud.clone(), pacer.clone(), permits.clone(), tx.clone());
             regions.spawn(async move {
                 let mut calls = tokio::task::JoinSet::new();
-                for q in queries {
+                while let Some(q) = queries.pop_front() {
+                    shrink(&mut queries);
                     let Ok(permit) = permits.clone().acquire_owned().await else {
                         return;
                     };
@@ -250,6 +268,25 @@ mod tests {
             code: code.into(),
             message: "User: arn:aws:iam::123456789012:user/ops is not authorized".into(),
         }
+    }
+
+    #[test]
+    fn a_large_queue_gives_memory_back_as_it_empties() {
+        let mut queue: VecDeque<u64> = (0..10_000).collect();
+        let full = queue.capacity();
+        let mut lowest = full;
+        while let Some(x) = queue.pop_front() {
+            shrink(&mut queue);
+            assert!(queue.capacity() >= queue.len());
+            assert_eq!(queue.front().copied(), (x + 1 < 10_000).then_some(x + 1));
+            lowest = lowest.min(queue.capacity());
+        }
+        assert!(lowest <= 2048, "capacity stayed at {lowest} of {full}");
+        // A small queue is left alone.
+        let mut small: VecDeque<u64> = VecDeque::with_capacity(1000);
+        small.push_back(1);
+        shrink(&mut small);
+        assert!(small.capacity() >= 1000);
     }
 
     #[test]

@@ -9,21 +9,23 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use crate::clock::EpochMillis;
 use crate::input::Target;
 use crate::ledger::{Ledger, Result, StreamState};
-use crate::model::{KeyObservation, StreamId, StreamObservation};
-use crate::observe::Query;
+use crate::model::{Interner, KeyObservation, StreamId, StreamObservation};
+use crate::observe::{Query, shrink};
 use crate::plan::{Item, Planner, Seen, Settings};
 
 #[derive(Debug)]
 pub struct Survey {
-    /// The targets still to decide (a decided one is dropped: a large fleet is not held twice).
-    targets: Vec<Option<Target>>,
+    /// How many targets the survey covers.
+    total: usize,
     planner: Planner,
     /// Counted send times per stream, loaded once from the ledger.
     sends: HashMap<StreamId, Vec<EpochMillis>>,
     counts_now: HashMap<String, u32>,
     waiting: BTreeMap<usize, Seen>,
-    /// Per region, the targets not yet decided, in fleet order.
-    pending: BTreeMap<String, VecDeque<usize>>,
+    /// Per region, the targets not yet decided with their number, in fleet order. A decided one
+    /// is dropped and the queue shrinks as it empties, so a large fleet is not held twice (once
+    /// here, once as the run's items).
+    pending: BTreeMap<String, VecDeque<(usize, Target)>>,
     run_id: Option<i64>,
 }
 
@@ -40,13 +42,24 @@ impl Survey {
         let now = ledger.now();
         let counts_now = ledger.key_counts_now()?;
         let sends = ledger.all_counted_sends(now)?;
-        let mut pending: BTreeMap<String, VecDeque<usize>> = BTreeMap::new();
-        for (seq, t) in targets.iter().enumerate() {
-            pending.entry(t.region.clone()).or_default().push_back(seq);
+        // Sized exactly, and built before the fleet's own buffer is freed: no doubling.
+        let mut sizes: BTreeMap<&str, usize> = BTreeMap::new();
+        for t in &targets {
+            *sizes.entry(&t.region).or_default() += 1;
+        }
+        let mut pending: BTreeMap<String, VecDeque<(usize, Target)>> = sizes
+            .into_iter()
+            .map(|(region, n)| (region.to_owned(), VecDeque::with_capacity(n)))
+            .collect();
+        let total = targets.len();
+        for (seq, t) in targets.into_iter().enumerate() {
+            if let Some(queue) = pending.get_mut(&t.region) {
+                queue.push_back((seq, t));
+            }
         }
         Ok(Survey {
             pending,
-            targets: targets.into_iter().map(Some).collect(),
+            total,
             planner: Planner::new(settings, counts_now.clone(), keys, now),
             sends,
             counts_now,
@@ -55,28 +68,32 @@ impl Survey {
         })
     }
 
-    /// The Describe calls to make, in fleet order.
+    /// The Describe calls to make, region by region, in fleet order within each.
     pub fn queries(&self) -> Vec<Query> {
-        self.targets
-            .iter()
-            .enumerate()
-            .filter_map(|(seq, t)| {
-                t.as_ref().map(|t| Query {
-                    seq,
-                    region: t.region.clone(),
-                    name: t.name.clone(),
-                })
+        let mut regions = Interner::default();
+        self.undecided()
+            .map(|(seq, t)| Query {
+                seq,
+                region: regions.get(&t.region),
+                name: t.name.as_str().into(),
             })
             .collect()
     }
 
+    /// The targets not decided yet, with their number in the survey.
+    pub fn undecided(&self) -> impl Iterator<Item = (usize, &Target)> {
+        self.pending
+            .values()
+            .flat_map(|queue| queue.iter().map(|(seq, t)| (*seq, t)))
+    }
+
     /// How many targets the survey covers.
     pub fn len(&self) -> usize {
-        self.targets.len()
+        self.total
     }
 
     pub fn is_empty(&self) -> bool {
-        self.targets.is_empty()
+        self.total == 0
     }
 
     /// Whether every target has been decided.
@@ -146,22 +163,20 @@ impl Survey {
     pub fn decide_ready(&mut self) -> Vec<Item> {
         let mut decided = Vec::new();
         for queue in self.pending.values_mut() {
-            while let Some(&next) = queue.front() {
+            while let Some(&(next, _)) = queue.front() {
                 let Some(seen) = self.waiting.remove(&next) else {
                     break;
                 };
-                queue.pop_front();
+                let (_, target) = queue.pop_front().expect("the front was just seen");
                 let sends = match &seen {
                     Seen::Found { obs, .. } => {
                         self.sends.get(&obs.id).map(Vec::as_slice).unwrap_or(&[])
                     }
                     Seen::Missing => &[],
                 };
-                let target = self.targets[next]
-                    .take()
-                    .expect("each target is decided once");
                 decided.push(self.planner.decide(next, &target, &seen, sends));
             }
+            shrink(queue);
         }
         decided
     }

@@ -22,7 +22,7 @@ use super::{Config, Outcome, Track};
 use crate::clock::EpochMillis;
 use crate::cloud::{CallError, Cloud};
 use crate::ledger::{AttemptOutcome, ItemUpdate, Ledger, LedgerError, Op, Phase, budget};
-use crate::model::{EncStatus, KeyChoice, StreamObservation};
+use crate::model::{EncStatus, Interner, KeyChoice, StreamObservation};
 use crate::observe::{Observed, SELF};
 use crate::pace::{Operation, Pacer};
 use crate::plan::Item;
@@ -99,11 +99,13 @@ pub struct Engine<'a> {
 struct State {
     tracks: Vec<Track>,
     live: Vec<Live>,
+    /// One shared copy of each region and account name the tracks carry.
+    names: Interner,
     /// Items ready to dispatch, per region, in fleet order.
-    ready: BTreeMap<String, BTreeSet<usize>>,
+    ready: BTreeMap<Arc<str>, BTreeSet<usize>>,
     /// Starts in flight per region: each region has its own `concurrency` slots, so one
     /// region waiting for its tokens never holds another back.
-    starts_by_region: HashMap<String, usize>,
+    starts_by_region: HashMap<Arc<str>, usize>,
     /// When items may be dispatched again.
     dispatch_at: BTreeSet<(Instant, usize)>,
     /// When items are to be described (`true`: to reconcile).
@@ -113,7 +115,7 @@ struct State {
     key_waiters: HashMap<String, BTreeSet<usize>>,
     starts_in_flight: usize,
     describes_in_flight: usize,
-    describes_by_region: HashMap<String, usize>,
+    describes_by_region: HashMap<Arc<str>, usize>,
     /// Streams are still being observed (the Describe quota is busy with them).
     observing: bool,
     early_polls: u64,
@@ -183,6 +185,7 @@ impl<'a> Engine<'a> {
         let n = tracks.len();
         let mut st = State {
             live: (0..n).map(|_| Live::default()).collect(),
+            names: Interner::default(),
             tracks,
             ready: BTreeMap::new(),
             starts_by_region: HashMap::new(),
@@ -340,7 +343,7 @@ impl<'a> Engine<'a> {
                 Some(id) => self.ledger.key_in_force(id)?,
                 None => None,
             };
-            let track = Track::from_item(&item, old.clone());
+            let track = Track::from_item(&item, old.clone(), &mut st.names);
             rows.push((item.clone(), track.phase, old));
             st.live.push(Live::default());
             st.tracks.push(track);
@@ -472,7 +475,7 @@ impl<'a> Engine<'a> {
         }
         let floor = st.schedule.first_delay() / 2;
         let now = Instant::now();
-        let mut regions_seen: Vec<String> = Vec::new();
+        let mut regions_seen: Vec<Arc<str>> = Vec::new();
         // The earliest polls are the streams started longest ago; a bounded look keeps this
         // cheap on every turn of the loop.
         let candidates: Vec<(Instant, usize, bool)> = st
@@ -540,7 +543,7 @@ impl<'a> Engine<'a> {
     /// Starts ready items, each region in fleet order, while each region has a free slot.
     fn dispatch(&self, st: &mut State, tx: &mpsc::UnboundedSender<Msg>) -> Result<(), LedgerError> {
         let cap = self.config.concurrency.max(1);
-        let regions: Vec<String> = st.ready.keys().cloned().collect();
+        let regions: Vec<Arc<str>> = st.ready.keys().cloned().collect();
         for region in regions {
             while st.starts_by_region.get(&region).copied().unwrap_or(0) < cap {
                 let Some(i) = st.ready.get_mut(&region).and_then(BTreeSet::pop_first) else {
@@ -663,8 +666,7 @@ impl<'a> Engine<'a> {
     fn may_free(&self, st: &State, arn: &str) -> bool {
         st.tracks.iter().any(|t| {
             !t.phase.is_terminal()
-                && t.old_key
-                    .as_ref()
+                && t.old_key()
                     .and_then(KeyChoice::key_arn)
                     .is_some_and(|k| k.as_str() == arn)
                 && t.target.key_arn().is_none_or(|k| k.as_str() != arn)
@@ -718,27 +720,26 @@ impl<'a> Engine<'a> {
         }
         let t = &mut st.tracks[i];
         t.phase = phase;
-        t.reason = update.reason.clone().or(t.reason.take());
+        if update.reason.is_some() {
+            t.notes_mut().reason = update.reason.clone();
+        }
         if let Some(f) = &update.failure {
-            t.failure = Some(f.clone());
+            t.notes_mut().failure = Some(f.clone());
         }
         if update.next_slot.is_some() {
-            t.next_slot = update.next_slot;
-        }
-        if update.enabled_at.is_some() {
-            t.enabled_at = update.enabled_at;
+            t.notes_mut().next_slot = update.next_slot;
         }
         update.phase = Some(phase);
         update.starts = Some(t.starts);
         self.ledger.update_run_item(self.run_id, t.seq, &update)?;
-        let detail = match (&t.failure, &t.reason) {
+        let detail = match (t.failure(), t.reason()) {
             (Some((kind, details)), _) => format!("{kind}: {details}"),
-            (None, Some(reason)) => reason.clone(),
+            (None, Some(reason)) => reason.to_owned(),
             _ => String::new(),
         };
         let _ = self.events.send(Event::Finished {
-            region: t.region.clone(),
-            name: t.name.clone(),
+            region: t.region.to_string(),
+            name: t.name.to_string(),
             phase,
             detail,
         });
@@ -1039,7 +1040,7 @@ impl<'a> Engine<'a> {
         self.pacer.succeeded(SELF, &region, Operation::Describe);
         self.ledger.record_stream(&obs, Some(self.run_id))?;
         if st.tracks[i].account.is_none() {
-            st.tracks[i].account = Some(obs.id.account.clone());
+            st.tracks[i].account = Some(st.names.get(&obs.id.account));
         }
         st.tracks[i].needs_describe = false;
         let target = st.tracks[i].target.clone();
@@ -1063,7 +1064,7 @@ impl<'a> Engine<'a> {
                     st.schedule.saw_done(elapsed);
                 }
                 // A rekey away from a customer key frees its slot now.
-                if let Some(KeyChoice::Customer(old)) = st.tracks[i].old_key.clone()
+                if let Some(KeyChoice::Customer(old)) = st.tracks[i].old_key().cloned()
                     && target.key_arn() != Some(&old)
                 {
                     self.key_freed(st, old.as_str());

@@ -12,11 +12,12 @@ pub mod failure;
 pub mod poll;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::EpochMillis;
 use crate::ledger::{Ledger, LedgerError, Phase, RunItemRow};
-use crate::model::{EncStatus, KeyChoice, StreamId};
+use crate::model::{EncStatus, Interner, KeyChoice, StreamId};
 use crate::pace::Operation;
 use crate::plan::{Action, Item, Settings};
 
@@ -36,14 +37,16 @@ pub struct Config {
     pub first_poll: Duration,
 }
 
-/// One stream of a run, as the engine carries it.
+/// One stream of a run, as the engine carries it. A run holds one per stream for its whole
+/// length, so it is kept small: regions and accounts are shared strings, and what only some
+/// items have (an old key, a reason, a failure, a next slot) lives in a box of [`Notes`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Track {
     pub seq: usize,
     pub line: u64,
-    pub region: String,
-    pub name: String,
-    pub account: Option<String>,
+    pub region: Arc<str>,
+    pub name: Box<str>,
+    pub account: Option<Arc<str>>,
     pub target: KeyChoice,
     pub action: Action,
     pub phase: Phase,
@@ -51,25 +54,55 @@ pub struct Track {
     pub starts: u32,
     /// Its state must be learned with Describe before anything is sent to it.
     pub needs_describe: bool,
+    notes: Option<Box<Notes>>,
+}
+
+/// What only some of a run's items carry.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Notes {
     /// The key in force before the run touched it.
     pub old_key: Option<KeyChoice>,
     pub reason: Option<String>,
+    /// Failure type and details.
     pub failure: Option<(String, String)>,
     pub next_slot: Option<EpochMillis>,
-    pub enabled_at: Option<EpochMillis>,
+}
+
+impl Notes {
+    /// `None` when there is nothing to note, so most tracks carry no box.
+    fn boxed(self) -> Option<Box<Notes>> {
+        (self != Notes::default()).then(|| Box::new(self))
+    }
 }
 
 impl Track {
     pub fn stream_id(&self) -> Option<StreamId> {
         self.account.as_ref().map(|account| StreamId {
-            account: account.clone(),
-            region: self.region.clone(),
-            name: self.name.clone(),
+            account: account.to_string(),
+            region: self.region.to_string(),
+            name: self.name.to_string(),
         })
     }
 
+    pub fn old_key(&self) -> Option<&KeyChoice> {
+        self.notes.as_ref()?.old_key.as_ref()
+    }
+    pub fn reason(&self) -> Option<&str> {
+        self.notes.as_ref()?.reason.as_deref()
+    }
+    pub fn failure(&self) -> Option<&(String, String)> {
+        self.notes.as_ref()?.failure.as_ref()
+    }
+    pub fn next_slot(&self) -> Option<EpochMillis> {
+        self.notes.as_ref()?.next_slot
+    }
+    /// The notes, created on first use.
+    pub fn notes_mut(&mut self) -> &mut Notes {
+        self.notes.get_or_insert_default()
+    }
+
     /// The starting phase of a freshly planned item.
-    pub fn from_item(item: &Item, old_key: Option<KeyChoice>) -> Track {
+    pub fn from_item(item: &Item, old_key: Option<KeyChoice>, names: &mut Interner) -> Track {
         let phase = match item.action {
             Action::Enable | Action::Rekey => Phase::Pending,
             Action::Noop => match item.current.as_ref().map(|c| &c.status) {
@@ -82,41 +115,45 @@ impl Track {
         Track {
             seq: item.seq,
             line: item.target.line,
-            region: item.target.region.clone(),
-            name: item.target.name.clone(),
-            account: item.account().map(str::to_owned),
+            region: names.get(&item.target.region),
+            name: item.target.name.as_str().into(),
+            account: item.account().map(|a| names.get(a)),
             target: item.target.key.clone(),
             action: item.action,
             phase,
             starts: 0,
             needs_describe: false,
-            old_key,
-            reason: item.reason.map(|r| r.as_str().to_owned()),
-            failure: None,
-            next_slot: item.next_slot,
-            enabled_at: None,
+            notes: Notes {
+                old_key,
+                reason: item.reason.map(|r| r.as_str().to_owned()),
+                failure: None,
+                next_slot: item.next_slot,
+            }
+            .boxed(),
         }
     }
 
     /// An item of an interrupted run, as the ledger left it; `None` when it was never decided
     /// (the run stopped before observing it).
-    pub fn from_row(row: &RunItemRow) -> Option<Track> {
+    pub fn from_row(row: &RunItemRow, names: &mut Interner) -> Option<Track> {
         Some(Track {
             seq: row.seq,
             line: row.line,
-            region: row.region.clone(),
-            name: row.name.clone(),
-            account: row.account.clone(),
+            region: names.get(&row.region),
+            name: row.name.as_str().into(),
+            account: row.account.as_deref().map(|a| names.get(a)),
             target: row.target.clone(),
             action: row.action?,
             phase: row.phase,
             starts: row.starts,
             needs_describe: matches!(row.phase, Phase::Starting | Phase::Polling),
-            old_key: row.old_key.clone(),
-            reason: row.reason.clone(),
-            failure: row.failure_type.clone().zip(row.failure_details.clone()),
-            next_slot: row.next_slot,
-            enabled_at: row.enabled_at,
+            notes: Notes {
+                old_key: row.old_key.clone(),
+                reason: row.reason.clone(),
+                failure: row.failure_type.clone().zip(row.failure_details.clone()),
+                next_slot: row.next_slot,
+            }
+            .boxed(),
         })
     }
 }

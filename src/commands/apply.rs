@@ -13,6 +13,7 @@ use crate::clock::EpochMillis;
 use crate::error::{Exit, UsageError};
 use crate::input::Target;
 use crate::ledger::{Phase, StaleAfter, lock};
+use crate::model::Interner;
 use crate::plan::{Pace, Settings, Summary};
 use crate::report::plan::{PlanView, summary_line, table_text};
 
@@ -205,9 +206,9 @@ async fn apply_locked(
     if args.run.yes
         && let Some((fleet, targets, settings)) = to_survey
     {
-        let numbered: Vec<(usize, Target)> = targets.into_iter().enumerate().collect();
+        let seqs = (0..targets.len()).collect();
         let streaming =
-            match start_streaming(session, &fleet, numbered, settings, pace, run_id).await {
+            match start_streaming(session, &fleet, targets, seqs, settings, pace, run_id).await {
                 Ok(s) => s,
                 Err(e) => return fail(e),
             };
@@ -279,13 +280,14 @@ async fn apply_locked(
     }
 
     let mut tracks = Vec::with_capacity(items.len());
+    let mut names = Interner::default();
     let mut rows = Vec::with_capacity(items.len());
     for item in &items {
         let old = match item.stream.as_ref() {
             Some(id) => ledger.key_in_force(id)?,
             None => None,
         };
-        let track = Track::from_item(item, old.clone());
+        let track = Track::from_item(item, old.clone(), &mut names);
         rows.push((item.clone(), track.phase, old));
         tracks.push(track);
     }
@@ -313,22 +315,20 @@ struct Streaming {
 async fn start_streaming(
     session: &Session,
     fleet: &str,
-    targets: Vec<(usize, Target)>,
+    targets: Vec<Target>,
+    seqs: Vec<usize>,
     settings: Settings,
     pace: Pace,
     run_id: i64,
 ) -> anyhow::Result<Streaming> {
     let ledger = &session.ledger;
-    let seqs: Vec<usize> = targets.iter().map(|(seq, _)| *seq).collect();
-    let plain: Vec<Target> = targets.iter().map(|(_, t)| t.clone()).collect();
-    let (survey, throttles) = prepare_survey(session, plain, settings, run_id).await?;
+    let (survey, throttles) = prepare_survey(session, targets, settings, run_id).await?;
     let plan_id = match ledger.run(run_id)?.and_then(|r| r.plan_id) {
         Some(plan_id) => plan_id,
         None => {
             let plan_id = ledger.create_plan(fleet, &settings, ledger.now(), 0)?;
             ledger.set_run_plan(run_id, plan_id)?;
-            let refs: Vec<(usize, &Target)> = targets.iter().map(|(seq, t)| (*seq, t)).collect();
-            ledger.insert_run_targets(run_id, &refs)?;
+            ledger.insert_run_targets(run_id, survey.undecided().map(|(i, t)| (seqs[i], t)))?;
             plan_id
         }
     };
@@ -400,9 +400,13 @@ async fn resume_locked(
             None => Settings::default(),
         };
         let rows = ledger.run_items(run_id)?;
-        let mut tracks: Vec<Track> = rows.iter().filter_map(Track::from_row).collect();
+        let mut names = Interner::default();
+        let mut tracks: Vec<Track> = rows
+            .iter()
+            .filter_map(|row| Track::from_row(row, &mut names))
+            .collect();
         // Streams the run had not observed yet are observed and decided as it goes on.
-        let undecided: Vec<(usize, Target)> = rows
+        let (seqs, undecided): (Vec<usize>, Vec<Target>) = rows
             .iter()
             .filter(|r| r.action.is_none())
             .map(|r| {
@@ -417,7 +421,7 @@ async fn resume_locked(
                     },
                 )
             })
-            .collect();
+            .unzip();
         let unknown = apply::reconcile_in_flight(ledger, &mut tracks)?;
         let open = tracks.iter().filter(|t| !t.phase.is_terminal()).count();
         if !global.quiet {
@@ -436,7 +440,10 @@ async fn resume_locked(
             (false, Some(plan_id)) => {
                 let fleet = ledger.plan_fleet(plan_id)?.unwrap_or_default();
                 let pace = pace(&run.pace);
-                Some(start_streaming(session, &fleet, undecided, settings, pace, run_id).await?)
+                Some(
+                    start_streaming(session, &fleet, undecided, seqs, settings, pace, run_id)
+                        .await?,
+                )
             }
             _ => None,
         };

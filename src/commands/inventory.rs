@@ -109,11 +109,12 @@ pub async fn inventory(global: &GlobalArgs, args: &InventoryArgs) -> anyhow::Res
     for region in &regions {
         let names = list_region(&session, region).await?;
         per_region.insert(region.clone(), names.len());
+        let shared: std::sync::Arc<str> = region.as_str().into();
         for name in names {
             queries.push(Query {
                 seq: queries.len(),
-                region: region.clone(),
-                name,
+                region: shared.clone(),
+                name: name.into(),
             });
         }
     }

@@ -463,7 +463,11 @@ fn insert_run_item_rows(
 impl Ledger {
     /// Records the streams of a run before they are observed and decided (`action` NULL,
     /// phase pending), so an interrupted run knows what it still has to observe.
-    pub fn insert_run_targets(&self, run_id: i64, targets: &[(usize, &Target)]) -> Result<()> {
+    pub fn insert_run_targets<'t>(
+        &self,
+        run_id: i64,
+        targets: impl IntoIterator<Item = (usize, &'t Target)>,
+    ) -> Result<()> {
         let tx = self.conn().unchecked_transaction()?;
         {
             let mut stmt = tx.prepare_cached(
@@ -475,7 +479,7 @@ impl Ledger {
             for (seq, t) in targets {
                 stmt.execute(params![
                     run_id,
-                    *seq as i64,
+                    seq as i64,
                     t.line as i64,
                     t.account,
                     t.region,
