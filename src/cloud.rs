@@ -97,7 +97,7 @@ fn classify<E>(err: SdkError<E, aws_smithy_runtime_api::http::Response>) -> Call
 where
     E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
 {
-    let chain = error_chain(&err);
+    let chain = with_tls_hint(error_chain(&err));
     match &err {
         SdkError::ServiceError(service) => {
             let status = service.raw().status().as_u16();
@@ -463,6 +463,18 @@ impl Cloud {
             .await
             .map_err(classify)?;
         Ok(())
+    }
+}
+
+/// A certificate the client does not trust is most often a corporate TLS proxy: say what to do.
+fn with_tls_hint(chain: String) -> String {
+    if chain.contains("invalid peer certificate") || chain.contains("UnknownIssuer") {
+        format!(
+            "{chain} (the endpoint's certificate is not trusted: behind a TLS-inspecting proxy, \
+             pass its root certificate with --ca-bundle FILE or AWS_CA_BUNDLE)"
+        )
+    } else {
+        chain
     }
 }
 

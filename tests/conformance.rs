@@ -159,6 +159,11 @@ struct Moto {
 
 impl Moto {
     fn start() -> Moto {
+        Moto::start_with(None)
+    }
+
+    /// With `tls: Some((cert, key))`, moto serves HTTPS with that certificate.
+    fn start_with(tls: Option<(&Path, &Path)>) -> Moto {
         let bin = moto_server();
         let mut last = String::new();
         // The port is free when we look, but another process may take it before moto binds it:
@@ -170,8 +175,12 @@ impl Moto {
                 .unwrap()
                 .port();
             let log = tempfile::NamedTempFile::new().unwrap();
-            let child = Command::new(&bin)
-                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            let mut cmd = Command::new(&bin);
+            cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+            if let Some((cert, key)) = tls {
+                cmd.arg("-c").arg(cert).arg("-k").arg(key);
+            }
+            let child = cmd
                 .stdin(Stdio::null())
                 .stdout(log.reopen().unwrap())
                 .stderr(log.reopen().unwrap())
@@ -179,7 +188,10 @@ impl Moto {
                 .unwrap_or_else(|e| panic!("spawn {}: {e}", bin.display()));
             let mut moto = Moto {
                 child,
-                url: format!("http://127.0.0.1:{port}"),
+                url: format!(
+                    "{}://127.0.0.1:{port}",
+                    if tls.is_some() { "https" } else { "http" }
+                ),
                 _log: log,
             };
             match moto.wait_ready(port) {
@@ -1234,4 +1246,64 @@ fn resume_after_kill_9_converges(b: &Backend) {
         })
         .collect();
     assert_eq!(describe_all(b, names.iter().map(String::as_str)), expected);
+}
+
+// ---------------------------------------------------------------------------------------------
+// TLS: a private certificate authority, as behind a corporate TLS-inspecting proxy.
+
+/// moto serves HTTPS with a certificate signed by a throwaway CA: the SDK's client trusts it
+/// only with `--ca-bundle` (or `AWS_CA_BUNDLE`), and without it the error says what to do.
+#[test]
+fn a_private_ca_is_trusted_only_through_ca_bundle() {
+    let certs = tempfile::tempdir().unwrap();
+    let python = moto_server().parent().unwrap().join("python");
+    run_setup(
+        Command::new(&python)
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/make_test_ca.py"))
+            .arg(certs.path()),
+        "make a test certificate authority",
+    );
+    let (ca, cert, key) = (
+        certs.path().join("ca.pem"),
+        certs.path().join("cert.pem"),
+        certs.path().join("key.pem"),
+    );
+    let moto = Moto::start_with(Some((&cert, &key)));
+    assert!(moto.url.starts_with("https://"), "{}", moto.url);
+    let w = Workdir {
+        dir: tempfile::tempdir().unwrap(),
+        endpoint: moto.url.clone(),
+    };
+    let inventory = ["inventory", "--region", REGION, "--output", "json"];
+
+    let flag = w
+        .command()
+        .args(inventory)
+        .arg("--ca-bundle")
+        .arg(&ca)
+        .output()
+        .unwrap();
+    let flag = Run::from(flag);
+    let regions = &flag.assert_code(0).json()["regions"];
+    assert_eq!(regions[0]["region"], REGION, "{}", flag.stdout);
+    assert_eq!(regions[0]["streams"], 0, "{}", flag.stdout);
+
+    let env = Run::from(
+        w.command()
+            .args(inventory)
+            .env("AWS_CA_BUNDLE", &ca)
+            .output()
+            .unwrap(),
+    );
+    env.assert_code(0);
+
+    let untrusted = Run::from(w.command().args(inventory).output().unwrap());
+    untrusted.assert_code(1);
+    for needle in ["certificate", "--ca-bundle", "AWS_CA_BUNDLE"] {
+        assert!(
+            untrusted.stderr.contains(needle),
+            "no {needle:?} in:\n{}",
+            untrusted.stderr
+        );
+    }
 }
