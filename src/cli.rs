@@ -327,7 +327,7 @@ pub struct LimitArgs {
     pub cmk_limit: u32,
 }
 
-/// `firehose-sse sandbox`: flags with the names of issue 3 / README "Sandbox". The sandbox's
+/// `firehose-sse sandbox`: flags as README "Sandbox" documents them. The sandbox's
 /// default region (unsigned requests, `--streams`, seeded items without one) is the global
 /// `--region`, else `us-east-1`.
 #[derive(Debug, Args)]

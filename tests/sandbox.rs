@@ -1454,7 +1454,7 @@ fn stops_cleanly_on_sigterm() {
     }
 }
 
-/// Capacity (issue 3): at `--tps 0` with 100,000 streams the sandbox must serve at least 5,000
+/// Capacity: at `--tps 0` with 100,000 streams the sandbox must serve at least 5,000
 /// Describe requests/s on this 2-core machine. A measurement, not a timed test: run with
 /// `cargo test --release --test sandbox -- --ignored capacity --nocapture`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
