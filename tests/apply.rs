@@ -9,18 +9,17 @@ fn a_clean_run_of_300_streams_starts_each_once_and_polls_about_once() {
     let sandbox = Sandbox::start(&["--streams", "300", "--latency", "100ms", "--tps", "50"]);
     let w = Workdir::new(&sandbox);
     let fleet = w.fleet("fleet.csv", &fleet_csv(stream_names(300), "us-east-1"));
-    let run = w.run(&[
-        "apply",
-        fleet.to_str().unwrap(),
-        "--yes",
-        "-q",
-        "--output",
-        "json",
-        "--start-tps",
-        "50",
-        "--describe-tps",
-        "50",
-    ]);
+    let run = w.apply(
+        &fleet,
+        &[
+            "--output",
+            "json",
+            "--start-tps",
+            "50",
+            "--describe-tps",
+            "50",
+        ],
+    );
     run.assert_code(0);
     let summary = run.json();
     assert_eq!(summary["counts"]["done"], 300, "{summary:#}");
@@ -86,14 +85,7 @@ fn bad_keys_fail_with_their_class_and_hint_and_transient_failures_are_retried() 
             key_arn(r, K_GOOD)
         ),
     );
-    let run = w.run(&[
-        "apply",
-        fleet.to_str().unwrap(),
-        "--yes",
-        "-q",
-        "--first-poll",
-        "200ms",
-    ]);
+    let run = w.apply(&fleet, &["--first-poll", "200ms"]);
     run.assert_code(3);
     assert!(
         run.stdout.contains("kms:CreateGrant"),
@@ -165,14 +157,7 @@ fn a_stream_out_of_budget_is_deferred_with_exit_4() {
     }
     assert_eq!(sandbox.stats().limit_exceeded.stream_budget, 2);
     // Running again does not call Start again: the refusal filled the budget for a window.
-    let again = w.run(&[
-        "apply",
-        fleet.to_str().unwrap(),
-        "--yes",
-        "-q",
-        "--output",
-        "json",
-    ]);
+    let again = w.apply(&fleet, &["--output", "json"]);
     again.assert_code(4);
     assert_eq!(
         sandbox
@@ -219,22 +204,21 @@ fn the_key_limit_holds_under_concurrency_while_rekeys_free_slots() {
     // The inventory makes the streams outside the fleet count.
     w.run(&["inventory", "--region", "us-east-1", "-q"])
         .assert_code(0);
-    let run = w.run(&[
-        "apply",
-        fleet.to_str().unwrap(),
-        "--yes",
-        "-q",
-        "--cmk-limit",
-        "10",
-        "--concurrency",
-        "32",
-        "--start-tps",
-        "50",
-        "--describe-tps",
-        "50",
-        "--first-poll",
-        "300ms",
-    ]);
+    let run = w.apply(
+        &fleet,
+        &[
+            "--cmk-limit",
+            "10",
+            "--concurrency",
+            "32",
+            "--start-tps",
+            "50",
+            "--describe-tps",
+            "50",
+            "--first-poll",
+            "300ms",
+        ],
+    );
     run.assert_code(0);
     let truth = sandbox.stats();
     assert_eq!(

@@ -144,22 +144,21 @@ fn faults_throttles_and_latency_spikes_converge_without_a_breach_and_the_report_
     );
     let w = Workdir::new(&sandbox);
     let fleet = w.fleet("fleet.csv", &fleet);
-    let run = w.run(&[
-        "apply",
-        fleet.to_str().unwrap(),
-        "--yes",
-        "-q",
-        "--output",
-        "json",
-        "--start-tps",
-        "40",
-        "--describe-tps",
-        "40",
-        "--first-poll",
-        "400ms",
-        "--read-timeout",
-        "5",
-    ]);
+    let run = w.apply(
+        &fleet,
+        &[
+            "--output",
+            "json",
+            "--start-tps",
+            "40",
+            "--describe-tps",
+            "40",
+            "--first-poll",
+            "400ms",
+            "--read-timeout",
+            "5",
+        ],
+    );
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     let truth = sandbox.stats();
     let faults = &truth.faults;

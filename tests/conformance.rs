@@ -36,8 +36,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use aws_credential_types::Credentials;
-use aws_sdk_firehose::config::{BehaviorVersion, Region};
 use aws_sdk_firehose::error::ProvideErrorMetadata;
 use aws_sdk_firehose::types::{
     BufferingHints, CompressionFormat, DeliveryStreamDescription,
@@ -46,8 +44,7 @@ use aws_sdk_firehose::types::{
     EncryptionConfiguration, ExtendedS3DestinationConfiguration, KeyType,
     KinesisStreamSourceConfiguration, NoEncryptionConfig,
 };
-use aws_smithy_types::retry::RetryConfig;
-use common::{ACCOUNT, Run, Sandbox, Workdir};
+use common::{ACCOUNT, Run, Sandbox, Workdir, firehose_client, kms_client};
 use serde_json::Value;
 
 const REGION: &str = "us-east-1";
@@ -275,27 +272,11 @@ impl Backend {
     }
 
     fn firehose(&self) -> aws_sdk_firehose::Client {
-        let config = aws_sdk_firehose::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(REGION))
-            .endpoint_url(&self.url)
-            .credentials_provider(credentials())
-            .http_client(firehose_sse::aws::http_client(None).unwrap())
-            .retry_config(RetryConfig::disabled())
-            .build();
-        aws_sdk_firehose::Client::from_conf(config)
+        firehose_client(&self.url, REGION)
     }
 
     fn kms(&self) -> aws_sdk_kms::Client {
-        let config = aws_sdk_kms::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(aws_sdk_kms::config::Region::new(REGION))
-            .endpoint_url(&self.url)
-            .credentials_provider(credentials())
-            .http_client(firehose_sse::aws::http_client(None).unwrap())
-            .retry_config(RetryConfig::disabled())
-            .build();
-        aws_sdk_kms::Client::from_conf(config)
+        kms_client(&self.url, REGION)
     }
 
     /// A working directory whose binary talks to this backend.
@@ -313,10 +294,6 @@ impl Backend {
             Server::Moto { .. } => None,
         }
     }
-}
-
-fn credentials() -> Credentials {
-    Credentials::new("AKIDCONFORMANCE", "conformance-secret", None, None, "test")
 }
 
 /// Each scenario as two tests, `<scenario>::moto` and `<scenario>::sandbox`.

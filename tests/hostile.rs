@@ -277,14 +277,7 @@ fn a_start_answered_by_a_gateway_error_is_reconciled_and_never_repeated() {
     });
     let w = workdir(&mock);
     let fleet = w.fleet("f.csv", "stream,region\norders,us-east-1\n");
-    let run = w.run(&[
-        "apply",
-        fleet.to_str().unwrap(),
-        "--yes",
-        "-q",
-        "--first-poll",
-        "100ms",
-    ]);
+    let run = w.apply(&fleet, &["--first-poll", "100ms"]);
     assert_no_panic(&run);
     run.assert_code(0);
     assert_eq!(starts.load(Ordering::SeqCst), 1, "the Start was sent again");

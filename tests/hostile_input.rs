@@ -315,15 +315,7 @@ fn report_csv_defuses_cells_a_spreadsheet_would_run() {
         "f.csv",
         "stream,region\n-orders,us-east-1\nplain,us-east-1\n",
     );
-    w.run(&[
-        "apply",
-        fleet.to_str().unwrap(),
-        "--yes",
-        "-q",
-        "--first-poll",
-        "200ms",
-    ])
-    .assert_code(0);
+    w.apply(&fleet, &["--first-poll", "200ms"]).assert_code(0);
     let csv = w.run(&["report", "--format", "csv"]);
     csv.assert_code(0);
     assert!(

@@ -2,13 +2,12 @@
 //! Rust SDK Firehose and KMS clients, plus plain HTTP for the admin endpoint and malformed
 //! requests. Each test starts its own sandbox on a free port with small latencies and windows.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, ChildStdout, Command, Stdio};
+mod common;
+
+use std::io::Write;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use aws_credential_types::Credentials;
-use aws_sdk_firehose::config::{BehaviorVersion, Region};
 use aws_sdk_firehose::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_firehose::types::{
     AuthenticationConfiguration, Connectivity, CopyCommand, DeliveryStreamDescription,
@@ -19,114 +18,17 @@ use aws_sdk_firehose::types::{
     MskSourceConfiguration, RedshiftDestinationConfiguration, S3DestinationConfiguration,
 };
 use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType};
-use aws_smithy_types::retry::RetryConfig;
-use firehose_sse::sandbox::Stats;
+use common::{ACCOUNT, BIN, Raw, Sandbox, Stats, firehose_client, kms_client};
 
-const BIN: &str = env!("CARGO_BIN_EXE_firehose-sse");
-const ACCOUNT: &str = "123456789012";
 const REGION: &str = "us-east-1";
 
-/// A sandbox process, killed when dropped.
-struct Sandbox {
-    child: Child,
-    url: String,
-    _stdout: BufReader<ChildStdout>,
-}
-
 impl Sandbox {
-    /// `firehose-sse sandbox --listen 127.0.0.1:0 ARGS`, once it has printed its endpoint.
-    fn start(args: &[&str]) -> Sandbox {
-        let mut child = Command::new(BIN)
-            .args(["sandbox", "--listen", "127.0.0.1:0"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn firehose-sse sandbox");
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut url = String::new();
-        stdout.read_line(&mut url).unwrap();
-        if url.is_empty() {
-            let mut err = String::new();
-            child
-                .stderr
-                .take()
-                .unwrap()
-                .read_to_string(&mut err)
-                .unwrap();
-            panic!("sandbox {args:?} printed no endpoint; stderr:\n{err}");
-        }
-        Sandbox {
-            child,
-            url: url.trim().to_owned(),
-            _stdout: stdout,
-        }
-    }
-
     fn firehose(&self, region: &str) -> aws_sdk_firehose::Client {
-        let config = aws_sdk_firehose::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(region.to_owned()))
-            .endpoint_url(&self.url)
-            .credentials_provider(credentials())
-            .http_client(firehose_sse::aws::http_client(None).unwrap())
-            .retry_config(RetryConfig::disabled())
-            .build();
-        aws_sdk_firehose::Client::from_conf(config)
+        firehose_client(&self.url, region)
     }
 
     fn kms(&self, region: &str) -> aws_sdk_kms::Client {
-        let config = aws_sdk_kms::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(aws_sdk_kms::config::Region::new(region.to_owned()))
-            .endpoint_url(&self.url)
-            .credentials_provider(credentials())
-            .http_client(firehose_sse::aws::http_client(None).unwrap())
-            .retry_config(RetryConfig::disabled())
-            .build();
-        aws_sdk_kms::Client::from_conf(config)
-    }
-
-    fn port(&self) -> u16 {
-        self.url.rsplit(':').next().unwrap().parse().unwrap()
-    }
-
-    /// One HTTP/1.1 request on its own connection.
-    fn raw(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Raw {
-        let mut conn = TcpStream::connect(("127.0.0.1", self.port())).unwrap();
-        conn.set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
-        let mut req = format!(
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
-            body.len()
-        );
-        for (k, v) in headers {
-            req.push_str(&format!("{k}: {v}\r\n"));
-        }
-        req.push_str("\r\n");
-        req.push_str(body);
-        conn.write_all(req.as_bytes()).unwrap();
-        let mut text = String::new();
-        conn.read_to_string(&mut text).unwrap();
-        let (head, body) = text.split_once("\r\n\r\n").expect("a complete HTTP answer");
-        let mut lines = head.lines();
-        let status = lines
-            .next()
-            .unwrap()
-            .split(' ')
-            .nth(1)
-            .unwrap()
-            .parse()
-            .unwrap();
-        let headers = lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-            .collect();
-        Raw {
-            status,
-            headers,
-            body: body.to_owned(),
-        }
+        kms_client(&self.url, region)
     }
 
     /// An unsigned JSON 1.1 call.
@@ -141,42 +43,6 @@ impl Sandbox {
             body,
         )
     }
-
-    fn stats(&self) -> Stats {
-        let raw = self.raw("GET", "/_sandbox/stats", &[], "");
-        assert_eq!(raw.status, 200, "{}", raw.body);
-        serde_json::from_str(&raw.body).expect("stats parse as firehose_sse::sandbox::Stats")
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-struct Raw {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Raw {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == &name.to_ascii_lowercase())
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body).unwrap()
-    }
-}
-
-fn credentials() -> Credentials {
-    Credentials::new("AKIDSANDBOX", "sandbox-secret", None, None, "test")
 }
 
 fn key_arn(region: &str, id: &str) -> String {
@@ -1561,16 +1427,7 @@ async fn in_process_sandbox_with_a_manual_clock() {
     .unwrap();
     let url = sandbox.endpoint();
     assert!(url.starts_with("http://127.0.0.1:"));
-    let fh = aws_sdk_firehose::Client::from_conf(
-        aws_sdk_firehose::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(REGION))
-            .endpoint_url(&url)
-            .credentials_provider(credentials())
-            .http_client(firehose_sse::aws::http_client(None).unwrap())
-            .retry_config(RetryConfig::disabled())
-            .build(),
-    );
+    let fh = firehose_client(&url, REGION);
     let s = "stream-00000";
     start(&fh, s, None).await.unwrap();
     assert_eq!(enc_status(&describe(&fh, s).await), Enc::Enabling);

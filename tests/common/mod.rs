@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Output, Stdio};
 use std::time::Duration;
 
+use aws_credential_types::Credentials;
+use aws_sdk_firehose::config::BehaviorVersion;
+use aws_smithy_types::retry::RetryConfig;
 pub use firehose_sse::sandbox::Stats;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_firehose-sse");
@@ -16,7 +19,7 @@ pub const ACCOUNT: &str = "123456789012";
 
 /// A `firehose-sse sandbox` process, killed when dropped.
 pub struct Sandbox {
-    child: Child,
+    pub child: Child,
     pub url: String,
     _stdout: BufReader<ChildStdout>,
 }
@@ -24,17 +27,22 @@ pub struct Sandbox {
 impl Sandbox {
     /// `firehose-sse sandbox --listen 127.0.0.1:0 ARGS`, once it has printed its endpoint.
     pub fn start(args: &[&str]) -> Sandbox {
+        // Its log goes to a file (a pipe nobody reads would fill and stall it), shown if it fails.
+        let log = tempfile::NamedTempFile::new().unwrap();
         let mut child = Command::new(BIN)
             .args(["sandbox", "--listen", "127.0.0.1:0"])
             .args(args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(log.reopen().unwrap())
             .spawn()
             .expect("spawn firehose-sse sandbox");
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut url = String::new();
         stdout.read_line(&mut url).unwrap();
-        assert!(!url.is_empty(), "sandbox {args:?} printed no endpoint");
+        if url.is_empty() {
+            let err = std::fs::read_to_string(log.path()).unwrap_or_default();
+            panic!("sandbox {args:?} printed no endpoint; stderr:\n{err}");
+        }
         Sandbox {
             child,
             url: url.trim().to_owned(),
@@ -51,24 +59,112 @@ impl Sandbox {
         Sandbox::start(&all)
     }
 
-    fn port(&self) -> u16 {
+    pub fn port(&self) -> u16 {
         self.url.rsplit(':').next().unwrap().parse().unwrap()
+    }
+
+    /// One HTTP/1.1 request on its own connection.
+    pub fn raw(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Raw {
+        let mut conn = TcpStream::connect(("127.0.0.1", self.port())).unwrap();
+        conn.set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let mut req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        req.push_str("\r\n");
+        req.push_str(body);
+        conn.write_all(req.as_bytes()).unwrap();
+        let mut text = String::new();
+        conn.read_to_string(&mut text).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").expect("a complete HTTP answer");
+        let mut lines = head.lines();
+        let status = lines
+            .next()
+            .unwrap()
+            .split(' ')
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap();
+        let headers = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            .collect();
+        Raw {
+            status,
+            headers,
+            body: body.to_owned(),
+        }
     }
 
     /// The ground truth.
     pub fn stats(&self) -> Stats {
-        let mut conn = TcpStream::connect(("127.0.0.1", self.port())).unwrap();
-        conn.set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
-        conn.write_all(
-            b"GET /_sandbox/stats HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
-        )
-        .unwrap();
-        let mut text = String::new();
-        conn.read_to_string(&mut text).unwrap();
-        let (_, body) = text.split_once("\r\n\r\n").expect("a complete HTTP answer");
-        serde_json::from_str(body).expect("stats parse")
+        let raw = self.raw("GET", "/_sandbox/stats", &[], "");
+        assert_eq!(raw.status, 200, "{}", raw.body);
+        serde_json::from_str(&raw.body).expect("stats parse as firehose_sse::sandbox::Stats")
     }
+}
+
+/// An HTTP answer, as [`Sandbox::raw`] read it.
+pub struct Raw {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Raw {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == &name.to_ascii_lowercase())
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap()
+    }
+}
+
+/// Fake credentials for SDK clients of a test server (never verified).
+pub fn test_credentials() -> Credentials {
+    Credentials::new(
+        "AKIDTESTFIREHOSESSE",
+        "test-secret-not-real",
+        None,
+        None,
+        "test",
+    )
+}
+
+/// A Firehose client of the test server at `url`, as the product builds its own (our HTTPS
+/// client), with retries off so every answer is seen.
+pub fn firehose_client(url: &str, region: &str) -> aws_sdk_firehose::Client {
+    let config = aws_sdk_firehose::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(aws_sdk_firehose::config::Region::new(region.to_owned()))
+        .endpoint_url(url)
+        .credentials_provider(test_credentials())
+        .http_client(firehose_sse::aws::http_client(None).unwrap())
+        .retry_config(RetryConfig::disabled())
+        .build();
+    aws_sdk_firehose::Client::from_conf(config)
+}
+
+/// A KMS client of the test server at `url`, like [`firehose_client`].
+pub fn kms_client(url: &str, region: &str) -> aws_sdk_kms::Client {
+    let config = aws_sdk_kms::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(aws_sdk_kms::config::Region::new(region.to_owned()))
+        .endpoint_url(url)
+        .credentials_provider(test_credentials())
+        .http_client(firehose_sse::aws::http_client(None).unwrap())
+        .retry_config(RetryConfig::disabled())
+        .build();
+    aws_sdk_kms::Client::from_conf(config)
 }
 
 impl Drop for Sandbox {
@@ -178,6 +274,13 @@ impl Workdir {
             .output()
             .expect("run firehose-sse")
             .into()
+    }
+
+    /// `apply FLEET --yes -q EXTRA` to completion.
+    pub fn apply(&self, fleet: &Path, extra: &[&str]) -> Run {
+        let mut args = vec!["apply", fleet.to_str().unwrap(), "--yes", "-q"];
+        args.extend_from_slice(extra);
+        self.run(&args)
     }
 
     /// Opens the ledger for inspection.
