@@ -641,13 +641,13 @@ impl Ledger {
             .optional()?)
     }
 
-    /// Closes unfinished apply runs stopped before their plan was created (while describing
-    /// keys): they have no items, so there is nothing to resume. Call it holding the lock.
+    /// Closes unfinished apply runs stopped before any of their streams were recorded (while
+    /// describing keys, or at the confirmation prompt with a plan but no items): there is
+    /// nothing to resume. Call it holding the lock.
     pub fn abandon_planless_runs(&self) -> Result<usize> {
         Ok(self.conn().execute(
             "UPDATE runs SET outcome = 'abandoned', ended_at = ?1
              WHERE kind = 'apply' AND (outcome IS NULL OR outcome = 'interrupted')
-               AND plan_id IS NULL
                AND NOT EXISTS (SELECT 1 FROM run_items i WHERE i.run_id = runs.id)",
             params![self.now()],
         )?)

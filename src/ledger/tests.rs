@@ -513,3 +513,40 @@ fn a_full_disk_is_a_clear_error_and_leaves_nothing_half_written() {
         "every stream row has its observation row: no half-written pair"
     );
 }
+
+#[test]
+fn an_apply_stopped_before_recording_its_streams_is_abandoned_not_resumed() {
+    use crate::input::Target;
+    use crate::plan::Settings;
+    let (_d, ledger, _clock) = ledger();
+    let settings = Settings::default();
+    // Stopped while describing keys: no plan, no items.
+    let keys = ledger.start_run("apply", None, "").unwrap();
+    // Stopped at the confirmation prompt: a plan, no items.
+    let prompt = ledger.start_run("apply", None, "").unwrap();
+    let plan = ledger.create_plan("fleet.csv", &settings, T0, 0).unwrap();
+    ledger.set_run_plan(prompt, plan).unwrap();
+    // Stopped while streaming: its streams are recorded, so it resumes.
+    let streaming = ledger.start_run("apply", None, "").unwrap();
+    ledger.set_run_plan(streaming, plan).unwrap();
+    let target = Target {
+        line: 2,
+        name: "orders".into(),
+        region: "us-east-1".into(),
+        account: None,
+        key: KeyChoice::AwsOwned,
+    };
+    ledger
+        .insert_run_targets(streaming, [(0, &target)])
+        .unwrap();
+
+    assert_eq!(ledger.abandon_planless_runs().unwrap(), 2);
+    let outcome = |id| ledger.run(id).unwrap().unwrap().outcome;
+    assert_eq!(outcome(keys).as_deref(), Some("abandoned"));
+    assert_eq!(outcome(prompt).as_deref(), Some("abandoned"));
+    assert_eq!(outcome(streaming), None);
+    assert_eq!(
+        ledger.unfinished_apply(None).unwrap().unwrap().id,
+        streaming
+    );
+}
