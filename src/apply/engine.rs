@@ -28,9 +28,6 @@ use crate::pace::{Operation, Pacer};
 use crate::plan::Item;
 use crate::survey::Survey;
 
-/// How many of the earliest due Describes one turn of the loop looks at.
-const DUE_LOOKAHEAD: usize = 256;
-
 /// How many of the earliest polls an idle region considers polling early.
 const EARLY_POLL_LOOKAHEAD: usize = 64;
 
@@ -84,6 +81,8 @@ struct Live {
     polls: u32,
     /// The item holds a slot under its customer key's limit.
     holds_slot: bool,
+    /// The Describe in flight is an early poll (on an idle quota).
+    early_poll: bool,
 }
 
 pub struct Engine<'a> {
@@ -109,7 +108,8 @@ struct State {
     /// When items may be dispatched again.
     dispatch_at: BTreeSet<(Instant, usize)>,
     /// When items are to be described (`true`: to reconcile).
-    describe_at: BTreeSet<(Instant, usize, bool)>,
+    /// Per region, so a region with a backlog of due polls never hides another's.
+    describe_at: BTreeMap<Arc<str>, BTreeSet<(Instant, usize, bool)>>,
     key_counts: HashMap<String, u32>,
     /// Items waiting for room under a key's limit.
     key_waiters: HashMap<String, BTreeSet<usize>>,
@@ -134,13 +134,9 @@ impl State {
             .insert(i);
     }
 
-    /// Whether item `i`'s region may have another Describe in flight.
-    fn describe_room(&self, i: usize, cap: usize) -> bool {
-        self.describes_by_region
-            .get(&self.tracks[i].region)
-            .copied()
-            .unwrap_or(0)
-            < cap
+    /// Describes in flight in a region.
+    fn describing(&self, region: &str) -> usize {
+        self.describes_by_region.get(region).copied().unwrap_or(0)
     }
 
     fn start_done(&mut self, i: usize) {
@@ -190,7 +186,7 @@ impl<'a> Engine<'a> {
             ready: BTreeMap::new(),
             starts_by_region: HashMap::new(),
             dispatch_at: BTreeSet::new(),
-            describe_at: BTreeSet::new(),
+            describe_at: BTreeMap::new(),
             key_counts: self.ledger.key_counts_now()?,
             key_waiters: HashMap::new(),
             starts_in_flight: 0,
@@ -241,9 +237,9 @@ impl<'a> Engine<'a> {
             let next_describe = st
                 .describe_at
                 .iter()
-                .take(DUE_LOOKAHEAD)
-                .find(|(_, i, _)| st.describe_room(*i, cap))
-                .map(|(at, _, _)| *at);
+                .filter(|(region, _)| st.describing(region) < cap)
+                .filter_map(|(_, due)| due.first().map(|(at, _, _)| *at))
+                .min();
             let next_dispatch = st.dispatch_at.first().map(|(at, _)| *at);
             let next_timer = match (next_describe, next_dispatch) {
                 (Some(a), Some(b)) => Some(a.min(b)),
@@ -405,7 +401,11 @@ impl<'a> Engine<'a> {
     fn schedule(&self, st: &mut State, _i: usize, at: Instant, wake: Wake) {
         match wake {
             Wake::Dispatch(i) => st.dispatch_at.insert((at, i)),
-            Wake::Describe(i, reconcile) => st.describe_at.insert((at, i, reconcile)),
+            Wake::Describe(i, reconcile) => st
+                .describe_at
+                .entry(st.tracks[i].region.clone())
+                .or_default()
+                .insert((at, i, reconcile)),
         };
     }
 
@@ -437,29 +437,28 @@ impl<'a> Engine<'a> {
     fn spawn_describes(&self, st: &mut State, tx: &mpsc::UnboundedSender<Msg>) {
         let now = Instant::now();
         let cap = self.config.concurrency.max(1);
-        // Each region has its own workers: a region with a backlog of due polls does not hold
-        // another's back. The look is bounded to keep every turn of the loop cheap.
-        let due: Vec<(Instant, usize, bool)> = st
-            .describe_at
-            .iter()
-            .take_while(|(at, _, _)| *at <= now)
-            .take(DUE_LOOKAHEAD)
-            .copied()
-            .collect();
-        for (at, i, reconcile) in due {
-            if !st.describe_room(i, cap) {
-                continue;
+        // Each region has its own workers and its own queue: a region with a backlog of due
+        // polls does not hold another's back.
+        let regions: Vec<Arc<str>> = st.describe_at.keys().cloned().collect();
+        for region in regions {
+            while st.describing(&region) < cap {
+                let Some(due) = st.describe_at.get_mut(&region) else {
+                    break;
+                };
+                let Some(&(_, i, reconcile)) = due.first().filter(|(at, _, _)| *at <= now) else {
+                    break;
+                };
+                due.pop_first();
+                if st.tracks[i].phase.is_terminal() {
+                    continue;
+                }
+                let purpose = if reconcile {
+                    Purpose::Reconcile
+                } else {
+                    Purpose::Poll
+                };
+                self.spawn_describe(st, i, purpose, false, tx);
             }
-            st.describe_at.remove(&(at, i, reconcile));
-            if st.tracks[i].phase.is_terminal() {
-                continue;
-            }
-            let purpose = if reconcile {
-                Purpose::Reconcile
-            } else {
-                Purpose::Poll
-            };
-            self.spawn_describe(st, i, purpose, false, tx);
         }
         self.poll_early_when_idle(st, tx);
     }
@@ -475,38 +474,39 @@ impl<'a> Engine<'a> {
         }
         let floor = st.schedule.first_delay() / 2;
         let now = Instant::now();
-        let mut regions_seen: Vec<Arc<str>> = Vec::new();
-        // The earliest polls are the streams started longest ago; a bounded look keeps this
-        // cheap on every turn of the loop.
-        let candidates: Vec<(Instant, usize, bool)> = st
-            .describe_at
-            .iter()
-            .filter(|(_, _, reconcile)| !reconcile)
-            .take(EARLY_POLL_LOOKAHEAD)
-            .copied()
-            .collect();
-        for (at, i, reconcile) in candidates {
-            let region = st.tracks[i].region.clone();
-            if regions_seen.contains(&region) {
+        let mut picks = Vec::new();
+        for (region, due) in &st.describe_at {
+            // Only a region with nothing in flight, and at most one early poll each turn.
+            if st.describing(region) > 0 {
                 continue;
             }
-            let started = st.live[i].started.unwrap_or(now);
-            if st.tracks[i].phase != Phase::Polling
-                || now.saturating_duration_since(started) < floor
-            {
-                continue;
+            // The earliest polls are the streams started longest ago; a bounded look keeps
+            // this cheap on every turn of the loop.
+            let pick = due
+                .iter()
+                .filter(|(_, _, reconcile)| !reconcile)
+                .take(EARLY_POLL_LOOKAHEAD)
+                .find(|(_, i, _)| {
+                    let started = st.live[*i].started.unwrap_or(now);
+                    st.tracks[*i].phase == Phase::Polling
+                        && now.saturating_duration_since(started) >= floor
+                });
+            if let Some(&entry) = pick {
+                picks.push((region.clone(), entry));
             }
-            regions_seen.push(region.clone());
+        }
+        for (region, entry) in picks {
             // Only a token that is free right now: a poll that had to wait for one would delay
             // the polls that are due.
-            if st.describes_by_region.get(&region).copied().unwrap_or(0) > 0
-                || !self.pacer.try_now(SELF, &region, Operation::Describe)
-            {
+            if !self.pacer.try_now(SELF, &region, Operation::Describe) {
                 continue;
             }
             st.early_polls += 1;
-            st.describe_at.remove(&(at, i, reconcile));
-            self.spawn_describe(st, i, Purpose::Poll, true, tx);
+            if let Some(due) = st.describe_at.get_mut(&region) {
+                due.remove(&entry);
+            }
+            st.live[entry.1].early_poll = true;
+            self.spawn_describe(st, entry.1, Purpose::Poll, true, tx);
         }
     }
 
@@ -809,7 +809,8 @@ impl<'a> Engine<'a> {
                 if purpose == Purpose::Poll {
                     st.poll_describes += 1;
                 }
-                self.described(st, seq, purpose, sent, *result)?;
+                let early = std::mem::take(&mut st.live[seq].early_poll);
+                self.described(st, seq, purpose, early, sent, *result)?;
             }
         }
         Ok(())
@@ -983,11 +984,14 @@ impl<'a> Engine<'a> {
         }
     }
 
+    /// `early`: the poll was an early one (on an idle quota), which teaches the first-poll
+    /// learner nothing: only polls sent at the learned delay measure it.
     fn described(
         &self,
         st: &mut State,
         i: usize,
         purpose: Purpose,
+        early: bool,
         sent: Instant,
         result: Result<StreamObservation, CallError>,
     ) -> Result<(), LedgerError> {
@@ -1049,7 +1053,7 @@ impl<'a> Engine<'a> {
         let elapsed = st.live[i]
             .started
             .map(|s| sent.saturating_duration_since(s));
-        let first_poll = purpose == Purpose::Poll && st.live[i].polls == 0;
+        let first_poll = purpose == Purpose::Poll && st.live[i].polls == 0 && !early;
         if purpose == Purpose::Poll {
             st.live[i].polls += 1;
         }
