@@ -309,7 +309,7 @@ pub struct PaceArgs {
     #[arg(long)]
     pub shared_quota: bool,
 
-    /// Most requests in flight at once.
+    /// Most requests in flight at once per region, for Starts and for Describes each.
     #[arg(long, default_value_t = 32, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub concurrency: u32,
 }

@@ -1,8 +1,10 @@
 //! The survey: turns observations, as they arrive in any order, into ledger records and plan
 //! decisions in fleet order within each region (KMS keys are regional, so the per-key counts
-//! never tie one region's decisions to another's; a slow region holds no other back). `plan` drives it to the end and prints the result; `apply` drives
-//! it from its dispatch loop and starts each stream as soon as it is decided — the same
-//! decisions either way.
+//! never tie one region's decisions to another's; a slow region holds no other back). `plan`
+//! observes every stream, then decides and prints the result; `apply FLEET --yes` drives it
+//! from its dispatch loop and starts each stream as soon as it is decided, so near a key's
+//! limit a stream found on the key after its neighbours were decided is counted by apply's
+//! dispatch rather than by their decisions (see [`Survey::accept`]).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
@@ -12,6 +14,13 @@ use crate::ledger::{Ledger, Result, StreamState};
 use crate::model::{Interner, KeyObservation, StreamId, StreamObservation};
 use crate::observe::{Query, shrink};
 use crate::plan::{Item, Planner, Seen, Settings};
+
+/// A stream observed to count under a customer key (`uses`) or no longer to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyChange {
+    pub key_arn: String,
+    pub uses: bool,
+}
 
 #[derive(Debug)]
 pub struct Survey {
@@ -102,30 +111,33 @@ impl Survey {
     }
 
     /// Records one stream's observation (`None`: it does not exist) and returns the items that
-    /// can now be decided, in fleet order: [`Survey::observe`] then [`Survey::decide_ready`].
+    /// can now be decided, in fleet order, with the key changes [`Survey::observe`] saw.
     ///
     /// Deciding as observations arrive lets apply start early, at a cost near a key's limit: a
     /// stream is decided before later fleet streams are observed, so one of those already on
-    /// the key without the ledger knowing it is counted too late. `plan` observes every stream
-    /// first, then decides.
+    /// the key without the ledger knowing it is counted too late by the decision (apply's
+    /// dispatch still counts it before each Start, from the key changes). `plan` observes
+    /// every stream first, then decides.
     pub fn accept(
         &mut self,
         ledger: &Ledger,
         seq: usize,
         observed: Option<StreamObservation>,
-    ) -> Result<Vec<Item>> {
-        self.observe(ledger, seq, observed)?;
-        Ok(self.decide_ready())
+    ) -> Result<(Vec<Item>, Vec<KeyChange>)> {
+        let changes = self.observe(ledger, seq, observed)?;
+        Ok((self.decide_ready(), changes))
     }
 
     /// Records one stream's observation (`None`: it does not exist) and counts the stream
-    /// toward the keys it is seen using; decides nothing.
+    /// toward the keys it is seen using; decides nothing. Returns how the per-key counts the
+    /// ledger had changed.
     pub fn observe(
         &mut self,
         ledger: &Ledger,
         seq: usize,
         observed: Option<StreamObservation>,
-    ) -> Result<()> {
+    ) -> Result<Vec<KeyChange>> {
+        let mut changes = Vec::new();
         let seen = match observed {
             None => Seen::Missing,
             Some(obs) => {
@@ -149,13 +161,17 @@ impl Survey {
                             now.saturating_sub(1)
                         };
                         self.planner.observed_usage(arn, uses);
+                        changes.push(KeyChange {
+                            key_arn: arn.clone(),
+                            uses,
+                        });
                     }
                 }
                 Seen::Found { obs, in_force }
             }
         };
         self.waiting.insert(seq, seen);
-        Ok(())
+        Ok(changes)
     }
 
     /// Decides every observed item whose predecessors in its region are all decided, in fleet
@@ -267,14 +283,21 @@ mod tests {
         let (_dir, ledger, _clock) = ledger();
         let mut s = survey(&ledger, &["b", "a"], 1);
         // a arrives first, already on the key; the fresh ledger knew nothing of it.
-        assert!(
-            s.accept(&ledger, 1, seen("a", EncStatus::Enabled, Some(k())))
-                .unwrap()
-                .is_empty()
+        let (items, changes) = s
+            .accept(&ledger, 1, seen("a", EncStatus::Enabled, Some(k())))
+            .unwrap();
+        assert!(items.is_empty());
+        assert_eq!(
+            changes,
+            [KeyChange {
+                key_arn: K.into(),
+                uses: true
+            }]
         );
-        let items = s
+        let (items, changes) = s
             .accept(&ledger, 0, seen("b", EncStatus::Disabled, None))
             .unwrap();
+        assert!(changes.is_empty());
         let verdicts: Vec<_> = items.iter().map(|i| (i.action, i.reason)).collect();
         assert_eq!(
             verdicts,
@@ -310,9 +333,16 @@ mod tests {
         let mut s = survey(&ledger, &["a"], 1);
         assert_eq!(s.counts_now()[K], 1);
         // Someone stopped encryption since: a may take the key again.
-        let items = s
+        let (items, changes) = s
             .accept(&ledger, 0, seen("a", EncStatus::Disabled, None))
             .unwrap();
+        assert_eq!(
+            changes,
+            [KeyChange {
+                key_arn: K.into(),
+                uses: false
+            }]
+        );
         assert_eq!((items[0].action, items[0].reason), (Action::Enable, None));
         assert_eq!((s.counts_now()[K], s.counts_after()[K]), (0, 1));
     }

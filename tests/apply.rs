@@ -241,6 +241,71 @@ fn the_key_limit_holds_under_concurrency_while_rekeys_free_slots() {
     }
 }
 
+/// Streaming apply decides each stream before later fleet streams are observed; a stream
+/// found already on the key after its neighbours were decided must still count before their
+/// Starts (Starts lag observation here: 2 slots at 10/s against Describes at 50/s).
+#[test]
+fn a_stream_seen_on_the_key_late_counts_before_the_starts_that_follow() {
+    const NEW: usize = 40;
+    let dir = tempfile::tempdir().unwrap();
+    let k = key_arn("us-east-1", K_GOOD);
+    let mut streams: Vec<String> = (0..NEW)
+        .map(|i| format!(r#"{{"name": "new-{i:02}"}}"#))
+        .collect();
+    streams.push(format!(
+        r#"{{"name": "already", "encryption": {{"key_type": "CUSTOMER_MANAGED_CMK", "key_arn": "{k}"}}}}"#
+    ));
+    let world = format!(
+        r#"{{"streams": [{}], "keys": [{{"id": "{K_GOOD}"}}]}}"#,
+        streams.join(",")
+    );
+    let limit = NEW.to_string();
+    let sandbox = Sandbox::with_world(
+        dir.path(),
+        &world,
+        &["--latency", "100ms", "--tps", "50", "--cmk-limit", &limit],
+    );
+    let w = Workdir::new(&sandbox);
+    let mut fleet = String::from("stream,region,key_arn\n");
+    for i in 0..NEW {
+        fleet.push_str(&format!("new-{i:02},us-east-1,{k}\n"));
+    }
+    fleet.push_str(&format!("already,us-east-1,{k}\n"));
+    let fleet = w.fleet("fleet.csv", &fleet);
+    let run = w.apply(
+        &fleet,
+        &[
+            "--cmk-limit",
+            &limit,
+            "--concurrency",
+            "2",
+            "--start-tps",
+            "10",
+            "--describe-tps",
+            "50",
+            "--first-poll",
+            "100ms",
+        ],
+    );
+    run.assert_code(0);
+    let truth = sandbox.stats();
+    assert_eq!(
+        truth.limit_exceeded.cmk_limit, 0,
+        "a Start was sent past the key limit: {}",
+        run.stdout
+    );
+    assert_eq!(truth.cmk_streams.get(&k).copied(), Some(NEW as u32));
+    let report = report(&w);
+    let skipped: Vec<&str> = report["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|it| it["reason"] == "cmk_limit")
+        .map(|it| it["stream"].as_str().unwrap())
+        .collect();
+    assert_eq!(skipped, [format!("new-{:02}", NEW - 1)], "{report:#}");
+}
+
 #[test]
 fn two_applies_on_one_ledger_the_second_is_refused_naming_the_holder() {
     let sandbox = Sandbox::start(&["--streams", "30", "--latency", "2s", "--tps", "5"]);

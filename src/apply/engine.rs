@@ -4,8 +4,9 @@
 //!
 //! An item's life: pending → starting → polling → done | failed | deferred (or skipped).
 //! A Start is dispatched when its stream has budget above the reserve, its key has room under
-//! the per-key limit, fewer than `concurrency` Starts are in flight, and (in the worker) the
-//! (account, region, Start) limiter gives a token. The attempt row is committed before the
+//! the per-key limit, fewer than `concurrency` Starts are in flight in its region (each region
+//! has its own slots, for Starts and for Describes), and (in the worker) the (account, region,
+//! Start) limiter gives a token. The attempt row is committed before the
 //! request leaves and completed after its answer.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -168,7 +169,6 @@ impl<'a> Engine<'a> {
         }
     }
 
-    /// Runs the items to the end (or until `stop` turns true), returning what happened.
     /// Runs `tracks`, plus the items `feed` decides as its observations arrive, to the end
     /// (or until `stop` turns true), returning what happened.
     pub async fn run(
@@ -260,7 +260,16 @@ impl<'a> Engine<'a> {
                             match observed.result {
                                 Err(e) => st.aborted = Some(e.to_string()),
                                 Ok(obs) => {
-                                    let items = f.survey.accept(self.ledger, observed.seq, obs)?;
+                                    let (items, changes) =
+                                        f.survey.accept(self.ledger, observed.seq, obs)?;
+                                    // Streams seen on a key count before any later Start.
+                                    for change in changes {
+                                        if change.uses {
+                                            *st.key_counts.entry(change.key_arn).or_default() += 1;
+                                        } else {
+                                            self.key_freed(&mut st, &change.key_arn);
+                                        }
+                                    }
                                     self.take_items(&mut st, items, f)?;
                                 }
                             }
