@@ -48,22 +48,23 @@ fn hostname() -> String {
         .unwrap_or_else(|| "unknown-host".to_owned())
 }
 
-fn process_exists(pid: u32) -> bool {
-    if cfg!(target_os = "linux") {
-        std::path::Path::new(&format!("/proc/{pid}")).exists()
-    } else {
-        true
-    }
+/// Whether `pid` runs on this host; `None` where the process table cannot be read.
+fn process_exists(pid: u32) -> Option<bool> {
+    cfg!(target_os = "linux").then(|| std::path::Path::new(&format!("/proc/{pid}")).exists())
 }
 
 impl LockHolder {
     /// On this host the process table decides (a holder may be silent for long while it
-    /// observes a large fleet or waits for its operator's `yes`); elsewhere, its heartbeat.
+    /// observes a large fleet or waits for its operator's `yes`); elsewhere, or where the
+    /// process table cannot be read, its heartbeat.
     fn is_gone(&self, now: EpochMillis, my_host: &str, check: StaleAfter) -> bool {
-        match check {
-            StaleAfter::ProcessTable if self.host == my_host => !process_exists(self.pid),
-            _ => now - self.heartbeat_at > STALE_AFTER_OTHER_HOST,
-        }
+        let alive = match check {
+            StaleAfter::ProcessTable if self.host == my_host => process_exists(self.pid),
+            _ => None,
+        };
+        alive.map_or(now - self.heartbeat_at > STALE_AFTER_OTHER_HOST, |alive| {
+            !alive
+        })
     }
 }
 
