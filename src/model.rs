@@ -247,8 +247,8 @@ impl FirehoseArn {
 /// `arn:<partition>:kms:<region>:<account>:key/<key-id>` (a key, never an alias).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct KmsKeyArn {
-    /// Validated by [`KmsKeyArn::parse`]; shared, so the many copies of one fleet's key (a
-    /// target, a plan item, a run's track per stream) hold one string.
+    /// Validated by [`KmsKeyArn::parse`]; clones share it, so the copies one fleet row's key
+    /// goes through (its target, plan item and run track) hold one string.
     arn: Arc<str>,
 }
 

@@ -474,25 +474,33 @@ pub const TAIL: EpochMillis = 10 * SECOND;
 /// observe when `observe` is set), plus the tail; regions run in parallel, so the slowest
 /// region decides. Zero when nothing is to be started.
 pub fn estimate(items: &[Item], pace: Pace, observe: bool) -> EpochMillis {
-    let mut per_region: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
-    for item in items {
-        let entry = per_region.entry(item.target.region.as_str()).or_default();
-        if item.action.starts() {
-            entry.0 += 1;
-        }
-        entry.1 += 1;
-    }
-    estimate_counts(per_region.into_values(), pace, observe)
+    estimate_counts(
+        items
+            .iter()
+            .map(|item| (item.target.region.as_str(), item.action, 1)),
+        pace,
+        observe,
+    )
 }
 
-/// [`estimate`] from (Starts, streams) per region.
-pub fn estimate_counts(
-    per_region: impl IntoIterator<Item = (u64, u64)>,
+/// [`estimate`] from counts of (region, action, streams), as the ledger keeps them for a
+/// large plan.
+pub fn estimate_counts<'r>(
+    counts: impl IntoIterator<Item = (&'r str, Action, u64)>,
     pace: Pace,
     observe: bool,
 ) -> EpochMillis {
+    // (Starts, streams) per region.
+    let mut per_region: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+    for (region, action, n) in counts {
+        let entry = per_region.entry(region).or_default();
+        if action.starts() {
+            entry.0 += n;
+        }
+        entry.1 += n;
+    }
     per_region
-        .into_iter()
+        .into_values()
         .map(|(starts, streams)| {
             let describes = starts + if observe { streams } else { 0 };
             (starts as f64, describes as f64)

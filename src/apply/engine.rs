@@ -196,7 +196,8 @@ impl<'a> Engine<'a> {
             early_polls: 0,
             schedule: PollSchedule::new(self.config.first_poll),
             calls: BTreeMap::new(),
-            throttles: 0,
+            // Those met describing the keys, before the engine ran.
+            throttles: feed.as_ref().map_or(0, |f| u64::from(f.throttles)),
             poll_describes: 0,
             aborted: None,
         };
@@ -254,7 +255,6 @@ impl<'a> Engine<'a> {
                             st.observing = false;
                         }
                         Some(observed) => {
-                            f.throttles += observed.throttles;
                             st.throttles += u64::from(observed.throttles);
                             *st.calls.entry(Operation::Describe).or_default() += 1;
                             match observed.result {
@@ -349,7 +349,7 @@ impl<'a> Engine<'a> {
                 None => None,
             };
             let track = Track::from_item(&item, old.clone(), &mut st.names);
-            rows.push((item.clone(), track.phase, old));
+            rows.push((item, track.phase, old));
             st.live.push(Live::default());
             st.tracks.push(track);
         }
@@ -1208,7 +1208,7 @@ pub struct Feed {
     /// The plan the decisions are added to.
     pub plan_id: i64,
     pub observed: mpsc::Receiver<Observed>,
-    /// Throttles met while observing.
+    /// Throttles met describing the keys (the run's throttles start from these).
     pub throttles: u32,
     /// The observer has sent everything.
     pub closed: bool,

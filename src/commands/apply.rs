@@ -282,16 +282,17 @@ async fn apply_locked(
     let mut tracks = Vec::with_capacity(items.len());
     let mut names = Interner::default();
     let mut rows = Vec::with_capacity(items.len());
-    for item in &items {
+    for item in items {
         let old = match item.stream.as_ref() {
             Some(id) => ledger.key_in_force(id)?,
             None => None,
         };
-        let track = Track::from_item(item, old.clone(), &mut names);
-        rows.push((item.clone(), track.phase, old));
+        let track = Track::from_item(&item, old.clone(), &mut names);
+        rows.push((item, track.phase, old));
         tracks.push(track);
     }
     ledger.insert_run_items(run_id, &rows)?;
+    drop(rows); // the engine needs only the tracks
     run_engine(
         global,
         session,
@@ -501,17 +502,17 @@ async fn run_engine(
         if feed.survey.is_done() {
             // Counted in the ledger: a large fleet's plan is not loaded back into memory.
             let counts = ledger.plan_counts(feed.plan_id)?;
-            let mut per_region: std::collections::BTreeMap<&str, (u64, u64)> = Default::default();
             let mut summary = Summary::default();
-            for (region, action, n) in &counts {
-                let entry = per_region.entry(region.as_str()).or_default();
-                entry.1 += n;
-                if action.starts() {
-                    entry.0 += n;
-                }
+            for (_, action, n) in &counts {
                 summary.add(*action, *n as usize);
             }
-            let estimate = crate::plan::estimate_counts(per_region.into_values(), pace, false);
+            let estimate = crate::plan::estimate_counts(
+                counts
+                    .iter()
+                    .map(|(region, action, n)| (region.as_str(), *action, *n)),
+                pace,
+                false,
+            );
             ledger.set_plan_estimate(feed.plan_id, estimate)?;
             if !global.quiet {
                 eprintln!("Plan {}: {}", feed.plan_id, summary_line(&summary));

@@ -58,7 +58,11 @@ fn settings_from_json(text: &str) -> Settings {
     }
 }
 
-fn insert_plan_items(conn: &rusqlite::Connection, plan_id: i64, items: &[Item]) -> Result<()> {
+fn insert_plan_items<'i>(
+    conn: &rusqlite::Connection,
+    plan_id: i64,
+    items: impl IntoIterator<Item = &'i Item>,
+) -> Result<()> {
     let mut stmt = conn.prepare_cached(
         "INSERT INTO plan_items (plan_id, seq, line, account, region, name, target_type,
              target_arn, action, reason, next_slot, cur_stream, cur_status, cur_type,
@@ -113,8 +117,8 @@ impl Ledger {
         Ok(plan_id)
     }
 
-    /// Saves a plan's header; its items follow with [`Ledger::add_plan_items`] as they are
-    /// decided.
+    /// Saves a plan's header; its items follow with [`Ledger::record_decisions`] as they
+    /// are decided.
     pub fn create_plan(
         &self,
         fleet: &str,
@@ -164,14 +168,6 @@ impl Ledger {
             "UPDATE plans SET estimated_ms = ?2 WHERE id = ?1",
             params![plan_id, estimated_ms],
         )?;
-        Ok(())
-    }
-
-    /// Adds decided items to a plan.
-    pub fn add_plan_items(&self, plan_id: i64, items: &[Item]) -> Result<()> {
-        let tx = self.conn().unchecked_transaction()?;
-        insert_plan_items(&tx, plan_id, items)?;
-        tx.commit()?;
         Ok(())
     }
 
@@ -503,8 +499,7 @@ impl Ledger {
         items: &[(Item, Phase, Option<KeyChoice>)],
     ) -> Result<()> {
         let tx = self.conn().unchecked_transaction()?;
-        let decided: Vec<Item> = items.iter().map(|(item, _, _)| item.clone()).collect();
-        insert_plan_items(&tx, plan_id, &decided)?;
+        insert_plan_items(&tx, plan_id, items.iter().map(|(item, _, _)| item))?;
         insert_run_item_rows(&tx, run_id, items, self.now())?;
         tx.commit()?;
         Ok(())
