@@ -361,8 +361,23 @@ fn sigint_finishes_the_calls_in_flight_exits_130_and_resume_completes() {
             "10",
         ],
     );
-    // Observation takes 6 s at 10/s; interrupt during the Starts.
-    std::thread::sleep(std::time::Duration::from_millis(8000));
+    // Interrupt during the Starts: once 10 of the 60 are in the ledger (they go at 10/s).
+    let attempts = || -> i64 {
+        if !w.ledger().exists() {
+            return 0;
+        }
+        w.sql()
+            .query_row("SELECT COUNT(*) FROM attempts", [], |r| r.get(0))
+            .unwrap_or(0)
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while attempts() < 10 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no 10 Starts within 60 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     signal(&child, "-INT");
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -375,6 +390,11 @@ fn sigint_finishes_the_calls_in_flight_exits_130_and_resume_completes() {
         in_flight(&w),
         0,
         "every call in flight was completed in the ledger"
+    );
+    assert!(
+        attempts() < N as i64,
+        "the interrupt came after every Start: {} attempts",
+        attempts()
     );
     let status = w.run(&["status", "--output", "json"]);
     assert_eq!(status.json()["outcome"], "interrupted");

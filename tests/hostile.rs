@@ -169,7 +169,11 @@ fn truncated_json_is_reported_as_an_unreadable_answer() {
     let run = w.run(&["plan", fleet.to_str().unwrap(), "-q"]);
     assert_no_panic(&run);
     run.assert_code(1);
-    assert!(run.stderr.contains("orders"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("orders") && run.stderr.contains("unreadable"),
+        "{}",
+        run.stderr
+    );
 }
 
 fn ok_raw(text: &str) -> Answer {
@@ -219,6 +223,18 @@ fn enum_values_from_the_future_are_kept_verbatim_and_decided_safely() {
         (Some("skip"), Some("not_active"))
     );
     assert_eq!(items[1]["current"]["stream_status"], "HIBERNATING");
+    let source: String = w
+        .sql()
+        .query_row(
+            "SELECT source_type FROM streams WHERE name = 'future-source'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        source, "QuantumAsSource",
+        "the ledger keeps the value as sent"
+    );
     assert_eq!(mock.calls("StartDeliveryStreamEncryption"), 0);
 }
 

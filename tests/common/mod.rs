@@ -328,6 +328,18 @@ pub fn signal(child: &std::process::Child, sig: &str) {
 }
 
 /// Attempts left in flight by a killed process (their outcome is unknown).
+/// The ids of the attempts left in flight.
+pub fn in_flight_ids(w: &Workdir) -> Vec<i64> {
+    let conn = w.sql();
+    let mut stmt = conn
+        .prepare("SELECT id FROM attempts WHERE state = 'in_flight'")
+        .unwrap();
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
 pub fn in_flight(w: &Workdir) -> i64 {
     w.sql()
         .query_row(
