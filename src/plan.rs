@@ -11,7 +11,9 @@ use std::fmt;
 
 use crate::clock::{EpochMillis, SECOND};
 use crate::input::Target;
-use crate::ledger::budget;
+use crate::limits::KeyRoom;
+use crate::limits::budget;
+use crate::limits::key_room::counted_under;
 use crate::model::{
     EncStatus, KeyChoice, KeyObservation, SourceType, StreamId, StreamObservation, StreamStatus,
 };
@@ -232,8 +234,8 @@ impl Item {
 pub struct Planner {
     settings: Settings,
     keys: HashMap<String, KeyObservation>,
-    /// Streams per key ARN after the decisions so far.
-    counts: HashMap<String, u32>,
+    /// Streams per key after the decisions so far.
+    room: KeyRoom,
     now: EpochMillis,
 }
 
@@ -249,7 +251,7 @@ impl Planner {
         Planner {
             settings,
             keys,
-            counts: counts_now,
+            room: KeyRoom::new(settings.cmk_limit, counts_now),
             now,
         }
     }
@@ -264,18 +266,13 @@ impl Planner {
 
     /// Streams per key after every decision so far.
     pub fn counts(&self) -> &HashMap<String, u32> {
-        &self.counts
+        self.room.counts()
     }
 
     /// Corrects the running count of a key for what observation found: a stream the counts did
     /// not include uses the key (`uses`), or one they included no longer does.
     pub fn observed_usage(&mut self, key_arn: &str, uses: bool) {
-        let count = self.counts.entry(key_arn.to_owned()).or_default();
-        *count = if uses {
-            *count + 1
-        } else {
-            count.saturating_sub(1)
-        };
+        self.room.observed(key_arn, uses);
     }
 
     /// Decides one target; `sends` are the stream's counted attempt times (any order).
@@ -344,21 +341,14 @@ impl Planner {
             EncStatus::Enabled => enc.key.as_ref(),
             _ => in_force,
         };
-        if let KeyChoice::Customer(arn) = &target.key {
-            let counted = protecting == Some(&target.key)
-                || (enc.status == EncStatus::Enabling && enc.key.as_ref() == Some(&target.key));
-            if !counted {
-                let count = self.counts.entry(arn.as_str().to_owned()).or_default();
-                if *count + 1 > self.settings.cmk_limit {
-                    return skip(item, Reason::CmkLimit);
-                }
-                *count += 1;
-            }
-        }
-        if let Some(KeyChoice::Customer(old)) = protecting.filter(|k| **k != target.key)
-            && let Some(count) = self.counts.get_mut(old.as_str())
+        if let KeyChoice::Customer(arn) = &target.key
+            && !counted_under(&enc.status, enc.key.as_ref(), protecting, &target.key)
+            && !self.room.take(arn.as_str())
         {
-            *count = count.saturating_sub(1);
+            return skip(item, Reason::CmkLimit);
+        }
+        if let Some(KeyChoice::Customer(old)) = protecting.filter(|k| **k != target.key) {
+            self.room.free(old.as_str());
         }
         item.action = if protecting.is_some() {
             Action::Rekey

@@ -11,16 +11,11 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use crate::clock::EpochMillis;
 use crate::input::Target;
 use crate::ledger::{Ledger, Result, StreamState};
+pub use crate::limits::KeyChange;
+use crate::limits::KeyRoom;
 use crate::model::{Interner, KeyObservation, StreamId, StreamObservation};
 use crate::observe::{Query, shrink};
 use crate::plan::{Item, Planner, Seen, Settings};
-
-/// A stream observed to count under a customer key (`uses`) or no longer to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyChange {
-    pub key_arn: String,
-    pub uses: bool,
-}
 
 #[derive(Debug)]
 pub struct Survey {
@@ -29,7 +24,7 @@ pub struct Survey {
     planner: Planner,
     /// Counted send times per stream, loaded once from the ledger.
     sends: HashMap<StreamId, Vec<EpochMillis>>,
-    counts_now: HashMap<String, u32>,
+    counts_now: KeyRoom,
     waiting: BTreeMap<usize, Seen>,
     /// Per region, the targets not yet decided with their number, in fleet order. A decided one
     /// is dropped and the queue shrinks as it empties, so a large fleet is not held twice (once
@@ -71,7 +66,7 @@ impl Survey {
             total,
             planner: Planner::new(settings, counts_now.clone(), keys, now),
             sends,
-            counts_now,
+            counts_now: KeyRoom::new(settings.cmk_limit, counts_now),
             waiting: BTreeMap::new(),
             run_id,
         })
@@ -154,12 +149,7 @@ impl Survey {
                 let after = counted(state);
                 for (keys, others, uses) in [(&before, &after, false), (&after, &before, true)] {
                     for arn in keys.difference(others) {
-                        let now = self.counts_now.entry(arn.clone()).or_default();
-                        *now = if uses {
-                            *now + 1
-                        } else {
-                            now.saturating_sub(1)
-                        };
+                        self.counts_now.observed(arn, uses);
                         self.planner.observed_usage(arn, uses);
                         changes.push(KeyChange {
                             key_arn: arn.clone(),
@@ -199,7 +189,7 @@ impl Survey {
 
     /// Streams per key before the plan (from the ledger).
     pub fn counts_now(&self) -> &HashMap<String, u32> {
-        &self.counts_now
+        self.counts_now.counts()
     }
 
     /// Streams per key after every decision so far.

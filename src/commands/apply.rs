@@ -6,13 +6,13 @@ use tokio::sync::{mpsc, watch};
 
 use super::plan::{pace, prepare_survey, settings, start_observing, survey_fleet};
 use super::{Session, read_fleet};
-use crate::apply::engine::{Engine, Feed};
-use crate::apply::{self, Config, Outcome, Track};
+use crate::apply::{self, Dispatcher, Feed};
 use crate::cli::{ApplyArgs, GlobalArgs, OutputFormat, ResumeArgs, RunArgs};
 use crate::clock::EpochMillis;
+use crate::engine::{Config, NewItem, Outcome, Phase, RunState, Track};
 use crate::error::{Exit, UsageError};
 use crate::input::Target;
-use crate::ledger::{Phase, StaleAfter, lock};
+use crate::ledger::{StaleAfter, lock};
 use crate::model::Interner;
 use crate::plan::{Pace, Settings, Summary};
 use crate::report::plan::{PlanView, summary_line, table_text};
@@ -279,25 +279,12 @@ async fn apply_locked(
         eprintln!("Plan {plan_id}: {}", summary_line(&summary));
     }
 
-    let mut tracks = Vec::with_capacity(items.len());
-    let mut names = Interner::default();
-    let mut rows = Vec::with_capacity(items.len());
-    for item in items {
-        let old = match item.stream.as_ref() {
-            Some(id) => ledger.key_in_force(id)?,
-            None => None,
-        };
-        let track = Track::from_item(&item, old.clone(), &mut names);
-        rows.push((item, track.phase, old));
-        tracks.push(track);
-    }
-    ledger.insert_run_items(run_id, &rows)?;
-    drop(rows); // the engine needs only the tracks
+    let items = apply::items_of_plan(ledger, run_id, items)?;
     run_engine(
         global,
         session,
         run_id,
-        tracks,
+        items,
         config(&args.run, settings),
         None,
     )
@@ -334,14 +321,7 @@ async fn start_streaming(
         }
     };
     let (observed, observer) = start_observing(session, &survey);
-    let feed = Feed {
-        survey,
-        seqs,
-        plan_id,
-        observed,
-        throttles,
-        closed: false,
-    };
+    let feed = Feed::new(survey, seqs, plan_id, observed, throttles);
     Ok(Streaming {
         feed,
         pace,
@@ -404,7 +384,7 @@ async fn resume_locked(
         let mut names = Interner::default();
         let mut tracks: Vec<Track> = rows
             .iter()
-            .filter_map(|row| Track::from_row(row, &mut names))
+            .filter_map(|row| apply::track_from_row(row, &mut names))
             .collect();
         // Streams the run had not observed yet are observed and decided as it goes on.
         let (seqs, undecided): (Vec<usize>, Vec<Target>) = rows
@@ -448,11 +428,16 @@ async fn resume_locked(
             }
             _ => None,
         };
+        let now = ledger.now();
+        let items = tracks
+            .into_iter()
+            .map(|t| apply::new_item(ledger, t, now))
+            .collect::<Result<Vec<_>, _>>()?;
         run_engine(
             global,
             session,
             run_id,
-            tracks,
+            items,
             config(run, settings),
             streaming,
         )
@@ -465,31 +450,37 @@ async fn run_engine(
     global: &GlobalArgs,
     session: &Session,
     run_id: i64,
-    tracks: Vec<Track>,
+    items: Vec<NewItem>,
     config: Config,
     streaming: Option<Streaming>,
 ) -> anyhow::Result<Exit> {
     let ledger = &session.ledger;
-    let (events_tx, events_rx) = mpsc::unbounded_channel();
-    let total = tracks.len() + streaming.as_ref().map_or(0, |s| s.feed.survey.len());
-    let reporter = crate::report::apply::spawn_reporter(session.progress, total, events_rx);
+    let (notices, notices_rx) = mpsc::unbounded_channel();
+    let coming = streaming.as_ref().map_or(0, |s| s.feed.survey.len());
+    let total = items.len() + coming;
+    let reporter = crate::report::apply::spawn_reporter(session.progress, total, notices_rx);
     let (feed, streaming) = match streaming {
         Some(s) => (Some(s.feed), Some((s.pace, s.observer))),
         None => (None, None),
     };
     let stop = stop_on_signals();
-    let engine = Engine::new(
+    let mut state = RunState::new(config, ledger.key_counts_now()?, ledger.now());
+    state.reserve(total);
+    if let Some(feed) = &feed {
+        state.expect_observations(feed.throttles);
+    }
+    let dispatcher = Dispatcher {
         ledger,
-        session.cloud.clone(),
-        session.pacer.clone(),
-        config,
+        cloud: session.cloud.clone(),
+        pacer: session.pacer.clone(),
         run_id,
-        events_tx,
-        lock::me(),
-    );
-    let outcome = engine.run(tracks, feed, stop).await;
+        notices,
+        lock_owner: lock::me(),
+    };
+    let result = dispatcher.run(state, items, feed, stop).await;
+    drop(dispatcher); // the reporter ends when the last notice is sent
     let _ = reporter.await;
-    let mut outcome = match outcome {
+    let (outcome, feed) = match result {
         Ok(o) => o,
         Err(e) => {
             let _ = ledger.end_run(run_id, "error");
@@ -497,7 +488,7 @@ async fn run_engine(
         }
     };
     // A streamed plan is complete once every stream was observed and decided.
-    if let (Some(feed), Some((pace, observer))) = (outcome.feed.take(), streaming) {
+    if let (Some(feed), Some((pace, observer))) = (feed, streaming) {
         observer.abort();
         if feed.survey.is_done() {
             // Counted in the ledger: a large fleet's plan is not loaded back into memory.

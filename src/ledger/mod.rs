@@ -243,6 +243,11 @@ impl Ledger {
         self.clock.now()
     }
 
+    /// The clock the ledger reads, for those that must agree with it on "now".
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
     pub(crate) fn conn(&self) -> &Connection {
         &self.conn
     }

@@ -6,6 +6,8 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{Ledger, Result};
 use crate::clock::EpochMillis;
+use crate::engine::Why;
+pub use crate::engine::{ItemUpdate, Phase};
 use crate::input::Target;
 use crate::model::{EncStatus, KeyChoice, StreamId, StreamStatus};
 use crate::plan::{Action, Current, Item, Reason, Settings};
@@ -333,54 +335,6 @@ impl Ledger {
     }
 }
 
-/// Where a stream of an apply run stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Phase {
-    Pending,
-    Starting,
-    Polling,
-    Done,
-    Failed,
-    Skipped,
-    Deferred,
-}
-
-impl Phase {
-    pub const ALL: [Phase; 7] = [
-        Phase::Pending,
-        Phase::Starting,
-        Phase::Polling,
-        Phase::Done,
-        Phase::Failed,
-        Phase::Skipped,
-        Phase::Deferred,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Phase::Pending => "pending",
-            Phase::Starting => "starting",
-            Phase::Polling => "polling",
-            Phase::Done => "done",
-            Phase::Failed => "failed",
-            Phase::Skipped => "skipped",
-            Phase::Deferred => "deferred",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Phase> {
-        Phase::ALL.into_iter().find(|p| p.as_str() == text)
-    }
-
-    /// Nothing more will happen to the item in this run.
-    pub fn is_terminal(self) -> bool {
-        matches!(
-            self,
-            Phase::Done | Phase::Failed | Phase::Skipped | Phase::Deferred
-        )
-    }
-}
-
 /// One row of `run_items`, with the stream's latest observation for reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunItemRow {
@@ -404,17 +358,6 @@ pub struct RunItemRow {
     /// The stream's encryption status and key at its latest observation.
     pub last_status: Option<String>,
     pub last_key: Option<KeyChoice>,
-}
-
-/// A change to a run item; `None` fields are left as they are.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ItemUpdate {
-    pub phase: Option<Phase>,
-    pub reason: Option<String>,
-    pub starts: Option<u32>,
-    pub enabled_at: Option<EpochMillis>,
-    pub failure: Option<(String, String)>,
-    pub next_slot: Option<EpochMillis>,
 }
 
 fn insert_run_item_rows(
@@ -539,7 +482,7 @@ impl Ledger {
                 run_id,
                 seq as i64,
                 u.phase.map(Phase::as_str),
-                u.reason,
+                u.reason.map(Why::as_str),
                 u.starts,
                 u.enabled_at,
                 failure_type,

@@ -172,18 +172,23 @@ impl Ledger {
         op: Op,
         key: Option<&KeyChoice>,
     ) -> Result<i64> {
+        self.begin_attempt_at(stream_row, run_id, op, key, self.now())
+    }
+
+    /// [`Ledger::begin_attempt`] with the send time given (the engine's clock reading).
+    pub fn begin_attempt_at(
+        &self,
+        stream_row: i64,
+        run_id: Option<i64>,
+        op: Op,
+        key: Option<&KeyChoice>,
+        sent_at: EpochMillis,
+    ) -> Result<i64> {
         let (key_type, key_arn) = key_columns(key);
         self.conn.execute(
             "INSERT INTO attempts (stream_id, run_id, op, key_type, key_arn, sent_at, state)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'in_flight')",
-            params![
-                stream_row,
-                run_id,
-                op.as_str(),
-                key_type,
-                key_arn,
-                self.now()
-            ],
+            params![stream_row, run_id, op.as_str(), key_type, key_arn, sent_at],
         )?;
         Ok(self.conn.last_insert_rowid())
     }

@@ -8,29 +8,28 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::progress::{Mode, Progress};
-use crate::apply::events::{Event, Snapshot};
-use crate::apply::{Outcome, failure};
 use crate::clock::{SECOND, rfc3339};
-use crate::ledger::{Ledger, LedgerError, Phase, RunItemRow};
+use crate::engine::{Notice, Outcome, Phase, Snapshot, failure};
+use crate::ledger::{Ledger, LedgerError, RunItemRow};
 use crate::pace::Operation;
 
 /// Draws events until the engine hangs up.
 pub fn spawn_reporter(
     mode: Mode,
     total: usize,
-    mut events: mpsc::UnboundedReceiver<Event>,
+    mut events: mpsc::UnboundedReceiver<Notice>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let progress = Progress::new(mode, "applying", total as u64);
         let mut last: Option<Snapshot> = None;
         while let Some(event) = events.recv().await {
             match event {
-                Event::Progress(snap) => {
+                Notice::Progress(snap) => {
                     progress.set_message(phase_line(&snap, last.as_ref()));
                     progress.set_position(snap.finished() as u64);
                     last = Some(snap);
                 }
-                Event::Finished {
+                Notice::Finished {
                     region,
                     name,
                     phase: Phase::Failed,
@@ -38,7 +37,7 @@ pub fn spawn_reporter(
                 } if mode != Mode::Quiet => {
                     progress.println(format!("failed: {region}/{name}: {detail}"));
                 }
-                Event::Note(text) if mode != Mode::Quiet => progress.println(text),
+                Notice::Note(text) if mode != Mode::Quiet => progress.println(text),
                 _ => {}
             }
         }

@@ -2,7 +2,7 @@
 //! whether a retry can help, and what the operator should be told (DESIGN §2's table).
 
 /// The class of a failure type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FailureClass {
     /// The key or its policy must be fixed by an operator; retrying cannot help.
     NeedsOperator,

@@ -1,0 +1,371 @@
+//! The dispatcher: the async loop around the engine. It owns the ledger while apply runs and
+//! does only I/O: each effect the engine returns becomes a spawned call (Start and Describe
+//! workers only wait for their token, call AWS and send the answer back), a ledger write, a
+//! pacer adjustment or a notice; each answer, observation, timer, signal and heartbeat becomes
+//! an event. Decisions are the engine's (`crate::engine`).
+//!
+//! The attempt row of a Start is committed before the request leaves: the worker, once it
+//! has its token, asks the loop, which writes the row, then lets it send.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::Feed;
+use crate::clock::{Clock, EpochMillis};
+use crate::cloud::{CallError, Cloud};
+use crate::engine::{Effect, Event, NewItem, Notice, Outcome, RunState, Snapshot};
+use crate::ledger::{AttemptOutcome, Ledger, LedgerError, Op};
+use crate::model::StreamObservation;
+use crate::observe::{Observed, SELF};
+use crate::pace::{Operation, Pacer};
+
+/// What workers send back.
+enum Msg {
+    /// A Start worker has its token and asks whether to send.
+    Sending {
+        item: usize,
+        reply: oneshot::Sender<bool>,
+    },
+    /// A Start came back.
+    Started {
+        item: usize,
+        result: Result<(), CallError>,
+    },
+    /// A Describe came back.
+    Described {
+        item: usize,
+        sent_at: EpochMillis,
+        result: Box<Result<StreamObservation, CallError>>,
+    },
+}
+
+/// Everything the loop needs besides the engine.
+pub struct Dispatcher<'a> {
+    pub ledger: &'a Ledger,
+    pub cloud: Arc<Cloud>,
+    pub pacer: Arc<Pacer>,
+    pub run_id: i64,
+    pub notices: mpsc::UnboundedSender<Notice>,
+    /// The apply lock's holder, for its heartbeat.
+    pub lock_owner: (u32, String),
+}
+
+/// The loop's own bookkeeping.
+struct Io {
+    clock: Arc<dyn Clock>,
+    tx: mpsc::UnboundedSender<Msg>,
+    /// The attempt row of each Start in flight.
+    attempts: HashMap<usize, i64>,
+    /// The attempt just answered, for a `MarkBudgetFull` that follows.
+    answered: Option<(usize, i64)>,
+}
+
+impl Dispatcher<'_> {
+    /// Runs `items`, plus what `feed` decides as its observations arrive, to the end (or until
+    /// `stop` turns true), returning what happened and the feed.
+    pub async fn run(
+        &self,
+        mut state: RunState,
+        items: Vec<NewItem>,
+        mut feed: Option<Feed>,
+        mut stop: watch::Receiver<bool>,
+    ) -> Result<(Outcome, Option<Feed>), LedgerError> {
+        let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+        let mut io = Io {
+            clock: self.ledger.clock(),
+            tx,
+            attempts: HashMap::new(),
+            answered: None,
+        };
+        let mut heartbeat = tokio::time::interval(Duration::from_millis(
+            crate::ledger::lock::HEARTBEAT_EVERY as u64,
+        ));
+        let mut progress = tokio::time::interval(Duration::from_millis(250));
+        let mut last_snapshot = Snapshot::default();
+        if *stop.borrow() {
+            self.event(&mut state, &mut io, Event::Shutdown)?;
+        }
+        self.event(&mut state, &mut io, Event::Added(items))?;
+        while !state.is_finished() {
+            let now = io.clock.now();
+            let wake = state.poll_timeout();
+            let taking = state.takes_observations() && feed.as_ref().is_some_and(|f| !f.closed);
+            tokio::select! {
+                observed = recv(&mut feed), if taking => {
+                    let f = feed.as_mut().expect("taking observations");
+                    self.observed(&mut state, &mut io, f, observed)?;
+                }
+                msg = rx.recv() => {
+                    if let Some(msg) = msg {
+                        self.message(&mut state, &mut io, msg)?;
+                        // Take whatever else is already here before deciding again.
+                        while let Ok(msg) = rx.try_recv() {
+                            self.message(&mut state, &mut io, msg)?;
+                        }
+                    }
+                }
+                _ = sleep_until(wake, now), if wake.is_some() => {
+                    self.event(&mut state, &mut io, Event::Tick)?;
+                }
+                changed = stop.changed(), if !state.is_stopping() => {
+                    if changed.is_err() || *stop.borrow() {
+                        self.event(&mut state, &mut io, Event::Shutdown)?;
+                    }
+                }
+                _ = heartbeat.tick() => {
+                    let (pid, host) = &self.lock_owner;
+                    if !self.ledger.heartbeat_lock(*pid, host)? {
+                        let why = "the apply lock was taken over by another process; stopped to keep one writer";
+                        self.event(&mut state, &mut io, Event::Abort(why.into()))?;
+                    }
+                }
+                _ = progress.tick() => {
+                    let snap = state.snapshot(io.clock.now());
+                    if snap != last_snapshot {
+                        let _ = self.notices.send(Notice::Progress(snap.clone()));
+                        last_snapshot = snap;
+                    }
+                }
+            }
+        }
+        let now = io.clock.now();
+        let _ = self.notices.send(Notice::Progress(state.snapshot(now)));
+        let (first_poll, samples, early) = state.polling_stats();
+        tracing::info!(
+            first_poll_ms = first_poll.as_millis() as u64,
+            learned_from = samples,
+            early_polls = early,
+            "polling"
+        );
+        Ok((state.into_outcome(now), feed))
+    }
+
+    /// One observation from the survey: recorded and decided, then given to the engine.
+    fn observed(
+        &self,
+        state: &mut RunState,
+        io: &mut Io,
+        feed: &mut Feed,
+        observed: Option<Observed>,
+    ) -> Result<(), LedgerError> {
+        let Some(observed) = observed else {
+            feed.closed = true;
+            return self.event(state, io, Event::ObservationDone);
+        };
+        let decided = match observed.result {
+            Ok(observation) => feed.accept(self.ledger, self.run_id, observed.seq, observation)?,
+            Err(e) => {
+                self.event(state, io, Event::Abort(e.to_string()))?;
+                super::feed::Decided::default()
+            }
+        };
+        let event = Event::Observed {
+            throttles: observed.throttles,
+            keys: decided.keys,
+            items: decided.items,
+        };
+        self.event(state, io, event)
+    }
+
+    fn message(&self, state: &mut RunState, io: &mut Io, msg: Msg) -> Result<(), LedgerError> {
+        match msg {
+            Msg::Sending { item, reply } => {
+                let id = state
+                    .track(item)
+                    .stream_id()
+                    .expect("dispatched items have a stream id");
+                let Some(row) = self.ledger.stream_row(&id)? else {
+                    let _ = reply.send(false);
+                    return self.event(state, io, Event::StartNotSent { item });
+                };
+                let effects = state.handle(Event::StartSending { item }, io.clock.now());
+                self.execute(state, io, effects, Some(row))?;
+                let _ = reply.send(io.attempts.contains_key(&item));
+                Ok(())
+            }
+            Msg::Started { item, result } => {
+                let attempt = io
+                    .attempts
+                    .remove(&item)
+                    .expect("an answered Start has its attempt");
+                self.ledger
+                    .complete_attempt(attempt, &attempt_outcome(&result))?;
+                io.answered = Some((item, attempt));
+                let result = self.event(state, io, Event::StartAnswered { item, result });
+                io.answered = None;
+                result
+            }
+            Msg::Described {
+                item,
+                sent_at,
+                result,
+            } => {
+                if let Ok(observation) = result.as_ref() {
+                    self.ledger.record_stream(observation, Some(self.run_id))?;
+                }
+                let result = *result;
+                self.event(
+                    state,
+                    io,
+                    Event::Described {
+                        item,
+                        sent_at,
+                        result,
+                    },
+                )
+            }
+        }
+    }
+
+    /// Hands one event to the engine and carries out what it asks.
+    fn event(&self, state: &mut RunState, io: &mut Io, event: Event) -> Result<(), LedgerError> {
+        let effects = state.handle(event, io.clock.now());
+        self.execute(state, io, effects, None)
+    }
+
+    /// Carries out effects in order; `row`: the ledger row of the stream whose Start is about
+    /// to be sent.
+    fn execute(
+        &self,
+        state: &mut RunState,
+        io: &mut Io,
+        effects: Vec<Effect>,
+        row: Option<i64>,
+    ) -> Result<(), LedgerError> {
+        let mut queue = VecDeque::from(effects);
+        while let Some(effect) = queue.pop_front() {
+            match effect {
+                Effect::Start { item } => self.spawn_start(state, io, item),
+                Effect::Describe { item, early: false } => {
+                    self.spawn_describe(state, io, item, false)
+                }
+                Effect::Describe { item, early: true } => {
+                    // Only a token that is free right now: a poll that had to wait for one
+                    // would delay the polls that are due.
+                    let region = state.track(item).region.clone();
+                    if self.pacer.try_now(SELF, &region, Operation::Describe) {
+                        self.spawn_describe(state, io, item, true);
+                    } else {
+                        let now = io.clock.now();
+                        queue.extend(state.handle(Event::EarlyPollDeclined { item }, now));
+                    }
+                }
+                Effect::BeginAttempt { item, at } => {
+                    let row = row.expect("a Start is begun with its stream's row");
+                    let target = state.track(item).target.clone();
+                    let attempt = self.ledger.begin_attempt_at(
+                        row,
+                        Some(self.run_id),
+                        Op::Start,
+                        Some(&target),
+                        at,
+                    )?;
+                    io.attempts.insert(item, attempt);
+                }
+                Effect::MarkBudgetFull { item } => {
+                    if let Some((answered, attempt)) = io.answered
+                        && answered == item
+                    {
+                        self.ledger.mark_budget_full(attempt)?;
+                    }
+                }
+                Effect::Update { item, update } => {
+                    let seq = state.track(item).seq;
+                    self.ledger.update_run_item(self.run_id, seq, &update)?;
+                }
+                Effect::Paced {
+                    item,
+                    op,
+                    throttled,
+                } => {
+                    let region = &state.track(item).region;
+                    if throttled {
+                        self.pacer.throttled(SELF, region, op);
+                    } else {
+                        self.pacer.succeeded(SELF, region, op);
+                    }
+                }
+                Effect::Notice(notice) => {
+                    let _ = self.notices.send(notice);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A Start worker: waits for its token, asks to send (the loop writes the attempt), sends.
+    fn spawn_start(&self, state: &RunState, io: &Io, item: usize) {
+        let t = state.track(item);
+        let (region, name, key) = (t.region.clone(), t.name.clone(), t.target.clone());
+        let (cloud, pacer, tx) = (self.cloud.clone(), self.pacer.clone(), io.tx.clone());
+        tokio::spawn(async move {
+            pacer.wait(SELF, &region, Operation::Start).await;
+            let (reply, answer) = oneshot::channel();
+            if tx.send(Msg::Sending { item, reply }).is_err() {
+                return;
+            }
+            if let Ok(true) = answer.await {
+                let result = cloud.start_encryption(&region, &name, &key).await;
+                let _ = tx.send(Msg::Started { item, result });
+            }
+        });
+    }
+
+    /// A Describe worker; `token_taken` when its token is already spent.
+    fn spawn_describe(&self, state: &RunState, io: &Io, item: usize, token_taken: bool) {
+        let t = state.track(item);
+        let (region, name) = (t.region.clone(), t.name.clone());
+        let (cloud, pacer, tx) = (self.cloud.clone(), self.pacer.clone(), io.tx.clone());
+        let clock = io.clock.clone();
+        tokio::spawn(async move {
+            if !token_taken {
+                pacer.wait(SELF, &region, Operation::Describe).await;
+            }
+            let sent_at = clock.now();
+            let result = cloud.describe_stream(&region, &name).await;
+            let _ = tx.send(Msg::Described {
+                item,
+                sent_at,
+                result: Box::new(result),
+            });
+        });
+    }
+}
+
+/// How the ledger records a Start's answer: only calls proven never sent spare the budget.
+fn attempt_outcome(result: &Result<(), CallError>) -> AttemptOutcome {
+    match result {
+        Ok(()) => AttemptOutcome::Ok,
+        Err(e) if !e.may_have_reached_service() => AttemptOutcome::NotSent {
+            message: e.message(),
+        },
+        Err(e @ CallError::Unknown(_)) => AttemptOutcome::Unknown {
+            message: e.message(),
+        },
+        Err(e) => AttemptOutcome::Rejected {
+            code: e.code().to_owned(),
+            message: e.message(),
+        },
+    }
+}
+
+async fn recv(feed: &mut Option<Feed>) -> Option<Observed> {
+    match feed {
+        Some(f) => f.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Sleeps until the engine's wake-up time `at`, read against `now` on the same clock.
+async fn sleep_until(at: Option<EpochMillis>, now: EpochMillis) {
+    match at {
+        Some(at) => {
+            let wait = Duration::from_millis((at - now).max(0) as u64);
+            tokio::time::sleep(wait).await
+        }
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,332 @@
+//! What the engine does with each answer (DESIGN §5.2, §5.3): a Start accepted, throttled,
+//! refused for a limit, for a transition under way, for a missing stream or as invalid, denied,
+//! never sent or unanswered; a Describe that finds the stream ENABLED, still ENABLING,
+//! ENABLING_FAILED, in someone else's transition, or not at its target.
+
+use std::time::Duration;
+
+use super::failure::{self, FailureClass};
+use super::io::{Effect, Notice};
+use super::phase::{ItemUpdate, Phase, Why};
+use super::poll::PollSchedule;
+use super::state::{Purpose, RunState};
+use crate::clock::{EpochMillis, SECOND};
+use crate::cloud::CallError;
+use crate::limits::budget;
+use crate::model::{EncStatus, KeyChoice, StreamObservation};
+use crate::pace::Operation;
+
+fn ms(d: Duration) -> EpochMillis {
+    d.as_millis() as EpochMillis
+}
+
+fn failed_with(reason: Why, failure: (String, String)) -> ItemUpdate {
+    ItemUpdate {
+        reason: Some(reason),
+        failure: Some(failure),
+        ..ItemUpdate::default()
+    }
+}
+
+impl RunState {
+    pub(super) fn started(
+        &mut self,
+        i: usize,
+        result: Result<(), CallError>,
+        now: EpochMillis,
+        fx: &mut Vec<Effect>,
+    ) {
+        if let Err(e) = &result
+            && !e.may_have_reached_service()
+        {
+            // Proven never sent: the ledger does not count it, nor does the engine.
+            self.live[i].sends.drop_last();
+        }
+        let paced = |throttled| Effect::Paced {
+            item: i,
+            op: Operation::Start,
+            throttled,
+        };
+        match result {
+            Ok(()) => {
+                fx.push(paced(false));
+                let delay = self.schedule.first_delay();
+                let live = &mut self.live[i];
+                live.started = Some(now);
+                live.set_first_planned(Some(delay));
+                live.polls = 0;
+                self.set_phase(i, Phase::Polling, fx);
+                self.schedule_describe(i, now + ms(delay), false);
+            }
+            Err(CallError::Throttled(_)) => {
+                self.throttles += 1;
+                fx.push(paced(true));
+                let region = &self.tracks[i].region;
+                fx.push(Effect::Notice(Notice::Note(format!(
+                    "Start throttled in {region}; slowing down"
+                ))));
+                self.set_phase(i, Phase::Pending, fx);
+                self.make_ready(i);
+            }
+            Err(CallError::LimitExceeded(message)) => self.limit_exceeded(i, message, now, fx),
+            Err(CallError::InUse(_)) => {
+                // Transitioning: find out where it stands, then decide again.
+                self.set_phase(i, Phase::Pending, fx);
+                self.tracks[i].needs_describe = true;
+                self.schedule_describe(i, now + SECOND, true);
+            }
+            Err(CallError::NotFound(message)) => {
+                let update = failed_with(
+                    Why::NOT_FOUND,
+                    ("ResourceNotFoundException".into(), message),
+                );
+                self.finish(i, Phase::Failed, update, fx);
+            }
+            Err(CallError::Invalid { code, message }) => {
+                self.finish(
+                    i,
+                    Phase::Failed,
+                    failed_with(Why::Rejected, (code, message)),
+                    fx,
+                );
+            }
+            Err(CallError::Denied { code, message }) => {
+                self.aborted = Some(format!(
+                    "{code} on StartDeliveryStreamEncryption ({message}); the caller's IAM policy must allow firehose:StartDeliveryStreamEncryption (and kms:CreateGrant on customer keys)"
+                ));
+                self.set_phase(i, Phase::Pending, fx);
+            }
+            Err(CallError::NoCredentials(message)) => {
+                self.aborted = Some(format!("no AWS credentials: {message}"));
+                self.set_phase(i, Phase::Pending, fx);
+            }
+            Err(CallError::NotSent(_)) => {
+                // Never left: no budget spent. Try again shortly.
+                self.set_phase(i, Phase::Pending, fx);
+                self.schedule_dispatch(i, now + 2 * SECOND);
+            }
+            Err(CallError::Unknown(_)) => {
+                // It may have been applied: reconcile with Describe before any new Start.
+                self.set_phase(i, Phase::Pending, fx);
+                self.tracks[i].needs_describe = true;
+                self.schedule_describe(i, now + 500, true);
+            }
+        }
+    }
+
+    /// `LimitExceededException`: decide which limit it was, from our own counts and the
+    /// service's message, and defer (budget) or fail (key limit). Never retried blindly.
+    fn limit_exceeded(
+        &mut self,
+        i: usize,
+        message: String,
+        now: EpochMillis,
+        fx: &mut Vec<Effect>,
+    ) {
+        let settings = self.config.settings;
+        let sends = self.live[i].sends.counted();
+        let budget_spent = budget::used(&sends, now, settings.window) >= settings.stream_budget;
+        let key_full = self.tracks[i].target.key_arn().is_some_and(|arn| {
+            self.keys.count(arn.as_str()) >= settings.cmk_limit
+                || message.to_ascii_lowercase().contains("key")
+        });
+        let failure = ("LimitExceededException".to_owned(), message);
+        if budget_spent || !key_full {
+            // Others may have spent it too (the service counts every caller): the budget is
+            // full as of this refusal, for a whole window unless our own calls free it sooner.
+            fx.push(Effect::MarkBudgetFull { item: i });
+            self.live[i].sends.mark_last_full();
+            let sends = self.live[i].sends.counted();
+            let slot = budget::next_slot(&sends, now, settings.window, settings.allowed())
+                .unwrap_or(now + settings.window);
+            let update = ItemUpdate {
+                next_slot: Some(slot),
+                ..failed_with(Why::BUDGET, failure)
+            };
+            self.finish(i, Phase::Deferred, update, fx);
+        } else {
+            self.finish(i, Phase::Failed, failed_with(Why::CMK_LIMIT, failure), fx);
+        }
+    }
+
+    /// `early`: the poll was an early one (on an idle quota), which teaches the first-poll
+    /// learner nothing: only polls sent at the learned delay measure it.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn described(
+        &mut self,
+        i: usize,
+        purpose: Purpose,
+        early: bool,
+        sent_at: EpochMillis,
+        result: Result<StreamObservation, CallError>,
+        now: EpochMillis,
+        fx: &mut Vec<Effect>,
+    ) {
+        let reconcile = purpose == Purpose::Reconcile;
+        let paced = |throttled| Effect::Paced {
+            item: i,
+            op: Operation::Describe,
+            throttled,
+        };
+        let obs = match result {
+            Ok(obs) => obs,
+            Err(CallError::Throttled(_)) => {
+                self.throttles += 1;
+                fx.push(paced(true));
+                self.schedule_describe(i, now, reconcile);
+                return;
+            }
+            Err(CallError::NotFound(message)) => {
+                let update = failed_with(
+                    Why::NOT_FOUND,
+                    ("ResourceNotFoundException".into(), message),
+                );
+                return self.finish(i, Phase::Failed, update, fx);
+            }
+            Err(CallError::Denied { code, message }) => {
+                self.aborted = Some(format!(
+                    "{code} on DescribeDeliveryStream ({message}); the caller's IAM policy must allow firehose:DescribeDeliveryStream"
+                ));
+                return;
+            }
+            Err(CallError::NoCredentials(message)) => {
+                self.aborted = Some(format!("no AWS credentials: {message}"));
+                return;
+            }
+            Err(_) => {
+                self.schedule_describe(i, now + SECOND, reconcile);
+                return;
+            }
+        };
+        fx.push(paced(false));
+        if self.tracks[i].account.is_none() {
+            self.tracks[i].account = Some(self.names.get(&obs.id.account));
+        }
+        self.tracks[i].needs_describe = false;
+        let target = self.tracks[i].target.clone();
+        let enc = &obs.encryption;
+        let at_target = enc.key.as_ref() == Some(&target);
+        let live = &mut self.live[i];
+        let elapsed = live
+            .started
+            .map(|s| Duration::from_millis((sent_at - s).max(0) as u64));
+        let first_poll = purpose == Purpose::Poll && live.polls == 0 && !early;
+        if purpose == Purpose::Poll {
+            live.polls += 1;
+        }
+        if first_poll && let (Some(planned), Some(elapsed)) = (live.first_planned(), elapsed) {
+            self.schedule
+                .learn(planned, elapsed, enc.status != EncStatus::Enabling);
+        }
+        match (&enc.status, at_target) {
+            (EncStatus::Enabled, true) => {
+                self.take_slot(i);
+                if let Some(elapsed) = elapsed {
+                    self.schedule.saw_done(elapsed);
+                }
+                // A rekey away from a customer key frees its slot now.
+                if let Some(KeyChoice::Customer(old)) = self.tracks[i].old_key().cloned()
+                    && target.key_arn() != Some(&old)
+                {
+                    self.key_freed(old.as_str());
+                }
+                let update = ItemUpdate {
+                    enabled_at: Some(now),
+                    ..ItemUpdate::default()
+                };
+                self.finish(i, Phase::Done, update, fx);
+            }
+            (EncStatus::Enabling, true) => {
+                self.take_slot(i);
+                if self.tracks[i].phase != Phase::Polling {
+                    self.set_phase(i, Phase::Polling, fx);
+                }
+                let live = &mut self.live[i];
+                let started = *live.started.get_or_insert(sent_at);
+                let since = Duration::from_millis((now - started).max(0) as u64);
+                if since >= self.config.poll_timeout {
+                    let update = failed_with(
+                        Why::TimedOut,
+                        (
+                            "TIMED_OUT".into(),
+                            format!(
+                                "still ENABLING after {}s; resume to keep polling",
+                                since.as_secs()
+                            ),
+                        ),
+                    );
+                    return self.finish(i, Phase::Failed, update, fx);
+                }
+                let wait = match live.first_planned() {
+                    None => {
+                        let first = self.schedule.first_delay();
+                        live.set_first_planned(Some(first));
+                        first
+                    }
+                    Some(_) => PollSchedule::next_delay(since),
+                };
+                self.schedule_describe(i, now + ms(wait), false);
+            }
+            (EncStatus::EnablingFailed, _) => {
+                let (kind, details) = enc
+                    .failure
+                    .as_ref()
+                    .map(|f| (f.kind.clone(), f.details.clone()))
+                    .unwrap_or_else(|| ("UNKNOWN_ERROR".into(), "no FailureDescription".into()));
+                self.release_slot(i);
+                let live = &mut self.live[i];
+                live.started = None;
+                live.set_first_planned(None);
+                let class = failure::classify(&kind);
+                let t = &self.tracks[i];
+                if reconcile && t.starts == 0 && t.phase == Phase::Pending {
+                    // A failure from before this run: this run's Start has not happened yet.
+                    return self.make_ready(i);
+                }
+                if class == FailureClass::Transient && t.starts < self.config.max_attempts {
+                    let backoff = SECOND * 2i64.saturating_pow(t.starts.min(6));
+                    self.set_phase(i, Phase::Pending, fx);
+                    return self.schedule_dispatch(i, now + backoff);
+                }
+                let hint = failure::hint(&kind);
+                let update = failed_with(
+                    Why::EnablingFailed(class),
+                    (kind, format!("{details} — {hint}")),
+                );
+                self.finish(i, Phase::Failed, update, fx);
+            }
+            (EncStatus::Enabling | EncStatus::Disabling, false) => {
+                // Someone else's transition: wait for it to end, then decide.
+                self.set_phase(i, Phase::Pending, fx);
+                self.tracks[i].needs_describe = true;
+                let wait = ms(self.schedule.first_delay());
+                self.schedule_describe(i, now + wait, true);
+            }
+            _ => {
+                // Not at the target and not moving: our Start did not take (or was never
+                // sent). Start it (again) within the attempt limit.
+                let live = &mut self.live[i];
+                live.started = None;
+                live.set_first_planned(None);
+                let t = &self.tracks[i];
+                if t.starts >= self.config.max_attempts {
+                    let update = failed_with(
+                        Why::AttemptsExhausted,
+                        (
+                            "NOT_APPLIED".into(),
+                            format!(
+                                "{} Start call(s) accepted or unanswered, but the stream shows {}",
+                                t.starts, enc.status
+                            ),
+                        ),
+                    );
+                    return self.finish(i, Phase::Failed, update, fx);
+                }
+                if t.phase != Phase::Pending {
+                    self.set_phase(i, Phase::Pending, fx);
+                }
+                self.make_ready(i);
+            }
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! What goes into the engine ([`Event`]) and what comes out ([`Effect`], and the [`Notice`]s
+//! the reporter draws). The dispatcher turns effects into calls, ledger writes and notices, and
+//! answers into events; the engine itself never waits, sends or writes.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::phase::{ItemUpdate, Phase};
+use super::track::NewItem;
+use crate::clock::EpochMillis;
+use crate::cloud::CallError;
+use crate::limits::KeyChange;
+use crate::model::StreamObservation;
+use crate::pace::Operation;
+
+/// Something that happened. Items are named by their index in the run (the order they were
+/// added), not by their ledger number.
+#[derive(Debug)]
+pub enum Event {
+    /// Items to carry out: from a saved plan, from the ledger on resume, or just decided by the
+    /// survey as their streams were observed.
+    Added(Vec<NewItem>),
+    /// The survey described one more stream: the throttles it met, the streams it found using
+    /// a customer key or no longer using one (they count, or stop counting, before any later
+    /// Start), and the items the observation let it decide (often none, or several).
+    Observed {
+        throttles: u32,
+        keys: Vec<KeyChange>,
+        items: Vec<NewItem>,
+    },
+    /// The survey has described every stream: no more items will be added.
+    ObservationDone,
+    /// The run cannot go on (observation failed for good, the apply lock was lost, ...).
+    Abort(String),
+    /// A Start worker has its token: its attempt is about to be written and the Start sent.
+    StartSending { item: usize },
+    /// A Start worker gave up before sending.
+    StartNotSent { item: usize },
+    /// A Start came back (its attempt is already completed in the ledger).
+    StartAnswered {
+        item: usize,
+        result: Result<(), CallError>,
+    },
+    /// A Describe the engine asked for came back; `sent_at`: when it left.
+    Described {
+        item: usize,
+        sent_at: EpochMillis,
+        result: Result<StreamObservation, CallError>,
+    },
+    /// An early poll found no token free at once: it was not sent.
+    EarlyPollDeclined { item: usize },
+    /// Time passed (a wake-up the engine asked for, or any other turn of the loop).
+    Tick,
+    /// Stop dispatching: finish what is in flight, send nothing new.
+    Shutdown,
+}
+
+/// Something the engine asks the outside world to do, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Send a Start for the item once its (region, Start) limiter gives a token, announcing it
+    /// with [`Event::StartSending`] first.
+    Start { item: usize },
+    /// Describe the item's stream: after a token from its (region, Describe) limiter, or, for
+    /// an `early` poll, only if a token is free now (else [`Event::EarlyPollDeclined`]).
+    Describe { item: usize, early: bool },
+    /// Write the item's attempt (`in_flight`, sent at `at`) before its Start leaves.
+    BeginAttempt { item: usize, at: EpochMillis },
+    /// The item's latest attempt was refused for a spent budget: it fills the budget.
+    MarkBudgetFull { item: usize },
+    /// Record the item's change.
+    Update { item: usize, update: ItemUpdate },
+    /// An answer for the pacer: `throttled`, or a success that lets a slowed key recover.
+    Paced {
+        item: usize,
+        op: Operation,
+        throttled: bool,
+    },
+    /// Tell the operator.
+    Notice(Notice),
+}
+
+/// What the reporter sees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// The counters changed.
+    Progress(Snapshot),
+    /// A stream reached a terminal phase.
+    Finished {
+        region: String,
+        name: String,
+        phase: Phase,
+        detail: String,
+    },
+    /// Something the operator should know now (a throttle, a stop request, a lost lock).
+    Note(String),
+}
+
+/// Counters of a run at one instant.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    pub total: usize,
+    pub phases: BTreeMap<Phase, usize>,
+    /// Calls sent per operation.
+    pub calls: BTreeMap<Operation, u64>,
+    pub throttles: u64,
+    pub elapsed: Duration,
+}
+
+impl Snapshot {
+    pub fn count(&self, phase: Phase) -> usize {
+        self.phases.get(&phase).copied().unwrap_or(0)
+    }
+
+    /// Items that reached a phase where nothing more happens in this run.
+    pub fn finished(&self) -> usize {
+        self.phases
+            .iter()
+            .filter(|(p, _)| p.is_terminal())
+            .map(|(_, n)| n)
+            .sum()
+    }
+}

@@ -1,0 +1,88 @@
+//! The rollout engine as a state machine without I/O (DESIGN §3, §5; the "sans-IO" shape of
+//! quinn-proto and rustls). [`RunState::handle`] takes an [`Event`] — items added, streams seen
+//! on a key, a Start or Describe answered, a timer, a shutdown — with the time it happened, and
+//! returns the [`Effect`]s to carry out: send a Start or a Describe, write to the ledger, tell
+//! the pacer, tell the operator. [`RunState::poll_timeout`] says when to wake it next. The
+//! dispatcher in [`crate::apply`] only turns effects into calls and answers into events, so
+//! every rule here is a unit test on a manual clock (`engine/tests`).
+//!
+//! An item's life: pending → starting → polling → done | failed | deferred (or skipped by the
+//! plan). A Start is dispatched when its stream has budget above the reserve, its key has room
+//! under the per-key limit ([`crate::limits::KeyRoom`]), and fewer than `concurrency` Starts are
+//! in flight in its region; the (account, region, Start) token is taken by the worker.
+//!
+//! - [`state`]: the run's state, the pump (timers, Describes, dispatch) and the gates' use;
+//! - [`answers`]: what each Start and Describe answer leads to;
+//! - [`gates`]: the budget and key gates as pure functions;
+//! - [`track`]: one stream of a run; [`phase`]: its phase and why it ended there;
+//! - [`poll`]: when to Describe a transitioning stream (the first-poll learner);
+//! - [`failure`]: what an `ENABLING_FAILED` type means;
+//! - [`io`]: events in, effects and notices out.
+
+mod answers;
+pub mod failure;
+pub mod gates;
+mod io;
+mod phase;
+pub mod poll;
+mod state;
+mod track;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+pub use io::{Effect, Event, Notice, Snapshot};
+pub use phase::{ItemUpdate, Phase, Why};
+pub use state::RunState;
+pub use track::{NewItem, Notes, SendLog, Track};
+
+use crate::pace::Operation;
+use crate::plan::{Action, Settings};
+
+/// How a run goes.
+#[derive(Debug, Clone, Copy)]
+pub struct Config {
+    pub settings: Settings,
+    /// Most Starts (and, separately, Describes) in flight at once per region.
+    pub concurrency: usize,
+    /// How long an item may wait for its budget to free up before it is deferred.
+    pub max_wait: Duration,
+    /// How long a stream may stay ENABLING before its item fails (resumable).
+    pub poll_timeout: Duration,
+    /// Starts per stream in one run, retries of transient failures included.
+    pub max_attempts: u32,
+    /// The first poll's delay before any transition has been seen.
+    pub first_poll: Duration,
+}
+
+/// What a run did.
+#[derive(Debug)]
+pub struct Outcome {
+    pub tracks: Vec<Track>,
+    pub calls: BTreeMap<Operation, u64>,
+    pub throttles: u64,
+    /// Describes sent to follow transitions (not the reconciling ones).
+    pub poll_describes: u64,
+    pub wall: Duration,
+    /// Stopped by a signal with items left.
+    pub interrupted: bool,
+    /// Stopped because continuing could not help (access denied, lock lost, ...).
+    pub aborted: Option<String>,
+}
+
+impl Outcome {
+    pub fn count(&self, phase: Phase) -> usize {
+        self.tracks.iter().filter(|t| t.phase == phase).count()
+    }
+
+    /// Streams this run started or polled (the denominator of Describes per stream).
+    pub fn streams_followed(&self) -> usize {
+        self.tracks
+            .iter()
+            .filter(|t| t.starts > 0 || t.action == Action::Noop)
+            .count()
+    }
+}

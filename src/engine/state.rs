@@ -1,0 +1,697 @@
+//! [`RunState`]: the one owner of a run's state. It takes events with the time they happened
+//! and returns effects; every decision of apply is made here, nothing here waits, sends or
+//! writes (the sans-IO shape of quinn-proto's `Connection`).
+//!
+//! After every event the engine "pumps": items whose timers fell due become ready, due
+//! Describes are asked for (each region up to `concurrency` in flight, so a region with a
+//! backlog never holds another back), idle Describe quota is spent on early polls, and ready
+//! items are dispatched through the gates, each region in fleet order up to `concurrency`
+//! Starts in flight.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::gates::{BudgetGate, KeyGate, budget_gate, key_gate};
+use super::io::{Effect, Event, Notice, Snapshot};
+use super::phase::{ItemUpdate, Phase, Why};
+use super::poll::PollSchedule;
+use super::track::{NewItem, SendLog, Track};
+use super::{Config, Outcome};
+use crate::clock::EpochMillis;
+use crate::limits::KeyRoom;
+use crate::model::{Interner, KeyChoice};
+use crate::pace::Operation;
+
+/// How many of the earliest polls an idle region considers polling early.
+const EARLY_POLL_LOOKAHEAD: usize = 64;
+
+/// Why a Describe was sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Purpose {
+    /// Waiting for a transition we started (or found under way).
+    Poll,
+    /// The outcome of a call is unknown, or the run resumed: find out before anything else.
+    Reconcile,
+}
+
+/// Per-item state beyond what [`Track`] carries.
+#[derive(Debug, Default)]
+pub(super) struct Live {
+    /// When the Start we wait on was accepted (or the transition was first seen).
+    pub started: Option<EpochMillis>,
+    /// The planned delay of the first poll after that Start, in ms (0: none yet).
+    pub first_planned_ms: u32,
+    /// Polls since that Start.
+    pub polls: u32,
+    /// The item holds a slot under its customer key's limit.
+    pub holds_slot: bool,
+    /// Why the Describe in flight for it was sent.
+    pub describing: Option<Purpose>,
+    /// Its stream's counted sends.
+    pub sends: SendLog,
+}
+
+impl Live {
+    pub fn first_planned(&self) -> Option<Duration> {
+        (self.first_planned_ms > 0).then(|| Duration::from_millis(self.first_planned_ms.into()))
+    }
+    pub fn set_first_planned(&mut self, delay: Option<Duration>) {
+        self.first_planned_ms = delay.map_or(0, |d| (d.as_millis() as u32).max(1));
+    }
+}
+
+/// The state of one apply run.
+#[derive(Debug)]
+pub struct RunState {
+    pub(super) config: Config,
+    pub(super) tracks: Vec<Track>,
+    pub(super) live: Vec<Live>,
+    /// One shared copy of each region and account name the tracks carry.
+    pub(super) names: Interner,
+    /// Items ready to dispatch, per region, in fleet order.
+    ready: BTreeMap<Arc<str>, BTreeSet<usize>>,
+    /// Starts in flight per region.
+    starts_by_region: HashMap<Arc<str>, usize>,
+    /// Describes in flight per region.
+    describes_by_region: HashMap<Arc<str>, usize>,
+    /// When items may be dispatched again.
+    dispatch_at: BTreeSet<(EpochMillis, usize)>,
+    /// When items are to be described (`true`: to reconcile), per region.
+    describe_at: BTreeMap<Arc<str>, BTreeSet<(EpochMillis, usize, bool)>>,
+    /// Early polls in flight: item → the time its poll was due.
+    early: HashMap<usize, EpochMillis>,
+    /// Regions whose early poll found no free token at this instant.
+    early_declined: HashMap<Arc<str>, EpochMillis>,
+    pub(super) keys: KeyRoom,
+    /// Items waiting for room under a key's limit.
+    key_waiters: HashMap<String, BTreeSet<usize>>,
+    /// Streams are still being observed (the Describe quota is busy with them), and more items
+    /// may be added.
+    observing: bool,
+    stopping: bool,
+    /// Items not in a terminal phase.
+    unfinished: usize,
+    early_polls: u64,
+    pub(super) schedule: PollSchedule,
+    pub(super) calls: BTreeMap<Operation, u64>,
+    pub(super) throttles: u64,
+    poll_describes: u64,
+    pub(super) aborted: Option<String>,
+    began: EpochMillis,
+}
+
+impl RunState {
+    /// A run with no items yet; `key_counts`: streams each customer key protects now.
+    pub fn new(config: Config, key_counts: HashMap<String, u32>, now: EpochMillis) -> RunState {
+        RunState {
+            keys: KeyRoom::new(config.settings.cmk_limit, key_counts),
+            schedule: PollSchedule::new(config.first_poll),
+            config,
+            tracks: Vec::new(),
+            live: Vec::new(),
+            names: Interner::default(),
+            ready: BTreeMap::new(),
+            starts_by_region: HashMap::new(),
+            describes_by_region: HashMap::new(),
+            dispatch_at: BTreeSet::new(),
+            describe_at: BTreeMap::new(),
+            early: HashMap::new(),
+            early_declined: HashMap::new(),
+            key_waiters: HashMap::new(),
+            observing: false,
+            stopping: false,
+            unfinished: 0,
+            early_polls: 0,
+            calls: BTreeMap::new(),
+            throttles: 0,
+            poll_describes: 0,
+            aborted: None,
+            began: now,
+        }
+    }
+
+    /// Streams are still to be observed (more items will be added until
+    /// [`Event::ObservationDone`]); `throttles` already met (describing the keys).
+    pub fn expect_observations(&mut self, throttles: u32) {
+        self.observing = true;
+        self.throttles += u64::from(throttles);
+    }
+
+    /// Room for `n` more items, once: no doubling on a large fleet.
+    pub fn reserve(&mut self, n: usize) {
+        self.tracks.reserve_exact(n);
+        self.live.reserve_exact(n);
+    }
+
+    pub fn track(&self, item: usize) -> &Track {
+        &self.tracks[item]
+    }
+
+    pub fn len(&self) -> usize {
+        self.tracks.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tracks.is_empty()
+    }
+
+    /// Takes one event at `now`; returns what to do, in order.
+    pub fn handle(&mut self, event: Event, now: EpochMillis) -> Vec<Effect> {
+        let mut fx = Vec::new();
+        match event {
+            Event::Added(items) => {
+                for item in items {
+                    self.add(item, now);
+                }
+            }
+            Event::Observed {
+                throttles,
+                keys,
+                items,
+            } => {
+                self.throttles += u64::from(throttles);
+                *self.calls.entry(Operation::Describe).or_default() += 1;
+                for change in keys {
+                    if change.uses {
+                        self.keys.add(&change.key_arn);
+                    } else {
+                        self.key_freed(&change.key_arn);
+                    }
+                }
+                for item in items {
+                    self.add(item, now);
+                }
+            }
+            Event::ObservationDone => self.observing = false,
+            Event::Abort(why) => {
+                self.aborted.get_or_insert(why);
+            }
+            Event::StartSending { item } => {
+                let t = &mut self.tracks[item];
+                t.starts += 1;
+                *self.calls.entry(Operation::Start).or_default() += 1;
+                self.live[item].sends.push(now);
+                fx.push(Effect::BeginAttempt { item, at: now });
+            }
+            Event::StartNotSent { item } => {
+                self.start_done(item);
+                self.release_slot(item);
+                self.set_phase(item, Phase::Pending, &mut fx);
+            }
+            Event::StartAnswered { item, result } => {
+                self.start_done(item);
+                self.started(item, result, now, &mut fx);
+            }
+            Event::Described {
+                item,
+                sent_at,
+                result,
+            } => {
+                let purpose = self.live[item]
+                    .describing
+                    .take()
+                    .unwrap_or(Purpose::Reconcile);
+                let early = self.early.remove(&item).is_some();
+                self.describe_done(item);
+                *self.calls.entry(Operation::Describe).or_default() += 1;
+                if purpose == Purpose::Poll {
+                    self.poll_describes += 1;
+                }
+                self.described(item, purpose, early, sent_at, result, now, &mut fx);
+            }
+            Event::EarlyPollDeclined { item } => {
+                self.live[item].describing = None;
+                self.describe_done(item);
+                self.early_polls -= 1;
+                let region = self.tracks[item].region.clone();
+                self.early_declined.insert(region, now);
+                // Back where it was: due when its poll was planned.
+                let due = self.early.remove(&item).unwrap_or(now);
+                self.schedule_describe(item, due, false);
+            }
+            Event::Tick => {}
+            Event::Shutdown => {
+                if !self.stopping {
+                    self.stopping = true;
+                    fx.push(Effect::Notice(Notice::Note(
+                        "stopping: no new Starts; waiting for the calls in flight to be answered"
+                            .into(),
+                    )));
+                }
+            }
+        }
+        self.pump(now, &mut fx);
+        fx
+    }
+
+    /// When the engine next has something to do on its own (a timer), if ever.
+    pub fn poll_timeout(&self) -> Option<EpochMillis> {
+        if self.stopping {
+            return None;
+        }
+        // Due Describes wait for a free slot when a region's are all busy: no timer for them
+        // then, or the dispatcher would spin until an answer comes back.
+        let cap = self.cap();
+        let next_describe = self
+            .describe_at
+            .iter()
+            .filter(|(region, _)| self.describing(region) < cap)
+            .filter_map(|(_, due)| due.first().map(|(at, _, _)| *at))
+            .min();
+        let next_dispatch = self.dispatch_at.first().map(|(at, _)| *at);
+        match (next_describe, next_dispatch) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Calls in flight (Starts waiting for a token included).
+    pub fn in_flight(&self) -> usize {
+        self.starts_by_region.values().sum::<usize>()
+            + self.describes_by_region.values().sum::<usize>()
+    }
+
+    /// Nothing is in flight and nothing more will happen: the run is over (or stopped).
+    pub fn is_finished(&self) -> bool {
+        let open = self.observing || self.unfinished > 0;
+        self.in_flight() == 0 && (self.stopping || !open || self.aborted.is_some())
+    }
+
+    /// A shutdown was asked for (or the run aborted): nothing new is sent.
+    pub fn is_stopping(&self) -> bool {
+        self.stopping || self.aborted.is_some()
+    }
+
+    /// Whether the engine still takes items from the survey.
+    pub fn takes_observations(&self) -> bool {
+        self.observing && !self.stopping
+    }
+
+    pub fn snapshot(&self, now: EpochMillis) -> Snapshot {
+        let mut phases = BTreeMap::new();
+        for t in &self.tracks {
+            *phases.entry(t.phase).or_default() += 1;
+        }
+        Snapshot {
+            total: self.tracks.len(),
+            phases,
+            calls: self.calls.clone(),
+            throttles: self.throttles,
+            elapsed: elapsed(self.began, now),
+        }
+    }
+
+    /// The first-poll delay learned, how many polls taught it, and the early polls sent.
+    pub fn polling_stats(&self) -> (Duration, u32, u64) {
+        (
+            self.schedule.first_delay(),
+            self.schedule.samples(),
+            self.early_polls,
+        )
+    }
+
+    /// What the run did.
+    pub fn into_outcome(self, now: EpochMillis) -> Outcome {
+        let interrupted = self.stopping && self.aborted.is_none() && self.unfinished > 0;
+        Outcome {
+            tracks: self.tracks,
+            calls: self.calls,
+            throttles: self.throttles,
+            poll_describes: self.poll_describes,
+            wall: elapsed(self.began, now),
+            interrupted,
+            aborted: self.aborted,
+        }
+    }
+
+    fn cap(&self) -> usize {
+        self.config.concurrency.max(1)
+    }
+
+    fn add(&mut self, new: NewItem, now: EpochMillis) {
+        let NewItem {
+            mut track,
+            sends,
+            holds_slot,
+        } = new;
+        // The engine's copies of region and account names are shared too.
+        track.region = self.names.get(&track.region);
+        track.account = track.account.map(|a| self.names.get(&a));
+        if !track.phase.is_terminal() {
+            self.unfinished += 1;
+        }
+        self.tracks.push(track);
+        self.live.push(Live {
+            holds_slot,
+            sends,
+            ..Live::default()
+        });
+        let i = self.tracks.len() - 1;
+        match self.tracks[i].phase {
+            Phase::Pending if self.tracks[i].needs_describe => self.schedule_describe(i, now, true),
+            Phase::Pending => self.make_ready(i),
+            Phase::Starting | Phase::Polling => {
+                // Resumed mid-flight: one Describe tells where it stands.
+                self.tracks[i].needs_describe = true;
+                self.schedule_describe(i, now, true);
+            }
+            _ => {}
+        }
+    }
+
+    pub(super) fn make_ready(&mut self, i: usize) {
+        self.ready
+            .entry(self.tracks[i].region.clone())
+            .or_default()
+            .insert(i);
+    }
+
+    pub(super) fn schedule_dispatch(&mut self, i: usize, at: EpochMillis) {
+        self.dispatch_at.insert((at, i));
+    }
+
+    pub(super) fn schedule_describe(&mut self, i: usize, at: EpochMillis, reconcile: bool) {
+        self.describe_at
+            .entry(self.tracks[i].region.clone())
+            .or_default()
+            .insert((at, i, reconcile));
+    }
+
+    /// Describes in flight in a region.
+    fn describing(&self, region: &str) -> usize {
+        self.describes_by_region.get(region).copied().unwrap_or(0)
+    }
+
+    fn start_done(&mut self, i: usize) {
+        if let Some(n) = self.starts_by_region.get_mut(&self.tracks[i].region) {
+            *n = n.saturating_sub(1);
+        }
+    }
+
+    fn describe_done(&mut self, i: usize) {
+        if let Some(n) = self.describes_by_region.get_mut(&self.tracks[i].region) {
+            *n = n.saturating_sub(1);
+        }
+    }
+
+    fn pump(&mut self, now: EpochMillis, fx: &mut Vec<Effect>) {
+        if self.aborted.is_some() {
+            self.stopping = true;
+        }
+        if self.stopping {
+            return;
+        }
+        self.fire_timers(now);
+        self.spawn_describes(now, fx);
+        self.dispatch(now, fx);
+    }
+
+    /// Moves items whose wait for dispatch is over to the ready set.
+    fn fire_timers(&mut self, now: EpochMillis) {
+        while let Some(&(at, i)) = self.dispatch_at.first() {
+            if at > now {
+                break;
+            }
+            self.dispatch_at.pop_first();
+            if self.tracks[i].phase == Phase::Pending {
+                self.make_ready(i);
+            }
+        }
+    }
+
+    fn spawn_describes(&mut self, now: EpochMillis, fx: &mut Vec<Effect>) {
+        let cap = self.cap();
+        let regions: Vec<Arc<str>> = self.describe_at.keys().cloned().collect();
+        for region in regions {
+            while self.describing(&region) < cap {
+                let Some(due) = self.describe_at.get_mut(&region) else {
+                    break;
+                };
+                let Some(&(_, i, reconcile)) = due.first().filter(|(at, _, _)| *at <= now) else {
+                    break;
+                };
+                due.pop_first();
+                if self.tracks[i].phase.is_terminal() {
+                    continue;
+                }
+                let purpose = if reconcile {
+                    Purpose::Reconcile
+                } else {
+                    Purpose::Poll
+                };
+                self.describe(i, purpose, fx);
+            }
+        }
+        self.poll_early_when_idle(now, fx);
+    }
+
+    /// When a region has no Describe waiting, its Describe quota would go unused: spend it on
+    /// the transitioning stream started longest ago, if it has been transitioning for at least
+    /// half the learned first-poll delay. Such a poll is nearly free (the token was idle) and
+    /// shortens the run's tail, where the last streams would otherwise wait for their timers.
+    /// The dispatcher sends it only if a token is free at once.
+    fn poll_early_when_idle(&mut self, now: EpochMillis, fx: &mut Vec<Effect>) {
+        if self.observing {
+            // The observer uses the Describe quota the engine does not see.
+            return;
+        }
+        let floor = self.schedule.first_delay().as_millis() as EpochMillis / 2;
+        let mut picks = Vec::new();
+        for (region, due) in &self.describe_at {
+            // Only a region with nothing in flight, at most one early poll each turn, and not
+            // again at the instant its last one found no token.
+            if self.describing(region) > 0 || self.early_declined.get(region) == Some(&now) {
+                continue;
+            }
+            // The earliest polls are the streams started longest ago; a bounded look keeps
+            // this cheap on every turn.
+            let pick = due
+                .iter()
+                .filter(|(_, _, reconcile)| !reconcile)
+                .take(EARLY_POLL_LOOKAHEAD)
+                .find(|(_, i, _)| {
+                    let started = self.live[*i].started.unwrap_or(now);
+                    self.tracks[*i].phase == Phase::Polling && now - started >= floor
+                });
+            if let Some(&entry) = pick {
+                picks.push((region.clone(), entry));
+            }
+        }
+        for (region, entry) in picks {
+            if let Some(due) = self.describe_at.get_mut(&region) {
+                due.remove(&entry);
+            }
+            self.early_polls += 1;
+            self.early.insert(entry.1, entry.0);
+            self.describe(entry.1, Purpose::Poll, fx);
+        }
+    }
+
+    fn describe(&mut self, i: usize, purpose: Purpose, fx: &mut Vec<Effect>) {
+        *self
+            .describes_by_region
+            .entry(self.tracks[i].region.clone())
+            .or_default() += 1;
+        self.live[i].describing = Some(purpose);
+        let early = self.early.contains_key(&i);
+        fx.push(Effect::Describe { item: i, early });
+    }
+
+    /// Starts ready items, each region in fleet order, while each region has a free slot.
+    fn dispatch(&mut self, now: EpochMillis, fx: &mut Vec<Effect>) {
+        let cap = self.cap();
+        let regions: Vec<Arc<str>> = self.ready.keys().cloned().collect();
+        for region in regions {
+            while self.starts_by_region.get(&region).copied().unwrap_or(0) < cap {
+                let Some(i) = self.ready.get_mut(&region).and_then(BTreeSet::pop_first) else {
+                    break;
+                };
+                self.dispatch_one(i, now, fx);
+            }
+        }
+    }
+
+    /// Starts one ready item if its gates pass; otherwise parks, defers or ends it.
+    fn dispatch_one(&mut self, i: usize, now: EpochMillis, fx: &mut Vec<Effect>) {
+        if self.tracks[i].phase != Phase::Pending {
+            return;
+        }
+        if self.tracks[i].needs_describe {
+            self.schedule_describe(i, now, true);
+            return;
+        }
+        if self.tracks[i].account.is_none() {
+            let update = ItemUpdate {
+                reason: Some(Why::NOT_FOUND),
+                ..ItemUpdate::default()
+            };
+            return self.finish(i, Phase::Failed, update, fx);
+        }
+        // Gate 1: budget above the reserve.
+        let max_wait = self.config.max_wait.as_millis() as EpochMillis;
+        let sends = self.live[i].sends.counted();
+        match budget_gate(&sends, now, &self.config.settings, max_wait) {
+            BudgetGate::Pass => {}
+            BudgetGate::WaitUntil(at) => return self.schedule_dispatch(i, at),
+            BudgetGate::Defer(slot) => {
+                let update = ItemUpdate {
+                    reason: Some(Why::BUDGET),
+                    next_slot: slot,
+                    ..ItemUpdate::default()
+                };
+                return self.finish(i, Phase::Deferred, update, fx);
+            }
+        }
+        // Gate 2: room under the target key's limit.
+        if let Some(arn) = self.tracks[i]
+            .target
+            .key_arn()
+            .map(|a| a.as_str().to_owned())
+            && !self.live[i].holds_slot
+        {
+            let may_free = self.may_free(&arn);
+            match key_gate(&mut self.keys, &arn, may_free) {
+                KeyGate::Taken => self.live[i].holds_slot = true,
+                KeyGate::Wait => {
+                    self.key_waiters.entry(arn).or_default().insert(i);
+                    return;
+                }
+                KeyGate::Full => {
+                    let update = ItemUpdate {
+                        reason: Some(Why::CMK_LIMIT),
+                        ..ItemUpdate::default()
+                    };
+                    return self.finish(i, Phase::Skipped, update, fx);
+                }
+            }
+        }
+        // Gate 3 (the token) is taken by the worker.
+        self.set_phase(i, Phase::Starting, fx);
+        *self
+            .starts_by_region
+            .entry(self.tracks[i].region.clone())
+            .or_default() += 1;
+        fx.push(Effect::Start { item: i });
+    }
+
+    /// Whether some open item is moving a stream away from `arn`, which would free a slot.
+    fn may_free(&self, arn: &str) -> bool {
+        self.tracks.iter().any(|t| {
+            !t.phase.is_terminal()
+                && t.old_key()
+                    .and_then(KeyChoice::key_arn)
+                    .is_some_and(|k| k.as_str() == arn)
+                && t.target.key_arn().is_none_or(|k| k.as_str() != arn)
+        })
+    }
+
+    /// The stream now counts under its customer target key (found ENABLING/ENABLED with it).
+    pub(super) fn take_slot(&mut self, i: usize) {
+        if self.live[i].holds_slot {
+            return;
+        }
+        if let Some(arn) = self.tracks[i].target.key_arn() {
+            self.keys.add(arn.as_str());
+            self.live[i].holds_slot = true;
+        }
+    }
+
+    pub(super) fn release_slot(&mut self, i: usize) {
+        if !self.live[i].holds_slot {
+            return;
+        }
+        self.live[i].holds_slot = false;
+        if let Some(arn) = self.tracks[i]
+            .target
+            .key_arn()
+            .map(|a| a.as_str().to_owned())
+        {
+            self.key_freed(&arn);
+        }
+    }
+
+    /// One stream fewer under `arn`: wake an item waiting for room.
+    pub(super) fn key_freed(&mut self, arn: &str) {
+        self.keys.free(arn);
+        if let Some(waiters) = self.key_waiters.get_mut(arn)
+            && let Some(i) = waiters.pop_first()
+        {
+            self.make_ready(i);
+        }
+    }
+
+    pub(super) fn set_phase(&mut self, i: usize, phase: Phase, fx: &mut Vec<Effect>) {
+        self.move_to(i, phase);
+        fx.push(Effect::Update {
+            item: i,
+            update: ItemUpdate {
+                phase: Some(phase),
+                starts: Some(self.tracks[i].starts),
+                ..ItemUpdate::default()
+            },
+        });
+    }
+
+    /// Changes the phase, keeping the count of unfinished items.
+    fn move_to(&mut self, i: usize, phase: Phase) {
+        let was = self.tracks[i].phase.is_terminal();
+        self.tracks[i].phase = phase;
+        match (was, phase.is_terminal()) {
+            (false, true) => self.unfinished -= 1,
+            (true, false) => self.unfinished += 1,
+            _ => {}
+        }
+    }
+
+    /// Ends the item in a terminal `phase`, recording `update` and telling the reporter.
+    pub(super) fn finish(
+        &mut self,
+        i: usize,
+        phase: Phase,
+        mut update: ItemUpdate,
+        fx: &mut Vec<Effect>,
+    ) {
+        if phase != Phase::Done {
+            self.release_slot(i);
+        }
+        self.move_to(i, phase);
+        let t = &mut self.tracks[i];
+        if update.reason.is_some() {
+            t.notes_mut().reason = update.reason;
+        }
+        if let Some(f) = &update.failure {
+            t.notes_mut().failure = Some(f.clone());
+        }
+        if update.next_slot.is_some() {
+            t.notes_mut().next_slot = update.next_slot;
+        }
+        update.phase = Some(phase);
+        update.starts = Some(t.starts);
+        let notice = Notice::Finished {
+            region: t.region.to_string(),
+            name: t.name.to_string(),
+            phase,
+            detail: t.detail(),
+        };
+        fx.push(Effect::Update { item: i, update });
+        fx.push(Effect::Notice(notice));
+        // Waiters for a key nobody can free any more will never get room.
+        let stuck: Vec<String> = self
+            .key_waiters
+            .iter()
+            .filter(|(arn, w)| !w.is_empty() && !self.may_free(arn))
+            .map(|(arn, _)| arn.clone())
+            .collect();
+        for arn in stuck {
+            let waiters = std::mem::take(self.key_waiters.get_mut(&arn).expect("present"));
+            for w in waiters {
+                self.make_ready(w);
+            }
+        }
+    }
+}
+
+fn elapsed(from: EpochMillis, to: EpochMillis) -> Duration {
+    Duration::from_millis((to - from).max(0) as u64)
+}

@@ -1,0 +1,334 @@
+//! What each answer to a Start or a Describe leads to (DESIGN §5.2, §5.3, the failure table of §2).
+
+use super::*;
+use crate::pace::Operation;
+
+fn started_and_polled(run: &mut Run, item: usize) {
+    run.start_ok(item);
+    run.wake();
+    assert_eq!(describes(&run.fx), [(item, false)]);
+}
+
+#[test]
+fn a_throttled_start_slows_the_pace_and_is_sent_again() {
+    let mut run = Run::new(config());
+    run.add(vec![item(0, KeyChoice::AwsOwned)]);
+    run.send(0);
+    let fx = run
+        .answer(0, Err(CallError::Throttled("Rate exceeded".into())))
+        .to_vec();
+    assert!(fx.contains(&Effect::Paced {
+        item: 0,
+        op: Operation::Start,
+        throttled: true
+    }));
+    assert_eq!(notes(&fx), ["Start throttled in us-east-1; slowing down"]);
+    assert_eq!(starts(&fx), [0], "re-queued at once; the pacer slows it");
+    let outcome = run.st.into_outcome(run.now);
+    assert_eq!(outcome.throttles, 1);
+    assert_eq!(outcome.tracks[0].starts, 1);
+}
+
+#[test]
+fn a_limit_refusal_with_the_budget_spent_defers_for_a_window() {
+    let mut run = Run::new(config());
+    let mut new = item(0, KeyChoice::AwsOwned);
+    // 23 calls earlier today: the 24th (the last above the reserve) is ours.
+    let earlier: Vec<EpochMillis> = (0..23).map(|i| T0 - 3_600_000 + i).collect();
+    new.sends = SendLog::of(&earlier);
+    run.add(vec![new]);
+    run.send(0);
+    let fx = run
+        .answer(0, Err(CallError::LimitExceeded("limit exceeded".into())))
+        .to_vec();
+    assert!(fx.contains(&Effect::MarkBudgetFull { item: 0 }));
+    let (_, update) = &updates(&fx)[0];
+    assert_eq!(update.phase, Some(Phase::Deferred));
+    assert_eq!(update.reason, Some(Why::BUDGET));
+    // The refusal fills the budget (25 counted): the next call above the reserve frees when
+    // the second-oldest of our own earlier calls leaves the window.
+    assert_eq!(update.next_slot, Some(earlier[1] + crate::clock::DAY));
+    assert_eq!(run.st.live[0].sends.counted().len(), 25);
+    assert_eq!(
+        update.failure.as_ref().map(|f| f.0.as_str()),
+        Some("LimitExceededException")
+    );
+}
+
+#[test]
+fn a_limit_refusal_naming_the_key_fails_the_stream_with_cmk_limit() {
+    let mut run = Run::new(config());
+    run.add(vec![item(0, key(K1))]);
+    run.send(0);
+    let fx = run
+        .answer(
+            0,
+            Err(CallError::LimitExceeded(
+                "the key is used by too many streams".into(),
+            )),
+        )
+        .to_vec();
+    assert!(!fx.contains(&Effect::MarkBudgetFull { item: 0 }));
+    assert_eq!(run.phase(0), Phase::Failed);
+    assert_eq!(run.reason(0), Some(Why::CMK_LIMIT));
+    // Its slot under the key is given back.
+    assert_eq!(run.st.keys.count(K1), 0);
+}
+
+#[test]
+fn a_start_refused_in_use_is_described_then_decided_again() {
+    let mut run = Run::new(config());
+    run.add(vec![item(0, KeyChoice::AwsOwned)]);
+    run.send(0);
+    let fx = run
+        .answer(0, Err(CallError::InUse("transitioning".into())))
+        .to_vec();
+    assert_eq!(updates(&fx)[0].1.phase, Some(Phase::Pending));
+    assert!(starts(&fx).is_empty());
+    assert_eq!(run.st.poll_timeout(), Some(run.now + SECOND));
+    assert_eq!(describes(run.wake()), [(0, false)]);
+    // Someone else's transition: wait for it to end.
+    run.described(0, seen(0, EncStatus::Disabling, Some(key(K2))));
+    assert!(starts(&run.fx).is_empty());
+    run.wake();
+    let fx = run
+        .described(0, seen(0, EncStatus::Disabled, None))
+        .to_vec();
+    assert_eq!(starts(&fx), [0]);
+}
+
+#[test]
+fn a_stream_gone_fails_not_found_whether_start_or_describe_says_so() {
+    let mut run = Run::new(config());
+    run.add(vec![
+        item(0, KeyChoice::AwsOwned),
+        item(1, KeyChoice::AwsOwned),
+    ]);
+    run.send(0);
+    run.answer(0, Err(CallError::NotFound("no stream".into())));
+    assert_eq!(
+        (run.phase(0), run.reason(0)),
+        (Phase::Failed, Some(Why::NOT_FOUND))
+    );
+    started_and_polled(&mut run, 1);
+    run.describe_failed(1, CallError::NotFound("deleted".into()));
+    assert_eq!(
+        (run.phase(1), run.reason(1)),
+        (Phase::Failed, Some(Why::NOT_FOUND))
+    );
+    assert_eq!(
+        run.st.track(1).failure().map(|f| f.0.as_str()),
+        Some("ResourceNotFoundException")
+    );
+}
+
+#[test]
+fn an_invalid_start_fails_rejected_with_the_code() {
+    let mut run = Run::new(config());
+    run.add(vec![item(0, key(K1))]);
+    run.send(0);
+    run.answer(
+        0,
+        Err(CallError::Invalid {
+            code: "InvalidKMSResourceException".into(),
+            message: "bad key".into(),
+        }),
+    );
+    assert_eq!(
+        (run.phase(0), run.reason(0)),
+        (Phase::Failed, Some(Why::Rejected))
+    );
+    assert_eq!(
+        run.st.track(0).failure().map(|f| f.0.as_str()),
+        Some("InvalidKMSResourceException")
+    );
+}
+
+#[test]
+fn an_unknown_outcome_is_reconciled_before_any_new_start() {
+    let mut run = Run::new(config());
+    run.add(vec![
+        item(0, KeyChoice::AwsOwned),
+        item(1, KeyChoice::AwsOwned),
+    ]);
+    run.send(0);
+    run.send(1);
+    run.answer(0, Err(CallError::Unknown("connection reset".into())));
+    run.answer(1, Err(CallError::Unknown("HTTP 500".into())));
+    assert!(starts(&run.fx).is_empty());
+    assert_eq!(run.st.poll_timeout(), Some(run.now + 500));
+    let fx = run.wake().to_vec();
+    assert_eq!(describes(&fx), [(0, false), (1, false)]);
+    // 0 took: polled to the end, never started again.
+    run.described(0, seen(0, EncStatus::Enabling, Some(KeyChoice::AwsOwned)));
+    assert!(starts(&run.fx).is_empty());
+    assert_eq!(run.phase(0), Phase::Polling);
+    // 1 did not: started again.
+    let fx = run
+        .described(1, seen(1, EncStatus::Disabled, None))
+        .to_vec();
+    assert_eq!(starts(&fx), [1]);
+    // Both unanswered calls count against the budget, as the ledger counts them.
+    assert_eq!(run.st.live[0].sends.counted().len(), 1);
+}
+
+#[test]
+fn a_call_never_sent_spends_no_budget_and_is_tried_again_later() {
+    let mut run = Run::new(config());
+    run.add(vec![item(0, KeyChoice::AwsOwned)]);
+    run.send(0);
+    run.answer(0, Err(CallError::NotSent("connection refused".into())));
+    assert!(run.st.live[0].sends.counted().is_empty());
+    assert!(starts(&run.fx).is_empty());
+    assert_eq!(run.st.poll_timeout(), Some(run.now + 2 * SECOND));
+    assert_eq!(starts(run.wake()), [0]);
+}
+
+#[test]
+fn access_denied_stops_the_run_with_the_iam_action_to_allow() {
+    let mut run = Run::new(config());
+    run.add(vec![
+        item(0, KeyChoice::AwsOwned),
+        item(1, KeyChoice::AwsOwned),
+    ]);
+    run.send(0);
+    run.send(1);
+    run.answer(
+        0,
+        Err(CallError::Denied {
+            code: "AccessDeniedException".into(),
+            message: "not authorized".into(),
+        }),
+    );
+    assert!(run.st.is_stopping());
+    run.answer(1, Ok(()));
+    assert!(run.st.is_finished(), "nothing is polled after an abort");
+    let outcome = run.st.into_outcome(run.now);
+    let why = outcome.aborted.unwrap();
+    assert!(
+        why.contains("firehose:StartDeliveryStreamEncryption"),
+        "{why}"
+    );
+}
+
+#[test]
+fn a_transient_failure_is_retried_with_backoff_up_to_max_attempts() {
+    let mut run = Run::new(config()); // max_attempts 3
+    run.add(vec![item(0, key(K1))]);
+    for attempt in 1..=3u32 {
+        started_and_polled(&mut run, 0);
+        let fx = run
+            .described(0, failed(0, key(K1), "CREATE_KMS_GRANT_FAILED"))
+            .to_vec();
+        if attempt < 3 {
+            assert_eq!(run.phase(0), Phase::Pending);
+            // Back off 2^starts seconds before the next Start.
+            assert_eq!(
+                run.st.poll_timeout(),
+                Some(run.now + SECOND * (1 << attempt))
+            );
+            assert_eq!(starts(run.wake()), [0]);
+        } else {
+            assert_eq!(updates(&fx)[0].1.phase, Some(Phase::Failed));
+        }
+    }
+    assert_eq!(
+        run.reason(0),
+        Some(Why::EnablingFailed(failure::FailureClass::Transient))
+    );
+    assert_eq!(run.st.track(0).starts, 3);
+    assert_eq!(run.st.keys.count(K1), 0, "a failed Start frees its slot");
+}
+
+#[test]
+fn failures_a_retry_cannot_fix_fail_at_once_with_their_class_and_hint() {
+    let cases = [
+        ("KMS_ACCESS_DENIED", failure::FailureClass::NeedsOperator),
+        ("RETIRE_KMS_GRANT_FAILED", failure::FailureClass::OldKey),
+        ("SUBNET_NOT_FOUND", failure::FailureClass::NotSse),
+        ("SOMETHING_NEW", failure::FailureClass::NeedsOperator),
+    ];
+    for (kind, class) in cases {
+        let mut run = Run::new(config());
+        run.add(vec![item(0, key(K1))]);
+        started_and_polled(&mut run, 0);
+        let fx = run.described(0, failed(0, key(K1), kind)).to_vec();
+        assert!(starts(&fx).is_empty(), "{kind}");
+        assert_eq!(run.phase(0), Phase::Failed, "{kind}");
+        assert_eq!(run.reason(0), Some(Why::EnablingFailed(class)), "{kind}");
+        let (shown, details) = run.st.track(0).failure().cloned().unwrap();
+        assert_eq!(shown, kind);
+        assert!(details.contains(failure::hint(kind)), "{details}");
+    }
+}
+
+#[test]
+fn a_failure_from_before_the_run_does_not_stop_this_runs_start() {
+    let mut run = Run::new(config());
+    let mut new = item(0, key(K1));
+    new.track.needs_describe = true;
+    run.add(vec![new]);
+    let fx = run
+        .described(0, failed(0, key(K1), "KMS_ACCESS_DENIED"))
+        .to_vec();
+    assert_eq!(starts(&fx), [0]);
+}
+
+#[test]
+fn a_stream_still_enabling_after_the_poll_timeout_fails_timed_out() {
+    let mut run = Run::new(Config {
+        poll_timeout: Duration::from_secs(60),
+        ..config()
+    });
+    // Timers only: an idle quota would poll a straggler early, at the pace of the tokens.
+    run.st.expect_observations(0);
+    run.add(vec![item(0, KeyChoice::AwsOwned)]);
+    started_and_polled(&mut run, 0);
+    let mut polls = 1;
+    while run.phase(0) == Phase::Polling {
+        run.described(0, seen(0, EncStatus::Enabling, Some(KeyChoice::AwsOwned)));
+        if run.phase(0) == Phase::Polling {
+            run.wake();
+            polls += 1;
+        }
+    }
+    assert_eq!(run.phase(0), Phase::Failed);
+    assert_eq!(run.reason(0), Some(Why::TimedOut));
+    assert!(run.now - T0 >= 60 * SECOND);
+    assert!(polls < 12, "polls back off: {polls}");
+    let (kind, details) = run.st.track(0).failure().cloned().unwrap();
+    assert_eq!(kind, "TIMED_OUT");
+    assert!(details.contains("resume"), "{details}");
+}
+
+#[test]
+fn starts_that_never_take_end_attempts_exhausted() {
+    let mut run = Run::new(Config {
+        max_attempts: 2,
+        ..config()
+    });
+    run.add(vec![item(0, KeyChoice::AwsOwned)]);
+    for _ in 0..2 {
+        started_and_polled(&mut run, 0);
+        run.described(0, seen(0, EncStatus::Disabled, None));
+    }
+    assert_eq!(run.phase(0), Phase::Failed);
+    assert_eq!(run.reason(0), Some(Why::AttemptsExhausted));
+    assert_eq!(run.st.track(0).starts, 2);
+}
+
+#[test]
+fn a_throttled_describe_is_asked_again_and_slows_describes() {
+    let mut run = Run::new(config());
+    run.add(vec![item(0, KeyChoice::AwsOwned)]);
+    started_and_polled(&mut run, 0);
+    let fx = run
+        .describe_failed(0, CallError::Throttled("Rate exceeded".into()))
+        .to_vec();
+    assert!(fx.contains(&Effect::Paced {
+        item: 0,
+        op: Operation::Describe,
+        throttled: true
+    }));
+    assert_eq!(describes(&fx), [(0, false)], "asked again at once");
+}

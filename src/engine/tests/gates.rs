@@ -1,0 +1,197 @@
+//! The gates in the engine: budget above the reserve, room under the key's limit.
+
+use super::*;
+use crate::clock::DAY;
+use crate::limits::KeyChange;
+use crate::plan::Settings;
+
+fn calls_today(n: usize) -> SendLog {
+    let times: Vec<EpochMillis> = (0..n as i64).map(|i| T0 - DAY + 60_000 * (i + 1)).collect();
+    SendLog::of(&times)
+}
+
+#[test]
+fn a_stream_out_of_budget_is_deferred_with_its_next_slot_and_never_started() {
+    let mut run = Run::new(config());
+    let mut new = item(0, KeyChoice::AwsOwned);
+    new.sends = calls_today(24); // 25 allowed, 1 kept in reserve
+    let fx = run.add(vec![new]).to_vec();
+    assert!(starts(&fx).is_empty());
+    let (_, update) = &updates(&fx)[0];
+    assert_eq!(update.phase, Some(Phase::Deferred));
+    assert_eq!(update.reason, Some(Why::BUDGET));
+    // 24 counted, 24 allowed: the oldest call leaving the window frees the next slot.
+    assert_eq!(update.next_slot, Some(T0 + 60_000));
+}
+
+#[test]
+fn a_stream_whose_slot_frees_within_max_wait_waits_for_it() {
+    let mut run = Run::new(Config {
+        max_wait: Duration::from_secs(300),
+        ..config()
+    });
+    let mut new = item(0, KeyChoice::AwsOwned);
+    new.sends = calls_today(24);
+    let fx = run.add(vec![new]).to_vec();
+    assert!(starts(&fx).is_empty() && updates(&fx).is_empty());
+    let slot = T0 + 60_000;
+    assert_eq!(run.st.poll_timeout(), Some(slot + 1));
+    assert_eq!(starts(run.wake()), [0]);
+}
+
+#[test]
+fn the_reserve_is_never_spent() {
+    let mut run = Run::new(Config {
+        settings: Settings {
+            reserve: 3,
+            ..Settings::default()
+        },
+        ..config()
+    });
+    let mut new = item(0, KeyChoice::AwsOwned);
+    new.sends = calls_today(22);
+    run.add(vec![new]);
+    assert_eq!(run.phase(0), Phase::Deferred);
+}
+
+#[test]
+fn a_full_key_skips_its_streams_without_a_call() {
+    let settings = Settings {
+        cmk_limit: 2,
+        ..Settings::default()
+    };
+    let mut run = Run::with_keys(
+        Config {
+            settings,
+            ..config()
+        },
+        HashMap::from([(K1.to_owned(), 1)]),
+    );
+    let fx = run
+        .add(vec![item(0, key(K1)), item(1, key(K1)), item(2, key(K2))])
+        .to_vec();
+    assert_eq!(starts(&fx), [0, 2]);
+    assert_eq!(
+        (run.phase(1), run.reason(1)),
+        (Phase::Skipped, Some(Why::CMK_LIMIT))
+    );
+    assert_eq!(run.st.keys.count(K1), 2);
+}
+
+#[test]
+fn a_stream_already_counted_under_its_key_takes_no_new_slot() {
+    let settings = Settings {
+        cmk_limit: 1,
+        ..Settings::default()
+    };
+    let mut run = Run::with_keys(
+        Config {
+            settings,
+            ..config()
+        },
+        HashMap::from([(K1.to_owned(), 1)]),
+    );
+    let mut new = item(0, key(K1));
+    new.holds_slot = true; // it is the stream the count includes (ENABLING to K1)
+    assert_eq!(starts(run.add(vec![new])), [0]);
+    assert_eq!(run.st.keys.count(K1), 1);
+}
+
+#[test]
+fn a_full_key_waits_for_a_rekey_away_from_it_to_finish() {
+    let settings = Settings {
+        cmk_limit: 1,
+        ..Settings::default()
+    };
+    let mut run = Run::with_keys(
+        Config {
+            settings,
+            ..config()
+        },
+        HashMap::from([(K1.to_owned(), 1)]),
+    );
+    // Item 0 moves its stream from K1 to the AWS-owned key; item 1 wants K1.
+    let mut away = item(0, KeyChoice::AwsOwned);
+    away.track = Track::new(
+        0,
+        2,
+        REGION.into(),
+        stream_name(0).into(),
+        Some(ACCOUNT.into()),
+        KeyChoice::AwsOwned,
+        Action::Rekey,
+        Phase::Pending,
+        0,
+        Notes {
+            old_key: Some(key(K1)),
+            ..Notes::default()
+        },
+    );
+    let fx = run.add(vec![away, item(1, key(K1))]).to_vec();
+    assert_eq!(starts(&fx), [0], "item 1 waits for room");
+    assert_eq!(run.phase(1), Phase::Pending);
+    run.start_ok(0);
+    run.wake();
+    let fx = run
+        .described(0, seen(0, EncStatus::Enabled, Some(KeyChoice::AwsOwned)))
+        .to_vec();
+    assert_eq!(starts(&fx), [1], "the slot K1 freed goes to the waiter");
+    assert_eq!(run.st.keys.count(K1), 1);
+}
+
+#[test]
+fn waiters_of_a_key_nobody_can_free_any_more_are_skipped() {
+    let settings = Settings {
+        cmk_limit: 1,
+        ..Settings::default()
+    };
+    let mut run = Run::with_keys(
+        Config {
+            settings,
+            ..config()
+        },
+        HashMap::from([(K1.to_owned(), 1)]),
+    );
+    let mut away = item(0, KeyChoice::AwsOwned);
+    away.track.notes_mut().old_key = Some(key(K1));
+    run.add(vec![away, item(1, key(K1))]);
+    run.send(0);
+    // The rekey away from K1 is refused for good: K1 stays full.
+    run.answer(
+        0,
+        Err(CallError::Invalid {
+            code: "InvalidArgumentException".into(),
+            message: "no".into(),
+        }),
+    );
+    assert_eq!(
+        (run.phase(1), run.reason(1)),
+        (Phase::Skipped, Some(Why::CMK_LIMIT))
+    );
+}
+
+#[test]
+fn streams_the_survey_finds_on_a_key_count_before_later_starts() {
+    let settings = Settings {
+        cmk_limit: 1,
+        ..Settings::default()
+    };
+    let mut run = Run::new(Config {
+        settings,
+        ..config()
+    });
+    run.st.expect_observations(0);
+    run.add(vec![]);
+    let fx = run
+        .event(Event::Observed {
+            throttles: 0,
+            keys: vec![KeyChange {
+                key_arn: K1.into(),
+                uses: true,
+            }],
+            items: vec![item(0, key(K1))],
+        })
+        .to_vec();
+    assert!(starts(&fx).is_empty());
+    assert_eq!(run.reason(0), Some(Why::CMK_LIMIT));
+}
