@@ -52,7 +52,7 @@ impl RunState {
                 fx.push(paced(false));
                 let delay = self.schedule.first_delay();
                 let live = &mut self.live[i];
-                live.started = Some(now);
+                live.set_started(Some(now));
                 live.set_first_planned(Some(delay));
                 live.polls = 0;
                 self.set_phase(i, Phase::Polling, fx);
@@ -208,11 +208,11 @@ impl RunState {
         let at_target = enc.key.as_ref() == Some(&target);
         let live = &mut self.live[i];
         let elapsed = live
-            .started
+            .started()
             .map(|s| Duration::from_millis((sent_at - s).max(0) as u64));
         let first_poll = purpose == Purpose::Poll && live.polls == 0 && !early;
         if purpose == Purpose::Poll {
-            live.polls += 1;
+            live.polls = live.polls.saturating_add(1);
         }
         if first_poll && let (Some(planned), Some(elapsed)) = (live.first_planned(), elapsed) {
             self.schedule
@@ -242,7 +242,8 @@ impl RunState {
                     self.set_phase(i, Phase::Polling, fx);
                 }
                 let live = &mut self.live[i];
-                let started = *live.started.get_or_insert(sent_at);
+                let started = live.started().unwrap_or(sent_at);
+                live.set_started(Some(started));
                 let since = Duration::from_millis((now - started).max(0) as u64);
                 if since >= self.config.poll_timeout {
                     let update = failed_with(
@@ -275,7 +276,7 @@ impl RunState {
                     .unwrap_or_else(|| ("UNKNOWN_ERROR".into(), "no FailureDescription".into()));
                 self.release_slot(i);
                 let live = &mut self.live[i];
-                live.started = None;
+                live.set_started(None);
                 live.set_first_planned(None);
                 let class = failure::classify(&kind);
                 let t = &self.tracks[i];
@@ -306,7 +307,7 @@ impl RunState {
                 // Not at the target and not moving: our Start did not take (or was never
                 // sent). Start it (again) within the attempt limit.
                 let live = &mut self.live[i];
-                live.started = None;
+                live.set_started(None);
                 live.set_first_planned(None);
                 let t = &self.tracks[i];
                 if t.starts >= self.config.max_attempts {

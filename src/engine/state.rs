@@ -9,6 +9,7 @@
 //! Starts in flight.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::num::NonZeroI64;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,15 +36,16 @@ pub(super) enum Purpose {
     Reconcile,
 }
 
-/// Per-item state beyond what [`Track`] carries.
+/// Per-item state beyond what [`Track`] carries: one per stream of the run, so kept to 40
+/// bytes (times as plain numbers, none as 0).
 #[derive(Debug, Default)]
 pub(super) struct Live {
     /// When the Start we wait on was accepted (or the transition was first seen).
-    pub started: Option<EpochMillis>,
+    started: Option<NonZeroI64>,
     /// The planned delay of the first poll after that Start, in ms (0: none yet).
-    pub first_planned_ms: u32,
+    first_planned_ms: u32,
     /// Polls since that Start.
-    pub polls: u32,
+    pub polls: u16,
     /// The item holds a slot under its customer key's limit.
     pub holds_slot: bool,
     /// Why the Describe in flight for it was sent.
@@ -53,6 +55,14 @@ pub(super) struct Live {
 }
 
 impl Live {
+    pub fn started(&self) -> Option<EpochMillis> {
+        self.started.map(NonZeroI64::get)
+    }
+    /// Sets (or, with `None`, forgets) when the transition started; the epoch itself reads
+    /// as "none", which no real clock gives.
+    pub fn set_started(&mut self, at: Option<EpochMillis>) {
+        self.started = at.and_then(NonZeroI64::new);
+    }
     pub fn first_planned(&self) -> Option<Duration> {
         (self.first_planned_ms > 0).then(|| Duration::from_millis(self.first_planned_ms.into()))
     }
@@ -471,7 +481,7 @@ impl RunState {
                 .filter(|(_, _, reconcile)| !reconcile)
                 .take(EARLY_POLL_LOOKAHEAD)
                 .find(|(_, i, _)| {
-                    let started = self.live[*i].started.unwrap_or(now);
+                    let started = self.live[*i].started().unwrap_or(now);
                     self.tracks[*i].phase == Phase::Polling && now - started >= floor
                 });
             if let Some(&entry) = pick {
