@@ -19,6 +19,7 @@ pub mod pace;
 pub mod plan;
 pub mod report;
 pub mod sandbox;
+pub mod signal;
 pub mod survey;
 
 use crate::cli::{Cli, Command};

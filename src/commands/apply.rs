@@ -51,39 +51,11 @@ fn confirm(question: &str) -> std::io::Result<bool> {
 /// SIGINT/SIGTERM: the first stops dispatching (the engine finishes what is in flight), the
 /// second exits at once — the ledger never depends on a clean exit.
 fn stop_on_signals() -> watch::Receiver<bool> {
-    let (tx, rx) = watch::channel(false);
-    tokio::spawn(async move {
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        let mut seen = 0;
-        loop {
-            let term_recv = async {
-                match term.as_mut() {
-                    Some(t) => {
-                        t.recv().await;
-                    }
-                    None => std::future::pending::<()>().await,
-                }
-            };
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term_recv => {}
-            }
-            seen += 1;
-            if seen == 1 {
-                eprintln!(
-                    "\nstopping: finishing the calls in flight (signal again to exit at once)"
-                );
-                let _ = tx.send(true);
-            } else {
-                eprintln!(
-                    "\nexiting now; the ledger is consistent, `firehose-sse resume` continues"
-                );
-                std::process::exit(Exit::Interrupted.code().into());
-            }
-        }
-    });
-    rx
+    crate::signal::stop_on_signals(
+        "stopping: finishing the calls in flight (signal again to exit at once)",
+        "exiting now; the ledger is consistent, `firehose-sse resume` continues",
+        Exit::Interrupted.code(),
+    )
 }
 
 /// Takes the ledger's apply lock for this process.
