@@ -20,7 +20,7 @@ pub mod sandbox;
 pub mod survey;
 
 use crate::cli::{Cli, Command};
-use crate::error::Exit;
+use crate::error::{Exit, HasExit, UsageError};
 
 /// Runs one command line to completion.
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
@@ -43,4 +43,31 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             Command::Sandbox(_) => unreachable!("served above"),
         }
     })
+}
+
+/// The exit code for an error that reached `main`: the first error in its chain that knows its
+/// code decides (a usage error, a fleet file's problems, a ledger error); anything else is a
+/// runtime error. Mapped here, at the top, so that `error` depends on no other module.
+pub fn exit_code_for(error: &anyhow::Error) -> Exit {
+    for cause in error.chain() {
+        if cause.is::<UsageError>() || cause.is::<input::FleetErrors>() {
+            return Exit::Usage;
+        }
+        if let Some(e) = cause.downcast_ref::<ledger::LedgerError>() {
+            return e.exit();
+        }
+    }
+    Exit::Runtime
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_errors_exit_2_even_when_wrapped() {
+        let err = anyhow::Error::new(UsageError::new("bad flag")).context("while planning");
+        assert_eq!(exit_code_for(&err), Exit::Usage);
+        assert_eq!(exit_code_for(&anyhow::anyhow!("boom")), Exit::Runtime);
+    }
 }

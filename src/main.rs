@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use firehose_sse::{cli::Cli, error, run};
+use firehose_sse::{cli::Cli, exit_code_for, run};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -12,7 +12,7 @@ fn main() -> ExitCode {
         Ok(exit) => exit.into(),
         Err(err) => {
             eprintln!("error: {err:#}");
-            error::exit_code_for(&err).into()
+            exit_code_for(&err).into()
         }
     }
 }
