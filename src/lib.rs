@@ -10,6 +10,7 @@ pub mod commands;
 pub mod error;
 pub mod input;
 pub mod ledger;
+pub mod limits;
 pub mod logging;
 pub mod model;
 pub mod observe;

@@ -11,7 +11,7 @@ use std::fmt;
 
 use crate::clock::{EpochMillis, SECOND};
 use crate::input::Target;
-use crate::ledger::budget;
+use crate::limits::budget;
 use crate::model::{
     EncStatus, KeyChoice, KeyObservation, SourceType, StreamId, StreamObservation, StreamStatus,
 };

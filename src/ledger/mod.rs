@@ -9,7 +9,6 @@
 //! lives in numbered files under `migrations/`, applied with rusqlite_migration; a ledger from a
 //! newer schema is refused, never "upgraded down". Nothing is ever deleted.
 
-pub mod budget;
 pub mod lock;
 mod plans;
 mod records;
@@ -25,6 +24,9 @@ use crate::clock::{Clock, EpochMillis};
 use crate::error::{Exit, HasExit};
 use crate::model::StreamId;
 
+// The budget arithmetic lives in `crate::limits::budget`; re-exported for the apply engine,
+// which still imports it from here.
+pub use crate::limits::budget;
 pub use lock::{LockHolder, StaleAfter};
 pub use plans::{ItemUpdate, Phase, RunItemRow, RunRow, SavedPlan};
 pub use records::{AttemptOutcome, AttemptRow, Op, StreamState};
