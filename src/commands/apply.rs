@@ -1,41 +1,31 @@
 //! `apply` and `resume`: plan (or load the plan), confirm, take the lock, run the engine, report.
 
-use std::io::{BufRead as _, IsTerminal as _, Write as _};
+use std::io::{BufRead as _, Write as _};
 
 use tokio::sync::{mpsc, watch};
 
-use super::plan::{pace, prepare_survey, settings, start_observing, survey_fleet};
+use super::plan::{prepare_survey, start_observing, survey_fleet};
 use super::{Session, read_fleet};
 use crate::apply::engine::{Engine, Feed};
 use crate::apply::{self, Config, Outcome, Track};
-use crate::cli::{ApplyArgs, GlobalArgs, OutputFormat, ResumeArgs, RunArgs};
 use crate::clock::EpochMillis;
 use crate::error::{Exit, UsageError};
 use crate::input::Target;
 use crate::ledger::{Phase, StaleAfter, lock};
 use crate::model::Interner;
+use crate::options::{ApplyOptions, Global, PlanSource, ResumeOptions, RunOptions};
 use crate::plan::{Pace, Settings, Summary};
+use crate::report::OutputFormat;
 use crate::report::plan::{PlanView, summary_line, table_text};
 
-fn config(run: &RunArgs, settings: Settings) -> Config {
+fn config(run: &RunOptions, settings: Settings) -> Config {
     Config {
         settings,
-        concurrency: run.pace.concurrency as usize,
+        concurrency: run.pace.concurrency,
         max_wait: run.max_wait,
         poll_timeout: run.poll_timeout,
         max_attempts: run.max_attempts,
         first_poll: run.first_poll,
-    }
-}
-
-/// Unattended runs must say `--yes`; on a terminal the operator is asked.
-fn check_confirmable(yes: bool) -> Result<(), UsageError> {
-    if yes || std::io::stdin().is_terminal() {
-        Ok(())
-    } else {
-        Err(UsageError::new(
-            "refusing to apply unattended without --yes (stdin is not a terminal to confirm on)",
-        ))
     }
 }
 
@@ -95,14 +85,16 @@ fn take_lock(session: &Session, run_id: Option<i64>) -> anyhow::Result<(u32, Str
     Ok((pid, host))
 }
 
-pub async fn apply(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Exit> {
-    check_confirmable(args.run.yes)?;
-    let targets = match &args.fleet {
-        Some(path) => Some(read_fleet(global, path).await?),
-        None => None,
+pub async fn apply(args: &ApplyOptions) -> anyhow::Result<Exit> {
+    let global = &args.global;
+    let targets = match &args.source {
+        PlanSource::Fleet { path, region } => {
+            Some(read_fleet(&global.connect, region.as_deref(), path).await?)
+        }
+        PlanSource::Saved { .. } => None,
     };
-    let fleet = args.fleet.as_deref().zip(targets.as_deref());
-    let session = Session::open(global, &args.run.pace, &args.run.sandbox, fleet).await?;
+    let fleet = args.source.fleet().zip(targets.as_deref());
+    let session = Session::open(global, &args.run.pace, args.run.sandbox.as_ref(), fleet).await?;
     let ledger = &session.ledger;
 
     let owner = take_lock(&session, None)?;
@@ -110,9 +102,9 @@ pub async fn apply(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Exit
         // Runs stopped before their plan was created have nothing to resume.
         ledger.abandon_planless_runs()?;
         // Rerunning the same command after a crash must be safe: offer to resume instead.
-        let same = match (&args.fleet, args.plan) {
-            (_, Some(plan)) => ledger.unfinished_apply(Some(plan))?,
-            (Some(path), None) => {
+        let same = match &args.source {
+            PlanSource::Saved { id, .. } => ledger.unfinished_apply(Some(*id))?,
+            PlanSource::Fleet { path, .. } => {
                 let fleet = super::fleet_name(path);
                 ledger.unfinished_apply(None)?.filter(|r| {
                     r.plan_id
@@ -121,7 +113,6 @@ pub async fn apply(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Exit
                         == Some(fleet.as_str())
                 })
             }
-            (None, None) => None,
         };
         if let Some(run) = same {
             let resume = args.run.yes
@@ -142,19 +133,19 @@ pub async fn apply(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Exit
 }
 
 async fn apply_locked(
-    global: &GlobalArgs,
+    global: &Global,
     session: &Session,
-    args: &ApplyArgs,
+    args: &ApplyOptions,
     targets: Option<Vec<Target>>,
 ) -> anyhow::Result<Exit> {
     let ledger = &session.ledger;
-    let pace = pace(&args.run.pace);
+    let pace = args.run.pace.plan();
     let run_args = serde_json::json!({
         "command": "apply",
-        "fleet": args.fleet.as_deref().map(super::fleet_name),
-        "plan": args.plan,
-        "reserve": args.limits.reserve,
-        "cmk_limit": args.limits.cmk_limit,
+        "fleet": args.source.fleet().map(super::fleet_name),
+        "plan": args.source.saved(),
+        "reserve": args.settings.reserve,
+        "cmk_limit": args.settings.cmk_limit,
     })
     .to_string();
     let run_id = ledger.start_run("apply", None, &run_args)?;
@@ -166,16 +157,16 @@ async fn apply_locked(
     };
 
     // What must be observed first: the fleet, or a saved plan too old to trust.
-    let (to_survey, saved) = match (targets, args.plan) {
+    let (to_survey, saved) = match (targets, &args.source) {
         (Some(targets), _) => {
             let fleet = args
-                .fleet
-                .as_deref()
+                .source
+                .fleet()
                 .map(super::fleet_name)
                 .unwrap_or_default();
-            (Some((fleet, targets, settings(&args.limits))), None)
+            (Some((fleet, targets, args.settings)), None)
         }
-        (None, Some(id)) => {
+        (None, &PlanSource::Saved { id, max_age }) => {
             let Some(saved) = ledger.load_plan(id)? else {
                 ledger.end_run(run_id, "error")?;
                 return Err(UsageError::new(format!(
@@ -185,7 +176,7 @@ async fn apply_locked(
                 .into());
             };
             let age: EpochMillis = ledger.now() - saved.observed_at;
-            if age > args.max_plan_age.as_millis() as EpochMillis {
+            if age > max_age.as_millis() as EpochMillis {
                 eprintln!(
                     "Plan {id} was observed {} ago (more than --max-plan-age): observing again.",
                     crate::report::human_duration(age)
@@ -197,7 +188,7 @@ async fn apply_locked(
                 (None, Some(saved))
             }
         }
-        (None, None) => unreachable!("clap requires a fleet or a plan"),
+        (None, PlanSource::Fleet { .. }) => unreachable!("a fleet's targets are read first"),
     };
 
     // Unattended: start each stream as soon as it is observed and decided, so observation,
@@ -349,9 +340,9 @@ async fn start_streaming(
     })
 }
 
-pub async fn resume(global: &GlobalArgs, args: &ResumeArgs) -> anyhow::Result<Exit> {
-    check_confirmable(true)?;
-    let session = Session::open(global, &args.run.pace, &args.run.sandbox, None).await?;
+pub async fn resume(args: &ResumeOptions) -> anyhow::Result<Exit> {
+    let global = &args.global;
+    let session = Session::open(global, &args.run.pace, args.run.sandbox.as_ref(), None).await?;
     let ledger = &session.ledger;
     let owner = take_lock(&session, None)?;
     let result = async {
@@ -378,10 +369,10 @@ pub async fn resume(global: &GlobalArgs, args: &ResumeArgs) -> anyhow::Result<Ex
 
 /// Continues a run; the caller holds the lock.
 async fn resume_locked(
-    global: &GlobalArgs,
+    global: &Global,
     session: &Session,
     run_id: i64,
-    run: &RunArgs,
+    run: &RunOptions,
 ) -> anyhow::Result<Exit> {
     let ledger = &session.ledger;
     let row = ledger
@@ -440,7 +431,7 @@ async fn resume_locked(
         let streaming = match (undecided.is_empty(), row.plan_id) {
             (false, Some(plan_id)) => {
                 let fleet = ledger.plan_fleet(plan_id)?.unwrap_or_default();
-                let pace = pace(&run.pace);
+                let pace = run.pace.plan();
                 Some(
                     start_streaming(session, &fleet, undecided, seqs, settings, pace, run_id)
                         .await?,
@@ -462,7 +453,7 @@ async fn resume_locked(
 
 /// Runs the engine with a reporter and signal handling, records the outcome, prints the summary.
 async fn run_engine(
-    global: &GlobalArgs,
+    global: &Global,
     session: &Session,
     run_id: i64,
     tracks: Vec<Track>,

@@ -6,13 +6,14 @@ use anyhow::Context as _;
 use tokio::sync::mpsc;
 
 use super::{Session, read_fleet};
-use crate::cli::{GlobalArgs, LimitArgs, OutputFormat, PaceArgs, PlanArgs};
 use crate::clock::{EpochMillis, HOUR};
 use crate::error::Exit;
 use crate::input::Target;
 use crate::model::KeyChoice;
 use crate::observe::{self, Observed};
+use crate::options::PlanOptions;
 use crate::plan::{self, Item, KeyLine, Pace, Settings};
+use crate::report::OutputFormat;
 use crate::report::plan::{PlanView, json, table_text};
 use crate::report::progress::Progress;
 use crate::survey::Survey;
@@ -26,21 +27,6 @@ pub struct Surveyed {
     pub warnings: Vec<String>,
     pub estimated_ms: EpochMillis,
     pub throttles: u32,
-}
-
-pub fn settings(limits: &LimitArgs) -> Settings {
-    Settings {
-        reserve: limits.reserve,
-        cmk_limit: limits.cmk_limit,
-        ..Settings::default()
-    }
-}
-
-pub fn pace(args: &PaceArgs) -> Pace {
-    Pace {
-        start_tps: args.start_tps,
-        describe_tps: args.describe_tps,
-    }
 }
 
 /// Describes the fleet's customer keys and prepares the decisions. Returns the survey and the
@@ -177,20 +163,21 @@ pub async fn survey_fleet(
     )
 }
 
-pub async fn plan(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Exit> {
-    let targets = read_fleet(global, &args.fleet).await?;
+pub async fn plan(opts: &PlanOptions) -> anyhow::Result<Exit> {
+    let global = &opts.global;
+    let targets = read_fleet(&global.connect, opts.region.as_deref(), &opts.fleet).await?;
     let session = Session::open(
         global,
-        &args.pace,
-        &args.sandbox,
-        Some((&args.fleet, &targets)),
+        &opts.pace,
+        opts.sandbox.as_ref(),
+        Some((&opts.fleet, &targets)),
     )
     .await?;
-    let fleet = super::fleet_name(&args.fleet);
+    let fleet = super::fleet_name(&opts.fleet);
     let run_args = serde_json::json!({"command": "plan", "fleet": fleet}).to_string();
     let run_id = session.ledger.start_run("plan", None, &run_args)?;
-    let settings = settings(&args.limits);
-    let pace = pace(&args.pace);
+    let settings = opts.settings;
+    let pace = opts.pace.plan();
     let surveyed = match survey_fleet(&session, &fleet, targets, settings, pace, run_id).await {
         Ok(s) => s,
         Err(e) => {

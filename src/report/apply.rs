@@ -14,6 +14,15 @@ use crate::clock::{SECOND, rfc3339};
 use crate::ledger::{Ledger, LedgerError, Phase, RunItemRow};
 use crate::pace::Operation;
 
+/// The formats of the per-stream run report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    Table,
+    Json,
+    Csv,
+    Md,
+}
+
 /// Draws events until the engine hangs up.
 pub fn spawn_reporter(
     mode: Mode,
