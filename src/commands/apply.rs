@@ -11,7 +11,7 @@ use crate::apply::{self, Config, Outcome, Track};
 use crate::clock::EpochMillis;
 use crate::error::{Exit, UsageError};
 use crate::input::Target;
-use crate::ledger::{Phase, StaleAfter, lock};
+use crate::ledger::{LockGuard, Phase, StaleAfter, lock};
 use crate::model::Interner;
 use crate::options::{ApplyOptions, Global, PlanSource, ResumeOptions, RunOptions};
 use crate::plan::{Pace, Settings, Summary};
@@ -77,12 +77,11 @@ fn stop_on_signals() -> watch::Receiver<bool> {
 }
 
 /// Takes the ledger's apply lock for this process.
-fn take_lock(session: &Session, run_id: Option<i64>) -> anyhow::Result<(u32, String)> {
+fn take_lock(session: &Session, run_id: Option<i64>) -> anyhow::Result<LockGuard<'_>> {
     let (pid, host) = lock::me();
-    session
+    Ok(session
         .ledger
-        .acquire_lock(pid, &host, run_id, StaleAfter::ProcessTable)?;
-    Ok((pid, host))
+        .acquire_lock(pid, &host, run_id, StaleAfter::ProcessTable)?)
 }
 
 pub async fn apply(args: &ApplyOptions) -> anyhow::Result<Exit> {
@@ -97,7 +96,7 @@ pub async fn apply(args: &ApplyOptions) -> anyhow::Result<Exit> {
     let session = Session::open(global, &args.run.pace, args.run.sandbox.as_ref(), fleet).await?;
     let ledger = &session.ledger;
 
-    let owner = take_lock(&session, None)?;
+    let lock = take_lock(&session, None)?;
     let result = async {
         // Runs stopped before their plan was created have nothing to resume.
         ledger.abandon_planless_runs()?;
@@ -128,7 +127,7 @@ pub async fn apply(args: &ApplyOptions) -> anyhow::Result<Exit> {
         apply_locked(global, &session, args, targets).await
     }
     .await;
-    ledger.release_lock(owner.0, &owner.1)?;
+    lock.release()?;
     result
 }
 
@@ -148,7 +147,8 @@ async fn apply_locked(
         "cmk_limit": args.settings.cmk_limit,
     })
     .to_string();
-    let run_id = ledger.start_run("apply", None, &run_args)?;
+    // The run stays open on every early exit below that does not end it: it is resumable.
+    let run_id = ledger.start_run("apply", None, &run_args)?.detach();
     let (pid, host) = lock::me();
     ledger.set_lock_run(pid, &host, run_id)?;
     let fail = |e: anyhow::Error| -> anyhow::Result<Exit> {
@@ -344,7 +344,7 @@ pub async fn resume(args: &ResumeOptions) -> anyhow::Result<Exit> {
     let global = &args.global;
     let session = Session::open(global, &args.run.pace, args.run.sandbox.as_ref(), None).await?;
     let ledger = &session.ledger;
-    let owner = take_lock(&session, None)?;
+    let lock = take_lock(&session, None)?;
     let result = async {
         ledger.abandon_planless_runs()?;
         let run_id = match args.run_id {
@@ -363,7 +363,7 @@ pub async fn resume(args: &ResumeOptions) -> anyhow::Result<Exit> {
         resume_locked(global, &session, run_id, &args.run).await
     }
     .await;
-    ledger.release_lock(owner.0, &owner.1)?;
+    lock.release()?;
     result
 }
 

@@ -175,17 +175,12 @@ pub async fn plan(opts: &PlanOptions) -> anyhow::Result<Exit> {
     .await?;
     let fleet = super::fleet_name(&opts.fleet);
     let run_args = serde_json::json!({"command": "plan", "fleet": fleet}).to_string();
-    let run_id = session.ledger.start_run("plan", None, &run_args)?;
+    // Dropped on any error below: the run is recorded as ended in error.
+    let run = session.ledger.start_run("plan", None, &run_args)?;
     let settings = opts.settings;
     let pace = opts.pace.plan();
-    let surveyed = match survey_fleet(&session, &fleet, targets, settings, pace, run_id).await {
-        Ok(s) => s,
-        Err(e) => {
-            session.ledger.end_run(run_id, "error")?;
-            return Err(e);
-        }
-    };
-    session.ledger.end_run(run_id, "planned")?;
+    let surveyed = survey_fleet(&session, &fleet, targets, settings, pace, run.id()).await?;
+    run.finish("planned")?;
     let view = PlanView {
         plan_id: surveyed.plan_id,
         items: &surveyed.items,

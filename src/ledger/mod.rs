@@ -27,8 +27,8 @@ use crate::model::StreamId;
 // The budget arithmetic lives in `crate::limits::budget`; re-exported for the apply engine,
 // which still imports it from here.
 pub use crate::limits::budget;
-pub use lock::{LockHolder, StaleAfter};
-pub use plans::{ItemUpdate, Phase, RunItemRow, RunRow, SavedPlan};
+pub use lock::{LockGuard, LockHolder, StaleAfter};
+pub use plans::{ItemUpdate, Phase, RunGuard, RunItemRow, RunRow, SavedPlan};
 pub use records::{AttemptOutcome, AttemptRow, Op, StreamState};
 
 /// The schema, one entry per file of `migrations/`, in order. Append only.

@@ -24,6 +24,45 @@ pub struct SavedPlan {
     pub estimated_ms: EpochMillis,
 }
 
+/// A run being recorded: [`RunGuard::finish`] records its outcome; dropped unfinished (an
+/// early `?`, a panic) it records `error`, so no path leaves a run half-closed.
+#[must_use = "a run dropped without finish is recorded as ended in error"]
+#[derive(Debug)]
+pub struct RunGuard<'a> {
+    ledger: &'a Ledger,
+    id: i64,
+    open: bool,
+}
+
+impl RunGuard<'_> {
+    pub fn id(&self) -> i64 {
+        self.id
+    }
+
+    /// Records how the run ended.
+    pub fn finish(mut self, outcome: &str) -> Result<()> {
+        self.open = false;
+        self.ledger.end_run(self.id, outcome)
+    }
+
+    /// Hands the run's end to the caller, who records it with [`Ledger::end_run`]: a run that
+    /// must stay open (resumable) when this process stops before recording an outcome.
+    pub fn detach(mut self) -> i64 {
+        self.open = false;
+        self.id
+    }
+}
+
+impl Drop for RunGuard<'_> {
+    fn drop(&mut self) {
+        if self.open
+            && let Err(e) = self.ledger.end_run(self.id, "error")
+        {
+            tracing::warn!(run = self.id, "cannot record the run's end: {e}");
+        }
+    }
+}
+
 /// A row of `runs`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunRow {
@@ -263,14 +302,19 @@ impl Ledger {
         }))
     }
 
-    /// Records the start of a plan or apply invocation.
-    pub fn start_run(&self, kind: &str, plan_id: Option<i64>, args: &str) -> Result<i64> {
+    /// Records the start of a plan or apply invocation. The run ends when its guard is
+    /// finished with an outcome, or as `error` when the guard is dropped unfinished.
+    pub fn start_run(&self, kind: &str, plan_id: Option<i64>, args: &str) -> Result<RunGuard<'_>> {
         let (pid, host) = super::lock::me();
         self.conn().execute(
             "INSERT INTO runs (kind, plan_id, started_at, args, pid, host) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![kind, plan_id, self.now(), args, pid, host],
         )?;
-        Ok(self.conn().last_insert_rowid())
+        Ok(RunGuard {
+            ledger: self,
+            id: self.conn().last_insert_rowid(),
+            open: true,
+        })
     }
 
     /// Attaches the plan a run made or carries out.
