@@ -4,7 +4,6 @@ use std::io::{BufRead as _, Write as _};
 
 use tokio::sync::{mpsc, watch};
 
-use super::plan::{prepare_survey, start_observing, survey_fleet};
 use super::{Session, read_fleet};
 use crate::apply::engine::{Engine, Feed};
 use crate::apply::{self, Config, Outcome, Track};
@@ -17,6 +16,7 @@ use crate::options::{ApplyOptions, Global, PlanSource, ResumeOptions, RunOptions
 use crate::plan::{Pace, Settings, Summary};
 use crate::report::OutputFormat;
 use crate::report::plan::{PlanView, summary_line, table_text};
+use crate::survey::{FleetSurvey, prepare_survey, start_observing, survey_fleet};
 
 fn config(run: &RunOptions, settings: Settings) -> Config {
     Config {
@@ -224,7 +224,15 @@ async fn apply_locked(
     // Otherwise the whole plan is made (or loaded) first, shown, and confirmed.
     let (plan_id, items, settings, view_parts) = match (to_survey, saved) {
         (Some((fleet, targets, settings)), _) => {
-            match survey_fleet(session, &fleet, targets, settings, pace, run_id).await {
+            let request = FleetSurvey {
+                fleet: &fleet,
+                targets,
+                settings,
+                pace,
+                run_id,
+            };
+            let clients = session.clients();
+            match survey_fleet(ledger, &clients, session.progress, request).await {
                 Ok(s) => (
                     s.plan_id,
                     s.items,
@@ -314,7 +322,8 @@ async fn start_streaming(
     run_id: i64,
 ) -> anyhow::Result<Streaming> {
     let ledger = &session.ledger;
-    let (survey, throttles) = prepare_survey(session, targets, settings, run_id).await?;
+    let clients = session.clients();
+    let (survey, throttles) = prepare_survey(ledger, &clients, targets, settings, run_id).await?;
     let plan_id = match ledger.run(run_id)?.and_then(|r| r.plan_id) {
         Some(plan_id) => plan_id,
         None => {
@@ -324,7 +333,7 @@ async fn start_streaming(
             plan_id
         }
     };
-    let (observed, observer) = start_observing(session, &survey);
+    let (observed, observer) = start_observing(&clients, &survey);
     let feed = Feed {
         survey,
         seqs,

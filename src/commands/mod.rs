@@ -18,10 +18,11 @@ use crate::ledger::Ledger;
 use crate::options::{Global, PaceOptions, SandboxOptions};
 use crate::pace::Pacer;
 use crate::report::progress::Mode;
+use crate::survey::Clients;
 
 pub use apply::{apply, resume};
 pub use inventory::inventory;
-pub use plan::{plan, survey_fleet};
+pub use plan::plan;
 pub use runs::{history, report, status};
 
 /// Reads and validates the fleet file named on the command line; `region` is the one
@@ -58,6 +59,15 @@ pub struct Session {
 }
 
 impl Session {
+    /// The clients a survey observes with.
+    pub fn clients(&self) -> Clients {
+        Clients {
+            cloud: self.cloud.clone(),
+            pacer: self.pacer.clone(),
+            concurrency: self.concurrency,
+        }
+    }
+
     /// Connects to AWS (or starts the in-process sandbox) and opens the ledger. `fleet` seeds
     /// the in-process sandbox when no world file is given.
     pub async fn open(
