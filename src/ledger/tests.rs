@@ -558,7 +558,7 @@ fn an_apply_stopped_before_recording_its_streams_is_abandoned_not_resumed() {
 }
 
 #[test]
-fn the_lock_is_released_when_its_guard_is_dropped_on_an_error_path() {
+fn lock_released_when_its_guard_is_dropped_on_an_error_path() {
     let (_d, ledger, _clock) = ledger();
     let (pid, host) = lock::me();
     let locked_then_failed = || -> Result<()> {
