@@ -1,0 +1,146 @@
+//! The ground truth served at `GET /_sandbox/stats` (and by `Sandbox::stats`): what the
+//! sandbox really received and did, so tests and benchmarks can prove a client never breached a
+//! limit. Plain serde data, beside the world: `World::stats` fills it in.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Everything the sandbox knows, as of `now`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    /// The account every stream and key belongs to.
+    pub account: String,
+    /// When this snapshot was taken (Unix epoch milliseconds).
+    pub now: i64,
+    /// The limits in force, so a reader can check counts against them.
+    pub limits: Limits,
+    /// Requests received per operation, including throttled and faulted ones. Requests naming
+    /// an operation the sandbox does not serve are counted under `UnknownOperation`.
+    pub requests: BTreeMap<String, u64>,
+    /// `ThrottlingException` answers per operation.
+    pub throttled: BTreeMap<String, u64>,
+    /// `LimitExceededException` answers, by limit.
+    pub limit_exceeded: LimitExceeded,
+    /// Faults injected by `--fault-rate`.
+    pub faults: FaultStats,
+    /// Per operation, the most requests received (throttled included) in any one-second
+    /// sliding window.
+    pub max_rate: BTreeMap<String, u64>,
+    /// The longest encryption transition completed so far, in milliseconds: from the accepted
+    /// Start (or Stop) to ENABLED or ENABLING_FAILED (or DISABLED). Transitions still under
+    /// way do not count. The slowest transition of a run is part of its ceiling (T_min).
+    #[serde(default)]
+    pub max_transition_ms: u64,
+    /// Per customer-managed key ARN, the streams that count toward its `--cmk-limit` now:
+    /// streams encrypted with it (key in force) and streams ENABLING towards it.
+    pub cmk_streams: BTreeMap<String, u32>,
+    /// Every stream, sorted by region then name.
+    pub streams: Vec<StreamStats>,
+}
+
+/// The limits the sandbox enforces (0 `tps` = unlimited).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Limits {
+    pub tps: u32,
+    pub stream_budget: u32,
+    pub window_ms: u64,
+    pub cmk_limit: u32,
+    pub latency_ms: u64,
+    pub fault_rate: f64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LimitExceeded {
+    /// Start/Stop refused because the stream had used its budget in the window.
+    pub stream_budget: u64,
+    /// Start (or Create) refused because the customer key was at its stream limit.
+    pub cmk_limit: u64,
+}
+
+/// Injected faults. For a 500 or a dropped connection the sandbox decides (seeded) whether the
+/// request was carried out first; `applied` / `not_applied` count, per operation, the faulted
+/// requests whose effect did / did not take place (a delayed request is always carried out).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FaultStats {
+    /// HTTP 500 `InternalFailure` answers.
+    pub internal_failure: u64,
+    /// Connections closed without an answer.
+    pub dropped: u64,
+    /// Requests answered normally after a 2 s delay.
+    pub delayed: u64,
+    pub applied: BTreeMap<String, u64>,
+    pub not_applied: BTreeMap<String, u64>,
+    /// One record per faulted request (the first 10,000).
+    pub log: Vec<FaultRecord>,
+}
+
+/// One faulted request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultRecord {
+    /// Unix epoch milliseconds when the request arrived.
+    pub at: i64,
+    pub operation: String,
+    /// `internal_failure`, `dropped` or `delayed`.
+    pub kind: String,
+    pub region: String,
+    /// `DeliveryStreamName` of the request, when it named one.
+    pub stream: Option<String>,
+    /// Whether the request's effect took place (it was carried out and succeeded).
+    pub applied: bool,
+}
+
+/// One stream's ground truth.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamStats {
+    pub account: String,
+    pub region: String,
+    pub name: String,
+    /// `DeliveryStreamType`: DirectPut, KinesisStreamAsSource, MSKAsSource, DatabaseAsSource.
+    #[serde(rename = "type")]
+    pub stream_type: String,
+    /// Encryption status as Describe shows it: ENABLED, ENABLING, ENABLING_FAILED, DISABLING,
+    /// DISABLED.
+    pub status: String,
+    /// `DeliveryStreamStatus`: ACTIVE, CREATING, DELETING, ...
+    pub stream_status: String,
+    /// Key type and ARN of the encryption configuration Describe shows (the key last asked
+    /// for); `None` when encryption is off.
+    pub key_type: Option<String>,
+    pub key_arn: Option<String>,
+    /// The key actually protecting the data: a key ARN, `AWS_OWNED_CMK`, or `None` when the
+    /// stream is not encrypted. Differs from `key_arn` during a rekey and after a failed one.
+    pub key_in_force: Option<String>,
+    /// `FailureDescription.Type` of the last failed Start, while the status is ENABLING_FAILED.
+    pub failure: Option<String>,
+    /// Start / Stop calls the sandbox accepted (answered 200, or carried out before a fault):
+    /// the calls that count against the budget.
+    pub start_calls: u64,
+    pub stop_calls: u64,
+    /// Start/Stop calls refused because of this stream's state: ResourceInUse, LimitExceeded
+    /// (budget or key limit), InvalidArgument for a non-DirectPut stream. They do not count
+    /// against the budget. Calls refused before the stream is looked at (throttled, malformed
+    /// arguments such as a missing KeyARN) are not here.
+    pub rejected_calls: u64,
+    /// Accepted Start/Stop calls within the rolling window ending now.
+    pub calls_in_window: u32,
+}
+
+impl Stats {
+    /// The stream named `name` in `region`, if any.
+    pub fn stream(&self, region: &str, name: &str) -> Option<&StreamStats> {
+        self.streams
+            .iter()
+            .find(|s| s.region == region && s.name == name)
+    }
+
+    /// Requests received for one operation.
+    pub fn requests_for(&self, operation: &str) -> u64 {
+        self.requests.get(operation).copied().unwrap_or(0)
+    }
+
+    /// Throttled answers for one operation.
+    pub fn throttled_for(&self, operation: &str) -> u64 {
+        self.throttled.get(operation).copied().unwrap_or(0)
+    }
+}
