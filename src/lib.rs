@@ -16,7 +16,6 @@ pub mod observe;
 pub mod pace;
 pub mod plan;
 pub mod report;
-pub mod sandbox;
 pub mod survey;
 
 use crate::cli::{Cli, Command};
@@ -26,7 +25,7 @@ use crate::error::Exit;
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     // The sandbox runs its own server runtime.
     if let Command::Sandbox(args) = &cli.command {
-        return sandbox::command::run(&cli.global, args);
+        return commands::sandbox(&cli.global, args);
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

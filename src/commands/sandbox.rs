@@ -1,19 +1,21 @@
 //! `firehose-sse sandbox`: flags → configuration and seed, a tokio runtime, serve until
 //! SIGINT/SIGTERM. The endpoint URL is the first line of stdout (flushed at once) so scripts
-//! and tests can read it; everything else goes to stderr.
+//! and tests can read it; everything else goes to stderr. The emulator itself is the
+//! `firehose-sse-sandbox` crate; this is its wiring to our command line.
 
 use std::io::Write;
 use std::net::{SocketAddr, ToSocketAddrs};
 
 use anyhow::Context;
 
-use super::{Sandbox, SandboxConfig, Seed};
+use firehose_sse_sandbox::{Sandbox, SandboxConfig, Seed};
+
 use crate::cli::{GlobalArgs, SandboxArgs};
 use crate::error::{Exit, UsageError};
 use crate::model::{is_valid_account, is_valid_region};
 
 /// Runs the sandbox until a signal.
-pub fn run(global: &GlobalArgs, args: &SandboxArgs) -> anyhow::Result<Exit> {
+pub fn sandbox(global: &GlobalArgs, args: &SandboxArgs) -> anyhow::Result<Exit> {
     let listen = listen_addr(&args.listen, args.allow_remote)?;
     let config = config(global, args)?;
     let seed = seed(args, &config)?;
