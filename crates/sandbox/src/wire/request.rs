@@ -3,12 +3,18 @@
 //!
 //! Reading happens in two steps, so that every answer stays what the sandbox has always said:
 //!
-//! 1. [`read`]: the body must be a JSON object (an empty body reads as `{}`); if not, the answer
-//!    is `SerializationException`. Members the operation does not know are ignored.
-//! 2. Each member is a [`Member`]: either a value of its type or "present, of the wrong type",
-//!    so a wrong type is not a `SerializationException` but a form error naming the member
-//!    (`InvalidArgumentException` for Firehose, `ValidationException` for KMS), reported in the
-//!    same order as every other form error of the operation. A JSON `null` reads as absent.
+//! 1. [`read`]: the body is read as a JSON document, as serde_json reads one (an empty body
+//!    reads as `{}`); one that is not JSON, or not an object, is a `SerializationException`.
+//!    Reading the whole document first keeps that judgement whole: deserializing the input
+//!    straight from the bytes would skip the members the operation does not know without
+//!    checking them as strictly (a lone surrogate or an out-of-range number there would pass),
+//!    and would refuse a member given twice, where a JSON object keeps the last.
+//! 2. The document deserializes into the operation's input. Members the operation does not know
+//!    are ignored; each member it knows is a [`Member`]: a value of its type or "present, of the
+//!    wrong type", so a wrong type is not a `SerializationException` but a form error naming the
+//!    member (`InvalidArgumentException` for Firehose, `ValidationException` for KMS), reported
+//!    in the same order as every other form error of the operation. A JSON `null` reads as
+//!    absent.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -16,7 +22,7 @@ use std::marker::PhantomData;
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{DeserializeOwned, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::vocabulary::{ApiError, codes};
 
@@ -55,36 +61,30 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
 
 /// Reads a request body as the operation's input `T`.
 pub fn read<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
-        b"{}"
+    let document = if body.iter().all(u8::is_ascii_whitespace) {
+        Value::Object(Map::new())
     } else {
-        body
+        serde_json::from_slice(body).map_err(|e| {
+            ApiError::new(
+                codes::SERIALIZATION,
+                format!("The request body is not valid JSON: {e}"),
+            )
+        })?
     };
-    match serde_json::from_slice::<Object<T>>(body) {
-        Ok(Object(input)) => Ok(input),
-        Err(_) => why_unreadable(body),
-    }
-}
-
-/// Why a body could not be read in one pass, as a JSON document would say it: not JSON, or not
-/// an object. A JSON object that still failed (a member given twice) is read as JSON reads an
-/// object: the last of the repeated members wins.
-#[cold]
-fn why_unreadable<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let not_json = |e: serde_json::Error| {
-        ApiError::new(
-            codes::SERIALIZATION,
-            format!("The request body is not valid JSON: {e}"),
-        )
-    };
-    match serde_json::from_slice::<Value>(body) {
-        Ok(object @ Value::Object(_)) => T::deserialize(&object).map_err(not_json),
-        Ok(_) => Err(ApiError::new(
+    if !document.is_object() {
+        return Err(ApiError::new(
             codes::SERIALIZATION,
             "The request body must be a JSON object.",
-        )),
-        Err(e) => Err(not_json(e)),
+        ));
     }
+    // Every member the input knows is optional and takes any JSON type, so this does not fail
+    // on a JSON object; should it ever, the body was not one the sandbox can read.
+    T::deserialize(&document).map_err(|e| {
+        ApiError::new(
+            codes::SERIALIZATION,
+            format!("The request body cannot be read: {e}"),
+        )
+    })
 }
 
 /// Which service's form errors: Firehose answers `InvalidArgumentException`, KMS

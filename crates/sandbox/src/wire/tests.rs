@@ -68,7 +68,19 @@ fn unreadable_bodies_are_serialization_errors_and_not_faultable() {
         h.insert("x-amz-target", HeaderValue::from_str(target).unwrap());
         h
     };
-    for body in ["{not json", "[1, 2]", "[1, 2", "\"text\"", "{} {}"] {
+    // Unknown members are judged as strictly as the rest: a lone surrogate, a number out of
+    // range.
+    let unknown_surrogate = r#"{"DeliveryStreamName": "stream-00000", "Other": "\ud800"}"#;
+    let unknown_huge = r#"{"DeliveryStreamName": "stream-00000", "Other": 1e999}"#;
+    for body in [
+        "{not json",
+        "[1, 2]",
+        "[1, 2",
+        "\"text\"",
+        "{} {}",
+        unknown_surrogate,
+        unknown_huge,
+    ] {
         let call = Call::parse(&headers(DESCRIBE), body.as_bytes(), REGION);
         assert!(!call.is_faultable(), "{body}");
         assert!(call.is_throttled());
