@@ -92,6 +92,8 @@ fn seed(args: &SandboxArgs, config: &SandboxConfig) -> Result<Seed, UsageError> 
 
 async fn serve(listen: SocketAddr, config: SandboxConfig, seed: Seed) -> anyhow::Result<Exit> {
     let (streams, keys) = (seed.streams.len(), seed.keys.len());
+    // Listening before the endpoint is printed: whoever reads it may signal at once.
+    let stop = stop_signal().context("cannot wait for signals")?;
     let sandbox = Sandbox::start(listen, config.clone(), seed)
         .await
         .with_context(|| format!("cannot serve the sandbox on {listen}"))?;
@@ -117,25 +119,32 @@ async fn serve(listen: SocketAddr, config: SandboxConfig, seed: Seed) -> anyhow:
         config.fault_rate,
         sandbox.endpoint(),
     );
-    wait_for_signal().await.context("cannot wait for signals")?;
+    stop.await.context("cannot wait for signals")?;
     tracing::info!("signal received, stopping the sandbox");
     sandbox.shutdown().await;
     Ok(Exit::Ok)
 }
 
-/// Returns on the first SIGINT (Ctrl-C) or SIGTERM.
-async fn wait_for_signal() -> std::io::Result<()> {
+/// Listens for SIGINT (Ctrl-C) and SIGTERM from the moment it is called, so that a signal sent
+/// as soon as the endpoint is printed is not lost (it would otherwise kill the process before
+/// the handlers exist); the future ends on the first of them.
+fn stop_signal() -> std::io::Result<impl Future<Output = std::io::Result<()>>> {
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => r,
-            _ = term.recv() => Ok(()),
-        }
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+            Ok(())
+        })
     }
     #[cfg(not(unix))]
     {
-        tokio::signal::ctrl_c().await
+        Ok(tokio::signal::ctrl_c())
     }
 }
 
