@@ -19,7 +19,6 @@ pub mod options;
 pub mod pace;
 pub mod plan;
 pub mod report;
-pub mod sandbox;
 pub mod signal;
 pub mod survey;
 
@@ -31,7 +30,7 @@ pub fn run(command: CommandOptions) -> anyhow::Result<Exit> {
     // The sandbox runs its own server runtime.
     if let CommandOptions::Sandbox(sandbox) = &command {
         let (global, args) = &**sandbox;
-        return sandbox::command::run(global, args);
+        return commands::sandbox(global, args);
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

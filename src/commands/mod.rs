@@ -5,10 +5,12 @@ mod apply;
 mod inventory;
 mod plan;
 mod runs;
+mod sandbox;
 
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use firehose_sse_sandbox::{Sandbox, SandboxConfig, Seed, SeedKey, SeedStream};
 
 use crate::aws::ConnectOptions;
 use crate::clock::SystemClock;
@@ -24,6 +26,7 @@ pub use apply::{apply, resume};
 pub use inventory::inventory;
 pub use plan::plan;
 pub use runs::{history, report, status};
+pub use sandbox::sandbox;
 
 /// Reads and validates the fleet file named on the command line; `region` is the one
 /// `--region` given. Nothing is sent and no ledger is touched before this succeeds.
@@ -49,7 +52,7 @@ pub fn fleet_name(path: &std::path::Path) -> String {
 #[derive(Debug)]
 pub struct Session {
     /// The in-process sandbox, when asked for; stopped when the session ends.
-    pub sandbox: Option<crate::sandbox::Sandbox>,
+    pub sandbox: Option<Sandbox>,
     pub cloud: Arc<Cloud>,
     pub pacer: Arc<Pacer>,
     pub ledger: Ledger,
@@ -111,8 +114,7 @@ impl Session {
 async fn start_sandbox(
     flags: &SandboxOptions,
     fleet: Option<(&std::path::Path, &[Target])>,
-) -> anyhow::Result<crate::sandbox::Sandbox> {
-    use crate::sandbox::{Sandbox, SandboxConfig, Seed};
+) -> anyhow::Result<Sandbox> {
     let beside = fleet
         .map(|(path, _)| path.with_extension("sandbox.json"))
         .filter(|p| p.exists());
@@ -144,8 +146,7 @@ async fn start_sandbox(
 
 /// Every target's stream as an unencrypted DirectPut stream, every key as an enabled
 /// symmetric key.
-fn seed_from_targets(targets: &[Target]) -> crate::sandbox::Seed {
-    use crate::sandbox::{Seed, SeedKey, SeedStream};
+fn seed_from_targets(targets: &[Target]) -> Seed {
     let mut seed = Seed::default();
     let mut keys = std::collections::BTreeSet::new();
     for t in targets {
