@@ -175,6 +175,7 @@ fn fleet(rows: usize, now: EpochMillis) -> Vec<(Target, Seen, Vec<EpochMillis>)>
                         name(i)
                     ),
                     source,
+                    source_arn: None,
                     status: StreamStatus::Active,
                     encryption: Encryption {
                         status: enc,
@@ -183,6 +184,7 @@ fn fleet(rows: usize, now: EpochMillis) -> Vec<(Target, Seen, Vec<EpochMillis>)>
                     },
                 },
                 in_force,
+                in_force_unknown: false,
             };
             let sends = (0..sends)
                 .map(|s| now - 20 * HOUR + s as EpochMillis * 1_000)
@@ -204,6 +206,8 @@ fn keys() -> HashMap<String, KeyObservation> {
                     state: "Enabled".into(),
                     spec: "SYMMETRIC_DEFAULT".into(),
                     usage: "ENCRYPT_DECRYPT".into(),
+                    manager: "CUSTOMER".into(),
+                    readable: true,
                 },
             )
         })

@@ -329,6 +329,21 @@ pub struct LimitArgs {
     /// Streams one customer-managed key may protect (the AWS limit is 500).
     #[arg(long, default_value_t = 500, value_name = "N")]
     pub cmk_limit: u32,
+
+    /// A call keeps counting against its stream's budget this long after it leaves the 24 h
+    /// window before the slot is used again: AWS does not say where its 24 h start, and a call
+    /// refused at the edge would fill the budget for another day. At most 1h.
+    #[arg(long, default_value = "5m", value_name = "DUR", value_parser = parse_margin)]
+    pub budget_margin: Duration,
+}
+
+/// A budget margin: a duration of at most one hour.
+fn parse_margin(text: &str) -> Result<Duration, String> {
+    let d = parse_duration(text)?;
+    if d > Duration::from_secs(3600) {
+        return Err("at most 1h".into());
+    }
+    Ok(d)
 }
 
 /// `firehose-sse sandbox`: flags as README "Sandbox" documents them. The sandbox's

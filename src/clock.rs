@@ -10,6 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub type EpochMillis = i64;
 
 pub const SECOND: EpochMillis = 1_000;
+pub const MINUTE: EpochMillis = 60 * SECOND;
 pub const HOUR: EpochMillis = 3_600 * SECOND;
 pub const DAY: EpochMillis = 24 * HOUR;
 

@@ -261,9 +261,13 @@ fn never_left(err: &(dyn StdError + 'static)) -> bool {
 /// Per-region SDK clients, built on first use.
 #[derive(Debug)]
 pub struct Cloud {
-    sdk: SdkConfig,
+    /// Replaced by [`Cloud::refresh_credentials`]: a new identity cache, so the next call
+    /// asks the credential provider again.
+    sdk: Mutex<SdkConfig>,
     firehose: Mutex<HashMap<String, aws_sdk_firehose::Client>>,
     kms: Mutex<HashMap<String, aws_sdk_kms::Client>>,
+    /// The credentials' account, learned once.
+    caller: tokio::sync::OnceCell<String>,
 }
 
 /// A page of `ListDeliveryStreams`.
@@ -276,10 +280,67 @@ pub struct StreamPage {
 impl Cloud {
     pub fn new(sdk: SdkConfig) -> Self {
         Cloud {
-            sdk,
+            sdk: Mutex::new(sdk),
             firehose: Mutex::default(),
             kms: Mutex::default(),
+            caller: tokio::sync::OnceCell::new(),
         }
+    }
+
+    fn sdk_config(&self) -> SdkConfig {
+        self.sdk.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Makes the next call of every client ask the credential provider again, instead of
+    /// reusing cached credentials: KMS grant creation fails with session credentials older
+    /// than 6 h, so a retry of `CREATE_KMS_GRANT_FAILED` goes with fresh ones.
+    pub fn refresh_credentials(&self) {
+        let mut sdk = self.sdk.lock().unwrap_or_else(|e| e.into_inner());
+        *sdk = sdk
+            .to_builder()
+            .identity_cache(aws_config::identity::IdentityCache::lazy().build())
+            .build();
+        drop(sdk);
+        self.firehose
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        self.kms.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// Whether the credentials are a session that cannot be refreshed (a session token with no
+    /// expiry, as `AWS_SESSION_TOKEN` gives): with customer-managed keys, a run reaching 6 h
+    /// after they were issued sees its KMS grants fail.
+    pub async fn static_session_credentials(&self) -> bool {
+        use aws_credential_types::provider::ProvideCredentials as _;
+        let Some(provider) = self.sdk_config().credentials_provider() else {
+            return false;
+        };
+        match provider.provide_credentials().await {
+            Ok(c) => c.session_token().is_some() && c.expiry().is_none(),
+            Err(_) => false,
+        }
+    }
+
+    /// STS `GetCallerIdentity`: the account the credentials act in, asked once. Firehose's
+    /// Describe and Start take only a stream name and act in this account.
+    pub async fn caller_account(&self) -> Result<String, CallError> {
+        self.caller
+            .get_or_try_init(|| async {
+                let config = aws_sdk_sts::config::Builder::from(&self.sdk_config())
+                    .retry_config(RetryConfig::disabled())
+                    .build();
+                let out = aws_sdk_sts::Client::from_conf(config)
+                    .get_caller_identity()
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                out.account().map(str::to_owned).ok_or_else(|| {
+                    CallError::Unknown("GetCallerIdentity returned no Account".into())
+                })
+            })
+            .await
+            .cloned()
     }
 
     fn firehose(&self, region: &str) -> aws_sdk_firehose::Client {
@@ -287,7 +348,7 @@ impl Cloud {
         clients
             .entry(region.to_owned())
             .or_insert_with(|| {
-                let config = aws_sdk_firehose::config::Builder::from(&self.sdk)
+                let config = aws_sdk_firehose::config::Builder::from(&self.sdk_config())
                     .region(aws_config::Region::new(region.to_owned()))
                     .retry_config(RetryConfig::disabled())
                     .build();
@@ -301,7 +362,7 @@ impl Cloud {
         clients
             .entry(region.to_owned())
             .or_insert_with(|| {
-                let config = aws_sdk_kms::config::Builder::from(&self.sdk)
+                let config = aws_sdk_kms::config::Builder::from(&self.sdk_config())
                     .region(aws_config::Region::new(region.to_owned()))
                     .retry_config(RetryConfig::disabled())
                     .build();
@@ -373,10 +434,20 @@ impl Cloud {
                         )));
                     }
                 };
-                let failure = c.failure_description().map(|f| Failure {
-                    kind: f.r#type().as_str().to_owned(),
-                    details: f.details().to_owned(),
-                });
+                // A failed transition's description sits in the encryption configuration, or
+                // else on the stream itself (the model documents it for Start and Stop).
+                let failure = c
+                    .failure_description()
+                    .or(d.failure_description().filter(|_| {
+                        matches!(
+                            status,
+                            EncStatus::EnablingFailed | EncStatus::DisablingFailed
+                        )
+                    }))
+                    .map(|f| Failure {
+                        kind: f.r#type().as_str().to_owned(),
+                        details: f.details().to_owned(),
+                    });
                 Encryption {
                     status,
                     key,
@@ -392,6 +463,15 @@ impl Cloud {
             },
             arn: d.delivery_stream_arn().to_owned(),
             source: SourceType::parse(d.delivery_stream_type().as_str()),
+            source_arn: d.source().and_then(|source| {
+                let kinesis = source
+                    .kinesis_stream_source_description()
+                    .and_then(|k| k.kinesis_stream_arn());
+                let msk = source
+                    .msk_source_description()
+                    .and_then(|m| m.msk_cluster_arn());
+                kinesis.or(msk).map(str::to_owned)
+            }),
             status: StreamStatus::parse(d.delivery_stream_status().as_str()),
             encryption,
         })
@@ -428,15 +508,10 @@ impl Cloud {
             .await;
         let out = match result.map_err(classify) {
             Ok(out) => out,
-            Err(CallError::NotFound(_)) => {
-                return Ok(KeyObservation {
-                    arn: arn.clone(),
-                    found: false,
-                    state: String::new(),
-                    spec: String::new(),
-                    usage: String::new(),
-                });
-            }
+            Err(CallError::NotFound(_)) => return Ok(KeyObservation::not_found(arn.clone())),
+            // Refused this key only (its policy, or a key of another account): its streams
+            // are skipped, the plan goes on.
+            Err(e) if e.is_access_denied() => return Ok(KeyObservation::unreadable(arn.clone())),
             Err(e) => return Err(e),
         };
         let meta = out.key_metadata().ok_or_else(|| {
@@ -475,6 +550,11 @@ impl Cloud {
             state,
             spec,
             usage,
+            manager: meta
+                .key_manager()
+                .map(|m| m.as_str().to_owned())
+                .unwrap_or_default(),
+            readable: true,
         })
     }
 

@@ -449,7 +449,6 @@ aws_enum!(
         Deleting => "DELETING",
         DeletingFailed => "DELETING_FAILED",
         Active => "ACTIVE",
-        Suspended => "SUSPENDED",
     }
 );
 
@@ -498,6 +497,9 @@ pub struct StreamObservation {
     pub id: StreamId,
     pub arn: String,
     pub source: SourceType,
+    /// The stream a non-DirectPut stream reads from (Kinesis stream or MSK cluster ARN), where
+    /// Describe's `Source` names it.
+    pub source_arn: Option<String>,
     pub status: StreamStatus,
     pub encryption: Encryption,
 }
@@ -514,4 +516,32 @@ pub struct KeyObservation {
     pub spec: String,
     /// `KeyUsage`, e.g. ENCRYPT_DECRYPT.
     pub usage: String,
+    /// `KeyManager`: CUSTOMER or AWS (AWS-managed keys cannot be a customer-managed CMK).
+    pub manager: String,
+    /// `false` when DescribeKey was refused (access denied): nothing else is known.
+    pub readable: bool,
+}
+
+impl KeyObservation {
+    /// A key KMS does not know (or that is in another region).
+    pub fn not_found(arn: KmsKeyArn) -> Self {
+        KeyObservation {
+            arn,
+            found: false,
+            state: String::new(),
+            spec: String::new(),
+            usage: String::new(),
+            manager: String::new(),
+            readable: true,
+        }
+    }
+
+    /// A key DescribeKey may not read.
+    pub fn unreadable(arn: KmsKeyArn) -> Self {
+        KeyObservation {
+            readable: false,
+            found: true,
+            ..KeyObservation::not_found(arn)
+        }
+    }
 }

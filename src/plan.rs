@@ -82,10 +82,19 @@ impl fmt::Display for Action {
 /// Why a stream is skipped or deferred.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Reason {
+    /// The row names another account than the caller's: Describe and Start act on the
+    /// caller's account only, so the stream is never touched with these credentials.
+    WrongAccount,
     NotDirectPut,
     NotFound,
     NotActive,
+    /// An encryption status this tool does not know (a newer API value): needs an operator.
+    UnknownStatus,
     KeyNotFound,
+    /// DescribeKey was refused: the key's fitness cannot be checked.
+    KeyUnreadable,
+    /// An AWS-managed key (`KeyManager` AWS) cannot be a customer-managed CMK.
+    KeyNotCustomerManaged,
     KeyDisabled,
     KeyNotSymmetric,
     KeyWrongRegion,
@@ -94,11 +103,15 @@ pub enum Reason {
 }
 
 impl Reason {
-    const ALL: [Reason; 9] = [
+    pub const ALL: [Reason; 13] = [
+        Reason::WrongAccount,
         Reason::NotDirectPut,
         Reason::NotFound,
         Reason::NotActive,
+        Reason::UnknownStatus,
         Reason::KeyNotFound,
+        Reason::KeyUnreadable,
+        Reason::KeyNotCustomerManaged,
         Reason::KeyDisabled,
         Reason::KeyNotSymmetric,
         Reason::KeyWrongRegion,
@@ -108,10 +121,14 @@ impl Reason {
 
     pub fn as_str(self) -> &'static str {
         match self {
+            Reason::WrongAccount => "wrong_account",
             Reason::NotDirectPut => "not_direct_put",
             Reason::NotFound => "not_found",
             Reason::NotActive => "not_active",
+            Reason::UnknownStatus => "unknown_status",
             Reason::KeyNotFound => "key_not_found",
+            Reason::KeyUnreadable => "key_unreadable",
+            Reason::KeyNotCustomerManaged => "key_not_customer_managed",
             Reason::KeyDisabled => "key_disabled",
             Reason::KeyNotSymmetric => "key_not_symmetric",
             Reason::KeyWrongRegion => "key_wrong_region",
@@ -127,12 +144,24 @@ impl Reason {
     /// One sentence for the operator.
     pub fn explain(self) -> &'static str {
         match self {
+            Reason::WrongAccount => {
+                "the stream belongs to another account than the caller's credentials; Describe and Start act on the caller's account only"
+            }
             Reason::NotDirectPut => {
                 "only DirectPut streams support server-side encryption by Start"
             }
             Reason::NotFound => "no such stream in this account and region",
             Reason::NotActive => "the stream is not ACTIVE",
+            Reason::UnknownStatus => {
+                "an encryption status this tool does not know: look at the stream before changing it"
+            }
             Reason::KeyNotFound => "KMS does not know the key (or it is in another account/region)",
+            Reason::KeyUnreadable => {
+                "KMS refused DescribeKey: the caller needs kms:DescribeKey on the key (its policy) to check it"
+            }
+            Reason::KeyNotCustomerManaged => {
+                "an AWS-managed key cannot be a customer-managed CMK: choose a customer managed key"
+            }
             Reason::KeyDisabled => "the key is not enabled (disabled or pending deletion)",
             Reason::KeyNotSymmetric => "Firehose needs a symmetric ENCRYPT_DECRYPT key",
             Reason::KeyWrongRegion => "the key is in another region than the stream",
@@ -161,6 +190,9 @@ pub struct Settings {
     pub window: EpochMillis,
     /// Streams per customer-managed key (AWS: 500).
     pub cmk_limit: u32,
+    /// How long past the window a call still counts before its slot is used again
+    /// ([`budget::MARGIN`]).
+    pub margin: EpochMillis,
 }
 
 impl Default for Settings {
@@ -170,6 +202,7 @@ impl Default for Settings {
             stream_budget: budget::STREAM_BUDGET,
             window: budget::WINDOW,
             cmk_limit: 500,
+            margin: budget::MARGIN,
         }
     }
 }
@@ -179,6 +212,12 @@ impl Settings {
     pub fn allowed(&self) -> u32 {
         self.stream_budget.saturating_sub(self.reserve)
     }
+
+    /// The window calls are counted in when deciding whether to spend one: the budget's
+    /// window plus the margin, so a slot freed at the edge is used only once it surely is.
+    pub fn counted_window(&self) -> EpochMillis {
+        self.window + self.margin
+    }
 }
 
 /// What observation found for a target.
@@ -187,11 +226,15 @@ impl Settings {
 pub enum Seen {
     /// Describe answered ResourceNotFound.
     Missing,
+    /// Not described: the row names another account than the caller's.
+    OtherAccount,
     /// Describe answered; `in_force` is the key the ledger knows protects the stream (which
-    /// survives a failed rekey that Describe alone does not show).
+    /// survives a failed rekey that Describe alone does not show); `in_force_unknown` when the
+    /// stream was first seen failed or mid-transition, so the key protecting it is not known.
     Found {
         obs: StreamObservation,
         in_force: Option<KeyChoice>,
+        in_force_unknown: bool,
     },
 }
 
@@ -201,6 +244,10 @@ pub struct Current {
     pub stream_status: StreamStatus,
     pub status: EncStatus,
     pub key: Option<KeyChoice>,
+    /// The stream a non-DirectPut stream reads from (where encryption belongs instead).
+    pub source_arn: Option<String>,
+    /// First seen failed or mid-transition: the key protecting it is not known.
+    pub in_force_unknown: bool,
 }
 
 /// The decision for one stream of the fleet.
@@ -291,14 +338,22 @@ impl Planner {
             reason: None,
             next_slot: None,
             current: None,
-            budget_used: budget::used(sends, self.now, self.settings.window),
+            budget_used: budget::used(sends, self.now, self.settings.counted_window()),
         };
-        let (obs, in_force) = match seen {
+        let (obs, in_force, in_force_unknown) = match seen {
             Seen::Missing => {
                 item.reason = Some(Reason::NotFound);
                 return item;
             }
-            Seen::Found { obs, in_force } => (obs, in_force.as_ref()),
+            Seen::OtherAccount => {
+                item.reason = Some(Reason::WrongAccount);
+                return item;
+            }
+            Seen::Found {
+                obs,
+                in_force,
+                in_force_unknown,
+            } => (obs, in_force.as_ref(), *in_force_unknown),
         };
         item.stream = Some(obs.id.clone());
         let enc = &obs.encryption;
@@ -306,6 +361,8 @@ impl Planner {
             stream_status: obs.status.clone(),
             status: enc.status.clone(),
             key: enc.key.clone(),
+            source_arn: obs.source_arn.clone(),
+            in_force_unknown,
         });
         let skip = |mut item: Item, reason| {
             item.action = Action::Skip;
@@ -317,6 +374,9 @@ impl Planner {
         }
         if obs.status != StreamStatus::Active {
             return skip(item, Reason::NotActive);
+        }
+        if let EncStatus::Other(_) = enc.status {
+            return skip(item, Reason::UnknownStatus);
         }
         let at_target = enc.key.as_ref() == Some(&target.key)
             && matches!(enc.status, EncStatus::Enabled | EncStatus::Enabling);
@@ -333,7 +393,8 @@ impl Planner {
         if item.budget_used >= allowed {
             item.action = Action::Defer;
             item.reason = Some(Reason::Budget);
-            item.next_slot = budget::next_slot(sends, self.now, self.settings.window, allowed);
+            item.next_slot =
+                budget::next_slot(sends, self.now, self.settings.counted_window(), allowed);
             return item;
         }
         // The key protecting the stream's data now, which the change moves it away from.
@@ -362,8 +423,14 @@ impl Planner {
         let Some(key) = self.keys.get(arn) else {
             return Some(Reason::KeyNotFound);
         };
+        if !key.readable {
+            return Some(Reason::KeyUnreadable);
+        }
         if !key.found {
             return Some(Reason::KeyNotFound);
+        }
+        if key.manager == "AWS" {
+            return Some(Reason::KeyNotCustomerManaged);
         }
         if key.arn.region() != stream_region {
             return Some(Reason::KeyWrongRegion);

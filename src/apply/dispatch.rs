@@ -288,6 +288,7 @@ impl Dispatcher<'_> {
                         self.pacer.succeeded(SELF, region, op);
                     }
                 }
+                Effect::RefreshCredentials => self.cloud.refresh_credentials(),
                 Effect::Notice(notice) => {
                     let _ = self.notices.send(notice);
                 }

@@ -53,12 +53,13 @@ impl Feed {
     /// Describes the keys, records the plan (to be filled as streams are decided) and the
     /// run's streams still to observe — unless the run has its plan already (a resume) — and
     /// starts observing them.
+    /// Returns the feed and the items decided without a Describe (rows of another account).
     pub async fn start(
         ledger: &Ledger,
         clients: &Clients,
         run_id: i64,
         to_observe: ToObserve<'_>,
-    ) -> anyhow::Result<Feed> {
+    ) -> anyhow::Result<(Feed, Vec<NewItem>)> {
         let ToObserve {
             fleet,
             targets,
@@ -77,7 +78,7 @@ impl Feed {
             }
         };
         let (observed, observer) = start_observing(clients, &survey);
-        Ok(Feed {
+        let mut feed = Feed {
             survey,
             seqs,
             plan_id,
@@ -86,7 +87,10 @@ impl Feed {
             closed: false,
             names: Interner::default(),
             observer,
-        })
+        };
+        let decided = feed.survey.decide_ready();
+        let first = feed.take_items(ledger, run_id, decided)?;
+        Ok((feed, first))
     }
 
     /// Stops observing; once every stream was observed and decided, the streamed plan is

@@ -96,6 +96,7 @@ pub fn track_from_row(row: &RunItemRow, names: &mut Interner) -> Option<Track> {
             reason: row.reason.as_deref().and_then(Why::parse),
             failure: row.failure_type.clone().zip(row.failure_details.clone()),
             next_slot: row.next_slot,
+            refused: 0,
         },
     );
     track.needs_describe = matches!(

@@ -191,7 +191,7 @@ async fn apply_locked(
             targets,
             settings,
         };
-        let feed = Feed::start(ledger, &session.clients(), run.id(), to_observe).await?;
+        let (feed, first) = Feed::start(ledger, &session.clients(), run.id(), to_observe).await?;
         if !global.quiet {
             eprintln!(
                 "Observing and applying {} streams (plan {}): each starts as soon as it is observed.",
@@ -200,7 +200,7 @@ async fn apply_locked(
             );
         }
         let config = config(&args.run, settings);
-        return run_engine(global, session, run, Vec::new(), config, Some((feed, pace))).await;
+        return run_engine(global, session, run, first, config, Some((feed, pace))).await;
     }
     // Otherwise the whole plan is made (or loaded) first, shown, and confirmed.
     let (view, items) = match plan {
@@ -340,16 +340,21 @@ async fn resume_locked(
                 seqs,
                 settings,
             };
-            let feed = Feed::start(ledger, &session.clients(), run.id(), to_observe).await?;
-            Some((feed, options.pace.plan()))
+            let (feed, first) =
+                Feed::start(ledger, &session.clients(), run.id(), to_observe).await?;
+            Some((feed, options.pace.plan(), first))
         }
         _ => None,
     };
     let now = ledger.now();
-    let items = tracks
+    let mut items = tracks
         .into_iter()
         .map(|t| apply::new_item(ledger, t, now))
         .collect::<Result<Vec<_>, _>>()?;
+    let feed = feed.map(|(feed, pace, first)| {
+        items.extend(first);
+        (feed, pace)
+    });
     let config = config(options, settings);
     run_engine(global, session, run, items, config, feed).await
 }
@@ -365,6 +370,13 @@ async fn run_engine(
 ) -> anyhow::Result<Exit> {
     let ledger = &session.ledger;
     let run_id = run.id();
+    let customer_keys = items
+        .iter()
+        .any(|i| i.track.action.starts() && i.track.target.key_arn().is_some())
+        || feed
+            .as_ref()
+            .is_some_and(|(f, _)| f.survey.undecided().any(|(_, t)| t.key.key_arn().is_some()));
+    super::warn_if_credentials_cannot_refresh(&session.cloud, customer_keys).await;
     let (notices, notices_rx) = mpsc::unbounded_channel();
     let total = items.len() + feed.as_ref().map_or(0, |(f, _)| f.survey.len());
     let reporter = crate::report::apply::spawn_reporter(session.progress, total, notices_rx);

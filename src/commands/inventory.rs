@@ -27,12 +27,17 @@ const PAGE: i32 = 1000;
 struct Row {
     obs: StreamObservation,
     in_force: Option<KeyChoice>,
+    /// First seen failed or mid-transition: it may well be encrypted with a key Describe no
+    /// longer shows.
+    in_force_unknown: bool,
 }
 
 impl Row {
-    /// Not yet encrypted: nothing in force, and not on its way to encryption.
+    /// Not yet encrypted: nothing in force (as far as anyone knows), and not on its way to
+    /// encryption.
     fn unencrypted(&self) -> bool {
         self.in_force.is_none()
+            && !self.in_force_unknown
             && !matches!(
                 self.obs.encryption.status,
                 EncStatus::Enabled | EncStatus::Enabling
@@ -55,14 +60,44 @@ async fn list_region(session: &Session, region: &str) -> Result<Vec<String>, Obs
                 e,
             )
         })?;
-        let last = page.names.last().cloned();
+        let next =
+            next_page(region, after.as_deref(), &page).map_err(|why| ObserveError::Failed {
+                what: format!("ListDeliveryStreams in {region}"),
+                error: crate::cloud::CallError::Unknown(why),
+            })?;
         names.extend(page.names);
-        match (page.has_more, last) {
-            (true, Some(last)) if Some(&last) != after.as_ref() => after = Some(last),
-            _ => break,
+        match next {
+            Some(last) => after = Some(last),
+            None => break,
         }
     }
     Ok(names)
+}
+
+/// Where the next page of a listing starts (`None`: the listing is complete). A page that
+/// says more follow but is empty, or does not move past the previous one (names come in
+/// alphabetical order), would end the listing short without anyone knowing: an error.
+fn next_page(
+    region: &str,
+    after: Option<&str>,
+    page: &crate::cloud::StreamPage,
+) -> Result<Option<String>, String> {
+    if !page.has_more {
+        return Ok(None);
+    }
+    match page.names.last() {
+        None => Err(format!(
+            "ListDeliveryStreams in {region} answered HasMoreDeliveryStreams with an empty \
+             page: the listing cannot go on, and counts would be short; try again"
+        )),
+        Some(last) if after.is_some_and(|a| last.as_str() <= a) => Err(format!(
+            "ListDeliveryStreams in {region} answered a page ending at {last:?}, not past \
+             {:?}, and said more follow: the listing does not advance, and counts would be \
+             short; try again",
+            after.unwrap_or_default()
+        )),
+        Some(last) => Ok(Some(last.clone())),
+    }
 }
 
 pub async fn inventory(args: &InventoryOptions) -> anyhow::Result<Exit> {
@@ -108,8 +143,14 @@ pub async fn inventory(args: &InventoryOptions) -> anyhow::Result<Exit> {
         // A stream deleted between List and Describe is simply gone.
         if let Some(obs) = observed.result? {
             ledger.record_stream(&obs, None)?;
-            let in_force = ledger.key_in_force(&obs.id)?;
-            rows[observed.seq] = Some(Row { obs, in_force });
+            let state = ledger.stream_state(&obs.id)?;
+            let in_force = state.as_ref().and_then(|s| s.in_force.clone());
+            let in_force_unknown = state.is_some_and(|s| s.in_force_unknown);
+            rows[observed.seq] = Some(Row {
+                obs,
+                in_force,
+                in_force_unknown,
+            });
         }
         progress.inc(1);
     }
@@ -143,7 +184,9 @@ fn summarize(rows: &[Row], regions: &[String], throttles: u32) -> serde_json::Va
         let mut by_status: BTreeMap<String, usize> = BTreeMap::new();
         let mut by_key: BTreeMap<String, usize> = BTreeMap::new();
         let mut unencrypted_direct_put = 0;
+        let mut key_unknown = 0;
         for r in &here {
+            key_unknown += usize::from(r.in_force_unknown);
             *by_source
                 .entry(r.obs.source.as_str().to_owned())
                 .or_default() += 1;
@@ -175,6 +218,7 @@ fn summarize(rows: &[Row], regions: &[String], throttles: u32) -> serde_json::Va
             "by_encryption_status": by_status,
             "by_key": by_key,
             "unencrypted_direct_put": unencrypted_direct_put,
+            "key_in_force_unknown": key_unknown,
         }));
     }
     json!({ "regions": by_region, "throttles": throttles })
@@ -190,6 +234,14 @@ fn summary_text(summary: &serde_json::Value, out: Option<&Path>) -> String {
             region["streams"],
             region["unencrypted_direct_put"]
         ));
+        if region["key_in_force_unknown"].as_u64().unwrap_or(0) > 0 {
+            text.push_str(&format!(
+                "  {} stream(s) first seen ENABLING_FAILED, DISABLING or DISABLING_FAILED: the key \
+                 protecting them is unknown (not listed as unencrypted; counted under the key \
+                 Describe shows)\n",
+                region["key_in_force_unknown"]
+            ));
+        }
         for (title, field) in [
             ("source type", "by_source_type"),
             ("encryption", "by_encryption_status"),
@@ -247,5 +299,37 @@ fn write_fleet(path: &Path, rows: &[Row], key: &KeyChoice) -> anyhow::Result<()>
             let _ = std::fs::remove_file(&tmp);
             Err(e.context(format!("cannot write the fleet file {}", path.display())))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_page;
+    use crate::cloud::StreamPage;
+
+    fn page(names: &[&str], has_more: bool) -> StreamPage {
+        StreamPage {
+            names: names.iter().map(|n| n.to_string()).collect(),
+            has_more,
+        }
+    }
+
+    #[test]
+    fn a_listing_that_says_more_follow_must_advance() {
+        assert_eq!(next_page("r", None, &page(&["a", "b"], false)), Ok(None));
+        assert_eq!(
+            next_page("r", None, &page(&["a", "b"], true)),
+            Ok(Some("b".into()))
+        );
+        assert_eq!(
+            next_page("r", Some("b"), &page(&["c"], true)),
+            Ok(Some("c".into()))
+        );
+        let empty = next_page("r", Some("b"), &page(&[], true)).unwrap_err();
+        assert!(empty.contains("empty page"), "{empty}");
+        let repeated = next_page("r", Some("b"), &page(&["a", "b"], true)).unwrap_err();
+        assert!(repeated.contains("does not advance"), "{repeated}");
+        // An empty last page is the normal end.
+        assert_eq!(next_page("r", Some("b"), &page(&[], false)), Ok(None));
     }
 }

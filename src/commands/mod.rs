@@ -48,6 +48,21 @@ pub fn fleet_name(path: &std::path::Path) -> String {
         .to_string()
 }
 
+/// Warns when the run targets customer-managed keys with session credentials that cannot be
+/// refreshed: KMS grants fail for credentials older than 6 h (DESIGN §2), in every path that
+/// may Start — not only in `plan`.
+pub async fn warn_if_credentials_cannot_refresh(cloud: &Cloud, customer_keys: bool) {
+    if customer_keys && cloud.static_session_credentials().await {
+        eprintln!(
+            "warning: these are session credentials that cannot be refreshed (a session token \
+             without an expiry, e.g. AWS_SESSION_TOKEN): KMS grants fail for credentials older \
+             than 6 h, so Starts towards customer-managed keys made 6 h after they were issued \
+             will fail CREATE_KMS_GRANT_FAILED. Prefer a profile with a role or SSO, which \
+             refresh."
+        );
+    }
+}
+
 /// What a command that talks to AWS needs: the clients, the pacing, the ledger, how to draw.
 #[derive(Debug)]
 pub struct Session {

@@ -17,6 +17,8 @@ pub async fn plan(opts: &PlanOptions) -> anyhow::Result<Exit> {
         Some((&opts.fleet, &targets)),
     )
     .await?;
+    let customer_keys = targets.iter().any(|t| t.key.key_arn().is_some());
+    super::warn_if_credentials_cannot_refresh(&session.cloud, customer_keys).await;
     let fleet = super::fleet_name(&opts.fleet);
     let run_args = serde_json::json!({"command": "plan", "fleet": fleet}).to_string();
     // Dropped on any error below: the run is recorded as ended in error.

@@ -13,8 +13,9 @@ use super::state::{Purpose, RunState};
 use crate::clock::{EpochMillis, SECOND};
 use crate::cloud::CallError;
 use crate::limits::budget;
-use crate::model::{EncStatus, KeyChoice, StreamObservation};
+use crate::model::{EncStatus, KeyChoice, StreamObservation, StreamStatus};
 use crate::pace::Operation;
+use crate::plan::Reason;
 
 fn ms(d: Duration) -> EpochMillis {
     d.as_millis() as EpochMillis
@@ -57,11 +58,14 @@ impl RunState {
         now: EpochMillis,
         fx: &mut Vec<Effect>,
     ) {
-        if let Err(e) = &result
-            && !e.may_have_reached_service()
-        {
+        match &result {
             // Proven never sent: the ledger does not count it, nor does the engine.
-            self.live[i].sends.drop_last();
+            Err(e) if !e.may_have_reached_service() => self.live[i].sends.drop_last(),
+            // Refused, and tried again: the report says so rather than "accepted".
+            Err(CallError::Throttled(_) | CallError::InUse(_)) => {
+                self.tracks[i].notes_mut().refused += 1
+            }
+            _ => {}
         }
         let paced = |throttled| Effect::Paced {
             item: i,
@@ -153,7 +157,8 @@ impl RunState {
     ) {
         let settings = self.config.settings;
         let sends = self.live[i].sends.counted();
-        let budget_spent = budget::used(&sends, now, settings.window) >= settings.stream_budget;
+        let window = settings.counted_window();
+        let budget_spent = budget::used(&sends, now, window) >= settings.stream_budget;
         let key_full = self.tracks[i].target.key_arn().is_some_and(|arn| {
             self.keys.count(arn.as_str()) >= settings.cmk_limit
                 || message.to_ascii_lowercase().contains("key")
@@ -165,8 +170,8 @@ impl RunState {
             fx.push(Effect::MarkBudgetFull { item: i });
             self.live[i].sends.mark_last_full();
             let sends = self.live[i].sends.counted();
-            let slot = budget::next_slot(&sends, now, settings.window, settings.allowed())
-                .unwrap_or(now + settings.window);
+            let slot =
+                budget::next_slot(&sends, now, window, settings.allowed()).unwrap_or(now + window);
             let update = ItemUpdate {
                 next_slot: Some(slot),
                 ..failed_with(Why::BUDGET, failure)
@@ -229,6 +234,22 @@ impl RunState {
             self.tracks[i].account = Some(self.names.get(&obs.id.account));
         }
         self.tracks[i].needs_describe = false;
+        if obs.status != StreamStatus::Active {
+            // Start needs an ACTIVE stream (CREATING, DELETING, *_FAILED: never started).
+            let status = obs.status.as_str().to_owned();
+            let update = failed_with(
+                Why::Plan(Reason::NotActive),
+                (
+                    status.clone(),
+                    format!("the stream is {status}; Start needs an ACTIVE stream"),
+                ),
+            );
+            let phase = match self.tracks[i].starts {
+                0 => Phase::Skipped,
+                _ => Phase::Failed,
+            };
+            return self.finish(i, phase, update, fx);
+        }
         let target = self.tracks[i].target.clone();
         let enc = &obs.encryption;
         let at_target = enc.key.as_ref() == Some(&target);
@@ -295,22 +316,36 @@ impl RunState {
                 self.schedule_describe(i, now + ms(wait), false);
             }
             (EncStatus::EnablingFailed, _) => {
-                let (kind, details) = enc
-                    .failure
-                    .as_ref()
-                    .map(|f| (f.kind.clone(), f.details.clone()))
-                    .unwrap_or_else(|| ("UNKNOWN_ERROR".into(), "no FailureDescription".into()));
                 self.release_slot(i);
                 let live = &mut self.live[i];
                 live.set_started(None);
                 live.set_first_planned(None);
-                let class = failure::classify(&kind);
                 let t = &self.tracks[i];
                 if reconcile && t.starts == 0 && t.phase == Phase::Pending {
                     // A failure from before this run: this run's Start has not happened yet.
                     return self.make_ready(i);
                 }
+                let Some(f) = enc.failure.as_ref() else {
+                    // Neither the encryption configuration nor the stream says why: nothing
+                    // tells a retry could help.
+                    let update = failed_with(
+                        Why::EnablingFailed(FailureClass::NeedsOperator),
+                        (
+                            "ENABLING_FAILED".into(),
+                            "no FailureDescription on the stream or its encryption \
+                             configuration: look at the stream, then run again"
+                                .into(),
+                        ),
+                    );
+                    return self.finish(i, Phase::Failed, update, fx);
+                };
+                let (kind, details) = (f.kind.clone(), f.details.clone());
+                let class = failure::classify(&kind);
                 if class == FailureClass::Transient && t.starts < self.config.max_attempts {
+                    if kind == "CREATE_KMS_GRANT_FAILED" {
+                        // Often credentials older than 6 h: the retry goes with fresh ones.
+                        fx.push(Effect::RefreshCredentials);
+                    }
                     let backoff = SECOND * 2i64.saturating_pow(t.starts.min(6));
                     self.set_phase(i, Phase::Pending, fx);
                     return self.schedule_dispatch(i, now + backoff);
@@ -322,8 +357,21 @@ impl RunState {
                 );
                 self.finish(i, Phase::Failed, update, fx);
             }
-            (EncStatus::Enabling | EncStatus::Disabling, false) => {
-                // Someone else's transition: wait for it to end, then decide.
+            (EncStatus::Other(raw), _) => {
+                let update = failed_with(
+                    Why::Plan(Reason::UnknownStatus),
+                    (
+                        raw.clone(),
+                        "an encryption status this tool does not know: look at the stream \
+                         before changing it"
+                            .into(),
+                    ),
+                );
+                self.finish(i, Phase::Failed, update, fx);
+            }
+            (EncStatus::Disabling, _) | (EncStatus::Enabling, false) => {
+                // Someone else's transition (a Stop with any key, or a Start towards another
+                // key): wait for it to end, then decide.
                 self.set_phase(i, Phase::Pending, fx);
                 self.tracks[i].needs_describe = true;
                 let wait = ms(self.schedule.first_delay());
@@ -337,13 +385,17 @@ impl RunState {
                 live.set_first_planned(None);
                 let t = &self.tracks[i];
                 if t.starts >= self.config.max_attempts {
+                    let refused = t.notes().map_or(0, |n| n.refused);
                     let update = failed_with(
                         Why::AttemptsExhausted,
                         (
                             "NOT_APPLIED".into(),
                             format!(
-                                "{} Start call(s) accepted or unanswered, but the stream shows {}",
-                                t.starts, enc.status
+                                "{} Start call(s): {} accepted or unanswered, {refused} refused \
+                                 (throttled or in use); the stream still shows {}",
+                                t.starts,
+                                t.starts.saturating_sub(refused),
+                                enc.status
                             ),
                         ),
                     );

@@ -26,10 +26,10 @@ pub fn budget_gate(
     max_wait: EpochMillis,
 ) -> BudgetGate {
     let allowed = settings.allowed();
-    if budget::used(sends, now, settings.window) < allowed {
+    if budget::used(sends, now, settings.counted_window()) < allowed {
         return BudgetGate::Pass;
     }
-    match budget::next_slot(sends, now, settings.window, allowed) {
+    match budget::next_slot(sends, now, settings.counted_window(), allowed) {
         // One millisecond past the slot: the call sent at the edge has left the window.
         Some(slot) if slot - now <= max_wait => BudgetGate::WaitUntil(slot.max(now) + 1),
         slot => BudgetGate::Defer(slot),
@@ -76,13 +76,23 @@ mod tests {
             budget_gate(&sends[..23], NOW, &settings, 0),
             BudgetGate::Pass
         );
-        // Full: the oldest leaves the window at sends[0] + DAY, 1 s from now.
+        // Full: the oldest leaves the window at sends[0] + DAY, 1 s from now, and its slot is
+        // used once the margin has passed too.
+        let slot = sends[0] + DAY + settings.margin;
         assert_eq!(
             budget_gate(&sends, NOW, &settings, 0),
-            BudgetGate::Defer(Some(sends[0] + DAY))
+            BudgetGate::Defer(Some(slot))
         );
         assert_eq!(
-            budget_gate(&sends, NOW, &settings, 1_000),
+            budget_gate(&sends, NOW, &settings, slot - NOW),
+            BudgetGate::WaitUntil(slot + 1)
+        );
+        let no_margin = Settings {
+            margin: 0,
+            ..settings
+        };
+        assert_eq!(
+            budget_gate(&sends, NOW, &no_margin, 1_000),
             BudgetGate::WaitUntil(sends[0] + DAY + 1)
         );
         let never = Settings {

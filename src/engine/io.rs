@@ -16,6 +16,7 @@ use crate::pace::Operation;
 /// Something that happened. Items are named by their index in the run (the order they were
 /// added), not by their ledger number.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // one event at a time, moved straight into the engine
 pub enum Event {
     /// Items to carry out: from a saved plan, from the ledger on resume, or just decided by the
     /// survey as their streams were observed.
@@ -76,6 +77,9 @@ pub enum Effect {
         op: Operation,
         throttled: bool,
     },
+    /// Ask the credential provider for fresh credentials before the next call (a KMS grant
+    /// fails for session credentials older than 6 h).
+    RefreshCredentials,
     /// Tell the operator.
     Notice(Notice),
 }

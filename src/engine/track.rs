@@ -41,6 +41,8 @@ pub struct Notes {
     /// Failure type and details.
     pub failure: Option<(String, String)>,
     pub next_slot: Option<EpochMillis>,
+    /// Starts the service refused (throttled or in use, then tried again), for the report.
+    pub refused: u32,
 }
 
 impl Notes {
@@ -106,6 +108,7 @@ impl Track {
                 reason: item.reason.map(Why::Plan),
                 failure: None,
                 next_slot: item.next_slot,
+                refused: 0,
             },
         )
     }
@@ -129,6 +132,9 @@ impl Track {
     }
     pub fn next_slot(&self) -> Option<EpochMillis> {
         self.notes.as_ref()?.next_slot
+    }
+    pub fn notes(&self) -> Option<&Notes> {
+        self.notes.as_deref()
     }
     /// The notes, created on first use.
     pub fn notes_mut(&mut self) -> &mut Notes {

@@ -36,7 +36,10 @@ pub use records::{AttemptOutcome, AttemptRow, Op, StreamState};
 pub use runs::{RunGuard, RunRow};
 
 /// The schema, one entry per file of `migrations/`, in order. Append only.
-const MIGRATION_FILES: &[&str] = &[include_str!("../../migrations/0001_initial.sql")];
+const MIGRATION_FILES: &[&str] = &[
+    include_str!("../../migrations/0001_initial.sql"),
+    include_str!("../../migrations/0002_aws_as_documented.sql"),
+];
 
 fn migrations() -> Migrations<'static> {
     Migrations::new(MIGRATION_FILES.iter().map(|sql| M::up(sql)).collect())
@@ -259,7 +262,7 @@ impl Ledger {
     }
 
     /// Send times of the stream's attempts that count against its budget in the window
-    /// ending at `now`. A refusal because the budget was spent (by anyone: the service counts
+    /// ending at `now` (and up to [`budget::MAX_MARGIN`] before it, for a margin to reach). A refusal because the budget was spent (by anyone: the service counts
     /// other tools' calls too) fills the budget at its time, so the stream waits a whole window
     /// from the refusal.
     pub fn counted_sends(&self, stream: &StreamId, now: EpochMillis) -> Result<Vec<EpochMillis>> {
@@ -274,7 +277,7 @@ impl Ledger {
                 stream.account,
                 stream.region,
                 stream.name,
-                now - budget::WINDOW,
+                now - budget::WINDOW - budget::MAX_MARGIN,
                 now
             ],
             |r| Ok((r.get(0)?, r.get(1)?)),
@@ -286,7 +289,8 @@ impl Ledger {
     /// Start+Stop calls that count against the stream's budget at `now`: every attempt sent
     /// in `(now - 24 h, now]`, unknown outcomes included, only those proven never sent excluded.
     pub fn budget_used(&self, stream: &StreamId, now: EpochMillis) -> Result<u32> {
-        Ok(self.counted_sends(stream, now)?.len() as u32)
+        let sends = self.counted_sends(stream, now)?;
+        Ok(budget::used(&sends, now, budget::WINDOW))
     }
 
     /// When the stream may make its next call while staying within `allowed` calls per window
@@ -301,8 +305,8 @@ impl Ledger {
         Ok(budget::next_slot(&sent, now, budget::WINDOW, allowed))
     }
 
-    /// Counted send times in the window ending at `now` for every stream that has any, for
-    /// planning a whole fleet in one query.
+    /// Counted send times in the window ending at `now` (and the margin's reach before it) for
+    /// every stream that has any, for planning a whole fleet in one query.
     pub fn all_counted_sends(
         &self,
         now: EpochMillis,
@@ -314,7 +318,7 @@ impl Ledger {
              ORDER BY a.sent_at",
         )?;
         let mut raw: HashMap<StreamId, Vec<(EpochMillis, bool)>> = HashMap::new();
-        let mut rows = stmt.query(params![now - budget::WINDOW, now])?;
+        let mut rows = stmt.query(params![now - budget::WINDOW - budget::MAX_MARGIN, now])?;
         while let Some(r) = rows.next()? {
             let id = StreamId {
                 account: r.get(0)?,
@@ -330,14 +334,15 @@ impl Ledger {
     }
 
     /// Streams each customer-managed key protects now, by key ARN: streams whose key in force
-    /// is the key, or that are ENABLING towards it (counted once).
+    /// is the key, that are ENABLING towards it, or whose key in force is unknown and Describe
+    /// shows the key (counted once: an unknown key counts where it might be).
     pub fn key_counts_now(&self) -> Result<HashMap<String, u32>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT arn, COUNT(*) FROM (
                  SELECT id, in_force_arn AS arn FROM streams WHERE in_force_arn IS NOT NULL
                  UNION
                  SELECT id, key_arn AS arn FROM streams
-                 WHERE enc_status = 'ENABLING' AND key_arn IS NOT NULL
+                 WHERE (enc_status = 'ENABLING' OR in_force_unknown = 1) AND key_arn IS NOT NULL
              ) GROUP BY arn",
         )?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -358,7 +363,8 @@ impl Ledger {
         let (onto, away) = self.conn.query_row(
             "WITH counted AS (
                  SELECT s.account, s.region, s.name FROM streams s
-                 WHERE s.in_force_arn = ?2 OR (s.enc_status = 'ENABLING' AND s.key_arn = ?2)
+                 WHERE s.in_force_arn = ?2
+                    OR ((s.enc_status = 'ENABLING' OR s.in_force_unknown = 1) AND s.key_arn = ?2)
              ), moving AS (
                  SELECT p.target_arn,
                         EXISTS (SELECT 1 FROM counted c WHERE c.account = p.account

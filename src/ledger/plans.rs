@@ -30,6 +30,7 @@ fn settings_json(s: &Settings) -> String {
         "stream_budget": s.stream_budget,
         "window_ms": s.window,
         "cmk_limit": s.cmk_limit,
+        "margin_ms": s.margin,
     })
     .to_string()
 }
@@ -43,6 +44,7 @@ fn settings_from_json(text: &str) -> Settings {
         stream_budget: num("stream_budget", d.stream_budget.into()) as u32,
         window: num("window_ms", d.window as u64) as EpochMillis,
         cmk_limit: num("cmk_limit", d.cmk_limit.into()) as u32,
+        margin: num("margin_ms", d.margin as u64) as EpochMillis,
     }
 }
 
@@ -54,13 +56,15 @@ pub(super) fn insert_plan_items<'i>(
     let mut stmt = conn.prepare_cached(
         "INSERT INTO plan_items (plan_id, seq, line, account, region, name, target_type,
              target_arn, action, reason, next_slot, cur_stream, cur_status, cur_type,
-             cur_arn, budget_used)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+             cur_arn, budget_used, cur_source, cur_in_force_unknown)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
          ON CONFLICT (plan_id, seq) DO UPDATE SET
              account = excluded.account, action = excluded.action, reason = excluded.reason,
              next_slot = excluded.next_slot, cur_stream = excluded.cur_stream,
              cur_status = excluded.cur_status, cur_type = excluded.cur_type,
-             cur_arn = excluded.cur_arn, budget_used = excluded.budget_used",
+             cur_arn = excluded.cur_arn, budget_used = excluded.budget_used,
+             cur_source = excluded.cur_source,
+             cur_in_force_unknown = excluded.cur_in_force_unknown",
     )?;
     for item in items {
         let t = &item.target;
@@ -83,6 +87,8 @@ pub(super) fn insert_plan_items<'i>(
             cur_key.map(|k| k.key_type().as_str()),
             cur_key.and_then(|k| k.key_arn()).map(|a| a.as_str()),
             item.budget_used,
+            cur.and_then(|c| c.source_arn.as_deref()),
+            cur.is_some_and(|c| c.in_force_unknown),
         ])?;
     }
     Ok(())
@@ -182,7 +188,8 @@ impl Ledger {
         };
         let mut stmt = self.conn().prepare_cached(
             "SELECT seq, line, account, region, name, target_type, target_arn, action, reason,
-                    next_slot, cur_stream, cur_status, cur_type, cur_arn, budget_used
+                    next_slot, cur_stream, cur_status, cur_type, cur_arn, budget_used,
+                    cur_source, cur_in_force_unknown
              FROM plan_items WHERE plan_id = ?1 ORDER BY seq",
         )?;
         let rows = stmt.query_map([id], |r| {
@@ -211,6 +218,8 @@ impl Ledger {
                     stream_status: StreamStatus::parse(&stream),
                     status: EncStatus::parse(&status),
                     key: cur_type.and_then(|t| KeyChoice::from_parts(&t, cur_arn.as_deref())),
+                    source_arn: r.get(15)?,
+                    in_force_unknown: r.get(16)?,
                 }),
                 _ => None,
             };

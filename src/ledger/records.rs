@@ -63,7 +63,9 @@ fn key_columns(key: Option<&KeyChoice>) -> (Option<&'static str>, Option<String>
 impl Ledger {
     /// Records one Describe result: the stream's latest state and a history row. Returns the
     /// stream's row id. The key in force follows the rules of the schema: set on ENABLED,
-    /// cleared on DISABLED, kept otherwise.
+    /// cleared on DISABLED, kept otherwise; a stream first seen ENABLING_FAILED, DISABLING or
+    /// DISABLING_FAILED has a key in force nobody knows (`in_force_unknown`) until one of those
+    /// two settles it.
     pub fn record_stream(&self, obs: &StreamObservation, run_id: Option<i64>) -> Result<i64> {
         let now = self.now();
         let enc = &obs.encryption;
@@ -76,19 +78,24 @@ impl Ledger {
         let id: i64 = tx.query_row(
             "INSERT INTO streams (account, region, name, arn, source_type, status, enc_status,
                                   key_type, key_arn, failure_type, failure_details,
-                                  in_force_type, in_force_arn, observed_at)
+                                  in_force_type, in_force_arn, observed_at, source_arn,
+                                  in_force_unknown)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,
                      CASE WHEN ?7 = 'ENABLED' THEN ?8 END,
-                     CASE WHEN ?7 = 'ENABLED' THEN ?9 END, ?12)
+                     CASE WHEN ?7 = 'ENABLED' THEN ?9 END, ?12, ?13,
+                     ?7 IN ('ENABLING_FAILED', 'DISABLING', 'DISABLING_FAILED'))
              ON CONFLICT (account, region, name) DO UPDATE SET
                  arn = excluded.arn, source_type = excluded.source_type, status = excluded.status,
                  enc_status = excluded.enc_status, key_type = excluded.key_type,
                  key_arn = excluded.key_arn, failure_type = excluded.failure_type,
                  failure_details = excluded.failure_details, observed_at = excluded.observed_at,
+                 source_arn = excluded.source_arn,
                  in_force_type = CASE excluded.enc_status WHEN 'ENABLED' THEN excluded.key_type
                                      WHEN 'DISABLED' THEN NULL ELSE streams.in_force_type END,
                  in_force_arn = CASE excluded.enc_status WHEN 'ENABLED' THEN excluded.key_arn
-                                    WHEN 'DISABLED' THEN NULL ELSE streams.in_force_arn END
+                                    WHEN 'DISABLED' THEN NULL ELSE streams.in_force_arn END,
+                 in_force_unknown = CASE WHEN excluded.enc_status IN ('ENABLED', 'DISABLED')
+                                         THEN 0 ELSE streams.in_force_unknown END
              RETURNING id",
             params![
                 obs.id.account,
@@ -102,7 +109,8 @@ impl Ledger {
                 key_arn,
                 failure_type,
                 failure_details,
-                now
+                now,
+                obs.source_arn,
             ],
             |r| r.get(0),
         )?;
@@ -144,11 +152,13 @@ impl Ledger {
     /// Records one KMS DescribeKey result.
     pub fn record_key(&self, obs: &KeyObservation) -> Result<()> {
         self.conn.execute(
-            "INSERT INTO keys (arn, region, account, found, key_state, key_spec, key_usage, observed_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+            "INSERT INTO keys (arn, region, account, found, key_state, key_spec, key_usage,
+                               observed_at, key_manager, readable)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
              ON CONFLICT (arn) DO UPDATE SET found = excluded.found,
                  key_state = excluded.key_state, key_spec = excluded.key_spec,
-                 key_usage = excluded.key_usage, observed_at = excluded.observed_at",
+                 key_usage = excluded.key_usage, observed_at = excluded.observed_at,
+                 key_manager = excluded.key_manager, readable = excluded.readable",
             params![
                 obs.arn.as_str(),
                 obs.arn.region(),
@@ -157,7 +167,9 @@ impl Ledger {
                 obs.state,
                 obs.spec,
                 obs.usage,
-                self.now()
+                self.now(),
+                obs.manager,
+                obs.readable,
             ],
         )?;
         Ok(())
@@ -275,6 +287,8 @@ pub struct StreamState {
     pub enc_status: crate::model::EncStatus,
     pub key: Option<KeyChoice>,
     pub in_force: Option<KeyChoice>,
+    /// First seen failed or mid-transition: the key in force is not known.
+    pub in_force_unknown: bool,
 }
 
 impl StreamState {
@@ -283,6 +297,7 @@ impl StreamState {
     pub fn counted_keys(&self) -> std::collections::BTreeSet<String> {
         let enabling = match self.enc_status {
             crate::model::EncStatus::Enabling => self.key.as_ref(),
+            _ if self.in_force_unknown => self.key.as_ref(),
             _ => None,
         };
         [self.in_force.as_ref(), enabling]
@@ -300,7 +315,8 @@ impl Ledger {
         Ok(self
             .conn
             .query_row(
-                "SELECT id, enc_status, key_type, key_arn, in_force_type, in_force_arn FROM streams
+                "SELECT id, enc_status, key_type, key_arn, in_force_type, in_force_arn,
+                        in_force_unknown FROM streams
                  WHERE account = ?1 AND region = ?2 AND name = ?3",
                 params![stream.account, stream.region, stream.name],
                 |r| {
@@ -312,6 +328,7 @@ impl Ledger {
                         enc_status: crate::model::EncStatus::parse(&r.get::<_, String>(1)?),
                         key: key(r.get(2)?, r.get(3)?),
                         in_force: key(r.get(4)?, r.get(5)?),
+                        in_force_unknown: r.get(6)?,
                     })
                 },
             )

@@ -48,6 +48,7 @@ pub(crate) fn observe(
                 id: sid(name),
                 arn: format!("arn:aws:firehose:us-east-1:123456789012:deliverystream/{name}"),
                 source: SourceType::DirectPut,
+                source_arn: None,
                 status: StreamStatus::Active,
                 encryption: Encryption {
                     status,
@@ -437,6 +438,8 @@ fn plans_round_trip() {
         stream_status: StreamStatus::Active,
         status: EncStatus::Enabled,
         key: Some(customer(KEY_J)),
+        source_arn: Some("arn:aws:kinesis:us-east-1:123456789012:stream/src".into()),
+        in_force_unknown: true,
     };
     let items = vec![
         item(0, Action::Rekey, None, Some(cur.clone())),
@@ -489,6 +492,7 @@ fn a_full_disk_is_a_clear_error_and_leaves_nothing_half_written() {
             id: sid(&format!("filler-{i:05}-{}", "x".repeat(40))),
             arn: format!("arn:aws:firehose:us-east-1:123456789012:deliverystream/filler-{i}"),
             source: SourceType::DirectPut,
+            source_arn: None,
             status: StreamStatus::Active,
             encryption: Encryption::disabled(),
         };
@@ -607,4 +611,40 @@ fn a_run_dropped_without_finish_is_recorded_as_ended_in_error() {
     let id = ledger.start_run("apply", None, "{}").unwrap().detach();
     assert_eq!(run_row(id).outcome, None);
     assert_eq!(run_row(id).ended_at, None);
+}
+
+#[test]
+fn a_stream_first_seen_after_a_failure_has_an_unknown_key_in_force_counted_where_it_might_be() {
+    let (_dir, ledger, _clock) = ledger();
+    // First seen ENABLING_FAILED towards J: which key protects it is not known.
+    observe(
+        &ledger,
+        "f",
+        EncStatus::EnablingFailed,
+        Some(customer(KEY_J)),
+    );
+    let state = ledger.stream_state(&sid("f")).unwrap().unwrap();
+    assert!(state.in_force_unknown);
+    assert_eq!(state.in_force, None);
+    assert_eq!(ledger.key_counts_now().unwrap().get(KEY_J), Some(&1));
+    // First seen DISABLING: the same.
+    observe(&ledger, "d", EncStatus::Disabling, Some(customer(KEY_J)));
+    assert_eq!(ledger.key_counts_now().unwrap().get(KEY_J), Some(&2));
+    // ENABLED with another key settles it, and it no longer counts under J.
+    observe(&ledger, "f", EncStatus::Enabled, Some(KeyChoice::AwsOwned));
+    let state = ledger.stream_state(&sid("f")).unwrap().unwrap();
+    assert!(!state.in_force_unknown);
+    assert_eq!(state.in_force, Some(KeyChoice::AwsOwned));
+    assert_eq!(ledger.key_counts_now().unwrap().get(KEY_J), Some(&1));
+    // A failed rekey of a stream the ledger knew keeps its known key in force.
+    observe(&ledger, "k", EncStatus::Enabled, Some(KeyChoice::AwsOwned));
+    observe(
+        &ledger,
+        "k",
+        EncStatus::EnablingFailed,
+        Some(customer(KEY_J)),
+    );
+    let state = ledger.stream_state(&sid("k")).unwrap().unwrap();
+    assert!(!state.in_force_unknown);
+    assert_eq!(state.in_force, Some(KeyChoice::AwsOwned));
 }

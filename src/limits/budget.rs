@@ -4,22 +4,29 @@
 //! An attempt sent at `t` counts at `now` when `now - window < t <= now`: it leaves the window at
 //! exactly `t + window`.
 
-use crate::clock::{DAY, EpochMillis};
+use crate::clock::{DAY, EpochMillis, HOUR, MINUTE};
 
 /// Start+Stop calls AWS allows per stream per rolling window.
 pub const STREAM_BUDGET: u32 = 25;
 /// The rolling window of [`STREAM_BUDGET`].
 pub const WINDOW: EpochMillis = DAY;
+/// How long after a call leaves the window its slot is used again, by default. AWS documents
+/// "25 calls per 24 hours" but not where the 24 hours start nor how its clock and ours
+/// differ: a call at the very edge that the service still counts would be refused, and the
+/// refusal would fill the budget for another 24 h.
+pub const MARGIN: EpochMillis = 5 * MINUTE;
+/// The longest margin allowed; the ledger reads this much history past the window.
+pub const MAX_MARGIN: EpochMillis = HOUR;
 
 /// Send times, in time order, from `(sent_at, budget_full)` rows: each row counts once, and a
-/// refusal for a spent budget adds copies of its time until [`STREAM_BUDGET`] are counted up to
-/// it — the service told us the budget was full then, whoever spent it.
+/// refusal for a spent budget adds copies of its time until [`STREAM_BUDGET`] are counted in the
+/// window ending at it — the service told us the budget was full then, whoever spent it.
 pub fn with_refusals(rows: &[(EpochMillis, bool)]) -> Vec<EpochMillis> {
     let mut out = Vec::with_capacity(rows.len());
     for &(at, full) in rows {
         out.push(at);
         if full {
-            let counted = out.len();
+            let counted = out.iter().filter(|&&t| t > at - WINDOW).count();
             out.extend(std::iter::repeat_n(
                 at,
                 (STREAM_BUDGET as usize).saturating_sub(counted),
@@ -105,6 +112,9 @@ mod tests {
         // Room again only when the refusal is a window old.
         assert_eq!(next_slot(&sent, NOW, DAY, 24), Some(NOW - 50 + DAY));
         assert_eq!(with_refusals(&[(NOW, false)]), vec![NOW]);
+        // Calls older than a window before the refusal do not count towards its 25.
+        let sent = with_refusals(&[(NOW - DAY - 10, false), (NOW, true)]);
+        assert_eq!(used(&sent, NOW, DAY), STREAM_BUDGET);
     }
 
     #[test]

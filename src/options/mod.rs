@@ -288,6 +288,7 @@ fn settings(limits: &LimitArgs) -> Settings {
     Settings {
         reserve: limits.reserve,
         cmk_limit: limits.cmk_limit,
+        margin: limits.budget_margin.as_millis() as i64,
         ..Settings::default()
     }
 }

@@ -41,6 +41,7 @@ fn found(
             },
             arn: format!("arn:aws:firehose:us-east-1:123456789012:deliverystream/{name}"),
             source,
+            source_arn: None,
             status,
             encryption: Encryption {
                 status: enc,
@@ -49,6 +50,7 @@ fn found(
             },
         },
         in_force: None,
+        in_force_unknown: false,
     }
 }
 
@@ -85,6 +87,8 @@ fn key(arn: &str, found: bool, state: &str, spec: &str, usage: &str) -> (String,
             state: state.into(),
             spec: spec.into(),
             usage: usage.into(),
+            manager: "CUSTOMER".into(),
+            readable: true,
         },
     )
 }
@@ -282,14 +286,17 @@ fn budget_defer_respects_the_reserve_and_names_the_next_slot() {
         (verdict(&item), item.budget_used),
         ((Action::Enable, None), 23)
     );
-    // 24 used: the reserve is not spent; the next slot is when the oldest leaves the window.
+    // 24 used: the reserve is not spent; the next slot is when the oldest leaves the window,
+    // plus the margin (the edge of AWS's 24 h is not documented).
     let sends: Vec<EpochMillis> = (0..24).map(|i| NOW - DAY + (i + 1) * 60_000).collect();
     let item = decide_one(&t, &plain("a"), &sends);
     assert_eq!(verdict(&item), (Action::Defer, Some(Reason::Budget)));
-    assert_eq!(item.next_slot, Some(sends[0] + DAY));
+    assert_eq!(item.next_slot, Some(sends[0] + DAY + budget::MARGIN));
     assert_eq!(item.budget_used, 24);
-    // Calls older than the window are forgotten.
-    let old: Vec<EpochMillis> = (0..25).map(|i| NOW - DAY - i).collect();
+    // Calls just past the window still count within the margin, and are forgotten after it.
+    let edge: Vec<EpochMillis> = (0..25).map(|i| NOW - DAY - i).collect();
+    assert_eq!(decide_one(&t, &plain("a"), &edge).action, Action::Defer);
+    let old: Vec<EpochMillis> = (0..25).map(|i| NOW - DAY - budget::MARGIN - i).collect();
     assert_eq!(decide_one(&t, &plain("a"), &old).action, Action::Enable);
     // A custom reserve.
     let keys = keys();
@@ -457,4 +464,65 @@ fn strings_round_trip() {
     for r in Reason::ALL {
         assert_eq!(Reason::parse(r.as_str()), Some(r));
     }
+}
+
+#[test]
+fn a_row_of_another_account_is_skipped_and_never_described() {
+    let mut t = target("a", KeyChoice::AwsOwned);
+    t.account = Some("999999999999".into());
+    let item = decide_one(&t, &Seen::OtherAccount, &[]);
+    assert_eq!(verdict(&item), (Action::Skip, Some(Reason::WrongAccount)));
+    assert!(item.stream.is_none() && item.current.is_none());
+    assert_eq!(item.account(), Some("999999999999"));
+}
+
+#[test]
+fn an_encryption_status_nobody_knows_needs_an_operator() {
+    let seen = found(
+        "a",
+        SourceType::DirectPut,
+        StreamStatus::Active,
+        EncStatus::Other("SUSPENDING".into()),
+        None,
+    );
+    let item = decide_one(&target("a", KeyChoice::AwsOwned), &seen, &[]);
+    assert_eq!(verdict(&item), (Action::Skip, Some(Reason::UnknownStatus)));
+    assert_eq!(
+        item.current.unwrap().status,
+        EncStatus::Other("SUSPENDING".into())
+    );
+}
+
+#[test]
+fn a_key_describe_key_refused_or_managed_by_aws_skips_its_streams() {
+    let mut keys = keys();
+    let unreadable = KmsKeyArn::parse(K1).unwrap();
+    keys.insert(K1.into(), KeyObservation::unreadable(unreadable));
+    keys.get_mut(K2).unwrap().manager = "AWS".into();
+    let mut planner = Planner::new(Settings::default(), HashMap::new(), keys, NOW);
+    let item = planner.decide(0, &target("a", cmk(K1)), &plain("a"), &[]);
+    assert_eq!(verdict(&item), (Action::Skip, Some(Reason::KeyUnreadable)));
+    let item = planner.decide(1, &target("b", cmk(K2)), &plain("b"), &[]);
+    assert_eq!(
+        verdict(&item),
+        (Action::Skip, Some(Reason::KeyNotCustomerManaged))
+    );
+}
+
+#[test]
+fn a_kinesis_sourced_stream_is_skipped_with_its_source_named() {
+    let mut seen = found(
+        "a",
+        SourceType::KinesisStreamAsSource,
+        StreamStatus::Active,
+        EncStatus::Disabled,
+        None,
+    );
+    let source = "arn:aws:kinesis:us-east-1:123456789012:stream/clicks";
+    if let Seen::Found { obs, .. } = &mut seen {
+        obs.source_arn = Some(source.into());
+    }
+    let item = decide_one(&target("a", KeyChoice::AwsOwned), &seen, &[]);
+    assert_eq!(verdict(&item), (Action::Skip, Some(Reason::NotDirectPut)));
+    assert_eq!(item.current.unwrap().source_arn.as_deref(), Some(source));
 }

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::clock::{EpochMillis, rfc3339};
 use crate::model::KeyChoice;
-use crate::plan::{Action, Item, KeyLine, Pace, Settings, Summary};
+use crate::plan::{Action, Current, Item, KeyLine, Pace, Reason, Settings, Summary};
 use crate::report::{human_duration, short_key, table};
 
 /// Everything the plan report shows.
@@ -122,6 +122,7 @@ pub fn table_text(view: &PlanView<'_>, color: bool) -> String {
                     .map(rfc3339)
                     .unwrap_or_else(|| "never (reserve covers the budget)".into())
             ),
+            (_, Some(Reason::NotDirectPut)) => not_direct_put(current),
             (_, Some(reason)) => format!("{reason}: {}", reason.explain()),
             (Action::Noop, None) => "already at target".to_owned(),
             _ => String::new(),
@@ -191,4 +192,19 @@ pub fn table_text(view: &PlanView<'_>, color: bool) -> String {
         id = view.plan_id
     ));
     out
+}
+
+/// A stream fed by another service cannot be encrypted by Start: say where encryption belongs.
+fn not_direct_put(current: Option<&Current>) -> String {
+    let reason = Reason::NotDirectPut;
+    match current.and_then(|c| c.source_arn.as_deref()) {
+        Some(arn) if arn.contains(":kinesis:") => format!(
+            "{reason}: reads from {arn}; encrypt that Kinesis stream instead (Kinesis server-side \
+             encryption, which Firehose keeps when it reads)"
+        ),
+        Some(arn) => format!(
+            "{reason}: reads from {arn}; encryption belongs to that source, not to this stream"
+        ),
+        None => format!("{reason}: {}", reason.explain()),
+    }
 }

@@ -44,12 +44,16 @@ pub struct Survey {
 impl Survey {
     /// Prepares the decisions for `targets`, with the keys already described. Reads the budgets
     /// and key counts from the ledger once.
+    /// `caller`: the account of the credentials, when known; rows naming another account are
+    /// decided `wrong_account` without a Describe (DESIGN §2: Describe and Start take only a
+    /// name and act in the caller's account).
     pub fn new(
         ledger: &Ledger,
         targets: Vec<Target>,
         keys: HashMap<String, KeyObservation>,
         settings: Settings,
         run_id: Option<i64>,
+        caller: Option<&str>,
     ) -> Result<Survey> {
         let now = ledger.now();
         let counts_now = ledger.key_counts_now()?;
@@ -64,7 +68,13 @@ impl Survey {
             .map(|(region, n)| (region.to_owned(), VecDeque::with_capacity(n)))
             .collect();
         let total = targets.len();
+        let mut waiting = BTreeMap::new();
         for (seq, t) in targets.into_iter().enumerate() {
+            if let (Some(account), Some(caller)) = (&t.account, caller)
+                && account != caller
+            {
+                waiting.insert(seq, Seen::OtherAccount);
+            }
             if let Some(queue) = pending.get_mut(&t.region) {
                 queue.push_back((seq, t));
             }
@@ -75,15 +85,17 @@ impl Survey {
             planner: Planner::new(settings, counts_now.clone(), keys, now),
             sends,
             counts_now: KeyRoom::new(settings.cmk_limit, counts_now),
-            waiting: BTreeMap::new(),
+            waiting,
             run_id,
         })
     }
 
-    /// The Describe calls to make, region by region, in fleet order within each.
+    /// The Describe calls to make, region by region, in fleet order within each: every
+    /// undecided target but those already known not to be described.
     pub fn queries(&self) -> Vec<Query> {
         let mut regions = Interner::default();
         self.undecided()
+            .filter(|(seq, _)| !self.waiting.contains_key(seq))
             .map(|(seq, t)| Query {
                 seq,
                 region: regions.get(&t.region),
@@ -154,6 +166,7 @@ impl Survey {
                 ledger.record_stream(&obs, self.run_id)?;
                 let state = ledger.stream_state(&obs.id)?;
                 let in_force = state.as_ref().and_then(|s| s.in_force.clone());
+                let in_force_unknown = state.as_ref().is_some_and(|s| s.in_force_unknown);
                 let after = counted(state);
                 for (keys, others, uses) in [(&before, &after, false), (&after, &before, true)] {
                     for arn in keys.difference(others) {
@@ -165,7 +178,11 @@ impl Survey {
                         });
                     }
                 }
-                Seen::Found { obs, in_force }
+                Seen::Found {
+                    obs,
+                    in_force,
+                    in_force_unknown,
+                }
             }
         };
         self.waiting.insert(seq, seen);
@@ -186,7 +203,7 @@ impl Survey {
                     Seen::Found { obs, .. } => {
                         self.sends.get(&obs.id).map(Vec::as_slice).unwrap_or(&[])
                     }
-                    Seen::Missing => &[],
+                    Seen::Missing | Seen::OtherAccount => &[],
                 };
                 decided.push(self.planner.decide(next, &target, &seen, sends));
             }
@@ -244,6 +261,7 @@ mod tests {
             id: sid(name),
             arn: format!("arn:aws:firehose:us-east-1:123456789012:deliverystream/{name}"),
             source: SourceType::DirectPut,
+            source_arn: None,
             status: StreamStatus::Active,
             encryption: Encryption {
                 status,
@@ -260,6 +278,8 @@ mod tests {
             state: "Enabled".into(),
             spec: "SYMMETRIC_DEFAULT".into(),
             usage: "ENCRYPT_DECRYPT".into(),
+            manager: "CUSTOMER".into(),
+            readable: true,
         };
         let settings = Settings {
             cmk_limit,
@@ -271,6 +291,7 @@ mod tests {
             targets,
             HashMap::from([(K.to_owned(), key)]),
             settings,
+            None,
             None,
         )
         .unwrap()
@@ -343,5 +364,29 @@ mod tests {
         );
         assert_eq!((items[0].action, items[0].reason), (Action::Enable, None));
         assert_eq!((s.counts_now()[K], s.counts_after()[K]), (0, 1));
+    }
+
+    #[test]
+    fn a_row_of_another_account_is_decided_without_a_describe() {
+        let (_dir, ledger, _clock) = ledger();
+        let mut theirs = target("theirs");
+        theirs.account = Some("999999999999".into());
+        let mut ours = target("ours");
+        ours.account = Some("123456789012".into());
+        let settings = Settings::default();
+        let mut s = Survey::new(
+            &ledger,
+            vec![theirs, ours, target("plain")],
+            HashMap::new(),
+            settings,
+            None,
+            Some("123456789012"),
+        )
+        .unwrap();
+        let queried: Vec<usize> = s.queries().iter().map(|q| q.seq).collect();
+        assert_eq!(queried, [1, 2], "never described");
+        let first = s.decide_ready();
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].reason, Some(Reason::WrongAccount));
     }
 }

@@ -77,18 +77,36 @@ pub async fn prepare_survey(
     settings: Settings,
     run_id: i64,
 ) -> anyhow::Result<(Survey, u32)> {
+    // Only a row naming its account needs the caller's: the others act in it anyway.
+    let caller = match targets.iter().any(|t| t.account.is_some()) {
+        true => Some(clients.cloud.caller_account().await.map_err(|e| {
+            observe::ObserveError::from_call("sts:GetCallerIdentity", "GetCallerIdentity".into(), e)
+        })?),
+        false => None,
+    };
+    let ours = |t: &&Target| match (&t.account, &caller) {
+        (Some(account), Some(caller)) => account == caller,
+        _ => true,
+    };
+    // Keys of rows never to be touched are not described either.
     let keys: Vec<_> = targets
         .iter()
+        .filter(ours)
         .filter_map(|t| t.key.key_arn().cloned())
         .collect();
     let (key_obs, throttles) = observe::observe_keys(&clients.cloud, &clients.pacer, keys).await?;
     for k in key_obs.values() {
         ledger.record_key(k)?;
     }
-    Ok((
-        Survey::new(ledger, targets, key_obs, settings, Some(run_id))?,
-        throttles,
-    ))
+    let survey = Survey::new(
+        ledger,
+        targets,
+        key_obs,
+        settings,
+        Some(run_id),
+        caller.as_deref(),
+    )?;
+    Ok((survey, throttles))
 }
 
 /// Starts describing the survey's streams; results arrive on the receiver.
@@ -151,6 +169,7 @@ pub fn finish_survey(ledger: &Ledger, decided: Decided<'_>) -> anyhow::Result<Su
                 .to_owned(),
         );
     }
+    warnings.extend(key_warnings(&items));
     let plan_id = ledger.save_plan(fleet, &settings, observed_at, &items, estimated_ms)?;
     ledger.set_run_plan(run_id, plan_id)?;
     Ok(Surveyed {
@@ -207,4 +226,65 @@ pub async fn survey_fleet(
             run_id,
         },
     )
+}
+
+/// What an operator must know about the keys of a plan: that producers of streams moved to a
+/// customer key need KMS permissions (an AWS notice), that a key of another account is counted
+/// for this account only, and which streams have a key in force nobody knows.
+pub fn key_warnings(items: &[Item]) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let onto_customer: Vec<&Item> = items
+        .iter()
+        .filter(|i| i.action.starts() && i.target.key.key_arn().is_some())
+        .collect();
+    if !onto_customer.is_empty() {
+        warnings.push(format!(
+            "{} stream(s) move to a customer-managed key: AWS requires PutRecord and \
+             PutRecordBatch callers of such streams to have kms:GenerateDataKey and kms:Decrypt \
+             on the key (new SSE-CMK streams from 2026-04-20, existing ones by 2027-02-28, per \
+             AWS's notice); grant the producers these before they meet AccessDenied from KMS",
+            onto_customer.len()
+        ));
+    }
+    let mut foreign: BTreeSet<(&str, &str)> = BTreeSet::new();
+    for item in &onto_customer {
+        if let (Some(arn), Some(account)) = (item.target.key.key_arn(), item.account())
+            && arn.account() != account
+        {
+            foreign.insert((arn.as_str(), arn.account()));
+        }
+    }
+    for (arn, owner) in foreign {
+        warnings.push(format!(
+            "{arn} belongs to account {owner}, not the streams' account: KMS allows it when the \
+             key policy does, but its stream count here covers only the streams this ledger has \
+             seen, not those of account {owner}"
+        ));
+    }
+    let unknown: Vec<&str> = items
+        .iter()
+        .filter(|i| i.current.as_ref().is_some_and(|c| c.in_force_unknown))
+        .map(|i| i.target.name.as_str())
+        .collect();
+    if !unknown.is_empty() {
+        let shown = unknown
+            .iter()
+            .take(5)
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", ");
+        let more = unknown.len().saturating_sub(5);
+        warnings.push(format!(
+            "{} stream(s) were first seen ENABLING_FAILED, DISABLING or DISABLING_FAILED, so the \
+             key protecting them is unknown ({shown}{}); they are counted under the key Describe \
+             shows",
+            unknown.len(),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        ));
+    }
+    warnings
 }

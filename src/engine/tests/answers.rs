@@ -47,7 +47,11 @@ fn a_limit_refusal_with_the_budget_spent_defers_for_a_window() {
     assert_eq!(update.reason, Some(Why::BUDGET));
     // The refusal fills the budget (25 counted): the next call above the reserve frees when
     // the second-oldest of our own earlier calls leaves the window.
-    assert_eq!(update.next_slot, Some(earlier[1] + crate::clock::DAY));
+    let margin = crate::limits::budget::MARGIN;
+    assert_eq!(
+        update.next_slot,
+        Some(earlier[1] + crate::clock::DAY + margin)
+    );
     assert_eq!(run.st.live[0].sends.counted().len(), 25);
     assert_eq!(
         update.failure.as_ref().map(|f| f.0.as_str()),
@@ -220,6 +224,11 @@ fn a_transient_failure_is_retried_with_backoff_up_to_max_attempts() {
         let fx = run
             .described(0, failed(0, key(K1), "CREATE_KMS_GRANT_FAILED"))
             .to_vec();
+        assert_eq!(
+            fx.contains(&Effect::RefreshCredentials),
+            attempt < 3,
+            "fresh credentials before each retry, none after the last"
+        );
         if attempt < 3 {
             assert_eq!(run.phase(0), Phase::Pending);
             // Back off 2^starts seconds before the next Start.
@@ -377,4 +386,117 @@ fn expired_credentials_stop_the_run_with_the_credentials_message() {
     let why = run.st.into_outcome(run.now).aborted.unwrap();
     assert!(why.contains("credentials"), "{why}");
     assert!(!why.contains("IAM policy"), "{why}");
+}
+
+#[test]
+fn a_stream_no_longer_active_is_never_started_again() {
+    // Deleted between plan and apply: the Start is refused in use, the Describe that follows
+    // shows DELETING, and that is the end of it — one Start, one Describe.
+    let mut run = Run::new(config());
+    run.add(vec![item(0, KeyChoice::AwsOwned)]);
+    run.send(0);
+    run.answer(
+        0,
+        Err(CallError::InUse("the stream is being deleted".into())),
+    );
+    run.wake();
+    let mut deleting = seen(0, EncStatus::Disabled, None);
+    deleting.status = StreamStatus::Deleting;
+    let fx = run.described(0, deleting).to_vec();
+    assert!(starts(&fx).is_empty());
+    assert_eq!(run.phase(0), Phase::Failed, "this run had sent it a Start");
+    assert_eq!(
+        run.reason(0),
+        Some(Why::Plan(crate::plan::Reason::NotActive))
+    );
+    assert_eq!(run.st.track(0).failure().unwrap().0, "DELETING");
+    assert!(run.st.is_finished());
+    // Found CREATING before any Start: skipped, not failed.
+    let mut run = Run::new(config());
+    let mut new = item(0, KeyChoice::AwsOwned);
+    new.track.needs_describe = true;
+    run.add(vec![new]);
+    let mut creating = seen(0, EncStatus::Disabled, None);
+    creating.status = StreamStatus::Creating;
+    assert!(starts(run.described(0, creating)).is_empty());
+    assert_eq!(run.phase(0), Phase::Skipped);
+}
+
+#[test]
+fn a_stop_under_way_is_waited_for_whatever_its_key() {
+    let mut run = Run::new(config());
+    let mut new = item(0, key(K1));
+    new.track.needs_describe = true;
+    run.add(vec![new]);
+    // DISABLING with the very key we want: not at target, and not to be started over.
+    let fx = run
+        .described(0, seen(0, EncStatus::Disabling, Some(key(K1))))
+        .to_vec();
+    assert!(starts(&fx).is_empty());
+    assert_eq!(run.phase(0), Phase::Pending);
+    run.wake();
+    let fx = run
+        .described(0, seen(0, EncStatus::Disabled, None))
+        .to_vec();
+    assert_eq!(starts(&fx), [0]);
+}
+
+#[test]
+fn an_encryption_status_the_engine_does_not_know_needs_an_operator() {
+    let mut run = Run::new(config());
+    run.add(vec![item(0, KeyChoice::AwsOwned)]);
+    started_and_polled(&mut run, 0);
+    let obs = seen(0, EncStatus::Other("SUSPENDING".into()), None);
+    let fx = run.described(0, obs).to_vec();
+    assert!(starts(&fx).is_empty());
+    assert_eq!(
+        (run.phase(0), run.reason(0)),
+        (
+            Phase::Failed,
+            Some(Why::Plan(crate::plan::Reason::UnknownStatus))
+        )
+    );
+    assert_eq!(
+        run.st.track(0).failure().unwrap().0,
+        "SUSPENDING",
+        "raw value kept"
+    );
+}
+
+#[test]
+fn a_failure_nobody_describes_is_not_retried() {
+    let mut run = Run::new(config());
+    run.add(vec![item(0, key(K1))]);
+    started_and_polled(&mut run, 0);
+    let fx = run
+        .described(0, seen(0, EncStatus::EnablingFailed, Some(key(K1))))
+        .to_vec();
+    assert!(starts(&fx).is_empty());
+    assert_eq!(run.st.poll_timeout(), None, "no retry is scheduled");
+    assert_eq!(
+        run.reason(0),
+        Some(Why::EnablingFailed(failure::FailureClass::NeedsOperator))
+    );
+    assert_eq!(run.st.track(0).starts, 1);
+}
+
+#[test]
+fn refused_starts_are_reported_as_refused() {
+    let mut run = Run::new(Config {
+        max_attempts: 2,
+        ..config()
+    });
+    run.add(vec![item(0, KeyChoice::AwsOwned)]);
+    run.send(0);
+    run.answer(0, Err(CallError::InUse("in use".into())));
+    run.wake();
+    run.described(0, seen(0, EncStatus::Disabled, None));
+    started_and_polled(&mut run, 0);
+    run.described(0, seen(0, EncStatus::Disabled, None));
+    assert_eq!(run.reason(0), Some(Why::AttemptsExhausted));
+    let details = run.st.track(0).failure().unwrap().1.clone();
+    assert!(
+        details.contains("1 accepted or unanswered, 1 refused"),
+        "{details}"
+    );
 }

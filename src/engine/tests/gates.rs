@@ -3,6 +3,7 @@
 use super::*;
 use crate::clock::DAY;
 use crate::limits::KeyChange;
+use crate::limits::budget;
 use crate::plan::Settings;
 
 fn calls_today(n: usize) -> SendLog {
@@ -20,21 +21,22 @@ fn a_stream_out_of_budget_is_deferred_with_its_next_slot_and_never_started() {
     let (_, update) = &updates(&fx)[0];
     assert_eq!(update.phase, Some(Phase::Deferred));
     assert_eq!(update.reason, Some(Why::BUDGET));
-    // 24 counted, 24 allowed: the oldest call leaving the window frees the next slot.
-    assert_eq!(update.next_slot, Some(T0 + 60_000));
+    // 24 counted, 24 allowed: the oldest call leaving the window frees the next slot, once the
+    // margin past the window's edge has passed too.
+    assert_eq!(update.next_slot, Some(T0 + 60_000 + budget::MARGIN));
 }
 
 #[test]
 fn a_stream_whose_slot_frees_within_max_wait_waits_for_it() {
     let mut run = Run::new(Config {
-        max_wait: Duration::from_secs(300),
+        max_wait: Duration::from_secs(600),
         ..config()
     });
     let mut new = item(0, KeyChoice::AwsOwned);
     new.sends = calls_today(24);
     let fx = run.add(vec![new]).to_vec();
     assert!(starts(&fx).is_empty() && updates(&fx).is_empty());
-    let slot = T0 + 60_000;
+    let slot = T0 + 60_000 + budget::MARGIN;
     assert_eq!(run.st.poll_timeout(), Some(slot + 1));
     assert_eq!(starts(run.wake()), [0]);
 }

@@ -79,6 +79,7 @@ fn seen(seq: usize, status: EncStatus, key: Option<KeyChoice>) -> StreamObservat
         },
         arn: format!("arn:aws:firehose:{REGION}:{ACCOUNT}:deliverystream/{name}"),
         source: SourceType::DirectPut,
+        source_arn: None,
         status: StreamStatus::Active,
         encryption: Encryption {
             status,
