@@ -31,6 +31,7 @@ fn config(run: &RunOptions, settings: Settings) -> Config {
         poll_timeout: run.poll_timeout,
         max_attempts: run.max_attempts,
         first_poll: run.first_poll,
+        key_retry: std::time::Duration::from_secs(30),
     }
 }
 

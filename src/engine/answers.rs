@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use super::Config;
 use super::failure::{self, FailureClass};
 use super::io::{Effect, Notice};
 use super::phase::{ItemUpdate, Phase, Why};
@@ -178,7 +179,37 @@ impl RunState {
             };
             self.finish(i, Phase::Deferred, update, fx);
         } else {
+            let arn = self.tracks[i]
+                .target
+                .key_arn()
+                .map(|a| a.as_str().to_owned())
+                .expect("a key refusal has a customer key");
+            let freed_lately = self
+                .freed_at
+                .get(&arn)
+                .is_some_and(|&at| now - at <= Config::RETIREMENT_GRACE.as_millis() as EpochMillis);
+            if freed_lately && !self.tracks[i].notes().is_some_and(|n| n.key_retried) {
+                // The slot a rekey freed a moment ago may still hold the old grant: once more,
+                // later.
+                self.tracks[i].notes_mut().key_retried = true;
+                self.release_slot(i);
+                self.set_phase(i, Phase::Pending, fx);
+                let wait = ms(self.config.key_retry);
+                return self.schedule_dispatch(i, now + wait);
+            }
+            // Full for the run: no other Start goes to it, its streams end without a call.
+            self.keys.mark_full(&arn);
+            fx.push(Effect::Notice(Notice::Note(format!(
+                "{arn} is full (the service refused a Start for its stream limit): its other \
+                 streams are skipped"
+            ))));
             self.finish(i, Phase::Failed, failed_with(Why::CMK_LIMIT, failure), fx);
+            // Those waiting for room under it will never get it.
+            if let Some(waiters) = self.key_waiters.remove(&arn) {
+                for w in waiters {
+                    self.make_ready(w);
+                }
+            }
         }
     }
 
@@ -271,10 +302,12 @@ impl RunState {
                 if let Some(elapsed) = elapsed {
                     self.schedule.saw_done(elapsed);
                 }
-                // A rekey away from a customer key frees its slot now.
+                // A rekey away from a customer key frees its slot now (its grant is only
+                // scheduled for retirement: see `limit_exceeded`).
                 if let Some(KeyChoice::Customer(old)) = self.tracks[i].old_key().cloned()
                     && target.key_arn() != Some(&old)
                 {
+                    self.freed_at.insert(old.as_str().to_owned(), now);
                     self.key_freed(old.as_str());
                 }
                 let update = ItemUpdate {

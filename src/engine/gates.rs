@@ -52,7 +52,7 @@ pub enum KeyGate {
 pub fn key_gate(room: &mut KeyRoom, arn: &str, may_free: bool) -> KeyGate {
     if room.take(arn) {
         KeyGate::Taken
-    } else if may_free {
+    } else if may_free && !room.is_full(arn) {
         KeyGate::Wait
     } else {
         KeyGate::Full
@@ -109,5 +109,9 @@ mod tests {
         assert_eq!(key_gate(&mut room, "k", true), KeyGate::Wait);
         assert_eq!(key_gate(&mut room, "k", false), KeyGate::Full);
         assert_eq!(room.count("k"), 1);
+        // Once the service said the key is full, nothing we may free makes room.
+        room.free("k");
+        room.mark_full("k");
+        assert_eq!(key_gate(&mut room, "k", true), KeyGate::Full);
     }
 }

@@ -58,6 +58,16 @@ pub struct Config {
     pub max_attempts: u32,
     /// The first poll's delay before any transition has been seen.
     pub first_poll: Duration,
+    /// How long a Start refused for its key's limit waits before it is tried once more, when
+    /// a rekey away from that key freed a slot shortly before: AWS only *schedules* the old
+    /// grant's retirement, so the slot may not be free yet.
+    pub key_retry: Duration,
+}
+
+impl Config {
+    /// How long after a slot was freed on a key a refusal for its limit may be about the old
+    /// grant not yet retired.
+    pub const RETIREMENT_GRACE: Duration = Duration::from_secs(600);
 }
 
 /// What a run did.

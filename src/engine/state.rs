@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::io::{Effect, Event, Notice, Snapshot};
-use super::phase::{ItemUpdate, Phase};
+use super::phase::{ItemUpdate, Phase, Why};
 use super::poll::PollSchedule;
 use super::track::{NewItem, SendLog, Track};
 use super::{Config, Outcome};
@@ -90,6 +90,9 @@ pub struct RunState {
     /// Regions whose early poll found no free token at this instant.
     pub(super) early_declined: HashMap<Arc<str>, EpochMillis>,
     pub(super) keys: KeyRoom,
+    /// When a slot was last freed on each key by a stream moving away from it (the old grant
+    /// is only scheduled for retirement then).
+    pub(super) freed_at: HashMap<String, EpochMillis>,
     /// Items waiting for room under a key's limit.
     pub(super) key_waiters: HashMap<String, BTreeSet<usize>>,
     /// Streams are still being observed (the Describe quota is busy with them), and more items
@@ -125,6 +128,7 @@ impl RunState {
             early: HashMap::new(),
             early_declined: HashMap::new(),
             key_waiters: HashMap::new(),
+            freed_at: HashMap::new(),
             observing: false,
             stopping: false,
             unfinished: 0,
@@ -182,6 +186,7 @@ impl RunState {
                     if change.uses {
                         self.keys.add(&change.key_arn);
                     } else {
+                        self.freed_at.insert(change.key_arn.clone(), now);
                         self.key_freed(&change.key_arn);
                     }
                 }
@@ -192,6 +197,15 @@ impl RunState {
             Event::ObservationDone => self.observing = false,
             Event::Abort(why) => {
                 self.aborted.get_or_insert(why);
+            }
+            Event::StartSending { item } if self.key_refused(item) => {
+                // The service said the key is full since this Start was dispatched.
+                self.start_done(item);
+                let update = ItemUpdate {
+                    reason: Some(Why::CMK_LIMIT),
+                    ..ItemUpdate::default()
+                };
+                self.finish(item, Phase::Skipped, update, &mut fx);
             }
             Event::StartSending { item } => {
                 let t = &mut self.tracks[item];
@@ -329,6 +343,14 @@ impl RunState {
             interrupted,
             aborted: self.aborted,
         }
+    }
+
+    /// Whether the item's customer key is one the service said is full.
+    fn key_refused(&self, i: usize) -> bool {
+        self.tracks[i]
+            .target
+            .key_arn()
+            .is_some_and(|arn| self.keys.is_full(arn.as_str()))
     }
 
     pub(super) fn cap(&self) -> usize {

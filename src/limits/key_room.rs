@@ -7,7 +7,7 @@
 //! A stream counts under a key when the key is in force on it (ENABLED with it, or a failed
 //! rekey left it in force) or when it is ENABLING towards it ([`counted_under`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::model::{EncStatus, KeyChoice};
 
@@ -16,12 +16,29 @@ use crate::model::{EncStatus, KeyChoice};
 pub struct KeyRoom {
     limit: u32,
     counts: HashMap<String, u32>,
+    /// Keys the service said are full (a Start refused for the key's limit): whatever our
+    /// counts say — they cover only the streams the ledger has seen — no more go onto them.
+    full: HashSet<String>,
 }
 
 impl KeyRoom {
     /// `counts`: streams each key protects now.
     pub fn new(limit: u32, counts: HashMap<String, u32>) -> Self {
-        KeyRoom { limit, counts }
+        KeyRoom {
+            limit,
+            counts,
+            full: HashSet::new(),
+        }
+    }
+
+    /// The service refused a Start for `arn`'s stream limit.
+    pub fn mark_full(&mut self, arn: &str) {
+        self.full.insert(arn.to_owned());
+    }
+
+    /// Whether the service said `arn` is full.
+    pub fn is_full(&self, arn: &str) -> bool {
+        self.full.contains(arn)
     }
 
     pub fn limit(&self) -> u32 {
@@ -40,6 +57,9 @@ impl KeyRoom {
     /// Counts one more stream under `arn` if the limit allows it; `false` (and nothing
     /// counted) when the key is full.
     pub fn take(&mut self, arn: &str) -> bool {
+        if self.is_full(arn) {
+            return false;
+        }
         let count = self.counts.entry(arn.to_owned()).or_default();
         if *count + 1 > self.limit {
             return false;
@@ -108,6 +128,19 @@ mod tests {
         // A key found in use past the limit is counted as it is.
         room.add(K);
         assert_eq!(room.count(K), 3);
+    }
+
+    #[test]
+    fn a_key_the_service_says_is_full_takes_no_one_whatever_the_count() {
+        let mut room = KeyRoom::new(500, HashMap::from([(K.to_owned(), 3)]));
+        room.mark_full(K);
+        assert!(room.is_full(K));
+        assert!(!room.take(K));
+        room.free(K);
+        assert!(
+            !room.take(K),
+            "a slot we saw freed does not overrule the service"
+        );
     }
 
     #[test]

@@ -197,3 +197,73 @@ fn streams_the_survey_finds_on_a_key_count_before_later_starts() {
     assert!(starts(&fx).is_empty());
     assert_eq!(run.reason(0), Some(Why::CMK_LIMIT));
 }
+
+#[test]
+fn a_key_the_service_says_is_full_gets_no_other_start() {
+    // Our counts say there is room (streams outside the fleet filled the key): the service
+    // refuses the first Start, and that is the only one it sees.
+    let mut run = Run::new(Config {
+        concurrency: 8,
+        ..config()
+    });
+    let fx = run.add((0..6).map(|i| item(i, key(K1))).collect()).to_vec();
+    assert_eq!(starts(&fx).len(), 6, "all dispatched, waiting for tokens");
+    run.send(0);
+    let refusal = CallError::LimitExceeded("key is used by the maximum number of streams".into());
+    let fx = run.answer(0, Err(refusal)).to_vec();
+    assert!(!notes(&fx).is_empty(), "the operator is told");
+    assert_eq!(run.reason(0), Some(Why::CMK_LIMIT));
+    // The others get their tokens later: none of them is sent.
+    for i in 1..6 {
+        let fx = run.event(Event::StartSending { item: i }).to_vec();
+        assert!(!fx.iter().any(|e| matches!(e, Effect::BeginAttempt { .. })));
+        assert_eq!(
+            (run.phase(i), run.reason(i)),
+            (Phase::Skipped, Some(Why::CMK_LIMIT))
+        );
+    }
+    // And one added later never passes the gate.
+    let fx = run.add(vec![item(6, key(K1))]).to_vec();
+    assert!(starts(&fx).is_empty());
+    assert_eq!(run.phase(6), Phase::Skipped);
+    assert!(run.st.is_finished());
+    let outcome = run.st.into_outcome(run.now);
+    assert_eq!(outcome.calls[&crate::pace::Operation::Start], 1);
+}
+
+#[test]
+fn a_key_refusal_right_after_a_rekey_freed_a_slot_is_tried_once_more() {
+    let settings = Settings {
+        cmk_limit: 1,
+        ..Settings::default()
+    };
+    let mut run = Run::with_keys(
+        Config {
+            settings,
+            ..config()
+        },
+        HashMap::from([(K1.to_owned(), 1)]),
+    );
+    let mut away = item(0, KeyChoice::AwsOwned);
+    away.track.notes_mut().old_key = Some(key(K1));
+    run.add(vec![away, item(1, key(K1)), item(2, key(K1))]);
+    run.start_ok(0);
+    run.wake();
+    run.described(0, seen(0, EncStatus::Enabled, Some(KeyChoice::AwsOwned)));
+    assert_eq!(starts(&run.fx), [1], "the freed slot goes to the next");
+    run.send(1);
+    // The old grant is only scheduled for retirement: the service still counts it.
+    let refusal = || CallError::LimitExceeded("key limit exceeded".into());
+    let fx = run.answer(1, Err(refusal())).to_vec();
+    assert!(starts(&fx).is_empty());
+    assert_eq!(run.phase(1), Phase::Pending);
+    assert_eq!(run.st.poll_timeout(), Some(run.now + 30 * SECOND));
+    assert_eq!(starts(run.wake()), [1], "tried once more, later");
+    run.send(1);
+    run.answer(1, Err(refusal()));
+    assert_eq!(
+        (run.phase(1), run.reason(1)),
+        (Phase::Failed, Some(Why::CMK_LIMIT))
+    );
+    assert_eq!(run.phase(2), Phase::Skipped, "the key is full for the run");
+}

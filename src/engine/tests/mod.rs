@@ -37,6 +37,7 @@ fn config() -> Config {
         poll_timeout: Duration::from_secs(600),
         max_attempts: 3,
         first_poll: Duration::from_secs(5),
+        key_retry: Duration::from_secs(30),
     }
 }
 
