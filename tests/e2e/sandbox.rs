@@ -2,12 +2,11 @@
 //! Rust SDK Firehose and KMS clients, plus plain HTTP for the admin endpoint and malformed
 //! requests. Each test starts its own sandbox on a free port with small latencies and windows.
 
-mod common;
-
 use std::io::Write;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::common::{ACCOUNT, BIN, Raw, Sandbox, Stats, firehose_client, kms_client};
 use aws_sdk_firehose::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_firehose::types::{
     AuthenticationConfiguration, Connectivity, CopyCommand, DeliveryStreamDescription,
@@ -18,7 +17,6 @@ use aws_sdk_firehose::types::{
     MskSourceConfiguration, RedshiftDestinationConfiguration, S3DestinationConfiguration,
 };
 use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType};
-use common::{ACCOUNT, BIN, Raw, Sandbox, Stats, firehose_client, kms_client};
 
 const REGION: &str = "us-east-1";
 
@@ -1322,7 +1320,7 @@ fn stops_cleanly_on_sigterm() {
 
 /// Capacity: at `--tps 0` with 100,000 streams the sandbox must serve at least 5,000
 /// Describe requests/s on this 2-core machine. A measurement, not a timed test: run with
-/// `cargo test --release --test sandbox -- --ignored capacity --nocapture`.
+/// `cargo test --release --test e2e -- --ignored capacity --nocapture`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a measurement: run by hand with --ignored --nocapture"]
 async fn capacity_describe_at_tps_0_with_100k_streams() {

@@ -28,14 +28,13 @@
 //!   never starts a non-DirectPut stream (scenario 2 would see it ENABLED), always sends the
 //!   input, and never stops.
 
-mod common;
-
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use crate::common::{ACCOUNT, Run, Sandbox, Workdir, firehose_client, kms_client};
 use aws_sdk_firehose::error::ProvideErrorMetadata;
 use aws_sdk_firehose::types::{
     BufferingHints, CompressionFormat, DeliveryStreamDescription,
@@ -44,7 +43,6 @@ use aws_sdk_firehose::types::{
     EncryptionConfiguration, ExtendedS3DestinationConfiguration, KeyType,
     KinesisStreamSourceConfiguration, NoEncryptionConfig,
 };
-use common::{ACCOUNT, Run, Sandbox, Workdir, firehose_client, kms_client};
 use serde_json::Value;
 
 const REGION: &str = "us-east-1";
@@ -63,7 +61,7 @@ fn target_dir() -> PathBuf {
         .to_owned()
 }
 
-const PYTHON_HINT: &str = "the conformance tests (tests/conformance.rs) run moto server from a \
+const PYTHON_HINT: &str = "the conformance tests (tests/e2e/conformance.rs) run moto server from a \
     virtualenv they create under target/: they need Python 3 with the venv module and pip, and \
     access to PyPI (Debian/Ubuntu: apt-get install python3 python3-venv python3-pip)";
 

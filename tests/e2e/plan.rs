@@ -2,11 +2,9 @@
 //! why, what it reports (table and JSON, snapshotted), what it costs against the limits, that it
 //! and inventory only ever read, and at what pace.
 
-mod common;
-
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use common::*;
+use crate::common::*;
 use firehose_sse::clock::{DAY, HOUR, rfc3339};
 use serde_json::Value;
 
