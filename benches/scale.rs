@@ -23,8 +23,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use firehose_sse::clock::{Clock, DAY, EpochMillis, HOUR, SystemClock};
+use firehose_sse::engine::Phase;
 use firehose_sse::input::Target;
-use firehose_sse::ledger::{Ledger, Phase};
+use firehose_sse::ledger::Ledger;
 use firehose_sse::model::{
     EncStatus, Encryption, KeyChoice, KeyObservation, KmsKeyArn, SourceType, StreamId,
     StreamObservation, StreamStatus,
@@ -332,7 +333,7 @@ fn bench_ledger(args: &Args, items: &[Item], now: EpochMillis) -> serde_json::Va
 
     // The newest apply run: the planned fleet, every stream done.
     let begun = Instant::now();
-    let run_id = ledger.start_run("apply", None, "{}").expect("run");
+    let run = ledger.start_run("apply", None, "{}").expect("run");
     let rows: Vec<(Item, Phase, Option<KeyChoice>)> = items
         .iter()
         .map(|item| {
@@ -344,8 +345,8 @@ fn bench_ledger(args: &Args, items: &[Item], now: EpochMillis) -> serde_json::Va
             (item.clone(), phase, None)
         })
         .collect();
-    ledger.insert_run_items(run_id, &rows).expect("run items");
-    ledger.end_run(run_id, "deferred").expect("end run");
+    ledger.insert_run_items(run.id(), &rows).expect("run items");
+    run.finish("deferred").expect("end run");
     let run_insert = begun.elapsed();
 
     // Budget queries for random streams, as the dispatcher makes one before every Start.

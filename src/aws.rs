@@ -28,20 +28,6 @@ pub struct ConnectOptions {
     pub static_credentials: Option<aws_credential_types::Credentials>,
 }
 
-impl ConnectOptions {
-    pub fn from_global(global: &crate::cli::GlobalArgs) -> Self {
-        ConnectOptions {
-            profile: global.profile.clone(),
-            endpoint_url: global.endpoint_url.clone(),
-            ca_bundle: global.ca_bundle.clone(),
-            connect_timeout: global.connect_timeout,
-            read_timeout: global.read_timeout,
-            allow_insecure_endpoint: global.allow_insecure_endpoint,
-            static_credentials: None,
-        }
-    }
-}
-
 /// The HTTPS client every SDK client uses: rustls with the platform's roots plus, when given,
 /// the PEM certificates of `extra_roots`.
 pub fn http_client(extra_roots: Option<&Path>) -> Result<SharedHttpClient, UsageError> {

@@ -1,4 +1,5 @@
-//! The command line: clap definitions only. Flags follow the AWS CLI's conventions (`--profile`,
+//! The command line: clap definitions only (`options` turns them into typed settings once,
+//! before anything runs). Flags follow the AWS CLI's conventions (`--profile`,
 //! `--region`, `--endpoint-url`, `AWS_*` variables) so they work the way operators expect; every
 //! flag's help says what it does and its default.
 
@@ -101,12 +102,12 @@ pub struct GlobalArgs {
     pub read_timeout: Option<Duration>,
 
     /// Output format of reports.
-    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
+    #[arg(long, global = true, value_enum, default_value_t = OutputArg::Table)]
+    pub output: OutputArg,
 
     /// Colour in terminal output; `auto` colours a terminal unless NO_COLOR is set.
-    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
+    #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
 
     /// Log the SDK's requests and responses on stderr (headers and bodies; credentials and
     /// signatures are redacted by the SDK).
@@ -135,14 +136,16 @@ impl GlobalArgs {
     }
 }
 
+/// `--output`'s values; `options` turns them into `report::OutputFormat`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
+pub enum OutputArg {
     Table,
     Json,
 }
 
+/// `--color`'s values; `options` turns them into `report::ColorChoice`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
+pub enum ColorArg {
     Auto,
     On,
     Off,
@@ -279,12 +282,13 @@ pub struct ReportArgs {
     pub run_id: Option<i64>,
 
     /// Output format; `csv` and `md` suit spreadsheets and tickets.
-    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
-    pub format: ReportFormat,
+    #[arg(long, value_enum, default_value_t = ReportFormatArg::Table)]
+    pub format: ReportFormatArg,
 }
 
+/// `report --format`'s values; `options` turns them into `report::apply::ReportFormat`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ReportFormat {
+pub enum ReportFormatArg {
     Table,
     Json,
     Csv,

@@ -36,8 +36,13 @@ pub enum CallError {
     /// `ResourceNotFoundException` (or KMS `NotFoundException`).
     #[error("not found: {0}")]
     NotFound(String),
-    /// `InvalidArgumentException`, `InvalidKMSResourceException` and other refusals of the
-    /// request itself: retrying cannot help.
+    /// `InvalidKMSResourceException`: KMS refused Firehose the stream's key; `kms_code` is
+    /// KMS's own error (AccessDeniedException, InvalidStateException, DisabledException,
+    /// NotFoundException). A problem of this stream's key, not of the run.
+    #[error("InvalidKMSResourceException ({kms_code}): {message}")]
+    KmsRefused { kms_code: String, message: String },
+    /// `InvalidArgumentException`, `ValidationException` and other refusals of the request
+    /// itself: retrying cannot help.
     #[error("{code}: {message}")]
     Invalid { code: String, message: String },
     /// Access denied or credentials refused by the service.
@@ -56,6 +61,12 @@ pub enum CallError {
 }
 
 impl CallError {
+    /// Refused for the caller's IAM permissions (as opposed to credentials that are invalid
+    /// or expired, which the service also refuses).
+    pub fn is_access_denied(&self) -> bool {
+        matches!(self, CallError::Denied { code, .. } if code.starts_with("AccessDenied"))
+    }
+
     /// Whether the request may have reached the service (and so spent budget).
     pub fn may_have_reached_service(&self) -> bool {
         !matches!(self, CallError::NoCredentials(_) | CallError::NotSent(_))
@@ -68,6 +79,7 @@ impl CallError {
             CallError::LimitExceeded(_) => "LimitExceededException",
             CallError::InUse(_) => "ResourceInUseException",
             CallError::NotFound(_) => "ResourceNotFoundException",
+            CallError::KmsRefused { .. } => "InvalidKMSResourceException",
             CallError::Invalid { code, .. } | CallError::Denied { code, .. } => code,
             CallError::NoCredentials(_) => "NoCredentials",
             CallError::NotSent(_) => "NotSent",
@@ -84,9 +96,9 @@ impl CallError {
             | CallError::NoCredentials(m)
             | CallError::NotSent(m)
             | CallError::Unknown(m) => m.clone(),
-            CallError::Invalid { message, .. } | CallError::Denied { message, .. } => {
-                message.clone()
-            }
+            CallError::Invalid { message, .. }
+            | CallError::Denied { message, .. }
+            | CallError::KmsRefused { message, .. } => message.clone(),
         }
     }
 }
@@ -100,14 +112,22 @@ where
     let chain = with_tls_hint(error_chain(&err));
     match &err {
         SdkError::ServiceError(service) => {
-            let status = service.raw().status().as_u16();
-            let code = err.code().unwrap_or("").to_owned();
+            let raw = service.raw();
+            let status = raw.status().as_u16();
+            let body = raw.body().bytes().unwrap_or_default();
+            let header = raw.headers().get("x-amzn-errortype");
+            let code =
+                error_type(header, body).unwrap_or_else(|| err.code().unwrap_or("").to_owned());
             let message = err.message().unwrap_or("").to_owned();
             let message = if message.is_empty() {
                 chain.clone()
             } else {
                 message
             };
+            if code == "InvalidKMSResourceException" {
+                let kms_code = body_string(body, "code").unwrap_or_else(|| "unknown".into());
+                return CallError::KmsRefused { kms_code, message };
+            }
             classify_code(status, &code, message)
         }
         SdkError::ConstructionFailure(_) => {
@@ -134,7 +154,37 @@ where
     }
 }
 
+/// The error's type as AWS names it: the `x-amzn-ErrorType` header, else the body's `__type`,
+/// without a namespace (`...#`) or a suffix (`:...`). Not the SDK's `code()`: its JSON error
+/// parser lets a body member named `code` win over both, and `InvalidKMSResourceException`
+/// carries KMS's own error in such a member — read that way, a problem with one stream's key
+/// would look like a run-wide "access denied" or a missing stream (DESIGN §2).
+fn error_type(header: Option<&str>, body: &[u8]) -> Option<String> {
+    let text = header
+        .map(str::to_owned)
+        .or_else(|| body_string(body, "__type"))?;
+    let text = text.split(':').next().unwrap_or_default();
+    let text = text.rsplit('#').next().unwrap_or_default().trim();
+    (!text.is_empty()).then(|| text.to_owned())
+}
+
+/// A string member of a JSON error body.
+fn body_string(body: &[u8], member: &str) -> Option<String> {
+    let doc: serde_json::Value = serde_json::from_slice(body).ok()?;
+    doc.get(member)?.as_str().map(str::to_owned)
+}
+
+/// "Rate exceeded" and "slow down" are how AWS words a throttle, whatever code it comes with
+/// (a `LimitExceededException` worded so is a rate limit, not a budget or a key limit).
+fn worded_as_throttle(message: &str) -> bool {
+    let lower = message.to_ascii_lowercase();
+    lower.contains("rate exceeded") || lower.contains("slow down")
+}
+
 fn classify_code(status: u16, code: &str, message: String) -> CallError {
+    if status < 500 && worded_as_throttle(&message) {
+        return CallError::Throttled(message);
+    }
     match code {
         "ThrottlingException"
         | "Throttling"
@@ -523,6 +573,96 @@ mod tests {
             classify_code(400, "SomethingNew", m()),
             CallError::Invalid { .. }
         ));
+    }
+
+    /// A 400 answer as the SDK hands it over: its own reading of the code (`sdk_code`, which
+    /// lets a body `code` member win) and the raw response.
+    fn answered(
+        sdk_code: &str,
+        header: Option<&str>,
+        body: &str,
+    ) -> SdkError<
+        aws_sdk_firehose::operation::start_delivery_stream_encryption::StartDeliveryStreamEncryptionError,
+        aws_smithy_runtime_api::http::Response,
+    >{
+        use aws_sdk_firehose::operation::start_delivery_stream_encryption::StartDeliveryStreamEncryptionError;
+        let meta = aws_smithy_types::error::ErrorMetadata::builder()
+            .code(sdk_code)
+            .message("the grant for the CMK could not be created")
+            .build();
+        let mut raw = aws_smithy_runtime_api::http::Response::new(
+            aws_smithy_runtime_api::http::StatusCode::try_from(400).unwrap(),
+            aws_smithy_types::body::SdkBody::from(body.to_owned()),
+        );
+        if let Some(h) = header {
+            raw.headers_mut().insert("x-amzn-ErrorType", h.to_owned());
+        }
+        SdkError::service_error(StartDeliveryStreamEncryptionError::generic(meta), raw)
+    }
+
+    #[test]
+    fn a_kms_refusal_is_read_by_its_type_not_by_the_kms_code_in_its_body() {
+        // The body carries KMS's code in `code`, which the SDK's parser lets win.
+        let body = r#"{"__type":"InvalidKMSResourceException","code":"AccessDeniedException","message":"m"}"#;
+        for header in [None, Some("InvalidKMSResourceException")] {
+            match classify(answered("AccessDeniedException", header, body)) {
+                CallError::KmsRefused { kms_code, .. } => {
+                    assert_eq!(kms_code, "AccessDeniedException")
+                }
+                other => panic!("{header:?}: {other:?}"),
+            }
+        }
+        let body = r#"{"__type":"InvalidKMSResourceException","code":"NotFoundException"}"#;
+        assert!(matches!(
+            classify(answered("NotFoundException", None, body)),
+            CallError::KmsRefused { kms_code, .. } if kms_code == "NotFoundException"
+        ));
+        // A namespaced type with a suffix, and the header winning over the body.
+        let body = r#"{"__type":"com.amazonaws.firehose#ResourceInUseException:http://x/"}"#;
+        assert!(matches!(
+            classify(answered("ResourceInUseException", None, body)),
+            CallError::InUse(_)
+        ));
+        assert!(matches!(
+            classify(answered("X", Some("ResourceNotFoundException"), "{}")),
+            CallError::NotFound(_)
+        ));
+        // No type anywhere: the SDK's reading stands.
+        assert!(matches!(
+            classify(answered("LimitExceededException", None, "not json")),
+            CallError::LimitExceeded(_)
+        ));
+    }
+
+    #[test]
+    fn rate_wording_is_a_throttle_whatever_the_code() {
+        assert!(matches!(
+            classify_code(400, "LimitExceededException", "Rate exceeded".into()),
+            CallError::Throttled(_)
+        ));
+        assert!(matches!(
+            classify_code(400, "SomethingNew", "Please slow down.".into()),
+            CallError::Throttled(_)
+        ));
+        assert!(matches!(
+            classify_code(
+                400,
+                "LimitExceededException",
+                "budget of 25 calls spent".into()
+            ),
+            CallError::LimitExceeded(_)
+        ));
+    }
+
+    #[test]
+    fn only_access_denied_is_about_the_iam_policy() {
+        let denied = |code: &str| CallError::Denied {
+            code: code.into(),
+            message: "m".into(),
+        };
+        assert!(denied("AccessDeniedException").is_access_denied());
+        assert!(!denied("ExpiredTokenException").is_access_denied());
+        assert!(!denied("UnrecognizedClientException").is_access_denied());
     }
 
     #[test]

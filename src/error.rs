@@ -1,6 +1,7 @@
 //! Exit codes and the errors that choose them. Inside the crate errors are typed (thiserror);
-//! `main` receives an `anyhow::Error` and asks [`exit_code_for`] which documented code it maps
-//! to by looking for one of our typed errors in its chain.
+//! `main` receives an `anyhow::Error` and the crate root's `exit_code_for` maps it to one of
+//! these documented codes by looking for one of our typed errors in its chain. This module is a
+//! leaf: it knows no other module of the crate, they know it.
 //!
 //! | code | meaning |
 //! |---|---|
@@ -49,30 +50,4 @@ impl UsageError {
 /// Errors that know their own exit code.
 pub trait HasExit {
     fn exit(&self) -> Exit;
-}
-
-/// The exit code for an error that reached `main`: the first error in its chain that knows its
-/// code decides; anything else is a runtime error.
-pub fn exit_code_for(error: &anyhow::Error) -> Exit {
-    for cause in error.chain() {
-        if cause.is::<UsageError>() || cause.is::<crate::input::FleetErrors>() {
-            return Exit::Usage;
-        }
-        if let Some(e) = cause.downcast_ref::<crate::ledger::LedgerError>() {
-            return e.exit();
-        }
-    }
-    Exit::Runtime
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn usage_errors_exit_2_even_when_wrapped() {
-        let err = anyhow::Error::new(UsageError::new("bad flag")).context("while planning");
-        assert_eq!(exit_code_for(&err), Exit::Usage);
-        assert_eq!(exit_code_for(&anyhow::anyhow!("boom")), Exit::Runtime);
-    }
 }

@@ -7,10 +7,21 @@ use std::io::Write;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
-use crate::cli::GlobalArgs;
+/// What logging needs from the command line, resolved once by `options`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LogOptions {
+    /// `-q`: errors only.
+    pub quiet: bool,
+    /// `-v` count: 1 info, 2 debug, 3 or more trace.
+    pub verbose: u8,
+    /// `--debug`: the SDK's wire logs.
+    pub debug: bool,
+    /// Colour the log lines (stderr is a terminal and colour is allowed).
+    pub ansi: bool,
+}
 
-pub fn init(global: &GlobalArgs) {
-    let ours = match (global.quiet, global.verbose) {
+pub fn init(log: &LogOptions) {
+    let ours = match (log.quiet, log.verbose) {
         (true, _) => "error",
         (false, 0) => "warn",
         (false, 1) => "info",
@@ -19,25 +30,21 @@ pub fn init(global: &GlobalArgs) {
     };
     // The SDK logs requests, responses and the credentials' provenance at debug and trace; it
     // stays at warn unless --debug. Secrets it would print are redacted below anyway.
-    let sdk = if global.debug { "trace" } else { "warn" };
-    let default = if global.quiet {
+    let sdk = if log.debug { "trace" } else { "warn" };
+    let default = if log.quiet {
         "error".to_owned()
     } else {
         format!(
             "warn,firehose_sse={ours},aws_smithy_runtime={sdk},aws_smithy_http_client={sdk},aws_sigv4={sdk},aws_config={sdk},hyper_util={}",
-            if global.debug { "debug" } else { "warn" }
+            if log.debug { "debug" } else { "warn" }
         )
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let ansi = crate::report::color_enabled(
-        global.color,
-        std::io::IsTerminal::is_terminal(&std::io::stderr()),
-    );
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(RedactingStderr::from_env())
-        .with_ansi(ansi)
-        .with_target(global.verbose >= 2 || global.debug)
+        .with_ansi(log.ansi)
+        .with_target(log.verbose >= 2 || log.debug)
         .try_init();
 }
 

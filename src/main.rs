@@ -1,18 +1,24 @@
-//! `firehose-sse`: parse the command line, set up logging, run, map the outcome to an exit code.
+//! `firehose-sse`: parse the command line, resolve it into typed options, set up logging, run,
+//! map the outcome to an exit code.
 
 use std::process::ExitCode;
 
 use clap::Parser;
-use firehose_sse::{cli::Cli, error, run};
+use firehose_sse::options::Options;
+use firehose_sse::{cli::Cli, exit_code_for, run};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    firehose_sse::logging::init(&cli.global);
-    match run(cli) {
+    let result = Options::resolve(Cli::parse())
+        .map_err(anyhow::Error::from)
+        .and_then(|options| {
+            firehose_sse::logging::init(&options.log);
+            run(options.command)
+        });
+    match result {
         Ok(exit) => exit.into(),
         Err(err) => {
             eprintln!("error: {err:#}");
-            error::exit_code_for(&err).into()
+            exit_code_for(&err).into()
         }
     }
 }

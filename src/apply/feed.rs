@@ -6,12 +6,13 @@
 use tokio::sync::mpsc;
 
 use crate::engine::{NewItem, Track};
+use crate::input::Target;
 use crate::ledger::{Ledger, LedgerError};
 use crate::limits::KeyChange;
 use crate::model::{Interner, StreamObservation};
 use crate::observe::Observed;
-use crate::plan::Item;
-use crate::survey::Survey;
+use crate::plan::{self, Item, Pace, Settings, Summary};
+use crate::survey::{Clients, Survey, prepare_survey, start_observing};
 
 /// Observations still to come for items not decided yet.
 #[derive(Debug)]
@@ -27,6 +28,18 @@ pub struct Feed {
     /// The observer has sent everything.
     pub closed: bool,
     names: Interner,
+    observer: tokio::task::JoinHandle<()>,
+}
+
+/// The streams a run is to observe and decide as it goes.
+#[derive(Debug)]
+pub struct ToObserve<'a> {
+    /// The fleet file, as the plan records it.
+    pub fleet: &'a str,
+    pub targets: Vec<Target>,
+    /// The run's item number of each target.
+    pub seqs: Vec<usize>,
+    pub settings: Settings,
 }
 
 /// What one observation brought: key usage found, and the items it let the survey decide.
@@ -37,14 +50,34 @@ pub struct Decided {
 }
 
 impl Feed {
-    pub fn new(
-        survey: Survey,
-        seqs: Vec<usize>,
-        plan_id: i64,
-        observed: mpsc::Receiver<Observed>,
-        throttles: u32,
-    ) -> Feed {
-        Feed {
+    /// Describes the keys, records the plan (to be filled as streams are decided) and the
+    /// run's streams still to observe — unless the run has its plan already (a resume) — and
+    /// starts observing them.
+    pub async fn start(
+        ledger: &Ledger,
+        clients: &Clients,
+        run_id: i64,
+        to_observe: ToObserve<'_>,
+    ) -> anyhow::Result<Feed> {
+        let ToObserve {
+            fleet,
+            targets,
+            seqs,
+            settings,
+        } = to_observe;
+        let (survey, throttles) =
+            prepare_survey(ledger, clients, targets, settings, run_id).await?;
+        let plan_id = match ledger.run(run_id)?.and_then(|r| r.plan_id) {
+            Some(plan_id) => plan_id,
+            None => {
+                let plan_id = ledger.create_plan(fleet, &settings, ledger.now(), 0)?;
+                ledger.set_run_plan(run_id, plan_id)?;
+                ledger.insert_run_targets(run_id, survey.undecided().map(|(i, t)| (seqs[i], t)))?;
+                plan_id
+            }
+        };
+        let (observed, observer) = start_observing(clients, &survey);
+        Ok(Feed {
             survey,
             seqs,
             plan_id,
@@ -52,7 +85,31 @@ impl Feed {
             throttles,
             closed: false,
             names: Interner::default(),
+            observer,
+        })
+    }
+
+    /// Stops observing; once every stream was observed and decided, the streamed plan is
+    /// complete: its estimate is recorded and its summary returned (counted in the ledger, so
+    /// a large fleet's plan is not loaded back into memory).
+    pub fn finish(self, ledger: &Ledger, pace: Pace) -> Result<Option<Summary>, LedgerError> {
+        if !self.survey.is_done() {
+            return Ok(None);
         }
+        let counts = ledger.plan_counts(self.plan_id)?;
+        let mut summary = Summary::default();
+        for (_, action, n) in &counts {
+            summary.add(*action, *n as usize);
+        }
+        let estimate = plan::estimate_counts(
+            counts
+                .iter()
+                .map(|(region, action, n)| (region.as_str(), *action, *n)),
+            pace,
+            false,
+        );
+        ledger.set_plan_estimate(self.plan_id, estimate)?;
+        Ok(Some(summary))
     }
 
     /// The next observation; `None` once the observer is done.
@@ -102,5 +159,12 @@ impl Feed {
             .into_iter()
             .map(|t| super::new_item(ledger, t, now))
             .collect()
+    }
+}
+
+/// A run that stops (finished, interrupted or failed) stops observing too.
+impl Drop for Feed {
+    fn drop(&mut self) {
+        self.observer.abort();
     }
 }

@@ -1,41 +1,36 @@
-//! `apply` and `resume`: plan (or load the plan), confirm, take the lock, run the engine, report.
+//! `apply` and `resume`: wiring only. Take the lock, find or make the plan (observing the
+//! fleet, or loading a saved plan), show it and confirm, then hand the items to the engine's
+//! dispatcher with a reporter and the signals, and record how the run ended. The lock and the
+//! run are guards: whatever way this returns, the lock is released and the run's outcome is
+//! recorded (`error` unless it ended otherwise; a kill -9 leaves it open, to resume).
 
-use std::io::{BufRead as _, IsTerminal as _, Write as _};
+use std::io::{BufRead as _, Write as _};
 
 use tokio::sync::{mpsc, watch};
 
-use super::plan::{pace, prepare_survey, settings, start_observing, survey_fleet};
 use super::{Session, read_fleet};
+use crate::apply::feed::ToObserve;
 use crate::apply::{self, Dispatcher, Feed};
-use crate::cli::{ApplyArgs, GlobalArgs, OutputFormat, ResumeArgs, RunArgs};
 use crate::clock::EpochMillis;
 use crate::engine::{Config, NewItem, Outcome, Phase, RunState, Track};
 use crate::error::{Exit, UsageError};
 use crate::input::Target;
-use crate::ledger::{StaleAfter, lock};
+use crate::ledger::{Ledger, LockGuard, RunGuard, RunRow, SavedPlan, StaleAfter, lock};
 use crate::model::Interner;
+use crate::options::{ApplyOptions, Global, PlanSource, ResumeOptions, RunOptions};
 use crate::plan::{Pace, Settings, Summary};
+use crate::report::OutputFormat;
 use crate::report::plan::{PlanView, summary_line, table_text};
+use crate::survey::{FleetSurvey, survey_fleet};
 
-fn config(run: &RunArgs, settings: Settings) -> Config {
+fn config(run: &RunOptions, settings: Settings) -> Config {
     Config {
         settings,
-        concurrency: run.pace.concurrency as usize,
+        concurrency: run.pace.concurrency,
         max_wait: run.max_wait,
         poll_timeout: run.poll_timeout,
         max_attempts: run.max_attempts,
         first_poll: run.first_poll,
-    }
-}
-
-/// Unattended runs must say `--yes`; on a terminal the operator is asked.
-fn check_confirmable(yes: bool) -> Result<(), UsageError> {
-    if yes || std::io::stdin().is_terminal() {
-        Ok(())
-    } else {
-        Err(UsageError::new(
-            "refusing to apply unattended without --yes (stdin is not a terminal to confirm on)",
-        ))
     }
 }
 
@@ -59,174 +54,184 @@ fn stop_on_signals() -> watch::Receiver<bool> {
 }
 
 /// Takes the ledger's apply lock for this process.
-fn take_lock(session: &Session, run_id: Option<i64>) -> anyhow::Result<(u32, String)> {
+fn take_lock(ledger: &Ledger) -> anyhow::Result<LockGuard<'_>> {
     let (pid, host) = lock::me();
-    session
-        .ledger
-        .acquire_lock(pid, &host, run_id, StaleAfter::ProcessTable)?;
-    Ok((pid, host))
+    Ok(ledger.acquire_lock(pid, &host, None, StaleAfter::ProcessTable)?)
 }
 
-pub async fn apply(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Exit> {
-    check_confirmable(args.run.yes)?;
-    let targets = match &args.fleet {
-        Some(path) => Some(read_fleet(global, path).await?),
-        None => None,
+pub async fn apply(args: &ApplyOptions) -> anyhow::Result<Exit> {
+    let global = &args.global;
+    let targets = match &args.source {
+        PlanSource::Fleet { path, region } => {
+            Some(read_fleet(&global.connect, region.as_deref(), path).await?)
+        }
+        PlanSource::Saved { .. } => None,
     };
-    let fleet = args.fleet.as_deref().zip(targets.as_deref());
-    let session = Session::open(global, &args.run.pace, &args.run.sandbox, fleet).await?;
+    let fleet = args.source.fleet().zip(targets.as_deref());
+    let session = Session::open(global, &args.run.pace, args.run.sandbox.as_ref(), fleet).await?;
     let ledger = &session.ledger;
-
-    let owner = take_lock(&session, None)?;
-    let result = async {
-        // Runs stopped before their plan was created have nothing to resume.
-        ledger.abandon_planless_runs()?;
-        // Rerunning the same command after a crash must be safe: offer to resume instead.
-        let same = match (&args.fleet, args.plan) {
-            (_, Some(plan)) => ledger.unfinished_apply(Some(plan))?,
-            (Some(path), None) => {
-                let fleet = super::fleet_name(path);
-                ledger.unfinished_apply(None)?.filter(|r| {
-                    r.plan_id
-                        .and_then(|p| ledger.plan_fleet(p).ok().flatten())
-                        .as_deref()
-                        == Some(fleet.as_str())
-                })
-            }
-            (None, None) => None,
-        };
-        if let Some(run) = same {
-            let resume = args.run.yes
+    let lock = take_lock(ledger)?;
+    // Runs stopped before their plan was created have nothing to resume.
+    ledger.abandon_planless_runs()?;
+    // Rerunning the same command after a crash must be safe: offer to resume instead.
+    let exit = match unfinished_run_of(ledger, &args.source)? {
+        Some(run)
+            if args.run.yes
                 || confirm(&format!(
                     "Run {} on this plan did not finish. Resume it instead?",
                     run.id
-                ))?;
-            if resume {
-                eprintln!("Resuming run {} instead of starting a new one.", run.id);
-                return resume_locked(global, &session, run.id, &args.run).await;
-            }
+                ))? =>
+        {
+            eprintln!("Resuming run {} instead of starting a new one.", run.id);
+            resume_locked(global, &session, &lock, run, &args.run).await?
         }
-        apply_locked(global, &session, args, targets).await
+        _ => apply_locked(global, &session, &lock, args, targets).await?,
+    };
+    lock.release()?;
+    Ok(exit)
+}
+
+/// The newest unfinished apply run of the same plan or fleet file.
+fn unfinished_run_of(ledger: &Ledger, source: &PlanSource) -> anyhow::Result<Option<RunRow>> {
+    Ok(match source {
+        PlanSource::Saved { id, .. } => ledger.unfinished_apply(Some(*id))?,
+        PlanSource::Fleet { path, .. } => {
+            let fleet = super::fleet_name(path);
+            ledger.unfinished_apply(None)?.filter(|r| {
+                r.plan_id
+                    .and_then(|p| ledger.plan_fleet(p).ok().flatten())
+                    .as_deref()
+                    == Some(fleet.as_str())
+            })
+        }
+    })
+}
+
+/// Where the run's items come from: streams to observe and decide, or a saved plan fresh
+/// enough to trust.
+enum Plan {
+    Observe {
+        fleet: String,
+        targets: Vec<Target>,
+        settings: Settings,
+    },
+    Saved(SavedPlan),
+}
+
+/// Loads the saved plan, or says what must be observed again because it is older than
+/// `max_age`.
+fn saved_plan(ledger: &Ledger, id: i64, max_age: std::time::Duration) -> anyhow::Result<Plan> {
+    let saved = ledger
+        .load_plan(id)?
+        .ok_or_else(|| UsageError::new(format!("no plan {id} in {}", ledger.path().display())))?;
+    let age: EpochMillis = ledger.now() - saved.observed_at;
+    if age <= max_age.as_millis() as EpochMillis {
+        return Ok(Plan::Saved(saved));
     }
-    .await;
-    ledger.release_lock(owner.0, &owner.1)?;
-    result
+    eprintln!(
+        "Plan {id} was observed {} ago (more than --max-plan-age): observing again.",
+        crate::report::human_duration(age)
+    );
+    Ok(Plan::Observe {
+        targets: saved.items.iter().map(|i| i.target.clone()).collect(),
+        fleet: saved.fleet,
+        settings: saved.settings,
+    })
 }
 
 async fn apply_locked(
-    global: &GlobalArgs,
+    global: &Global,
     session: &Session,
-    args: &ApplyArgs,
+    lock: &LockGuard<'_>,
+    args: &ApplyOptions,
     targets: Option<Vec<Target>>,
 ) -> anyhow::Result<Exit> {
     let ledger = &session.ledger;
-    let pace = pace(&args.run.pace);
+    let pace = args.run.pace.plan();
     let run_args = serde_json::json!({
         "command": "apply",
-        "fleet": args.fleet.as_deref().map(super::fleet_name),
-        "plan": args.plan,
-        "reserve": args.limits.reserve,
-        "cmk_limit": args.limits.cmk_limit,
+        "fleet": args.source.fleet().map(super::fleet_name),
+        "plan": args.source.saved(),
+        "reserve": args.settings.reserve,
+        "cmk_limit": args.settings.cmk_limit,
     })
     .to_string();
-    let run_id = ledger.start_run("apply", None, &run_args)?;
-    let (pid, host) = lock::me();
-    ledger.set_lock_run(pid, &host, run_id)?;
-    let fail = |e: anyhow::Error| -> anyhow::Result<Exit> {
-        ledger.end_run(run_id, "error")?;
-        Err(e)
-    };
+    let run = ledger.start_run("apply", None, &run_args)?;
+    lock.set_run(run.id())?;
 
-    // What must be observed first: the fleet, or a saved plan too old to trust.
-    let (to_survey, saved) = match (targets, args.plan) {
-        (Some(targets), _) => {
-            let fleet = args
-                .fleet
-                .as_deref()
-                .map(super::fleet_name)
-                .unwrap_or_default();
-            (Some((fleet, targets, settings(&args.limits))), None)
-        }
-        (None, Some(id)) => {
-            let Some(saved) = ledger.load_plan(id)? else {
-                ledger.end_run(run_id, "error")?;
-                return Err(UsageError::new(format!(
-                    "no plan {id} in {}",
-                    ledger.path().display()
-                ))
-                .into());
-            };
-            let age: EpochMillis = ledger.now() - saved.observed_at;
-            if age > args.max_plan_age.as_millis() as EpochMillis {
-                eprintln!(
-                    "Plan {id} was observed {} ago (more than --max-plan-age): observing again.",
-                    crate::report::human_duration(age)
-                );
-                let targets = saved.items.iter().map(|i| i.target.clone()).collect();
-                (Some((saved.fleet.clone(), targets, saved.settings)), None)
-            } else {
-                ledger.set_run_plan(run_id, id)?;
-                (None, Some(saved))
+    let plan = match (targets, &args.source) {
+        (Some(targets), source) => Plan::Observe {
+            fleet: source.fleet().map(super::fleet_name).unwrap_or_default(),
+            targets,
+            settings: args.settings,
+        },
+        (None, &PlanSource::Saved { id, max_age }) => {
+            let plan = saved_plan(ledger, id, max_age)?;
+            if let Plan::Saved(saved) = &plan {
+                ledger.set_run_plan(run.id(), saved.id)?;
             }
+            plan
         }
-        (None, None) => unreachable!("clap requires a fleet or a plan"),
+        (None, PlanSource::Fleet { .. }) => unreachable!("a fleet's targets are read first"),
     };
 
     // Unattended: start each stream as soon as it is observed and decided, so observation,
     // Starts and polling overlap. The plan and the run's streams are recorded first, the
     // decisions as they are made, so an interrupted run resumes where it stopped.
     if args.run.yes
-        && let Some((fleet, targets, settings)) = to_survey
+        && let Plan::Observe {
+            fleet,
+            targets,
+            settings,
+        } = plan
     {
-        let seqs = (0..targets.len()).collect();
-        let streaming =
-            match start_streaming(session, &fleet, targets, seqs, settings, pace, run_id).await {
-                Ok(s) => s,
-                Err(e) => return fail(e),
-            };
+        let to_observe = ToObserve {
+            fleet: &fleet,
+            seqs: (0..targets.len()).collect(),
+            targets,
+            settings,
+        };
+        let feed = Feed::start(ledger, &session.clients(), run.id(), to_observe).await?;
         if !global.quiet {
             eprintln!(
                 "Observing and applying {} streams (plan {}): each starts as soon as it is observed.",
-                streaming.feed.survey.len(),
-                streaming.feed.plan_id
+                feed.survey.len(),
+                feed.plan_id
             );
         }
-        return run_engine(
-            global,
-            session,
-            run_id,
-            Vec::new(),
-            config(&args.run, settings),
-            Some(streaming),
-        )
-        .await;
+        let config = config(&args.run, settings);
+        return run_engine(global, session, run, Vec::new(), config, Some((feed, pace))).await;
     }
-
     // Otherwise the whole plan is made (or loaded) first, shown, and confirmed.
-    let (plan_id, items, settings, view_parts) = match (to_survey, saved) {
-        (Some((fleet, targets, settings)), _) => {
-            match survey_fleet(session, &fleet, targets, settings, pace, run_id).await {
-                Ok(s) => (
-                    s.plan_id,
-                    s.items,
-                    settings,
-                    Some((s.keys, s.warnings, s.estimated_ms, s.throttles)),
-                ),
-                Err(e) => return fail(e),
-            }
+    let (view, items) = match plan {
+        Plan::Observe {
+            fleet,
+            targets,
+            settings,
+        } => {
+            let request = FleetSurvey {
+                fleet: &fleet,
+                targets,
+                settings,
+                pace,
+                run_id: run.id(),
+            };
+            let s = survey_fleet(ledger, &session.clients(), session.progress, request).await?;
+            let view = (
+                s.plan_id,
+                settings,
+                Some((s.keys, s.warnings, s.estimated_ms, s.throttles)),
+            );
+            (view, s.items)
         }
-        (None, Some(saved)) => (saved.id, saved.items, saved.settings, None),
-        (None, None) => unreachable!("a plan to survey or a saved one"),
+        Plan::Saved(saved) => ((saved.id, saved.settings, None), saved.items),
     };
+    let (plan_id, settings, view_parts) = view;
     let summary = Summary::of(&items);
     if !args.run.yes {
         let (keys, warnings, estimated_ms, throttles) = view_parts.unwrap_or_else(|| {
-            (
-                Vec::new(),
-                Vec::new(),
-                crate::plan::estimate(&items, pace, false),
-                0,
-            )
+            let estimate = crate::plan::estimate(&items, pace, false);
+            (Vec::new(), Vec::new(), estimate, 0)
         });
         let view = PlanView {
             plan_id,
@@ -243,204 +248,135 @@ async fn apply_locked(
             eprintln!("Nothing to start.");
         }
         if !confirm("Do you want to perform these actions?")? {
-            ledger.end_run(run_id, "cancelled")?;
+            run.finish("cancelled")?;
             eprintln!("Apply cancelled.");
             return Ok(Exit::Ok);
         }
     } else if !global.quiet {
         eprintln!("Plan {plan_id}: {}", summary_line(&summary));
     }
-
-    let items = apply::items_of_plan(ledger, run_id, items)?;
-    run_engine(
-        global,
-        session,
-        run_id,
-        items,
-        config(&args.run, settings),
-        None,
-    )
-    .await
+    let items = apply::items_of_plan(ledger, run.id(), items)?;
+    let config = config(&args.run, settings);
+    run_engine(global, session, run, items, config, None).await
 }
 
-/// A run whose items are decided as the fleet is observed.
-struct Streaming {
-    feed: Feed,
-    pace: Pace,
-    observer: tokio::task::JoinHandle<()>,
-}
-
-/// Describes the keys, records the plan (to be filled as streams are decided) and the run's
-/// streams still to observe, and starts observing them.
-async fn start_streaming(
-    session: &Session,
-    fleet: &str,
-    targets: Vec<Target>,
-    seqs: Vec<usize>,
-    settings: Settings,
-    pace: Pace,
-    run_id: i64,
-) -> anyhow::Result<Streaming> {
+pub async fn resume(args: &ResumeOptions) -> anyhow::Result<Exit> {
+    let global = &args.global;
+    let session = Session::open(global, &args.run.pace, args.run.sandbox.as_ref(), None).await?;
     let ledger = &session.ledger;
-    let (survey, throttles) = prepare_survey(session, targets, settings, run_id).await?;
-    let plan_id = match ledger.run(run_id)?.and_then(|r| r.plan_id) {
-        Some(plan_id) => plan_id,
-        None => {
-            let plan_id = ledger.create_plan(fleet, &settings, ledger.now(), 0)?;
-            ledger.set_run_plan(run_id, plan_id)?;
-            ledger.insert_run_targets(run_id, survey.undecided().map(|(i, t)| (seqs[i], t)))?;
-            plan_id
-        }
+    let lock = take_lock(ledger)?;
+    ledger.abandon_planless_runs()?;
+    let run = match args.run_id {
+        Some(id) => ledger
+            .run(id)?
+            .filter(|r| r.kind == "apply")
+            .ok_or_else(|| {
+                UsageError::new(format!("no apply run {id} in {}", ledger.path().display()))
+            })?,
+        None => match ledger.unfinished_apply(None)? {
+            Some(run) => run,
+            None => {
+                eprintln!(
+                    "Nothing to resume: every apply run in {} has finished.",
+                    ledger.path().display()
+                );
+                lock.release()?;
+                return Ok(Exit::Ok);
+            }
+        },
     };
-    let (observed, observer) = start_observing(session, &survey);
-    let feed = Feed::new(survey, seqs, plan_id, observed, throttles);
-    Ok(Streaming {
-        feed,
-        pace,
-        observer,
-    })
-}
-
-pub async fn resume(global: &GlobalArgs, args: &ResumeArgs) -> anyhow::Result<Exit> {
-    check_confirmable(true)?;
-    let session = Session::open(global, &args.run.pace, &args.run.sandbox, None).await?;
-    let ledger = &session.ledger;
-    let owner = take_lock(&session, None)?;
-    let result = async {
-        ledger.abandon_planless_runs()?;
-        let run_id = match args.run_id {
-            Some(id) => id,
-            None => match ledger.unfinished_apply(None)? {
-                Some(run) => run.id,
-                None => {
-                    eprintln!(
-                        "Nothing to resume: every apply run in {} has finished.",
-                        ledger.path().display()
-                    );
-                    return Ok(Exit::Ok);
-                }
-            },
-        };
-        resume_locked(global, &session, run_id, &args.run).await
-    }
-    .await;
-    ledger.release_lock(owner.0, &owner.1)?;
-    result
+    let exit = resume_locked(global, &session, &lock, run, &args.run).await?;
+    lock.release()?;
+    Ok(exit)
 }
 
 /// Continues a run; the caller holds the lock.
 async fn resume_locked(
-    global: &GlobalArgs,
+    global: &Global,
     session: &Session,
-    run_id: i64,
-    run: &RunArgs,
+    lock: &LockGuard<'_>,
+    row: RunRow,
+    options: &RunOptions,
 ) -> anyhow::Result<Exit> {
     let ledger = &session.ledger;
-    let row = ledger
-        .run(run_id)?
-        .filter(|r| r.kind == "apply")
-        .ok_or_else(|| {
-            UsageError::new(format!(
-                "no apply run {run_id} in {}",
-                ledger.path().display()
-            ))
-        })?;
-    let (pid, host) = lock::me();
-    ledger.set_lock_run(pid, &host, run_id)?;
-    {
-        let settings = match row.plan_id {
-            Some(p) => ledger.load_plan(p)?.map(|p| p.settings).unwrap_or_default(),
-            None => Settings::default(),
-        };
-        let rows = ledger.run_items(run_id)?;
-        let mut names = Interner::default();
-        let mut tracks: Vec<Track> = rows
-            .iter()
-            .filter_map(|row| apply::track_from_row(row, &mut names))
-            .collect();
-        // Streams the run had not observed yet are observed and decided as it goes on.
-        let (seqs, undecided): (Vec<usize>, Vec<Target>) = rows
-            .iter()
-            .filter(|r| r.action.is_none())
-            .map(|r| {
-                (
-                    r.seq,
-                    Target {
-                        line: r.line,
-                        name: r.name.clone(),
-                        region: r.region.clone(),
-                        account: r.account.clone(),
-                        key: r.target.clone(),
-                    },
-                )
-            })
-            .unzip();
-        let unknown = apply::reconcile_in_flight(ledger, &mut tracks)?;
+    lock.set_run(row.id)?;
+    let settings = match row.plan_id {
+        Some(p) => ledger.load_plan(p)?.map(|p| p.settings).unwrap_or_default(),
+        None => Settings::default(),
+    };
+    let rows = ledger.run_items(row.id)?;
+    let mut names = Interner::default();
+    let mut tracks: Vec<Track> = rows
+        .iter()
+        .filter_map(|row| apply::track_from_row(row, &mut names))
+        .collect();
+    // Streams the run had not observed yet are observed and decided as it goes on.
+    let (seqs, undecided): (Vec<usize>, Vec<Target>) = rows
+        .iter()
+        .filter(|r| r.action.is_none())
+        .map(|r| (r.seq, r.target()))
+        .unzip();
+    drop(rows);
+    let unknown = apply::reconcile_in_flight(ledger, &mut tracks)?;
+    if !global.quiet {
         let open = tracks.iter().filter(|t| !t.phase.is_terminal()).count();
-        if !global.quiet {
-            eprintln!(
-                "Resuming run {run_id}: {open} of {} streams not finished{}.",
-                tracks.len(),
-                if unknown > 0 {
-                    format!(", {unknown} call(s) with an unknown outcome to reconcile")
-                } else {
-                    String::new()
-                }
-            );
-        }
-        ledger.reopen_run(run_id)?;
-        let streaming = match (undecided.is_empty(), row.plan_id) {
-            (false, Some(plan_id)) => {
-                let fleet = ledger.plan_fleet(plan_id)?.unwrap_or_default();
-                let pace = pace(&run.pace);
-                Some(
-                    start_streaming(session, &fleet, undecided, seqs, settings, pace, run_id)
-                        .await?,
-                )
-            }
-            _ => None,
+        let unknown = match unknown {
+            0 => String::new(),
+            n => format!(", {n} call(s) with an unknown outcome to reconcile"),
         };
-        let now = ledger.now();
-        let items = tracks
-            .into_iter()
-            .map(|t| apply::new_item(ledger, t, now))
-            .collect::<Result<Vec<_>, _>>()?;
-        run_engine(
-            global,
-            session,
-            run_id,
-            items,
-            config(run, settings),
-            streaming,
-        )
-        .await
+        eprintln!(
+            "Resuming run {}: {open} of {} streams not finished{unknown}.",
+            row.id,
+            tracks.len()
+        );
     }
+    let run = ledger.reopen_run(row.id)?;
+    let feed = match (undecided.is_empty(), row.plan_id) {
+        (false, Some(plan_id)) => {
+            let fleet = ledger.plan_fleet(plan_id)?.unwrap_or_default();
+            let to_observe = ToObserve {
+                fleet: &fleet,
+                targets: undecided,
+                seqs,
+                settings,
+            };
+            let feed = Feed::start(ledger, &session.clients(), run.id(), to_observe).await?;
+            Some((feed, options.pace.plan()))
+        }
+        _ => None,
+    };
+    let now = ledger.now();
+    let items = tracks
+        .into_iter()
+        .map(|t| apply::new_item(ledger, t, now))
+        .collect::<Result<Vec<_>, _>>()?;
+    let config = config(options, settings);
+    run_engine(global, session, run, items, config, feed).await
 }
 
 /// Runs the engine with a reporter and signal handling, records the outcome, prints the summary.
 async fn run_engine(
-    global: &GlobalArgs,
+    global: &Global,
     session: &Session,
-    run_id: i64,
+    run: RunGuard<'_>,
     items: Vec<NewItem>,
     config: Config,
-    streaming: Option<Streaming>,
+    feed: Option<(Feed, Pace)>,
 ) -> anyhow::Result<Exit> {
     let ledger = &session.ledger;
+    let run_id = run.id();
     let (notices, notices_rx) = mpsc::unbounded_channel();
-    let coming = streaming.as_ref().map_or(0, |s| s.feed.survey.len());
-    let total = items.len() + coming;
+    let total = items.len() + feed.as_ref().map_or(0, |(f, _)| f.survey.len());
     let reporter = crate::report::apply::spawn_reporter(session.progress, total, notices_rx);
-    let (feed, streaming) = match streaming {
-        Some(s) => (Some(s.feed), Some((s.pace, s.observer))),
-        None => (None, None),
-    };
-    let stop = stop_on_signals();
     let mut state = RunState::new(config, ledger.key_counts_now()?, ledger.now());
     state.reserve(total);
-    if let Some(feed) = &feed {
-        state.expect_observations(feed.throttles);
-    }
+    let (feed, pace) = match feed {
+        Some((feed, pace)) => {
+            state.expect_observations(feed.throttles);
+            (Some(feed), Some(pace))
+        }
+        None => (None, None),
+    };
     let dispatcher = Dispatcher {
         ledger,
         cloud: session.cloud.clone(),
@@ -449,41 +385,20 @@ async fn run_engine(
         notices,
         lock_owner: lock::me(),
     };
-    let result = dispatcher.run(state, items, feed, stop).await;
-    drop(dispatcher); // the reporter ends when the last notice is sent
+    let result = dispatcher.run(state, items, feed, stop_on_signals()).await;
+    drop(dispatcher); // the reporter ends with the last notice
     let _ = reporter.await;
-    let (outcome, feed) = match result {
-        Ok(o) => o,
-        Err(e) => {
-            let _ = ledger.end_run(run_id, "error");
-            return Err(e.into());
-        }
-    };
-    // A streamed plan is complete once every stream was observed and decided.
-    if let (Some(feed), Some((pace, observer))) = (feed, streaming) {
-        observer.abort();
-        if feed.survey.is_done() {
-            // Counted in the ledger: a large fleet's plan is not loaded back into memory.
-            let counts = ledger.plan_counts(feed.plan_id)?;
-            let mut summary = Summary::default();
-            for (_, action, n) in &counts {
-                summary.add(*action, *n as usize);
-            }
-            let estimate = crate::plan::estimate_counts(
-                counts
-                    .iter()
-                    .map(|(region, action, n)| (region.as_str(), *action, *n)),
-                pace,
-                false,
-            );
-            ledger.set_plan_estimate(feed.plan_id, estimate)?;
-            if !global.quiet {
-                eprintln!("Plan {}: {}", feed.plan_id, summary_line(&summary));
-            }
+    let (outcome, feed) = result?;
+    if let (Some(feed), Some(pace)) = (feed, pace) {
+        let plan_id = feed.plan_id;
+        if let Some(summary) = feed.finish(ledger, pace)?
+            && !global.quiet
+        {
+            eprintln!("Plan {plan_id}: {}", summary_line(&summary));
         }
     }
     let (exit, label) = exit_for(&outcome);
-    ledger.end_run(run_id, label)?;
+    run.finish(label)?;
     let summary = crate::report::apply::summary(ledger, run_id, &outcome)?;
     match global.output {
         OutputFormat::Json => crate::outln!("{}", serde_json::to_string_pretty(&summary.json)?),

@@ -11,11 +11,12 @@ use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::Session;
-use crate::cli::{GlobalArgs, InventoryArgs, OutputFormat};
-use crate::error::{Exit, UsageError};
-use crate::model::{EncStatus, KeyChoice, KmsKeyArn, SourceType, StreamObservation};
+use crate::error::Exit;
+use crate::model::{EncStatus, KeyChoice, SourceType, StreamObservation};
 use crate::observe::{self, ObserveError, Observed, Query, SELF};
+use crate::options::InventoryOptions;
 use crate::pace::Operation;
+use crate::report::OutputFormat;
 use crate::report::progress::Progress;
 
 /// Page size for ListDeliveryStreams (the API's maximum is 10,000).
@@ -64,45 +65,17 @@ async fn list_region(session: &Session, region: &str) -> Result<Vec<String>, Obs
     Ok(names)
 }
 
-pub async fn inventory(global: &GlobalArgs, args: &InventoryArgs) -> anyhow::Result<Exit> {
-    let mut regions = global.region.clone();
-    if regions.is_empty() {
-        let default = crate::aws::default_region(None, global.profile.as_deref()).await;
-        regions.extend(default);
-    }
-    if regions.is_empty() {
-        return Err(
-            UsageError::new("inventory needs a region: pass --region REGION (repeatable)").into(),
-        );
-    }
-    for r in &regions {
-        if !crate::model::is_valid_region(r) {
-            return Err(UsageError::new(format!(
-                "malformed region {r:?} (expected e.g. us-east-1)"
-            ))
-            .into());
-        }
-    }
-    regions.sort();
-    regions.dedup();
-    let key = match &args.key_arn {
-        None => KeyChoice::AwsOwned,
-        Some(text) => {
-            let arn = KmsKeyArn::parse(text).map_err(|e| {
-                UsageError::new(format!("--key-arn {text:?} is not a KMS key ARN: {e}"))
-            })?;
-            if let Some(other) = regions.iter().find(|r| *r != arn.region()) {
-                return Err(UsageError::new(format!(
-                    "--key-arn is a key of {}, but {other} is inventoried too: KMS keys are regional, inventory one region per key",
-                    arn.region()
-                ))
-                .into());
-            }
-            KeyChoice::Customer(arn)
-        }
+pub async fn inventory(args: &InventoryOptions) -> anyhow::Result<Exit> {
+    let global = &args.global;
+    // The profile's region only when no --region is given, as the AWS CLI would.
+    let default_region = if args.regions.is_empty() {
+        crate::aws::default_region(None, global.connect.profile.as_deref()).await
+    } else {
+        None
     };
+    let (regions, key) = args.scope(default_region)?;
 
-    let session = Session::open(global, &args.pace, &args.sandbox, None).await?;
+    let session = Session::open(global, &args.pace, args.sandbox.as_ref(), None).await?;
     let ledger = &session.ledger;
     let mut queries = Vec::new();
     let mut per_region: BTreeMap<String, usize> = BTreeMap::new();

@@ -1,35 +1,41 @@
-//! One function per subcommand: wires flags, ledger, cloud client, engine and reporter together.
+//! One function per subcommand: wires typed options, ledger, cloud client, engine and reporter
+//! together.
 
 mod apply;
 mod inventory;
 mod plan;
 mod runs;
+mod sandbox;
 
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use firehose_sse_sandbox::{Sandbox, SandboxConfig, Seed, SeedKey, SeedStream};
 
-use crate::cli::{GlobalArgs, InProcessSandbox, PaceArgs};
+use crate::aws::ConnectOptions;
 use crate::clock::SystemClock;
 use crate::cloud::Cloud;
 use crate::input::{self, Target};
 use crate::ledger::Ledger;
-use crate::pace::{Pacer, Rates};
+use crate::options::{Global, PaceOptions, SandboxOptions};
+use crate::pace::Pacer;
 use crate::report::progress::Mode;
+use crate::survey::Clients;
 
 pub use apply::{apply, resume};
 pub use inventory::inventory;
-pub use plan::{plan, survey_fleet};
+pub use plan::plan;
 pub use runs::{history, report, status};
+pub use sandbox::sandbox;
 
-/// Reads and validates the fleet file named on the command line. Nothing is sent and no ledger
-/// is touched before this succeeds.
+/// Reads and validates the fleet file named on the command line; `region` is the one
+/// `--region` given. Nothing is sent and no ledger is touched before this succeeds.
 pub async fn read_fleet(
-    global: &GlobalArgs,
+    connect: &ConnectOptions,
+    region: Option<&str>,
     path: &std::path::Path,
 ) -> anyhow::Result<Vec<Target>> {
-    let default_region =
-        crate::aws::default_region(global.single_region()?, global.profile.as_deref()).await;
+    let default_region = crate::aws::default_region(region, connect.profile.as_deref()).await;
     Ok(input::read_fleet(path, default_region.as_deref())?)
 }
 
@@ -46,7 +52,7 @@ pub fn fleet_name(path: &std::path::Path) -> String {
 #[derive(Debug)]
 pub struct Session {
     /// The in-process sandbox, when asked for; stopped when the session ends.
-    pub sandbox: Option<crate::sandbox::Sandbox>,
+    pub sandbox: Option<Sandbox>,
     pub cloud: Arc<Cloud>,
     pub pacer: Arc<Pacer>,
     pub ledger: Ledger,
@@ -56,18 +62,27 @@ pub struct Session {
 }
 
 impl Session {
+    /// The clients a survey observes with.
+    pub fn clients(&self) -> Clients {
+        Clients {
+            cloud: self.cloud.clone(),
+            pacer: self.pacer.clone(),
+            concurrency: self.concurrency,
+        }
+    }
+
     /// Connects to AWS (or starts the in-process sandbox) and opens the ledger. `fleet` seeds
     /// the in-process sandbox when no world file is given.
     pub async fn open(
-        global: &GlobalArgs,
-        pace: &PaceArgs,
-        sandbox: &InProcessSandbox,
+        global: &Global,
+        pace: &PaceOptions,
+        sandbox: Option<&SandboxOptions>,
         fleet: Option<(&std::path::Path, &[Target])>,
     ) -> anyhow::Result<Session> {
-        let mut options = crate::aws::ConnectOptions::from_global(global);
-        let sandbox = match sandbox.sandbox {
-            false => None,
-            true => {
+        let mut options = global.connect.clone();
+        let sandbox = match sandbox {
+            None => None,
+            Some(sandbox) => {
                 let sb = start_sandbox(sandbox, fleet).await?;
                 options.endpoint_url = Some(sb.endpoint());
                 options.static_credentials = Some(aws_credential_types::Credentials::new(
@@ -85,18 +100,11 @@ impl Session {
         Ok(Session {
             sandbox,
             cloud: Arc::new(Cloud::new(sdk)),
-            pacer: Arc::new(Pacer::new(Rates {
-                read_tps: pace.describe_tps,
-                write_tps: pace.start_tps,
-                shared: pace.shared_quota,
-            })),
+            pacer: Arc::new(Pacer::new(pace.rates())),
             ledger,
-            progress: Mode::for_args(global),
-            color: crate::report::color_enabled(
-                global.color,
-                std::io::IsTerminal::is_terminal(&std::io::stdout()),
-            ),
-            concurrency: pace.concurrency as usize,
+            progress: global.progress,
+            color: global.color,
+            concurrency: pace.concurrency,
         })
     }
 }
@@ -104,14 +112,13 @@ impl Session {
 /// Starts the in-process sandbox: seeded from `--sandbox-fleet`, else `<fleet>.sandbox.json`
 /// beside the fleet file, else the fleet file itself.
 async fn start_sandbox(
-    flags: &InProcessSandbox,
+    flags: &SandboxOptions,
     fleet: Option<(&std::path::Path, &[Target])>,
-) -> anyhow::Result<crate::sandbox::Sandbox> {
-    use crate::sandbox::{Sandbox, SandboxConfig, Seed};
+) -> anyhow::Result<Sandbox> {
     let beside = fleet
         .map(|(path, _)| path.with_extension("sandbox.json"))
         .filter(|p| p.exists());
-    let world = flags.sandbox_fleet.clone().or(beside);
+    let world = flags.world.clone().or(beside);
     let seed = match (&world, fleet) {
         (Some(path), _) => Seed::from_file(path)
             .map_err(|e| crate::error::UsageError::new(format!("{}: {e}", path.display())))?,
@@ -119,7 +126,7 @@ async fn start_sandbox(
         (None, None) => Seed::default(),
     };
     let config = SandboxConfig {
-        latency: flags.sandbox_latency,
+        latency: flags.latency,
         ..SandboxConfig::default()
     };
     let sandbox = Sandbox::start(
@@ -139,8 +146,7 @@ async fn start_sandbox(
 
 /// Every target's stream as an unencrypted DirectPut stream, every key as an enabled
 /// symmetric key.
-fn seed_from_targets(targets: &[Target]) -> crate::sandbox::Seed {
-    use crate::sandbox::{Seed, SeedKey, SeedStream};
+fn seed_from_targets(targets: &[Target]) -> Seed {
     let mut seed = Seed::default();
     let mut keys = std::collections::BTreeSet::new();
     for t in targets {

@@ -2,15 +2,17 @@
 
 use std::sync::Arc;
 
-use crate::cli::{GlobalArgs, OutputFormat, ReportArgs, ReportFormat, RunSelector};
 use crate::clock::{SystemClock, rfc3339};
+use crate::engine::Phase;
 use crate::error::{Exit, UsageError};
-use crate::ledger::{Ledger, Phase, RunRow};
+use crate::ledger::{Ledger, RunRow};
+use crate::options::{Global, ReportOptions, RunQuery};
+use crate::report::OutputFormat;
 use crate::report::apply::{
-    next_deferred_slot, report_csv, report_json, report_markdown, report_table,
+    ReportFormat, next_deferred_slot, report_csv, report_json, report_markdown, report_table,
 };
 
-fn open(global: &GlobalArgs) -> anyhow::Result<Ledger> {
+fn open(global: &Global) -> anyhow::Result<Ledger> {
     Ok(Ledger::open_existing(
         &global.ledger,
         Arc::new(SystemClock),
@@ -33,7 +35,8 @@ fn pick(ledger: &Ledger, id: Option<i64>) -> anyhow::Result<RunRow> {
     })
 }
 
-pub fn status(global: &GlobalArgs, args: &RunSelector) -> anyhow::Result<Exit> {
+pub fn status(args: &RunQuery) -> anyhow::Result<Exit> {
+    let global = &args.global;
     let ledger = open(global)?;
     let run = pick(&ledger, args.run_id)?;
     let rows = ledger.run_items(run.id)?;
@@ -110,15 +113,11 @@ pub fn status(global: &GlobalArgs, args: &RunSelector) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-pub fn report(global: &GlobalArgs, args: &ReportArgs) -> anyhow::Result<Exit> {
-    let ledger = open(global)?;
+pub fn report(args: &ReportOptions) -> anyhow::Result<Exit> {
+    let ledger = open(&args.global)?;
     let run = pick(&ledger, args.run_id)?;
     let rows = ledger.run_items(run.id)?;
-    let format = match (args.format, global.output) {
-        (ReportFormat::Table, OutputFormat::Json) => ReportFormat::Json,
-        (f, _) => f,
-    };
-    match format {
+    match args.format {
         ReportFormat::Table => crate::out!("{}", report_table(&rows)),
         ReportFormat::Json => crate::outln!(
             "{}",
@@ -130,7 +129,7 @@ pub fn report(global: &GlobalArgs, args: &ReportArgs) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-pub fn history(global: &GlobalArgs) -> anyhow::Result<Exit> {
+pub fn history(global: &Global) -> anyhow::Result<Exit> {
     let ledger = open(global)?;
     let runs = ledger.runs()?;
     match global.output {

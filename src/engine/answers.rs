@@ -28,6 +28,27 @@ fn failed_with(reason: Why, failure: (String, String)) -> ItemUpdate {
     }
 }
 
+/// Why the run stops when the service refuses a call's caller: the IAM action to allow, or —
+/// for credentials that are invalid or expired — to refresh them.
+fn refused(operation: &str, e: &CallError) -> String {
+    let (code, message) = (e.code(), e.message());
+    if e.is_access_denied() {
+        let extra = match operation {
+            "StartDeliveryStreamEncryption" => " (and kms:CreateGrant on customer keys)",
+            _ => "",
+        };
+        format!(
+            "{code} on {operation} ({message}); the caller's IAM policy must allow firehose:{operation}{extra}"
+        )
+    } else {
+        format!(
+            "AWS refused the credentials on {operation} ({code}: {message}): they are invalid or \
+             expired. Refresh them (`aws sso login`, a new session token, or a role profile that \
+             refreshes)"
+        )
+    }
+}
+
 impl RunState {
     pub(super) fn started(
         &mut self,
@@ -90,10 +111,17 @@ impl RunState {
                     fx,
                 );
             }
-            Err(CallError::Denied { code, message }) => {
-                self.aborted = Some(format!(
-                    "{code} on StartDeliveryStreamEncryption ({message}); the caller's IAM policy must allow firehose:StartDeliveryStreamEncryption (and kms:CreateGrant on customer keys)"
-                ));
+            Err(CallError::KmsRefused { kms_code, message }) => {
+                // One stream's key: that stream fails, the run goes on.
+                let hint = failure::kms_refusal_hint(&kms_code);
+                let failure = (
+                    "InvalidKMSResourceException".to_owned(),
+                    format!("{kms_code}: {message} — {hint}"),
+                );
+                self.finish(i, Phase::Failed, failed_with(Why::KmsRefused, failure), fx);
+            }
+            Err(e @ CallError::Denied { .. }) => {
+                self.aborted = Some(refused("StartDeliveryStreamEncryption", &e));
                 self.set_phase(i, Phase::Pending, fx);
             }
             Err(CallError::NoCredentials(message)) => {
@@ -183,10 +211,8 @@ impl RunState {
                 );
                 return self.finish(i, Phase::Failed, update, fx);
             }
-            Err(CallError::Denied { code, message }) => {
-                self.aborted = Some(format!(
-                    "{code} on DescribeDeliveryStream ({message}); the caller's IAM policy must allow firehose:DescribeDeliveryStream"
-                ));
+            Err(e @ CallError::Denied { .. }) => {
+                self.aborted = Some(refused("DescribeDeliveryStream", &e));
                 return;
             }
             Err(CallError::NoCredentials(message)) => {

@@ -70,6 +70,23 @@ pub fn hint(kind: &str) -> &'static str {
     }
 }
 
+/// What to do when KMS refused Firehose the key at Start (`InvalidKMSResourceException`), by
+/// KMS's own error code: the same fixes as the failure types they correspond to.
+pub fn kms_refusal_hint(kms_code: &str) -> &'static str {
+    let kind = match kms_code.trim_start_matches("KMS.") {
+        "AccessDeniedException" => "KMS_ACCESS_DENIED",
+        "DisabledException" => "DISABLED_KMS_KEY",
+        "NotFoundException" => "KMS_KEY_NOT_FOUND",
+        "InvalidStateException" | "KMSInvalidStateException" => {
+            return "the key is not in a usable state (pending deletion, pending import, or unavailable): fix the key or choose another, then run again";
+        }
+        _ => {
+            return "KMS refused the key: see the details, fix the key or its policy, then run again";
+        }
+    };
+    hint(kind)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,6 +119,24 @@ mod tests {
             classify("SOMETHING_NEW_IN_2027"),
             FailureClass::NeedsOperator
         );
+    }
+
+    #[test]
+    fn kms_refusals_get_the_hint_of_their_failure_type() {
+        assert_eq!(
+            kms_refusal_hint("AccessDeniedException"),
+            hint("KMS_ACCESS_DENIED")
+        );
+        assert_eq!(
+            kms_refusal_hint("DisabledException"),
+            hint("DISABLED_KMS_KEY")
+        );
+        assert_eq!(
+            kms_refusal_hint("NotFoundException"),
+            hint("KMS_KEY_NOT_FOUND")
+        );
+        assert!(kms_refusal_hint("InvalidStateException").contains("pending deletion"));
+        assert!(kms_refusal_hint("Other").contains("KMS refused"));
     }
 
     #[test]

@@ -11,7 +11,8 @@
 //! under the per-key limit ([`crate::limits::KeyRoom`]), and fewer than `concurrency` Starts are
 //! in flight in its region; the (account, region, Start) token is taken by the worker.
 //!
-//! - [`state`]: the run's state, the pump (timers, Describes, dispatch) and the gates' use;
+//! - [`state`]: the run's state, events in, the phase changes and how an item ends;
+//! - [`pump`]: what runs after every event: timers, Describes, early polls, dispatch, key slots;
 //! - [`answers`]: what each Start and Describe answer leads to;
 //! - [`gates`]: the budget and key gates as pure functions;
 //! - [`track`]: one stream of a run; [`phase`]: its phase and why it ended there;
@@ -25,6 +26,7 @@ pub mod gates;
 mod io;
 mod phase;
 pub mod poll;
+mod pump;
 mod state;
 mod track;
 

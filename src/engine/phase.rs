@@ -68,6 +68,8 @@ pub enum Why {
     TimedOut,
     /// The service refused the Start itself (`InvalidArgumentException`, ...).
     Rejected,
+    /// KMS refused Firehose the stream's key at Start (`InvalidKMSResourceException`).
+    KmsRefused,
     /// Starts accepted (or unanswered) up to `--max-attempts`, yet the stream is not at target.
     AttemptsExhausted,
     /// `ENABLING_FAILED`, by the class of its failure type.
@@ -84,6 +86,7 @@ impl Why {
             Why::Plan(reason) => reason.as_str(),
             Why::TimedOut => "timed_out",
             Why::Rejected => "rejected",
+            Why::KmsRefused => "kms_refused",
             Why::AttemptsExhausted => "attempts_exhausted",
             Why::EnablingFailed(class) => match class {
                 FailureClass::NeedsOperator => "enabling_failed:needs_operator",
@@ -101,6 +104,7 @@ impl Why {
         let engine = [
             Why::TimedOut,
             Why::Rejected,
+            Why::KmsRefused,
             Why::AttemptsExhausted,
             Why::EnablingFailed(FailureClass::NeedsOperator),
             Why::EnablingFailed(FailureClass::Transient),
@@ -148,7 +152,12 @@ mod tests {
         ]
         .map(Why::Plan)
         .to_vec();
-        all.extend([Why::TimedOut, Why::Rejected, Why::AttemptsExhausted]);
+        all.extend([
+            Why::TimedOut,
+            Why::Rejected,
+            Why::KmsRefused,
+            Why::AttemptsExhausted,
+        ]);
         for class in [
             FailureClass::NeedsOperator,
             FailureClass::Transient,

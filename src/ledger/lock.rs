@@ -4,6 +4,10 @@
 //! another host (a ledger on a shared disk) its heartbeat is older than
 //! [`STALE_AFTER_OTHER_HOST`]. A holder whose lock was taken over learns it at its next
 //! heartbeat and stops.
+//!
+//! Taking the lock returns a [`LockGuard`]: the lock is released when the guard is dropped, so
+//! an early return cannot leave it held (only a process that dies leaves its row behind, for the
+//! rules above to clear).
 
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
@@ -68,15 +72,60 @@ impl LockHolder {
     }
 }
 
+/// The apply lock, held by (`pid`, `host`): released when dropped, or by
+/// [`LockGuard::release`], which reports a failure to release.
+#[must_use = "the lock is released as soon as the guard is dropped"]
+#[derive(Debug)]
+pub struct LockGuard<'a> {
+    ledger: &'a Ledger,
+    pid: u32,
+    host: String,
+    released: bool,
+}
+
+impl LockGuard<'_> {
+    /// Who holds the lock: (pid, host).
+    pub fn owner(&self) -> (u32, &str) {
+        (self.pid, &self.host)
+    }
+
+    /// Refreshes the heartbeat; `false` when the lock is no longer ours (taken over).
+    pub fn heartbeat(&self) -> Result<bool> {
+        self.ledger.heartbeat_lock(self.pid, &self.host)
+    }
+
+    /// Records which run the lock protects.
+    pub fn set_run(&self, run_id: i64) -> Result<()> {
+        self.ledger.set_lock_run(self.pid, &self.host, run_id)
+    }
+
+    /// Releases the lock now, saying so if the ledger cannot record it.
+    pub fn release(mut self) -> Result<()> {
+        self.released = true;
+        self.ledger.release_lock(self.pid, &self.host)
+    }
+}
+
+impl Drop for LockGuard<'_> {
+    fn drop(&mut self) {
+        if !self.released
+            && let Err(e) = self.ledger.release_lock(self.pid, &self.host)
+        {
+            tracing::warn!("cannot release the apply lock: {e}");
+        }
+    }
+}
+
 impl Ledger {
-    /// Takes the apply lock for (`pid`, `host`), or says who holds it.
+    /// Takes the apply lock for (`pid`, `host`), or says who holds it. Taking it again while
+    /// holding it succeeds (and dropping either guard releases it).
     pub fn acquire_lock(
         &self,
         pid: u32,
         host: &str,
         run_id: Option<i64>,
         check: StaleAfter,
-    ) -> Result<()> {
+    ) -> Result<LockGuard<'_>> {
         let now = self.now();
         let conn_tx =
             rusqlite::Transaction::new_unchecked(self.conn(), TransactionBehavior::Immediate)?;
@@ -99,7 +148,12 @@ impl Ledger {
             params![pid, host, run_id, now],
         )?;
         conn_tx.commit()?;
-        Ok(())
+        Ok(LockGuard {
+            ledger: self,
+            pid,
+            host: host.to_owned(),
+            released: false,
+        })
     }
 
     /// Refreshes the heartbeat; `false` when the lock is no longer ours (taken over).
@@ -120,8 +174,8 @@ impl Ledger {
         Ok(())
     }
 
-    /// Releases the lock if we hold it.
-    pub fn release_lock(&self, pid: u32, host: &str) -> Result<()> {
+    /// Releases the lock if (`pid`, `host`) holds it; what a [`LockGuard`] does when dropped.
+    fn release_lock(&self, pid: u32, host: &str) -> Result<()> {
         self.conn().execute(
             "DELETE FROM apply_lock WHERE id = 1 AND pid = ?1 AND host = ?2",
             params![pid, host],

@@ -9,10 +9,11 @@
 //! lives in numbered files under `migrations/`, applied with rusqlite_migration; a ledger from a
 //! newer schema is refused, never "upgraded down". Nothing is ever deleted.
 
-pub mod budget;
+mod items;
 pub mod lock;
 mod plans;
 mod records;
+mod runs;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -23,11 +24,16 @@ use rusqlite_migration::{M, Migrations, SchemaVersion};
 
 use crate::clock::{Clock, EpochMillis};
 use crate::error::{Exit, HasExit};
+use crate::limits::budget;
 use crate::model::StreamId;
 
-pub use lock::{LockHolder, StaleAfter};
-pub use plans::{ItemUpdate, Phase, RunItemRow, RunRow, SavedPlan};
+// The budget arithmetic lives in `crate::limits::budget`; re-exported for the apply engine,
+// which still imports it from here.
+pub use items::RunItemRow;
+pub use lock::{LockGuard, LockHolder, StaleAfter};
+pub use plans::SavedPlan;
 pub use records::{AttemptOutcome, AttemptRow, Op, StreamState};
+pub use runs::{RunGuard, RunRow};
 
 /// The schema, one entry per file of `migrations/`, in order. Append only.
 const MIGRATION_FILES: &[&str] = &[include_str!("../../migrations/0001_initial.sql")];

@@ -1,13 +1,11 @@
-//! Saved plans and runs. A plan is stored whole (settings and every item's decision), so
-//! `apply --plan ID` carries out exactly what the operator read; a run row records each plan or
-//! apply invocation with its arguments and outcome.
+//! Saved plans. A plan is stored whole (settings and every item's decision), so
+//! `apply --plan ID` carries out exactly what the operator read; a plan made while apply
+//! streams is saved header first, its items as they are decided.
 
 use rusqlite::{OptionalExtension, params};
 
 use super::{Ledger, Result};
 use crate::clock::EpochMillis;
-use crate::engine::Why;
-pub use crate::engine::{ItemUpdate, Phase};
 use crate::input::Target;
 use crate::model::{EncStatus, KeyChoice, StreamId, StreamStatus};
 use crate::plan::{Action, Current, Item, Reason, Settings};
@@ -24,18 +22,6 @@ pub struct SavedPlan {
     pub settings: Settings,
     pub items: Vec<Item>,
     pub estimated_ms: EpochMillis,
-}
-
-/// A row of `runs`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RunRow {
-    pub id: i64,
-    pub kind: String,
-    pub plan_id: Option<i64>,
-    pub started_at: EpochMillis,
-    pub ended_at: Option<EpochMillis>,
-    pub outcome: Option<String>,
-    pub args: String,
 }
 
 fn settings_json(s: &Settings) -> String {
@@ -60,7 +46,7 @@ fn settings_from_json(text: &str) -> Settings {
     }
 }
 
-fn insert_plan_items<'i>(
+pub(super) fn insert_plan_items<'i>(
     conn: &rusqlite::Connection,
     plan_id: i64,
     items: impl IntoIterator<Item = &'i Item>,
@@ -265,310 +251,6 @@ impl Ledger {
         }))
     }
 
-    /// Records the start of a plan or apply invocation.
-    pub fn start_run(&self, kind: &str, plan_id: Option<i64>, args: &str) -> Result<i64> {
-        let (pid, host) = super::lock::me();
-        self.conn().execute(
-            "INSERT INTO runs (kind, plan_id, started_at, args, pid, host) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![kind, plan_id, self.now(), args, pid, host],
-        )?;
-        Ok(self.conn().last_insert_rowid())
-    }
-
-    /// Attaches the plan a run made or carries out.
-    pub fn set_run_plan(&self, run_id: i64, plan_id: i64) -> Result<()> {
-        self.conn().execute(
-            "UPDATE runs SET plan_id = ?2 WHERE id = ?1",
-            params![run_id, plan_id],
-        )?;
-        Ok(())
-    }
-
-    /// Records how a run ended.
-    pub fn end_run(&self, run_id: i64, outcome: &str) -> Result<()> {
-        self.conn().execute(
-            "UPDATE runs SET ended_at = ?2, outcome = ?3 WHERE id = ?1",
-            params![run_id, self.now(), outcome],
-        )?;
-        Ok(())
-    }
-
-    /// Runs, newest first.
-    pub fn runs(&self) -> Result<Vec<RunRow>> {
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT id, kind, plan_id, started_at, ended_at, outcome, args FROM runs ORDER BY id DESC",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(RunRow {
-                id: r.get(0)?,
-                kind: r.get(1)?,
-                plan_id: r.get(2)?,
-                started_at: r.get(3)?,
-                ended_at: r.get(4)?,
-                outcome: r.get(5)?,
-                args: r.get(6)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    /// Records that every stream of a region was listed and observed.
-    pub fn record_inventory(&self, account: &str, region: &str, streams: usize) -> Result<()> {
-        self.conn().execute(
-            "INSERT INTO inventories (account, region, completed_at, streams) VALUES (?1, ?2, ?3, ?4)",
-            params![account, region, self.now(), streams as i64],
-        )?;
-        Ok(())
-    }
-
-    /// Whether a region was ever inventoried (its per-key counts are then complete).
-    pub fn has_inventory(&self, region: &str) -> Result<bool> {
-        Ok(self
-            .conn()
-            .query_row(
-                "SELECT 1 FROM inventories WHERE region = ?1 LIMIT 1",
-                [region],
-                |_| Ok(()),
-            )
-            .optional()?
-            .is_some())
-    }
-}
-
-/// One row of `run_items`, with the stream's latest observation for reports.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RunItemRow {
-    pub seq: usize,
-    pub line: u64,
-    pub account: Option<String>,
-    pub region: String,
-    pub name: String,
-    pub target: KeyChoice,
-    /// `None` while the stream is not yet observed and decided.
-    pub action: Option<Action>,
-    pub phase: Phase,
-    pub reason: Option<String>,
-    pub old_key: Option<KeyChoice>,
-    pub starts: u32,
-    pub enabled_at: Option<EpochMillis>,
-    pub failure_type: Option<String>,
-    pub failure_details: Option<String>,
-    pub next_slot: Option<EpochMillis>,
-    pub updated_at: EpochMillis,
-    /// The stream's encryption status and key at its latest observation.
-    pub last_status: Option<String>,
-    pub last_key: Option<KeyChoice>,
-}
-
-fn insert_run_item_rows(
-    tx: &rusqlite::Connection,
-    run_id: i64,
-    items: &[(Item, Phase, Option<KeyChoice>)],
-    now: EpochMillis,
-) -> Result<()> {
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO run_items (run_id, seq, line, account, region, name, target_type,
-             target_arn, action, phase, reason, old_type, old_arn, next_slot, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
-         ON CONFLICT (run_id, seq) DO UPDATE SET
-             account = excluded.account, action = excluded.action,
-             phase = excluded.phase, reason = excluded.reason,
-             old_type = excluded.old_type, old_arn = excluded.old_arn,
-             next_slot = excluded.next_slot, updated_at = excluded.updated_at",
-    )?;
-    for (item, phase, old) in items {
-        let t = &item.target;
-        stmt.execute(params![
-            run_id,
-            item.seq as i64,
-            t.line as i64,
-            item.account(),
-            t.region,
-            t.name,
-            t.key.key_type().as_str(),
-            t.key.key_arn().map(|a| a.as_str()),
-            item.action.as_str(),
-            phase.as_str(),
-            item.reason.map(Reason::as_str),
-            old.as_ref().map(|k| k.key_type().as_str()),
-            old.as_ref().and_then(|k| k.key_arn()).map(|a| a.as_str()),
-            item.next_slot,
-            now,
-        ])?;
-    }
-    Ok(())
-}
-
-impl Ledger {
-    /// Records the streams of a run before they are observed and decided (`action` NULL,
-    /// phase pending), so an interrupted run knows what it still has to observe.
-    pub fn insert_run_targets<'t>(
-        &self,
-        run_id: i64,
-        targets: impl IntoIterator<Item = (usize, &'t Target)>,
-    ) -> Result<()> {
-        let tx = self.conn().unchecked_transaction()?;
-        {
-            let mut stmt = tx.prepare_cached(
-                "INSERT INTO run_items (run_id, seq, line, account, region, name, target_type,
-                     target_arn, phase, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9)",
-            )?;
-            let now = self.now();
-            for (seq, t) in targets {
-                stmt.execute(params![
-                    run_id,
-                    seq as i64,
-                    t.line as i64,
-                    t.account,
-                    t.region,
-                    t.name,
-                    t.key.key_type().as_str(),
-                    t.key.key_arn().map(|a| a.as_str()),
-                    now,
-                ])?;
-            }
-        }
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// Records decisions made while a run goes on: in the plan and as the run's items, in one
-    /// transaction (a stream decided again after a crash replaces its earlier decision).
-    pub fn record_decisions(
-        &self,
-        plan_id: i64,
-        run_id: i64,
-        items: &[(Item, Phase, Option<KeyChoice>)],
-    ) -> Result<()> {
-        let tx = self.conn().unchecked_transaction()?;
-        insert_plan_items(&tx, plan_id, items.iter().map(|(item, _, _)| item))?;
-        insert_run_item_rows(&tx, run_id, items, self.now())?;
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// Records decided items of a run with their starting phase and the key in force (a new
-    /// row, or the decision for a row recorded by [`Ledger::insert_run_targets`]).
-    pub fn insert_run_items(
-        &self,
-        run_id: i64,
-        items: &[(Item, Phase, Option<KeyChoice>)],
-    ) -> Result<()> {
-        let tx = self.conn().unchecked_transaction()?;
-        insert_run_item_rows(&tx, run_id, items, self.now())?;
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// Applies a change to one run item.
-    pub fn update_run_item(&self, run_id: i64, seq: usize, u: &ItemUpdate) -> Result<()> {
-        let (failure_type, failure_details) = match &u.failure {
-            Some((t, d)) => (Some(t.as_str()), Some(d.as_str())),
-            None => (None, None),
-        };
-        self.conn().execute(
-            "UPDATE run_items SET
-                 phase = COALESCE(?3, phase),
-                 reason = COALESCE(?4, reason),
-                 starts = COALESCE(?5, starts),
-                 enabled_at = COALESCE(?6, enabled_at),
-                 failure_type = COALESCE(?7, failure_type),
-                 failure_details = COALESCE(?8, failure_details),
-                 next_slot = COALESCE(?9, next_slot),
-                 updated_at = ?10
-             WHERE run_id = ?1 AND seq = ?2",
-            params![
-                run_id,
-                seq as i64,
-                u.phase.map(Phase::as_str),
-                u.reason.map(Why::as_str),
-                u.starts,
-                u.enabled_at,
-                failure_type,
-                failure_details,
-                u.next_slot,
-                self.now()
-            ],
-        )?;
-        Ok(())
-    }
-
-    /// Every item of a run, in fleet order.
-    pub fn run_items(&self, run_id: i64) -> Result<Vec<RunItemRow>> {
-        self.run_items_in(run_id, &[])
-    }
-
-    /// The items of a run in the given phases (all of them when `phases` is empty).
-    pub fn run_items_in(&self, run_id: i64, phases: &[Phase]) -> Result<Vec<RunItemRow>> {
-        let wanted: String = phases
-            .iter()
-            .map(|p| format!(",{}", p.as_str()))
-            .collect::<String>()
-            + ",";
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT i.seq, i.line, i.account, i.region, i.name, i.target_type, i.target_arn,
-                    i.action, i.phase, i.reason, i.old_type, i.old_arn, i.starts, i.enabled_at,
-                    i.failure_type, i.failure_details, i.next_slot, i.updated_at,
-                    s.enc_status, s.key_type, s.key_arn
-             FROM run_items i
-             LEFT JOIN streams s ON s.account = i.account AND s.region = i.region AND s.name = i.name
-             WHERE i.run_id = ?1 AND (?2 = ',' OR instr(?2, ',' || i.phase || ',') > 0)
-             ORDER BY i.seq",
-        )?;
-        let rows = stmt.query_map(params![run_id, wanted], |r| {
-            let corrupt = |what: &str| {
-                rusqlite::Error::InvalidColumnType(
-                    0,
-                    format!("run {run_id}: {what}"),
-                    rusqlite::types::Type::Text,
-                )
-            };
-            let key = |t: Option<String>, a: Option<String>| {
-                t.and_then(|t| KeyChoice::from_parts(&t, a.as_deref()))
-            };
-            Ok(RunItemRow {
-                seq: r.get::<_, i64>(0)? as usize,
-                line: r.get::<_, i64>(1)? as u64,
-                account: r.get(2)?,
-                region: r.get(3)?,
-                name: r.get(4)?,
-                target: key(r.get(5)?, r.get(6)?).ok_or_else(|| corrupt("target key"))?,
-                action: match r.get::<_, Option<String>>(7)? {
-                    None => None,
-                    Some(a) => Some(Action::parse(&a).ok_or_else(|| corrupt("action"))?),
-                },
-                phase: Phase::parse(&r.get::<_, String>(8)?).ok_or_else(|| corrupt("phase"))?,
-                reason: r.get(9)?,
-                old_key: key(r.get(10)?, r.get(11)?),
-                starts: r.get(12)?,
-                enabled_at: r.get(13)?,
-                failure_type: r.get(14)?,
-                failure_details: r.get(15)?,
-                next_slot: r.get(16)?,
-                updated_at: r.get(17)?,
-                last_status: r.get(18)?,
-                last_key: key(r.get(19)?, r.get(20)?),
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    /// One run.
-    pub fn run(&self, run_id: i64) -> Result<Option<RunRow>> {
-        Ok(self.runs()?.into_iter().find(|r| r.id == run_id))
-    }
-
-    /// The newest apply run that never finished (crashed, killed or interrupted), optionally
-    /// only one for the given plan.
-    pub fn unfinished_apply(&self, plan_id: Option<i64>) -> Result<Option<RunRow>> {
-        Ok(self.runs()?.into_iter().find(|r| {
-            r.kind == "apply"
-                && matches!(r.outcome.as_deref(), None | Some("interrupted"))
-                && plan_id.is_none_or(|p| r.plan_id == Some(p))
-        }))
-    }
-
     /// The fleet file a plan was made from.
     pub fn plan_fleet(&self, plan_id: i64) -> Result<Option<String>> {
         Ok(self
@@ -577,26 +259,5 @@ impl Ledger {
                 r.get(0)
             })
             .optional()?)
-    }
-
-    /// Closes unfinished apply runs stopped before any of their streams were recorded (while
-    /// describing keys, or at the confirmation prompt with a plan but no items): there is
-    /// nothing to resume. Call it holding the lock.
-    pub fn abandon_planless_runs(&self) -> Result<usize> {
-        Ok(self.conn().execute(
-            "UPDATE runs SET outcome = 'abandoned', ended_at = ?1
-             WHERE kind = 'apply' AND (outcome IS NULL OR outcome = 'interrupted')
-               AND NOT EXISTS (SELECT 1 FROM run_items i WHERE i.run_id = runs.id)",
-            params![self.now()],
-        )?)
-    }
-
-    /// Marks a run as running again (resume).
-    pub fn reopen_run(&self, run_id: i64) -> Result<()> {
-        self.conn().execute(
-            "UPDATE runs SET ended_at = NULL, outcome = NULL WHERE id = ?1",
-            params![run_id],
-        )?;
-        Ok(())
     }
 }

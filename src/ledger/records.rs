@@ -318,3 +318,27 @@ impl Ledger {
             .optional()?)
     }
 }
+
+impl Ledger {
+    /// Records that every stream of a region was listed and observed.
+    pub fn record_inventory(&self, account: &str, region: &str, streams: usize) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO inventories (account, region, completed_at, streams) VALUES (?1, ?2, ?3, ?4)",
+            params![account, region, self.now(), streams as i64],
+        )?;
+        Ok(())
+    }
+
+    /// Whether a region was ever inventoried (its per-key counts are then complete).
+    pub fn has_inventory(&self, region: &str) -> Result<bool> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT 1 FROM inventories WHERE region = ?1 LIMIT 1",
+                [region],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+}

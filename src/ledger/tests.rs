@@ -253,11 +253,11 @@ fn save_plan(ledger: &Ledger, items: &[(&str, &str, Option<&str>)]) -> i64 {
 #[test]
 fn lock_contention_and_takeover() {
     let (_d, ledger, clock) = ledger();
-    ledger
+    let a = ledger
         .acquire_lock(111, "host-a", None, StaleAfter::HeartbeatOnly)
         .unwrap();
     // Re-entrant for the holder.
-    ledger
+    let a_again = ledger
         .acquire_lock(111, "host-a", Some(7), StaleAfter::HeartbeatOnly)
         .unwrap();
     // A second acquirer is told who holds it.
@@ -279,15 +279,17 @@ fn lock_contention_and_takeover() {
     ));
     // Silence beyond the stale age: taken over; the old holder learns it at its heartbeat.
     clock.advance(1);
-    ledger
+    let b = ledger
         .acquire_lock(222, "host-b", None, StaleAfter::HeartbeatOnly)
         .unwrap();
     assert!(!ledger.heartbeat_lock(111, "host-a").unwrap());
+    assert!(!a.heartbeat().unwrap());
     assert_eq!(ledger.lock_holder().unwrap().unwrap().pid, 222);
     // Release only by the holder.
-    ledger.release_lock(111, "host-a").unwrap();
+    a.release().unwrap();
+    drop(a_again);
     assert!(ledger.lock_holder().unwrap().is_some());
-    ledger.release_lock(222, "host-b").unwrap();
+    b.release().unwrap();
     assert!(ledger.lock_holder().unwrap().is_none());
 }
 
@@ -299,12 +301,16 @@ fn lock_of_a_dead_process_on_this_host_is_taken_over_at_once() {
     let mut child = std::process::Command::new("true").spawn().unwrap();
     let dead = child.id();
     child.wait().unwrap();
-    ledger
+    let _dead = ledger
         .acquire_lock(dead, &host, None, StaleAfter::ProcessTable)
         .unwrap();
-    ledger
+    let _me = ledger
         .acquire_lock(std::process::id(), &host, None, StaleAfter::ProcessTable)
         .unwrap();
+    assert_eq!(
+        ledger.lock_holder().unwrap().unwrap().pid,
+        std::process::id()
+    );
     // A live one is respected, however long it has been silent (observing a large fleet,
     // waiting for its operator's yes).
     clock.advance(10 * lock::STALE_AFTER_OTHER_HOST);
@@ -520,14 +526,14 @@ fn an_apply_stopped_before_recording_its_streams_is_abandoned_not_resumed() {
     use crate::plan::Settings;
     let (_d, ledger, _clock) = ledger();
     let settings = Settings::default();
-    // Stopped while describing keys: no plan, no items.
-    let keys = ledger.start_run("apply", None, "").unwrap();
+    // Killed (the runs stay open) while describing keys: no plan, no items.
+    let keys = ledger.start_run("apply", None, "").unwrap().detach();
     // Stopped at the confirmation prompt: a plan, no items.
-    let prompt = ledger.start_run("apply", None, "").unwrap();
+    let prompt = ledger.start_run("apply", None, "").unwrap().detach();
     let plan = ledger.create_plan("fleet.csv", &settings, T0, 0).unwrap();
     ledger.set_run_plan(prompt, plan).unwrap();
     // Stopped while streaming: its streams are recorded, so it resumes.
-    let streaming = ledger.start_run("apply", None, "").unwrap();
+    let streaming = ledger.start_run("apply", None, "").unwrap().detach();
     ledger.set_run_plan(streaming, plan).unwrap();
     let target = Target {
         line: 2,
@@ -549,4 +555,56 @@ fn an_apply_stopped_before_recording_its_streams_is_abandoned_not_resumed() {
         ledger.unfinished_apply(None).unwrap().unwrap().id,
         streaming
     );
+}
+
+#[test]
+fn lock_released_when_its_guard_is_dropped_on_an_error_path() {
+    let (_d, ledger, _clock) = ledger();
+    let (pid, host) = lock::me();
+    let locked_then_failed = || -> Result<()> {
+        let guard = ledger.acquire_lock(pid, &host, None, StaleAfter::HeartbeatOnly)?;
+        guard.set_run(9)?;
+        assert_eq!(ledger.lock_holder()?.unwrap().run_id, Some(9));
+        assert_eq!(guard.owner(), (pid, host.as_str()));
+        assert!(guard.heartbeat()?);
+        Err(LedgerError::Missing("an early return".into()))
+    };
+    assert!(locked_then_failed().is_err());
+    assert_eq!(ledger.lock_holder().unwrap(), None, "the lock row is gone");
+    // Another process takes it at once.
+    let other = ledger
+        .acquire_lock(pid + 1, "elsewhere", None, StaleAfter::HeartbeatOnly)
+        .unwrap();
+    assert_eq!(ledger.lock_holder().unwrap().unwrap().pid, pid + 1);
+    drop(other);
+    assert_eq!(ledger.lock_holder().unwrap(), None);
+}
+
+#[test]
+fn a_run_dropped_without_finish_is_recorded_as_ended_in_error() {
+    let (_d, ledger, clock) = ledger();
+    let run_row = |id| ledger.run(id).unwrap().unwrap();
+    let mut started = None;
+    let planned_then_failed = |started: &mut Option<i64>| -> Result<()> {
+        let run = ledger.start_run("plan", None, "{}")?;
+        *started = Some(run.id());
+        Err(LedgerError::Missing("an early return".into()))?;
+        run.finish("planned")
+    };
+    clock.advance(SECOND);
+    assert!(planned_then_failed(&mut started).is_err());
+    let failed = run_row(started.unwrap());
+    assert_eq!(failed.outcome.as_deref(), Some("error"));
+    assert_eq!(failed.ended_at, Some(T0 + SECOND));
+
+    let run = ledger.start_run("plan", None, "{}").unwrap();
+    let id = run.id();
+    assert_eq!(run_row(id).outcome, None, "open while it runs");
+    run.finish("planned").unwrap();
+    assert_eq!(run_row(id).outcome.as_deref(), Some("planned"));
+
+    // Detached, a run stays open for the caller (or `resume`) to end.
+    let id = ledger.start_run("apply", None, "{}").unwrap().detach();
+    assert_eq!(run_row(id).outcome, None);
+    assert_eq!(run_row(id).ended_at, None);
 }

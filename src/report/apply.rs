@@ -13,6 +13,15 @@ use crate::engine::{Notice, Outcome, Phase, Snapshot, failure};
 use crate::ledger::{Ledger, LedgerError, RunItemRow};
 use crate::pace::Operation;
 
+/// The formats of the per-stream run report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    Table,
+    Json,
+    Csv,
+    Md,
+}
+
 /// Draws events until the engine hangs up.
 pub fn spawn_reporter(
     mode: Mode,

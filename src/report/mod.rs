@@ -1,7 +1,20 @@
 //! Presentation: colour decisions and the human-readable renderings of what the engine did.
 //! The engine never prints; this module draws.
 
-use crate::cli::ColorChoice;
+/// How commands print their results on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    Table,
+    Json,
+}
+
+/// Whether to colour terminal output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColorChoice {
+    Auto,
+    On,
+    Off,
+}
 
 /// Whether to colour output: `on`/`off` decide; `auto` colours a terminal unless `NO_COLOR`
 /// is set to a non-empty value (https://no-color.org).

@@ -1,13 +1,10 @@
 //! Progress on stderr: an indicatif bar on a terminal, a plain line every few seconds otherwise,
 //! nothing with `-q`. Fed by the commands from the engine's events; the engine never draws.
 
-use std::io::IsTerminal;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-
-use crate::cli::GlobalArgs;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -17,10 +14,11 @@ pub enum Mode {
 }
 
 impl Mode {
-    pub fn for_args(global: &GlobalArgs) -> Mode {
-        if global.quiet {
+    /// Nothing when quiet, a bar when stderr is a terminal, plain lines otherwise.
+    pub fn choose(quiet: bool, stderr_is_terminal: bool) -> Mode {
+        if quiet {
             Mode::Quiet
-        } else if std::io::stderr().is_terminal() {
+        } else if stderr_is_terminal {
             Mode::Bar
         } else {
             Mode::Lines

@@ -10,7 +10,7 @@ use std::time::Duration;
 use aws_credential_types::Credentials;
 use aws_sdk_firehose::config::BehaviorVersion;
 use aws_smithy_types::retry::RetryConfig;
-pub use firehose_sse::sandbox::Stats;
+pub use firehose_sse_sandbox::Stats;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_firehose-sse");
 pub const ACCOUNT: &str = "123456789012";
@@ -103,7 +103,7 @@ impl Sandbox {
     pub fn stats(&self) -> Stats {
         let raw = self.raw("GET", "/_sandbox/stats", &[], "");
         assert_eq!(raw.status, 200, "{}", raw.body);
-        serde_json::from_str(&raw.body).expect("stats parse as firehose_sse::sandbox::Stats")
+        serde_json::from_str(&raw.body).expect("stats parse as firehose_sse_sandbox::Stats")
     }
 }
 

@@ -332,3 +332,49 @@ fn a_throttled_describe_is_asked_again_and_slows_describes() {
     }));
     assert_eq!(describes(&fx), [(0, false)], "asked again at once");
 }
+
+#[test]
+fn a_key_kms_refuses_fails_that_stream_only_with_kms_code_and_hint() {
+    let mut run = Run::new(config());
+    run.add(vec![item(0, key(K1)), item(1, KeyChoice::AwsOwned)]);
+    run.send(0);
+    run.send(1);
+    run.answer(
+        0,
+        Err(CallError::KmsRefused {
+            kms_code: "AccessDeniedException".into(),
+            message: "the grant for the CMK might have been revoked".into(),
+        }),
+    );
+    assert!(
+        !run.st.is_stopping(),
+        "one stream's key never stops the run"
+    );
+    assert_eq!(
+        (run.phase(0), run.reason(0)),
+        (Phase::Failed, Some(Why::KmsRefused))
+    );
+    let (kind, details) = run.st.track(0).failure().cloned().unwrap();
+    assert_eq!(kind, "InvalidKMSResourceException");
+    assert!(details.starts_with("AccessDeniedException: "), "{details}");
+    assert!(details.contains("kms:CreateGrant"), "{details}");
+    run.answer(1, Ok(()));
+    assert_eq!(run.phase(1), Phase::Polling);
+}
+
+#[test]
+fn expired_credentials_stop_the_run_with_the_credentials_message() {
+    let mut run = Run::new(config());
+    run.add(vec![item(0, KeyChoice::AwsOwned)]);
+    run.send(0);
+    run.answer(
+        0,
+        Err(CallError::Denied {
+            code: "ExpiredTokenException".into(),
+            message: "The security token included in the request is expired".into(),
+        }),
+    );
+    let why = run.st.into_outcome(run.now).aborted.unwrap();
+    assert!(why.contains("credentials"), "{why}");
+    assert!(!why.contains("IAM policy"), "{why}");
+}

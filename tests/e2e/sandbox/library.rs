@@ -9,8 +9,7 @@ use crate::common::firehose_client;
 /// the test moves, so a 24 h budget window passes in no time.
 #[tokio::test]
 async fn in_process_sandbox_with_a_manual_clock() {
-    use firehose_sse::clock::ManualClock;
-    use firehose_sse::sandbox::{Sandbox, SandboxConfig, Seed};
+    use firehose_sse_sandbox::{ManualClock, Sandbox, SandboxConfig, Seed};
     use std::sync::Arc;
 
     let clock = ManualClock::at(1_800_000_000_000);

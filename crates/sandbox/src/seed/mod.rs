@@ -1,13 +1,16 @@
 //! The world a sandbox starts with: streams and KMS keys, read from a JSON fleet description
 //! (`--fleet FILE`, format in README "Sandbox") or generated (`--streams N`), and checked, every
-//! problem at once, before the sandbox serves anything.
+//! problem at once, before the sandbox serves anything. Above the vocabulary, below the world.
 
 use std::collections::HashSet;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{KeyType, KmsKeyArn, is_valid_region, is_valid_stream_name};
+use crate::vocabulary::{
+    KEY_SPECS, KEY_STATES, KEY_USAGES, KeyType, KmsKeyArn, SEEDABLE_STREAM_STATUSES, StreamType,
+    is_valid_key_id, is_valid_region, is_valid_stream_name,
+};
 
 /// Streams and keys to create at start-up.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -107,21 +110,6 @@ pub enum SeedError {
     Invalid(Vec<String>),
 }
 
-pub(crate) const STREAM_TYPES: [&str; 4] = [
-    "DirectPut",
-    "KinesisStreamAsSource",
-    "MSKAsSource",
-    "DatabaseAsSource",
-];
-pub(crate) const SEEDABLE_STREAM_STATUSES: [&str; 5] = [
-    "ACTIVE",
-    "CREATING",
-    "DELETING",
-    "CREATING_FAILED",
-    "DELETING_FAILED",
-];
-pub(crate) const KEY_STATES: [&str; 3] = ["Enabled", "Disabled", "PendingDeletion"];
-
 fn default_stream_type() -> String {
     "DirectPut".into()
 }
@@ -217,18 +205,25 @@ impl Seed {
                     "{at}: a stream of that name already exists in {region}"
                 ));
             }
-            if !STREAM_TYPES.contains(&s.stream_type.as_str()) {
+            if StreamType::parse(&s.stream_type).is_none() {
                 errors.push(format!(
                     "{at}: type {:?} is not one of {}",
                     s.stream_type,
-                    STREAM_TYPES.join(", ")
+                    StreamType::list()
                 ));
             }
-            if !SEEDABLE_STREAM_STATUSES.contains(&s.status.as_str()) {
+            if !SEEDABLE_STREAM_STATUSES
+                .iter()
+                .any(|status| status.as_str() == s.status)
+            {
+                let list: Vec<&str> = SEEDABLE_STREAM_STATUSES
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect();
                 errors.push(format!(
                     "{at}: status {:?} is not one of {}",
                     s.status,
-                    SEEDABLE_STREAM_STATUSES.join(", ")
+                    list.join(", ")
                 ));
             }
             if let Some(enc) = &s.encryption {
@@ -244,9 +239,7 @@ impl Seed {
         for (i, k) in self.keys.iter().enumerate() {
             let at = format!("keys[{i}] {:?}", k.id);
             let region = k.region.as_deref().unwrap_or(default_region);
-            if !(1..=128).contains(&k.id.len())
-                || !k.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            {
+            if !is_valid_key_id(&k.id) {
                 errors.push(format!("{at}: id must be 1-128 letters, digits or '-'"));
             }
             if !is_valid_region(region) {
@@ -264,10 +257,10 @@ impl Seed {
                     KEY_STATES.join(", ")
                 ));
             }
-            if !super::protocol::KEY_SPECS.contains(&k.spec.as_str()) {
+            if !KEY_SPECS.contains(&k.spec.as_str()) {
                 errors.push(format!("{at}: unknown key spec {:?}", k.spec));
             }
-            if !super::protocol::KEY_USAGES.contains(&k.usage.as_str()) {
+            if !KEY_USAGES.contains(&k.usage.as_str()) {
                 errors.push(format!("{at}: unknown key usage {:?}", k.usage));
             }
             if let Some(f) = &k.failure
@@ -285,14 +278,15 @@ impl Seed {
 }
 
 impl SeedEncryption {
-    /// The key type and (customer keys) ARN this describes.
+    /// The key type and (customer keys) ARN this describes. `key_type` is read without regard
+    /// to case: a fleet file is typed by hand.
     pub(crate) fn key(&self, account: &str) -> Result<(KeyType, Option<KmsKeyArn>), String> {
         let key_type = match (&self.key_type, &self.key_arn) {
-            (Some(t), _) => KeyType::parse(t).ok_or_else(|| {
+            (Some(t), _) => KeyType::parse(&t.to_ascii_uppercase()).ok_or_else(|| {
                 format!(
                     "key_type {t:?} is not {} or {}",
-                    KeyType::AWS_OWNED,
-                    KeyType::CUSTOMER_MANAGED
+                    KeyType::AwsOwned.as_str(),
+                    KeyType::CustomerManaged.as_str()
                 )
             })?,
             (None, Some(_)) => KeyType::CustomerManaged,
@@ -306,10 +300,10 @@ impl SeedEncryption {
             }
             (KeyType::CustomerManaged, Some(arn)) => {
                 let parsed = KmsKeyArn::parse(arn).map_err(|e| format!("key_arn {arn:?} {e}"))?;
-                if parsed.account() != account {
+                if parsed.account != account {
                     return Err(format!(
                         "key_arn {arn:?} belongs to account {}, the sandbox serves {account}",
-                        parsed.account()
+                        parsed.account
                     ));
                 }
                 Ok((key_type, Some(parsed)))
@@ -319,80 +313,4 @@ impl SeedEncryption {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const ACCOUNT: &str = "123456789012";
-
-    #[test]
-    fn generated_names_are_zero_padded_and_sorted() {
-        let seed = Seed::generated(3, "us-east-1");
-        let names: Vec<_> = seed.streams.iter().map(|s| s.name.as_str()).collect();
-        assert_eq!(names, ["stream-00000", "stream-00001", "stream-00002"]);
-        assert_eq!(
-            Seed::generated(100_001, "us-east-1").streams[100_000].name,
-            "stream-100000"
-        );
-        seed.check(ACCOUNT, "us-east-1").unwrap();
-    }
-
-    #[test]
-    fn parses_the_documented_format_with_defaults() {
-        let seed: Seed = serde_json::from_str(
-            r#"{
-              "streams": [
-                {"name": "orders", "region": "eu-west-1"},
-                {"name": "clicks", "type": "KinesisStreamAsSource"},
-                {"name": "audit", "encryption": {"key_arn": "arn:aws:kms:us-east-1:123456789012:key/k1"}}
-              ],
-              "keys": [
-                {"id": "k1"},
-                {"id": "k2", "region": "eu-west-1", "state": "Disabled"},
-                {"id": "k3", "failure": {"type": "KMS_ACCESS_DENIED", "times": 2}}
-              ]
-            }"#,
-        )
-        .unwrap();
-        assert_eq!(seed.streams[0].stream_type, "DirectPut");
-        assert_eq!(seed.streams[0].status, "ACTIVE");
-        assert_eq!(seed.keys[0].spec, "SYMMETRIC_DEFAULT");
-        assert_eq!(seed.keys[2].failure.as_ref().unwrap().times, Some(2));
-        seed.check(ACCOUNT, "us-east-1").unwrap();
-        let (t, arn) = seed.streams[2]
-            .encryption
-            .as_ref()
-            .unwrap()
-            .key(ACCOUNT)
-            .unwrap();
-        assert_eq!(t, KeyType::CustomerManaged);
-        assert_eq!(arn.unwrap().key_id(), "k1");
-    }
-
-    #[test]
-    fn reports_every_problem_at_once() {
-        let seed: Seed = serde_json::from_str(
-            r#"{
-              "streams": [
-                {"name": "bad name"},
-                {"name": "a", "type": "Firehose"},
-                {"name": "a", "type": "Firehose"},
-                {"name": "b", "type": "MSKAsSource", "encryption": {}},
-                {"name": "c", "encryption": {"key_type": "CUSTOMER_MANAGED_CMK"}}
-              ],
-              "keys": [{"id": "k/1", "state": "Gone", "spec": "AES"}]
-            }"#,
-        )
-        .unwrap();
-        let SeedError::Invalid(errors) = seed.check(ACCOUNT, "us-east-1").unwrap_err() else {
-            panic!("expected Invalid");
-        };
-        assert_eq!(errors.len(), 9, "{errors:#?}");
-    }
-
-    #[test]
-    fn unknown_fields_are_refused() {
-        let err = serde_json::from_str::<Seed>(r#"{"streams": [{"name": "a", "colour": 1}]}"#)
-            .unwrap_err();
-        assert!(err.to_string().contains("colour"), "{err}");
-    }
-}
+mod tests;

@@ -1,6 +1,6 @@
-//! The HTTP side: a hyper accept loop on loopback, one task per connection (HTTP/1.1
-//! keep-alive), the admin endpoint, fault injection (500, dropped connection, 2 s delay) and a
-//! graceful stop. A request holds the world's lock once, briefly (twice when faulted).
+//! The HTTP side: a hyper accept loop, one task per connection (HTTP/1.1 keep-alive), the
+//! admin endpoint, fault injection (500, dropped connection, 2 s delay) and a graceful stop. A
+//! request holds the world's lock once, briefly (twice when faulted).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -17,9 +17,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::protocol::{self, Call};
-use super::state::{self, Admission, ApiError, FaultKind, World};
-use crate::clock::Clock;
+use crate::vocabulary::{ApiError, Clock, Millis, codes};
+use crate::wire::{Call, answer};
+use crate::world::{Admission, FaultKind, World};
 
 /// The admin endpoint serving the ground truth.
 pub const STATS_PATH: &str = "/_sandbox/stats";
@@ -31,7 +31,7 @@ const MAX_BODY: usize = 1 << 20;
 const DRAIN: Duration = Duration::from_secs(5);
 
 /// What every connection task shares.
-pub struct Shared {
+pub(super) struct Shared {
     world: Mutex<World>,
     default_region: String,
     clock: Arc<dyn Clock>,
@@ -48,7 +48,12 @@ impl std::fmt::Debug for Shared {
 }
 
 impl Shared {
-    pub fn new(world: World, default_region: String, clock: Arc<dyn Clock>, seed: u64) -> Self {
+    pub(super) fn new(
+        world: World,
+        default_region: String,
+        clock: Arc<dyn Clock>,
+        seed: u64,
+    ) -> Self {
         Shared {
             world: Mutex::new(world),
             default_region,
@@ -60,11 +65,11 @@ impl Shared {
 
     /// The world, locked. A panic while holding it cannot leave it half-changed in a way that
     /// matters more than stopping serving, so a poisoned lock is taken as is.
-    pub fn world(&self) -> MutexGuard<'_, World> {
+    pub(super) fn world(&self) -> MutexGuard<'_, World> {
         self.world.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn now(&self) -> i64 {
+    pub(super) fn now(&self) -> Millis {
         self.clock.now()
     }
 
@@ -85,7 +90,7 @@ struct DropConnection;
 
 /// Serves `listener` until `shutdown` turns true (or its sender goes), then lets open
 /// connections finish their current request for up to 5 s.
-pub async fn serve(
+pub(super) async fn serve(
     listener: TcpListener,
     shared: Arc<Shared>,
     mut shutdown: watch::Receiver<bool>,
@@ -162,18 +167,15 @@ async fn handle(
         Ok(collected) => collected.to_bytes(),
         Err(e) => {
             let err = ApiError::new(
-                state::SERIALIZATION,
+                codes::SERIALIZATION,
                 format!("Cannot read the request body: {e}"),
             );
-            return Ok(protocol::error(&err, &request_id));
+            return Ok(answer::error(&err, &request_id));
         }
     };
     let call = Call::parse(&parts.headers, &body, &shared.default_region);
     let arrived = shared.now();
-    let (throttled, faultable) = match call.op {
-        Ok(op) => (op.is_firehose(), call.body.is_ok()),
-        Err(_) => (false, false),
-    };
+    let (throttled, faultable) = (call.is_throttled(), call.is_faultable());
     // Admission and the operation under one lock: one acquisition per request on the hot path.
     let (admission, result) = {
         let mut world = shared.world();
@@ -189,9 +191,9 @@ async fn handle(
         "request"
     );
     match (admission, result) {
-        (Admission::Proceed, Some(result)) => Ok(protocol::reply(result, &request_id)),
+        (Admission::Proceed, Some(result)) => Ok(answer::reply(result, &request_id)),
         (Admission::Proceed, None) => unreachable!("an admitted call is executed"),
-        (Admission::Throttled, _) => Ok(protocol::error(&protocol::throttled(), &request_id)),
+        (Admission::Throttled, _) => Ok(answer::error(&answer::throttled(), &request_id)),
         (Admission::Fault { kind, apply }, _) => {
             if kind == FaultKind::Delay {
                 tokio::time::sleep(FAULT_DELAY).await;
@@ -207,9 +209,9 @@ async fn handle(
                 arrived,
             );
             match (kind, result) {
-                (FaultKind::Delay, Some(result)) => Ok(protocol::reply(result, &request_id)),
+                (FaultKind::Delay, Some(result)) => Ok(answer::reply(result, &request_id)),
                 (FaultKind::Drop, _) => Err(DropConnection),
-                _ => Ok(protocol::error(&protocol::internal_failure(), &request_id)),
+                _ => Ok(answer::error(&answer::internal_failure(), &request_id)),
             }
         }
     }
@@ -223,13 +225,13 @@ fn execute(shared: &Shared, call: &Call) -> Result<Vec<u8>, ApiError> {
 fn stats(shared: &Shared, method: &Method, request_id: &str) -> Response<Full<Bytes>> {
     if method != Method::GET {
         let err = ApiError::new(
-            state::UNKNOWN_OPERATION,
+            codes::UNKNOWN_OPERATION,
             format!("{STATS_PATH} answers GET only."),
         );
-        return protocol::error(&err, request_id);
+        return answer::error(&err, request_id);
     }
     let now = shared.now();
     let stats = shared.world().stats(now);
     let body = serde_json::to_vec(&stats).unwrap_or_default();
-    protocol::admin_json(body, request_id)
+    answer::admin_json(body, request_id)
 }

@@ -1,19 +1,21 @@
 //! `firehose-sse sandbox`: flags → configuration and seed, a tokio runtime, serve until
 //! SIGINT/SIGTERM. The endpoint URL is the first line of stdout (flushed at once) so scripts
-//! and tests can read it; everything else goes to stderr.
+//! and tests can read it; everything else goes to stderr. The emulator itself is the
+//! `firehose-sse-sandbox` crate; this is its wiring to our command line.
 
 use std::io::Write;
 use std::net::{SocketAddr, ToSocketAddrs};
 
 use anyhow::Context;
 
-use super::{Sandbox, SandboxConfig, Seed};
+use firehose_sse_sandbox::{Sandbox, SandboxConfig, Seed};
+
 use crate::cli::{GlobalArgs, SandboxArgs};
 use crate::error::{Exit, UsageError};
 use crate::model::{is_valid_account, is_valid_region};
 
 /// Runs the sandbox until a signal.
-pub fn run(global: &GlobalArgs, args: &SandboxArgs) -> anyhow::Result<Exit> {
+pub fn sandbox(global: &GlobalArgs, args: &SandboxArgs) -> anyhow::Result<Exit> {
     let listen = listen_addr(&args.listen, args.allow_remote)?;
     let config = config(global, args)?;
     let seed = seed(args, &config)?;
@@ -90,6 +92,8 @@ fn seed(args: &SandboxArgs, config: &SandboxConfig) -> Result<Seed, UsageError> 
 
 async fn serve(listen: SocketAddr, config: SandboxConfig, seed: Seed) -> anyhow::Result<Exit> {
     let (streams, keys) = (seed.streams.len(), seed.keys.len());
+    // Listening before the endpoint is printed: whoever reads it may signal at once.
+    let mut signals = crate::signal::Signals::new().context("cannot wait for signals")?;
     let sandbox = Sandbox::start(listen, config.clone(), seed)
         .await
         .with_context(|| format!("cannot serve the sandbox on {listen}"))?;
@@ -115,26 +119,10 @@ async fn serve(listen: SocketAddr, config: SandboxConfig, seed: Seed) -> anyhow:
         config.fault_rate,
         sandbox.endpoint(),
     );
-    wait_for_signal().await.context("cannot wait for signals")?;
+    signals.next().await;
     tracing::info!("signal received, stopping the sandbox");
     sandbox.shutdown().await;
     Ok(Exit::Ok)
-}
-
-/// Returns on the first SIGINT (Ctrl-C) or SIGTERM.
-async fn wait_for_signal() -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => r,
-            _ = term.recv() => Ok(()),
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await
-    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
-//! The ground truth served at `GET /_sandbox/stats` (and by [`super::Sandbox::stats`]): what the
+//! The ground truth served at `GET /_sandbox/stats` (and by `Sandbox::stats`): what the
 //! sandbox really received and did, so tests and benchmarks can prove a client never breached a
-//! limit. Plain serde data; [`super::state::World::stats`] fills it in.
+//! limit. Plain serde data, beside the world: `World::stats` fills it in.
 
 use std::collections::BTreeMap;
 

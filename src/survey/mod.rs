@@ -4,7 +4,15 @@
 //! observes every stream, then decides and prints the result; `apply FLEET --yes` drives it
 //! from its dispatch loop and starts each stream as soon as it is decided, so near a key's
 //! limit a stream found on the key after its neighbours were decided is counted by apply's
-//! dispatch rather than by their decisions (see [`Survey::accept`]).
+//! dispatch rather than by their decisions (see [`Survey::accept`]). The steps that drive it —
+//! describe the keys, describe the streams, save the decided plan — are in [`steps`].
+
+mod steps;
+
+pub use steps::{
+    Clients, Decided, FleetSurvey, Surveyed, finish_survey, prepare_survey, start_observing,
+    survey_fleet,
+};
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 

@@ -1,0 +1,44 @@
+//! firehose-sse-sandbox: a loopback HTTP emulator of the Amazon Data Firehose and KMS APIs
+//! that enforces the real AWS limits, so every test, benchmark and demo of firehose-sse runs
+//! without an AWS account. It speaks AWS JSON 1.1, so the Rust SDK, boto3 and the AWS CLI work
+//! against it unchanged, and it serves its ground truth at `GET /_sandbox/stats`.
+//!
+//! It depends on nothing of firehose-sse: an emulator that shared the client's parsing would
+//! share its misreadings. Its yardstick is AWS's published service models.
+//!
+//! Layers, each depending only on those before it:
+//!
+//! 1. [`vocabulary`]: names, Regions, ARNs, the API's enums, error codes, time;
+//! 2. [`seed`]: the world to start from (`--fleet FILE`, `--streams N`);
+//! 3. [`world`]: the state and its rules (pure, time passed in), and beside it [`stats`],
+//!    the ground-truth document it fills in;
+//! 4. [`wire`]: requests read into typed inputs, answers written from typed outputs;
+//! 5. [`server`]: the hyper loop, faults, graceful stop, and the [`Sandbox`] handle.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use firehose_sse_sandbox::{Sandbox, SandboxConfig, Seed};
+//! let sandbox = Sandbox::start(
+//!     "127.0.0.1:0".parse().unwrap(),
+//!     SandboxConfig::default(),
+//!     Seed::generated(10, "us-east-1"),
+//! )
+//! .await?;
+//! println!("{}", sandbox.endpoint()); // point --endpoint-url here
+//! let truth = sandbox.stats();
+//! assert!(truth.streams.iter().all(|s| s.calls_in_window <= 25));
+//! sandbox.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+pub mod seed;
+pub mod server;
+pub mod stats;
+pub mod vocabulary;
+pub mod wire;
+pub mod world;
+
+pub use seed::{Seed, SeedEncryption, SeedError, SeedFailure, SeedKey, SeedStream};
+pub use server::{STATS_PATH, Sandbox, SandboxConfig};
+pub use stats::{FaultRecord, FaultStats, LimitExceeded, Limits, Stats, StreamStats};
+pub use vocabulary::{Clock, ManualClock, Millis, SystemClock};

@@ -1,0 +1,115 @@
+//! The API's enums as the sandbox serves them: each value spelled as the service models spell
+//! it, parsed exactly (the wire is case-sensitive).
+
+/// Defines an enum of API values with `ALL`, `as_str` and an exact `parse`.
+macro_rules! api_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($variant,)+
+        }
+
+        impl $name {
+            /// Every value, in the order messages list them.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
+
+            /// The value as the API spells it.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)+
+                }
+            }
+
+            /// The value spelled exactly so; `None` for anything else.
+            pub fn parse(text: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == text)
+            }
+
+            /// Every value's spelling, joined with `, ` (for messages).
+            pub fn list() -> String {
+                Self::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
+            }
+        }
+    };
+}
+
+api_enum!(
+    /// `DeliveryStreamType`: only `DirectPut` streams can be encrypted.
+    StreamType {
+        DirectPut => "DirectPut",
+        KinesisStreamAsSource => "KinesisStreamAsSource",
+        MskAsSource => "MSKAsSource",
+        DatabaseAsSource => "DatabaseAsSource",
+    }
+);
+
+api_enum!(
+    /// `DeliveryStreamStatus`.
+    StreamStatus {
+        Active => "ACTIVE",
+        Creating => "CREATING",
+        Deleting => "DELETING",
+        CreatingFailed => "CREATING_FAILED",
+        DeletingFailed => "DELETING_FAILED",
+    }
+);
+
+api_enum!(
+    /// `DeliveryStreamEncryptionStatus` (the model's `DISABLING_FAILED` never happens here).
+    EncStatus {
+        Enabled => "ENABLED",
+        Enabling => "ENABLING",
+        EnablingFailed => "ENABLING_FAILED",
+        Disabled => "DISABLED",
+        Disabling => "DISABLING",
+    }
+);
+
+api_enum!(
+    /// `KeyType` of `DeliveryStreamEncryptionConfiguration(Input)`.
+    KeyType {
+        AwsOwned => "AWS_OWNED_CMK",
+        CustomerManaged => "CUSTOMER_MANAGED_CMK",
+    }
+);
+
+/// The `DeliveryStreamStatus` values a fleet file may give a stream: all of them.
+pub const SEEDABLE_STREAM_STATUSES: &[StreamStatus] = StreamStatus::ALL;
+
+/// KMS `KeySpec` (shape `KeySpec` of the KMS model).
+pub const KEY_SPECS: [&str; 20] = [
+    "SYMMETRIC_DEFAULT",
+    "RSA_2048",
+    "RSA_3072",
+    "RSA_4096",
+    "ECC_NIST_P256",
+    "ECC_NIST_P384",
+    "ECC_NIST_P521",
+    "ECC_SECG_P256K1",
+    "ECC_NIST_EDWARDS25519",
+    "HMAC_224",
+    "HMAC_256",
+    "HMAC_384",
+    "HMAC_512",
+    "SM2",
+    "ML_DSA_44",
+    "ML_DSA_65",
+    "ML_DSA_87",
+    "ML_KEM_512",
+    "ML_KEM_768",
+    "ML_KEM_1024",
+];
+
+/// KMS `KeyUsage` (shape `KeyUsageType`).
+pub const KEY_USAGES: [&str; 5] = [
+    "ENCRYPT_DECRYPT",
+    "SIGN_VERIFY",
+    "GENERATE_VERIFY_MAC",
+    "KEY_AGREEMENT",
+    "ENCAPSULATE_DECAPSULATE",
+];
+
+/// The KMS `KeyState` values a key may have in the sandbox (of the model's eight: the ones
+/// Firehose's checks tell apart).
+pub const KEY_STATES: [&str; 3] = ["Enabled", "Disabled", "PendingDeletion"];

@@ -1,0 +1,104 @@
+//! The sandbox's own reading of the AWS vocabulary: names, regions and partitions, ARNs, the
+//! API's enums, error codes, and time. Written from AWS's published service models (botocore
+//! `firehose/2015-08-04/service-2.json`, `kms/2014-11-01/service-2.json` and
+//! `partitions.json`), not from the client's parsing: an emulator that shares the client's
+//! parsing shares its misreadings. The bottom layer: it depends on nothing else in the crate.
+//!
+//! Where the sandbox's rule is narrower or wider than AWS's published pattern, the item says so
+//! and why (the sandbox keeps the behaviour its tests and users rely on).
+
+mod arn;
+mod clock;
+mod enums;
+mod errors;
+
+pub use arn::{ArnError, KmsKeyArn, firehose_arn, kms_key_arn};
+pub use clock::{Clock, ManualClock, Millis, SystemClock};
+pub use enums::{
+    EncStatus, KEY_SPECS, KEY_STATES, KEY_USAGES, KeyType, SEEDABLE_STREAM_STATUSES, StreamStatus,
+    StreamType,
+};
+pub use errors::{ApiError, codes};
+
+#[cfg(test)]
+mod tests;
+
+/// `DeliveryStreamName`: 1–64 characters of `[a-zA-Z0-9_.-]` (Firehose model, shape
+/// `DeliveryStreamName`: min 1, max 64, pattern `[a-zA-Z0-9_.-]+`).
+pub fn is_valid_stream_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+/// A KMS key id as the sandbox names its keys: 1–128 ASCII letters, digits and `-` (KMS makes
+/// UUIDs, and `mrk-` + hex for multi-Region keys).
+///
+/// AWS's `AWSKMSKeyARNForSSE` pattern allows more after `key/` (`[a-zA-Z_0-9+=,.@\-_/]+`,
+/// the ARN at most 512 characters); the sandbox has always refused those characters with
+/// `InvalidArgumentException` and keeps doing so.
+pub fn is_valid_key_id(id: &str) -> bool {
+    (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// A Region code: lowercase letter groups joined by `-`, the first of two letters, then a
+/// number of one or two digits, e.g. `us-east-1`, `us-gov-west-1`, `us-isob-east-1`.
+///
+/// AWS's `partitions.json` gives one pattern per partition (`aws`:
+/// `^(us|eu|ap|sa|ca|me|af|il|mx)\-\w+\-\d+$`, `aws-cn`: `^cn\-\w+\-\d+$`, `aws-eusc`:
+/// `^eusc\-(de)\-\w+\-\d+$`, ...). This rule is the sandbox's long-standing one: it accepts
+/// any two-letter area (AWS lists eleven), refuses `eusc-de-east-1` (a four-letter area) and
+/// the digits, capitals and `_` that `\w` allows in the middle, and allows at most two digits at
+/// the end.
+pub fn is_valid_region(region: &str) -> bool {
+    let parts: Vec<&str> = region.split('-').collect();
+    let Some((number, words)) = parts.split_last() else {
+        return false;
+    };
+    parts.len() >= 3
+        && words[0].len() == 2
+        && words
+            .iter()
+            .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase()))
+        && (1..=2).contains(&number.len())
+        && number.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The partitions an ARN may name (the partition ids of `partitions.json`).
+pub const PARTITIONS: [&str; 8] = [
+    "aws",
+    "aws-cn",
+    "aws-us-gov",
+    "aws-iso",
+    "aws-iso-b",
+    "aws-iso-e",
+    "aws-iso-f",
+    "aws-eusc",
+];
+
+/// The partition of the ARNs the sandbox makes for a region: `aws-cn` for `cn-*`,
+/// `aws-us-gov` for `us-gov-*`, `aws-iso-b` for `us-isob-*`, `aws-iso` for `us-iso-*`, else
+/// `aws`.
+///
+/// `partitions.json` also puts `eu-isoe-*` in `aws-iso-e`, `us-isof-*` in `aws-iso-f` and
+/// `eusc-*` in `aws-eusc`; the sandbox has always answered `aws` for those Regions and keeps
+/// doing so.
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else if region.starts_with("us-isob-") {
+        "aws-iso-b"
+    } else if region.starts_with("us-iso-") {
+        "aws-iso"
+    } else {
+        "aws"
+    }
+}
+
+/// A 12-digit AWS account id (`\d{12}` in the ARN patterns of both models).
+pub fn is_valid_account(account: &str) -> bool {
+    account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())
+}

@@ -1,0 +1,137 @@
+//! StartDeliveryStreamEncryption and StopDeliveryStreamEncryption: the checks they share, in
+//! the order AWS applies them, and the transitions they begin. An accepted call counts against
+//! the stream's budget; a refused one is counted as rejected and not against the budget.
+
+use super::World;
+use super::limits::{add_refs, budget_spent};
+use super::stream::{KeyRef, Pending};
+use crate::vocabulary::{ApiError, EncStatus, Millis, StreamStatus, StreamType, codes};
+
+impl World {
+    /// The checks Start and Stop share, in the order AWS applies them; a refusal is counted
+    /// against the stream as rejected.
+    fn check_start_stop(&mut self, region: &str, name: &str, now: Millis) -> Result<(), ApiError> {
+        self.settle_due(now);
+        if !self.touch(region, name, now) {
+            return Err(self.not_found(name));
+        }
+        let (budget, window) = (self.stream_budget as usize, self.window);
+        let stream = self.stream_mut(region, name).expect("touched");
+        stream.prune_calls(now, window);
+        let refusal = if stream.stream_type != StreamType::DirectPut {
+            Some(ApiError::new(
+                codes::INVALID_ARGUMENT,
+                format!(
+                    "Server-side encryption is only supported for DirectPut Firehose streams; {name} has source type {}.",
+                    stream.stream_type.as_str()
+                ),
+            ))
+        } else if stream.status != StreamStatus::Active {
+            Some(ApiError::new(
+                codes::RESOURCE_IN_USE,
+                format!(
+                    "Firehose {name} is not ACTIVE (status {}).",
+                    stream.status.as_str()
+                ),
+            ))
+        } else if matches!(
+            stream.enc_status,
+            EncStatus::Enabling | EncStatus::Disabling
+        ) {
+            Some(ApiError::new(
+                codes::RESOURCE_IN_USE,
+                format!(
+                    "Firehose {name} is updating its encryption (status {}); try again when it is done.",
+                    stream.enc_status.as_str()
+                ),
+            ))
+        } else if stream.calls.len() >= budget {
+            Some(budget_spent(name, budget, window))
+        } else {
+            None
+        };
+        match refusal {
+            None => Ok(()),
+            Some(err) => {
+                stream.rejected_calls += 1;
+                if err.code == codes::LIMIT_EXCEEDED {
+                    self.counters.limit_exceeded.stream_budget += 1;
+                }
+                Err(err)
+            }
+        }
+    }
+
+    /// StartDeliveryStreamEncryption: ENABLING now, ENABLED (or ENABLING_FAILED) after a drawn
+    /// latency. An accepted call counts against the stream's budget.
+    pub fn start_encryption(
+        &mut self,
+        region: &str,
+        name: &str,
+        key: KeyRef,
+        now: Millis,
+    ) -> Result<(), ApiError> {
+        self.check_start_stop(region, name, now)?;
+        if let KeyRef::Customer(arn) = &key
+            && let Err(err) = self.check_cmk_room(arn, Some((region, name)))
+        {
+            self.stream_mut(region, name)
+                .expect("checked")
+                .rejected_calls += 1;
+            return Err(err);
+        }
+        let outcome = match &key {
+            KeyRef::AwsOwned => Ok(()),
+            KeyRef::Customer(arn) => self.key_outcome(region, arn),
+        };
+        let ready_at = now + self.draw_latency();
+        let counts = &mut self.cmk_counts;
+        let stream = self
+            .streams
+            .get_mut(region)
+            .and_then(|m| m.get_mut(name))
+            .expect("checked");
+        add_refs(counts, stream.cmk_refs(), -1);
+        stream.calls.push_back(now);
+        stream.start_calls += 1;
+        stream.enc_status = EncStatus::Enabling;
+        stream.shown = Some(key.clone());
+        stream.failure = None;
+        stream.updated_at = now;
+        stream.pending = Some(Pending::Enable {
+            target: key,
+            outcome,
+            began_at: now,
+            ready_at,
+        });
+        add_refs(counts, stream.cmk_refs(), 1);
+        self.schedule(ready_at, region, name);
+        Ok(())
+    }
+
+    /// StopDeliveryStreamEncryption: DISABLING now, DISABLED after a drawn latency. On a stream
+    /// that is not encrypted it is accepted (and counted) and changes nothing.
+    pub fn stop_encryption(
+        &mut self,
+        region: &str,
+        name: &str,
+        now: Millis,
+    ) -> Result<(), ApiError> {
+        self.check_start_stop(region, name, now)?;
+        let ready_at = now + self.draw_latency();
+        let stream = self.stream_mut(region, name).expect("checked");
+        stream.calls.push_back(now);
+        stream.stop_calls += 1;
+        if stream.enc_status != EncStatus::Disabled {
+            stream.enc_status = EncStatus::Disabling;
+            stream.failure = None;
+            stream.updated_at = now;
+            stream.pending = Some(Pending::Disable {
+                began_at: now,
+                ready_at,
+            });
+            self.schedule(ready_at, region, name);
+        }
+        Ok(())
+    }
+}

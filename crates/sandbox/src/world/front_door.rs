@@ -1,0 +1,163 @@
+//! The front door: every request is counted (per operation, and its rate over a sliding
+//! second), then Firehose operations pass the throttle (a token bucket per Region and
+//! operation, burst = tps), then a seeded draw decides whether it is faulted: HTTP 500, a
+//! dropped connection, or a 2 s delay, and for the first two whether the request is carried out
+//! first (a delayed request always is).
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use governor::clock::FakeRelativeClock;
+use governor::middleware::NoOpMiddleware;
+use governor::nanos::Nanos;
+use governor::state::keyed::HashMapStateStore;
+use governor::{Quota, RateLimiter};
+use rand::Rng;
+
+use super::World;
+use crate::stats::FaultRecord;
+use crate::vocabulary::Millis;
+
+/// Fault records kept in the stats log.
+const FAULT_LOG_CAP: usize = 10_000;
+
+/// How the front door treats a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    Proceed,
+    Throttled,
+    Fault { kind: FaultKind, apply: bool },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultKind {
+    /// HTTP 500 `InternalFailure`.
+    InternalFailure,
+    /// Close the connection without an answer.
+    Drop,
+    /// Answer normally after 2 s.
+    Delay,
+}
+
+impl FaultKind {
+    fn label(self) -> &'static str {
+        match self {
+            FaultKind::InternalFailure => "internal_failure",
+            FaultKind::Drop => "dropped",
+            FaultKind::Delay => "delayed",
+        }
+    }
+}
+
+type ThrottleKey = (String, &'static str);
+type Limiter = RateLimiter<
+    ThrottleKey,
+    HashMapStateStore<ThrottleKey>,
+    FakeRelativeClock,
+    NoOpMiddleware<Nanos>,
+>;
+
+/// Per (region, operation) token buckets, on a clock that follows the `now` we are given.
+pub(super) struct Throttle {
+    limiter: Limiter,
+    clock: FakeRelativeClock,
+    origin: Millis,
+    advanced: Millis,
+}
+
+impl Throttle {
+    /// `None` for `tps` 0 (unlimited).
+    pub(super) fn new(tps: u32, now: Millis) -> Option<Self> {
+        let rate = NonZeroU32::new(tps)?;
+        let clock = FakeRelativeClock::default();
+        Some(Throttle {
+            limiter: RateLimiter::hashmap_with_clock(Quota::per_second(rate), clock.clone()),
+            clock,
+            origin: now,
+            advanced: 0,
+        })
+    }
+
+    fn allow(&mut self, region: &str, op: &'static str, now: Millis) -> bool {
+        let elapsed = now - self.origin;
+        if elapsed > self.advanced {
+            self.clock
+                .advance(Duration::from_millis((elapsed - self.advanced) as u64));
+            self.advanced = elapsed;
+        }
+        self.limiter.check_key(&(region.to_owned(), op)).is_ok()
+    }
+}
+
+impl World {
+    /// Counts a request and decides whether it is throttled or faulted. `throttled` says
+    /// whether the operation is subject to `--tps`; `faultable` whether it may be faulted.
+    pub fn admit(
+        &mut self,
+        op: &'static str,
+        region: &str,
+        throttled: bool,
+        faultable: bool,
+        now: Millis,
+    ) -> Admission {
+        *self.counters.requests.entry(op).or_default() += 1;
+        let (times, max) = self.counters.rate.entry(op).or_default();
+        times.push_back(now);
+        while times.front().is_some_and(|&t| t + 1_000 <= now) {
+            times.pop_front();
+        }
+        *max = (*max).max(times.len() as u64);
+
+        if throttled
+            && let Some(throttle) = &mut self.throttle
+            && !throttle.allow(region, op, now)
+        {
+            *self.counters.throttled.entry(op).or_default() += 1;
+            return Admission::Throttled;
+        }
+        if faultable && self.fault_rate > 0.0 && self.fault_rng.random::<f64>() < self.fault_rate {
+            let kind = match self.fault_rng.random_range(0..3) {
+                0 => FaultKind::InternalFailure,
+                1 => FaultKind::Drop,
+                _ => FaultKind::Delay,
+            };
+            let apply = kind == FaultKind::Delay || self.fault_rng.random_bool(0.5);
+            return Admission::Fault { kind, apply };
+        }
+        Admission::Proceed
+    }
+
+    /// Records a faulted request and whether its effect took place.
+    pub fn record_fault(
+        &mut self,
+        op: &'static str,
+        kind: FaultKind,
+        region: &str,
+        stream: Option<&str>,
+        applied: bool,
+        at: Millis,
+    ) {
+        let faults = &mut self.counters.faults;
+        match kind {
+            FaultKind::InternalFailure => faults.internal_failure += 1,
+            FaultKind::Drop => faults.dropped += 1,
+            FaultKind::Delay => faults.delayed += 1,
+        }
+        let tally = if applied {
+            &mut faults.applied
+        } else {
+            &mut faults.not_applied
+        };
+        *tally.entry(op.to_owned()).or_default() += 1;
+        if faults.log.len() < FAULT_LOG_CAP {
+            faults.log.push(FaultRecord {
+                at,
+                operation: op.to_owned(),
+                kind: kind.label().to_owned(),
+                region: region.to_owned(),
+                stream: stream.map(str::to_owned),
+                applied,
+            });
+        }
+    }
+}

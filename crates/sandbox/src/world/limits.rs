@@ -1,0 +1,116 @@
+//! The two limits a Start or Stop can hit, besides the throttle:
+//!
+//! - the **stream budget**: `stream_budget` accepted Start+Stop calls per stream in a rolling
+//!   `window`. A call leaves the window exactly `window` after it arrived; refused calls do not
+//!   count.
+//! - the **key limit**: `cmk_limit` streams per customer-managed key. A stream counts toward
+//!   its key in force and, while ENABLING, toward its target, so a rekey or Stop frees a slot
+//!   only once it has completed, and a failed rekey frees nothing. The counts are kept up to
+//!   date on every change, so a Start costs no scan.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use super::World;
+use super::stream::{KeyRef, Pending, Stream};
+use crate::vocabulary::{ApiError, Millis, codes};
+
+impl Stream {
+    /// The customer keys this stream counts toward: its key in force and, while ENABLING, its
+    /// target. During a rekey it counts toward both (the old grant lives until the new key is
+    /// in force), so a rekey frees a slot only once it has succeeded.
+    pub(super) fn cmk_refs(&self) -> [Option<&str>; 2] {
+        let in_force = self.in_force.as_ref().and_then(KeyRef::arn);
+        let target = match &self.pending {
+            Some(Pending::Enable { target, .. }) => target.arn().filter(|t| Some(*t) != in_force),
+            _ => None,
+        };
+        [in_force, target]
+    }
+
+    fn counts_toward(&self, arn: &str) -> bool {
+        self.cmk_refs().contains(&Some(arn))
+    }
+
+    /// Accepted calls in the window ending at `now`.
+    pub(super) fn calls_in_window(&self, now: Millis, window: Millis) -> usize {
+        self.calls.iter().filter(|&&t| t + window > now).count()
+    }
+
+    /// Forgets the calls that have left the window ending at `now`.
+    pub(super) fn prune_calls(&mut self, now: Millis, window: Millis) {
+        while self.calls.front().is_some_and(|&t| t + window <= now) {
+            self.calls.pop_front();
+        }
+    }
+}
+
+/// The refusal of a call past the stream budget.
+pub(super) fn budget_spent(name: &str, budget: usize, window: Millis) -> ApiError {
+    ApiError::new(
+        codes::LIMIT_EXCEEDED,
+        format!(
+            "Firehose {name} has reached its limit of {budget} StartDeliveryStreamEncryption and StopDeliveryStreamEncryption calls in {}.",
+            humantime::format_duration(Duration::from_millis(window as u64))
+        ),
+    )
+}
+
+/// Adds (`delta` > 0) or removes a stream's key references to or from the per-key counts.
+pub(super) fn add_refs(counts: &mut HashMap<String, u32>, refs: [Option<&str>; 2], delta: i32) {
+    for arn in refs.into_iter().flatten() {
+        if delta > 0 {
+            *counts.entry(arn.to_owned()).or_default() += 1;
+        } else if let Some(n) = counts.get_mut(arn) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                counts.remove(arn);
+            }
+        }
+    }
+}
+
+/// Settles a stream and keeps the key counts and the longest completed transition right;
+/// `false` when it is gone.
+pub(super) fn settle_counted(
+    stream: &mut Stream,
+    now: Millis,
+    counts: &mut HashMap<String, u32>,
+    longest: &mut Millis,
+) -> bool {
+    if !stream.is_due(now) {
+        return true;
+    }
+    add_refs(counts, stream.cmk_refs(), -1);
+    let alive = stream.settle(now, longest);
+    if alive {
+        add_refs(counts, stream.cmk_refs(), 1);
+    }
+    alive
+}
+
+impl World {
+    /// Refuses when `arn` is at its stream limit and `stream` (if any) does not already count
+    /// toward it.
+    pub(super) fn check_cmk_room(
+        &mut self,
+        arn: &str,
+        stream: Option<(&str, &str)>,
+    ) -> Result<(), ApiError> {
+        let already = stream
+            .and_then(|(region, name)| self.stream(region, name))
+            .is_some_and(|s| s.counts_toward(arn));
+        let used = self.cmk_counts.get(arn).copied().unwrap_or(0);
+        if !already && used >= self.cmk_limit {
+            self.counters.limit_exceeded.cmk_limit += 1;
+            return Err(ApiError::new(
+                codes::LIMIT_EXCEEDED,
+                format!(
+                    "The KMS key {arn} is already used by {used} Firehose streams, the limit is {}.",
+                    self.cmk_limit
+                ),
+            ));
+        }
+        Ok(())
+    }
+}

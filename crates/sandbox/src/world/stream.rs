@@ -1,0 +1,193 @@
+//! One delivery stream and its transitions. A transition records when it is due; [`Stream::settle`]
+//! applies what is due by a given `now`.
+//!
+//! Encryption life cycle:
+//! DISABLED ─Start─► ENABLING ─(latency)─► ENABLED | ENABLING_FAILED ─Stop─► DISABLING ─► DISABLED.
+//! A failed Start leaves the previous key in force (`in_force`), separate from the key shown.
+//! Stream status: CREATING ─(latency)─► ACTIVE; DELETING ─(latency)─► gone.
+
+use std::collections::VecDeque;
+
+use serde_json::Value;
+
+use crate::vocabulary::{EncStatus, KeyType, Millis, StreamStatus, StreamType};
+
+/// A key a stream is (or is to be) encrypted with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyRef {
+    AwsOwned,
+    Customer(String),
+}
+
+impl KeyRef {
+    pub fn key_type(&self) -> KeyType {
+        match self {
+            KeyRef::AwsOwned => KeyType::AwsOwned,
+            KeyRef::Customer(_) => KeyType::CustomerManaged,
+        }
+    }
+
+    pub fn arn(&self) -> Option<&str> {
+        match self {
+            KeyRef::AwsOwned => None,
+            KeyRef::Customer(arn) => Some(arn),
+        }
+    }
+
+    /// As ground truth shows it: the ARN, or `AWS_OWNED_CMK`.
+    pub(super) fn label(&self) -> String {
+        self.arn().unwrap_or(KeyType::AwsOwned.as_str()).to_owned()
+    }
+}
+
+/// `FailureDescription`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub kind: String,
+    pub details: String,
+}
+
+/// An encryption transition under way.
+#[derive(Debug, Clone)]
+pub(super) enum Pending {
+    /// ENABLING towards `target` since `began_at`; the outcome was decided when Start was
+    /// accepted.
+    Enable {
+        target: KeyRef,
+        outcome: Result<(), Failure>,
+        began_at: Millis,
+        ready_at: Millis,
+    },
+    Disable {
+        began_at: Millis,
+        ready_at: Millis,
+    },
+}
+
+impl Pending {
+    pub(super) fn ready_at(&self) -> Millis {
+        match self {
+            Pending::Enable { ready_at, .. } | Pending::Disable { ready_at, .. } => *ready_at,
+        }
+    }
+
+    /// How long the transition takes from the call that began it to its end.
+    fn duration(&self) -> Millis {
+        match self {
+            Pending::Enable {
+                began_at, ready_at, ..
+            }
+            | Pending::Disable { began_at, ready_at } => ready_at - began_at,
+        }
+    }
+}
+
+/// One delivery stream.
+#[derive(Debug)]
+pub struct Stream {
+    pub stream_type: StreamType,
+    pub status: StreamStatus,
+    /// When CREATING becomes ACTIVE, or DELETING makes the stream disappear.
+    pub(super) status_ready_at: Option<Millis>,
+    pub enc_status: EncStatus,
+    /// The encryption configuration Describe shows (the key last asked for).
+    pub shown: Option<KeyRef>,
+    /// The key actually protecting the data.
+    pub in_force: Option<KeyRef>,
+    pub failure: Option<Failure>,
+    pub(super) pending: Option<Pending>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    /// Accepted Start/Stop calls, oldest first, pruned to the window.
+    pub(super) calls: VecDeque<Millis>,
+    pub(super) start_calls: u64,
+    pub(super) stop_calls: u64,
+    pub(super) rejected_calls: u64,
+    /// `Source` of Describe, echoed from Create; `None` for DirectPut.
+    pub source: Option<Value>,
+    /// `Destinations` of Describe, echoed from Create; `None` = the default S3 destination.
+    pub destinations: Option<Value>,
+}
+
+impl Stream {
+    pub(super) fn new(stream_type: StreamType, status: StreamStatus, now: Millis) -> Self {
+        Stream {
+            stream_type,
+            status,
+            status_ready_at: None,
+            enc_status: EncStatus::Disabled,
+            shown: None,
+            in_force: None,
+            failure: None,
+            pending: None,
+            created_at: now,
+            updated_at: now,
+            calls: VecDeque::new(),
+            start_calls: 0,
+            stop_calls: 0,
+            rejected_calls: 0,
+            source: None,
+            destinations: None,
+        }
+    }
+
+    /// Whether a transition is due by `now`.
+    pub(super) fn is_due(&self, now: Millis) -> bool {
+        self.status_ready_at.is_some_and(|t| now >= t)
+            || self.pending.as_ref().is_some_and(|p| now >= p.ready_at())
+    }
+
+    /// Applies every transition due by `now`; `false` when the stream is gone (deleted).
+    /// `longest` is raised to the duration of an encryption transition this completes.
+    pub(super) fn settle(&mut self, now: Millis, longest: &mut Millis) -> bool {
+        if let Some(at) = self.status_ready_at
+            && now >= at
+        {
+            self.status_ready_at = None;
+            match self.status {
+                StreamStatus::Creating => self.status = StreamStatus::Active,
+                StreamStatus::Deleting => return false,
+                _ => {}
+            }
+        }
+        if let Some(took) = self
+            .pending
+            .as_ref()
+            .filter(|p| now >= p.ready_at())
+            .map(Pending::duration)
+        {
+            *longest = (*longest).max(took);
+            match self.pending.take() {
+                Some(Pending::Enable {
+                    target,
+                    outcome: Ok(()),
+                    ready_at,
+                    ..
+                }) => {
+                    self.enc_status = EncStatus::Enabled;
+                    self.in_force = Some(target);
+                    self.failure = None;
+                    self.updated_at = ready_at;
+                }
+                Some(Pending::Enable {
+                    outcome: Err(failure),
+                    ready_at,
+                    ..
+                }) => {
+                    self.enc_status = EncStatus::EnablingFailed;
+                    self.failure = Some(failure);
+                    self.updated_at = ready_at;
+                }
+                Some(Pending::Disable { ready_at, .. }) => {
+                    self.enc_status = EncStatus::Disabled;
+                    self.in_force = None;
+                    self.shown = None;
+                    self.failure = None;
+                    self.updated_at = ready_at;
+                }
+                None => {}
+            }
+        }
+        true
+    }
+}

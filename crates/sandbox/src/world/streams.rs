@@ -1,0 +1,169 @@
+//! Streams as a whole: CreateDeliveryStream (CREATING, then ACTIVE after a drawn latency),
+//! DeleteDeliveryStream (DELETING, then gone), DescribeDeliveryStream, ListDeliveryStreams.
+
+use std::ops::Bound;
+
+use serde_json::Value;
+
+use super::World;
+use super::limits::{add_refs, settle_counted};
+use super::stream::{KeyRef, Stream};
+use crate::vocabulary::{ApiError, EncStatus, Millis, StreamStatus, StreamType, codes};
+
+/// What CreateDeliveryStream asks for, validated in form.
+#[derive(Debug, Clone)]
+pub struct NewStream {
+    pub stream_type: StreamType,
+    /// SSE from the start (DirectPut only).
+    pub encryption: Option<KeyRef>,
+    /// `Source` to describe (non-DirectPut).
+    pub source: Option<Value>,
+    /// `Destinations` to describe; `None` = the default S3 destination.
+    pub destinations: Option<Value>,
+}
+
+impl World {
+    /// CreateDeliveryStream: the stream is CREATING, then ACTIVE after a drawn latency.
+    /// `encryption` (DirectPut only) turns SSE on from the start.
+    pub fn create_stream(
+        &mut self,
+        region: &str,
+        name: &str,
+        new: NewStream,
+        now: Millis,
+    ) -> Result<String, ApiError> {
+        self.settle_due(now);
+        if self.touch(region, name, now) {
+            return Err(ApiError::new(
+                codes::RESOURCE_IN_USE,
+                format!(
+                    "Firehose {name} under accountId {} already exists",
+                    self.account
+                ),
+            ));
+        }
+        let NewStream {
+            stream_type,
+            encryption,
+            source,
+            destinations,
+        } = new;
+        if let Some(key) = &encryption {
+            if stream_type != StreamType::DirectPut {
+                return Err(ApiError::new(
+                    codes::INVALID_ARGUMENT,
+                    format!(
+                        "Server-side encryption is only supported for DirectPut Firehose streams, not {}.",
+                        stream_type.as_str()
+                    ),
+                ));
+            }
+            if let KeyRef::Customer(arn) = key {
+                self.check_cmk_room(arn, None)?;
+                if let Err(f) = self.key_outcome(region, arn) {
+                    return Err(ApiError::new(codes::INVALID_KMS_RESOURCE, f.details));
+                }
+            }
+        }
+        let mut stream = Stream::new(stream_type, StreamStatus::Creating, now);
+        let ready_at = now + self.draw_latency();
+        stream.status_ready_at = Some(ready_at);
+        self.schedule(ready_at, region, name);
+        stream.source = source;
+        stream.destinations = destinations;
+        if let Some(key) = encryption {
+            stream.enc_status = EncStatus::Enabled;
+            stream.shown = Some(key.clone());
+            stream.in_force = Some(key);
+            add_refs(&mut self.cmk_counts, stream.cmk_refs(), 1);
+        }
+        self.streams
+            .entry(region.to_owned())
+            .or_default()
+            .insert(name.to_owned(), stream);
+        Ok(self.stream_arn(region, name))
+    }
+
+    /// DeleteDeliveryStream: DELETING, gone after a drawn latency.
+    pub fn delete_stream(&mut self, region: &str, name: &str, now: Millis) -> Result<(), ApiError> {
+        self.settle_due(now);
+        if !self.touch(region, name, now) {
+            return Err(self.not_found(name));
+        }
+        // Drawn before the state is checked: a refused Delete uses a draw too, as it always
+        // has, so a seed replays the same latencies.
+        let ready = now + self.draw_latency();
+        let stream = self.stream_mut(region, name).expect("touched");
+        if matches!(
+            stream.status,
+            StreamStatus::Creating | StreamStatus::Deleting
+        ) {
+            return Err(ApiError::new(
+                codes::RESOURCE_IN_USE,
+                format!(
+                    "Firehose {name} is not in a state that allows deletion (status {}).",
+                    stream.status.as_str()
+                ),
+            ));
+        }
+        stream.status = StreamStatus::Deleting;
+        stream.status_ready_at = Some(ready);
+        stream.updated_at = now;
+        self.schedule(ready, region, name);
+        Ok(())
+    }
+
+    /// DescribeDeliveryStream: the stream, settled.
+    pub fn describe_stream(
+        &mut self,
+        region: &str,
+        name: &str,
+        now: Millis,
+    ) -> Result<&Stream, ApiError> {
+        self.settle_due(now);
+        if !self.touch(region, name, now) {
+            return Err(self.not_found(name));
+        }
+        Ok(self.stream(region, name).expect("touched"))
+    }
+
+    /// ListDeliveryStreams: names after `exclusive_start`, sorted, at most `limit`, and whether
+    /// there are more.
+    pub fn list_streams(
+        &mut self,
+        region: &str,
+        limit: usize,
+        exclusive_start: Option<&str>,
+        filter: Option<StreamType>,
+        now: Millis,
+    ) -> (Vec<String>, bool) {
+        self.settle_due(now);
+        let Some(map) = self.streams.get_mut(region) else {
+            return (Vec::new(), false);
+        };
+        let counts = &mut self.cmk_counts;
+        let longest = &mut self.longest_transition;
+        let lower = exclusive_start.map_or(Bound::Unbounded, Bound::Excluded);
+        let mut names = Vec::new();
+        let mut gone = Vec::new();
+        let mut more = false;
+        for (name, stream) in map.range_mut::<str, _>((lower, Bound::Unbounded)) {
+            if !settle_counted(stream, now, counts, longest) {
+                gone.push(name.clone());
+                continue;
+            }
+            if filter.is_some_and(|t| t != stream.stream_type) {
+                continue;
+            }
+            if names.len() == limit {
+                more = true;
+                break;
+            }
+            names.push(name.clone());
+        }
+        for name in gone {
+            map.remove(&name);
+        }
+        (names, more)
+    }
+}

@@ -1,0 +1,47 @@
+//! The fleet CSV reader: raw rows become validated [`Target`]s, or every problem in the file is
+//! reported at once (line, column, value, reason) before anything is sent or written.
+//!
+//! Columns (header names are case-insensitive; the AWS spellings are accepted too):
+//! `stream` / `DeliveryStreamName` (name or Firehose ARN, required), `region`,
+//! `key_arn` / `KeyARN`, `key_type` / `KeyType`. UTF-8 with or without BOM, LF or CRLF, quoted
+//! fields, surrounding whitespace, blank lines and `#` comment lines are all accepted.
+//!
+//! `read` walks the CSV (line numbers from byte offsets, comment lines blanked), `rows`
+//! validates the header and each row into a [`Target`], `problems` is what is reported.
+
+mod problems;
+mod read;
+mod rows;
+
+use std::path::Path;
+
+use crate::model::KeyChoice;
+
+pub use problems::{FleetErrors, MAX_SHOWN, Problem};
+pub use read::parse_fleet;
+
+/// One stream of the fleet and the key it should be encrypted with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// Line of the fleet file the row starts on (1-based, the header is line 1).
+    pub line: u64,
+    pub name: String,
+    pub region: String,
+    /// Known only when the row gives a stream ARN; otherwise the credentials' account.
+    pub account: Option<String>,
+    pub key: KeyChoice,
+}
+
+/// Reads and validates a fleet file. `default_region` applies to rows that give no region
+/// (neither a region column nor a stream ARN).
+pub fn read_fleet(path: &Path, default_region: Option<&str>) -> Result<Vec<Target>, FleetErrors> {
+    let file = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| FleetErrors {
+        file: file.clone(),
+        problems: vec![problems::file_problem(format!("cannot read the file: {e}"))],
+    })?;
+    parse_fleet(&bytes, default_region).map_err(|problems| FleetErrors { file, problems })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,436 @@
+//! The command line resolved once into typed, validated options (ripgrep's low args → high
+//! args): `main` parses with clap (`cli`), calls [`Options::resolve`], sets up logging from
+//! [`Options::log`], and runs the command with its own options. A flag problem found here is a
+//! `UsageError` (exit 2) raised before anything is sent or written. Past this point no module
+//! sees a clap struct — the `sandbox` subcommand aside, which reads its own flags.
+//!
+//! What needs the environment beyond the flags and the terminal (the profile's default region)
+//! is looked up by the commands, at the moment today's behaviour looks it up.
+
+use std::io::IsTerminal as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::aws::ConnectOptions;
+use crate::cli::{
+    ApplyArgs, Cli, ColorArg, Command, GlobalArgs, InProcessSandbox, InventoryArgs, LimitArgs,
+    OutputArg, PaceArgs, PlanArgs, ReportArgs, ReportFormatArg, ResumeArgs, RunArgs, SandboxArgs,
+};
+use crate::error::UsageError;
+use crate::logging::LogOptions;
+use crate::model::{KeyChoice, KmsKeyArn};
+use crate::pace::Rates;
+use crate::plan::{Pace, Settings};
+use crate::report::apply::ReportFormat;
+use crate::report::progress::Mode;
+use crate::report::{ColorChoice, OutputFormat, color_enabled};
+
+/// A command line, resolved.
+#[derive(Debug)]
+pub struct Options {
+    pub log: LogOptions,
+    pub command: CommandOptions,
+}
+
+/// Each subcommand with the options it runs with.
+#[derive(Debug)]
+pub enum CommandOptions {
+    Plan(Box<PlanOptions>),
+    Inventory(Box<InventoryOptions>),
+    Apply(Box<ApplyOptions>),
+    Resume(Box<ResumeOptions>),
+    Status(RunQuery),
+    Report(ReportOptions),
+    History(Global),
+    /// The sandbox subcommand reads its own flags.
+    Sandbox(Box<(GlobalArgs, SandboxArgs)>),
+}
+
+/// What every command needs: the ledger, how to print, how to reach AWS.
+#[derive(Debug, Clone)]
+pub struct Global {
+    pub ledger: PathBuf,
+    pub output: OutputFormat,
+    /// Colour on stdout.
+    pub color: bool,
+    /// How progress is drawn on stderr.
+    pub progress: Mode,
+    /// `-q`: no progress, no notes on stderr.
+    pub quiet: bool,
+    pub connect: ConnectOptions,
+}
+
+/// How fast to call AWS.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PaceOptions {
+    pub describe_tps: f64,
+    pub start_tps: f64,
+    /// One quota per account and region for every operation.
+    pub shared_quota: bool,
+    /// Most requests in flight at once per region, for Starts and for Describes each.
+    pub concurrency: usize,
+}
+
+impl PaceOptions {
+    /// The limiter's rates.
+    pub fn rates(&self) -> Rates {
+        Rates {
+            read_tps: self.describe_tps,
+            write_tps: self.start_tps,
+            shared: self.shared_quota,
+        }
+    }
+
+    /// The rates the planner estimates with.
+    pub fn plan(&self) -> Pace {
+        Pace {
+            start_tps: self.start_tps,
+            describe_tps: self.describe_tps,
+        }
+    }
+}
+
+/// `--sandbox`: run against an emulator started inside the command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxOptions {
+    /// `--sandbox-fleet`: the world it starts with.
+    pub world: Option<PathBuf>,
+    /// `--sandbox-latency`: median ENABLING→ENABLED time.
+    pub latency: Duration,
+}
+
+/// `plan FLEET.csv`.
+#[derive(Debug)]
+pub struct PlanOptions {
+    pub global: Global,
+    pub fleet: PathBuf,
+    /// The one `--region` given, the default for rows that name none.
+    pub region: Option<String>,
+    pub pace: PaceOptions,
+    pub settings: Settings,
+    pub sandbox: Option<SandboxOptions>,
+}
+
+/// `inventory`.
+#[derive(Debug)]
+pub struct InventoryOptions {
+    pub global: Global,
+    /// The `--region`s given (none: the profile's default, see [`InventoryOptions::scope`]).
+    pub regions: Vec<String>,
+    pub out: Option<PathBuf>,
+    pub key_arn: Option<String>,
+    pub pace: PaceOptions,
+    pub sandbox: Option<SandboxOptions>,
+}
+
+/// Where the plan `apply` carries out comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlanSource {
+    /// A fleet file, observed and planned first; `region` is the one `--region` given.
+    Fleet {
+        path: PathBuf,
+        region: Option<String>,
+    },
+    /// A plan saved by `plan`, observed again when older than `max_age`.
+    Saved { id: i64, max_age: Duration },
+}
+
+impl PlanSource {
+    pub fn fleet(&self) -> Option<&Path> {
+        match self {
+            PlanSource::Fleet { path, .. } => Some(path),
+            PlanSource::Saved { .. } => None,
+        }
+    }
+
+    pub fn saved(&self) -> Option<i64> {
+        match self {
+            PlanSource::Fleet { .. } => None,
+            PlanSource::Saved { id, .. } => Some(*id),
+        }
+    }
+}
+
+/// `apply`.
+#[derive(Debug)]
+pub struct ApplyOptions {
+    pub global: Global,
+    pub source: PlanSource,
+    pub settings: Settings,
+    pub run: RunOptions,
+}
+
+/// `resume`.
+#[derive(Debug)]
+pub struct ResumeOptions {
+    pub global: Global,
+    /// The run to continue (default: the newest unfinished one).
+    pub run_id: Option<i64>,
+    pub run: RunOptions,
+}
+
+/// What `apply` and `resume` share.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub yes: bool,
+    pub pace: PaceOptions,
+    pub max_wait: Duration,
+    pub poll_timeout: Duration,
+    pub max_attempts: u32,
+    pub first_poll: Duration,
+    pub sandbox: Option<SandboxOptions>,
+}
+
+/// `status [RUN]`.
+#[derive(Debug)]
+pub struct RunQuery {
+    pub global: Global,
+    pub run_id: Option<i64>,
+}
+
+/// `report [RUN]`.
+#[derive(Debug)]
+pub struct ReportOptions {
+    pub global: Global,
+    pub run_id: Option<i64>,
+    pub format: ReportFormat,
+}
+
+impl From<OutputArg> for OutputFormat {
+    fn from(arg: OutputArg) -> Self {
+        match arg {
+            OutputArg::Table => OutputFormat::Table,
+            OutputArg::Json => OutputFormat::Json,
+        }
+    }
+}
+
+impl From<ColorArg> for ColorChoice {
+    fn from(arg: ColorArg) -> Self {
+        match arg {
+            ColorArg::Auto => ColorChoice::Auto,
+            ColorArg::On => ColorChoice::On,
+            ColorArg::Off => ColorChoice::Off,
+        }
+    }
+}
+
+impl From<ReportFormatArg> for ReportFormat {
+    fn from(arg: ReportFormatArg) -> Self {
+        match arg {
+            ReportFormatArg::Table => ReportFormat::Table,
+            ReportFormatArg::Json => ReportFormat::Json,
+            ReportFormatArg::Csv => ReportFormat::Csv,
+            ReportFormatArg::Md => ReportFormat::Md,
+        }
+    }
+}
+
+impl Options {
+    /// Validates the parsed command line and turns it into typed options.
+    pub fn resolve(cli: Cli) -> Result<Options, UsageError> {
+        let g = &cli.global;
+        let log = LogOptions {
+            quiet: g.quiet,
+            verbose: g.verbose,
+            debug: g.debug,
+            ansi: color_enabled(g.color.into(), std::io::stderr().is_terminal()),
+        };
+        let global = global(g);
+        let command = match cli.command {
+            Command::Plan(args) => CommandOptions::Plan(Box::new(plan(g, global, args)?)),
+            Command::Inventory(args) => {
+                CommandOptions::Inventory(Box::new(inventory(g, global, args)))
+            }
+            Command::Apply(args) => CommandOptions::Apply(Box::new(apply(g, global, args)?)),
+            Command::Resume(args) => CommandOptions::Resume(Box::new(resume(global, args))),
+            Command::Status(args) => CommandOptions::Status(RunQuery {
+                global,
+                run_id: args.run_id,
+            }),
+            Command::Report(args) => CommandOptions::Report(report(global, args)),
+            Command::History => CommandOptions::History(global),
+            Command::Sandbox(args) => CommandOptions::Sandbox(Box::new((cli.global, args))),
+        };
+        Ok(Options { log, command })
+    }
+}
+
+fn global(g: &GlobalArgs) -> Global {
+    Global {
+        ledger: g.ledger.clone(),
+        output: g.output.into(),
+        color: color_enabled(g.color.into(), std::io::stdout().is_terminal()),
+        progress: Mode::choose(g.quiet, std::io::stderr().is_terminal()),
+        quiet: g.quiet,
+        connect: ConnectOptions {
+            profile: g.profile.clone(),
+            endpoint_url: g.endpoint_url.clone(),
+            ca_bundle: g.ca_bundle.clone(),
+            connect_timeout: g.connect_timeout,
+            read_timeout: g.read_timeout,
+            allow_insecure_endpoint: g.allow_insecure_endpoint,
+            static_credentials: None,
+        },
+    }
+}
+
+fn pace(args: &PaceArgs) -> PaceOptions {
+    PaceOptions {
+        describe_tps: args.describe_tps,
+        start_tps: args.start_tps,
+        shared_quota: args.shared_quota,
+        concurrency: args.concurrency as usize,
+    }
+}
+
+fn settings(limits: &LimitArgs) -> Settings {
+    Settings {
+        reserve: limits.reserve,
+        cmk_limit: limits.cmk_limit,
+        ..Settings::default()
+    }
+}
+
+fn sandbox(args: &InProcessSandbox) -> Option<SandboxOptions> {
+    args.sandbox.then(|| SandboxOptions {
+        world: args.sandbox_fleet.clone(),
+        latency: args.sandbox_latency,
+    })
+}
+
+fn run(args: &RunArgs) -> RunOptions {
+    RunOptions {
+        yes: args.yes,
+        pace: pace(&args.pace),
+        max_wait: args.max_wait,
+        poll_timeout: args.poll_timeout,
+        max_attempts: args.max_attempts,
+        first_poll: args.first_poll,
+        sandbox: sandbox(&args.sandbox),
+    }
+}
+
+fn plan(g: &GlobalArgs, global: Global, args: PlanArgs) -> Result<PlanOptions, UsageError> {
+    Ok(PlanOptions {
+        region: g.single_region()?.map(str::to_owned),
+        global,
+        pace: pace(&args.pace),
+        settings: settings(&args.limits),
+        sandbox: sandbox(&args.sandbox),
+        fleet: args.fleet,
+    })
+}
+
+fn inventory(g: &GlobalArgs, global: Global, args: InventoryArgs) -> InventoryOptions {
+    InventoryOptions {
+        global,
+        regions: g.region.clone(),
+        out: args.out,
+        key_arn: args.key_arn,
+        pace: pace(&args.pace),
+        sandbox: sandbox(&args.sandbox),
+    }
+}
+
+fn apply(g: &GlobalArgs, global: Global, args: ApplyArgs) -> Result<ApplyOptions, UsageError> {
+    // The first refusal an unattended apply meets, before its flags are looked at further.
+    check_confirmable(args.run.yes)?;
+    let source = match (args.fleet, args.plan) {
+        (Some(path), _) => PlanSource::Fleet {
+            path,
+            region: g.single_region()?.map(str::to_owned),
+        },
+        (None, Some(id)) => PlanSource::Saved {
+            id,
+            max_age: args.max_plan_age,
+        },
+        (None, None) => unreachable!("clap requires a fleet or a plan"),
+    };
+    Ok(ApplyOptions {
+        global,
+        source,
+        settings: settings(&args.limits),
+        run: run(&args.run),
+    })
+}
+
+fn resume(global: Global, args: ResumeArgs) -> ResumeOptions {
+    ResumeOptions {
+        global,
+        run_id: args.run_id,
+        run: run(&args.run),
+    }
+}
+
+fn report(global: Global, args: ReportArgs) -> ReportOptions {
+    // `--output json` turns the default table into JSON; an explicit --format wins.
+    let format = match (args.format, global.output) {
+        (ReportFormatArg::Table, OutputFormat::Json) => ReportFormat::Json,
+        (f, _) => f.into(),
+    };
+    ReportOptions {
+        global,
+        run_id: args.run_id,
+        format,
+    }
+}
+
+/// Unattended runs must say `--yes`; on a terminal the operator is asked.
+fn check_confirmable(yes: bool) -> Result<(), UsageError> {
+    if yes || std::io::stdin().is_terminal() {
+        Ok(())
+    } else {
+        Err(UsageError::new(
+            "refusing to apply unattended without --yes (stdin is not a terminal to confirm on)",
+        ))
+    }
+}
+
+impl InventoryOptions {
+    /// The regions to inventory and the key for `--out`'s fleet file: the `--region`s given,
+    /// else `default_region` (the profile's, looked up by the command), each a region code;
+    /// `--key-arn` a key ARN of the one region inventoried.
+    pub fn scope(
+        &self,
+        default_region: Option<String>,
+    ) -> Result<(Vec<String>, KeyChoice), UsageError> {
+        let mut regions = self.regions.clone();
+        if regions.is_empty() {
+            regions.extend(default_region);
+        }
+        if regions.is_empty() {
+            return Err(UsageError::new(
+                "inventory needs a region: pass --region REGION (repeatable)",
+            ));
+        }
+        for r in &regions {
+            if !crate::model::is_valid_region(r) {
+                return Err(UsageError::new(format!(
+                    "malformed region {r:?} (expected e.g. us-east-1)"
+                )));
+            }
+        }
+        regions.sort();
+        regions.dedup();
+        let key = match &self.key_arn {
+            None => KeyChoice::AwsOwned,
+            Some(text) => {
+                let arn = KmsKeyArn::parse(text).map_err(|e| {
+                    UsageError::new(format!("--key-arn {text:?} is not a KMS key ARN: {e}"))
+                })?;
+                if let Some(other) = regions.iter().find(|r| *r != arn.region()) {
+                    return Err(UsageError::new(format!(
+                        "--key-arn is a key of {}, but {other} is inventoried too: KMS keys are regional, inventory one region per key",
+                        arn.region()
+                    )));
+                }
+                KeyChoice::Customer(arn)
+            }
+        };
+        Ok((regions, key))
+    }
+}
+
+#[cfg(test)]
+mod tests;

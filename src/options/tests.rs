@@ -1,0 +1,185 @@
+use super::*;
+use clap::Parser as _;
+
+fn resolve(args: &[&str]) -> Result<Options, UsageError> {
+    let mut argv = vec!["firehose-sse"];
+    argv.extend(args);
+    Options::resolve(Cli::try_parse_from(argv).unwrap())
+}
+
+#[test]
+fn defaults_reach_the_typed_options() {
+    let Options { log, command } = resolve(&["-vv", "plan", "fleet.csv"]).unwrap();
+    assert_eq!((log.quiet, log.verbose, log.debug), (false, 2, false));
+    let CommandOptions::Plan(plan) = command else {
+        panic!("not plan")
+    };
+    assert_eq!(plan.fleet, PathBuf::from("fleet.csv"));
+    assert_eq!(plan.region, None);
+    assert_eq!(plan.settings, Settings::default());
+    assert_eq!(
+        (
+            plan.pace.start_tps,
+            plan.pace.describe_tps,
+            plan.pace.shared_quota
+        ),
+        (5.0, 5.0, false)
+    );
+    assert_eq!(plan.pace.concurrency, 32);
+    assert_eq!(plan.sandbox, None);
+    assert_eq!(plan.global.output, OutputFormat::Table);
+}
+
+#[test]
+fn several_regions_only_for_inventory() {
+    let err = resolve(&["--region", "a", "--region", "b", "plan", "f.csv"]).unwrap_err();
+    assert!(err.to_string().contains("only `inventory`"), "{err}");
+    let err = resolve(&["apply", "f.csv", "--yes", "--region", "a", "--region", "b"]);
+    assert!(err.is_err());
+    // A saved plan needs no region: as before, several are not refused.
+    assert!(
+        resolve(&[
+            "apply", "--plan", "3", "--yes", "--region", "a", "--region", "b"
+        ])
+        .is_ok()
+    );
+    let Ok(Options {
+        command: CommandOptions::Inventory(inv),
+        ..
+    }) = resolve(&[
+        "inventory",
+        "--region",
+        "us-west-2",
+        "--region",
+        "eu-west-1",
+        "--region",
+        "us-west-2",
+    ])
+    else {
+        panic!("not inventory")
+    };
+    assert_eq!(inv.scope(None).unwrap().0, ["eu-west-1", "us-west-2"]);
+}
+
+#[test]
+fn apply_source_and_run_options() {
+    let Ok(Options {
+        command: CommandOptions::Apply(apply),
+        ..
+    }) = resolve(&[
+        "apply",
+        "--plan",
+        "7",
+        "--yes",
+        "--max-plan-age",
+        "2h",
+        "--reserve",
+        "2",
+        "--max-attempts",
+        "5",
+        "--sandbox",
+    ])
+    else {
+        panic!("not apply")
+    };
+    assert_eq!(
+        apply.source,
+        PlanSource::Saved {
+            id: 7,
+            max_age: Duration::from_secs(7200)
+        }
+    );
+    assert_eq!((apply.settings.reserve, apply.settings.cmk_limit), (2, 500));
+    assert_eq!(apply.run.max_attempts, 5);
+    assert_eq!(
+        apply.run.sandbox,
+        Some(SandboxOptions {
+            world: None,
+            latency: Duration::from_secs(2)
+        })
+    );
+}
+
+#[test]
+fn report_format_follows_output_json_unless_given() {
+    let format = |args: &[&str]| match resolve(args).unwrap().command {
+        CommandOptions::Report(r) => r.format,
+        _ => panic!("not report"),
+    };
+    assert_eq!(format(&["report"]), ReportFormat::Table);
+    assert_eq!(format(&["--output", "json", "report"]), ReportFormat::Json);
+    assert_eq!(
+        format(&["--output", "json", "report", "--format", "csv"]),
+        ReportFormat::Csv
+    );
+}
+
+#[test]
+fn inventory_scope() {
+    let key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let inv = |args: &[&str]| match resolve(args).unwrap().command {
+        CommandOptions::Inventory(i) => i,
+        _ => panic!("not inventory"),
+    };
+    let none = inv(&["inventory"]);
+    assert!(
+        none.scope(None)
+            .unwrap_err()
+            .to_string()
+            .contains("needs a region")
+    );
+    assert_eq!(
+        none.scope(Some("us-east-1".into())).unwrap(),
+        (vec!["us-east-1".to_owned()], KeyChoice::AwsOwned)
+    );
+    let bad = inv(&["--region", "moon", "inventory"]);
+    assert!(
+        bad.scope(None)
+            .unwrap_err()
+            .to_string()
+            .contains("malformed region")
+    );
+    let keyed = inv(&[
+        "--region",
+        "eu-west-1",
+        "inventory",
+        "--out",
+        "f.csv",
+        "--key-arn",
+        key,
+    ]);
+    assert!(
+        keyed
+            .scope(None)
+            .unwrap_err()
+            .to_string()
+            .contains("KMS keys are regional")
+    );
+    let keyed = inv(&[
+        "--region",
+        "us-east-1",
+        "inventory",
+        "--out",
+        "f.csv",
+        "--key-arn",
+        key,
+    ]);
+    assert!(matches!(
+        keyed.scope(None).unwrap().1,
+        KeyChoice::Customer(_)
+    ));
+}
+
+// `cli` stays the clap definition: the sandbox subcommand keeps its flags.
+#[test]
+fn the_sandbox_keeps_its_flags() {
+    let Ok(Options {
+        command: CommandOptions::Sandbox(sandbox),
+        ..
+    }) = resolve(&["sandbox", "--streams", "3"])
+    else {
+        panic!("not sandbox")
+    };
+    let (_, args): &(GlobalArgs, SandboxArgs) = &sandbox;
+    assert_eq!(args.streams, 3);
+}
