@@ -3,14 +3,12 @@
 //! answered with a gateway error after it took effect. The binary must report each clearly,
 //! never panic, and never repeat a Start whose outcome it could not see.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 
 /// An answer: status, content type, body.

@@ -7,11 +7,9 @@
 //! The kill instants come from a seed (`FIREHOSE_SSE_CHAOS_SEED`, default fixed); a failure
 //! prints it so the run can be repeated exactly.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 /// A small xorshift: the kill instants must be reproducible from the seed.
 struct Rng(u64);

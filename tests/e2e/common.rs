@@ -1,8 +1,6 @@
 //! Shared by the integration tests: a standalone sandbox process on a free loopback port, and
 //! the real binary run against it in a temporary directory with its own ledger.
 
-#![allow(dead_code)]
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};

@@ -1,8 +1,6 @@
 //! apply, resume, status and report, end to end: the real binary against the sandbox.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[test]
 fn a_clean_run_of_300_streams_starts_each_once_and_polls_about_once() {

@@ -3,11 +3,9 @@
 //! Every bad input ends with a clear error (exit 2, or 1 for the environment), nothing sent and
 //! nothing half-written.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 
 /// Fleet files in tests/data/hostile and what the error must say about them.
 const FLEETS: &[(&str, &str)] = &[

@@ -16,6 +16,8 @@ fn bin() -> Command {
     }
     cmd.env("AWS_CONFIG_FILE", "/nonexistent")
         .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent");
+    // Fleet paths below are relative to the package root, whatever this process's directory.
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
     cmd
 }
 

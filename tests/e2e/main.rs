@@ -1,0 +1,21 @@
+//! The integration tests, linked once: one binary, one module per area, each driving the real
+//! `firehose-sse` binary end to end against the sandbox (conformance also against moto).
+//! `cargo test --test e2e` runs them all; a module path filters them (`cargo test --test e2e
+//! chaos::`).
+//!
+//! The tests share this process, so none of them may touch process-wide state: no
+//! `std::env::set_var`, no change of the current directory (each child gets its own
+//! environment and directory through `Command`), every server on a loopback port the OS
+//! picked, every file in a temporary directory of its own. The one shared resource, moto's
+//! virtualenv under `target/`, is built once behind a `OnceLock` and a file lock.
+
+mod common;
+
+mod apply;
+mod chaos;
+mod cli;
+mod conformance;
+mod hostile;
+mod hostile_input;
+mod plan;
+mod sandbox;
