@@ -272,6 +272,7 @@ pub fn inventory_of_a_region(b: &Backend) {
             "by_encryption_status": {"DISABLED": 7, "ENABLED": 4},
             "by_key": by_key,
             "unencrypted_direct_put": 6,
+            "key_in_force_unknown": 0,
         }]),
         "{summary:#}"
     );
