@@ -44,6 +44,7 @@ fn inventory_counts_by_source_type_encryption_and_key() {
                 "by_encryption_status": {"DISABLED": 2},
                 "by_key": {},
                 "unencrypted_direct_put": 1,
+                "key_in_force_unknown": 0
             },
             {
                 "region": "us-east-1",
@@ -52,6 +53,7 @@ fn inventory_counts_by_source_type_encryption_and_key() {
                 "by_encryption_status": {"DISABLED": 4, "ENABLED": 2},
                 "by_key": {"AWS_OWNED_CMK": 1, key("k1"): 1},
                 "unencrypted_direct_put": 2,
+                "key_in_force_unknown": 0
             },
         ])
     );

@@ -18,6 +18,7 @@ mod saved;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use firehose_sse::clock::{DAY, HOUR};
+use firehose_sse::limits::budget::MARGIN;
 use serde_json::Value;
 
 use crate::common::{Sandbox, Stats, Workdir, key_arn};
@@ -184,7 +185,8 @@ fn mixed() -> (Sandbox, Workdir, i64) {
     let oldest = base - 23 * HOUR;
     let attempts: Vec<(i64, &str)> = (0..24).map(|i| (oldest + i * 60_000, "ok")).collect();
     add_attempts(&w, "s-budget", &attempts);
-    (sandbox, w, oldest + DAY)
+    // The slot frees a window after the oldest counted call, plus the margin at the edge.
+    (sandbox, w, oldest + DAY + MARGIN)
 }
 
 fn plan_json(w: &Workdir, fleet: &str, extra: &[&str]) -> Value {
