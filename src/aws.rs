@@ -67,6 +67,7 @@ pub async fn sdk_config(opts: &ConnectOptions) -> Result<SdkConfig, UsageError> 
         "AWS_ENDPOINT_URL",
         "AWS_ENDPOINT_URL_FIREHOSE",
         "AWS_ENDPOINT_URL_KMS",
+        "AWS_ENDPOINT_URL_STS",
     ] {
         if let Ok(url) = std::env::var(var)
             && !url.is_empty()

@@ -78,8 +78,9 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "AWS_PROFILE", value_name = "NAME")]
     pub profile: Option<String>,
 
-    /// Send every Firehose and KMS request to this URL instead of the AWS endpoint (e.g. a
-    /// sandbox). AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_FIREHOSE / _KMS work as in the AWS CLI.
+    /// Send every Firehose, KMS and STS request to this URL instead of the AWS endpoint (e.g. a
+    /// sandbox). AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_FIREHOSE / _KMS / _STS work as in the
+    /// AWS CLI.
     #[arg(long, global = true, value_name = "URL")]
     pub endpoint_url: Option<String>,
 

@@ -183,7 +183,11 @@ fn worded_as_throttle(message: &str) -> bool {
 
 fn classify_code(status: u16, code: &str, message: String) -> CallError {
     if status < 500 && worded_as_throttle(&message) {
-        return CallError::Throttled(message);
+        // The ledger keeps what the service said, code included.
+        return CallError::Throttled(match code {
+            "" | "ThrottlingException" | "Throttling" => message,
+            code => format!("{code}: {message}"),
+        });
     }
     match code {
         "ThrottlingException"
@@ -716,10 +720,10 @@ mod tests {
 
     #[test]
     fn rate_wording_is_a_throttle_whatever_the_code() {
-        assert!(matches!(
+        assert_eq!(
             classify_code(400, "LimitExceededException", "Rate exceeded".into()),
-            CallError::Throttled(_)
-        ));
+            CallError::Throttled("LimitExceededException: Rate exceeded".into())
+        );
         assert!(matches!(
             classify_code(400, "SomethingNew", "Please slow down.".into()),
             CallError::Throttled(_)
