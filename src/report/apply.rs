@@ -105,7 +105,7 @@ pub fn summary(ledger: &Ledger, run_id: i64, outcome: &Outcome) -> Result<Summar
     );
     let _ = writeln!(
         text,
-        "Calls: {starts} Start, {describes} Describe ({polls_per_stream:.2} polling Describes per stream followed), {} throttled.",
+        "Calls: {starts} Start, {describes} Describe ({polls_per_stream:.2} Describes per stream to follow its transition), {} throttled.",
         outcome.throttles
     );
 
@@ -296,6 +296,9 @@ fn report_counts(rows: &[RunItemRow]) -> String {
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for r in rows {
         *counts.entry(r.phase.as_str()).or_default() += 1;
+    }
+    if rows.is_empty() {
+        return "\nNo streams in this run.\n".to_owned();
     }
     let parts: Vec<String> = counts.iter().map(|(p, n)| format!("{n} {p}")).collect();
     format!("\n{} streams: {}\n", rows.len(), parts.join(", "))
