@@ -142,7 +142,10 @@ pub fn report(args: &ReportOptions) -> anyhow::Result<Exit> {
 
 /// What `report` says of a plan run: what it made, and where outcomes are.
 fn plan_run_note(run: &RunRow, newest_apply: Option<&RunRow>) -> String {
-    let mut note = format!("Run {} is a plan run: it started nothing, so it has no outcomes.", run.id);
+    let mut note = format!(
+        "Run {} is a plan run: it started nothing, so it has no outcomes.",
+        run.id
+    );
     match run.plan_id {
         Some(plan) => note.push_str(&format!(
             " It saved plan {plan}; `firehose-sse apply --plan {plan}` shows that plan and asks \

@@ -311,7 +311,9 @@ fn a_spreadsheet_export_with_an_empty_trailing_column_is_read() {
     );
     let t = ok(&text);
     assert_eq!(
-        t.iter().map(|t| (t.name.as_str(), t.line)).collect::<Vec<_>>(),
+        t.iter()
+            .map(|t| (t.name.as_str(), t.line))
+            .collect::<Vec<_>>(),
         [("orders", 2), ("logs", 3)]
     );
     // An empty, unnamed column in the middle is ignored as well.

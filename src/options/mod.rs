@@ -261,7 +261,11 @@ fn global(g: &GlobalArgs) -> Global {
         ledger: g.ledger.clone(),
         output: g.output.into(),
         color: color_enabled(g.color.into(), std::io::stdout().is_terminal()),
-        progress: Mode::choose(g.quiet, std::io::stderr().is_terminal()),
+        progress: Mode::choose(
+            g.quiet,
+            std::io::stderr().is_terminal(),
+            color_enabled(g.color.into(), std::io::stderr().is_terminal()),
+        ),
         quiet: g.quiet,
         connect: ConnectOptions {
             profile: g.profile.clone(),

@@ -37,6 +37,8 @@ pub fn table<const N: usize>(header: [&str; N]) -> comfy_table::Table {
 }
 
 pub mod apply;
+pub mod failures;
+pub mod live;
 pub mod plan;
 pub mod progress;
 
