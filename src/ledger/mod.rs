@@ -209,8 +209,37 @@ impl Ledger {
             .map_err(open_err)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(open_err)?;
-        conn.query_row("PRAGMA schema_version", [], |r| r.get::<_, i64>(0))
-            .map_err(not_a_ledger)?;
+        // SQLite reads a WAL ledger through a `-shm` file beside it, which a read-only
+        // directory cannot hold. With no journal left behind (the last writer closed cleanly,
+        // which checkpoints it), the file alone is the whole ledger: read it as immutable.
+        let conn = match conn.query_row("PRAGMA schema_version", [], |r| r.get::<_, i64>(0)) {
+            Ok(_) => conn,
+            Err(e)
+                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly)
+                    || e.sqlite_error_code() == Some(rusqlite::ErrorCode::CannotOpen) =>
+            {
+                drop(conn);
+                let wal = path.with_file_name(format!(
+                    "{}-wal",
+                    path.file_name()
+                        .and_then(|n| n.to_str())
+                        .unwrap_or_default()
+                ));
+                if std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0) {
+                    return Err(LedgerError::DirectoryNotWritable(path.to_owned()));
+                }
+                let uri = format!("file:{}?immutable=1", path.display());
+                let conn = Connection::open_with_flags(
+                    uri,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI,
+                )
+                .map_err(open_err)?;
+                conn.query_row("PRAGMA schema_version", [], |r| r.get::<_, i64>(0))
+                    .map_err(not_a_ledger)?;
+                conn
+            }
+            Err(e) => return Err(not_a_ledger(e)),
+        };
         let known = schema_version();
         match migrations().current_version(&conn) {
             Ok(SchemaVersion::Outside(found)) => Err(LedgerError::NewerSchema {
