@@ -357,3 +357,140 @@ fn a_new_ledger_in_an_unwritable_place_says_so_once() {
         run.stderr
     );
 }
+
+#[test]
+fn a_plan_made_on_the_in_process_sandbox_is_carried_out_on_one_seeded_the_same_way() {
+    let (_sandbox, w, fleet) = world(3);
+    let plan = w.run(&["plan", fleet.to_str().unwrap(), "--sandbox"]);
+    plan.assert_code(0);
+    assert!(
+        plan.stdout
+            .contains("firehose-sse apply --plan 1 --sandbox"),
+        "{}",
+        plan.stdout
+    );
+    let run = w.run(&[
+        "apply",
+        "--plan",
+        "1",
+        "--sandbox",
+        "--yes",
+        "--output",
+        "json",
+    ]);
+    run.assert_code(0);
+    assert_eq!(run.json()["counts"]["done"], 3, "{}", run.stdout);
+    assert!(!run.stderr.contains("the fleet file\""), "{}", run.stderr);
+}
+
+#[test]
+fn status_tells_a_running_apply_from_one_that_died() {
+    let sandbox = Sandbox::start(&["--streams", "30", "--latency", "20s"]);
+    let w = Workdir::new(&sandbox);
+    let fleet = w.fleet("fleet.csv", &fleet_csv(stream_names(30), R));
+    let mut child = crate::common::spawn(&w, &["apply", fleet.to_str().unwrap(), "--yes"]);
+    // Wait until it holds the lock with its run.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let holder = || -> Option<i64> {
+        w.sql()
+            .query_row("SELECT run_id FROM apply_lock WHERE id = 1", [], |r| {
+                r.get(0)
+            })
+            .ok()
+            .flatten()
+    };
+    while holder().is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the apply never took the lock"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let running = w.run(&["status"]);
+    running.assert_code(0);
+    assert!(running.stdout.contains("Running now"), "{}", running.stdout);
+    assert!(
+        !running.stdout.contains("Continue with"),
+        "{}",
+        running.stdout
+    );
+    crate::common::signal(&child, "-KILL");
+    child.wait().unwrap();
+    let died = w.run(&["status"]);
+    assert!(died.stdout.contains("no longer running"), "{}", died.stdout);
+    assert!(
+        died.stdout.contains("Continue with: firehose-sse resume"),
+        "{}",
+        died.stdout
+    );
+}
+
+#[test]
+fn declining_the_prompt_is_an_error_and_the_prompt_is_not_told_to_apply_again() {
+    let (sandbox, w, fleet) = world(2);
+    // A terminal, with `no` typed at the prompt.
+    let mut command = w.command();
+    command.args(["apply", fleet.to_str().unwrap()]);
+    let line = format!(
+        "{:?} {}",
+        command.get_program(),
+        command
+            .get_args()
+            .map(|a| format!("'{}'", a.to_string_lossy()))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let mut script = std::process::Command::new("script");
+    script.args(["-qec", &line, "/dev/null"]);
+    for (k, v) in command.get_envs() {
+        match v {
+            Some(v) => script.env(k, v),
+            None => script.env_remove(k),
+        };
+    }
+    script.current_dir(w.dir.path());
+    use std::io::Write as _;
+    let mut child = script
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("script(1) runs");
+    // Answer once the prompt is up (the plan is observed first).
+    use std::io::Read as _;
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains("Only 'yes' will be accepted") {
+        let n = stdout.read(&mut buf).unwrap();
+        assert!(n > 0, "no prompt came: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"no\n").unwrap();
+    stdout.read_to_end(&mut seen).unwrap();
+    drop(stdin);
+    let status = child.wait().unwrap();
+    let text = String::from_utf8_lossy(&seen);
+    assert_eq!(status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("Do you want to perform these actions?"),
+        "{text}"
+    );
+    assert!(!text.contains("Carry it out with"), "{text}");
+    assert!(text.contains("apply cancelled"), "{text}");
+    assert_eq!(starts(&sandbox), 0);
+}
+
+#[test]
+fn history_says_which_id_is_a_run_and_which_a_plan() {
+    let (_sandbox, w, fleet) = world(1);
+    plan(&w, &fleet);
+    let run = w.run(&["history"]);
+    run.assert_code(0);
+    let header = run.stdout.lines().next().unwrap();
+    assert!(
+        header.contains("run id") && header.contains("plan id"),
+        "{header}"
+    );
+}
