@@ -244,6 +244,11 @@ pub struct RunArgs {
     #[arg(long, short = 'y')]
     pub yes: bool,
 
+    /// Carry a saved plan or a run on against another endpoint or account than the one it was
+    /// made with (refused otherwise, naming both).
+    #[arg(long)]
+    pub allow_endpoint_change: bool,
+
     #[command(flatten)]
     pub pace: PaceArgs,
 

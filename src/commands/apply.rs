@@ -8,17 +8,20 @@ use std::io::{BufRead as _, Write as _};
 
 use tokio::sync::{mpsc, watch};
 
-use super::{Session, read_fleet};
+use std::sync::Arc;
+
+use super::session::IN_PROCESS_SANDBOX;
+use super::{LedgerMode, Place, Session, read_fleet};
 use crate::apply::feed::ToObserve;
 use crate::apply::{self, Dispatcher, Feed};
-use crate::clock::EpochMillis;
+use crate::clock::{EpochMillis, SystemClock};
 use crate::engine::{Config, NewItem, Outcome, Phase, RunState, Track};
 use crate::error::{Exit, UsageError};
 use crate::input::Target;
 use crate::ledger::{Ledger, LockGuard, RunGuard, RunRow, SavedPlan, StaleAfter, lock};
 use crate::model::Interner;
 use crate::options::{ApplyOptions, Global, PlanSource, ResumeOptions, RunOptions};
-use crate::plan::{Pace, Settings, Summary};
+use crate::plan::{Action, Pace, Settings, Summary};
 use crate::report::OutputFormat;
 use crate::report::plan::{PlanView, summary_line, table_text};
 use crate::survey::{FleetSurvey, survey_fleet};
@@ -62,15 +65,48 @@ fn take_lock(ledger: &Ledger) -> anyhow::Result<LockGuard<'_>> {
 
 pub async fn apply(args: &ApplyOptions) -> anyhow::Result<Exit> {
     let global = &args.global;
-    let targets = match &args.source {
-        PlanSource::Fleet { path, region } => {
-            Some(read_fleet(&global.connect, region.as_deref(), path).await?)
-        }
-        PlanSource::Saved { .. } => None,
+    // What to carry out, checked before anything is written: a fleet file, or a saved plan
+    // that exists and was not carried out already.
+    let (targets, saved) = match &args.source {
+        PlanSource::Fleet { path, region } => (
+            Some(read_fleet(&global.connect, region.as_deref(), path).await?),
+            None,
+        ),
+        PlanSource::Saved { id, .. } => (None, Some(saved_plan_to_apply(global, *id)?)),
     };
-    let fleet = args.source.fleet().zip(targets.as_deref());
-    let session = Session::open(global, &args.run.pace, args.run.sandbox.as_ref(), fleet).await?;
+    // An in-process sandbox for a saved plan is seeded as it was when the plan was made.
+    let plan_fleet = saved.as_ref().map(|p| {
+        let targets: Vec<Target> = p.items.iter().map(|i| i.target.clone()).collect();
+        (std::path::PathBuf::from(&p.fleet), targets)
+    });
+    let fleet = match (&args.source, &plan_fleet) {
+        (PlanSource::Fleet { path, .. }, _) => Some(path.as_path()).zip(targets.as_deref()),
+        (PlanSource::Saved { .. }, Some((path, targets))) => Some((path.as_path(), &targets[..])),
+        _ => None,
+    };
+    let mode = match &args.source {
+        PlanSource::Fleet { .. } => LedgerMode::Create,
+        PlanSource::Saved { .. } => LedgerMode::Existing,
+    };
+    let session = Session::open(
+        global,
+        &args.run.pace,
+        args.run.sandbox.as_ref(),
+        fleet,
+        mode,
+    )
+    .await?;
     let ledger = &session.ledger;
+    let place = session.place().await;
+    if let Some(saved) = &saved
+        && let Some(then) = ledger
+            .runs_of_plan(saved.id)?
+            .first()
+            .and_then(|r| Place::of_run(&r.args))
+    {
+        let what = format!("plan {}", saved.id);
+        place.check(&then, &what, args.run.allow_endpoint_change)?;
+    }
     let lock = take_lock(ledger)?;
     // Runs stopped before their plan was created have nothing to resume.
     ledger.abandon_planless_runs()?;
@@ -84,12 +120,47 @@ pub async fn apply(args: &ApplyOptions) -> anyhow::Result<Exit> {
                 ))? =>
         {
             eprintln!("Resuming run {} instead of starting a new one.", run.id);
-            resume_locked(global, &session, &lock, run, &args.run).await?
+            resume_locked(global, &session, &lock, run, &args.run, &place).await?
         }
-        _ => apply_locked(global, &session, &lock, args, targets).await?,
+        _ => apply_locked(global, &session, &lock, args, targets, saved, &place).await?,
     };
     lock.release()?;
     Ok(exit)
+}
+
+/// A saved plan to carry out: it must exist, and must not have been carried out already — a
+/// plan is a snapshot of what needed doing then, and applying it again would Start every
+/// stream again (Terraform calls such a plan stale). Reads the ledger only.
+fn saved_plan_to_apply(global: &Global, id: i64) -> anyhow::Result<SavedPlan> {
+    let ledger = Ledger::open_existing(&global.ledger, Arc::new(SystemClock))?;
+    let saved = ledger
+        .load_plan(id)?
+        .ok_or_else(|| UsageError::new(format!("no plan {id} in {}", ledger.path().display())))?;
+    let done = ledger.runs_of_plan(id)?.into_iter().rev().find(|r| {
+        r.kind == "apply"
+            && r.outcome
+                .as_deref()
+                .is_some_and(|o| !matches!(o, "interrupted" | "cancelled" | "abandoned"))
+    });
+    if let Some(run) = done {
+        let outcome = run.outcome.as_deref().unwrap_or_default();
+        let when = run.ended_at.map(crate::clock::rfc3339).unwrap_or_default();
+        let next = match outcome {
+            "error" => format!("continue that run with `firehose-sse resume {}`", run.id),
+            _ => format!(
+                "make a new plan (`firehose-sse plan {}`), or apply the fleet file \
+                 (`firehose-sse apply {} --yes`)",
+                saved.fleet, saved.fleet
+            ),
+        };
+        return Err(UsageError::new(format!(
+            "plan {id} was already carried out by run {} ({outcome}, {when}): a saved plan is \
+             stale once applied, and applying it again would Start its streams again; {next}",
+            run.id
+        ))
+        .into());
+    }
+    Ok(saved)
 }
 
 /// The newest unfinished apply run of the same plan or fleet file.
@@ -119,25 +190,40 @@ enum Plan {
     Saved(SavedPlan),
 }
 
-/// Loads the saved plan, or says what must be observed again because it is older than
-/// `max_age`.
-fn saved_plan(ledger: &Ledger, id: i64, max_age: std::time::Duration) -> anyhow::Result<Plan> {
-    let saved = ledger
-        .load_plan(id)?
-        .ok_or_else(|| UsageError::new(format!("no plan {id} in {}", ledger.path().display())))?;
+/// Where the run's items come from, for a saved plan: its items, or — when it is older than
+/// `max_age` — its targets, to be observed again.
+fn saved_plan(ledger: &Ledger, saved: SavedPlan, max_age: std::time::Duration) -> Plan {
     let age: EpochMillis = ledger.now() - saved.observed_at;
     if age <= max_age.as_millis() as EpochMillis {
-        return Ok(Plan::Saved(saved));
+        return Plan::Saved(saved);
     }
     eprintln!(
-        "Plan {id} was observed {} ago (more than --max-plan-age): observing again.",
+        "Plan {} was observed {} ago (more than --max-plan-age): observing again.",
+        saved.id,
         crate::report::human_duration(age)
     );
-    Ok(Plan::Observe {
+    Plan::Observe {
         targets: saved.items.iter().map(|i| i.target.clone()).collect(),
         fleet: saved.fleet,
         settings: saved.settings,
-    })
+    }
+}
+
+/// A fresh saved plan's streams that the ledger has since seen at their target (another run
+/// carried them out): nothing is left to do for them, so they are not started again.
+fn already_at_target(ledger: &Ledger, saved: &mut SavedPlan) -> anyhow::Result<usize> {
+    let mut done = 0;
+    for item in saved.items.iter_mut().filter(|i| i.action.starts()) {
+        let Some(id) = &item.stream else { continue };
+        if let Some(state) = ledger.stream_state(id)?
+            && state.observed_at > saved.observed_at
+            && state.at(&item.target.key)
+        {
+            item.action = Action::Noop;
+            done += 1;
+        }
+    }
+    Ok(done)
 }
 
 async fn apply_locked(
@@ -146,6 +232,8 @@ async fn apply_locked(
     lock: &LockGuard<'_>,
     args: &ApplyOptions,
     targets: Option<Vec<Target>>,
+    saved: Option<SavedPlan>,
+    place: &Place,
 ) -> anyhow::Result<Exit> {
     let ledger = &session.ledger;
     let pace = args.run.pace.plan();
@@ -155,25 +243,34 @@ async fn apply_locked(
         "plan": args.source.saved(),
         "reserve": args.settings.reserve,
         "cmk_limit": args.settings.cmk_limit,
+        "place": place,
     })
     .to_string();
     let run = ledger.start_run("apply", None, &run_args)?;
     lock.set_run(run.id())?;
 
-    let plan = match (targets, &args.source) {
-        (Some(targets), source) => Plan::Observe {
+    let plan = match (targets, saved, &args.source) {
+        (Some(targets), _, source) => Plan::Observe {
             fleet: source.fleet().map(super::fleet_name).unwrap_or_default(),
             targets,
             settings: args.settings,
         },
-        (None, &PlanSource::Saved { id, max_age }) => {
-            let plan = saved_plan(ledger, id, max_age)?;
+        (None, Some(mut saved), &PlanSource::Saved { max_age, .. }) => {
+            let done = already_at_target(ledger, &mut saved)?;
+            if done > 0 && !global.quiet {
+                eprintln!(
+                    "{done} stream(s) of plan {} were seen at their target since it was made: \
+                     they are not started again.",
+                    saved.id
+                );
+            }
+            let plan = saved_plan(ledger, saved, max_age);
             if let Plan::Saved(saved) = &plan {
                 ledger.set_run_plan(run.id(), saved.id)?;
             }
             plan
         }
-        (None, PlanSource::Fleet { .. }) => unreachable!("a fleet's targets are read first"),
+        _ => unreachable!("a fleet's targets or a saved plan are read first"),
     };
 
     // Unattended: start each stream as soon as it is observed and decided, so observation,
@@ -243,15 +340,16 @@ async fn apply_locked(
             estimated_ms,
             pace,
             throttles,
+            next: None,
         };
         eprint!("{}", table_text(&view, session.color));
         if summary.enable + summary.rekey == 0 {
             eprintln!("Nothing to start.");
         }
         if !confirm("Do you want to perform these actions?")? {
+            // As Terraform: declining is not a success a script could mistake for one.
             run.finish("cancelled")?;
-            eprintln!("Apply cancelled.");
-            return Ok(Exit::Ok);
+            anyhow::bail!("apply cancelled: nothing was started");
         }
     } else if !global.quiet {
         eprintln!("Plan {plan_id}: {}", summary_line(&summary));
@@ -263,8 +361,16 @@ async fn apply_locked(
 
 pub async fn resume(args: &ResumeOptions) -> anyhow::Result<Exit> {
     let global = &args.global;
-    let session = Session::open(global, &args.run.pace, args.run.sandbox.as_ref(), None).await?;
+    let session = Session::open(
+        global,
+        &args.run.pace,
+        args.run.sandbox.as_ref(),
+        None,
+        LedgerMode::Existing,
+    )
+    .await?;
     let ledger = &session.ledger;
+    let place = session.place().await;
     let lock = take_lock(ledger)?;
     ledger.abandon_planless_runs()?;
     let run = match args.run_id {
@@ -286,7 +392,7 @@ pub async fn resume(args: &ResumeOptions) -> anyhow::Result<Exit> {
             }
         },
     };
-    let exit = resume_locked(global, &session, &lock, run, &args.run).await?;
+    let exit = resume_locked(global, &session, &lock, run, &args.run, &place).await?;
     lock.release()?;
     Ok(exit)
 }
@@ -298,8 +404,24 @@ async fn resume_locked(
     lock: &LockGuard<'_>,
     row: RunRow,
     options: &RunOptions,
+    place: &Place,
 ) -> anyhow::Result<Exit> {
     let ledger = &session.ledger;
+    if let Some(then) = Place::of_run(&row.args) {
+        if then.endpoint == IN_PROCESS_SANDBOX {
+            return Err(UsageError::new(format!(
+                "run {} ran against an in-process sandbox, which ended with its process: there \
+                 is nothing to resume it against. Start a new run",
+                row.id
+            ))
+            .into());
+        }
+        place.check(
+            &then,
+            &format!("run {}", row.id),
+            options.allow_endpoint_change,
+        )?;
+    }
     lock.set_run(row.id)?;
     let settings = match row.plan_id {
         Some(p) => ledger.load_plan(p)?.map(|p| p.settings).unwrap_or_default(),

@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use serde_json::json;
 use tokio::sync::mpsc;
 
-use super::Session;
+use super::{LedgerMode, Session};
 use crate::error::Exit;
 use crate::model::{EncStatus, KeyChoice, SourceType, StreamObservation};
 use crate::observe::{self, ObserveError, Observed, Query, SELF};
@@ -110,7 +110,14 @@ pub async fn inventory(args: &InventoryOptions) -> anyhow::Result<Exit> {
     };
     let (regions, key) = args.scope(default_region)?;
 
-    let session = Session::open(global, &args.pace, args.sandbox.as_ref(), None).await?;
+    let session = Session::open(
+        global,
+        &args.pace,
+        args.sandbox.as_ref(),
+        None,
+        LedgerMode::Create,
+    )
+    .await?;
     let ledger = &session.ledger;
     let mut queries = Vec::new();
     let mut per_region: BTreeMap<String, usize> = BTreeMap::new();

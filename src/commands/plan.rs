@@ -1,6 +1,6 @@
 //! `plan FLEET.csv`: observe the fleet and its keys, decide, save the plan, print the report.
 
-use super::{Session, read_fleet};
+use super::{LedgerMode, Session, read_fleet};
 use crate::error::Exit;
 use crate::options::PlanOptions;
 use crate::report::OutputFormat;
@@ -15,12 +15,16 @@ pub async fn plan(opts: &PlanOptions) -> anyhow::Result<Exit> {
         &opts.pace,
         opts.sandbox.as_ref(),
         Some((&opts.fleet, &targets)),
+        LedgerMode::Create,
     )
     .await?;
     let customer_keys = targets.iter().any(|t| t.key.key_arn().is_some());
     super::warn_if_credentials_cannot_refresh(&session.cloud, customer_keys).await;
     let fleet = super::fleet_name(&opts.fleet);
-    let run_args = serde_json::json!({"command": "plan", "fleet": fleet}).to_string();
+    // Where its calls went: `apply --plan` refuses to carry it out anywhere else.
+    let place = session.place().await;
+    let run_args =
+        serde_json::json!({"command": "plan", "fleet": fleet, "place": place}).to_string();
     // Dropped on any error below: the run is recorded as ended in error.
     let run = session.ledger.start_run("plan", None, &run_args)?;
     let settings = opts.settings;
@@ -48,6 +52,16 @@ pub async fn plan(opts: &PlanOptions) -> anyhow::Result<Exit> {
         estimated_ms: surveyed.estimated_ms,
         pace,
         throttles: surveyed.throttles,
+        // An in-process sandbox's plan is carried out on one seeded the same way.
+        next: Some(format!(
+            "firehose-sse apply --plan {}{}",
+            surveyed.plan_id,
+            if opts.sandbox.is_some() {
+                " --sandbox"
+            } else {
+                ""
+            }
+        )),
     };
     match global.output {
         OutputFormat::Json => crate::outln!("{}", serde_json::to_string_pretty(&json(&view))?),

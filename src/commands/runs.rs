@@ -13,7 +13,7 @@ use crate::report::apply::{
 };
 
 fn open(global: &Global) -> anyhow::Result<Ledger> {
-    Ok(Ledger::open_existing(
+    Ok(Ledger::open_read_only(
         &global.ledger,
         Arc::new(SystemClock),
     )?)
@@ -41,6 +41,8 @@ pub fn status(args: &RunQuery) -> anyhow::Result<Exit> {
     let run = pick(&ledger, args.run_id)?;
     let rows = ledger.run_items(run.id)?;
     let holder = ledger.lock_holder()?;
+    // A holder whose process is gone holds nothing: the next apply or resume takes over.
+    let running = holder.as_ref().filter(|h| !h.gone(ledger.now()));
     let count = |p: Phase| rows.iter().filter(|r| r.phase == p).count();
     let next_slot = next_deferred_slot(&rows);
     match global.output {
@@ -60,6 +62,7 @@ pub fn status(args: &RunQuery) -> anyhow::Result<Exit> {
                 "lock": holder.as_ref().map(|h| serde_json::json!({
                     "pid": h.pid, "host": h.host, "run_id": h.run_id,
                     "since": rfc3339(h.acquired_at), "heartbeat": rfc3339(h.heartbeat_at),
+                    "alive": running.is_some(),
                 })),
                 "next_deferred_slot": next_slot.map(rfc3339),
             });
@@ -91,8 +94,8 @@ pub fn status(args: &RunQuery) -> anyhow::Result<Exit> {
                     parts.join(", ")
                 }
             );
-            match &holder {
-                Some(h) => crate::outln!(
+            match (&holder, running) {
+                (Some(h), Some(_)) => crate::outln!(
                     "Lock: held by pid {} on {} (run {}), since {}, heartbeat {}",
                     h.pid,
                     h.host,
@@ -100,13 +103,36 @@ pub fn status(args: &RunQuery) -> anyhow::Result<Exit> {
                     rfc3339(h.acquired_at),
                     rfc3339(h.heartbeat_at)
                 ),
-                None => crate::outln!("Lock: free"),
+                (Some(h), None) => crate::outln!(
+                    "Lock: free (left by pid {} on {}, which is no longer running; the next \
+                     apply or resume takes it over)",
+                    h.pid,
+                    h.host
+                ),
+                (None, _) => crate::outln!("Lock: free"),
             }
             if let Some(slot) = next_slot {
                 crate::outln!("Next deferred slot: {}", rfc3339(slot));
             }
-            if run.outcome.is_none() || run.outcome.as_deref() == Some("interrupted") {
-                crate::outln!("Continue with: firehose-sse resume {}", run.id);
+            let unfinished = run.outcome.is_none() || run.outcome.as_deref() == Some("interrupted");
+            match running {
+                Some(h) if unfinished && h.run_id == Some(run.id) => crate::outln!(
+                    "Running now (pid {} on {}): follow it with `firehose-sse status {}`",
+                    h.pid,
+                    h.host,
+                    run.id
+                ),
+                Some(h) if unfinished => crate::outln!(
+                    "Another apply (pid {} on {}) holds the ledger now: resume this run once \
+                     it has finished, with `firehose-sse resume {}`",
+                    h.pid,
+                    h.host,
+                    run.id
+                ),
+                _ if unfinished => {
+                    crate::outln!("Continue with: firehose-sse resume {}", run.id)
+                }
+                _ => {}
             }
         }
     }
@@ -180,7 +206,7 @@ pub fn history(global: &Global) -> anyhow::Result<Exit> {
         }
         OutputFormat::Table => {
             let mut table =
-                crate::report::table(["run", "kind", "plan", "started", "ended", "outcome"]);
+                crate::report::table(["run id", "kind", "plan id", "started", "ended", "outcome"]);
             for r in &runs {
                 table.add_row(vec![
                     r.id.to_string(),

@@ -22,6 +22,9 @@ fn ms(d: Duration) -> EpochMillis {
     d.as_millis() as EpochMillis
 }
 
+/// Calls in a row that never left after which the endpoint is taken to be unreachable.
+const UNREACHABLE_AFTER: u32 = 3;
+
 fn failed_with(reason: Why, failure: (String, String)) -> ItemUpdate {
     ItemUpdate {
         reason: Some(reason),
@@ -52,6 +55,31 @@ fn refused(operation: &str, e: &CallError) -> String {
 }
 
 impl RunState {
+    /// Counts a call proven never sent, or resets the count when one reached the service;
+    /// `true` when the run must stop because the endpoint cannot be reached.
+    fn unreachable(&mut self, result: Result<(), &CallError>) -> bool {
+        match result {
+            Err(e @ CallError::NotSent(_)) => {
+                self.not_sent += 1;
+                if self.not_sent >= UNREACHABLE_AFTER {
+                    self.aborted.get_or_insert(format!(
+                        "the endpoint cannot be reached: {} calls in a row never left ({}); \
+                         check the network, --endpoint-url and the region",
+                        self.not_sent,
+                        e.message()
+                    ));
+                    return true;
+                }
+                false
+            }
+            Err(e) if !e.may_have_reached_service() => false,
+            _ => {
+                self.not_sent = 0;
+                false
+            }
+        }
+    }
+
     pub(super) fn started(
         &mut self,
         i: usize,
@@ -59,6 +87,11 @@ impl RunState {
         now: EpochMillis,
         fx: &mut Vec<Effect>,
     ) {
+        if self.unreachable(result.as_ref().map(|_| ())) {
+            // Stop here: the item goes back to pending for a resume.
+            self.live[i].sends.drop_last();
+            return self.set_phase(i, Phase::Pending, fx);
+        }
         match &result {
             // Proven never sent: the ledger does not count it, nor does the engine.
             Err(e) if !e.may_have_reached_service() => self.live[i].sends.drop_last(),
@@ -133,8 +166,12 @@ impl RunState {
                 self.aborted = Some(format!("no AWS credentials: {message}"));
                 self.set_phase(i, Phase::Pending, fx);
             }
-            Err(CallError::NotSent(_)) => {
-                // Never left: no budget spent. Try again shortly.
+            Err(CallError::NotSent(message)) => {
+                // Never left: no budget spent, but not a free retry either.
+                if self.tracks[i].starts >= self.config.max_attempts {
+                    let update = failed_with(Why::AttemptsExhausted, ("NotSent".into(), message));
+                    return self.finish(i, Phase::Failed, update, fx);
+                }
                 self.set_phase(i, Phase::Pending, fx);
                 self.schedule_dispatch(i, now + 2 * SECOND);
             }
@@ -227,6 +264,9 @@ impl RunState {
         fx: &mut Vec<Effect>,
     ) {
         let reconcile = purpose == Purpose::Reconcile;
+        if self.unreachable(result.as_ref().map(|_| ())) {
+            return;
+        }
         let paced = |throttled| Effect::Paced {
             item: i,
             op: Operation::Describe,

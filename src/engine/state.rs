@@ -93,6 +93,9 @@ pub struct RunState {
     /// When a slot was last freed on each key by a stream moving away from it (the old grant
     /// is only scheduled for retirement then).
     pub(super) freed_at: HashMap<String, EpochMillis>,
+    /// Calls in a row proven never to have left (connection refused, DNS): an endpoint that
+    /// cannot be reached stops the run instead of being retried forever.
+    pub(super) not_sent: u32,
     /// Items waiting for room under a key's limit.
     pub(super) key_waiters: HashMap<String, BTreeSet<usize>>,
     /// Streams are still being observed (the Describe quota is busy with them), and more items
@@ -129,6 +132,7 @@ impl RunState {
             early_declined: HashMap::new(),
             key_waiters: HashMap::new(),
             freed_at: HashMap::new(),
+            not_sent: 0,
             observing: false,
             stopping: false,
             unfinished: 0,

@@ -58,6 +58,12 @@ fn process_exists(pid: u32) -> Option<bool> {
 }
 
 impl LockHolder {
+    /// Whether the holder has gone (its process ended, or its heartbeat went silent), as
+    /// seen from this process.
+    pub fn gone(&self, now: EpochMillis) -> bool {
+        self.is_gone(now, &hostname(), StaleAfter::ProcessTable)
+    }
+
     /// On this host the process table decides (a holder may be silent for long while it
     /// observes a large fleet or waits for its operator's `yes`); elsewhere, or where the
     /// process table cannot be read, its heartbeat.

@@ -52,13 +52,13 @@ pub fn schema_version() -> usize {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
-    #[error("cannot open the ledger {path}: {source}")]
+    #[error("cannot open the ledger {path}")]
     Open {
         path: PathBuf,
         #[source]
         source: rusqlite::Error,
     },
-    #[error("cannot create the ledger {path}: {source}")]
+    #[error("cannot create the ledger {path}")]
     Create {
         path: PathBuf,
         #[source]
@@ -66,7 +66,24 @@ pub enum LedgerError {
     },
     #[error("no ledger at {0} (run plan or apply first, or pass --ledger)")]
     Missing(PathBuf),
-    #[error("{path} is not a firehose-sse ledger (not an SQLite database, or damaged): {source}")]
+    #[error(
+        "the ledger {path} is at schema {found} and this binary reads schema {known}: it is \
+         upgraded by the first command that writes to it (plan, apply, resume, inventory), \
+         which needs its directory to be writable"
+    )]
+    OlderSchema {
+        path: PathBuf,
+        found: usize,
+        known: usize,
+    },
+    #[error(
+        "the ledger's directory {} is not writable: SQLite keeps its journal beside the ledger \
+         ({}-wal), so a command that writes needs a directory it may write to; read it with \
+         status, report or history, or copy it somewhere writable",
+        .0.parent().map(|p| p.display().to_string()).unwrap_or_default(), .0.display()
+    )]
+    DirectoryNotWritable(PathBuf),
+    #[error("{path} is not a firehose-sse ledger (not an SQLite database, or damaged)")]
     NotALedger {
         path: PathBuf,
         #[source]
@@ -81,7 +98,7 @@ pub enum LedgerError {
         found: usize,
         known: usize,
     },
-    #[error("cannot bring the ledger {path} to schema {known}: {source}")]
+    #[error("cannot bring the ledger {path} to schema {known}")]
     Migrate {
         path: PathBuf,
         known: usize,
@@ -129,7 +146,8 @@ impl HasExit for LedgerError {
         match self {
             LedgerError::Missing(_)
             | LedgerError::NotALedger { .. }
-            | LedgerError::NewerSchema { .. } => Exit::Usage,
+            | LedgerError::NewerSchema { .. }
+            | LedgerError::OlderSchema { .. } => Exit::Usage,
             _ => Exit::Runtime,
         }
     }
@@ -167,15 +185,98 @@ impl Ledger {
     pub fn open(path: &Path, clock: Arc<dyn Clock>) -> Result<Ledger> {
         if !path.exists() {
             create_private(path)?;
+        } else {
+            check_directory_writable(path)?;
         }
         Self::open_inner(path, clock, OpenFlags::default())
     }
 
-    /// Opens an existing ledger without creating anything (status, report, history).
+    /// Opens an existing ledger to read it only (status, report, history): nothing is created
+    /// or written, so a ledger in a read-only place reads as well as any.
+    pub fn open_read_only(path: &Path, clock: Arc<dyn Clock>) -> Result<Ledger> {
+        if !path.exists() {
+            return Err(LedgerError::Missing(path.to_owned()));
+        }
+        let open_err = |source| LedgerError::Open {
+            path: path.to_owned(),
+            source,
+        };
+        let not_a_ledger = |source| LedgerError::NotALedger {
+            path: path.to_owned(),
+            source,
+        };
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(open_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(open_err)?;
+        // SQLite reads a WAL ledger through a `-shm` file beside it, which a read-only
+        // directory cannot hold. With no journal left behind (the last writer closed cleanly,
+        // which checkpoints it), the file alone is the whole ledger: read it as immutable.
+        let conn = match conn.query_row("PRAGMA schema_version", [], |r| r.get::<_, i64>(0)) {
+            Ok(_) => conn,
+            Err(e)
+                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly)
+                    || e.sqlite_error_code() == Some(rusqlite::ErrorCode::CannotOpen) =>
+            {
+                drop(conn);
+                let wal = path.with_file_name(format!(
+                    "{}-wal",
+                    path.file_name()
+                        .and_then(|n| n.to_str())
+                        .unwrap_or_default()
+                ));
+                if std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0) {
+                    return Err(LedgerError::DirectoryNotWritable(path.to_owned()));
+                }
+                let uri = format!("file:{}?immutable=1", path.display());
+                let conn = Connection::open_with_flags(
+                    uri,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI,
+                )
+                .map_err(open_err)?;
+                conn.query_row("PRAGMA schema_version", [], |r| r.get::<_, i64>(0))
+                    .map_err(not_a_ledger)?;
+                conn
+            }
+            Err(e) => return Err(not_a_ledger(e)),
+        };
+        let known = schema_version();
+        match migrations().current_version(&conn) {
+            Ok(SchemaVersion::Outside(found)) => Err(LedgerError::NewerSchema {
+                path: path.to_owned(),
+                found: found.get(),
+                known,
+            }),
+            Ok(SchemaVersion::Inside(found)) if found.get() < known => {
+                Err(LedgerError::OlderSchema {
+                    path: path.to_owned(),
+                    found: found.get(),
+                    known,
+                })
+            }
+            Ok(SchemaVersion::Inside(_)) => Ok(Ledger {
+                conn,
+                path: path.to_owned(),
+                clock,
+            }),
+            Ok(SchemaVersion::NoneSet) => Err(LedgerError::NotALedger {
+                path: path.to_owned(),
+                source: rusqlite::Error::InvalidQuery,
+            }),
+            Err(source) => Err(LedgerError::Migrate {
+                path: path.to_owned(),
+                known,
+                source,
+            }),
+        }
+    }
+
+    /// Opens an existing ledger to write to it, creating nothing (resume, apply --plan).
     pub fn open_existing(path: &Path, clock: Arc<dyn Clock>) -> Result<Ledger> {
         if !path.exists() {
             return Err(LedgerError::Missing(path.to_owned()));
         }
+        check_directory_writable(path)?;
         Self::open_inner(
             path,
             clock,
@@ -409,6 +510,41 @@ fn create_private(path: &Path) -> Result<()> {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(create_err(e)),
+    }
+}
+
+/// A ledger written to needs its directory writable too: SQLite creates its journal (`-wal`,
+/// `-shm`) beside it. Said plainly rather than as "attempt to write a readonly database".
+fn check_directory_writable(path: &Path) -> Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let probe = dir.join(format!(
+        ".{}.probe-{}",
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("ledger"),
+        std::process::id()
+    ));
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+    {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            Err(LedgerError::DirectoryNotWritable(path.to_owned()))
+        }
+        Err(e) if e.raw_os_error() == Some(30) => {
+            // EROFS: a read-only file system.
+            Err(LedgerError::DirectoryNotWritable(path.to_owned()))
+        }
+        // Anything else (it exists already, ...) is left to SQLite to report.
+        Err(_) => Ok(()),
     }
 }
 

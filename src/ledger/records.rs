@@ -289,6 +289,19 @@ pub struct StreamState {
     pub in_force: Option<KeyChoice>,
     /// First seen failed or mid-transition: the key in force is not known.
     pub in_force_unknown: bool,
+    /// When the stream was last observed.
+    pub observed_at: EpochMillis,
+}
+
+impl StreamState {
+    /// Whether the stream was seen ENABLED or ENABLING with `target`.
+    pub fn at(&self, target: &KeyChoice) -> bool {
+        self.key.as_ref() == Some(target)
+            && matches!(
+                self.enc_status,
+                crate::model::EncStatus::Enabled | crate::model::EncStatus::Enabling
+            )
+    }
 }
 
 impl StreamState {
@@ -316,7 +329,7 @@ impl Ledger {
             .conn
             .query_row(
                 "SELECT id, enc_status, key_type, key_arn, in_force_type, in_force_arn,
-                        in_force_unknown FROM streams
+                        in_force_unknown, observed_at FROM streams
                  WHERE account = ?1 AND region = ?2 AND name = ?3",
                 params![stream.account, stream.region, stream.name],
                 |r| {
@@ -329,6 +342,7 @@ impl Ledger {
                         key: key(r.get(2)?, r.get(3)?),
                         in_force: key(r.get(4)?, r.get(5)?),
                         in_force_unknown: r.get(6)?,
+                        observed_at: r.get(7)?,
                     })
                 },
             )

@@ -117,6 +117,17 @@ impl Ledger {
         Ok(self.runs()?.into_iter().find(|r| r.id == run_id))
     }
 
+    /// Every run that made or carried out a plan, oldest first.
+    pub fn runs_of_plan(&self, plan_id: i64) -> Result<Vec<RunRow>> {
+        let mut runs: Vec<RunRow> = self
+            .runs()?
+            .into_iter()
+            .filter(|r| r.plan_id == Some(plan_id))
+            .collect();
+        runs.reverse();
+        Ok(runs)
+    }
+
     /// The newest apply run that never finished (crashed, killed or interrupted), optionally
     /// only one for the given plan.
     pub fn unfinished_apply(&self, plan_id: Option<i64>) -> Result<Option<RunRow>> {

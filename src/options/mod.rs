@@ -173,6 +173,8 @@ pub struct ResumeOptions {
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     pub yes: bool,
+    /// Take a plan or a run up against another endpoint or account than its own.
+    pub allow_endpoint_change: bool,
     pub pace: PaceOptions,
     pub max_wait: Duration,
     pub poll_timeout: Duration,
@@ -307,6 +309,7 @@ fn sandbox(args: &InProcessSandbox) -> Option<SandboxOptions> {
 fn run(args: &RunArgs) -> RunOptions {
     RunOptions {
         yes: args.yes,
+        allow_endpoint_change: args.allow_endpoint_change,
         pace: pace(&args.pace),
         max_wait: args.max_wait,
         poll_timeout: args.poll_timeout,

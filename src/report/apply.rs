@@ -281,8 +281,9 @@ pub fn report_csv(rows: &[RunItemRow]) -> anyhow::Result<String> {
 
 pub fn report_markdown(rows: &[RunItemRow]) -> String {
     let escape = |c: &str| c.replace('|', "\\|").replace('\n', " ");
+    // As many separator cells as header cells, or Markdown renders no table.
     let mut out = format!(
-        "| {} |\n|{}|\n",
+        "| {} |\n|{}\n",
         COLUMNS.join(" | "),
         "---|".repeat(COLUMNS.len())
     );
@@ -333,5 +334,17 @@ mod tests {
         assert_eq!(spreadsheet_safe("@SUM(A1)"), "'@SUM(A1)");
         assert_eq!(spreadsheet_safe("orders"), "orders");
         assert_eq!(spreadsheet_safe(""), "");
+    }
+
+    #[test]
+    fn the_markdown_table_has_as_many_separator_cells_as_header_cells() {
+        let text = report_markdown(&[]);
+        let mut lines = text.lines();
+        let pipes = |line: &str| line.matches('|').count();
+        let header = lines.next().unwrap();
+        let separator = lines.next().unwrap();
+        assert_eq!(pipes(header), COLUMNS.len() + 1);
+        assert_eq!(pipes(separator), COLUMNS.len() + 1, "{separator}");
+        assert_eq!(separator, format!("|{}", "---|".repeat(COLUMNS.len())));
     }
 }

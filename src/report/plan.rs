@@ -22,6 +22,8 @@ pub struct PlanView<'a> {
     pub pace: Pace,
     /// Throttles met while observing.
     pub throttles: u32,
+    /// The command that carries the plan out, shown after a `plan` (not while `apply` asks).
+    pub next: Option<String>,
 }
 
 fn key_json(key: Option<&KeyChoice>) -> (Value, Value) {
@@ -202,10 +204,13 @@ pub fn table_text(view: &PlanView<'_>, color: bool) -> String {
             view.throttles
         ));
     }
-    out.push_str(&format!(
-        "Saved as plan {id}. Carry it out with: firehose-sse apply --plan {id}\n",
-        id = view.plan_id
-    ));
+    match &view.next {
+        Some(command) => out.push_str(&format!(
+            "Saved as plan {}. Carry it out with: {command}\n",
+            view.plan_id
+        )),
+        None => out.push_str(&format!("Plan {}.\n", view.plan_id)),
+    }
     out
 }
 

@@ -244,6 +244,11 @@ impl Workdir {
     /// The binary with the sandbox endpoint, test credentials and this ledger; nothing from the
     /// developer's environment.
     pub fn command(&self) -> Command {
+        self.command_to(&self.endpoint, &self.ledger())
+    }
+
+    /// [`Workdir::command`] with another endpoint and ledger.
+    pub fn command_to(&self, endpoint: &str, ledger: &Path) -> Command {
         let mut cmd = Command::new(BIN);
         cmd.current_dir(self.dir.path())
             .env_clear()
@@ -258,9 +263,9 @@ impl Workdir {
             )
             .env("NO_COLOR", "1")
             .arg("--endpoint-url")
-            .arg(&self.endpoint)
+            .arg(endpoint)
             .arg("--ledger")
-            .arg(self.ledger());
+            .arg(ledger);
         cmd
     }
 

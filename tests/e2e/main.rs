@@ -17,5 +17,6 @@ mod cli;
 mod conformance;
 mod hostile;
 mod hostile_input;
+mod mistakes;
 mod plan;
 mod sandbox;

@@ -500,3 +500,58 @@ fn refused_starts_are_reported_as_refused() {
         "{details}"
     );
 }
+
+#[test]
+fn an_endpoint_that_cannot_be_reached_stops_the_run() {
+    let mut run = Run::new(Config {
+        max_attempts: 10,
+        ..config()
+    });
+    run.add(vec![
+        item(0, KeyChoice::AwsOwned),
+        item(1, KeyChoice::AwsOwned),
+    ]);
+    let refused = || {
+        Err(CallError::NotSent(
+            "Connection refused (os error 111)".into(),
+        ))
+    };
+    run.send(0);
+    run.send(1);
+    run.answer(0, refused());
+    run.answer(1, refused());
+    assert!(!run.st.is_stopping(), "two may be a blip");
+    // Both are tried again 2 s later; the third in a row that never leaves stops the run.
+    assert_eq!(starts(run.wake()), [0, 1]);
+    run.send(0);
+    run.send(1);
+    run.answer(0, refused());
+    assert!(run.st.is_stopping());
+    assert!(!run.st.is_finished(), "item 1's Start is still in flight");
+    run.answer(1, refused());
+    assert!(run.st.is_finished(), "nothing in flight, nothing retried");
+    let outcome = run.st.into_outcome(run.now);
+    let why = outcome.aborted.unwrap();
+    assert!(why.contains("cannot be reached"), "{why}");
+    assert!(why.contains("Connection refused"), "{why}");
+    assert!(
+        outcome.tracks.iter().all(|t| t.phase == Phase::Pending),
+        "left to resume"
+    );
+}
+
+#[test]
+fn an_answer_from_the_service_resets_the_count_of_calls_that_never_left() {
+    let mut run = Run::new(config());
+    run.add(vec![
+        item(0, KeyChoice::AwsOwned),
+        item(1, KeyChoice::AwsOwned),
+    ]);
+    run.send(0);
+    run.send(1);
+    run.answer(0, Err(CallError::NotSent("refused".into())));
+    run.answer(1, Ok(()));
+    assert_eq!(run.st.not_sent, 0);
+    run.wake();
+    assert!(!run.st.is_stopping());
+}

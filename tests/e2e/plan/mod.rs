@@ -26,10 +26,12 @@ use crate::common::{Sandbox, Stats, Workdir, key_arn};
 const R: &str = "us-east-1";
 
 /// The read-only operations; plan and inventory may send nothing else.
-const READS: [&str; 3] = [
+const READS: [&str; 4] = [
     "DescribeDeliveryStream",
     "ListDeliveryStreams",
     "DescribeKey",
+    // STS: which account the credentials act in.
+    "GetCallerIdentity",
 ];
 
 fn now_ms() -> i64 {

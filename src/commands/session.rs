@@ -1,0 +1,225 @@
+//! What a command that talks to AWS needs, opened once: the clients (or the in-process
+//! sandbox standing in for AWS), the pacing, the ledger, how to draw — and where the calls go
+//! ([`Place`]), recorded with every run so that a run or a saved plan is never taken up against
+//! another endpoint or account by accident.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use firehose_sse_sandbox::{Sandbox, SandboxConfig, Seed, SeedKey, SeedStream};
+use serde::{Deserialize, Serialize};
+
+use crate::clock::SystemClock;
+use crate::cloud::Cloud;
+use crate::error::UsageError;
+use crate::input::Target;
+use crate::ledger::Ledger;
+use crate::options::{Global, PaceOptions, SandboxOptions};
+use crate::pace::Pacer;
+use crate::report::progress::Mode;
+use crate::survey::Clients;
+
+/// How a command takes the ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LedgerMode {
+    /// Created when absent (`plan`, `apply FLEET`, `inventory`).
+    Create,
+    /// Must exist (`resume`, `apply --plan`): an empty new ledger could only say "nothing".
+    Existing,
+}
+
+/// Where a run's calls go: the endpoint (a URL, the AWS endpoints, or an in-process sandbox)
+/// and the account the credentials act in, when STS said.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Place {
+    pub endpoint: String,
+    pub account: Option<String>,
+}
+
+/// What `Place::endpoint` says for the in-process sandbox, which ends with its process.
+pub const IN_PROCESS_SANDBOX: &str = "in-process sandbox";
+
+impl Place {
+    /// Read back from a run's recorded arguments; `None` for runs recorded before places were.
+    pub fn of_run(args: &str) -> Option<Place> {
+        let doc: serde_json::Value = serde_json::from_str(args).ok()?;
+        serde_json::from_value(doc.get("place")?.clone()).ok()
+    }
+
+    /// Refuses to take up `what` (a run or a plan) recorded at `then` from here, unless allowed.
+    pub fn check(&self, then: &Place, what: &str, allow_change: bool) -> Result<(), UsageError> {
+        let endpoint_moved = then.endpoint != self.endpoint;
+        let account_moved = matches!((&then.account, &self.account), (Some(a), Some(b)) if a != b);
+        if allow_change || (!endpoint_moved && !account_moved) {
+            return Ok(());
+        }
+        let describe = |p: &Place| match &p.account {
+            Some(account) => format!("{} as account {account}", p.endpoint),
+            None => p.endpoint.clone(),
+        };
+        Err(UsageError::new(format!(
+            "{what} went to {}, but these settings point at {}: refusing to send its calls \
+             elsewhere. Use the same --endpoint-url/--profile (or --sandbox) as then, or pass \
+             --allow-endpoint-change if this is really meant",
+            describe(then),
+            describe(self)
+        )))
+    }
+}
+
+/// What a command that talks to AWS needs: the clients, the pacing, the ledger, how to draw.
+#[derive(Debug)]
+pub struct Session {
+    /// The in-process sandbox, when asked for; stopped when the session ends.
+    pub sandbox: Option<Sandbox>,
+    /// Where the calls go: the endpoint's description.
+    pub endpoint: String,
+    pub cloud: Arc<Cloud>,
+    pub pacer: Arc<Pacer>,
+    pub ledger: Ledger,
+    pub progress: Mode,
+    pub color: bool,
+    pub concurrency: usize,
+}
+
+impl Session {
+    /// The clients a survey observes with.
+    pub fn clients(&self) -> Clients {
+        Clients {
+            cloud: self.cloud.clone(),
+            pacer: self.pacer.clone(),
+            concurrency: self.concurrency,
+        }
+    }
+
+    /// Where this session's calls go, with the credentials' account when STS answers (the
+    /// account is best effort: an endpoint without STS leaves it unknown).
+    pub async fn place(&self) -> Place {
+        let account = match self.cloud.caller_account().await {
+            Ok(account) => Some(account),
+            Err(e) => {
+                tracing::info!("the credentials' account is unknown: {e}");
+                None
+            }
+        };
+        Place {
+            endpoint: self.endpoint.clone(),
+            account,
+        }
+    }
+
+    /// Connects to AWS (or starts the in-process sandbox), then opens the ledger. `fleet`
+    /// seeds the in-process sandbox when no world file is given.
+    pub async fn open(
+        global: &Global,
+        pace: &PaceOptions,
+        sandbox: Option<&SandboxOptions>,
+        fleet: Option<(&Path, &[Target])>,
+        mode: LedgerMode,
+    ) -> anyhow::Result<Session> {
+        let mut options = global.connect.clone();
+        let mut endpoint = endpoint_of(&options);
+        let sandbox = match sandbox {
+            None => None,
+            Some(sandbox) => {
+                let sb = start_sandbox(sandbox, fleet).await?;
+                options.endpoint_url = Some(sb.endpoint());
+                endpoint = IN_PROCESS_SANDBOX.to_owned();
+                options.static_credentials = Some(aws_credential_types::Credentials::new(
+                    "AKIDSANDBOX",
+                    "sandbox-secret",
+                    None,
+                    None,
+                    "in-process sandbox",
+                ));
+                Some(sb)
+            }
+        };
+        // Flags are checked (endpoint, CA bundle) before the ledger is touched.
+        let sdk = crate::aws::sdk_config(&options).await?;
+        let ledger = match mode {
+            LedgerMode::Create => Ledger::open(&global.ledger, Arc::new(SystemClock))?,
+            LedgerMode::Existing => Ledger::open_existing(&global.ledger, Arc::new(SystemClock))?,
+        };
+        Ok(Session {
+            sandbox,
+            endpoint,
+            cloud: Arc::new(Cloud::new(sdk)),
+            pacer: Arc::new(Pacer::new(pace.rates())),
+            ledger,
+            progress: global.progress,
+            color: global.color,
+            concurrency: pace.concurrency,
+        })
+    }
+}
+
+/// Starts the in-process sandbox: seeded from `--sandbox-fleet`, else `<fleet>.sandbox.json`
+/// beside the fleet file, else the fleet file itself.
+async fn start_sandbox(
+    flags: &SandboxOptions,
+    fleet: Option<(&Path, &[Target])>,
+) -> anyhow::Result<Sandbox> {
+    let beside = fleet
+        .map(|(path, _)| path.with_extension("sandbox.json"))
+        .filter(|p| p.exists());
+    let world = flags.world.clone().or(beside);
+    let seed = match (&world, fleet) {
+        (Some(path), _) => Seed::from_file(path)
+            .map_err(|e| UsageError::new(format!("{}: {e}", path.display())))?,
+        (None, Some((_, targets))) => seed_from_targets(targets),
+        (None, None) => Seed::default(),
+    };
+    let config = SandboxConfig {
+        latency: flags.latency,
+        ..SandboxConfig::default()
+    };
+    let sandbox = Sandbox::start(
+        "127.0.0.1:0".parse().expect("literal address"),
+        config,
+        seed,
+    )
+    .await
+    .context("cannot start the in-process sandbox")?;
+    let world = match (&world, fleet) {
+        (Some(path), _) => path.display().to_string(),
+        (None, Some((path, _))) => format!("the streams and keys of {}", path.display()),
+        (None, None) => "empty".to_owned(),
+    };
+    tracing::warn!(
+        endpoint = %sandbox.endpoint(),
+        world,
+        "running against an in-process sandbox, not AWS"
+    );
+    Ok(sandbox)
+}
+
+/// Every target's stream as an unencrypted DirectPut stream, every key as an enabled
+/// symmetric key.
+fn seed_from_targets(targets: &[Target]) -> Seed {
+    let mut seed = Seed::default();
+    let mut keys = std::collections::BTreeSet::new();
+    for t in targets {
+        seed.streams
+            .push(SeedStream::direct_put(t.name.clone(), t.region.clone()));
+        if let Some(arn) = t.key.key_arn()
+            && keys.insert(arn.as_str().to_owned())
+        {
+            seed.keys
+                .push(SeedKey::symmetric(arn.key_id(), arn.region()));
+        }
+    }
+    seed
+}
+
+/// The endpoint the calls go to, as an operator would name it.
+fn endpoint_of(options: &crate::aws::ConnectOptions) -> String {
+    let env = |var: &str| std::env::var(var).ok().filter(|v| !v.is_empty());
+    options
+        .endpoint_url
+        .clone()
+        .or_else(|| env("AWS_ENDPOINT_URL_FIREHOSE"))
+        .or_else(|| env("AWS_ENDPOINT_URL"))
+        .unwrap_or_else(|| "the AWS endpoints".to_owned())
+}
