@@ -104,6 +104,9 @@ pub struct SandboxOptions {
 pub struct PlanOptions {
     pub global: Global,
     pub fleet: PathBuf,
+    /// `--max-plan-age`: observations younger than this stand in for Describes; `None` with
+    /// `--refresh`.
+    pub recent_within: Option<Duration>,
     /// The one `--region` given, the default for rows that name none.
     pub region: Option<String>,
     pub pace: PaceOptions,
@@ -326,6 +329,7 @@ fn plan(g: &GlobalArgs, global: Global, args: PlanArgs) -> Result<PlanOptions, U
         pace: pace(&args.pace),
         settings: settings(&args.limits),
         sandbox: sandbox(&args.sandbox),
+        recent_within: (!args.refresh).then_some(args.max_plan_age),
         fleet: args.fleet,
     })
 }

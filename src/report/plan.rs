@@ -273,6 +273,7 @@ mod tests {
                 describe_tps: 5.0,
             },
             throttles: 0,
+            next: None,
         }
     }
 
