@@ -60,7 +60,8 @@ pub fn init(log: &LogOptions) {
         .try_init();
 }
 
-/// Where each log event is written: buffered whole, redacted, then written to stderr.
+/// Where each log event is written: buffered whole, redacted, then written to stderr (above
+/// the status line, when one is drawn).
 #[derive(Debug, Clone, Default)]
 pub struct RedactingStderr {
     /// Secret values known to this process (the credential environment variables).
@@ -114,7 +115,7 @@ impl Write for EventBuffer<'_> {
 impl Drop for EventBuffer<'_> {
     fn drop(&mut self) {
         let text = String::from_utf8_lossy(&self.buf);
-        let _ = std::io::stderr().write_all(redact(&text, self.known).as_bytes());
+        crate::report::progress::write_above(redact(&text, self.known).as_bytes());
     }
 }
 

@@ -9,12 +9,18 @@
 //! The ETA is the caller's (apply's comes from the rates its calls achieve) or, for a bar of
 //! equal steps, the rate of steps done so far once there are enough of them; never indicatif's
 //! guess from the first few steps.
+//!
+//! While a status line is drawn, anything else written to stderr — log lines, the words on
+//! Ctrl-C — goes above it through [`write_above`] and [`announce`], never under indicatif's
+//! feet (it redraws where it believes the cursor is, and would leave its old line behind).
 
+use std::io::Write as _;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use console::Style;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle, TermLike};
 
 /// How progress is drawn on stderr, and whether in colour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +49,88 @@ impl Mode {
             Mode::Bar { color } | Mode::Lines { color } => color,
             Mode::Quiet => false,
         }
+    }
+}
+
+/// The status line drawn now, if any (and its number, so that only its owner removes it).
+static DRAWN: Mutex<Option<(u64, ProgressBar)>> = Mutex::new(None);
+static NEXT_BAR: AtomicU64 = AtomicU64::new(0);
+
+fn drawn() -> std::sync::MutexGuard<'static, Option<(u64, ProgressBar)>> {
+    DRAWN.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Writes `bytes` to stderr, above the status line when one is drawn.
+pub fn write_above(bytes: &[u8]) {
+    let write = || {
+        let _ = std::io::stderr().write_all(bytes);
+    };
+    let bar = drawn().as_ref().map(|(_, bar)| bar.clone());
+    match bar {
+        Some(bar) => bar.suspend(write),
+        None => write(),
+    }
+}
+
+/// Says `words` on its own line when a signal arrives: above the status line when one is
+/// drawn (clearing the `^C` the terminal echoed onto its row), after a line break otherwise.
+pub fn announce(words: &str) {
+    let bar = drawn().as_ref().map(|(_, bar)| bar.clone());
+    match bar {
+        Some(bar) => bar.suspend(|| eprintln!("{words}")),
+        None => eprintln!("\n{words}"),
+    }
+}
+
+/// [`announce`] for the last words before the process exits: the status line is removed.
+pub fn announce_last(words: &str) {
+    let bar = drawn().take();
+    match bar {
+        Some((_, bar)) => {
+            bar.finish_and_clear();
+            eprintln!("{words}");
+        }
+        None => eprintln!("\n{words}"),
+    }
+}
+
+/// The terminal as indicatif sees it: [`RIGHT_MARGIN`] columns narrower. indicatif pads each
+/// line to the width it is told and leaves the cursor there, so the `^C` a terminal echoes
+/// lands on the status line's own row, and is cleared with it, instead of wrapping onto a row
+/// indicatif does not know of (where its next redraw would start, below a stale copy).
+#[derive(Debug)]
+struct Narrower(console::Term);
+
+impl TermLike for Narrower {
+    fn width(&self) -> u16 {
+        self.0.size().1.saturating_sub(RIGHT_MARGIN as u16).max(1)
+    }
+    fn height(&self) -> u16 {
+        self.0.size().0
+    }
+    fn move_cursor_up(&self, n: usize) -> std::io::Result<()> {
+        self.0.move_cursor_up(n)
+    }
+    fn move_cursor_down(&self, n: usize) -> std::io::Result<()> {
+        self.0.move_cursor_down(n)
+    }
+    fn move_cursor_right(&self, n: usize) -> std::io::Result<()> {
+        self.0.move_cursor_right(n)
+    }
+    fn move_cursor_left(&self, n: usize) -> std::io::Result<()> {
+        self.0.move_cursor_left(n)
+    }
+    fn write_line(&self, s: &str) -> std::io::Result<()> {
+        self.0.write_line(s)
+    }
+    fn write_str(&self, s: &str) -> std::io::Result<()> {
+        self.0.write_str(s)
+    }
+    fn clear_line(&self) -> std::io::Result<()> {
+        self.0.clear_line()
+    }
+    fn flush(&self) -> std::io::Result<()> {
+        self.0.flush()
     }
 }
 
@@ -201,6 +289,8 @@ struct State {
 pub struct Progress {
     mode: Mode,
     bar: ProgressBar,
+    /// Its number in [`DRAWN`].
+    id: u64,
     label: String,
     started: Instant,
     state: Mutex<State>,
@@ -209,9 +299,12 @@ pub struct Progress {
 
 impl Progress {
     pub fn new(mode: Mode, label: &str, total: u64) -> Progress {
+        let id = NEXT_BAR.fetch_add(1, Ordering::Relaxed);
         let bar = match mode {
             Mode::Bar { .. } => {
-                let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+                let target =
+                    ProgressDrawTarget::term_like(Box::new(Narrower(console::Term::stderr())));
+                let bar = ProgressBar::with_draw_target(Some(total), target);
                 // The line is fitted here; `wide_msg` only guards against a terminal narrowed
                 // between two updates.
                 bar.set_style(
@@ -219,6 +312,7 @@ impl Progress {
                         .unwrap_or_else(|_| ProgressStyle::default_bar()),
                 );
                 bar.enable_steady_tick(Duration::from_millis(250));
+                *drawn() = Some((id, bar.clone()));
                 bar
             }
             _ => ProgressBar::hidden(),
@@ -226,6 +320,7 @@ impl Progress {
         let progress = Progress {
             mode,
             bar,
+            id,
             label: label.to_owned(),
             started: Instant::now(),
             state: Mutex::new(State {
@@ -336,7 +431,18 @@ impl Progress {
     }
 
     pub fn finish(&self) {
+        let mut drawn = drawn();
+        if drawn.as_ref().is_some_and(|(id, _)| *id == self.id) {
+            *drawn = None;
+        }
+        drop(drawn);
         self.bar.finish_and_clear();
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.finish();
     }
 }
 
