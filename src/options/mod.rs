@@ -261,9 +261,22 @@ impl Options {
     }
 }
 
+/// An environment variable's value, unset when empty.
+fn env(var: &str) -> Option<std::ffi::OsString> {
+    std::env::var_os(var).filter(|v| !v.is_empty())
+}
+
+/// The ledger: `--ledger`, else FIREHOSE_SSE_LEDGER, else `firehose-sse.db`.
+pub fn ledger_path(g: &GlobalArgs) -> PathBuf {
+    g.ledger
+        .clone()
+        .or_else(|| env("FIREHOSE_SSE_LEDGER").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("firehose-sse.db"))
+}
+
 fn global(g: &GlobalArgs) -> Global {
     Global {
-        ledger: g.ledger.clone(),
+        ledger: ledger_path(g),
         output: g.output.into(),
         color: color_enabled(g.color.into(), std::io::stdout().is_terminal()),
         progress: Mode::choose(
@@ -273,9 +286,15 @@ fn global(g: &GlobalArgs) -> Global {
         ),
         quiet: g.quiet,
         connect: ConnectOptions {
-            profile: g.profile.clone(),
+            profile: g
+                .profile
+                .clone()
+                .or_else(|| env("AWS_PROFILE").map(|p| p.to_string_lossy().into_owned())),
             endpoint_url: g.endpoint_url.clone(),
-            ca_bundle: g.ca_bundle.clone(),
+            ca_bundle: g
+                .ca_bundle
+                .clone()
+                .or_else(|| env("AWS_CA_BUNDLE").map(PathBuf::from)),
             connect_timeout: g.connect_timeout,
             read_timeout: g.read_timeout,
             allow_insecure_endpoint: g.allow_insecure_endpoint,
