@@ -20,9 +20,9 @@ fn call(world: &mut World, target: &str, body: &str) -> (String, Value) {
     let mut headers = HeaderMap::new();
     headers.insert("x-amz-target", HeaderValue::from_str(target).unwrap());
     let call = Call::parse(&headers, body.as_bytes(), REGION);
-    match call.execute(world, T0) {
+    match call.execute(world, T0, "rid") {
         Ok(bytes) => ("ok".to_owned(), serde_json::from_slice(&bytes).unwrap()),
-        Err(e) => (e.code.to_owned(), json!(e.message)),
+        Err(e) => (e.code.to_string(), json!(e.message)),
     }
 }
 
@@ -84,7 +84,7 @@ fn unreadable_bodies_are_serialization_errors_and_not_faultable() {
         let call = Call::parse(&headers(DESCRIBE), body.as_bytes(), REGION);
         assert!(!call.is_faultable(), "{body}");
         assert!(call.is_throttled());
-        let err = call.execute(&mut world(), T0).unwrap_err();
+        let err = call.execute(&mut world(), T0, "rid").unwrap_err();
         assert_eq!(err.code, codes::SERIALIZATION, "{body}");
     }
     let (_, message) = error(&mut world(), DESCRIBE, "[1, 2]");
@@ -105,89 +105,157 @@ fn unreadable_bodies_are_serialization_errors_and_not_faultable() {
 }
 
 #[test]
-fn members_of_the_wrong_type_are_form_errors_naming_the_member() {
+fn wrong_types_are_serialization_errors_and_broken_constraints_validation_errors() {
     let mut w = world();
+    let serialization = |member: &str, token: &str, shape: &str| {
+        (
+            "SerializationException".to_owned(),
+            format!("{token} can not be converted to {shape} at '{member}'"),
+        )
+    };
+    let validation = |errors: &[&str]| {
+        let n = errors.len();
+        let s = if n == 1 { "" } else { "s" };
+        (
+            "ValidationException".to_owned(),
+            format!("{n} validation error{s} detected: {}", errors.join("; ")),
+        )
+    };
+    let name_pattern = "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+";
     let cases = [
         (
             DESCRIBE,
             r#"{"DeliveryStreamName": 42}"#,
-            "DeliveryStreamName must be a string.",
+            serialization("deliveryStreamName", "NUMBER_VALUE", "a String"),
         ),
         (
             LIST,
             r#"{"Limit": "10"}"#,
-            "Limit must be a positive integer.",
-        ),
-        (
-            LIST,
-            r#"{"Limit": -1}"#,
-            "Limit must be a positive integer.",
+            serialization("limit", "STRING_VALUE", "an Integer"),
         ),
         (
             LIST,
             r#"{"Limit": 2.0}"#,
-            "Limit must be a positive integer.",
+            serialization("limit", "NUMBER_VALUE", "an Integer"),
+        ),
+        (
+            LIST,
+            r#"{"Limit": -1}"#,
+            validation(&[
+                "Value '-1' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1",
+            ]),
         ),
         (
             LIST,
             r#"{"Limit": 0}"#,
-            "Limit must be between 1 and 10000.",
+            validation(&[
+                "Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1",
+            ]),
         ),
         (
             LIST,
             r#"{"ExclusiveStartDeliveryStreamName": ["a"]}"#,
-            "ExclusiveStartDeliveryStreamName must be a string.",
+            (
+                "SerializationException".to_owned(),
+                "Start of list found where not expected.".to_owned(),
+            ),
         ),
         (
             START,
             r#"{"DeliveryStreamName": "stream-00000", "DeliveryStreamEncryptionConfigurationInput": "AWS_OWNED_CMK"}"#,
-            "DeliveryStreamEncryptionConfigurationInput must be an object.",
+            serialization(
+                "deliveryStreamEncryptionConfigurationInput",
+                "STRING_VALUE",
+                "a structure",
+            ),
         ),
         (
             START,
             r#"{"DeliveryStreamName": "stream-00000", "DeliveryStreamEncryptionConfigurationInput": ["CUSTOMER_MANAGED_CMK", "arn:aws:kms:us-east-1:123456789012:key/k"]}"#,
-            "DeliveryStreamEncryptionConfigurationInput must be an object.",
+            (
+                "SerializationException".to_owned(),
+                "Start of list found where not expected.".to_owned(),
+            ),
         ),
         (
             START,
             r#"{"DeliveryStreamName": "stream-00000", "DeliveryStreamEncryptionConfigurationInput": {"KeyType": 1}}"#,
-            "KeyType must be a string.",
+            serialization(
+                "deliveryStreamEncryptionConfigurationInput.keyType",
+                "NUMBER_VALUE",
+                "a String",
+            ),
         ),
-        (START, r#"{}"#, "DeliveryStreamName is required."),
+        (
+            START,
+            r#"{}"#,
+            validation(&[
+                "Value null at 'deliveryStreamName' failed to satisfy constraint: Member must not be null",
+            ]),
+        ),
         (
             START,
             r#"{"DeliveryStreamName": ""}"#,
-            "DeliveryStreamName is required.",
+            validation(&[
+                "Value '' at 'deliveryStreamName' failed to satisfy constraint: Member must have length greater than or equal to 1",
+                &format!(
+                    "Value '' at 'deliveryStreamName' failed to satisfy constraint: {name_pattern}"
+                ),
+            ]),
         ),
         (
             START,
             r#"{"DeliveryStreamName": "a b"}"#,
-            r#"DeliveryStreamName "a b" must be 1-64 characters [a-zA-Z0-9_.-]."#,
+            validation(&[&format!(
+                "Value 'a b' at 'deliveryStreamName' failed to satisfy constraint: {name_pattern}"
+            )]),
+        ),
+        (
+            START,
+            r#"{"DeliveryStreamName": "stream-00000", "DeliveryStreamEncryptionConfigurationInput": {}}"#,
+            validation(&[
+                "Value null at 'deliveryStreamEncryptionConfigurationInput.keyType' failed to satisfy constraint: Member must not be null",
+            ]),
         ),
     ];
-    for (target, body, message) in cases {
-        assert_eq!(
-            error(&mut w, target, body),
-            ("InvalidArgumentException".to_owned(), message.to_owned()),
-            "{body}"
-        );
+    for (target, body, expected) in cases {
+        assert_eq!(error(&mut w, target, body), expected, "{body}");
     }
-    // The name is checked before the configuration, whatever their order in the body.
+    // The first member of the wrong type is named, whatever the order in the body.
     let body = r#"{"DeliveryStreamEncryptionConfigurationInput": 1, "DeliveryStreamName": 2}"#;
     assert_eq!(
         error(&mut w, START, body).1,
-        "DeliveryStreamName must be a string."
+        "NUMBER_VALUE can not be converted to a String at 'deliveryStreamName'"
     );
-    // KMS form errors are ValidationException.
+    // What the model cannot say stays InvalidArgumentException.
+    let body = r#"{"DeliveryStreamName": "stream-00000", "DeliveryStreamEncryptionConfigurationInput": {"KeyType": "CUSTOMER_MANAGED_CMK"}}"#;
+    assert_eq!(
+        error(&mut w, START, body),
+        (
+            "InvalidArgumentException".to_owned(),
+            "KeyARN is required when KeyType is CUSTOMER_MANAGED_CMK.".to_owned()
+        )
+    );
+    // KMS: the same two errors.
     let (code, message) = error(&mut w, "TrentService.DescribeKey", r#"{"KeyId": true}"#);
     assert_eq!(
         (code.as_str(), message.as_str()),
-        ("ValidationException", "KeyId must be a string.")
+        (
+            "SerializationException",
+            "BOOLEAN_VALUE can not be converted to a String at 'keyId'"
+        )
     );
     let body = r#"{"KeySpec": "SYMMETRIC_DEFAULT", "CustomerMasterKeySpec": 5}"#;
     assert_eq!(
         error(&mut w, "TrentService.CreateKey", body).1,
-        "CustomerMasterKeySpec must be a string."
+        "NUMBER_VALUE can not be converted to a String at 'customerMasterKeySpec'"
+    );
+    let body = r#"{"CustomerMasterKeySpec": "ML_DSA_44"}"#;
+    let (code, message) = error(&mut w, "TrentService.CreateKey", body);
+    assert_eq!(code, "ValidationException");
+    assert!(
+        message.starts_with("1 validation error detected: Value 'ML_DSA_44' at 'customerMasterKeySpec' failed to satisfy constraint: Member must satisfy enum value set: [RSA_2048, "),
+        "{message}"
     );
     // null is absent.
     let (code, body) = call(
@@ -200,34 +268,6 @@ fn members_of_the_wrong_type_are_form_errors_naming_the_member() {
         body["DeliveryStreamNames"],
         json!(["stream-00000", "stream-00001"])
     );
-}
-
-#[test]
-fn key_arns_follow_the_sse_key_arn_shape() {
-    let mut w = world();
-    let start = |key: &str| {
-        format!(
-            r#"{{"DeliveryStreamName": "stream-00000", "DeliveryStreamEncryptionConfigurationInput": {{"KeyType": "CUSTOMER_MANAGED_CMK", "KeyARN": "{key}"}}}}"#
-        )
-    };
-    let (code, message) = error(
-        &mut w,
-        START,
-        &start("arn:aws:kms:us-east-1:123456789012:alias/prod"),
-    );
-    assert_eq!(code, "InvalidArgumentException");
-    assert!(message.contains("is a KMS alias ARN"), "{message}");
-    let (_, message) = error(&mut w, START, &start("arn:aws:s3:::bucket"));
-    assert!(
-        message.contains(r#"is an ARN of service "s3", expected "kms""#),
-        "{message}"
-    );
-    let (code, _) = call(
-        &mut w,
-        START,
-        &start("arn:aws:kms:us-east-1:123456789012:key/k"),
-    );
-    assert_eq!(code, "ok");
 }
 
 #[test]
@@ -336,9 +376,9 @@ fn created_streams_echo_their_configurations_in_order() {
     let body = r#"{
         "DeliveryStreamName": "from-kinesis",
         "DeliveryStreamType": "KinesisStreamAsSource",
-        "KinesisStreamSourceConfiguration": {"KinesisStreamARN": "arn:aws:kinesis:us-east-1:123456789012:stream/s", "RoleARN": "r"},
-        "S3DestinationConfiguration": {"RoleARN": "r1", "BucketARN": "b1"},
-        "ExtendedS3DestinationConfiguration": {"RoleARN": "r2", "BucketARN": "b2"}
+        "KinesisStreamSourceConfiguration": {"KinesisStreamARN": "arn:aws:kinesis:us-east-1:123456789012:stream/s", "RoleARN": "arn:aws:iam::123456789012:role/r"},
+        "S3DestinationConfiguration": {"RoleARN": "arn:aws:iam::123456789012:role/r1", "BucketARN": "arn:aws:s3:::b1"},
+        "ExtendedS3DestinationConfiguration": {"RoleARN": "arn:aws:iam::123456789012:role/r2", "BucketARN": "arn:aws:s3:::b2"}
     }"#;
     let (code, out) = call(&mut w, CREATE, body);
     assert_eq!(code, "ok", "{out}");
@@ -349,15 +389,15 @@ fn created_streams_echo_their_configurations_in_order() {
     );
     let d = &out["DeliveryStreamDescription"];
     let source = &d["Source"]["KinesisStreamSourceDescription"];
-    assert_eq!(source["RoleARN"], "r");
+    assert_eq!(source["RoleARN"], "arn:aws:iam::123456789012:role/r");
     assert_eq!(source["DeliveryStartTimestamp"], json!(1_800_000_000.0));
     assert_eq!(
         d["Destinations"][0]["S3DestinationDescription"]["BucketARN"],
-        "b1"
+        "arn:aws:s3:::b1"
     );
     assert_eq!(
         d["Destinations"][1]["ExtendedS3DestinationDescription"]["BucketARN"],
-        "b2"
+        "arn:aws:s3:::b2"
     );
     assert_eq!(
         d["Destinations"][1]["DestinationId"],

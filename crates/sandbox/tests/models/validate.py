@@ -71,7 +71,7 @@ _patterns = {}
 def pattern_matches(pattern, text):
     compiled = _patterns.get(pattern)
     if compiled is None:
-        compiled = _patterns[pattern] = regex.compile(pattern)
+        compiled = _patterns[pattern] = regex.compile(pattern, regex.ASCII)  # Java: \\w, \\d, \\s are ASCII
     # AWS matches a member's whole value against its pattern.
     return compiled.fullmatch(text) is not None
 
