@@ -38,14 +38,16 @@ fn parses_the_documented_format_with_defaults() {
     assert_eq!(seed.keys[0].spec, "SYMMETRIC_DEFAULT");
     assert_eq!(seed.keys[2].failure.as_ref().unwrap().times, Some(2));
     seed.check(ACCOUNT, "us-east-1").unwrap();
-    let (t, arn) = seed.streams[2]
+    let key = seed.streams[2]
         .encryption
         .as_ref()
         .unwrap()
-        .key(ACCOUNT)
+        .key(ACCOUNT, &Default::default())
         .unwrap();
-    assert_eq!(t, KeyType::CustomerManaged);
-    assert_eq!(arn.unwrap().key_id, "k1");
+    let SeedKeyRef::Customer(arn) = key else {
+        panic!("a customer key: {key:?}");
+    };
+    assert_eq!(arn.key_id, "k1");
 }
 
 #[test]
