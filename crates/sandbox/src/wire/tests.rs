@@ -404,3 +404,176 @@ fn created_streams_echo_their_configurations_in_order() {
         "destinationId-000000000002"
     );
 }
+
+/// One request with extra headers to `world`, as the server runs it.
+fn call_with(
+    world: &mut World,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (Call, Result<Vec<u8>, crate::vocabulary::ApiError>) {
+    let mut map = HeaderMap::new();
+    for (k, v) in headers {
+        map.insert(
+            hyper::header::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            HeaderValue::from_str(v).unwrap(),
+        );
+    }
+    let call = Call::parse(&map, body.as_bytes(), REGION);
+    let result = call.execute(world, T0, "rid-1");
+    (call, result)
+}
+
+const SIGNED: &str = "AWS4-HMAC-SHA256 Credential=ASIAEXAMPLE/20270115/eu-west-1/sts/aws4_request, SignedHeaders=host, Signature=0";
+
+#[test]
+fn sts_get_caller_identity_speaks_the_query_protocol() {
+    let mut w = world();
+    let form = "application/x-www-form-urlencoded; charset=utf-8";
+    let (call, result) = call_with(
+        &mut w,
+        &[("content-type", form), ("authorization", SIGNED)],
+        "Action=GetCallerIdentity&Version=2011-06-15",
+    );
+    assert_eq!(call.protocol, Protocol::Query);
+    assert_eq!(call.op_name(), "GetCallerIdentity");
+    assert!(!call.is_throttled() && !call.is_faultable());
+    assert_eq!(
+        (call.region.as_str(), call.access_key.as_str()),
+        ("eu-west-1", "ASIAEXAMPLE")
+    );
+    let body = String::from_utf8(result.unwrap()).unwrap();
+    assert!(
+        body.contains("<UserId>ASIAEXAMPLE</UserId><Account>123456789012</Account><Arn>arn:aws:iam::123456789012:user/sandbox</Arn>"),
+        "{body}"
+    );
+    assert!(body.contains("<RequestId>rid-1</RequestId>"), "{body}");
+    // Another action, and no signature.
+    let (call, result) = call_with(
+        &mut w,
+        &[("content-type", form), ("authorization", SIGNED)],
+        "Action=AssumeRole&Version=2011-06-15",
+    );
+    assert_eq!(call.op_name(), UNKNOWN_OPERATION);
+    let err = result.unwrap_err();
+    assert_eq!((err.code.as_ref(), err.status()), ("InvalidAction", 400));
+    let (_, result) = call_with(
+        &mut w,
+        &[("content-type", form)],
+        "Action=GetCallerIdentity",
+    );
+    let err = result.unwrap_err();
+    assert_eq!(
+        (err.code.as_ref(), err.status()),
+        ("MissingAuthenticationToken", 403)
+    );
+    // A signature for sts makes a form body STS even without the content type.
+    let (call, _) = call_with(
+        &mut w,
+        &[("authorization", SIGNED)],
+        "Action=GetCallerIdentity",
+    );
+    assert_eq!(call.protocol, Protocol::Query);
+    // Expired credentials: each protocol's own answer.
+    assert_eq!(answer::expired(Protocol::Query).code, "ExpiredToken");
+    assert_eq!(answer::expired(Protocol::Query).status(), 403);
+    assert_eq!(
+        answer::expired(Protocol::Json).code,
+        "ExpiredTokenException"
+    );
+    assert_eq!(answer::expired(Protocol::Json).status(), 400);
+}
+
+#[tokio::test]
+async fn invalid_kms_resource_carries_its_code_member_and_header() {
+    let err = crate::vocabulary::ApiError::invalid_kms_resource("AccessDeniedException", "m");
+    let resp = answer::error(&err, "rid");
+    assert_eq!(resp.status(), 400);
+    assert_eq!(
+        resp.headers()[answer::ERROR_TYPE],
+        "InvalidKMSResourceException"
+    );
+    use http_body_util::BodyExt;
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(
+        serde_json::from_slice::<Value>(&body).unwrap(),
+        json!({"__type": "InvalidKMSResourceException", "code": "AccessDeniedException", "message": "m"})
+    );
+}
+
+#[test]
+fn describe_shows_failures_where_seeded_and_sources_of_seeded_streams() {
+    let seed: Seed = serde_json::from_value(json!({
+        "streams": [
+            {"name": "in-stream", "encryption": {"key_arn": "arn:aws:kms:us-east-1:123456789012:key/k",
+                "status": "ENABLING_FAILED", "failure": {"type": "KMS_ACCESS_DENIED", "description": "stream"}}},
+            {"name": "in-encryption", "encryption": {"key_arn": "arn:aws:kms:us-east-1:123456789012:key/k",
+                "status": "DISABLING_FAILED"}},
+            {"name": "nowhere", "encryption": {"key_type": "AWS_OWNED_CMK", "status": "ENABLING_FAILED",
+                "failure": {"type": "UNKNOWN_ERROR", "description": "none"}}},
+            {"name": "kin", "type": "KinesisStreamAsSource"},
+            {"name": "kin2", "type": "KinesisStreamAsSource", "source_arn": "arn:aws:kinesis:us-east-1:123456789012:stream/orders"},
+            {"name": "msk", "type": "MSKAsSource"},
+            {"name": "db", "type": "DatabaseAsSource"}
+        ],
+        "keys": [{"id": "k", "manager": "AWS"}]
+    }))
+    .unwrap();
+    let mut w = World::new(&SandboxConfig::default(), &seed, T0).unwrap();
+    let describe = |w: &mut World, name: &str| {
+        let (_, out) = call(
+            w,
+            DESCRIBE,
+            &format!(r#"{{"DeliveryStreamName": "{name}"}}"#),
+        );
+        out["DeliveryStreamDescription"].clone()
+    };
+    let d = describe(&mut w, "in-stream");
+    assert_eq!(d["FailureDescription"]["Type"], "KMS_ACCESS_DENIED");
+    assert_eq!(
+        d["DeliveryStreamEncryptionConfiguration"],
+        json!({"KeyARN": "arn:aws:kms:us-east-1:123456789012:key/k", "KeyType": "CUSTOMER_MANAGED_CMK", "Status": "ENABLING_FAILED"})
+    );
+    let d = describe(&mut w, "in-encryption");
+    assert!(d.get("FailureDescription").is_none());
+    assert_eq!(
+        d["DeliveryStreamEncryptionConfiguration"]["FailureDescription"]["Type"],
+        "RETIRE_KMS_GRANT_FAILED"
+    );
+    assert_eq!(
+        d["DeliveryStreamEncryptionConfiguration"]["Status"],
+        "DISABLING_FAILED"
+    );
+    let d = describe(&mut w, "nowhere");
+    assert!(d.get("FailureDescription").is_none());
+    assert_eq!(
+        d["DeliveryStreamEncryptionConfiguration"],
+        json!({"KeyType": "AWS_OWNED_CMK", "Status": "ENABLING_FAILED"})
+    );
+    assert_eq!(
+        describe(&mut w, "kin")["Source"],
+        json!({"KinesisStreamSourceDescription": {
+            "KinesisStreamARN": "arn:aws:kinesis:us-east-1:123456789012:stream/kin",
+            "RoleARN": "arn:aws:iam::123456789012:role/firehose-sandbox",
+            "DeliveryStartTimestamp": 1_800_000_000.0
+        }})
+    );
+    assert_eq!(
+        describe(&mut w, "kin2")["Source"]["KinesisStreamSourceDescription"]["KinesisStreamARN"],
+        "arn:aws:kinesis:us-east-1:123456789012:stream/orders"
+    );
+    let msk = describe(&mut w, "msk")["Source"]["MSKSourceDescription"].clone();
+    assert_eq!(msk["TopicName"], "msk");
+    assert_eq!(
+        msk["AuthenticationConfiguration"],
+        json!({"RoleARN": "arn:aws:iam::123456789012:role/firehose-sandbox", "Connectivity": "PRIVATE"})
+    );
+    assert_eq!(
+        describe(&mut w, "db")["Source"]["DatabaseSourceDescription"]["Type"],
+        "MySQL"
+    );
+    // DirectPut: no Source unless Create configured one.
+    assert!(describe(&mut w, "in-stream").get("Source").is_none());
+    // KeyManager as seeded.
+    let (_, out) = call(&mut w, "TrentService.DescribeKey", r#"{"KeyId": "k"}"#);
+    assert_eq!(out["KeyMetadata"]["KeyManager"], "AWS");
+}

@@ -60,7 +60,7 @@ pub(super) fn budget_spent(name: &str, budget: usize, window: Millis) -> ApiErro
     ApiError::new(
         codes::LIMIT_EXCEEDED,
         format!(
-            "Firehose {name} has reached the limit of {budget} StartDeliveryStreamEncryption and              StopDeliveryStreamEncryption calls per Firehose stream per {}; try again when the              oldest leaves the window.",
+            "Firehose {name} has reached the limit of {budget} StartDeliveryStreamEncryption and StopDeliveryStreamEncryption calls per Firehose stream per {}; try again when the oldest leaves the window.",
             humantime::format_duration(Duration::from_millis(window as u64))
         ),
     )
@@ -71,7 +71,7 @@ fn key_full(arn: &str, used: u32, limit: u32) -> ApiError {
     ApiError::new(
         codes::LIMIT_EXCEEDED,
         format!(
-            "You can use a CMK of type CUSTOMER_MANAGED_CMK to encrypt up to {limit} Firehose              streams; {arn} already has grants for {used} (a grant scheduled for retirement              counts until it is retired)."
+            "You can use a CMK of type CUSTOMER_MANAGED_CMK to encrypt up to {limit} Firehose streams; {arn} already has grants for {used} (a grant scheduled for retirement counts until it is retired)."
         ),
     )
 }

@@ -22,6 +22,8 @@ mod streams;
 mod truth;
 
 #[cfg(test)]
+mod documented_tests;
+#[cfg(test)]
 mod tests;
 
 use std::cmp::Reverse;
