@@ -4,10 +4,14 @@ what validation reads (type, members, required, member/key/value, min, max, patt
 
     python3 crates/sandbox/models/trim.py <botocore data dir> crates/sandbox/models
 
+(the data dir is `python3 -c 'import botocore, os; print(os.path.dirname(botocore.__file__))'`
+followed by `/data`.)
+
 The model test (crates/sandbox/tests/models) runs this against its pinned botocore and fails
 when the files here differ: raise botocore there and rerun this to take a newer model.
 """
 
+import gzip
 import json
 import os
 import sys
@@ -50,8 +54,13 @@ def trim(model, operations):
 def main():
     data, out = sys.argv[1], sys.argv[2]
     for service, (version, operations) in SERVICES.items():
-        with open(os.path.join(data, service, version, "service-2.json")) as f:
-            model = json.load(f)
+        path = os.path.join(data, service, version, "service-2.json")
+        if os.path.exists(path):
+            with open(path) as f:
+                model = json.load(f)
+        else:  # botocore's wheels ship their models gzipped
+            with gzip.open(path + ".gz", "rt") as f:
+                model = json.load(f)
         trimmed = trim(model, operations)
         trimmed["source"] = f"botocore {service}/{version}/service-2.json, input shapes of the operations served"
         with open(os.path.join(out, f"{service}-input.json"), "w") as f:

@@ -244,3 +244,48 @@ fn every_answer_keeps_the_published_models() {
     );
     let _ = std::fs::remove_file(&file);
 }
+
+#[test]
+fn embedded_input_models_are_the_pinned_botocores() {
+    let python = venv::python();
+    let out = Command::new(&python)
+        .args([
+            "-c",
+            "import botocore, os; print(os.path.join(os.path.dirname(botocore.__file__), 'data'))",
+        ])
+        .output()
+        .expect("ask the venv's botocore where its models are");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let data = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("sandbox-models")
+        .join(format!("trimmed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+    let out = Command::new(&python)
+        .arg(models.join("trim.py"))
+        .arg(&data)
+        .arg(&dir)
+        .output()
+        .expect("run trim.py");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for name in ["firehose-input.json", "kms-input.json"] {
+        let embedded = std::fs::read_to_string(models.join(name)).unwrap();
+        let published = std::fs::read_to_string(dir.join(name)).unwrap();
+        assert!(
+            embedded == published,
+            "crates/sandbox/models/{name} is not what botocore {} publishes: rerun \
+             `python3 crates/sandbox/models/trim.py {data} crates/sandbox/models`",
+            venv::REQUIREMENTS[0]
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

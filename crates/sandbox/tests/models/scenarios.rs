@@ -29,6 +29,8 @@ pub fn all() -> Vec<Exchange> {
     keys(&mut out);
     limits(&mut out);
     malformed(&mut out);
+    documented(&mut out);
+    credentials(&mut out);
     out
 }
 
@@ -860,4 +862,254 @@ fn malformed(out: &mut Vec<Exchange>) {
         "{}",
     );
     d.raw_json("no target", "firehose", None, "{}");
+}
+
+const OTHER_ACCOUNT: &str = "210987654321";
+
+fn other_key_arn(id: &str) -> String {
+    format!("arn:aws:kms:{REGION}:{OTHER_ACCOUNT}:key/{id}")
+}
+
+/// What a fleet file can seed since the sandbox follows AWS's documents: AWS-managed keys and
+/// keys of another account, DescribeKey and Start errors, failures described in each place,
+/// streams first seen mid-transition or after a failure, sources, grants retired late.
+fn documented(out: &mut Vec<Exchange>) {
+    let config = SandboxConfig {
+        grant_retirement: Duration::from_secs(60),
+        cmk_limit: 2,
+        ..config()
+    };
+    let seed: Seed = serde_json::from_value(json!({
+        "streams": [
+            {"name": "enabling-failed", "encryption": {"key_arn": key_arn("good"), "status": "ENABLING_FAILED"}},
+            {"name": "rekey-failed", "encryption": {"key_arn": key_arn("good"), "status": "ENABLING_FAILED", "in_force": "AWS_OWNED_CMK",
+                "failure": {"type": "KMS_ACCESS_DENIED", "description": "stream"}}},
+            {"name": "failed-undescribed", "encryption": {"key_type": "AWS_OWNED_CMK", "status": "ENABLING_FAILED",
+                "failure": {"type": "UNKNOWN_ERROR", "description": "none"}}},
+            {"name": "disabling", "encryption": {"key_arn": key_arn("good"), "status": "DISABLING"}},
+            {"name": "disabling-failed", "encryption": {"key_arn": key_arn("good"), "status": "DISABLING_FAILED"}},
+            {"name": "foreign-enc", "encryption": {"key_arn": other_key_arn("theirs")}},
+            {"name": "kinesis-src", "type": "KinesisStreamAsSource", "source_arn": format!("arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/orders")},
+            {"name": "msk-src", "type": "MSKAsSource", "source_arn": format!("arn:aws:kafka:{REGION}:{ACCOUNT}:cluster/c/abc-1")},
+            {"name": "s1"}, {"name": "s2"}, {"name": "s3"}, {"name": "s4"}, {"name": "s5"}, {"name": "s6"}, {"name": "s7"},
+            {"name": "s8"}, {"name": "s9"}
+        ],
+        "keys": [
+            {"id": "good"},
+            {"id": "managed", "manager": "AWS", "description": "Default key for Firehose"},
+            {"id": "theirs", "account": OTHER_ACCOUNT},
+            {"id": "secret", "describe_error": "AccessDeniedException"},
+            {"id": "broken", "describe_error": "KMSInternalException"},
+            {"id": "denied", "start_error": {"code": "AccessDeniedException"}},
+            {"id": "invalid-state", "start_error": {"code": "InvalidStateException", "times": 1}},
+            {"id": "disabled-err", "start_error": {"code": "DisabledException"}},
+            {"id": "gone", "start_error": {"code": "NotFoundException"}},
+            {"id": "fails-in-stream", "failure": {"type": "KMS_KEY_NOT_FOUND", "description": "stream"}},
+            {"id": "fails-silently", "failure": {"type": "DISABLED_KMS_KEY", "description": "none"}},
+            {"id": "ecc", "spec": "ECC_NIST_P384", "usage": "SIGN_VERIFY"},
+            {"id": "agree", "spec": "ECC_NIST_P256", "usage": "KEY_AGREEMENT"},
+            {"id": "mldsa", "spec": "ML_DSA_65", "usage": "SIGN_VERIFY"},
+            {"id": "sm2", "spec": "SM2", "usage": "ENCRYPT_DECRYPT"},
+            {"id": "pending", "state": "PendingDeletion"},
+            {"id": "small"}
+        ]
+    }))
+    .unwrap();
+    let server = Server::start(config.clone(), seed);
+    let mut d = Driver::new(&server, out);
+    let names = [
+        "enabling-failed",
+        "rekey-failed",
+        "failed-undescribed",
+        "disabling",
+        "disabling-failed",
+        "foreign-enc",
+        "kinesis-src",
+        "msk-src",
+    ];
+    describe_all(&mut d, "as seeded", &names);
+    for id in [
+        "managed", "theirs", "secret", "broken", "ecc", "agree", "mldsa", "sm2", "pending",
+    ] {
+        d.kms(
+            &format!("describe {id}"),
+            "DescribeKey",
+            json!({"KeyId": id}),
+        );
+    }
+    d.kms(
+        "describe theirs by arn",
+        "DescribeKey",
+        json!({"KeyId": other_key_arn("theirs")}),
+    );
+    d.kms(
+        "describe secret by arn",
+        "DescribeKey",
+        json!({"KeyId": key_arn("secret")}),
+    );
+    d.kms(
+        "describe an alias arn",
+        "DescribeKey",
+        json!({"KeyId": format!("arn:aws:kms:{REGION}:{ACCOUNT}:alias/x")}),
+    );
+    for (stream, key) in [
+        ("s1", "denied"),
+        ("s2", "invalid-state"),
+        ("s3", "disabled-err"),
+        ("s4", "gone"),
+    ] {
+        d.firehose(&format!("start refused {key}"), "StartDeliveryStreamEncryption", json!({
+            "DeliveryStreamName": stream,
+            "DeliveryStreamEncryptionConfigurationInput": {"KeyType": "CUSTOMER_MANAGED_CMK", "KeyARN": key_arn(key)}
+        }));
+    }
+    d.firehose(
+        "start after the times",
+        "StartDeliveryStreamEncryption",
+        start("s2", Some("invalid-state")),
+    );
+    d.firehose("start with their key", "StartDeliveryStreamEncryption", json!({
+        "DeliveryStreamName": "s5",
+        "DeliveryStreamEncryptionConfigurationInput": {"KeyType": "CUSTOMER_MANAGED_CMK", "KeyARN": other_key_arn("theirs")}
+    }));
+    d.firehose(
+        "start failing in stream",
+        "StartDeliveryStreamEncryption",
+        start("s6", Some("fails-in-stream")),
+    );
+    d.firehose(
+        "start failing silently",
+        "StartDeliveryStreamEncryption",
+        start("s7", Some("fails-silently")),
+    );
+    d.firehose(
+        "start from enabling failed",
+        "StartDeliveryStreamEncryption",
+        start("enabling-failed", None),
+    );
+    d.firehose(
+        "stop disabling failed",
+        "StopDeliveryStreamEncryption",
+        name("disabling-failed"),
+    );
+    d.firehose(
+        "start while seeded disabling",
+        "StartDeliveryStreamEncryption",
+        start("disabling", None),
+    );
+    d.firehose(
+        "create with a refused key",
+        "CreateDeliveryStream",
+        json!({"DeliveryStreamName": "c1", "DeliveryStreamEncryptionConfigurationInput": {"KeyType": "CUSTOMER_MANAGED_CMK", "KeyARN": key_arn("denied")}}),
+    );
+    d.firehose(
+        "create with a missing key",
+        "CreateDeliveryStream",
+        json!({"DeliveryStreamName": "c2", "DeliveryStreamEncryptionConfigurationInput": {"KeyType": "CUSTOMER_MANAGED_CMK", "KeyARN": key_arn("nope")}}),
+    );
+    describe_all(
+        &mut d,
+        "mid-transition",
+        &[
+            "s5",
+            "s6",
+            "s7",
+            "enabling-failed",
+            "disabling-failed",
+            "disabling",
+        ],
+    );
+    server.settle(&config);
+    describe_all(
+        &mut d,
+        "settled",
+        &[
+            "s1",
+            "s5",
+            "s6",
+            "s7",
+            "enabling-failed",
+            "disabling-failed",
+            "disabling",
+        ],
+    );
+    // The key limit with a grant still to be retired: s8 takes "small", rekeys away from it,
+    // and the old grant keeps its slot for a minute.
+    d.firehose(
+        "start s8 small",
+        "StartDeliveryStreamEncryption",
+        start("s8", Some("small")),
+    );
+    d.firehose(
+        "start s9 small",
+        "StartDeliveryStreamEncryption",
+        start("s9", Some("small")),
+    );
+    server.settle(&config);
+    d.firehose(
+        "rekey s8",
+        "StartDeliveryStreamEncryption",
+        start("s8", None),
+    );
+    server.settle(&config);
+    d.firehose(
+        "start s1 small, slot not free yet",
+        "StartDeliveryStreamEncryption",
+        start("s1", Some("small")),
+    );
+    server.clock.advance(60_000);
+    d.firehose(
+        "start s1 small, slot free",
+        "StartDeliveryStreamEncryption",
+        start("s1", Some("small")),
+    );
+    // STS.
+    d.sts(
+        "get caller identity",
+        "Action=GetCallerIdentity&Version=2011-06-15",
+    );
+    d.sts(
+        "assume role",
+        "Action=AssumeRole&Version=2011-06-15&RoleArn=x",
+    );
+    d.sts("no action", "Version=2011-06-15");
+    d.access_key = String::new();
+    let unsigned = d.sts("unsigned", "Action=GetCallerIdentity&Version=2011-06-15");
+    drop(unsigned);
+}
+
+/// Credentials that expire: every service refuses them once they have, others still work.
+fn credentials(out: &mut Vec<Exchange>) {
+    let seed: Seed = serde_json::from_value(json!({
+        "streams": [{"name": "a"}],
+        "credentials": [
+            {"access_key": "ASIAEXPIRED", "expires_after": "0s"},
+            {"access_key": "ASIALATER", "expires_after": "3s"}
+        ]
+    }))
+    .unwrap();
+    let server = Server::start(config(), seed);
+    let mut d = Driver::new(&server, out);
+    d.access_key = "ASIAEXPIRED".to_owned();
+    d.token = Some("old-session-token".to_owned());
+    d.firehose("expired describe", "DescribeDeliveryStream", name("a"));
+    d.firehose(
+        "expired start",
+        "StartDeliveryStreamEncryption",
+        start("a", None),
+    );
+    d.kms("expired kms", "ListKeys", json!({}));
+    d.sts("expired sts", "Action=GetCallerIdentity&Version=2011-06-15");
+    d.access_key = "ASIALATER".to_owned();
+    d.firehose("not yet expired", "DescribeDeliveryStream", name("a"));
+    server.clock.advance(3_000);
+    d.firehose("expired later", "DescribeDeliveryStream", name("a"));
+    d.access_key = "ASIAFRESH".to_owned();
+    d.token = Some("new-session-token".to_owned());
+    d.firehose(
+        "fresh start",
+        "StartDeliveryStreamEncryption",
+        start("a", None),
+    );
+    d.sts("fresh sts", "Action=GetCallerIdentity&Version=2011-06-15");
 }

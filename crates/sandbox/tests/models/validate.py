@@ -275,7 +275,7 @@ def check_json(ex, model):
     # The status: 400, but server faults.
     want = SERVER_FAULTS.get(code)
     shape = listed.get(code)
-    if shape is not None and shape.metadata.get("fault"):
+    if shape is not None and (shape.metadata.get("fault") or shape._shape_model.get("fault")):
         if status < 500:
             deviation(label, f"{code} is a server fault in the model, answered HTTP {status}")
     elif want is not None:
