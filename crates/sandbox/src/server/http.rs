@@ -173,8 +173,9 @@ async fn handle(
             return Ok(answer::error(&err, &request_id));
         }
     };
-    let call = Call::parse(&parts.headers, &body, &shared.default_region);
+    // Arrival is before reading: a request's reading takes no part in the rates observed.
     let arrived = shared.now();
+    let call = Call::parse(&parts.headers, &body, &shared.default_region);
     let (throttled, faultable) = (call.is_throttled(), call.is_faultable());
     // Admission and the operation under one lock: one acquisition per request on the hot path.
     let (admission, result) = {

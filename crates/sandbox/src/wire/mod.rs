@@ -102,6 +102,12 @@ impl Op {
     }
 }
 
+/// Reads the published input models now, so the first request does not wait for them.
+pub fn load_models() {
+    model::Model::of(model::Service::Firehose);
+    model::Model::of(model::Service::Kms);
+}
+
 /// The protocol a request speaks, and its answer is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protocol {
