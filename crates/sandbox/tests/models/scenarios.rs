@@ -1074,8 +1074,7 @@ fn documented(out: &mut Vec<Exchange>) {
     );
     d.sts("no action", "Version=2011-06-15");
     d.access_key = String::new();
-    let unsigned = d.sts("unsigned", "Action=GetCallerIdentity&Version=2011-06-15");
-    drop(unsigned);
+    d.sts("unsigned", "Action=GetCallerIdentity&Version=2011-06-15");
 }
 
 /// Credentials that expire: every service refuses them once they have, others still work.
