@@ -436,6 +436,11 @@ pub struct SandboxArgs {
     #[arg(long, value_name = "N", default_value_t = 500)]
     pub cmk_limit: u32,
 
+    /// How long a key a stream stopped using (its rekey or Stop completed) keeps counting
+    /// toward --cmk-limit: AWS only schedules the old grant for retirement.
+    #[arg(long, value_name = "DUR", default_value = "0s", value_parser = parse_duration)]
+    pub grant_retirement: Duration,
+
     /// Fraction (0 to 1) of API requests that get a fault: HTTP 500 InternalFailure, a dropped
     /// connection, or a 2 s delay, chosen by --seed. /_sandbox/stats is never faulted.
     #[arg(long, value_name = "F", default_value_t = 0.0, value_parser = parse_fraction)]

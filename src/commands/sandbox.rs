@@ -72,6 +72,7 @@ fn config(global: &GlobalArgs, args: &SandboxArgs) -> Result<SandboxConfig, Usag
         stream_budget: args.stream_budget,
         window: args.window,
         cmk_limit: args.cmk_limit,
+        grant_retirement: args.grant_retirement,
         fault_rate: args.fault_rate,
         seed: args.seed,
     })
@@ -166,11 +167,14 @@ mod tests {
             "0.5",
             "--seed",
             "7",
+            "--grant-retirement",
+            "1h",
         ]);
         let c = config(&global, &args).unwrap();
         assert_eq!(c.region, "eu-west-1");
         assert_eq!(c.latency, std::time::Duration::from_millis(250));
         assert_eq!(c.window, std::time::Duration::from_secs(120));
+        assert_eq!(c.grant_retirement, std::time::Duration::from_secs(3600));
         assert_eq!((c.tps, c.fault_rate, c.seed), (0, 0.5, 7));
         assert!(Cli::try_parse_from(["firehose-sse", "sandbox", "--fault-rate", "1.5"]).is_err());
     }

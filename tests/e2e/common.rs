@@ -10,7 +10,7 @@ use std::time::Duration;
 use aws_credential_types::Credentials;
 use aws_sdk_firehose::config::BehaviorVersion;
 use aws_smithy_types::retry::RetryConfig;
-pub use firehose_sse_sandbox::Stats;
+pub use firehose_sse_sandbox::{Stats, StreamStats};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_firehose-sse");
 pub const ACCOUNT: &str = "123456789012";

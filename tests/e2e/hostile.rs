@@ -304,3 +304,43 @@ fn a_start_answered_by_a_gateway_error_is_reconciled_and_never_repeated() {
         "the ledger records that the outcome was not seen"
     );
 }
+
+#[test]
+fn a_listing_that_says_more_follow_but_does_not_advance_is_an_error_not_a_short_count() {
+    // First page: two names and "more follow"; then an empty page that still says so.
+    for second in [json!([]), json!(["a", "b"])] {
+        let pages = std::sync::Mutex::new(0);
+        let mock = Mock::start(move |target, _| {
+            if !target.ends_with("ListDeliveryStreams") {
+                return (400, "application/x-amz-json-1.1", "{}".into());
+            }
+            let mut n = pages.lock().unwrap();
+            *n += 1;
+            let names = if *n == 1 {
+                json!(["a", "b"])
+            } else {
+                second.clone()
+            };
+            ok(json!({"DeliveryStreamNames": names, "HasMoreDeliveryStreams": true}))
+        });
+        let w = workdir(&mock);
+        let run = w.run(&["inventory", "--region", "us-east-1", "-q"]);
+        assert_no_panic(&run);
+        run.assert_code(1);
+        assert!(
+            run.stderr.contains("empty page") || run.stderr.contains("does not advance"),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(
+            mock.calls("ListDeliveryStreams"),
+            2,
+            "stops at the page that does not advance"
+        );
+        assert_eq!(
+            mock.calls("DescribeDeliveryStream"),
+            0,
+            "no short inventory is recorded"
+        );
+    }
+}

@@ -15,6 +15,7 @@ mod apply;
 mod chaos;
 mod cli;
 mod conformance;
+mod documented;
 mod first_look;
 mod hostile;
 mod hostile_input;

@@ -1,10 +1,12 @@
 //! firehose-sse-sandbox: a loopback HTTP emulator of the Amazon Data Firehose and KMS APIs
 //! that enforces the real AWS limits, so every test, benchmark and demo of firehose-sse runs
-//! without an AWS account. It speaks AWS JSON 1.1, so the Rust SDK, boto3 and the AWS CLI work
-//! against it unchanged, and it serves its ground truth at `GET /_sandbox/stats`.
+//! without an AWS account. It speaks AWS JSON 1.1 (and STS's query protocol for
+//! `GetCallerIdentity`), so the Rust SDK, boto3 and the AWS CLI work against it unchanged, and
+//! it serves its ground truth at `GET /_sandbox/stats`.
 //!
 //! It depends on nothing of firehose-sse: an emulator that shared the client's parsing would
-//! share its misreadings. Its yardstick is AWS's published service models.
+//! share its misreadings. Its yardstick is AWS's published service models: requests are checked
+//! against their input shapes, and `tests/models` checks every answer against botocore's.
 //!
 //! Layers, each depending only on those before it:
 //!
@@ -38,7 +40,10 @@ pub mod vocabulary;
 pub mod wire;
 pub mod world;
 
-pub use seed::{Seed, SeedEncryption, SeedError, SeedFailure, SeedKey, SeedStream};
+pub use seed::{
+    Seed, SeedCredential, SeedEncryption, SeedError, SeedFailure, SeedKey, SeedStartError,
+    SeedStream, SeedStreamFailure,
+};
 pub use server::{STATS_PATH, Sandbox, SandboxConfig};
 pub use stats::{FaultRecord, FaultStats, LimitExceeded, Limits, Stats, StreamStats};
 pub use vocabulary::{Clock, ManualClock, Millis, SystemClock};

@@ -15,8 +15,9 @@ pub struct Stats {
     pub now: i64,
     /// The limits in force, so a reader can check counts against them.
     pub limits: Limits,
-    /// Requests received per operation, including throttled and faulted ones. Requests naming
-    /// an operation the sandbox does not serve are counted under `UnknownOperation`.
+    /// Requests received per operation, including throttled, faulted and expired-credential
+    /// ones (STS `GetCallerIdentity` too). Requests naming an operation the sandbox does not
+    /// serve are counted under `UnknownOperation`.
     pub requests: BTreeMap<String, u64>,
     /// `ThrottlingException` answers per operation.
     pub throttled: BTreeMap<String, u64>,
@@ -33,7 +34,8 @@ pub struct Stats {
     #[serde(default)]
     pub max_transition_ms: u64,
     /// Per customer-managed key ARN, the streams that count toward its `--cmk-limit` now:
-    /// streams encrypted with it (key in force) and streams ENABLING towards it.
+    /// streams encrypted with it (key in force), streams ENABLING towards it, and streams that
+    /// stopped using it less than `--grant-retirement` ago.
     pub cmk_streams: BTreeMap<String, u32>,
     /// Every stream, sorted by region then name.
     pub streams: Vec<StreamStats>,
@@ -46,6 +48,9 @@ pub struct Limits {
     pub stream_budget: u32,
     pub window_ms: u64,
     pub cmk_limit: u32,
+    /// How long a key stays counted toward `cmk_limit` after a stream stopped using it.
+    #[serde(default)]
+    pub grant_retirement_ms: u64,
     pub latency_ms: u64,
     pub fault_rate: f64,
 }
@@ -100,7 +105,7 @@ pub struct StreamStats {
     #[serde(rename = "type")]
     pub stream_type: String,
     /// Encryption status as Describe shows it: ENABLED, ENABLING, ENABLING_FAILED, DISABLING,
-    /// DISABLED.
+    /// DISABLED, DISABLING_FAILED.
     pub status: String,
     /// `DeliveryStreamStatus`: ACTIVE, CREATING, DELETING, ...
     pub stream_status: String,
@@ -111,7 +116,8 @@ pub struct StreamStats {
     /// The key actually protecting the data: a key ARN, `AWS_OWNED_CMK`, or `None` when the
     /// stream is not encrypted. Differs from `key_arn` during a rekey and after a failed one.
     pub key_in_force: Option<String>,
-    /// `FailureDescription.Type` of the last failed Start, while the status is ENABLING_FAILED.
+    /// `FailureDescription.Type` of the last failed Start, while the status is ENABLING_FAILED
+    /// (or of a seeded DISABLING_FAILED), wherever Describe shows it (or does not).
     pub failure: Option<String>,
     /// Start / Stop calls the sandbox accepted (answered 200, or carried out before a fault):
     /// the calls that count against the budget.
@@ -124,6 +130,11 @@ pub struct StreamStats {
     pub rejected_calls: u64,
     /// Accepted Start/Stop calls within the rolling window ending now.
     pub calls_in_window: u32,
+    /// For each accepted Start, in order, the first 8 hex digits of the SHA-256 of its
+    /// `x-amz-security-token` header ("" when it had none): a retry signed with fresh
+    /// credentials shows as a new value.
+    #[serde(default)]
+    pub start_tokens: Vec<String>,
 }
 
 impl Stats {

@@ -28,12 +28,14 @@ fn plan_and_inventory_never_send_start_or_stop() {
     let truth = sandbox.stats();
     assert_only_reads(&truth);
     // Exactly one Describe per fleet stream (13) and per listed stream (12), one List, one
-    // DescribeKey per distinct key (good, missing, off, rsa, small).
+    // DescribeKey per distinct key (good, missing, off, rsa, small), and the plan's one STS
+    // GetCallerIdentity (where its calls went).
     assert_eq!(
         truth.requests,
         [
             ("DescribeDeliveryStream".to_owned(), 13 + 12),
             ("DescribeKey".to_owned(), 5),
+            ("GetCallerIdentity".to_owned(), 1),
             ("ListDeliveryStreams".to_owned(), 1),
         ]
         .into()

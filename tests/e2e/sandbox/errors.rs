@@ -72,19 +72,26 @@ async fn invalid_requests_get_the_right_errors() {
         .key_type(KeyType::from("BOGUS_CMK"))
         .build()
         .unwrap();
+    // What breaks the published model (an enum, a pattern, a required member) is a
+    // ValidationException, as AWS answers it.
     assert_eq!(
         start(&fh, "direct", Some(bogus)).await.unwrap_err(),
-        "InvalidArgumentException"
+        "ValidationException"
     );
     let alias = customer(&format!("arn:aws:kms:{REGION}:{ACCOUNT}:alias/prod"));
     assert_eq!(
         start(&fh, "direct", Some(alias)).await.unwrap_err(),
-        "InvalidArgumentException"
+        "ValidationException"
     );
     // Missing name: the SDK refuses to send it, so plain HTTP.
     let raw = sb.call("Firehose_20150804.StartDeliveryStreamEncryption", "{}");
     assert_eq!(raw.status, 400);
-    assert_eq!(raw.json()["__type"], "InvalidArgumentException");
+    assert_eq!(raw.json()["__type"], "ValidationException");
+    assert_eq!(
+        raw.json()["message"],
+        "1 validation error detected: Value null at 'deliveryStreamName' failed to satisfy \
+         constraint: Member must not be null"
+    );
 
     start(&fh, "direct", Some(customer(&key_arn(REGION, "k"))))
         .await
@@ -181,11 +188,11 @@ async fn unknown_operations_and_malformed_requests_are_400s_never_500s() {
             "Firehose_20150804.DescribeDeliveryStream",
             r#"{"DeliveryStreamName": 42}"#,
         ),
-        "InvalidArgumentException",
+        "SerializationException",
     );
     check(
         sb.call("Firehose_20150804.ListDeliveryStreams", r#"{"Limit": 0}"#),
-        "InvalidArgumentException",
+        "ValidationException",
     );
     check(
         sb.call("TrentService.DescribeKey", "{}"),

@@ -147,7 +147,8 @@ async fn describe_and_list_parse_with_the_sdk() {
         .redshift_destination_configuration(
             RedshiftDestinationConfiguration::builder()
                 .role_arn(&role)
-                .cluster_jdbcurl("jdbc:redshift://example:5439/db")
+                // The model's ClusterJDBCURL pattern wants a Redshift host name.
+                .cluster_jdbcurl("jdbc:redshift://examplecluster.abc123xyz789.us-east-1.redshift.amazonaws.com:5439/db")
                 .copy_command(
                     CopyCommand::builder()
                         .data_table_name("events")
@@ -177,7 +178,7 @@ async fn describe_and_list_parse_with_the_sdk() {
         .unwrap();
     assert_eq!(
         redshift.cluster_jdbcurl(),
-        "jdbc:redshift://example:5439/db"
+        "jdbc:redshift://examplecluster.abc123xyz789.us-east-1.redshift.amazonaws.com:5439/db"
     );
     assert_eq!(
         redshift.s3_destination_description().unwrap().bucket_arn(),

@@ -2,17 +2,14 @@
 //! (`--fleet FILE`, format in README "Sandbox") or generated (`--streams N`), and checked, every
 //! problem at once, before the sandbox serves anything. Above the vocabulary, below the world.
 
-use std::collections::HashSet;
 use std::path::Path;
+use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::vocabulary::{
-    KEY_SPECS, KEY_STATES, KEY_USAGES, KeyType, KmsKeyArn, SEEDABLE_STREAM_STATUSES, StreamType,
-    is_valid_key_id, is_valid_region, is_valid_stream_name,
-};
+use crate::vocabulary::FailurePlace;
 
-/// Streams and keys to create at start-up.
+/// Streams, keys and credentials to create at start-up.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Seed {
@@ -20,6 +17,34 @@ pub struct Seed {
     pub streams: Vec<SeedStream>,
     #[serde(default)]
     pub keys: Vec<SeedKey>,
+    /// Access keys that expire: requests signed with one answer `ExpiredTokenException` once
+    /// it has.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub credentials: Vec<SeedCredential>,
+}
+
+/// An access key that expires `expires_after` (`3s`, `1h`, `0s` = already) after the sandbox
+/// starts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedCredential {
+    pub access_key: String,
+    pub expires_after: String,
+}
+
+impl SeedCredential {
+    /// `expires_after` read.
+    pub fn expires_after(&self) -> Result<Duration, String> {
+        humantime::parse_duration(&self.expires_after)
+            .map_err(|e| format!("expires_after {:?}: {e}", self.expires_after))
+    }
+}
+
+/// Reads a member that may be given as `null` (then `Some(None)`), or left out (`None`).
+fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 /// A stream as it exists when the sandbox starts.
@@ -38,12 +63,17 @@ pub struct SeedStream {
     /// DELETING_FAILED. Seeded statuses other than ACTIVE never change.
     #[serde(default = "default_stream_status")]
     pub status: String,
-    /// Encryption already on (status ENABLED); absent = unencrypted (DISABLED).
+    /// Encryption already on (status ENABLED unless it says otherwise); absent = unencrypted
+    /// (DISABLED).
     #[serde(default)]
     pub encryption: Option<SeedEncryption>,
+    /// The source's ARN Describe shows: the Kinesis stream (KinesisStreamAsSource, default
+    /// `arn:aws:kinesis:<region>:<account>:stream/<name>`) or the MSK cluster (MSKAsSource).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_arn: Option<String>,
 }
 
-/// The key an already-encrypted seeded stream uses.
+/// The encryption a seeded stream shows, and the key actually protecting its data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SeedEncryption {
@@ -52,6 +82,35 @@ pub struct SeedEncryption {
     pub key_type: Option<String>,
     #[serde(default)]
     pub key_arn: Option<String>,
+    /// ENABLED (default), ENABLING_FAILED, DISABLING (settles to DISABLED after the latency)
+    /// or DISABLING_FAILED: a stream first seen mid-transition or after a failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// The key protecting the data: a key ARN, `AWS_OWNED_CMK`, or `null`. Default: the key
+    /// shown, but `null` for ENABLING_FAILED.
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub in_force: Option<Option<String>>,
+    /// The `FailureDescription` of an ENABLING_FAILED or DISABLING_FAILED stream (default:
+    /// `CREATE_KMS_GRANT_FAILED` or `RETIRE_KMS_GRANT_FAILED`, shown in the encryption
+    /// configuration).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<SeedStreamFailure>,
+}
+
+/// A seeded failed transition's `FailureDescription`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedStreamFailure {
+    /// Any `DeliveryStreamFailureType`.
+    #[serde(rename = "type")]
+    pub failure_type: String,
+    /// Where Describe shows it: `encryption` (default), `stream` or `none`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 /// A KMS key. Its ARN is `arn:aws:kms:<region>:<account>:key/<id>`.
@@ -77,11 +136,44 @@ pub struct SeedKey {
     /// Make Starts with this key fail, whatever its state.
     #[serde(default)]
     pub failure: Option<SeedFailure>,
+    /// `KeyManager`: CUSTOMER (default) or AWS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manager: Option<String>,
+    /// The account owning the key (default the sandbox's): its ARN is of that account, and
+    /// Starts may use it (its policy allows the sandbox's account).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// DescribeKey of this key answers this KMS error code (e.g. `AccessDeniedException`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub describe_error: Option<String>,
+    /// Starts (and Creates) with this key are refused at once with
+    /// `InvalidKMSResourceException` carrying this KMS error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_error: Option<SeedStartError>,
 }
+
+/// The first `times` Starts with a key (every one without `times`) are refused with
+/// `InvalidKMSResourceException` whose `code` is the KMS error `code`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedStartError {
+    pub code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub times: Option<u32>,
+}
+
+/// The KMS errors Firehose turns into `InvalidKMSResourceException` (Firehose model, shape
+/// `InvalidKMSResourceException`).
+pub const START_ERROR_CODES: [&str; 4] = [
+    "AccessDeniedException",
+    "InvalidStateException",
+    "DisabledException",
+    "NotFoundException",
+];
 
 /// The first `times` Starts using a key (every one when `times` is absent) end ENABLING_FAILED
 /// with `FailureDescription.Type` = `failure_type` (any `DeliveryStreamFailureType`, e.g.
-/// KMS_ACCESS_DENIED, CREATE_KMS_GRANT_FAILED, UNKNOWN_ERROR).
+/// KMS_ACCESS_DENIED, CREATE_KMS_GRANT_FAILED, UNKNOWN_ERROR), shown where `description` says.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SeedFailure {
@@ -89,6 +181,22 @@ pub struct SeedFailure {
     pub failure_type: String,
     #[serde(default)]
     pub times: Option<u32>,
+    /// Where Describe shows the FailureDescription: `encryption` (default), `stream` or `none`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// A `description` of a failure: where Describe shows it.
+pub(crate) fn failure_place(description: Option<&str>) -> Result<FailurePlace, String> {
+    match description {
+        None => Ok(FailurePlace::Encryption),
+        Some(d) => FailurePlace::parse(d).ok_or_else(|| {
+            format!(
+                "failure description {d:?} is not one of {}",
+                FailurePlace::list()
+            )
+        }),
+    }
 }
 
 /// Everything wrong with a seed, one problem a line.
@@ -135,6 +243,7 @@ impl SeedStream {
             stream_type: default_stream_type(),
             status: default_stream_status(),
             encryption: None,
+            source_arn: None,
         }
     }
 }
@@ -150,7 +259,16 @@ impl SeedKey {
             usage: default_key_usage(),
             description: None,
             failure: None,
+            manager: None,
+            account: None,
+            describe_error: None,
+            start_error: None,
         }
+    }
+
+    /// The account owning the key.
+    pub fn account_or<'a>(&'a self, sandbox_account: &'a str) -> &'a str {
+        self.account.as_deref().unwrap_or(sandbox_account)
     }
 }
 
@@ -178,6 +296,7 @@ impl Seed {
                 .map(|i| SeedStream::direct_put(format!("stream-{i:0width$}"), region))
                 .collect(),
             keys: Vec::new(),
+            credentials: Vec::new(),
         }
     }
 
@@ -185,132 +304,13 @@ impl Seed {
     pub fn extend(&mut self, other: Seed) {
         self.streams.extend(other.streams);
         self.keys.extend(other.keys);
-    }
-
-    /// Every problem in the seed, at once; `default_region` stands in for absent regions.
-    pub fn check(&self, account: &str, default_region: &str) -> Result<(), SeedError> {
-        let mut errors = Vec::new();
-        let mut names = HashSet::new();
-        for (i, s) in self.streams.iter().enumerate() {
-            let at = format!("streams[{i}] {:?}", s.name);
-            let region = s.region.as_deref().unwrap_or(default_region);
-            if !is_valid_stream_name(&s.name) {
-                errors.push(format!("{at}: name must be 1-64 characters [a-zA-Z0-9_.-]"));
-            }
-            if !is_valid_region(region) {
-                errors.push(format!("{at}: malformed region {region:?}"));
-            }
-            if !names.insert((region.to_owned(), s.name.clone())) {
-                errors.push(format!(
-                    "{at}: a stream of that name already exists in {region}"
-                ));
-            }
-            if StreamType::parse(&s.stream_type).is_none() {
-                errors.push(format!(
-                    "{at}: type {:?} is not one of {}",
-                    s.stream_type,
-                    StreamType::list()
-                ));
-            }
-            if !SEEDABLE_STREAM_STATUSES
-                .iter()
-                .any(|status| status.as_str() == s.status)
-            {
-                let list: Vec<&str> = SEEDABLE_STREAM_STATUSES
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect();
-                errors.push(format!(
-                    "{at}: status {:?} is not one of {}",
-                    s.status,
-                    list.join(", ")
-                ));
-            }
-            if let Some(enc) = &s.encryption {
-                if s.stream_type != "DirectPut" {
-                    errors.push(format!("{at}: only DirectPut streams can be encrypted"));
-                }
-                if let Err(e) = enc.key(account) {
-                    errors.push(format!("{at}: encryption: {e}"));
-                }
-            }
-        }
-        let mut ids = HashSet::new();
-        for (i, k) in self.keys.iter().enumerate() {
-            let at = format!("keys[{i}] {:?}", k.id);
-            let region = k.region.as_deref().unwrap_or(default_region);
-            if !is_valid_key_id(&k.id) {
-                errors.push(format!("{at}: id must be 1-128 letters, digits or '-'"));
-            }
-            if !is_valid_region(region) {
-                errors.push(format!("{at}: malformed region {region:?}"));
-            }
-            if !ids.insert((region.to_owned(), k.id.clone())) {
-                errors.push(format!(
-                    "{at}: a key with that id already exists in {region}"
-                ));
-            }
-            if !KEY_STATES.contains(&k.state.as_str()) {
-                errors.push(format!(
-                    "{at}: state {:?} is not one of {}",
-                    k.state,
-                    KEY_STATES.join(", ")
-                ));
-            }
-            if !KEY_SPECS.contains(&k.spec.as_str()) {
-                errors.push(format!("{at}: unknown key spec {:?}", k.spec));
-            }
-            if !KEY_USAGES.contains(&k.usage.as_str()) {
-                errors.push(format!("{at}: unknown key usage {:?}", k.usage));
-            }
-            if let Some(f) = &k.failure
-                && f.failure_type.trim().is_empty()
-            {
-                errors.push(format!("{at}: failure.type is empty"));
-            }
-        }
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(SeedError::Invalid(errors))
-        }
+        self.credentials.extend(other.credentials);
     }
 }
 
-impl SeedEncryption {
-    /// The key type and (customer keys) ARN this describes. `key_type` is read without regard
-    /// to case: a fleet file is typed by hand.
-    pub(crate) fn key(&self, account: &str) -> Result<(KeyType, Option<KmsKeyArn>), String> {
-        let key_type = match (&self.key_type, &self.key_arn) {
-            (Some(t), _) => KeyType::parse(&t.to_ascii_uppercase()).ok_or_else(|| {
-                format!(
-                    "key_type {t:?} is not {} or {}",
-                    KeyType::AwsOwned.as_str(),
-                    KeyType::CustomerManaged.as_str()
-                )
-            })?,
-            (None, Some(_)) => KeyType::CustomerManaged,
-            (None, None) => KeyType::AwsOwned,
-        };
-        match (key_type, &self.key_arn) {
-            (KeyType::AwsOwned, None) => Ok((key_type, None)),
-            (KeyType::AwsOwned, Some(_)) => Err("an AWS_OWNED_CMK takes no key_arn".to_owned()),
-            (KeyType::CustomerManaged, None) => {
-                Err("CUSTOMER_MANAGED_CMK needs a key_arn".to_owned())
-            }
-            (KeyType::CustomerManaged, Some(arn)) => {
-                let parsed = KmsKeyArn::parse(arn).map_err(|e| format!("key_arn {arn:?} {e}"))?;
-                if parsed.account != account {
-                    return Err(format!(
-                        "key_arn {arn:?} belongs to account {}, the sandbox serves {account}",
-                        parsed.account
-                    ));
-                }
-                Ok((key_type, Some(parsed)))
-            }
-        }
-    }
-}
+mod check;
+
+pub(crate) use check::SeedKeyRef;
 
 #[cfg(test)]
 mod tests;

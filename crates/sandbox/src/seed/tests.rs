@@ -38,14 +38,16 @@ fn parses_the_documented_format_with_defaults() {
     assert_eq!(seed.keys[0].spec, "SYMMETRIC_DEFAULT");
     assert_eq!(seed.keys[2].failure.as_ref().unwrap().times, Some(2));
     seed.check(ACCOUNT, "us-east-1").unwrap();
-    let (t, arn) = seed.streams[2]
+    let key = seed.streams[2]
         .encryption
         .as_ref()
         .unwrap()
-        .key(ACCOUNT)
+        .key(ACCOUNT, &Default::default())
         .unwrap();
-    assert_eq!(t, KeyType::CustomerManaged);
-    assert_eq!(arn.unwrap().key_id, "k1");
+    let SeedKeyRef::Customer(arn) = key else {
+        panic!("a customer key: {key:?}");
+    };
+    assert_eq!(arn.key_id, "k1");
 }
 
 #[test]
@@ -74,4 +76,65 @@ fn unknown_fields_are_refused() {
     let err =
         serde_json::from_str::<Seed>(r#"{"streams": [{"name": "a", "colour": 1}]}"#).unwrap_err();
     assert!(err.to_string().contains("colour"), "{err}");
+}
+
+#[test]
+fn the_documented_fields_are_read_and_checked() {
+    let seed: Seed = serde_json::from_value(serde_json::json!({
+        "streams": [
+            {"name": "a", "encryption": {"key_arn": "arn:aws:kms:us-east-1:210987654321:key/theirs", "status": "DISABLING"}},
+            {"name": "b", "encryption": {"key_type": "AWS_OWNED_CMK", "status": "ENABLING_FAILED", "in_force": null,
+                "failure": {"type": "KMS_ACCESS_DENIED", "description": "stream"}}},
+            {"name": "c", "type": "MSKAsSource", "source_arn": "arn:aws:kafka:us-east-1:123456789012:cluster/c/x"}
+        ],
+        "keys": [
+            {"id": "theirs", "account": "210987654321", "manager": "AWS",
+             "describe_error": "AccessDeniedException", "start_error": {"code": "DisabledException", "times": 1},
+             "failure": {"type": "UNKNOWN_ERROR", "description": "none"}}
+        ],
+        "credentials": [{"access_key": "ASIAX", "expires_after": "3s"}]
+    }))
+    .unwrap();
+    seed.check(ACCOUNT, "us-east-1").unwrap();
+    assert_eq!(
+        seed.streams[1].encryption.as_ref().unwrap().in_force,
+        Some(None)
+    );
+    assert_eq!(
+        seed.credentials[0].expires_after().unwrap(),
+        std::time::Duration::from_secs(3)
+    );
+    let bad: Seed = serde_json::from_value(serde_json::json!({
+        "streams": [
+            {"name": "a", "encryption": {"key_arn": "arn:aws:kms:us-east-1:210987654321:key/unseeded"}},
+            {"name": "b", "encryption": {"key_type": "AWS_OWNED_CMK", "status": "ENABLING"}},
+            {"name": "c", "encryption": {"key_type": "AWS_OWNED_CMK", "in_force": "nonsense"}},
+            {"name": "d", "encryption": {"key_type": "AWS_OWNED_CMK", "failure": {"type": "X"}}},
+            {"name": "e", "source_arn": "arn:aws:kinesis:us-east-1:123456789012:stream/s"},
+            {"name": "f", "type": "KinesisStreamAsSource", "source_arn": "stream/s"}
+        ],
+        "keys": [
+            {"id": "k1", "manager": "SOMEONE"},
+            {"id": "k2", "account": "12"},
+            {"id": "k3", "describe_error": "not a code"},
+            {"id": "k4", "start_error": {"code": "ThrottlingException"}},
+            {"id": "k5", "failure": {"type": "X", "description": "elsewhere"}}
+        ],
+        "credentials": [
+            {"access_key": "ASIAY", "expires_after": "soon"},
+            {"access_key": "ASIAY", "expires_after": "1s"}
+        ]
+    }))
+    .unwrap();
+    let SeedError::Invalid(errors) = bad.check(ACCOUNT, "us-east-1").unwrap_err() else {
+        panic!("expected Invalid");
+    };
+    assert_eq!(errors.len(), 13, "{errors:#?}");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("belongs to account 210987654321")),
+        "{errors:#?}"
+    );
+    assert!(errors.iter().any(|e| e.contains(r#"status "ENABLING" is not one of ENABLED, ENABLING_FAILED, DISABLING, DISABLING_FAILED"#)), "{errors:#?}");
 }

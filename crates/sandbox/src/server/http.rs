@@ -173,14 +173,23 @@ async fn handle(
             return Ok(answer::error(&err, &request_id));
         }
     };
-    let call = Call::parse(&parts.headers, &body, &shared.default_region);
+    // Arrival is before reading: a request's reading takes no part in the rates observed.
     let arrived = shared.now();
+    let call = Call::parse(&parts.headers, &body, &shared.default_region);
     let (throttled, faultable) = (call.is_throttled(), call.is_faultable());
     // Admission and the operation under one lock: one acquisition per request on the hot path.
     let (admission, result) = {
         let mut world = shared.world();
-        let admission = world.admit(call.op_name(), &call.region, throttled, faultable, arrived);
-        let result = (admission == Admission::Proceed).then(|| call.execute(&mut world, arrived));
+        let admission = world.admit(
+            call.op_name(),
+            &call.region,
+            &call.access_key,
+            throttled,
+            faultable,
+            arrived,
+        );
+        let result = (admission == Admission::Proceed)
+            .then(|| call.execute(&mut world, arrived, &request_id));
         (admission, result)
     };
     tracing::debug!(
@@ -190,15 +199,21 @@ async fn handle(
         ?admission,
         "request"
     );
+    let protocol = call.protocol;
     match (admission, result) {
-        (Admission::Proceed, Some(result)) => Ok(answer::reply(result, &request_id)),
+        (Admission::Proceed, Some(result)) => Ok(answer::reply(protocol, result, &request_id)),
         (Admission::Proceed, None) => unreachable!("an admitted call is executed"),
+        (Admission::Expired, _) => Ok(answer::error_in(
+            protocol,
+            &answer::expired(protocol),
+            &request_id,
+        )),
         (Admission::Throttled, _) => Ok(answer::error(&answer::throttled(), &request_id)),
         (Admission::Fault { kind, apply }, _) => {
             if kind == FaultKind::Delay {
                 tokio::time::sleep(FAULT_DELAY).await;
             }
-            let result = apply.then(|| execute(shared, &call));
+            let result = apply.then(|| execute(shared, &call, &request_id));
             let applied = result.as_ref().is_some_and(Result::is_ok);
             shared.world().record_fault(
                 call.op_name(),
@@ -209,7 +224,9 @@ async fn handle(
                 arrived,
             );
             match (kind, result) {
-                (FaultKind::Delay, Some(result)) => Ok(answer::reply(result, &request_id)),
+                (FaultKind::Delay, Some(result)) => {
+                    Ok(answer::reply(protocol, result, &request_id))
+                }
                 (FaultKind::Drop, _) => Err(DropConnection),
                 _ => Ok(answer::error(&answer::internal_failure(), &request_id)),
             }
@@ -217,9 +234,9 @@ async fn handle(
     }
 }
 
-fn execute(shared: &Shared, call: &Call) -> Result<Vec<u8>, ApiError> {
+fn execute(shared: &Shared, call: &Call, request_id: &str) -> Result<Vec<u8>, ApiError> {
     let now = shared.now();
-    call.execute(&mut shared.world(), now)
+    call.execute(&mut shared.world(), now, request_id)
 }
 
 fn stats(shared: &Shared, method: &Method, request_id: &str) -> Response<Full<Bytes>> {

@@ -50,6 +50,7 @@ impl Sandbox {
     ) -> io::Result<Sandbox> {
         let world = World::new(&config, &seed, clock.now())
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        crate::wire::load_models();
         let listener = TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(http::Shared::new(

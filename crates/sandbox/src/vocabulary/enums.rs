@@ -56,13 +56,41 @@ api_enum!(
 );
 
 api_enum!(
-    /// `DeliveryStreamEncryptionStatus` (the model's `DISABLING_FAILED` never happens here).
+    /// `DeliveryStreamEncryptionStatus` (`DISABLING_FAILED` only as a fleet file seeds it).
     EncStatus {
         Enabled => "ENABLED",
         Enabling => "ENABLING",
         EnablingFailed => "ENABLING_FAILED",
         Disabled => "DISABLED",
         Disabling => "DISABLING",
+        DisablingFailed => "DISABLING_FAILED",
+    }
+);
+
+/// The encryption statuses a fleet file may give a stream: the ones with a key shown.
+pub const SEEDABLE_ENC_STATUSES: &[EncStatus] = &[
+    EncStatus::Enabled,
+    EncStatus::EnablingFailed,
+    EncStatus::Disabling,
+    EncStatus::DisablingFailed,
+];
+
+api_enum!(
+    /// KMS `KeyManagerType`: who manages a key.
+    KeyManager {
+        Aws => "AWS",
+        Customer => "CUSTOMER",
+    }
+);
+
+api_enum!(
+    /// Where Describe shows the `FailureDescription` of an `ENABLING_FAILED` (or
+    /// `DISABLING_FAILED`) stream: inside `DeliveryStreamEncryptionConfiguration`, only as the
+    /// stream's own `FailureDescription`, or nowhere. Not an API value: a fleet file's.
+    FailurePlace {
+        Encryption => "encryption",
+        Stream => "stream",
+        Nowhere => "none",
     }
 );
 

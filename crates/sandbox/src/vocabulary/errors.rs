@@ -1,6 +1,8 @@
 //! Error answers: a code (the `__type` of AWS JSON 1.1, e.g. `ResourceInUseException`) and a
 //! message. The rules of the world return them; the wire renders them.
 
+use std::borrow::Cow;
+
 /// The error codes the sandbox answers with.
 pub mod codes {
     // Firehose.
@@ -11,34 +13,67 @@ pub mod codes {
     pub const INVALID_KMS_RESOURCE: &str = "InvalidKMSResourceException";
     // KMS.
     pub const KMS_NOT_FOUND: &str = "NotFoundException";
-    pub const KMS_VALIDATION: &str = "ValidationException";
     pub const KMS_INVALID_STATE: &str = "KMSInvalidStateException";
+    pub const ACCESS_DENIED: &str = "AccessDeniedException";
     // Common to every AWS JSON 1.1 service.
+    pub const VALIDATION: &str = "ValidationException";
     pub const THROTTLING: &str = "ThrottlingException";
     pub const UNKNOWN_OPERATION: &str = "UnknownOperationException";
     pub const SERIALIZATION: &str = "SerializationException";
     pub const INTERNAL_FAILURE: &str = "InternalFailure";
+    pub const EXPIRED_TOKEN: &str = "ExpiredTokenException";
+    // The query protocol's (STS).
+    pub const EXPIRED_TOKEN_QUERY: &str = "ExpiredToken";
+    pub const MISSING_AUTHENTICATION_TOKEN: &str = "MissingAuthenticationToken";
 }
 
-/// An error answer: HTTP 400 (500 for `InternalFailure`) with `__type` = `code`.
+/// The error codes the KMS model marks as server faults (`"fault": true`): answered HTTP 500.
+const KMS_FAULTS: [&str; 3] = [
+    "DependencyTimeoutException",
+    "KMSInternalException",
+    "KeyUnavailableException",
+];
+
+/// An error answer: HTTP 400 (500 for `InternalFailure` and KMS's faults, 403 for the query
+/// protocol's credential errors) with `__type` = `code`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
-    pub code: &'static str,
+    pub code: Cow<'static, str>,
     pub message: String,
+    /// The `code` member of an `InvalidKMSResourceException`: the KMS error behind it.
+    pub kms_code: Option<String>,
 }
 
 impl ApiError {
-    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
         ApiError {
-            code,
+            code: code.into(),
             message: message.into(),
+            kms_code: None,
         }
+    }
+
+    /// `InvalidKMSResourceException` for the KMS error `kms_code`.
+    pub fn invalid_kms_resource(kms_code: &str, message: impl Into<String>) -> Self {
+        ApiError {
+            kms_code: Some(kms_code.to_owned()),
+            ..ApiError::new(codes::INVALID_KMS_RESOURCE, message)
+        }
+    }
+
+    /// Whether this is the error `code`.
+    pub fn is(&self, code: &str) -> bool {
+        self.code == code
     }
 
     /// The HTTP status of the answer.
     pub fn status(&self) -> u16 {
-        if self.code == codes::INTERNAL_FAILURE {
+        if self.code == codes::INTERNAL_FAILURE || KMS_FAULTS.contains(&&*self.code) {
             500
+        } else if self.code == codes::EXPIRED_TOKEN_QUERY
+            || self.code == codes::MISSING_AUTHENTICATION_TOKEN
+        {
+            403
         } else {
             400
         }

@@ -15,8 +15,8 @@ mod errors;
 pub use arn::{ArnError, KmsKeyArn, firehose_arn, kms_key_arn};
 pub use clock::{Clock, ManualClock, Millis, SystemClock};
 pub use enums::{
-    EncStatus, KEY_SPECS, KEY_STATES, KEY_USAGES, KeyType, SEEDABLE_STREAM_STATUSES, StreamStatus,
-    StreamType,
+    EncStatus, FailurePlace, KEY_SPECS, KEY_STATES, KEY_USAGES, KeyManager, KeyType,
+    SEEDABLE_ENC_STATUSES, SEEDABLE_STREAM_STATUSES, StreamStatus, StreamType,
 };
 pub use errors::{ApiError, codes};
 
@@ -96,6 +96,20 @@ pub fn partition(region: &str) -> &'static str {
     } else {
         "aws"
     }
+}
+
+/// The first 8 hex digits of the SHA-256 of `text`: a short, stable fingerprint (of a session
+/// token in the ground truth; "" stays "").
+pub fn fingerprint(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    if text.is_empty() {
+        return String::new();
+    }
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .take(4)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// A 12-digit AWS account id (`\d{12}` in the ARN patterns of both models).

@@ -1,6 +1,8 @@
 //! Answers on the wire: a 200 with a JSON 1.1 body, or an error as AWS JSON 1.1 gives it
-//! (`{"__type", "message"}`, header `x-amzn-ErrorType`, HTTP 400, 500 for `InternalFailure`),
-//! each with an `x-amzn-RequestId`; and the plain JSON of the admin endpoint.
+//! (`{"__type", "message"}`, plus the modeled `code` member of `InvalidKMSResourceException`,
+//! header `x-amzn-ErrorType`, HTTP 400, 500 for `InternalFailure`); the query protocol's XML
+//! answers and `ErrorResponse`s (STS); each with an `x-amzn-RequestId`; and the plain JSON of
+//! the admin endpoint.
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -8,9 +10,12 @@ use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Response, StatusCode};
 use serde::Serialize;
 
+use super::Protocol;
+use super::sts;
 use crate::vocabulary::{ApiError, codes};
 
 pub const JSON_1_1: &str = "application/x-amz-json-1.1";
+pub const XML: &str = "text/xml";
 pub const REQUEST_ID: &str = "x-amzn-RequestId";
 pub const ERROR_TYPE: &str = "x-amzn-ErrorType";
 
@@ -19,6 +24,9 @@ pub const ERROR_TYPE: &str = "x-amzn-ErrorType";
 struct ErrorBody<'a> {
     #[serde(rename = "__type")]
     code: &'a str,
+    /// `InvalidKMSResourceException`'s `code`: the KMS error behind it.
+    #[serde(rename = "code", skip_serializing_if = "Option::is_none")]
+    kms_code: Option<&'a str>,
     message: &'a str,
 }
 
@@ -43,25 +51,41 @@ pub fn ok(body: Vec<u8>, request_id: &str) -> Response<Full<Bytes>> {
     response(StatusCode::OK, body, JSON_1_1, request_id)
 }
 
-/// An error answer: `{"__type", "message"}`, header `x-amzn-ErrorType`.
-pub fn error(err: &ApiError, request_id: &str) -> Response<Full<Bytes>> {
+/// An error answer in `protocol`: JSON `{"__type", "message"}` with header
+/// `x-amzn-ErrorType`, or the query protocol's `ErrorResponse`.
+pub fn error_in(protocol: Protocol, err: &ApiError, request_id: &str) -> Response<Full<Bytes>> {
+    let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    if protocol == Protocol::Query {
+        return response(status, sts::error_body(err, request_id), XML, request_id);
+    }
     let body = serde_json::to_vec(&ErrorBody {
-        code: err.code,
+        code: &err.code,
+        kms_code: err.kms_code.as_deref(),
         message: &err.message,
     })
     .unwrap_or_default();
-    let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::BAD_REQUEST);
     let mut resp = response(status, body, JSON_1_1, request_id);
-    resp.headers_mut()
-        .insert(ERROR_TYPE, HeaderValue::from_static(err.code));
+    if let Ok(code) = HeaderValue::from_str(&err.code) {
+        resp.headers_mut().insert(ERROR_TYPE, code);
+    }
     resp
 }
 
-/// The answer to a call.
-pub fn reply(result: Result<Vec<u8>, ApiError>, request_id: &str) -> Response<Full<Bytes>> {
-    match result {
-        Ok(body) => ok(body, request_id),
-        Err(e) => error(&e, request_id),
+/// A JSON 1.1 error answer.
+pub fn error(err: &ApiError, request_id: &str) -> Response<Full<Bytes>> {
+    error_in(Protocol::Json, err, request_id)
+}
+
+/// The answer to a call in `protocol`.
+pub fn reply(
+    protocol: Protocol,
+    result: Result<Vec<u8>, ApiError>,
+    request_id: &str,
+) -> Response<Full<Bytes>> {
+    match (result, protocol) {
+        (Ok(body), Protocol::Json) => ok(body, request_id),
+        (Ok(body), Protocol::Query) => response(StatusCode::OK, body, XML, request_id),
+        (Err(e), _) => error_in(protocol, &e, request_id),
     }
 }
 
@@ -81,4 +105,17 @@ pub fn internal_failure() -> ApiError {
 /// The error a throttled request gets.
 pub fn throttled() -> ApiError {
     ApiError::new(codes::THROTTLING, "Rate exceeded")
+}
+
+/// The error a request signed with expired credentials gets: `ExpiredTokenException` in JSON
+/// 1.1, `ExpiredToken` (HTTP 403) in the query protocol, as AWS answers them.
+pub fn expired(protocol: Protocol) -> ApiError {
+    let code = match protocol {
+        Protocol::Json => codes::EXPIRED_TOKEN,
+        Protocol::Query => codes::EXPIRED_TOKEN_QUERY,
+    };
+    ApiError::new(
+        code,
+        "The security token included in the request is expired",
+    )
 }

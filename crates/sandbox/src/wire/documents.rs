@@ -76,6 +76,9 @@ pub fn destinations(members: &Map<String, Value>) -> Option<Value> {
         let Some(kind) = k.strip_suffix("DestinationConfiguration") else {
             continue;
         };
+        if v.is_null() {
+            continue;
+        }
         let mut desc = describe_config(v);
         if kind == "S3" || kind == "ExtendedS3" {
             desc = s3_defaults(desc);
@@ -89,10 +92,12 @@ pub fn destinations(members: &Map<String, Value>) -> Option<Value> {
 }
 
 /// The Create member that configures a source of `stream_type`, and the Describe member that
-/// describes it; `None` for DirectPut.
+/// describes it.
 pub fn source_members(stream_type: StreamType) -> Option<(&'static str, &'static str)> {
     match stream_type {
-        StreamType::DirectPut => None,
+        StreamType::DirectPut => {
+            Some(("DirectPutSourceConfiguration", "DirectPutSourceDescription"))
+        }
         StreamType::KinesisStreamAsSource => Some((
             "KinesisStreamSourceConfiguration",
             "KinesisStreamSourceDescription",
@@ -104,21 +109,74 @@ pub fn source_members(stream_type: StreamType) -> Option<(&'static str, &'static
     }
 }
 
-/// `Source` of Describe for a non-DirectPut stream created with `config` (if given) at `now`.
+/// `Source` of Describe for a stream created with `config` (if given) at `now`; a DirectPut
+/// stream has one only when Create configured it.
 pub fn source_description(
     stream_type: StreamType,
     config: Option<&Value>,
     now: Millis,
 ) -> Option<Value> {
     let (_, description) = source_members(stream_type)?;
+    if stream_type == StreamType::DirectPut && config.is_none() {
+        return None;
+    }
     let mut desc = config.map(describe_config).unwrap_or_else(|| json!({}));
     if let Value::Object(m) = &mut desc
-        && stream_type != StreamType::DatabaseAsSource
+        && !matches!(
+            stream_type,
+            StreamType::DatabaseAsSource | StreamType::DirectPut
+        )
     {
         m.entry("DeliveryStartTimestamp")
             .or_insert_with(|| json!(super::secs(now)));
     }
     Some(json!({ description: desc }))
+}
+
+/// `Source` of Describe for a seeded stream of `stream_type` named `name`: its Kinesis stream
+/// (`source_arn`, default `arn:aws:kinesis:<region>:<account>:stream/<name>`) or MSK cluster
+/// (`source_arn`, default a cluster named after the stream) read since the stream's creation
+/// by the role `firehose-sandbox`; a database source with the members the model requires
+/// (none) and its engine and endpoint; `None` for DirectPut (the model's
+/// `DirectPutSourceDescription` only says what a Create asked for).
+pub fn seeded_source(
+    stream_type: StreamType,
+    region: &str,
+    account: &str,
+    name: &str,
+    source_arn: Option<&str>,
+    created_at: Millis,
+) -> Option<Value> {
+    let partition = crate::vocabulary::partition(region);
+    let role = format!("arn:{partition}:iam::{account}:role/firehose-sandbox");
+    let started = super::secs(created_at);
+    Some(match stream_type {
+        StreamType::DirectPut => return None,
+        StreamType::KinesisStreamAsSource => json!({"KinesisStreamSourceDescription": {
+            "KinesisStreamARN": source_arn.map_or_else(
+                || format!("arn:{partition}:kinesis:{region}:{account}:stream/{name}"),
+                str::to_owned,
+            ),
+            "RoleARN": role,
+            "DeliveryStartTimestamp": started,
+        }}),
+        StreamType::MskAsSource => json!({"MSKSourceDescription": {
+            "MSKClusterARN": source_arn.map_or_else(
+                || format!(
+                    "arn:{partition}:kafka:{region}:{account}:cluster/{name}/00000000-0000-0000-0000-000000000000-1"
+                ),
+                str::to_owned,
+            ),
+            "TopicName": name,
+            "AuthenticationConfiguration": {"RoleARN": role, "Connectivity": "PRIVATE"},
+            "DeliveryStartTimestamp": started,
+        }}),
+        StreamType::DatabaseAsSource => json!({"DatabaseSourceDescription": {
+            "Type": "MySQL",
+            "Endpoint": format!("{name}.sandbox.{region}.rds.amazonaws.com"),
+            "Port": 3306,
+        }}),
+    })
 }
 
 const COMPRESSION_FORMAT: &str = "UNCOMPRESSED";

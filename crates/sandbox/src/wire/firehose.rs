@@ -1,19 +1,25 @@
 //! The Firehose operations on the wire (`Firehose_20150804.*`): one typed input per operation
-//! as the Firehose model names it, the checks that turn it into a world operation's
-//! arguments (form errors are `InvalidArgumentException`), and the typed answers.
+//! as the Firehose model names it (checked against the model first), the checks the model
+//! cannot express (`InvalidArgumentException`), and the typed answers.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::documents::{self, DefaultDestination};
-use super::request::{Member, Object, Service, given, read};
+use super::model::Service;
+use super::request::read;
 use super::{Op, secs, to_bytes};
 use crate::vocabulary::{
-    ApiError, EncStatus, KeyType, KmsKeyArn, Millis, StreamType, is_valid_stream_name,
+    ApiError, EncStatus, FailurePlace, KeyType, KmsKeyArn, Millis, StreamType, codes,
 };
 use crate::world::{KeyRef, NewStream, Stream, World};
 
 const FIREHOSE: Service = Service::Firehose;
+
+/// Firehose's answer to what the model cannot say.
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError::new(codes::INVALID_ARGUMENT, message)
+}
 
 /// A Firehose request, read.
 #[derive(Debug, Clone)]
@@ -30,39 +36,42 @@ pub enum Request {
 impl Request {
     /// Reads `body` as the input of `op`, a Firehose operation.
     pub fn read(op: Op, body: &[u8]) -> Result<Request, ApiError> {
+        let name = op.name();
         Ok(match op {
-            Op::CreateDeliveryStream => Request::Create(Box::new(read(body)?)),
-            Op::DeleteDeliveryStream => Request::Delete(read(body)?),
-            Op::DescribeDeliveryStream => Request::Describe(read(body)?),
-            Op::ListDeliveryStreams => Request::List(read(body)?),
-            Op::StartDeliveryStreamEncryption => Request::Start(read(body)?),
-            Op::StopDeliveryStreamEncryption => Request::Stop(read(body)?),
+            Op::CreateDeliveryStream => Request::Create(Box::new(read(FIREHOSE, name, body)?)),
+            Op::DeleteDeliveryStream => Request::Delete(read(FIREHOSE, name, body)?),
+            Op::DescribeDeliveryStream => Request::Describe(read(FIREHOSE, name, body)?),
+            Op::ListDeliveryStreams => Request::List(read(FIREHOSE, name, body)?),
+            Op::StartDeliveryStreamEncryption => Request::Start(read(FIREHOSE, name, body)?),
+            Op::StopDeliveryStreamEncryption => Request::Stop(read(FIREHOSE, name, body)?),
             other => unreachable!("{} is not a Firehose operation", other.name()),
         })
     }
 
-    /// `DeliveryStreamName` as given, when it is a string.
+    /// `DeliveryStreamName` of the request, when it names one.
     pub fn stream_name(&self) -> Option<&str> {
-        given(match self {
-            Request::Create(input) => &input.delivery_stream_name,
-            Request::Delete(input) => &input.delivery_stream_name,
-            Request::Describe(input) => &input.delivery_stream_name,
-            Request::List(_) => &None,
-            Request::Start(input) => &input.delivery_stream_name,
-            Request::Stop(input) => &input.delivery_stream_name,
-        })
+        match self {
+            Request::Create(input) => Some(&input.delivery_stream_name),
+            Request::Delete(input) => Some(&input.delivery_stream_name),
+            Request::Describe(input) => Some(&input.delivery_stream_name),
+            Request::List(_) => None,
+            Request::Start(input) => Some(&input.delivery_stream_name),
+            Request::Stop(input) => Some(&input.delivery_stream_name),
+        }
     }
 
-    /// Carries the request out against the world; the answer's body.
+    /// Carries the request out against the world; the answer's body. `token` is the
+    /// request's `x-amz-security-token` (ground truth of the Starts).
     pub fn execute(
         &self,
         world: &mut World,
         region: &str,
+        token: &str,
         now: Millis,
     ) -> Result<Vec<u8>, ApiError> {
         match self {
             Request::Create(input) => {
-                let (name, stream_type, encryption) = input.check()?;
+                let (stream_type, encryption) = input.check()?;
                 let source = documents::source_members(stream_type).and_then(|(member, _)| {
                     documents::source_description(
                         stream_type,
@@ -76,40 +85,45 @@ impl Request {
                     source,
                     destinations: documents::destinations(&input.others),
                 };
-                let arn = world.create_stream(region, name, new, now)?;
+                let arn = world.create_stream(region, &input.delivery_stream_name, new, now)?;
                 Ok(to_bytes(&CreateDeliveryStreamOutput {
                     delivery_stream_arn: &arn,
                 }))
             }
             Request::Delete(input) => {
-                world.delete_stream(region, stream_name(&input.delivery_stream_name)?, now)?;
+                world.delete_stream(region, &input.delivery_stream_name, now)?;
                 Ok(to_bytes(&Empty {}))
             }
             Request::Describe(input) => {
-                let name = stream_name(&input.delivery_stream_name)?;
+                let name = &input.delivery_stream_name;
                 world.describe_stream(region, name, now)?;
                 let arn = world.stream_arn(region, name);
                 let stream = world.stream(region, name).expect("described");
-                let description = describe(&arn, name, stream, world.account());
+                let description = describe(&arn, name, region, stream, world.account());
                 Ok(to_bytes(&DescribeDeliveryStreamOutput { description }))
             }
             Request::List(input) => {
-                let (limit, start, filter) = input.check()?;
-                let (names, more) = world.list_streams(region, limit, start, filter, now);
+                let limit = input.limit.unwrap_or(10) as usize;
+                let (names, more) = world.list_streams(
+                    region,
+                    limit,
+                    input.exclusive_start_delivery_stream_name.as_deref(),
+                    input.stream_type()?,
+                    now,
+                );
                 Ok(to_bytes(&ListDeliveryStreamsOutput {
                     delivery_stream_names: names,
                     has_more_delivery_streams: more,
                 }))
             }
             Request::Start(input) => {
-                let name = stream_name(&input.delivery_stream_name)?;
                 let key = encryption_key(&input.delivery_stream_encryption_configuration_input)?
                     .unwrap_or(KeyRef::AwsOwned);
-                world.start_encryption(region, name, key, now)?;
+                world.start_encryption(region, &input.delivery_stream_name, key, token, now)?;
                 Ok(to_bytes(&Empty {}))
             }
             Request::Stop(input) => {
-                world.stop_encryption(region, stream_name(&input.delivery_stream_name)?, now)?;
+                world.stop_encryption(region, &input.delivery_stream_name, now)?;
                 Ok(to_bytes(&Empty {}))
             }
         }
@@ -118,80 +132,47 @@ impl Request {
 
 // -------------------------------------------------------------------- inputs
 
-/// `DeliveryStreamName`: required, and a valid name.
-fn stream_name(member: &Option<Member<String>>) -> Result<&str, ApiError> {
-    let name = FIREHOSE.req_str("DeliveryStreamName", member)?;
-    if !is_valid_stream_name(name) {
-        return Err(FIREHOSE.invalid(format!(
-            "DeliveryStreamName {name:?} must be 1-64 characters [a-zA-Z0-9_.-]."
-        )));
-    }
-    Ok(name)
+/// A `DeliveryStreamType` the model has checked.
+fn stream_type(text: &str) -> Result<StreamType, ApiError> {
+    StreamType::parse(text)
+        .ok_or_else(|| invalid(format!("DeliveryStreamType {text:?} is not valid.")))
 }
 
-/// An optional `DeliveryStreamType`.
-fn stream_type(member: &Option<Member<String>>) -> Result<Option<StreamType>, ApiError> {
-    match FIREHOSE.opt_str("DeliveryStreamType", member)? {
-        None => Ok(None),
-        Some(t) => StreamType::parse(t)
-            .map(Some)
-            .ok_or_else(|| FIREHOSE.invalid(format!("DeliveryStreamType {t:?} is not valid."))),
-    }
-}
-
-/// `DeliveryStreamEncryptionConfigurationInput` (of Start and Create).
+/// `DeliveryStreamEncryptionConfigurationInput` (of Start and Create): `KeyType` is required
+/// by the model.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct EncryptionConfigurationInput {
     #[serde(rename = "KeyType", default)]
-    key_type: Option<Member<String>>,
+    key_type: String,
     #[serde(rename = "KeyARN", default)]
-    key_arn: Option<Member<String>>,
+    key_arn: Option<String>,
 }
 
-type EncryptionMember = Option<Member<Object<EncryptionConfigurationInput>>>;
-
-/// The key an encryption configuration asks for; `None` when it is absent. `KeyType` is
-/// checked before `KeyARN`; a `KeyARN` must be a key ARN (`AWSKMSKeyARNForSSE`: an alias ARN
-/// is refused).
-fn encryption_key(member: &EncryptionMember) -> Result<Option<KeyRef>, ApiError> {
-    let input = match member {
-        None => return Ok(None),
-        Some(Member::Valid(Object(input))) => input,
-        Some(Member::WrongType(_)) => {
-            return Err(
-                FIREHOSE.invalid("DeliveryStreamEncryptionConfigurationInput must be an object.")
-            );
-        }
+/// The key an encryption configuration asks for; `None` when it is absent. The model has
+/// checked `KeyType`'s enum and `KeyARN`'s pattern (a key ARN, not an alias); what is left is
+/// what the model cannot say: a `KeyARN` exactly when the key is the customer's, and one the
+/// sandbox reads field by field.
+fn encryption_key(
+    input: &Option<EncryptionConfigurationInput>,
+) -> Result<Option<KeyRef>, ApiError> {
+    let Some(input) = input else {
+        return Ok(None);
     };
-    let key_type = match FIREHOSE.opt_str("KeyType", &input.key_type)? {
-        None => KeyType::AwsOwned,
-        Some(t) => KeyType::parse(t).ok_or_else(|| {
-            FIREHOSE.invalid(format!(
-                "KeyType {t:?} is not valid; use {} or {}.",
-                KeyType::AwsOwned.as_str(),
-                KeyType::CustomerManaged.as_str()
-            ))
-        })?,
-    };
-    match (key_type, FIREHOSE.opt_str("KeyARN", &input.key_arn)?) {
+    let key_type = KeyType::parse(&input.key_type)
+        .ok_or_else(|| invalid(format!("KeyType {:?} is not valid.", input.key_type)))?;
+    match (key_type, input.key_arn.as_deref()) {
         (KeyType::AwsOwned, None) => Ok(Some(KeyRef::AwsOwned)),
-        (KeyType::AwsOwned, Some(_)) => {
-            Err(FIREHOSE.invalid("KeyARN must not be given when KeyType is AWS_OWNED_CMK."))
-        }
-        (KeyType::CustomerManaged, None) => {
-            Err(FIREHOSE.invalid("KeyARN is required when KeyType is CUSTOMER_MANAGED_CMK."))
-        }
+        (KeyType::AwsOwned, Some(_)) => Err(invalid(
+            "KeyARN must not be given when KeyType is AWS_OWNED_CMK.",
+        )),
+        (KeyType::CustomerManaged, None) => Err(invalid(
+            "KeyARN is required when KeyType is CUSTOMER_MANAGED_CMK.",
+        )),
         (KeyType::CustomerManaged, Some(arn)) => match KmsKeyArn::parse(arn) {
             Ok(_) => Ok(Some(KeyRef::Customer(arn.to_owned()))),
-            Err(e) => Err(FIREHOSE.invalid(format!("KeyARN {arn:?} {e}."))),
+            Err(e) => Err(invalid(format!("KeyARN {arn:?} {e}."))),
         },
     }
-}
-
-/// Reads `Option<Value>` so that a member given as `null` stays `Some(Value::Null)`: a
-/// configuration is echoed as it was given.
-fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
-    Value::deserialize(deserializer).map(Some)
 }
 
 /// `CreateDeliveryStreamInput`. The source and destination configurations are echoed back by
@@ -199,21 +180,18 @@ fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<V
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct CreateDeliveryStreamInput {
+    delivery_stream_name: String,
     #[serde(default)]
-    delivery_stream_name: Option<Member<String>>,
+    delivery_stream_type: Option<String>,
     #[serde(default)]
-    delivery_stream_type: Option<Member<String>>,
+    delivery_stream_encryption_configuration_input: Option<EncryptionConfigurationInput>,
     #[serde(default)]
-    delivery_stream_encryption_configuration_input: EncryptionMember,
-    #[serde(default, deserialize_with = "present")]
+    direct_put_source_configuration: Option<Value>,
+    #[serde(default)]
     kinesis_stream_source_configuration: Option<Value>,
-    #[serde(
-        rename = "MSKSourceConfiguration",
-        default,
-        deserialize_with = "present"
-    )]
+    #[serde(rename = "MSKSourceConfiguration", default)]
     msk_source_configuration: Option<Value>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default)]
     database_source_configuration: Option<Value>,
     /// Every other member, in the order given: the `*DestinationConfiguration` members among
     /// them are the destinations.
@@ -222,18 +200,21 @@ pub struct CreateDeliveryStreamInput {
 }
 
 impl CreateDeliveryStreamInput {
-    /// The name, the stream type (default DirectPut) and the encryption asked for, checked in
-    /// that order.
-    fn check(&self) -> Result<(&str, StreamType, Option<KeyRef>), ApiError> {
-        let name = stream_name(&self.delivery_stream_name)?;
-        let stream_type = stream_type(&self.delivery_stream_type)?.unwrap_or(StreamType::DirectPut);
+    /// The stream type (default DirectPut) and the encryption asked for, checked in that
+    /// order.
+    fn check(&self) -> Result<(StreamType, Option<KeyRef>), ApiError> {
+        let stream_type = match &self.delivery_stream_type {
+            None => StreamType::DirectPut,
+            Some(t) => stream_type(t)?,
+        };
         let encryption = encryption_key(&self.delivery_stream_encryption_configuration_input)?;
-        Ok((name, stream_type, encryption))
+        Ok((stream_type, encryption))
     }
 
     /// The source configuration member called `member`, if given.
     fn source_configuration(&self, member: &str) -> Option<&Value> {
         match member {
+            "DirectPutSourceConfiguration" => self.direct_put_source_configuration.as_ref(),
             "KinesisStreamSourceConfiguration" => self.kinesis_stream_source_configuration.as_ref(),
             "MSKSourceConfiguration" => self.msk_source_configuration.as_ref(),
             "DatabaseSourceConfiguration" => self.database_source_configuration.as_ref(),
@@ -246,48 +227,35 @@ impl CreateDeliveryStreamInput {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct DeleteDeliveryStreamInput {
-    #[serde(default)]
-    delivery_stream_name: Option<Member<String>>,
+    delivery_stream_name: String,
 }
 
 /// `DescribeDeliveryStreamInput` (`Limit` and `ExclusiveStartDestinationId` are not read: a
-/// stream has one destination).
+/// stream has at most a few destinations, all shown).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct DescribeDeliveryStreamInput {
-    #[serde(default)]
-    delivery_stream_name: Option<Member<String>>,
+    delivery_stream_name: String,
 }
 
-/// `ListDeliveryStreamsInput`.
+/// `ListDeliveryStreamsInput`: `Limit` defaults to 10.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ListDeliveryStreamsInput {
     #[serde(default)]
-    limit: Option<Member<u64>>,
+    limit: Option<u64>,
     #[serde(default)]
-    exclusive_start_delivery_stream_name: Option<Member<String>>,
+    exclusive_start_delivery_stream_name: Option<String>,
     #[serde(default)]
-    delivery_stream_type: Option<Member<String>>,
+    delivery_stream_type: Option<String>,
 }
 
 impl ListDeliveryStreamsInput {
-    /// `Limit` (default 10, 1–10,000), the name to start after, the type to list, checked in
-    /// that order.
-    fn check(&self) -> Result<(usize, Option<&str>, Option<StreamType>), ApiError> {
-        let limit = FIREHOSE.opt_u64("Limit", &self.limit)?.unwrap_or(10);
-        if !(1..=10_000).contains(&limit) {
-            return Err(FIREHOSE.invalid("Limit must be between 1 and 10000."));
-        }
-        let start = FIREHOSE.opt_str(
-            "ExclusiveStartDeliveryStreamName",
-            &self.exclusive_start_delivery_stream_name,
-        )?;
-        Ok((
-            limit as usize,
-            start,
-            stream_type(&self.delivery_stream_type)?,
-        ))
+    fn stream_type(&self) -> Result<Option<StreamType>, ApiError> {
+        self.delivery_stream_type
+            .as_deref()
+            .map(stream_type)
+            .transpose()
     }
 }
 
@@ -295,18 +263,16 @@ impl ListDeliveryStreamsInput {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct StartDeliveryStreamEncryptionInput {
+    delivery_stream_name: String,
     #[serde(default)]
-    delivery_stream_name: Option<Member<String>>,
-    #[serde(default)]
-    delivery_stream_encryption_configuration_input: EncryptionMember,
+    delivery_stream_encryption_configuration_input: Option<EncryptionConfigurationInput>,
 }
 
 /// `StopDeliveryStreamEncryptionInput`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct StopDeliveryStreamEncryptionInput {
-    #[serde(default)]
-    delivery_stream_name: Option<Member<String>>,
+    delivery_stream_name: String,
 }
 
 // -------------------------------------------------------------------- answers
@@ -345,13 +311,23 @@ struct Description<'a> {
     delivery_stream_status: &'static str,
     delivery_stream_type: &'static str,
     delivery_stream_encryption_configuration: Encryption<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failure_description: Option<FailureDescription<'a>>,
     version_id: &'static str,
     create_timestamp: f64,
     last_update_timestamp: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    source: Option<&'a Value>,
+    source: Option<Source<'a>>,
     destinations: Destinations<'a>,
     has_more_destinations: bool,
+}
+
+/// A created stream's source as Create gave it, or a seeded one's.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Source<'a> {
+    Created(&'a Value),
+    Seeded(Value),
 }
 
 /// A created stream's destinations as Create gave them, or a seeded stream's default one.
@@ -382,8 +358,14 @@ struct FailureDescription<'a> {
     details: &'a str,
 }
 
-fn describe<'a>(arn: &'a str, name: &'a str, s: &'a Stream, account: &'a str) -> Description<'a> {
-    // The key is shown while encryption is (being) on; a DISABLED stream shows none.
+fn describe<'a>(
+    arn: &'a str,
+    name: &'a str,
+    region: &str,
+    s: &'a Stream,
+    account: &'a str,
+) -> Description<'a> {
+    // The key is shown while encryption is (being) on or failed; a DISABLED stream shows none.
     let shown = s
         .shown
         .as_ref()
@@ -391,11 +373,38 @@ fn describe<'a>(arn: &'a str, name: &'a str, s: &'a Stream, account: &'a str) ->
     let failure = s
         .failure
         .as_ref()
-        .filter(|_| s.enc_status == EncStatus::EnablingFailed)
-        .map(|f| FailureDescription {
-            kind: &f.kind,
-            details: &f.details,
+        .filter(|_| {
+            matches!(
+                s.enc_status,
+                EncStatus::EnablingFailed | EncStatus::DisablingFailed
+            )
+        })
+        .map(|f| {
+            (
+                f.place,
+                FailureDescription {
+                    kind: &f.kind,
+                    details: &f.details,
+                },
+            )
         });
+    let (in_encryption, in_stream) = match failure {
+        Some((FailurePlace::Encryption, f)) => (Some(f), None),
+        Some((FailurePlace::Stream, f)) => (None, Some(f)),
+        _ => (None, None),
+    };
+    let source = match &s.source {
+        Some(created) => Some(Source::Created(created)),
+        None => documents::seeded_source(
+            s.stream_type,
+            region,
+            account,
+            name,
+            s.source_arn.as_deref(),
+            s.created_at,
+        )
+        .map(Source::Seeded),
+    };
     Description {
         delivery_stream_name: name,
         delivery_stream_arn: arn,
@@ -405,12 +414,13 @@ fn describe<'a>(arn: &'a str, name: &'a str, s: &'a Stream, account: &'a str) ->
             key_arn: shown.and_then(KeyRef::arn),
             key_type: shown.map(|k| k.key_type().as_str()),
             status: s.enc_status.as_str(),
-            failure,
+            failure: in_encryption,
         },
+        failure_description: in_stream,
         version_id: "1",
         create_timestamp: secs(s.created_at),
         last_update_timestamp: secs(s.updated_at),
-        source: s.source.as_ref(),
+        source,
         destinations: match &s.destinations {
             Some(created) => Destinations::Created(created),
             None => Destinations::Default(documents::default_destinations(account)),

@@ -1,12 +1,13 @@
 //! The KMS operations on the wire (`TrentService.*`): one typed request per operation as the
-//! KMS model names it, the checks that turn it into a world operation's arguments (form errors
-//! are `ValidationException`), and the typed answers.
+//! KMS model names it (checked against the model first), the rules the model cannot express,
+//! and the typed answers.
 
 use serde::{Deserialize, Serialize};
 
-use super::request::{Member, Service, read};
+use super::model::Service;
+use super::request::read;
 use super::{Op, secs, to_bytes};
-use crate::vocabulary::{ApiError, KEY_SPECS, KEY_USAGES, Millis};
+use crate::vocabulary::{ApiError, Millis, codes};
 use crate::world::{Key, World};
 
 const KMS: Service = Service::Kms;
@@ -24,12 +25,13 @@ pub enum Request {
 impl Request {
     /// Reads `body` as the input of `op`, a KMS operation.
     pub fn read(op: Op, body: &[u8]) -> Result<Request, ApiError> {
+        let name = op.name();
         Ok(match op {
-            Op::CreateKey => Request::CreateKey(read(body)?),
-            Op::DescribeKey => Request::DescribeKey(read(body)?),
-            Op::EnableKey => Request::SetEnabled(read(body)?, true),
-            Op::DisableKey => Request::SetEnabled(read(body)?, false),
-            Op::ListKeys => Request::ListKeys(read(body)?),
+            Op::CreateKey => Request::CreateKey(read(KMS, name, body)?),
+            Op::DescribeKey => Request::DescribeKey(read(KMS, name, body)?),
+            Op::EnableKey => Request::SetEnabled(read(KMS, name, body)?, true),
+            Op::DisableKey => Request::SetEnabled(read(KMS, name, body)?, false),
+            Op::ListKeys => Request::ListKeys(read(KMS, name, body)?),
             other => unreachable!("{} is not a KMS operation", other.name()),
         })
     }
@@ -43,28 +45,26 @@ impl Request {
     ) -> Result<Vec<u8>, ApiError> {
         match self {
             Request::CreateKey(request) => {
-                let (spec, usage, description) = request.check()?;
-                let account = world.account().to_owned();
+                let (spec, usage) = request.check()?;
+                let description = request.description.as_deref().unwrap_or("");
                 let key = world.create_key(region, spec, usage, description, now);
                 Ok(to_bytes(&KeyMetadataResponse {
-                    key_metadata: KeyMetadata::of(&account, key),
+                    key_metadata: KeyMetadata::of(key),
                 }))
             }
             Request::DescribeKey(request) => {
-                let id = request.check()?;
-                let account = world.account().to_owned();
-                let key = world.describe_key(region, id)?;
+                let key = world.describe_key(region, &request.key_id)?;
                 Ok(to_bytes(&KeyMetadataResponse {
-                    key_metadata: KeyMetadata::of(&account, key),
+                    key_metadata: KeyMetadata::of(key),
                 }))
             }
             Request::SetEnabled(request, enabled) => {
-                world.set_key_enabled(region, request.check()?, *enabled)?;
+                world.set_key_enabled(region, &request.key_id, *enabled)?;
                 Ok(to_bytes(&Empty {}))
             }
             Request::ListKeys(request) => {
-                let (limit, marker) = request.check()?;
-                let (keys, next) = world.list_keys(region, limit, marker);
+                let limit = request.limit.unwrap_or(100) as usize;
+                let (keys, next) = world.list_keys(region, limit, request.marker.as_deref());
                 Ok(to_bytes(&ListKeysResponse {
                     keys: keys
                         .iter()
@@ -88,78 +88,58 @@ impl Request {
 #[serde(rename_all = "PascalCase")]
 pub struct CreateKeyRequest {
     #[serde(default)]
-    key_spec: Option<Member<String>>,
-    /// The deprecated spelling of `KeySpec`, read when `KeySpec` is absent.
+    key_spec: Option<String>,
+    /// The deprecated spelling of `KeySpec` (with its own, shorter, enum), read when `KeySpec`
+    /// is absent.
     #[serde(default)]
-    customer_master_key_spec: Option<Member<String>>,
+    customer_master_key_spec: Option<String>,
     #[serde(default)]
-    key_usage: Option<Member<String>>,
+    key_usage: Option<String>,
     #[serde(default)]
-    description: Option<Member<String>>,
+    description: Option<String>,
 }
 
 impl CreateKeyRequest {
-    /// The key spec (default SYMMETRIC_DEFAULT), the usage (default ENCRYPT_DECRYPT for a
-    /// symmetric key, GENERATE_VERIFY_MAC for an HMAC one, required otherwise) and the
-    /// description. Both spellings of the spec are type-checked, `KeySpec` first.
-    fn check(&self) -> Result<(&str, &str, &str), ApiError> {
-        let spec = KMS.opt_str("KeySpec", &self.key_spec)?;
-        let legacy = KMS.opt_str("CustomerMasterKeySpec", &self.customer_master_key_spec)?;
-        let spec = spec.or(legacy).unwrap_or("SYMMETRIC_DEFAULT");
-        if !KEY_SPECS.contains(&spec) {
-            return Err(KMS.invalid(format!("KeySpec {spec:?} is not valid.")));
-        }
-        let usage = KMS
-            .opt_str("KeyUsage", &self.key_usage)?
-            .unwrap_or(match spec {
-                s if s.starts_with("HMAC_") => "GENERATE_VERIFY_MAC",
-                "SYMMETRIC_DEFAULT" => "ENCRYPT_DECRYPT",
-                _ => "",
-            });
-        if !KEY_USAGES.contains(&usage) {
-            return Err(KMS.invalid(format!(
-                "KeyUsage {usage:?} is not valid (give KeyUsage for KeySpec {spec})."
-            )));
-        }
-        let description = KMS.opt_str("Description", &self.description)?.unwrap_or("");
-        Ok((spec, usage, description))
+    /// The key spec (default SYMMETRIC_DEFAULT) and the usage (default ENCRYPT_DECRYPT for a
+    /// symmetric key, GENERATE_VERIFY_MAC for an HMAC one; required otherwise, a rule the
+    /// model cannot say and so a `ValidationException` of KMS's own wording).
+    fn check(&self) -> Result<(&str, &str), ApiError> {
+        let spec = self
+            .key_spec
+            .as_deref()
+            .or(self.customer_master_key_spec.as_deref())
+            .unwrap_or("SYMMETRIC_DEFAULT");
+        let usage = match (self.key_usage.as_deref(), spec) {
+            (Some(usage), _) => usage,
+            (None, "SYMMETRIC_DEFAULT") => "ENCRYPT_DECRYPT",
+            (None, s) if s.starts_with("HMAC_") => "GENERATE_VERIFY_MAC",
+            (None, s) => {
+                return Err(ApiError::new(
+                    codes::VALIDATION,
+                    format!("You must specify a KeyUsage value for a KMS key with KeySpec {s}."),
+                ));
+            }
+        };
+        Ok((spec, usage))
     }
 }
 
-/// `DescribeKeyRequest`, `EnableKeyRequest`, `DisableKeyRequest`: a `KeyId`, a key id or key
-/// ARN (`GrantTokens` is not read).
+/// `DescribeKeyRequest`, `EnableKeyRequest`, `DisableKeyRequest`: a `KeyId` (a key id, key
+/// ARN, alias name or alias ARN; `GrantTokens` is not read).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct KeyIdRequest {
-    #[serde(default)]
-    key_id: Option<Member<String>>,
+    key_id: String,
 }
 
-impl KeyIdRequest {
-    fn check(&self) -> Result<&str, ApiError> {
-        KMS.req_str("KeyId", &self.key_id)
-    }
-}
-
-/// `ListKeysRequest` (`ResourceOwners` is not read).
+/// `ListKeysRequest`: `Limit` defaults to 100 (`ResourceOwners` is not read).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ListKeysRequest {
     #[serde(default)]
-    limit: Option<Member<u64>>,
+    limit: Option<u64>,
     #[serde(default)]
-    marker: Option<Member<String>>,
-}
-
-impl ListKeysRequest {
-    /// `Limit` (default 100, 1–1,000) and the marker to continue after.
-    fn check(&self) -> Result<(usize, Option<&str>), ApiError> {
-        let limit = KMS.opt_u64("Limit", &self.limit)?.unwrap_or(100);
-        if !(1..=1000).contains(&limit) {
-            return Err(KMS.invalid("Limit must be between 1 and 1000."));
-        }
-        Ok((limit as usize, KMS.opt_str("Marker", &self.marker)?))
-    }
+    marker: Option<String>,
 }
 
 // -------------------------------------------------------------------- answers
@@ -175,7 +155,9 @@ struct KeyMetadataResponse<'a> {
     key_metadata: KeyMetadata<'a>,
 }
 
-/// `KeyMetadata`.
+/// `KeyMetadata`, with what AWS always returns (KMS model, shape `KeyMetadata`): the
+/// algorithms of the key's spec and usage, and `CustomerMasterKeySpec` only for the specs its
+/// deprecated enum has.
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct KeyMetadata<'a> {
@@ -188,27 +170,94 @@ struct KeyMetadata<'a> {
     description: &'a str,
     key_usage: &'a str,
     key_state: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deletion_date: Option<f64>,
     origin: &'static str,
     key_manager: &'static str,
-    customer_master_key_spec: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    customer_master_key_spec: Option<&'a str>,
     key_spec: &'a str,
     multi_region: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     encryption_algorithms: Option<&'static [&'static str]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signing_algorithms: Option<&'static [&'static str]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mac_algorithms: Option<&'static [&'static str]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key_agreement_algorithms: Option<&'static [&'static str]>,
+}
+
+/// The specs of the deprecated `CustomerMasterKeySpec` enum.
+const CUSTOMER_MASTER_KEY_SPECS: [&str; 13] = [
+    "RSA_2048",
+    "RSA_3072",
+    "RSA_4096",
+    "ECC_NIST_P256",
+    "ECC_NIST_P384",
+    "ECC_NIST_P521",
+    "ECC_SECG_P256K1",
+    "SYMMETRIC_DEFAULT",
+    "HMAC_224",
+    "HMAC_256",
+    "HMAC_384",
+    "HMAC_512",
+    "SM2",
+];
+
+/// Scheduled deletions wait 30 days (KMS's default waiting period).
+const DELETION_WAIT_MS: Millis = 30 * 24 * 3600 * 1000;
+
+type Algorithms = Option<&'static [&'static str]>;
+
+/// The encryption, signing, MAC and key agreement algorithms of a key of `spec` for `usage`.
+fn algorithms(spec: &str, usage: &str) -> [Algorithms; 4] {
+    let encryption: Algorithms = match (spec, usage) {
+        ("SYMMETRIC_DEFAULT", _) => Some(&["SYMMETRIC_DEFAULT"]),
+        (s, "ENCRYPT_DECRYPT") if s.starts_with("RSA_") => {
+            Some(&["RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256"])
+        }
+        ("SM2", "ENCRYPT_DECRYPT") => Some(&["SM2PKE"]),
+        _ => None,
+    };
+    let signing: Algorithms = match (spec, usage) {
+        (s, "SIGN_VERIFY") if s.starts_with("RSA_") => Some(&[
+            "RSASSA_PSS_SHA_256",
+            "RSASSA_PSS_SHA_384",
+            "RSASSA_PSS_SHA_512",
+            "RSASSA_PKCS1_V1_5_SHA_256",
+            "RSASSA_PKCS1_V1_5_SHA_384",
+            "RSASSA_PKCS1_V1_5_SHA_512",
+        ]),
+        ("ECC_NIST_P256" | "ECC_SECG_P256K1", "SIGN_VERIFY") => Some(&["ECDSA_SHA_256"]),
+        ("ECC_NIST_P384", "SIGN_VERIFY") => Some(&["ECDSA_SHA_384"]),
+        ("ECC_NIST_P521", "SIGN_VERIFY") => Some(&["ECDSA_SHA_512"]),
+        ("ECC_NIST_EDWARDS25519", "SIGN_VERIFY") => Some(&["ED25519_SHA_512"]),
+        ("SM2", "SIGN_VERIFY") => Some(&["SM2DSA"]),
+        (s, "SIGN_VERIFY") if s.starts_with("ML_DSA_") => Some(&["ML_DSA_SHAKE_256"]),
+        _ => None,
+    };
+    let mac: Algorithms = match spec {
+        "HMAC_224" => Some(&["HMAC_SHA_224"]),
+        "HMAC_256" => Some(&["HMAC_SHA_256"]),
+        "HMAC_384" => Some(&["HMAC_SHA_384"]),
+        "HMAC_512" => Some(&["HMAC_SHA_512"]),
+        _ => None,
+    };
+    let agreement: Algorithms = (usage == "KEY_AGREEMENT").then_some(&["ECDH"]);
+    [encryption, signing, mac, agreement]
 }
 
 impl<'a> KeyMetadata<'a> {
-    fn of(account: &'a str, k: &'a Key) -> Self {
-        let encryption_algorithms: Option<&'static [&'static str]> =
-            match (k.spec.as_str(), k.usage.as_str()) {
-                ("SYMMETRIC_DEFAULT", _) => Some(&["SYMMETRIC_DEFAULT"]),
-                (s, "ENCRYPT_DECRYPT") if s.starts_with("RSA_") => {
-                    Some(&["RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256"])
-                }
-                _ => None,
-            };
+    fn of(k: &'a Key) -> Self {
+        let [
+            encryption_algorithms,
+            signing_algorithms,
+            mac_algorithms,
+            key_agreement_algorithms,
+        ] = algorithms(&k.spec, &k.usage);
         KeyMetadata {
-            aws_account_id: account,
+            aws_account_id: &k.account,
             key_id: &k.id,
             arn: &k.arn,
             creation_date: secs(k.created_at),
@@ -216,12 +265,19 @@ impl<'a> KeyMetadata<'a> {
             description: &k.description,
             key_usage: &k.usage,
             key_state: &k.state,
+            deletion_date: (k.state == "PendingDeletion")
+                .then(|| secs(k.created_at + DELETION_WAIT_MS)),
             origin: "AWS_KMS",
-            key_manager: "CUSTOMER",
-            customer_master_key_spec: &k.spec,
+            key_manager: k.manager.as_str(),
+            customer_master_key_spec: CUSTOMER_MASTER_KEY_SPECS
+                .contains(&k.spec.as_str())
+                .then_some(k.spec.as_str()),
             key_spec: &k.spec,
             multi_region: false,
             encryption_algorithms,
+            signing_algorithms,
+            mac_algorithms,
+            key_agreement_algorithms,
         }
     }
 }

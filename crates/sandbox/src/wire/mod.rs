@@ -1,10 +1,12 @@
-//! The wire protocol: AWS JSON 1.1 as the SDKs, boto3 and the AWS CLI speak it. A [`Call`] is
-//! one request read: the operation (`X-Amz-Target`), the Region (the SigV4 credential scope)
-//! and the body as the operation's typed input; [`Call::execute`] carries it out against the
-//! [`World`]; [`answer`] renders answers and errors (timestamps as epoch seconds).
+//! The wire protocols: AWS JSON 1.1 (Firehose, KMS) and the query protocol (STS) as the
+//! SDKs, boto3 and the AWS CLI speak them. A [`Call`] is one request read: the operation
+//! (`X-Amz-Target`, or STS's form `Action`), the Region and access key (the SigV4 credential
+//! scope), the session token, and the body as the operation's typed input, checked against the
+//! published model; [`Call::execute`] carries it out against the [`World`]; [`answer`] renders
+//! answers and errors (timestamps as epoch seconds).
 //!
-//! - `request`: a body → an operation's typed input, members of the wrong type kept as such;
-//! - `firehose`, `kms`: one input per operation, its checks and its typed answer;
+//! - `request`: a body → an operation's typed input; `model`: the published input models;
+//! - `firehose`, `kms`, `sts`: one input per operation, its checks and its typed answer;
 //! - `documents`: the configurations Describe echoes (destinations, source);
 //! - [`answer`]: HTTP answers.
 
@@ -12,7 +14,9 @@ pub mod answer;
 mod documents;
 mod firehose;
 mod kms;
+mod model;
 mod request;
+mod sts;
 
 #[cfg(test)]
 mod tests;
@@ -43,6 +47,7 @@ pub enum Op {
     DisableKey,
     EnableKey,
     ListKeys,
+    GetCallerIdentity,
 }
 
 const FIREHOSE_OPS: [Op; 6] = [
@@ -75,6 +80,7 @@ impl Op {
             Op::DisableKey => "DisableKey",
             Op::EnableKey => "EnableKey",
             Op::ListKeys => "ListKeys",
+            Op::GetCallerIdentity => "GetCallerIdentity",
         }
     }
 
@@ -96,38 +102,79 @@ impl Op {
     }
 }
 
+/// Reads the published input models now, so the first request does not wait for them.
+pub fn load_models() {
+    model::Model::of(model::Service::Firehose);
+    model::Model::of(model::Service::Kms);
+}
+
+/// The protocol a request speaks, and its answer is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// AWS JSON 1.1: `X-Amz-Target`, JSON bodies (Firehose, KMS).
+    Json,
+    /// The query protocol: a form body naming an `Action`, XML answers (STS).
+    Query,
+}
+
 /// A request, read into its operation's typed input.
 #[derive(Debug, Clone)]
 enum Input {
     Firehose(firehose::Request),
     Kms(kms::Request),
+    CallerIdentity,
 }
 
 /// One request, read.
 #[derive(Debug)]
 pub struct Call {
-    /// The operation, or the `X-Amz-Target` the sandbox does not serve (empty when absent).
+    /// The operation, or the `X-Amz-Target` (STS: `Action`) the sandbox does not serve (empty
+    /// when absent).
     op: Result<Op, String>,
+    pub protocol: Protocol,
     /// The Region of the request: its signature's, else the sandbox's default.
     pub region: String,
-    /// The operation's input, or why the body is not one (`SerializationException`). `None`
-    /// for an operation not served.
+    /// The access key id of its signature ("" when unsigned).
+    pub access_key: String,
+    /// Its `x-amz-security-token` ("" when none).
+    token: String,
+    /// The operation's input, or why the body is not one (`SerializationException`,
+    /// `ValidationException`). `None` for an operation not served.
     input: Option<Result<Input, ApiError>>,
 }
 
 impl Call {
     pub fn parse(headers: &HeaderMap, body: &[u8], default_region: &str) -> Call {
-        let target = headers
-            .get("x-amz-target")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        let op = Op::from_target(target).ok_or_else(|| target.to_owned());
-        let region = headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(region_from_authorization)
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let target = header("x-amz-target").unwrap_or("");
+        let authorization = header("authorization").unwrap_or("");
+        let scope = credential_scope(authorization);
+        let region = scope
+            .map(|s| s.region)
+            .filter(|r| is_valid_region(r))
             .unwrap_or(default_region)
             .to_owned();
+        let access_key = scope.map_or("", |s| s.access_key).to_owned();
+        let token = header("x-amz-security-token").unwrap_or("").to_owned();
+        let form = header("content-type")
+            .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+        if target.is_empty() && (form || scope.is_some_and(|s| s.service == "sts")) {
+            let action =
+                sts::form_value(&String::from_utf8_lossy(body), "Action").unwrap_or_default();
+            let op = (action == Op::GetCallerIdentity.name())
+                .then_some(Op::GetCallerIdentity)
+                .ok_or(action);
+            let input = op.as_ref().ok().map(|_| Ok(Input::CallerIdentity));
+            return Call {
+                op,
+                protocol: Protocol::Query,
+                region,
+                access_key,
+                token,
+                input,
+            };
+        }
+        let op = Op::from_target(target).ok_or_else(|| target.to_owned());
         let input = op.as_ref().ok().map(|&op| {
             if op.is_firehose() {
                 firehose::Request::read(op, body).map(Input::Firehose)
@@ -135,7 +182,14 @@ impl Call {
                 kms::Request::read(op, body).map(Input::Kms)
             }
         });
-        Call { op, region, input }
+        Call {
+            op,
+            protocol: Protocol::Json,
+            region,
+            access_key,
+            token,
+            input,
+        }
     }
 
     /// The operation's name as counted in the stats.
@@ -148,9 +202,10 @@ impl Call {
         self.op.as_ref().is_ok_and(|op| op.is_firehose())
     }
 
-    /// Whether the request may be faulted: an operation served, with a readable body.
+    /// Whether the request may be faulted: a Firehose or KMS operation, with a readable body
+    /// (STS is not Firehose: never faulted).
     pub fn is_faultable(&self) -> bool {
-        matches!(self.input, Some(Ok(_)))
+        matches!(self.input, Some(Ok(Input::Firehose(_) | Input::Kms(_))))
     }
 
     /// `DeliveryStreamName` of the request, when it names one.
@@ -161,13 +216,23 @@ impl Call {
         }
     }
 
-    /// Runs the call against the world; the answer's body.
-    pub fn execute(&self, world: &mut World, now: Millis) -> Result<Vec<u8>, ApiError> {
+    /// Runs the call against the world; the answer's body. `request_id` is echoed by the
+    /// query protocol's answers.
+    pub fn execute(
+        &self,
+        world: &mut World,
+        now: Millis,
+        request_id: &str,
+    ) -> Result<Vec<u8>, ApiError> {
         let target = match &self.op {
             Ok(_) => "",
             Err(target) => target,
         };
         match &self.input {
+            None if self.protocol == Protocol::Query => Err(ApiError::new(
+                "InvalidAction",
+                format!("Could not find operation {target} for version 2011-06-15"),
+            )),
             None if target.is_empty() => Err(ApiError::new(
                 codes::UNKNOWN_OPERATION,
                 "Missing X-Amz-Target header naming the operation.",
@@ -177,19 +242,53 @@ impl Call {
                 format!("Unknown operation {target}."),
             )),
             Some(Err(unreadable)) => Err(unreadable.clone()),
-            Some(Ok(Input::Firehose(request))) => request.execute(world, &self.region, now),
+            Some(Ok(Input::Firehose(request))) => {
+                request.execute(world, &self.region, &self.token, now)
+            }
             Some(Ok(Input::Kms(request))) => request.execute(world, &self.region, now),
+            Some(Ok(Input::CallerIdentity)) if self.access_key.is_empty() => Err(ApiError::new(
+                codes::MISSING_AUTHENTICATION_TOKEN,
+                "Request is missing Authentication Token",
+            )),
+            Some(Ok(Input::CallerIdentity)) => Ok(sts::caller_identity(
+                world.account(),
+                &self.region,
+                &self.access_key,
+                request_id,
+            )),
         }
     }
 }
 
-/// The region of a SigV4 `Authorization` header:
+/// The credential scope of a SigV4 `Authorization` header:
 /// `AWS4-HMAC-SHA256 Credential=AKID/20261126/us-east-1/firehose/aws4_request, ...`.
-pub fn region_from_authorization(header: &str) -> Option<&str> {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CredentialScope<'a> {
+    pub access_key: &'a str,
+    pub region: &'a str,
+    pub service: &'a str,
+}
+
+/// The credential scope of an `Authorization` header, if it has one.
+pub fn credential_scope(header: &str) -> Option<CredentialScope<'_>> {
     let scope = header.split("Credential=").nth(1)?;
     let scope = scope.split([',', ' ']).next()?;
-    let region = scope.split('/').nth(2)?;
-    is_valid_region(region).then_some(region)
+    let mut parts = scope.split('/');
+    let access_key = parts.next()?;
+    let region = parts.nth(1)?;
+    let service = parts.next()?;
+    Some(CredentialScope {
+        access_key,
+        region,
+        service,
+    })
+}
+
+/// The region of a SigV4 `Authorization` header, when it is a region code.
+pub fn region_from_authorization(header: &str) -> Option<&str> {
+    credential_scope(header)
+        .map(|s| s.region)
+        .filter(|r| is_valid_region(r))
 }
 
 /// Epoch milliseconds as the epoch seconds of a JSON 1.1 timestamp.

@@ -20,9 +20,9 @@ fn call(world: &mut World, target: &str, body: &str) -> (String, Value) {
     let mut headers = HeaderMap::new();
     headers.insert("x-amz-target", HeaderValue::from_str(target).unwrap());
     let call = Call::parse(&headers, body.as_bytes(), REGION);
-    match call.execute(world, T0) {
+    match call.execute(world, T0, "rid") {
         Ok(bytes) => ("ok".to_owned(), serde_json::from_slice(&bytes).unwrap()),
-        Err(e) => (e.code.to_owned(), json!(e.message)),
+        Err(e) => (e.code.to_string(), json!(e.message)),
     }
 }
 
@@ -84,7 +84,7 @@ fn unreadable_bodies_are_serialization_errors_and_not_faultable() {
         let call = Call::parse(&headers(DESCRIBE), body.as_bytes(), REGION);
         assert!(!call.is_faultable(), "{body}");
         assert!(call.is_throttled());
-        let err = call.execute(&mut world(), T0).unwrap_err();
+        let err = call.execute(&mut world(), T0, "rid").unwrap_err();
         assert_eq!(err.code, codes::SERIALIZATION, "{body}");
     }
     let (_, message) = error(&mut world(), DESCRIBE, "[1, 2]");
@@ -105,89 +105,157 @@ fn unreadable_bodies_are_serialization_errors_and_not_faultable() {
 }
 
 #[test]
-fn members_of_the_wrong_type_are_form_errors_naming_the_member() {
+fn wrong_types_are_serialization_errors_and_broken_constraints_validation_errors() {
     let mut w = world();
+    let serialization = |member: &str, token: &str, shape: &str| {
+        (
+            "SerializationException".to_owned(),
+            format!("{token} can not be converted to {shape} at '{member}'"),
+        )
+    };
+    let validation = |errors: &[&str]| {
+        let n = errors.len();
+        let s = if n == 1 { "" } else { "s" };
+        (
+            "ValidationException".to_owned(),
+            format!("{n} validation error{s} detected: {}", errors.join("; ")),
+        )
+    };
+    let name_pattern = "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+";
     let cases = [
         (
             DESCRIBE,
             r#"{"DeliveryStreamName": 42}"#,
-            "DeliveryStreamName must be a string.",
+            serialization("deliveryStreamName", "NUMBER_VALUE", "a String"),
         ),
         (
             LIST,
             r#"{"Limit": "10"}"#,
-            "Limit must be a positive integer.",
-        ),
-        (
-            LIST,
-            r#"{"Limit": -1}"#,
-            "Limit must be a positive integer.",
+            serialization("limit", "STRING_VALUE", "an Integer"),
         ),
         (
             LIST,
             r#"{"Limit": 2.0}"#,
-            "Limit must be a positive integer.",
+            serialization("limit", "NUMBER_VALUE", "an Integer"),
+        ),
+        (
+            LIST,
+            r#"{"Limit": -1}"#,
+            validation(&[
+                "Value '-1' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1",
+            ]),
         ),
         (
             LIST,
             r#"{"Limit": 0}"#,
-            "Limit must be between 1 and 10000.",
+            validation(&[
+                "Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1",
+            ]),
         ),
         (
             LIST,
             r#"{"ExclusiveStartDeliveryStreamName": ["a"]}"#,
-            "ExclusiveStartDeliveryStreamName must be a string.",
+            (
+                "SerializationException".to_owned(),
+                "Start of list found where not expected.".to_owned(),
+            ),
         ),
         (
             START,
             r#"{"DeliveryStreamName": "stream-00000", "DeliveryStreamEncryptionConfigurationInput": "AWS_OWNED_CMK"}"#,
-            "DeliveryStreamEncryptionConfigurationInput must be an object.",
+            serialization(
+                "deliveryStreamEncryptionConfigurationInput",
+                "STRING_VALUE",
+                "a structure",
+            ),
         ),
         (
             START,
             r#"{"DeliveryStreamName": "stream-00000", "DeliveryStreamEncryptionConfigurationInput": ["CUSTOMER_MANAGED_CMK", "arn:aws:kms:us-east-1:123456789012:key/k"]}"#,
-            "DeliveryStreamEncryptionConfigurationInput must be an object.",
+            (
+                "SerializationException".to_owned(),
+                "Start of list found where not expected.".to_owned(),
+            ),
         ),
         (
             START,
             r#"{"DeliveryStreamName": "stream-00000", "DeliveryStreamEncryptionConfigurationInput": {"KeyType": 1}}"#,
-            "KeyType must be a string.",
+            serialization(
+                "deliveryStreamEncryptionConfigurationInput.keyType",
+                "NUMBER_VALUE",
+                "a String",
+            ),
         ),
-        (START, r#"{}"#, "DeliveryStreamName is required."),
+        (
+            START,
+            r#"{}"#,
+            validation(&[
+                "Value null at 'deliveryStreamName' failed to satisfy constraint: Member must not be null",
+            ]),
+        ),
         (
             START,
             r#"{"DeliveryStreamName": ""}"#,
-            "DeliveryStreamName is required.",
+            validation(&[
+                "Value '' at 'deliveryStreamName' failed to satisfy constraint: Member must have length greater than or equal to 1",
+                &format!(
+                    "Value '' at 'deliveryStreamName' failed to satisfy constraint: {name_pattern}"
+                ),
+            ]),
         ),
         (
             START,
             r#"{"DeliveryStreamName": "a b"}"#,
-            r#"DeliveryStreamName "a b" must be 1-64 characters [a-zA-Z0-9_.-]."#,
+            validation(&[&format!(
+                "Value 'a b' at 'deliveryStreamName' failed to satisfy constraint: {name_pattern}"
+            )]),
+        ),
+        (
+            START,
+            r#"{"DeliveryStreamName": "stream-00000", "DeliveryStreamEncryptionConfigurationInput": {}}"#,
+            validation(&[
+                "Value null at 'deliveryStreamEncryptionConfigurationInput.keyType' failed to satisfy constraint: Member must not be null",
+            ]),
         ),
     ];
-    for (target, body, message) in cases {
-        assert_eq!(
-            error(&mut w, target, body),
-            ("InvalidArgumentException".to_owned(), message.to_owned()),
-            "{body}"
-        );
+    for (target, body, expected) in cases {
+        assert_eq!(error(&mut w, target, body), expected, "{body}");
     }
-    // The name is checked before the configuration, whatever their order in the body.
+    // The first member of the wrong type is named, whatever the order in the body.
     let body = r#"{"DeliveryStreamEncryptionConfigurationInput": 1, "DeliveryStreamName": 2}"#;
     assert_eq!(
         error(&mut w, START, body).1,
-        "DeliveryStreamName must be a string."
+        "NUMBER_VALUE can not be converted to a String at 'deliveryStreamName'"
     );
-    // KMS form errors are ValidationException.
+    // What the model cannot say stays InvalidArgumentException.
+    let body = r#"{"DeliveryStreamName": "stream-00000", "DeliveryStreamEncryptionConfigurationInput": {"KeyType": "CUSTOMER_MANAGED_CMK"}}"#;
+    assert_eq!(
+        error(&mut w, START, body),
+        (
+            "InvalidArgumentException".to_owned(),
+            "KeyARN is required when KeyType is CUSTOMER_MANAGED_CMK.".to_owned()
+        )
+    );
+    // KMS: the same two errors.
     let (code, message) = error(&mut w, "TrentService.DescribeKey", r#"{"KeyId": true}"#);
     assert_eq!(
         (code.as_str(), message.as_str()),
-        ("ValidationException", "KeyId must be a string.")
+        (
+            "SerializationException",
+            "BOOLEAN_VALUE can not be converted to a String at 'keyId'"
+        )
     );
     let body = r#"{"KeySpec": "SYMMETRIC_DEFAULT", "CustomerMasterKeySpec": 5}"#;
     assert_eq!(
         error(&mut w, "TrentService.CreateKey", body).1,
-        "CustomerMasterKeySpec must be a string."
+        "NUMBER_VALUE can not be converted to a String at 'customerMasterKeySpec'"
+    );
+    let body = r#"{"CustomerMasterKeySpec": "ML_DSA_44"}"#;
+    let (code, message) = error(&mut w, "TrentService.CreateKey", body);
+    assert_eq!(code, "ValidationException");
+    assert!(
+        message.starts_with("1 validation error detected: Value 'ML_DSA_44' at 'customerMasterKeySpec' failed to satisfy constraint: Member must satisfy enum value set: [RSA_2048, "),
+        "{message}"
     );
     // null is absent.
     let (code, body) = call(
@@ -200,34 +268,6 @@ fn members_of_the_wrong_type_are_form_errors_naming_the_member() {
         body["DeliveryStreamNames"],
         json!(["stream-00000", "stream-00001"])
     );
-}
-
-#[test]
-fn key_arns_follow_the_sse_key_arn_shape() {
-    let mut w = world();
-    let start = |key: &str| {
-        format!(
-            r#"{{"DeliveryStreamName": "stream-00000", "DeliveryStreamEncryptionConfigurationInput": {{"KeyType": "CUSTOMER_MANAGED_CMK", "KeyARN": "{key}"}}}}"#
-        )
-    };
-    let (code, message) = error(
-        &mut w,
-        START,
-        &start("arn:aws:kms:us-east-1:123456789012:alias/prod"),
-    );
-    assert_eq!(code, "InvalidArgumentException");
-    assert!(message.contains("is a KMS alias ARN"), "{message}");
-    let (_, message) = error(&mut w, START, &start("arn:aws:s3:::bucket"));
-    assert!(
-        message.contains(r#"is an ARN of service "s3", expected "kms""#),
-        "{message}"
-    );
-    let (code, _) = call(
-        &mut w,
-        START,
-        &start("arn:aws:kms:us-east-1:123456789012:key/k"),
-    );
-    assert_eq!(code, "ok");
 }
 
 #[test]
@@ -336,9 +376,9 @@ fn created_streams_echo_their_configurations_in_order() {
     let body = r#"{
         "DeliveryStreamName": "from-kinesis",
         "DeliveryStreamType": "KinesisStreamAsSource",
-        "KinesisStreamSourceConfiguration": {"KinesisStreamARN": "arn:aws:kinesis:us-east-1:123456789012:stream/s", "RoleARN": "r"},
-        "S3DestinationConfiguration": {"RoleARN": "r1", "BucketARN": "b1"},
-        "ExtendedS3DestinationConfiguration": {"RoleARN": "r2", "BucketARN": "b2"}
+        "KinesisStreamSourceConfiguration": {"KinesisStreamARN": "arn:aws:kinesis:us-east-1:123456789012:stream/s", "RoleARN": "arn:aws:iam::123456789012:role/r"},
+        "S3DestinationConfiguration": {"RoleARN": "arn:aws:iam::123456789012:role/r1", "BucketARN": "arn:aws:s3:::b1"},
+        "ExtendedS3DestinationConfiguration": {"RoleARN": "arn:aws:iam::123456789012:role/r2", "BucketARN": "arn:aws:s3:::b2"}
     }"#;
     let (code, out) = call(&mut w, CREATE, body);
     assert_eq!(code, "ok", "{out}");
@@ -349,18 +389,191 @@ fn created_streams_echo_their_configurations_in_order() {
     );
     let d = &out["DeliveryStreamDescription"];
     let source = &d["Source"]["KinesisStreamSourceDescription"];
-    assert_eq!(source["RoleARN"], "r");
+    assert_eq!(source["RoleARN"], "arn:aws:iam::123456789012:role/r");
     assert_eq!(source["DeliveryStartTimestamp"], json!(1_800_000_000.0));
     assert_eq!(
         d["Destinations"][0]["S3DestinationDescription"]["BucketARN"],
-        "b1"
+        "arn:aws:s3:::b1"
     );
     assert_eq!(
         d["Destinations"][1]["ExtendedS3DestinationDescription"]["BucketARN"],
-        "b2"
+        "arn:aws:s3:::b2"
     );
     assert_eq!(
         d["Destinations"][1]["DestinationId"],
         "destinationId-000000000002"
     );
+}
+
+/// One request with extra headers to `world`, as the server runs it.
+fn call_with(
+    world: &mut World,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (Call, Result<Vec<u8>, crate::vocabulary::ApiError>) {
+    let mut map = HeaderMap::new();
+    for (k, v) in headers {
+        map.insert(
+            hyper::header::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            HeaderValue::from_str(v).unwrap(),
+        );
+    }
+    let call = Call::parse(&map, body.as_bytes(), REGION);
+    let result = call.execute(world, T0, "rid-1");
+    (call, result)
+}
+
+const SIGNED: &str = "AWS4-HMAC-SHA256 Credential=ASIAEXAMPLE/20270115/eu-west-1/sts/aws4_request, SignedHeaders=host, Signature=0";
+
+#[test]
+fn sts_get_caller_identity_speaks_the_query_protocol() {
+    let mut w = world();
+    let form = "application/x-www-form-urlencoded; charset=utf-8";
+    let (call, result) = call_with(
+        &mut w,
+        &[("content-type", form), ("authorization", SIGNED)],
+        "Action=GetCallerIdentity&Version=2011-06-15",
+    );
+    assert_eq!(call.protocol, Protocol::Query);
+    assert_eq!(call.op_name(), "GetCallerIdentity");
+    assert!(!call.is_throttled() && !call.is_faultable());
+    assert_eq!(
+        (call.region.as_str(), call.access_key.as_str()),
+        ("eu-west-1", "ASIAEXAMPLE")
+    );
+    let body = String::from_utf8(result.unwrap()).unwrap();
+    assert!(
+        body.contains("<UserId>ASIAEXAMPLE</UserId><Account>123456789012</Account><Arn>arn:aws:iam::123456789012:user/sandbox</Arn>"),
+        "{body}"
+    );
+    assert!(body.contains("<RequestId>rid-1</RequestId>"), "{body}");
+    // Another action, and no signature.
+    let (call, result) = call_with(
+        &mut w,
+        &[("content-type", form), ("authorization", SIGNED)],
+        "Action=AssumeRole&Version=2011-06-15",
+    );
+    assert_eq!(call.op_name(), UNKNOWN_OPERATION);
+    let err = result.unwrap_err();
+    assert_eq!((err.code.as_ref(), err.status()), ("InvalidAction", 400));
+    let (_, result) = call_with(
+        &mut w,
+        &[("content-type", form)],
+        "Action=GetCallerIdentity",
+    );
+    let err = result.unwrap_err();
+    assert_eq!(
+        (err.code.as_ref(), err.status()),
+        ("MissingAuthenticationToken", 403)
+    );
+    // A signature for sts makes a form body STS even without the content type.
+    let (call, _) = call_with(
+        &mut w,
+        &[("authorization", SIGNED)],
+        "Action=GetCallerIdentity",
+    );
+    assert_eq!(call.protocol, Protocol::Query);
+    // Expired credentials: each protocol's own answer.
+    assert_eq!(answer::expired(Protocol::Query).code, "ExpiredToken");
+    assert_eq!(answer::expired(Protocol::Query).status(), 403);
+    assert_eq!(
+        answer::expired(Protocol::Json).code,
+        "ExpiredTokenException"
+    );
+    assert_eq!(answer::expired(Protocol::Json).status(), 400);
+}
+
+#[tokio::test]
+async fn invalid_kms_resource_carries_its_code_member_and_header() {
+    let err = crate::vocabulary::ApiError::invalid_kms_resource("AccessDeniedException", "m");
+    let resp = answer::error(&err, "rid");
+    assert_eq!(resp.status(), 400);
+    assert_eq!(
+        resp.headers()[answer::ERROR_TYPE],
+        "InvalidKMSResourceException"
+    );
+    use http_body_util::BodyExt;
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(
+        serde_json::from_slice::<Value>(&body).unwrap(),
+        json!({"__type": "InvalidKMSResourceException", "code": "AccessDeniedException", "message": "m"})
+    );
+}
+
+#[test]
+fn describe_shows_failures_where_seeded_and_sources_of_seeded_streams() {
+    let seed: Seed = serde_json::from_value(json!({
+        "streams": [
+            {"name": "in-stream", "encryption": {"key_arn": "arn:aws:kms:us-east-1:123456789012:key/k",
+                "status": "ENABLING_FAILED", "failure": {"type": "KMS_ACCESS_DENIED", "description": "stream"}}},
+            {"name": "in-encryption", "encryption": {"key_arn": "arn:aws:kms:us-east-1:123456789012:key/k",
+                "status": "DISABLING_FAILED"}},
+            {"name": "nowhere", "encryption": {"key_type": "AWS_OWNED_CMK", "status": "ENABLING_FAILED",
+                "failure": {"type": "UNKNOWN_ERROR", "description": "none"}}},
+            {"name": "kin", "type": "KinesisStreamAsSource"},
+            {"name": "kin2", "type": "KinesisStreamAsSource", "source_arn": "arn:aws:kinesis:us-east-1:123456789012:stream/orders"},
+            {"name": "msk", "type": "MSKAsSource"},
+            {"name": "db", "type": "DatabaseAsSource"}
+        ],
+        "keys": [{"id": "k", "manager": "AWS"}]
+    }))
+    .unwrap();
+    let mut w = World::new(&SandboxConfig::default(), &seed, T0).unwrap();
+    let describe = |w: &mut World, name: &str| {
+        let (_, out) = call(
+            w,
+            DESCRIBE,
+            &format!(r#"{{"DeliveryStreamName": "{name}"}}"#),
+        );
+        out["DeliveryStreamDescription"].clone()
+    };
+    let d = describe(&mut w, "in-stream");
+    assert_eq!(d["FailureDescription"]["Type"], "KMS_ACCESS_DENIED");
+    assert_eq!(
+        d["DeliveryStreamEncryptionConfiguration"],
+        json!({"KeyARN": "arn:aws:kms:us-east-1:123456789012:key/k", "KeyType": "CUSTOMER_MANAGED_CMK", "Status": "ENABLING_FAILED"})
+    );
+    let d = describe(&mut w, "in-encryption");
+    assert!(d.get("FailureDescription").is_none());
+    assert_eq!(
+        d["DeliveryStreamEncryptionConfiguration"]["FailureDescription"]["Type"],
+        "RETIRE_KMS_GRANT_FAILED"
+    );
+    assert_eq!(
+        d["DeliveryStreamEncryptionConfiguration"]["Status"],
+        "DISABLING_FAILED"
+    );
+    let d = describe(&mut w, "nowhere");
+    assert!(d.get("FailureDescription").is_none());
+    assert_eq!(
+        d["DeliveryStreamEncryptionConfiguration"],
+        json!({"KeyType": "AWS_OWNED_CMK", "Status": "ENABLING_FAILED"})
+    );
+    assert_eq!(
+        describe(&mut w, "kin")["Source"],
+        json!({"KinesisStreamSourceDescription": {
+            "KinesisStreamARN": "arn:aws:kinesis:us-east-1:123456789012:stream/kin",
+            "RoleARN": "arn:aws:iam::123456789012:role/firehose-sandbox",
+            "DeliveryStartTimestamp": 1_800_000_000.0
+        }})
+    );
+    assert_eq!(
+        describe(&mut w, "kin2")["Source"]["KinesisStreamSourceDescription"]["KinesisStreamARN"],
+        "arn:aws:kinesis:us-east-1:123456789012:stream/orders"
+    );
+    let msk = describe(&mut w, "msk")["Source"]["MSKSourceDescription"].clone();
+    assert_eq!(msk["TopicName"], "msk");
+    assert_eq!(
+        msk["AuthenticationConfiguration"],
+        json!({"RoleARN": "arn:aws:iam::123456789012:role/firehose-sandbox", "Connectivity": "PRIVATE"})
+    );
+    assert_eq!(
+        describe(&mut w, "db")["Source"]["DatabaseSourceDescription"]["Type"],
+        "MySQL"
+    );
+    // DirectPut: no Source unless Create configured one.
+    assert!(describe(&mut w, "in-stream").get("Source").is_none());
+    // KeyManager as seeded.
+    let (_, out) = call(&mut w, "TrentService.DescribeKey", r#"{"KeyId": "k"}"#);
+    assert_eq!(out["KeyMetadata"]["KeyManager"], "AWS");
 }

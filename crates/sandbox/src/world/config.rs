@@ -22,6 +22,9 @@ pub struct SandboxConfig {
     pub window: Duration,
     /// Streams per customer-managed key (ENABLED with it or ENABLING towards it).
     pub cmk_limit: u32,
+    /// How long a key a stream stopped using (rekey or Stop completed) keeps counting toward
+    /// `cmk_limit`: AWS only schedules the old grant for retirement.
+    pub grant_retirement: Duration,
     /// Fraction of requests that get a fault (500, dropped connection or 2 s delay).
     pub fault_rate: f64,
     /// Seeds every random draw (latencies, faults, key ids).
@@ -38,6 +41,7 @@ impl Default for SandboxConfig {
             stream_budget: 25,
             window: Duration::from_secs(24 * 3600),
             cmk_limit: 500,
+            grant_retirement: Duration::ZERO,
             fault_rate: 0.0,
             seed: 1,
         }

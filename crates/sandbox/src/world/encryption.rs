@@ -1,11 +1,15 @@
 //! StartDeliveryStreamEncryption and StopDeliveryStreamEncryption: the checks they share, in
 //! the order AWS applies them, and the transitions they begin. An accepted call counts against
-//! the stream's budget; a refused one is counted as rejected and not against the budget.
+//! the stream's budget; a refused one (the stream's state, a limit, or a key whose grant
+//! cannot be made: `InvalidKMSResourceException`) is counted as rejected and not against the
+//! budget, and changes nothing.
 
 use super::World;
 use super::limits::{add_refs, budget_spent};
 use super::stream::{KeyRef, Pending};
-use crate::vocabulary::{ApiError, EncStatus, Millis, StreamStatus, StreamType, codes};
+use crate::vocabulary::{
+    ApiError, EncStatus, Millis, StreamStatus, StreamType, codes, fingerprint,
+};
 
 impl World {
     /// The checks Start and Stop share, in the order AWS applies them; a refusal is counted
@@ -54,7 +58,7 @@ impl World {
             None => Ok(()),
             Some(err) => {
                 stream.rejected_calls += 1;
-                if err.code == codes::LIMIT_EXCEEDED {
+                if err.is(codes::LIMIT_EXCEEDED) {
                     self.counters.limit_exceeded.stream_budget += 1;
                 }
                 Err(err)
@@ -63,22 +67,27 @@ impl World {
     }
 
     /// StartDeliveryStreamEncryption: ENABLING now, ENABLED (or ENABLING_FAILED) after a drawn
-    /// latency. An accepted call counts against the stream's budget.
+    /// latency. An accepted call counts against the stream's budget; `token` (the request's
+    /// session token) is fingerprinted into the ground truth.
     pub fn start_encryption(
         &mut self,
         region: &str,
         name: &str,
         key: KeyRef,
+        token: &str,
         now: Millis,
     ) -> Result<(), ApiError> {
         self.check_start_stop(region, name, now)?;
-        if let KeyRef::Customer(arn) = &key
-            && let Err(err) = self.check_cmk_room(arn, Some((region, name)))
-        {
-            self.stream_mut(region, name)
-                .expect("checked")
-                .rejected_calls += 1;
-            return Err(err);
+        if let KeyRef::Customer(arn) = &key {
+            let refused = self
+                .check_cmk_room(arn, Some((region, name)))
+                .and_then(|()| self.key_start_error(arn));
+            if let Err(err) = refused {
+                self.stream_mut(region, name)
+                    .expect("checked")
+                    .rejected_calls += 1;
+                return Err(err);
+            }
         }
         let outcome = match &key {
             KeyRef::AwsOwned => Ok(()),
@@ -94,6 +103,7 @@ impl World {
         add_refs(counts, stream.cmk_refs(), -1);
         stream.calls.push_back(now);
         stream.start_calls += 1;
+        stream.start_tokens.push(fingerprint(token));
         stream.enc_status = EncStatus::Enabling;
         stream.shown = Some(key.clone());
         stream.failure = None;
@@ -106,6 +116,7 @@ impl World {
         });
         add_refs(counts, stream.cmk_refs(), 1);
         self.schedule(ready_at, region, name);
+        self.schedule(ready_at + self.grant_retirement, region, name);
         Ok(())
     }
 
@@ -131,6 +142,7 @@ impl World {
                 ready_at,
             });
             self.schedule(ready_at, region, name);
+            self.schedule(ready_at + self.grant_retirement, region, name);
         }
         Ok(())
     }

@@ -1,5 +1,6 @@
 //! The front door: every request is counted (per operation, and its rate over a sliding
-//! second), then Firehose operations pass the throttle (a token bucket per Region and
+//! second), a request signed with an expired access key is refused, then Firehose operations
+//! pass the throttle (a token bucket per Region and
 //! operation, burst = tps), then a seeded draw decides whether it is faulted: HTTP 500, a
 //! dropped connection, or a 2 s delay, and for the first two whether the request is carried out
 //! first (a delayed request always is).
@@ -25,8 +26,13 @@ const FAULT_LOG_CAP: usize = 10_000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Admission {
     Proceed,
+    /// Signed with an access key that has expired.
+    Expired,
     Throttled,
-    Fault { kind: FaultKind, apply: bool },
+    Fault {
+        kind: FaultKind,
+        apply: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,12 +96,14 @@ impl Throttle {
 }
 
 impl World {
-    /// Counts a request and decides whether it is throttled or faulted. `throttled` says
-    /// whether the operation is subject to `--tps`; `faultable` whether it may be faulted.
+    /// Counts a request and decides whether it is refused for its expired credentials,
+    /// throttled or faulted. `throttled` says whether the operation is subject to `--tps`;
+    /// `faultable` whether it may be faulted.
     pub fn admit(
         &mut self,
         op: &'static str,
         region: &str,
+        access_key: &str,
         throttled: bool,
         faultable: bool,
         now: Millis,
@@ -108,6 +116,9 @@ impl World {
         }
         *max = (*max).max(times.len() as u64);
 
+        if self.credential_expired(access_key, now) {
+            return Admission::Expired;
+        }
         if throttled
             && let Some(throttle) = &mut self.throttle
             && !throttle.allow(region, op, now)

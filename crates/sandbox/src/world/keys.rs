@@ -1,7 +1,8 @@
 //! KMS keys: CreateKey, DescribeKey, EnableKey/DisableKey, ListKeys, and what a Start with a
-//! customer key ends as (decided when the Start is accepted): not found (unknown, or of another
-//! Region or account), an injected failure, a disabled key, or a key Firehose cannot use (not a
-//! symmetric ENCRYPT_DECRYPT key).
+//! customer key does: refused at once (a seeded `start_error`), or accepted and ending (decided
+//! when the Start is accepted) not found (unknown, or of another Region), an injected failure,
+//! a disabled key, or a key Firehose cannot use (not a symmetric ENCRYPT_DECRYPT key). Keys of
+//! other accounts exist only as seeded, and are found by ARN only.
 
 use std::ops::Bound;
 
@@ -9,72 +10,159 @@ use rand::Rng;
 
 use super::World;
 use super::stream::Failure;
-use crate::vocabulary::{ApiError, KmsKeyArn, Millis, codes};
+use crate::seed::{SeedKey, failure_place};
+use crate::vocabulary::{
+    ApiError, FailurePlace, KeyManager, KmsKeyArn, Millis, codes, is_valid_key_id, kms_key_arn,
+    partition,
+};
 
 /// A KMS key.
 #[derive(Debug)]
 pub struct Key {
     pub id: String,
     pub arn: String,
+    /// The account owning it.
+    pub account: String,
     pub state: String,
     pub spec: String,
     pub usage: String,
     pub description: String,
+    pub manager: KeyManager,
     pub created_at: Millis,
-    /// Injected failure: its type and how many more Starts it fails (`None` = all).
-    pub(super) failure: Option<(String, Option<u32>)>,
+    pub(super) failure: Option<InjectedFailure>,
+    /// DescribeKey of this key answers this error code.
+    pub(super) describe_error: Option<String>,
+    /// Starts with this key are refused with this KMS error, so many more times (`None` = all).
+    pub(super) start_error: Option<(String, Option<u32>)>,
 }
 
-fn kms_not_found(key_id: &str) -> ApiError {
-    ApiError::new(
-        codes::KMS_NOT_FOUND,
-        format!("Key '{key_id}' does not exist"),
-    )
+/// A seeded failure of the Starts with a key: its type, how many more Starts it fails (`None`
+/// = all), and where Describe shows it.
+#[derive(Debug, Clone)]
+pub struct InjectedFailure {
+    pub kind: String,
+    pub times: Option<u32>,
+    pub place: FailurePlace,
 }
 
 impl World {
+    /// Adds a seeded key.
+    pub(super) fn seed_key(&mut self, k: &SeedKey, default_region: &str, now: Millis) {
+        let region = k
+            .region
+            .clone()
+            .unwrap_or_else(|| default_region.to_owned());
+        let account = k.account_or(&self.account).to_owned();
+        let key = Key {
+            id: k.id.clone(),
+            arn: kms_key_arn(&region, &account, &k.id),
+            account,
+            state: k.state.clone(),
+            spec: k.spec.clone(),
+            usage: k.usage.clone(),
+            description: k.description.clone().unwrap_or_default(),
+            manager: k
+                .manager
+                .as_deref()
+                .and_then(KeyManager::parse)
+                .unwrap_or(KeyManager::Customer),
+            created_at: now,
+            failure: k.failure.as_ref().map(|f| InjectedFailure {
+                kind: f.failure_type.clone(),
+                times: f.times,
+                place: failure_place(f.description.as_deref()).expect("checked"),
+            }),
+            describe_error: k.describe_error.clone(),
+            start_error: k.start_error.as_ref().map(|e| (e.code.clone(), e.times)),
+        };
+        if key.account == self.account {
+            self.keys
+                .entry(region)
+                .or_default()
+                .insert(k.id.clone(), key);
+        } else {
+            self.foreign_keys.insert(key.arn.clone(), key);
+        }
+    }
+
+    /// The key a parsed key ARN names, if it exists (any account).
+    fn key_by_arn(&mut self, arn: &KmsKeyArn) -> Option<&mut Key> {
+        if arn.account == self.account {
+            self.keys.get_mut(&arn.region)?.get_mut(&arn.key_id)
+        } else {
+            self.foreign_keys.get_mut(&arn.to_string())
+        }
+    }
+
+    /// The Start refusal seeded on customer key `arn` (`start_error`), counting it down.
+    pub(super) fn key_start_error(&mut self, arn: &str) -> Result<(), ApiError> {
+        let Some(key) = KmsKeyArn::parse(arn)
+            .ok()
+            .and_then(|parsed| self.key_by_arn(&parsed))
+        else {
+            return Ok(());
+        };
+        let Some((code, times)) = &mut key.start_error else {
+            return Ok(());
+        };
+        if times.is_some_and(|n| n == 0) {
+            return Ok(());
+        }
+        if let Some(n) = times {
+            *n -= 1;
+        }
+        Err(ApiError::invalid_kms_resource(
+            code,
+            format!(
+                "Firehose could not create a grant on the CMK {arn}: KMS answered {code}. Check \
+                 that the key is enabled and that its key policy allows Firehose to use it."
+            ),
+        ))
+    }
+
     /// What a Start with customer key `arn` on a stream in `region` will end as, decided now.
     pub(super) fn key_outcome(&mut self, region: &str, arn: &str) -> Result<(), Failure> {
-        let fail = |kind: &str, details: String| {
+        let fail = |kind: &str, details: String, place: FailurePlace| {
             Err(Failure {
                 kind: kind.to_owned(),
                 details,
+                place,
             })
         };
         let not_found = || {
             fail(
                 "KMS_KEY_NOT_FOUND",
                 format!("The KMS key {arn} was not found in {region}."),
+                FailurePlace::Encryption,
             )
         };
         let Ok(parsed) = KmsKeyArn::parse(arn) else {
             return not_found();
         };
-        if parsed.region != region || parsed.account != self.account {
+        if parsed.region != region {
             return not_found();
         }
-        let Some(key) = self
-            .keys
-            .get_mut(region)
-            .and_then(|keys| keys.get_mut(&parsed.key_id))
-        else {
+        let Some(key) = self.key_by_arn(&parsed) else {
             return not_found();
         };
-        if let Some((kind, times)) = &mut key.failure
-            && times.is_none_or(|n| n > 0)
+        if let Some(injected) = &mut key.failure
+            && injected.times.is_none_or(|n| n > 0)
         {
-            if let Some(n) = times {
+            if let Some(n) = &mut injected.times {
                 *n -= 1;
             }
+            let kind = injected.kind.clone();
             return fail(
-                kind,
+                &kind,
                 format!("Injected failure {kind} for KMS key {arn} (sandbox seed)."),
+                injected.place,
             );
         }
         if key.state != "Enabled" {
             return fail(
                 "DISABLED_KMS_KEY",
                 format!("The KMS key {arn} is not enabled (state {}).", key.state),
+                FailurePlace::Encryption,
             );
         }
         if key.spec != "SYMMETRIC_DEFAULT" || key.usage != "ENCRYPT_DECRYPT" {
@@ -84,28 +172,49 @@ impl World {
                     "The KMS key {arn} is {} with usage {}; Firehose needs a symmetric ENCRYPT_DECRYPT key.",
                     key.spec, key.usage
                 ),
+                FailurePlace::Encryption,
             );
         }
         Ok(())
     }
 
-    /// Finds a key by id or key ARN, in `region` only (an ARN of another region is not found).
+    /// Finds a key by id, key ARN or alias, as KMS answers when it cannot: a key id or ARN of
+    /// the sandbox's account in `region`, or the ARN of a seeded key of another account.
     fn find_key(&mut self, region: &str, key_id: &str) -> Result<&mut Key, ApiError> {
-        let id = if key_id.starts_with("arn:") {
-            match KmsKeyArn::parse(key_id) {
-                Ok(arn) if arn.region == region && arn.account == self.account => arn.key_id,
-                _ => return Err(kms_not_found(key_id)),
-            }
-        } else {
-            key_id.to_owned()
-        };
+        let account = self.account.clone();
+        let not_found = |text: String| ApiError::new(codes::KMS_NOT_FOUND, text);
+        let alias_arn =
+            |name: &str| format!("arn:{}:kms:{region}:{account}:{name}", partition(region));
+        if key_id.starts_with("alias/") {
+            return Err(not_found(format!(
+                "Alias {} is not found.",
+                alias_arn(key_id)
+            )));
+        }
+        if key_id.starts_with("arn:") {
+            return match KmsKeyArn::parse(key_id) {
+                Ok(arn) if arn.region == region => match self.key_by_arn(&arn) {
+                    Some(key) => Ok(key),
+                    None => Err(not_found(format!("Key '{key_id}' does not exist"))),
+                },
+                Ok(_) => Err(not_found(format!("Key '{key_id}' does not exist"))),
+                Err(_) if key_id.contains(":alias/") => {
+                    Err(not_found(format!("Alias {key_id} is not found.")))
+                }
+                Err(_) => Err(not_found(format!("Invalid keyId {key_id}"))),
+            };
+        }
+        if !is_valid_key_id(key_id) {
+            return Err(not_found(format!("Invalid keyId {key_id}")));
+        }
+        let arn = kms_key_arn(region, &account, key_id);
         self.keys
             .get_mut(region)
-            .and_then(|keys| keys.get_mut(&id))
-            .ok_or_else(|| kms_not_found(key_id))
+            .and_then(|keys| keys.get_mut(key_id))
+            .ok_or_else(|| not_found(format!("Key '{arn}' does not exist")))
     }
 
-    /// CreateKey: a new enabled key with a seeded random id.
+    /// CreateKey: a new enabled customer managed key with a seeded random id.
     pub fn create_key(
         &mut self,
         region: &str,
@@ -125,13 +234,17 @@ impl World {
         );
         let key = Key {
             arn: self.key_arn(region, &id),
+            account: self.account.clone(),
             id: id.clone(),
             state: "Enabled".to_owned(),
             spec: spec.to_owned(),
             usage: usage.to_owned(),
             description: description.to_owned(),
+            manager: KeyManager::Customer,
             created_at: now,
             failure: None,
+            describe_error: None,
+            start_error: None,
         };
         self.keys
             .entry(region.to_owned())
@@ -140,9 +253,25 @@ impl World {
             .or_insert(key)
     }
 
-    /// DescribeKey.
+    /// DescribeKey; a key seeded with `describe_error` answers that error.
     pub fn describe_key(&mut self, region: &str, key_id: &str) -> Result<&Key, ApiError> {
-        self.find_key(region, key_id).map(|k| &*k)
+        let caller = self.account.clone();
+        let key = self.find_key(region, key_id)?;
+        if let Some(code) = &key.describe_error {
+            let message = if code == codes::ACCESS_DENIED {
+                format!(
+                    "User: arn:{}:iam::{caller}:user/sandbox is not authorized to perform: \
+                     kms:DescribeKey on resource: {} because no resource-based policy allows \
+                     the kms:DescribeKey action",
+                    partition(region),
+                    key.arn
+                )
+            } else {
+                format!("DescribeKey of {} failed: {code} (sandbox seed).", key.arn)
+            };
+            return Err(ApiError::new(code.clone(), message));
+        }
+        Ok(key)
     }
 
     /// EnableKey / DisableKey.
@@ -163,8 +292,8 @@ impl World {
         Ok(())
     }
 
-    /// ListKeys: keys of `region` sorted by id after `marker`, at most `limit`, and the next
-    /// marker when there are more.
+    /// ListKeys: the sandbox account's keys of `region` sorted by id after `marker`, at most
+    /// `limit`, and the next marker when there are more.
     pub fn list_keys(
         &self,
         region: &str,

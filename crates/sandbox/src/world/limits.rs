@@ -5,8 +5,10 @@
 //!   count.
 //! - the **key limit**: `cmk_limit` streams per customer-managed key. A stream counts toward
 //!   its key in force and, while ENABLING, toward its target, so a rekey or Stop frees a slot
-//!   only once it has completed, and a failed rekey frees nothing. The counts are kept up to
-//!   date on every change, so a Start costs no scan.
+//!   only once it has completed, and a failed rekey frees nothing; and toward a key it stopped
+//!   using until that key's grant is retired (`grant_retirement` after the rekey or Stop
+//!   completed: AWS only schedules the retirement). The counts are kept up to date on every
+//!   change, so a Start costs no scan.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -16,20 +18,28 @@ use super::stream::{KeyRef, Pending, Stream};
 use crate::vocabulary::{ApiError, Millis, codes};
 
 impl Stream {
-    /// The customer keys this stream counts toward: its key in force and, while ENABLING, its
-    /// target. During a rekey it counts toward both (the old grant lives until the new key is
-    /// in force), so a rekey frees a slot only once it has succeeded.
-    pub(super) fn cmk_refs(&self) -> [Option<&str>; 2] {
+    /// The customer keys this stream counts toward, each once: its key in force, while
+    /// ENABLING its target, and the keys whose grants are still to be retired. During a rekey
+    /// it counts toward both keys (the old grant lives until the new key is in force, and then
+    /// until it is retired), so a rekey frees a slot only once it has succeeded.
+    pub(super) fn cmk_refs(&self) -> Vec<&str> {
+        let mut refs: Vec<&str> = Vec::with_capacity(2);
         let in_force = self.in_force.as_ref().and_then(KeyRef::arn);
         let target = match &self.pending {
-            Some(Pending::Enable { target, .. }) => target.arn().filter(|t| Some(*t) != in_force),
+            Some(Pending::Enable { target, .. }) => target.arn(),
             _ => None,
         };
-        [in_force, target]
+        let retiring = self.retiring.iter().map(|(arn, _)| arn.as_str());
+        for arn in in_force.into_iter().chain(target).chain(retiring) {
+            if !refs.contains(&arn) {
+                refs.push(arn);
+            }
+        }
+        refs
     }
 
     fn counts_toward(&self, arn: &str) -> bool {
-        self.cmk_refs().contains(&Some(arn))
+        self.cmk_refs().contains(&arn)
     }
 
     /// Accepted calls in the window ending at `now`.
@@ -50,15 +60,25 @@ pub(super) fn budget_spent(name: &str, budget: usize, window: Millis) -> ApiErro
     ApiError::new(
         codes::LIMIT_EXCEEDED,
         format!(
-            "Firehose {name} has reached its limit of {budget} StartDeliveryStreamEncryption and StopDeliveryStreamEncryption calls in {}.",
+            "Firehose {name} has reached the limit of {budget} StartDeliveryStreamEncryption and StopDeliveryStreamEncryption calls per Firehose stream per {}; try again when the oldest leaves the window.",
             humantime::format_duration(Duration::from_millis(window as u64))
         ),
     )
 }
 
+/// The refusal of a Start (or Create) past the key limit.
+fn key_full(arn: &str, used: u32, limit: u32) -> ApiError {
+    ApiError::new(
+        codes::LIMIT_EXCEEDED,
+        format!(
+            "You can use a CMK of type CUSTOMER_MANAGED_CMK to encrypt up to {limit} Firehose streams; {arn} already has grants for {used} (a grant scheduled for retirement counts until it is retired)."
+        ),
+    )
+}
+
 /// Adds (`delta` > 0) or removes a stream's key references to or from the per-key counts.
-pub(super) fn add_refs(counts: &mut HashMap<String, u32>, refs: [Option<&str>; 2], delta: i32) {
-    for arn in refs.into_iter().flatten() {
+pub(super) fn add_refs(counts: &mut HashMap<String, u32>, refs: Vec<&str>, delta: i32) {
+    for arn in refs {
         if delta > 0 {
             *counts.entry(arn.to_owned()).or_default() += 1;
         } else if let Some(n) = counts.get_mut(arn) {
@@ -77,12 +97,13 @@ pub(super) fn settle_counted(
     now: Millis,
     counts: &mut HashMap<String, u32>,
     longest: &mut Millis,
+    grant_retirement: Millis,
 ) -> bool {
     if !stream.is_due(now) {
         return true;
     }
     add_refs(counts, stream.cmk_refs(), -1);
-    let alive = stream.settle(now, longest);
+    let alive = stream.settle(now, longest, grant_retirement);
     if alive {
         add_refs(counts, stream.cmk_refs(), 1);
     }
@@ -103,13 +124,7 @@ impl World {
         let used = self.cmk_counts.get(arn).copied().unwrap_or(0);
         if !already && used >= self.cmk_limit {
             self.counters.limit_exceeded.cmk_limit += 1;
-            return Err(ApiError::new(
-                codes::LIMIT_EXCEEDED,
-                format!(
-                    "The KMS key {arn} is already used by {used} Firehose streams, the limit is {}.",
-                    self.cmk_limit
-                ),
-            ));
+            return Err(key_full(arn, used, self.cmk_limit));
         }
         Ok(())
     }

@@ -22,6 +22,8 @@ mod streams;
 mod truth;
 
 #[cfg(test)]
+mod documented_tests;
+#[cfg(test)]
 mod tests;
 
 use std::cmp::Reverse;
@@ -34,6 +36,7 @@ use rand_distr::{Distribution, LogNormal};
 
 pub use config::SandboxConfig;
 pub use front_door::{Admission, FaultKind};
+pub use keys::InjectedFailure;
 pub use keys::Key;
 pub use stream::{Failure, KeyRef, Stream};
 pub use streams::NewStream;
@@ -41,7 +44,7 @@ pub use streams::NewStream;
 use self::front_door::Throttle;
 use self::limits::{add_refs, settle_counted};
 use self::truth::Counters;
-use crate::seed::{Seed, SeedError};
+use crate::seed::{Seed, SeedError, SeedKeyRef, failure_place};
 use crate::vocabulary::{
     ApiError, EncStatus, Millis, StreamStatus, StreamType, codes, firehose_arn, kms_key_arn,
 };
@@ -59,10 +62,16 @@ pub struct World {
     stream_budget: u32,
     window: Millis,
     cmk_limit: u32,
+    grant_retirement: Millis,
     fault_rate: f64,
     tps: u32,
     streams: HashMap<String, BTreeMap<String, Stream>>,
+    /// The sandbox account's keys, per region, by id.
     keys: HashMap<String, BTreeMap<String, Key>>,
+    /// Keys of other accounts (seeded), by ARN.
+    foreign_keys: HashMap<String, Key>,
+    /// Access keys that expire, and when.
+    expiring: HashMap<String, Millis>,
     /// Streams counting toward each customer key (see `Stream::cmk_refs`), kept up to date
     /// on every change so a Start costs no scan.
     cmk_counts: HashMap<String, u32>,
@@ -101,10 +110,13 @@ impl World {
             stream_budget: config.stream_budget,
             window: config.window.as_millis() as Millis,
             cmk_limit: config.cmk_limit,
+            grant_retirement: config.grant_retirement.as_millis() as Millis,
             fault_rate: config.fault_rate,
             tps: config.tps,
             streams: HashMap::new(),
             keys: HashMap::new(),
+            foreign_keys: HashMap::new(),
+            expiring: HashMap::new(),
             cmk_counts: HashMap::new(),
             longest_transition: 0,
             due: BinaryHeap::new(),
@@ -115,39 +127,38 @@ impl World {
             counters: Counters::default(),
         };
         for k in &seed.keys {
-            let region = k.region.clone().unwrap_or_else(|| config.region.clone());
-            let key = Key {
-                id: k.id.clone(),
-                arn: world.key_arn(&region, &k.id),
-                state: k.state.clone(),
-                spec: k.spec.clone(),
-                usage: k.usage.clone(),
-                description: k.description.clone().unwrap_or_default(),
-                created_at: now,
-                failure: k
-                    .failure
-                    .as_ref()
-                    .map(|f| (f.failure_type.clone(), f.times)),
-            };
-            world
-                .keys
-                .entry(region)
-                .or_default()
-                .insert(k.id.clone(), key);
+            world.seed_key(k, &config.region, now);
         }
+        let foreign = seed.foreign_keys(&config.account, &config.region);
         for s in &seed.streams {
             let region = s.region.clone().unwrap_or_else(|| config.region.clone());
             let stream_type = StreamType::parse(&s.stream_type).expect("checked");
             let status = StreamStatus::parse(&s.status).expect("checked");
             let mut stream = Stream::new(stream_type, status, now);
+            stream.source_arn = s.source_arn.clone();
             if let Some(enc) = &s.encryption {
-                let key = match enc.key(&config.account).expect("checked") {
-                    (_, Some(arn)) => KeyRef::Customer(arn.to_string()),
-                    (_, None) => KeyRef::AwsOwned,
+                let key_ref = |k: SeedKeyRef| match k {
+                    SeedKeyRef::AwsOwned => KeyRef::AwsOwned,
+                    SeedKeyRef::Customer(arn) => KeyRef::Customer(arn.to_string()),
                 };
-                stream.enc_status = EncStatus::Enabled;
-                stream.shown = Some(key.clone());
-                stream.in_force = Some(key);
+                stream.enc_status = enc.status().expect("checked");
+                stream.shown = Some(key_ref(
+                    enc.key(&config.account, &foreign).expect("checked"),
+                ));
+                stream.in_force = enc
+                    .in_force(&config.account, &foreign)
+                    .expect("checked")
+                    .map(key_ref);
+                stream.failure = world.seeded_failure(enc, stream.enc_status);
+                if stream.enc_status == EncStatus::Disabling {
+                    let ready_at = now + world.draw_latency();
+                    stream.pending = Some(stream::Pending::Disable {
+                        began_at: now,
+                        ready_at,
+                    });
+                    world.schedule(ready_at, &region, &s.name);
+                    world.schedule(ready_at + world.grant_retirement, &region, &s.name);
+                }
                 add_refs(&mut world.cmk_counts, stream.cmk_refs(), 1);
             }
             world
@@ -155,6 +166,12 @@ impl World {
                 .entry(region)
                 .or_default()
                 .insert(s.name.clone(), stream);
+        }
+        for c in &seed.credentials {
+            let after = c.expires_after().expect("checked");
+            world
+                .expiring
+                .insert(c.access_key.clone(), now + after.as_millis() as Millis);
         }
         Ok(world)
     }
@@ -170,6 +187,48 @@ impl World {
 
     fn key_arn(&self, region: &str, id: &str) -> String {
         kms_key_arn(region, &self.account, id)
+    }
+
+    /// The `FailureDescription` of a seeded ENABLING_FAILED or DISABLING_FAILED stream.
+    fn seeded_failure(
+        &self,
+        enc: &crate::seed::SeedEncryption,
+        status: EncStatus,
+    ) -> Option<Failure> {
+        let default = match status {
+            EncStatus::EnablingFailed => "CREATE_KMS_GRANT_FAILED",
+            EncStatus::DisablingFailed => "RETIRE_KMS_GRANT_FAILED",
+            _ => return None,
+        };
+        let (kind, place) = match &enc.failure {
+            Some(f) => (
+                f.failure_type.clone(),
+                failure_place(f.description.as_deref()).expect("checked"),
+            ),
+            None => (
+                default.to_owned(),
+                crate::vocabulary::FailurePlace::Encryption,
+            ),
+        };
+        let key = enc.key_arn.as_deref().unwrap_or("the AWS owned CMK");
+        let details = match status {
+            EncStatus::EnablingFailed => {
+                format!("Firehose could not enable encryption with {key}: {kind} (sandbox seed).")
+            }
+            _ => {
+                format!("Firehose could not disable encryption with {key}: {kind} (sandbox seed).")
+            }
+        };
+        Some(Failure {
+            kind,
+            details,
+            place,
+        })
+    }
+
+    /// Whether requests signed with `access_key` are refused as expired at `now`.
+    pub fn credential_expired(&self, access_key: &str, now: Millis) -> bool {
+        self.expiring.get(access_key).is_some_and(|&at| now >= at)
     }
 
     /// Draws one transition time: log-normal, median `latency`, p99 ≈ 6× median.
@@ -196,6 +255,7 @@ impl World {
             now,
             &mut self.cmk_counts,
             &mut self.longest_transition,
+            self.grant_retirement,
         ) {
             true
         } else {

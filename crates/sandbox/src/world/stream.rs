@@ -4,13 +4,16 @@
 //! Encryption life cycle:
 //! DISABLED ─Start─► ENABLING ─(latency)─► ENABLED | ENABLING_FAILED ─Stop─► DISABLING ─► DISABLED.
 //! A failed Start leaves the previous key in force (`in_force`), separate from the key shown.
+//! (DISABLING_FAILED only as seeded.) When a customer key stops being in force (a rekey or a
+//! Stop completes), its grant is only scheduled for retirement: the key keeps counting toward
+//! its stream limit for `--grant-retirement` (`retiring`).
 //! Stream status: CREATING ─(latency)─► ACTIVE; DELETING ─(latency)─► gone.
 
 use std::collections::VecDeque;
 
 use serde_json::Value;
 
-use crate::vocabulary::{EncStatus, KeyType, Millis, StreamStatus, StreamType};
+use crate::vocabulary::{EncStatus, FailurePlace, KeyType, Millis, StreamStatus, StreamType};
 
 /// A key a stream is (or is to be) encrypted with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,11 +43,25 @@ impl KeyRef {
     }
 }
 
-/// `FailureDescription`.
+/// `FailureDescription`, and where Describe shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
     pub kind: String,
     pub details: String,
+    pub place: FailurePlace,
+}
+
+impl Failure {
+    /// The KMS error behind a failure of this type, as an `InvalidKMSResourceException`'s
+    /// `code` names it.
+    pub fn kms_code(&self) -> &'static str {
+        match self.kind.as_str() {
+            "KMS_KEY_NOT_FOUND" => "NotFoundException",
+            "DISABLED_KMS_KEY" => "DisabledException",
+            "INVALID_KMS_KEY" => "InvalidStateException",
+            _ => "AccessDeniedException",
+        }
+    }
 }
 
 /// An encryption transition under way.
@@ -98,13 +115,20 @@ pub struct Stream {
     pub(super) pending: Option<Pending>,
     pub created_at: Millis,
     pub updated_at: Millis,
+    /// Customer keys no longer in force whose grants are scheduled for retirement, and when
+    /// they are retired.
+    pub(super) retiring: Vec<(String, Millis)>,
     /// Accepted Start/Stop calls, oldest first, pruned to the window.
     pub(super) calls: VecDeque<Millis>,
     pub(super) start_calls: u64,
     pub(super) stop_calls: u64,
     pub(super) rejected_calls: u64,
-    /// `Source` of Describe, echoed from Create; `None` for DirectPut.
+    /// Per accepted Start, the fingerprint of its session token.
+    pub(super) start_tokens: Vec<String>,
+    /// `Source` of Describe, echoed from Create; `None` for DirectPut and seeded streams.
     pub source: Option<Value>,
+    /// The source ARN a seeded stream's `Source` shows (`None`: its default).
+    pub source_arn: Option<String>,
     /// `Destinations` of Describe, echoed from Create; `None` = the default S3 destination.
     pub destinations: Option<Value>,
 }
@@ -122,24 +146,43 @@ impl Stream {
             pending: None,
             created_at: now,
             updated_at: now,
+            retiring: Vec::new(),
             calls: VecDeque::new(),
             start_calls: 0,
             stop_calls: 0,
             rejected_calls: 0,
+            start_tokens: Vec::new(),
             source: None,
+            source_arn: None,
             destinations: None,
         }
     }
 
-    /// Whether a transition is due by `now`.
+    /// Whether a transition (or a grant's retirement) is due by `now`.
     pub(super) fn is_due(&self, now: Millis) -> bool {
         self.status_ready_at.is_some_and(|t| now >= t)
             || self.pending.as_ref().is_some_and(|p| now >= p.ready_at())
+            || self.retiring.iter().any(|&(_, at)| now >= at)
+    }
+
+    /// Schedules the retirement of the grant of the customer key in force, if any, for
+    /// `grant_retirement` after `at` (nothing when that is 0).
+    fn retire_in_force(&mut self, at: Millis, grant_retirement: Millis) {
+        if grant_retirement > 0
+            && let Some(KeyRef::Customer(arn)) = &self.in_force
+        {
+            self.retiring.push((arn.clone(), at + grant_retirement));
+        }
     }
 
     /// Applies every transition due by `now`; `false` when the stream is gone (deleted).
     /// `longest` is raised to the duration of an encryption transition this completes.
-    pub(super) fn settle(&mut self, now: Millis, longest: &mut Millis) -> bool {
+    pub(super) fn settle(
+        &mut self,
+        now: Millis,
+        longest: &mut Millis,
+        grant_retirement: Millis,
+    ) -> bool {
         if let Some(at) = self.status_ready_at
             && now >= at
         {
@@ -164,6 +207,9 @@ impl Stream {
                     ready_at,
                     ..
                 }) => {
+                    if self.in_force.as_ref() != Some(&target) {
+                        self.retire_in_force(ready_at, grant_retirement);
+                    }
                     self.enc_status = EncStatus::Enabled;
                     self.in_force = Some(target);
                     self.failure = None;
@@ -179,6 +225,7 @@ impl Stream {
                     self.updated_at = ready_at;
                 }
                 Some(Pending::Disable { ready_at, .. }) => {
+                    self.retire_in_force(ready_at, grant_retirement);
                     self.enc_status = EncStatus::Disabled;
                     self.in_force = None;
                     self.shown = None;
@@ -188,6 +235,7 @@ impl Stream {
                 None => {}
             }
         }
+        self.retiring.retain(|&(_, at)| now < at);
         true
     }
 }

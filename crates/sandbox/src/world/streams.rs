@@ -60,8 +60,9 @@ impl World {
             }
             if let KeyRef::Customer(arn) = key {
                 self.check_cmk_room(arn, None)?;
+                self.key_start_error(arn)?;
                 if let Err(f) = self.key_outcome(region, arn) {
-                    return Err(ApiError::new(codes::INVALID_KMS_RESOURCE, f.details));
+                    return Err(ApiError::invalid_kms_resource(f.kms_code(), f.details));
                 }
             }
         }
@@ -143,12 +144,13 @@ impl World {
         };
         let counts = &mut self.cmk_counts;
         let longest = &mut self.longest_transition;
+        let retirement = self.grant_retirement;
         let lower = exclusive_start.map_or(Bound::Unbounded, Bound::Excluded);
         let mut names = Vec::new();
         let mut gone = Vec::new();
         let mut more = false;
         for (name, stream) in map.range_mut::<str, _>((lower, Bound::Unbounded)) {
-            if !settle_counted(stream, now, counts, longest) {
+            if !settle_counted(stream, now, counts, longest, retirement) {
                 gone.push(name.clone());
                 continue;
             }

@@ -61,7 +61,7 @@ fn budget_counts_accepted_calls_in_a_rolling_window() {
         w.stop_encryption(R, &s, T0 + t * 1_000).unwrap();
     }
     let err = w
-        .start_encryption(R, &s, KeyRef::AwsOwned, T0 + 3_000)
+        .start_encryption(R, &s, KeyRef::AwsOwned, "", T0 + 3_000)
         .unwrap_err();
     assert_eq!(err.code, LIMIT_EXCEEDED);
     // Still full one millisecond before the first call leaves the window.
@@ -74,7 +74,7 @@ fn budget_counts_accepted_calls_in_a_rolling_window() {
     );
     assert_eq!(w.stats(T0).limit_exceeded.stream_budget, 2);
     // The first call is out of the window at exactly +10 s: one slot frees.
-    w.start_encryption(R, &s, KeyRef::AwsOwned, T0 + 10_000)
+    w.start_encryption(R, &s, KeyRef::AwsOwned, "", T0 + 10_000)
         .unwrap();
     let t = truth(&mut w, T0 + 10_000, 0);
     assert_eq!((t.start_calls, t.calls_in_window), (1, 3));
@@ -94,7 +94,7 @@ fn refused_calls_do_not_count() {
         vec![],
     );
     let s = name(0);
-    w.start_encryption(R, &s, KeyRef::AwsOwned, T0).unwrap();
+    w.start_encryption(R, &s, KeyRef::AwsOwned, "", T0).unwrap();
     for _ in 0..5 {
         let err = w.stop_encryption(R, &s, T0 + 1).unwrap_err();
         assert_eq!(err.code, RESOURCE_IN_USE);
@@ -108,7 +108,7 @@ fn refused_calls_do_not_count() {
 fn settle_is_lazy_and_follows_the_drawn_latency() {
     let mut w = world(config(), 1, vec![]);
     let s = name(0);
-    w.start_encryption(R, &s, KeyRef::AwsOwned, T0).unwrap();
+    w.start_encryption(R, &s, KeyRef::AwsOwned, "", T0).unwrap();
     let ready = match &w.stream(R, &s).unwrap().pending {
         Some(Pending::Enable { ready_at, .. }) => *ready_at,
         other => panic!("{other:?}"),
@@ -139,7 +139,7 @@ fn settle_is_lazy_and_follows_the_drawn_latency() {
 fn max_transition_is_the_longest_completed_one() {
     let mut w = world(config(), 20, vec![]);
     for i in 0..20 {
-        w.start_encryption(R, &name(i), KeyRef::AwsOwned, T0)
+        w.start_encryption(R, &name(i), KeyRef::AwsOwned, "", T0)
             .unwrap();
     }
     assert_eq!(w.stats(T0).max_transition_ms, 0);
@@ -209,16 +209,18 @@ fn cmk_count_through_rekey_and_failed_rekey() {
             .unwrap_or(0)
     };
     // ENABLING counts.
-    w.start_encryption(R, &name(0), a.clone(), T0).unwrap();
-    w.start_encryption(R, &name(1), a.clone(), T0).unwrap();
+    w.start_encryption(R, &name(0), a.clone(), "", T0).unwrap();
+    w.start_encryption(R, &name(1), a.clone(), "", T0).unwrap();
     assert_eq!(count(&mut w, T0, "a"), 2);
-    let err = w.start_encryption(R, &name(2), a.clone(), T0).unwrap_err();
+    let err = w
+        .start_encryption(R, &name(2), a.clone(), "", T0)
+        .unwrap_err();
     assert_eq!(err.code, LIMIT_EXCEEDED);
     assert_eq!(w.stats(T0).limit_exceeded.cmk_limit, 1);
 
     // A rekey a → b counts toward both until it ends; failing, it keeps a in force.
     let t1 = T0 + SETTLED;
-    w.start_encryption(R, &name(0), b.clone(), t1).unwrap();
+    w.start_encryption(R, &name(0), b.clone(), "", t1).unwrap();
     assert_eq!((count(&mut w, t1, "a"), count(&mut w, t1, "b")), (2, 1));
     let t2 = t1 + SETTLED;
     let truth0 = truth(&mut w, t2, 0);
@@ -229,26 +231,30 @@ fn cmk_count_through_rekey_and_failed_rekey() {
     assert_eq!((count(&mut w, t2, "a"), count(&mut w, t2, "b")), (2, 0));
 
     // Starting again towards a key the stream already counts for is allowed at the limit.
-    w.start_encryption(R, &name(0), a.clone(), t2).unwrap();
+    w.start_encryption(R, &name(0), a.clone(), "", t2).unwrap();
     assert_eq!(count(&mut w, t2, "a"), 2);
 
     // A rekey away (to AWS-owned) frees a slot only once ENABLED.
-    w.start_encryption(R, &name(1), KeyRef::AwsOwned, t2)
+    w.start_encryption(R, &name(1), KeyRef::AwsOwned, "", t2)
         .unwrap();
     assert_eq!(count(&mut w, t2, "a"), 2);
-    let err = w.start_encryption(R, &name(2), a.clone(), t2).unwrap_err();
+    let err = w
+        .start_encryption(R, &name(2), a.clone(), "", t2)
+        .unwrap_err();
     assert_eq!(err.code, LIMIT_EXCEEDED);
     let t3 = t2 + SETTLED;
     assert_eq!(count(&mut w, t3, "a"), 1);
-    w.start_encryption(R, &name(2), a.clone(), t3).unwrap();
+    w.start_encryption(R, &name(2), a.clone(), "", t3).unwrap();
 
     // A Stop frees a slot only once DISABLED.
     w.stop_encryption(R, &name(0), t3).unwrap();
     assert_eq!(count(&mut w, t3, "a"), 2);
-    let err = w.start_encryption(R, &name(3), a.clone(), t3).unwrap_err();
+    let err = w
+        .start_encryption(R, &name(3), a.clone(), "", t3)
+        .unwrap_err();
     assert_eq!(err.code, LIMIT_EXCEEDED);
     let t4 = t3 + SETTLED;
-    w.start_encryption(R, &name(3), a, t4).unwrap();
+    w.start_encryption(R, &name(3), a, "", t4).unwrap();
     assert_eq!(count(&mut w, t4, "a"), 2);
 }
 
@@ -264,11 +270,13 @@ fn failure_types_of_bad_and_injected_keys() {
     denied.failure = Some(SeedFailure {
         failure_type: "KMS_ACCESS_DENIED".into(),
         times: Some(1),
+        description: None,
     });
     let mut grant = SeedKey::symmetric("grant", R);
     grant.failure = Some(SeedFailure {
         failure_type: "CREATE_KMS_GRANT_FAILED".into(),
         times: None,
+        description: None,
     });
     let keys = vec![
         disabled,
@@ -296,7 +304,7 @@ fn failure_types_of_bad_and_injected_keys() {
         ),
     ];
     for (i, (key, _)) in cases.iter().enumerate() {
-        w.start_encryption(R, &name(i), KeyRef::Customer(key.clone()), T0)
+        w.start_encryption(R, &name(i), KeyRef::Customer(key.clone()), "", T0)
             .unwrap();
         // Failure shows only after the latency.
         assert_eq!(truth(&mut w, T0, i).status, "ENABLING");
@@ -309,9 +317,9 @@ fn failure_types_of_bad_and_injected_keys() {
     }
     // `times: 1` fails once; without `times` every time.
     let t = T0 + SETTLED;
-    w.start_encryption(R, &name(4), KeyRef::Customer(arn("denied")), t)
+    w.start_encryption(R, &name(4), KeyRef::Customer(arn("denied")), "", t)
         .unwrap();
-    w.start_encryption(R, &name(5), KeyRef::Customer(arn("grant")), t)
+    w.start_encryption(R, &name(5), KeyRef::Customer(arn("grant")), "", t)
         .unwrap();
     assert_eq!(truth(&mut w, t + SETTLED, 4).status, "ENABLED");
     assert_eq!(
@@ -324,7 +332,7 @@ fn failure_types_of_bad_and_injected_keys() {
 fn throttle_is_a_token_bucket_per_region_and_operation() {
     let mut w = world(SandboxConfig { tps: 2, ..config() }, 0, vec![]);
     let op = "DescribeDeliveryStream";
-    let admit = |w: &mut World, op, region, now| w.admit(op, region, true, true, now);
+    let admit = |w: &mut World, op, region, now| w.admit(op, region, "", true, true, now);
     assert_eq!(admit(&mut w, op, R, T0), Admission::Proceed);
     assert_eq!(admit(&mut w, op, R, T0), Admission::Proceed);
     assert_eq!(admit(&mut w, op, R, T0), Admission::Throttled);
@@ -341,7 +349,7 @@ fn throttle_is_a_token_bucket_per_region_and_operation() {
     // Not throttled operations (KMS) pass.
     for _ in 0..10 {
         assert_eq!(
-            w.admit("DescribeKey", R, false, true, T0),
+            w.admit("DescribeKey", R, "", false, true, T0),
             Admission::Proceed
         );
     }
@@ -358,7 +366,7 @@ fn max_rate_is_over_a_sliding_second() {
     let mut w = world(SandboxConfig { tps: 0, ..config() }, 0, vec![]);
     for t in [0, 400, 800, 999, 1_000, 1_001, 1_500] {
         assert_eq!(
-            w.admit("ListKeys", R, true, true, T0 + t),
+            w.admit("ListKeys", R, "", true, true, T0 + t),
             Admission::Proceed
         );
     }
@@ -377,21 +385,21 @@ fn stream_rules_in_use_invalid_and_not_found() {
     let mut w = World::new(&config(), &seed, T0).unwrap();
     let code = |r: Result<(), ApiError>| r.unwrap_err().code;
     assert_eq!(
-        code(w.start_encryption(R, "kinesis", KeyRef::AwsOwned, T0)),
+        code(w.start_encryption(R, "kinesis", KeyRef::AwsOwned, "", T0)),
         INVALID_ARGUMENT
     );
     assert_eq!(code(w.stop_encryption(R, "kinesis", T0)), INVALID_ARGUMENT);
     assert_eq!(
-        code(w.start_encryption(R, "creating", KeyRef::AwsOwned, T0)),
+        code(w.start_encryption(R, "creating", KeyRef::AwsOwned, "", T0)),
         RESOURCE_IN_USE
     );
     assert_eq!(
-        code(w.start_encryption(R, "nope", KeyRef::AwsOwned, T0)),
+        code(w.start_encryption(R, "nope", KeyRef::AwsOwned, "", T0)),
         RESOURCE_NOT_FOUND
     );
     // Known in us-east-1 only.
     assert_eq!(
-        code(w.start_encryption("eu-west-1", &name(0), KeyRef::AwsOwned, T0)),
+        code(w.start_encryption("eu-west-1", &name(0), KeyRef::AwsOwned, "", T0)),
         RESOURCE_NOT_FOUND
     );
     // Stop on a never-encrypted stream: accepted, counted, nothing changes.
@@ -442,7 +450,7 @@ fn create_and_delete_take_the_latency_and_free_key_slots() {
         StreamStatus::Creating
     );
     let err = w
-        .start_encryption(R, "one", KeyRef::AwsOwned, T0)
+        .start_encryption(R, "one", KeyRef::AwsOwned, "", T0)
         .unwrap_err();
     assert_eq!(err.code, RESOURCE_IN_USE);
     let t = T0 + SETTLED;
@@ -489,7 +497,7 @@ fn faults_are_seeded_and_recorded() {
     };
     let decide = |w: &mut World| {
         (0..200)
-            .map(|_| w.admit("StartDeliveryStreamEncryption", R, true, true, T0))
+            .map(|_| w.admit("StartDeliveryStreamEncryption", R, "", true, true, T0))
             .collect::<Vec<_>>()
     };
     let a = decide(&mut world(cfg.clone(), 0, vec![]));
@@ -512,7 +520,7 @@ fn faults_are_seeded_and_recorded() {
     }
     // Unfaultable requests never are.
     let mut w = world(cfg, 0, vec![]);
-    assert!((0..100).all(|_| w.admit("X", R, false, false, T0) == Admission::Proceed));
+    assert!((0..100).all(|_| w.admit("X", R, "", false, false, T0) == Admission::Proceed));
     w.record_fault(
         "StartDeliveryStreamEncryption",
         FaultKind::Drop,

@@ -26,8 +26,9 @@ impl World {
         self.settle_due(now);
         let counts = &mut self.cmk_counts;
         let longest = &mut self.longest_transition;
+        let retirement = self.grant_retirement;
         for map in self.streams.values_mut() {
-            map.retain(|_, s| settle_counted(s, now, counts, longest));
+            map.retain(|_, s| settle_counted(s, now, counts, longest, retirement));
         }
         let mut regions: Vec<&String> = self.streams.keys().collect();
         regions.sort();
@@ -45,6 +46,7 @@ impl World {
                     key_arn: s.shown.as_ref().and_then(KeyRef::arn).map(str::to_owned),
                     key_in_force: s.in_force.as_ref().map(KeyRef::label),
                     failure: s.failure.as_ref().map(|f| f.kind.clone()),
+                    start_tokens: s.start_tokens.clone(),
                     start_calls: s.start_calls,
                     stop_calls: s.stop_calls,
                     rejected_calls: s.rejected_calls,
@@ -63,6 +65,7 @@ impl World {
                 stream_budget: self.stream_budget,
                 window_ms: self.window as u64,
                 cmk_limit: self.cmk_limit,
+                grant_retirement_ms: self.grant_retirement as u64,
                 latency_ms: self.latency.as_millis() as u64,
                 fault_rate: self.fault_rate,
             },

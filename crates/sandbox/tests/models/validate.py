@@ -1,0 +1,408 @@
+"""Checks every answer the sandbox gave against botocore's published service models.
+
+Input: a JSON file of exchanges ({label, service, operation, request, status, headers, body}),
+written by the Rust side of the model test. Output: one line per deviation, `DEVIATION <label>:
+<what>`, then `CHECKED <n> answers, <m> deviations`. Exit status 0 whatever was found (the Rust
+side asserts), 2 when this script cannot run.
+
+What is checked:
+- a request that breaks the operation's input model (required members, types, enums, lengths,
+  patterns, ranges) must be refused as AWS refuses it: SerializationException for a value of the
+  wrong JSON type, ValidationException ("N validation error(s) detected: ...", naming each
+  member path) for the rest; a request that keeps the model must not get either;
+- a 200 answer must be the operation's output shape: no unknown members, every required
+  member, the right JSON types, enum values, lengths, patterns and ranges, recursively;
+- an error answer must be HTTP 400 (500/503 for server faults), carry x-amzn-ErrorType equal
+  to its `__type`, name an error the operation lists or a common one, carry a message string,
+  and its other members must be members of the error shape;
+- STS answers must be the query protocol's XML: GetCallerIdentityResponse /
+  GetCallerIdentityResult with the output shape's members, or ErrorResponse / Error with Type,
+  Code and Message;
+- every answer carries x-amzn-RequestId.
+
+botocore's own validator checks inputs as Python values; the output walk here is our own, over
+botocore.model shapes (the same shapes botocore parses answers with).
+"""
+
+import base64
+import json
+import math
+import sys
+import xml.etree.ElementTree as ET
+
+import regex
+from botocore.session import get_session
+
+COMMON_ERRORS = {
+    # AWS's "Common Errors" of every JSON service, as they appear on the wire.
+    "AccessDeniedException",
+    "IncompleteSignature",
+    "InternalFailure",
+    "InvalidAction",
+    "InvalidClientTokenId",
+    "NotAuthorized",
+    "OptInRequired",
+    "RequestExpired",
+    "ServiceUnavailable",
+    "ThrottlingException",
+    "ValidationException",
+    # The JSON 1.1 protocol's own.
+    "SerializationException",
+    "UnknownOperationException",
+    "ExpiredTokenException",
+    "UnrecognizedClientException",
+}
+SERVER_FAULTS = {"InternalFailure": 500, "ServiceUnavailable": 503}
+
+deviations = []
+
+
+def deviation(label, what):
+    deviations.append(f"DEVIATION {label}: {what}")
+
+
+def camel(name):
+    return name[:1].lower() + name[1:]
+
+
+_patterns = {}
+
+
+def pattern_matches(pattern, text):
+    compiled = _patterns.get(pattern)
+    if compiled is None:
+        compiled = _patterns[pattern] = regex.compile(pattern, regex.ASCII)  # Java: \\w, \\d, \\s are ASCII
+    # AWS matches a member's whole value against its pattern.
+    return compiled.fullmatch(text) is not None
+
+
+def is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def is_number(v):
+    return (isinstance(v, (int, float)) and not isinstance(v, bool)) and not (
+        isinstance(v, float) and (math.isnan(v) or math.isinf(v))
+    )
+
+
+# ----------------------------------------------------------------------------- shapes
+
+
+def walk(shape, value, path, out, *, output):
+    """Appends (kind, path, what) for each way `value` breaks `shape`: kind "type" for a wrong
+    JSON type, "constraint" for the rest, "unknown" for a member the shape does not have
+    (outputs only: inputs ignore unknown members, as AWS does)."""
+    t = shape.type_name
+    meta = shape.metadata
+    if t == "structure":
+        if not isinstance(value, dict):
+            out.append(("type", path, f"expected a structure (JSON object), got {json.dumps(value)[:80]}"))
+            return
+        for name, v in value.items():
+            if v is None:
+                if output:
+                    out.append(("constraint", path + [name], "member is null"))
+                continue
+            member = shape.members.get(name)
+            if member is None:
+                if output:
+                    out.append(("unknown", path + [name], "not a member of " + shape.name))
+                continue
+            walk(member, v, path + [name], out, output=output)
+        for name in shape.required_members:
+            if value.get(name) is None:
+                out.append(("required", path + [name], f"required member {name} of {shape.name} is missing"))
+    elif t == "list":
+        if not isinstance(value, list):
+            out.append(("type", path, f"expected a list, got {json.dumps(value)[:80]}"))
+            return
+        bounds(meta, len(value), path, out, "length")
+        for i, v in enumerate(value):
+            if v is None:
+                out.append(("constraint", path + [i], "list element is null"))
+                continue
+            walk(shape.member, v, path + [i], out, output=output)
+    elif t == "map":
+        if not isinstance(value, dict):
+            out.append(("type", path, f"expected a map, got {json.dumps(value)[:80]}"))
+            return
+        bounds(meta, len(value), path, out, "length")
+        for k, v in value.items():
+            walk(shape.key, k, path + [k], out, output=output)
+            if v is not None:
+                walk(shape.value, v, path + [k], out, output=output)
+    elif t == "string":
+        if not isinstance(value, str):
+            out.append(("type", path, f"expected a string, got {json.dumps(value)[:80]}"))
+            return
+        if shape.enum and value not in shape.enum:
+            out.append(("constraint", path, f"{value!r} is not one of the enum {shape.name}"))
+        bounds(meta, len(value), path, out, "length")
+        if "pattern" in meta and not pattern_matches(meta["pattern"], value):
+            out.append(("constraint", path, f"{value!r} does not match pattern {meta['pattern']}"))
+    elif t in ("integer", "long"):
+        if not is_int(value):
+            out.append(("type", path, f"expected an integer, got {json.dumps(value)[:80]}"))
+            return
+        bounds(meta, value, path, out, "value")
+    elif t in ("double", "float"):
+        if not is_number(value):
+            out.append(("type", path, f"expected a number, got {json.dumps(value)[:80]}"))
+            return
+        bounds(meta, value, path, out, "value")
+    elif t == "boolean":
+        if not isinstance(value, bool):
+            out.append(("type", path, f"expected a boolean, got {json.dumps(value)[:80]}"))
+    elif t == "timestamp":
+        # JSON 1.1 timestamps are epoch seconds.
+        if not is_number(value):
+            out.append(("type", path, f"expected a timestamp (epoch seconds), got {json.dumps(value)[:80]}"))
+    elif t == "blob":
+        if not isinstance(value, str):
+            out.append(("type", path, f"expected a blob (base64 string), got {json.dumps(value)[:80]}"))
+            return
+        try:
+            base64.b64decode(value, validate=True)
+        except Exception:
+            out.append(("type", path, "blob is not base64"))
+    else:
+        out.append(("type", path, f"unhandled shape type {t}"))
+
+
+def bounds(meta, n, path, out, what):
+    if "min" in meta and n < meta["min"]:
+        out.append(("constraint", path, f"{what} {n} is below the minimum {meta['min']}"))
+    if "max" in meta and n > meta["max"]:
+        out.append(("constraint", path, f"{what} {n} is above the maximum {meta['max']}"))
+
+
+def wire_path(path):
+    """A member path as AWS's validation messages spell it: camelCase members joined by '.',
+    list elements as `<n>.member` (1-based)."""
+    parts = []
+    for p in path:
+        if isinstance(p, int):
+            parts.append(f"{p + 1}.member")
+        else:
+            parts.append(camel(p))
+    return ".".join(parts)
+
+
+def show(path):
+    return ".".join(str(p) for p in path) or "<top>"
+
+
+# ----------------------------------------------------------------------------- JSON services
+
+
+def error_code(ex):
+    body = ex["body_json"]
+    code = body.get("__type") if isinstance(body, dict) else None
+    if isinstance(code, str):
+        code = code.split(":")[0].split("#")[-1]
+    return code
+
+
+def check_json(ex, model):
+    label = ex["label"]
+    headers = ex["headers"]
+    status = ex["status"]
+    if "x-amzn-requestid" not in headers:
+        deviation(label, "no x-amzn-RequestId header")
+    try:
+        ex["body_json"] = json.loads(ex["body"]) if ex["body"] else {}
+    except ValueError:
+        deviation(label, f"HTTP {status} body is not JSON: {ex['body'][:120]!r}")
+        return
+    op = model.operation_model(ex["operation"]) if ex.get("operation") in model.operation_names else None
+
+    # What the input model says of the request.
+    expected = None
+    if op is not None:
+        try:
+            request = json.loads(ex["request"]) if ex["request"].strip() else {}
+        except ValueError:
+            request = None
+        if not isinstance(request, dict):
+            expected = ("SerializationException", [])
+        elif op.input_shape is not None:
+            found = []
+            walk(op.input_shape, request, [], found, output=False)
+            if any(kind == "type" for kind, _, _ in found):
+                expected = ("SerializationException", [])
+            elif found:
+                expected = ("ValidationException", found)
+
+    if status == 200:
+        if expected is not None:
+            deviation(label, f"accepted a request the input model refuses (expected {expected[0]}: "
+                      + "; ".join(f"{show(p)}: {w}" for _, p, w in expected[1]) + ")")
+        if op is None:
+            deviation(label, "HTTP 200 for an operation the model does not have")
+            return
+        if headers.get("content-type") not in ("application/x-amz-json-1.1", "application/json"):
+            deviation(label, f"content-type {headers.get('content-type')!r}")
+        body = ex["body_json"]
+        if op.output_shape is None:
+            if body not in ({}, None):
+                deviation(label, f"operation has no output, answer is {ex['body'][:120]}")
+            return
+        found = []
+        walk(op.output_shape, body, [], found, output=True)
+        for kind, path, what in found:
+            deviation(label, f"output {show(path)}: {what}")
+        return
+
+    # An error.
+    code = error_code(ex)
+    body = ex["body_json"]
+    if not isinstance(code, str):
+        deviation(label, f"HTTP {status} without a __type: {ex['body'][:120]}")
+        return
+    header = headers.get("x-amzn-errortype")
+    if header is None or header.split(":")[0] != code:
+        deviation(label, f"x-amzn-ErrorType {header!r} is not the body's __type {code!r}")
+    message = body.get("message", body.get("Message"))
+    if not isinstance(message, str) or not message:
+        deviation(label, f"{code} without a message string")
+    listed = {e.name: e for e in op.error_shapes} if op is not None else {}
+    if op is None:
+        if code not in ("UnknownOperationException",) and code not in COMMON_ERRORS:
+            deviation(label, f"unknown operation answered {code}")
+    elif code not in listed and code not in COMMON_ERRORS:
+        deviation(label, f"{code} is neither an error {op.name} lists ({', '.join(sorted(listed))}) nor a common error")
+    # The status: 400, but server faults.
+    want = SERVER_FAULTS.get(code)
+    shape = listed.get(code)
+    if shape is not None and (shape.metadata.get("fault") or shape._shape_model.get("fault")):
+        if status < 500:
+            deviation(label, f"{code} is a server fault in the model, answered HTTP {status}")
+    elif want is not None:
+        if status != want:
+            deviation(label, f"{code} answered HTTP {status}, expected {want}")
+    elif status != 400:
+        deviation(label, f"{code} answered HTTP {status}, expected 400")
+    # The members of a modeled error.
+    if shape is not None:
+        for name, v in body.items():
+            if name in ("__type", "message", "Message"):
+                continue
+            member = shape.members.get(name)
+            if member is None:
+                deviation(label, f"{code} has member {name}, not in the model")
+                continue
+            found = []
+            walk(member, v, [name], found, output=True)
+            for _, path, what in found:
+                deviation(label, f"{code} {show(path)}: {what}")
+    # What the request deserved.
+    if code == "UnknownOperationException":
+        expected = None  # the sandbox does not serve it: what its input deserves does not arise
+    if expected is not None and code != expected[0]:
+        deviation(label, f"answered {code} to a request the input model refuses with {expected[0]}: "
+                  + "; ".join(f"{show(p)}: {w}" for _, p, w in expected[1]))
+    # A ValidationException may also carry a rule the model cannot express (KMS: an asymmetric
+    # key needs a KeyUsage), but then it must not claim a constraint of the model.
+    claims_model = isinstance(message, str) and " validation error" in message and " detected: " in message
+    if expected is None and op is not None and (code == "SerializationException" or (code == "ValidationException" and claims_model)):
+        deviation(label, f"answered {code} ({message}) to a request that keeps the input model")
+    if expected is not None and expected[0] == "ValidationException" and code == "ValidationException":
+        check_validation_message(label, message or "", expected[1])
+
+
+def check_validation_message(label, message, found):
+    n = len(found)
+    head = f"{n} validation error{'s' if n != 1 else ''} detected: "
+    if not message.startswith(head):
+        deviation(label, f"ValidationException message should start {head!r}: {message!r}")
+    for _, path, what in found:
+        at = f"at '{wire_path(path)}' failed to satisfy constraint: Member must"
+        if at not in message:
+            deviation(label, f"ValidationException message does not name {at!r} ({what}): {message!r}")
+
+
+# ----------------------------------------------------------------------------- STS (query/XML)
+
+
+def check_sts(ex, model):
+    label = ex["label"]
+    status = ex["status"]
+    if "x-amzn-requestid" not in ex["headers"]:
+        deviation(label, "no x-amzn-RequestId header")
+    try:
+        root = ET.fromstring(ex["body"])
+    except ET.ParseError as e:
+        deviation(label, f"HTTP {status} body is not XML ({e}): {ex['body'][:120]!r}")
+        return
+    ns = "{" + model.metadata["xmlNamespace"] + "}"
+    if status == 200:
+        op = model.operation_model(ex["operation"])
+        want = ns + op.name + "Response"
+        if root.tag != want:
+            deviation(label, f"root {root.tag}, expected {want}")
+            return
+        children = list(root)
+        result_tag = ns + op.output_shape.serialization.get("resultWrapper", op.name + "Result")
+        if not children or children[0].tag != result_tag:
+            deviation(label, f"first child is not {result_tag}")
+            return
+        members = op.output_shape.members
+        seen = set()
+        for el in children[0]:
+            name = el.tag[len(ns):] if el.tag.startswith(ns) else el.tag
+            member = members.get(name)
+            if member is None:
+                deviation(label, f"{name} is not a member of {op.output_shape.name}")
+                continue
+            seen.add(name)
+            found = []
+            walk(member, el.text or "", [name], found, output=True)
+            for _, path, what in found:
+                deviation(label, f"output {show(path)}: {what}")
+        for name in op.output_shape.required_members:
+            if name not in seen:
+                deviation(label, f"required member {name} is missing")
+        return
+    if root.tag != ns + "ErrorResponse":
+        deviation(label, f"error root {root.tag}, expected {ns}ErrorResponse")
+        return
+    error = root.find(ns + "Error")
+    if error is None:
+        deviation(label, "ErrorResponse without Error")
+        return
+    for part in ("Type", "Code", "Message"):
+        el = error.find(ns + part)
+        if el is None or not (el.text or "").strip():
+            deviation(label, f"Error without {part}")
+    if root.find(ns + "RequestId") is None:
+        deviation(label, "ErrorResponse without RequestId")
+    if status not in (400, 403):
+        deviation(label, f"STS error answered HTTP {status}")
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def main():
+    exchanges = json.load(open(sys.argv[1]))
+    session = get_session()
+    models = {name: session.get_service_model(name) for name in ("firehose", "kms", "sts")}
+    for ex in exchanges:
+        ex["headers"] = {k.lower(): v for k, v in ex["headers"].items()}
+        service = ex["service"]
+        if service == "sts":
+            check_sts(ex, models["sts"])
+        else:
+            check_json(ex, models[service])
+    for line in deviations:
+        print(line)
+    print(f"CHECKED {len(exchanges)} answers, {len(deviations)} deviations")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Exception as e:  # the Rust side shows this and fails
+        print(f"validate.py failed: {e!r}", file=sys.stderr)
+        raise SystemExit(2)
