@@ -166,9 +166,9 @@ pub struct PlanArgs {
     #[arg(value_name = "FLEET.csv")]
     pub fleet: PathBuf,
 
-    /// A stream observed more recently than this (by `inventory` or an earlier `plan`, in the
-    /// credentials' account, settled and sent nothing since) is planned from that observation
-    /// instead of being described again; the plan's age then counts from the oldest one used.
+    /// A stream `inventory` observed more recently than this (in the credentials' account,
+    /// settled, sent nothing since) is planned from that observation instead of being
+    /// described again; the plan's age then counts from the oldest one used.
     #[arg(long, default_value = "1h", value_name = "DUR", value_parser = parse_duration)]
     pub max_plan_age: Duration,
 

@@ -29,8 +29,8 @@ pub async fn plan(opts: &PlanOptions) -> anyhow::Result<Exit> {
     let run = session.ledger.start_run("plan", None, &run_args)?;
     let settings = opts.settings;
     let pace = opts.pace.plan();
-    // Streams observed lately (an inventory just before) are not described again: only in the
-    // account STS names, never from an in-process sandbox (a new world each time).
+    // Streams an inventory observed lately are not described again: only in the account STS
+    // names, never on an in-process sandbox (a new world each time).
     let recent = match (opts.recent_within, &opts.sandbox, &place.account) {
         (Some(age), None, Some(account)) => Some(RecentEnough {
             since: session.ledger.now() - age.as_millis() as i64,
@@ -38,7 +38,7 @@ pub async fn plan(opts: &PlanOptions) -> anyhow::Result<Exit> {
         }),
         _ => None,
     };
-    let mut surveyed = survey_fleet_with(
+    let surveyed = survey_fleet_with(
         &session.ledger,
         &session.clients(),
         session.progress,
@@ -53,14 +53,13 @@ pub async fn plan(opts: &PlanOptions) -> anyhow::Result<Exit> {
     )
     .await?;
     run.finish("planned")?;
-    if surveyed.reused > 0 {
-        surveyed.warnings.push(format!(
-            "{} stream(s) planned from observations younger than --max-plan-age instead of \
-             describing them again; the plan counts as observed {} ago (--refresh describes \
-             every stream)",
+    if surveyed.reused > 0 && !global.quiet {
+        eprintln!(
+            "{} stream(s) planned from what inventory observed {} ago (younger than \
+             --max-plan-age) instead of describing them again; --refresh describes every stream.",
             surveyed.reused,
             crate::report::human_duration(session.ledger.now() - surveyed.observed_at),
-        ));
+        );
     }
     let view = PlanView {
         plan_id: surveyed.plan_id,

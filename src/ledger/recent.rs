@@ -1,6 +1,7 @@
-//! Recent observations a plan may use instead of describing a stream again (an `inventory`
-//! just before a `plan` describes every stream once, not twice). Only a settled observation is
-//! offered — the stream ACTIVE and its encryption ENABLED or DISABLED — and only when no
+//! Recent observations a plan may use instead of describing a stream again, so that an
+//! `inventory` just before a `plan` describes every stream once, not twice. Only what
+//! `inventory` observed is offered (a plan run again means to see afresh), only a settled
+//! observation — the stream ACTIVE and its encryption ENABLED or DISABLED — and only when no
 //! Start or Stop was sent to the stream since: a transition under way, or one this ledger
 //! started, must be seen afresh.
 
@@ -23,8 +24,9 @@ pub struct Recent {
 }
 
 impl Ledger {
-    /// The latest observation of `stream` if it was made at `since` or later, is settled, and
-    /// no Start or Stop was sent to the stream at or after it.
+    /// The latest observation of `stream` if `inventory` made it (it belongs to no run), at
+    /// `since` or later, it is settled, and no Start or Stop was sent to the stream at or after
+    /// it.
     pub fn recent_observation(
         &self,
         stream: &StreamId,
@@ -39,6 +41,8 @@ impl Ledger {
                  FROM streams s
                  WHERE s.account = ?1 AND s.region = ?2 AND s.name = ?3 AND s.observed_at >= ?4
                    AND s.status = 'ACTIVE' AND s.enc_status IN ('ENABLED', 'DISABLED')
+                   AND (SELECT o.run_id IS NULL FROM observations o WHERE o.stream_id = s.id
+                        ORDER BY o.id DESC LIMIT 1)
                    AND NOT EXISTS (SELECT 1 FROM attempts a
                                    WHERE a.stream_id = s.id AND a.sent_at >= s.observed_at)",
                 params![stream.account, stream.region, stream.name, since],
@@ -128,6 +132,21 @@ mod tests {
             )
             .unwrap();
         assert_eq!(ledger.recent_observation(&sid("a"), 0).unwrap(), None);
+    }
+
+    #[test]
+    fn what_a_plan_or_apply_observed_is_not_offered() {
+        let (_dir, ledger, _clock) = ledger();
+        observe(&ledger, "c", EncStatus::Disabled, None);
+        assert!(ledger.recent_observation(&sid("c"), 0).unwrap().is_some());
+        let run = ledger.start_run("plan", None, "{}").unwrap();
+        let obs = ledger
+            .recent_observation(&sid("c"), 0)
+            .unwrap()
+            .unwrap()
+            .obs;
+        ledger.record_stream(&obs, Some(run.id())).unwrap();
+        assert_eq!(ledger.recent_observation(&sid("c"), 0).unwrap(), None);
     }
 
     #[test]

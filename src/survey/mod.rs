@@ -190,8 +190,9 @@ impl Survey {
         Ok(changes)
     }
 
-    /// Takes, for each target not yet observed, the ledger's observation of it when one was
-    /// made at `since` or later and is still good to plan with ([`Ledger::recent_observation`]),
+    /// Takes, for each target not yet observed, the ledger's observation of it when `inventory`
+    /// made one at `since` or later that is still good to plan with
+    /// ([`Ledger::recent_observation`]),
     /// so it is not described again. `account`: the credentials' account, which a stream named
     /// without one is in. Returns how many were taken and the oldest observation's time.
     pub fn use_recent(
