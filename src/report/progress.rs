@@ -421,10 +421,12 @@ impl Progress {
         line
     }
 
-    /// Prints a line above the bar (or plainly without one).
+    /// Prints a line above the bar (or plainly without one). Written by us, not by indicatif's
+    /// `println`: indicatif would lay a long line out at the narrower width it is told, and
+    /// the terminal wraps it at its own.
     pub fn println(&self, text: String) {
         match self.mode {
-            Mode::Bar { .. } => self.bar.println(text),
+            Mode::Bar { .. } => self.bar.suspend(|| eprintln!("{text}")),
             Mode::Lines { .. } => eprintln!("{text}"),
             Mode::Quiet => {}
         }

@@ -298,9 +298,26 @@ fn wait_for(tmux: &Tmux, what: &str, within: Duration) -> String {
 
 #[test]
 fn the_status_line_fits_80_columns_and_leaves_nothing_behind_when_interrupted() {
-    let sandbox = Sandbox::start(&["--streams", "100", "--latency", "2s"]);
+    // 100 streams, every tenth on a key whose policy denies Firehose: failures (long lines,
+    // wrapped by the terminal) are printed above the status line while it is drawn.
+    let dir = tempfile::tempdir().unwrap();
+    let streams: Vec<String> = stream_names(100)
+        .map(|n| format!("{{\"name\": \"{n}\"}}"))
+        .collect();
+    let world = format!(
+        "{{\"streams\": [{}], \"keys\": [{{\"id\": \"k-denied\", \
+         \"failure\": {{\"type\": \"KMS_ACCESS_DENIED\"}}}}]}}",
+        streams.join(",")
+    );
+    let sandbox = Sandbox::with_world(dir.path(), &world, &["--latency", "2s"]);
     let w = Workdir::new(&sandbox);
-    let fleet = w.fleet("f.csv", &fleet_csv(stream_names(100), R));
+    let key = crate::common::key_arn(R, "k-denied");
+    let mut csv = String::from("stream,region,key_arn\n");
+    for (i, name) in stream_names(100).enumerate() {
+        let key = if i % 10 == 3 { key.as_str() } else { "" };
+        csv.push_str(&format!("{name},{R},{key}\n"));
+    }
+    let fleet = w.fleet("f.csv", &csv);
     let script = w.path("run.sh");
     std::fs::write(
         &script,
@@ -308,7 +325,7 @@ fn the_status_line_fits_80_columns_and_leaves_nothing_behind_when_interrupted() 
             "#!/bin/sh\n# The operator's Ctrl-C is for the tool: this shell stays to print its exit code.\n\
              trap true INT\nenv -i PATH=\"$PATH\" TERM=\"$TERM\" AWS_ACCESS_KEY_ID=AKIDTESTFIREHOSESSE \
              AWS_SECRET_ACCESS_KEY=test-secret-not-real AWS_EC2_METADATA_DISABLED=true \
-             {BIN} --endpoint-url {} --ledger {} apply {} --yes\necho EXIT=$?\nsleep 60\n",
+             {BIN} --endpoint-url {} --ledger {} apply {} --yes --first-poll 1s\necho EXIT=$?\nsleep 60\n",
             w.endpoint,
             w.ledger().display(),
             fleet.display()
@@ -336,13 +353,27 @@ fn the_status_line_fits_80_columns_and_leaves_nothing_behind_when_interrupted() 
     assert_eq!(status.len(), 1, "one status line:\n{screen}");
     assert!(status[0].chars().count() <= 77, "{:?}", status[0]);
     assert!(status[0].contains("eta "), "{:?}", status[0]);
+    // A failure printed above it leaves it whole, on one row.
+    let screen = wait_for(&tmux, "hint: ", Duration::from_secs(30));
+    assert!(screen.contains("hint: "), "{screen}");
+    std::thread::sleep(Duration::from_millis(500));
+    let screen = tmux.screen();
+    let status: Vec<&str> = screen
+        .lines()
+        .filter(|l| l.contains("applying") && !l.starts_with("Observing"))
+        .collect();
+    assert_eq!(status.len(), 1, "one status line:\n{screen}");
+    assert!(status[0].starts_with("applying "), "{screen}");
     // Interrupt it as an operator would.
     tmux.run(&["send-keys", "-t", "main", "C-c"]);
     let screen = wait_for(&tmux, "EXIT=", Duration::from_secs(60));
     assert!(screen.contains("EXIT=130"), "{screen}");
+    assert!(screen.contains("hint: "), "a failure was printed: {screen}");
     for line in screen.lines() {
         assert!(
-            !line.contains("applying [") && !line.contains("Describe/s") && !line.contains("eta "),
+            !(line.contains("applying") && !line.starts_with("Observing and applying"))
+                && !line.contains("Describe/s")
+                && !line.contains("eta "),
             "a stale copy of the status line is left:\n{screen}"
         );
     }
