@@ -243,13 +243,14 @@ fn inventory_then_plan_describes_no_stream_twice() {
     assert!(describes(&sandbox) >= after_inventory + 30);
 }
 
-/// A private tmux server for one test, killed when dropped.
+/// A private tmux server for one test, its socket in the test's directory; killed when
+/// dropped.
 struct Tmux {
-    socket: String,
+    socket: std::path::PathBuf,
 }
 
 impl Tmux {
-    fn new(name: &str) -> Tmux {
+    fn new(dir: &std::path::Path) -> Tmux {
         let ok = Command::new("tmux")
             .arg("-V")
             .output()
@@ -259,13 +260,13 @@ impl Tmux {
             "this test draws on a real terminal: install tmux (apt-get install tmux)"
         );
         Tmux {
-            socket: format!("firehose-sse-{name}-{}", std::process::id()),
+            socket: dir.join("tmux.sock"),
         }
     }
 
     fn run(&self, args: &[&str]) -> String {
         let out = Command::new("tmux")
-            .arg("-L")
+            .arg("-S")
             .arg(&self.socket)
             .args(args)
             .output()
@@ -332,7 +333,7 @@ fn the_status_line_fits_80_columns_and_leaves_nothing_behind_when_interrupted() 
         ),
     )
     .unwrap();
-    let tmux = Tmux::new("status-line");
+    let tmux = Tmux::new(dir.path());
     tmux.run(&[
         "new-session",
         "-d",
