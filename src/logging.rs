@@ -20,7 +20,14 @@ pub struct LogOptions {
     pub ansi: bool,
 }
 
-pub fn init(log: &LogOptions) {
+/// The SDK's credential chain warns, at length, about each provider that found nothing (the
+/// instance metadata service's raw HTTP answer included) before the call fails with
+/// `no AWS credentials`, which says it once and how to fix it. Its warnings show with
+/// `--debug` only; the error itself is never swallowed.
+const CHAIN: &str = "aws_config::meta::credentials::chain";
+
+/// The filter for `log` when `RUST_LOG` does not say otherwise.
+fn default_filter(log: &LogOptions) -> String {
     let ours = match (log.quiet, log.verbose) {
         (true, _) => "error",
         (false, 0) => "warn",
@@ -31,14 +38,19 @@ pub fn init(log: &LogOptions) {
     // The SDK logs requests, responses and the credentials' provenance at debug and trace; it
     // stays at warn unless --debug. Secrets it would print are redacted below anyway.
     let sdk = if log.debug { "trace" } else { "warn" };
-    let default = if log.quiet {
+    if log.quiet {
         "error".to_owned()
     } else {
         format!(
-            "warn,firehose_sse={ours},aws_smithy_runtime={sdk},aws_smithy_http_client={sdk},aws_sigv4={sdk},aws_config={sdk},hyper_util={}",
+            "warn,firehose_sse={ours},aws_smithy_runtime={sdk},aws_smithy_http_client={sdk},aws_sigv4={sdk},aws_config={sdk},{CHAIN}={},hyper_util={}",
+            if log.debug { "trace" } else { "error" },
             if log.debug { "debug" } else { "warn" }
         )
-    };
+    }
+}
+
+pub fn init(log: &LogOptions) {
+    let default = default_filter(log);
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -48,7 +60,8 @@ pub fn init(log: &LogOptions) {
         .try_init();
 }
 
-/// Where each log event is written: buffered whole, redacted, then written to stderr.
+/// Where each log event is written: buffered whole, redacted, then written to stderr (above
+/// the status line, when one is drawn).
 #[derive(Debug, Clone, Default)]
 pub struct RedactingStderr {
     /// Secret values known to this process (the credential environment variables).
@@ -102,7 +115,7 @@ impl Write for EventBuffer<'_> {
 impl Drop for EventBuffer<'_> {
     fn drop(&mut self) {
         let text = String::from_utf8_lossy(&self.buf);
-        let _ = std::io::stderr().write_all(redact(&text, self.known).as_bytes());
+        crate::report::progress::write_above(redact(&text, self.known).as_bytes());
     }
 }
 
@@ -185,6 +198,25 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("SignedHeaders=host"), "{out}");
+    }
+
+    #[test]
+    fn the_credential_chain_is_quiet_unless_debugging() {
+        let normal = default_filter(&LogOptions::default());
+        assert!(normal.contains(&format!("{CHAIN}=error")), "{normal}");
+        let verbose = default_filter(&LogOptions {
+            verbose: 3,
+            ..LogOptions::default()
+        });
+        assert!(verbose.contains(&format!("{CHAIN}=error")), "{verbose}");
+        let debug = default_filter(&LogOptions {
+            debug: true,
+            ..LogOptions::default()
+        });
+        assert!(debug.contains(&format!("{CHAIN}=trace")), "{debug}");
+        for filter in [normal, verbose, debug] {
+            assert!(EnvFilter::try_new(&filter).is_ok(), "{filter}");
+        }
     }
 
     #[test]

@@ -3,12 +3,11 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use firehose_sse::options::Options;
-use firehose_sse::{cli::Cli, exit_code_for, run};
+use firehose_sse::{cli, exit_code_for, run};
 
 fn main() -> ExitCode {
-    let result = Options::resolve(Cli::parse())
+    let result = Options::resolve(cli::parse())
         .map_err(anyhow::Error::from)
         .and_then(|options| {
             firehose_sse::logging::init(&options.log);

@@ -54,10 +54,10 @@ pub fn stop_on_signals(
             return;
         };
         signals.next().await;
-        eprintln!("\n{first_words}");
+        crate::report::progress::announce(first_words);
         let _ = tx.send(true);
         signals.next().await;
-        eprintln!("\n{last_words}");
+        crate::report::progress::announce_last(last_words);
         std::process::exit(code.into());
     });
     rx

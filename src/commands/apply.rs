@@ -534,7 +534,7 @@ async fn run_engine(
     }
     let (exit, label) = exit_for(&outcome);
     run.finish(label)?;
-    let summary = crate::report::apply::summary(ledger, run_id, &outcome)?;
+    let summary = crate::report::apply::summary(ledger, run_id, &outcome, session.color)?;
     match global.output {
         OutputFormat::Json => crate::outln!("{}", serde_json::to_string_pretty(&summary.json)?),
         OutputFormat::Table => crate::out!("{}", summary.text),

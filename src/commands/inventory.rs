@@ -234,7 +234,15 @@ fn summarize(rows: &[Row], regions: &[String], throttles: u32) -> serde_json::Va
 fn summary_text(summary: &serde_json::Value, out: Option<&Path>) -> String {
     let mut text = String::new();
     let empty = Vec::new();
-    for region in summary["regions"].as_array().unwrap_or(&empty) {
+    for (i, region) in summary["regions"]
+        .as_array()
+        .unwrap_or(&empty)
+        .iter()
+        .enumerate()
+    {
+        if i > 0 {
+            text.push('\n');
+        }
         text.push_str(&format!(
             "{}: {} streams, {} DirectPut without encryption\n",
             region["region"].as_str().unwrap_or("?"),
@@ -249,27 +257,49 @@ fn summary_text(summary: &serde_json::Value, out: Option<&Path>) -> String {
                 region["key_in_force_unknown"]
             ));
         }
-        for (title, field) in [
-            ("source type", "by_source_type"),
-            ("encryption", "by_encryption_status"),
-            ("key", "by_key"),
+        let counts = |field: &str| -> Vec<(String, String)> {
+            region[field]
+                .as_object()
+                .map(|map| {
+                    map.iter()
+                        .map(|(k, v)| (k.clone(), v.to_string()))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        for (heading, field) in [
+            ("By source type", "by_source_type"),
+            ("By encryption status", "by_encryption_status"),
         ] {
-            let mut table = crate::report::table([title, "streams"]);
-            if let Some(map) = region[field].as_object() {
-                for (k, v) in map {
-                    table.add_row(vec![k.clone(), v.to_string()]);
-                }
-            }
-            for line in table.lines() {
-                text.push_str(&format!("  {}\n", line.trim_end()));
-            }
+            text.push_str(&counts_table(heading, &counts(field)));
+        }
+        let keys = counts("by_key");
+        if !keys.is_empty() {
+            text.push_str(&counts_table("By key protecting them", &keys));
+        }
+        let aws_owned = KeyChoice::AwsOwned.key_type().as_str();
+        if keys.iter().all(|(k, _)| k == aws_owned) {
+            text.push_str("  No customer-managed keys.\n");
         }
     }
     if let Some(path) = out {
         text.push_str(&format!(
-            "Fleet file of the unencrypted DirectPut streams written to {}\n",
+            "\nFleet file of the unencrypted DirectPut streams written to {}\n",
             path.display()
         ));
+    }
+    text
+}
+
+/// `  Heading (streams):` then one indented line per (name, count).
+fn counts_table(heading: &str, rows: &[(String, String)]) -> String {
+    let mut table = crate::report::table(["", ""]);
+    for (name, n) in rows {
+        table.add_row(vec![name.clone(), n.clone()]);
+    }
+    let mut text = format!("  {heading} (streams):\n");
+    for line in table.lines().skip(1) {
+        text.push_str(&format!("  {}\n", line.trim_end()));
     }
     text
 }
@@ -311,7 +341,7 @@ fn write_fleet(path: &Path, rows: &[Row], key: &KeyChoice) -> anyhow::Result<()>
 
 #[cfg(test)]
 mod tests {
-    use super::next_page;
+    use super::{next_page, summary_text};
     use crate::cloud::StreamPage;
 
     fn page(names: &[&str], has_more: bool) -> StreamPage {
@@ -338,5 +368,42 @@ mod tests {
         assert!(repeated.contains("does not advance"), "{repeated}");
         // An empty last page is the normal end.
         assert_eq!(next_page("r", Some("b"), &page(&[], false)), Ok(None));
+    }
+
+    #[test]
+    fn each_table_has_a_heading_and_no_key_table_is_printed_empty() {
+        let summary = serde_json::json!({"regions": [
+            {"region": "eu-west-1", "streams": 9, "unencrypted_direct_put": 8,
+             "key_in_force_unknown": 0,
+             "by_source_type": {"DirectPut": 8, "MSKAsSource": 1},
+             "by_encryption_status": {"DISABLED": 9}, "by_key": {}},
+            {"region": "us-east-1", "streams": 2, "unencrypted_direct_put": 0,
+             "key_in_force_unknown": 0,
+             "by_source_type": {"DirectPut": 2},
+             "by_encryption_status": {"ENABLED": 2},
+             "by_key": {"AWS_OWNED_CMK": 1,
+                        "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab": 1}},
+        ], "throttles": 0});
+        let text = summary_text(&summary, None);
+        assert_eq!(
+            text,
+            "eu-west-1: 9 streams, 8 DirectPut without encryption
+  By source type (streams):
+   DirectPut    8
+   MSKAsSource  1
+  By encryption status (streams):
+   DISABLED  9
+  No customer-managed keys.
+
+us-east-1: 2 streams, 0 DirectPut without encryption
+  By source type (streams):
+   DirectPut  2
+  By encryption status (streams):
+   ENABLED  2
+  By key protecting them (streams):
+   AWS_OWNED_CMK                                                                1
+   arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab  1
+"
+        );
     }
 }

@@ -5,7 +5,7 @@ use crate::error::Exit;
 use crate::options::PlanOptions;
 use crate::report::OutputFormat;
 use crate::report::plan::{PlanView, json, table_text};
-use crate::survey::{FleetSurvey, survey_fleet};
+use crate::survey::{FleetSurvey, RecentEnough, survey_fleet_with};
 
 pub async fn plan(opts: &PlanOptions) -> anyhow::Result<Exit> {
     let global = &opts.global;
@@ -29,7 +29,16 @@ pub async fn plan(opts: &PlanOptions) -> anyhow::Result<Exit> {
     let run = session.ledger.start_run("plan", None, &run_args)?;
     let settings = opts.settings;
     let pace = opts.pace.plan();
-    let surveyed = survey_fleet(
+    // Streams an inventory observed lately are not described again: only in the account STS
+    // names, never on an in-process sandbox (a new world each time).
+    let recent = match (opts.recent_within, &opts.sandbox, &place.account) {
+        (Some(age), None, Some(account)) => Some(RecentEnough {
+            since: session.ledger.now() - age.as_millis() as i64,
+            account: account.clone(),
+        }),
+        _ => None,
+    };
+    let surveyed = survey_fleet_with(
         &session.ledger,
         &session.clients(),
         session.progress,
@@ -40,9 +49,18 @@ pub async fn plan(opts: &PlanOptions) -> anyhow::Result<Exit> {
             pace,
             run_id: run.id(),
         },
+        recent,
     )
     .await?;
     run.finish("planned")?;
+    if surveyed.reused > 0 && !global.quiet {
+        eprintln!(
+            "{} stream(s) planned from what inventory observed {} ago (younger than \
+             --max-plan-age) instead of describing them again; --refresh describes every stream.",
+            surveyed.reused,
+            crate::report::human_duration(session.ledger.now() - surveyed.observed_at),
+        );
+    }
     let view = PlanView {
         plan_id: surveyed.plan_id,
         items: &surveyed.items,

@@ -143,6 +143,17 @@ pub fn report(args: &ReportOptions) -> anyhow::Result<Exit> {
     let ledger = open(&args.global)?;
     let run = pick(&ledger, args.run_id)?;
     let rows = ledger.run_items(run.id)?;
+    if run.kind == "plan" {
+        // A plan run starts nothing: there are no per-stream outcomes to show.
+        let note = plan_run_note(&run, ledger.runs()?.iter().find(|r| r.kind == "apply"));
+        match args.format {
+            ReportFormat::Table | ReportFormat::Md => {
+                crate::outln!("{note}");
+                return Ok(Exit::Ok);
+            }
+            ReportFormat::Json | ReportFormat::Csv => eprintln!("{note}"),
+        }
+    }
     match args.format {
         ReportFormat::Table => crate::out!("{}", report_table(&rows)),
         ReportFormat::Json => crate::outln!(
@@ -153,6 +164,29 @@ pub fn report(args: &ReportOptions) -> anyhow::Result<Exit> {
         ReportFormat::Md => crate::out!("{}", report_markdown(&rows)),
     }
     Ok(Exit::Ok)
+}
+
+/// What `report` says of a plan run: what it made, and where outcomes are.
+fn plan_run_note(run: &RunRow, newest_apply: Option<&RunRow>) -> String {
+    let mut note = format!(
+        "Run {} is a plan run: it started nothing, so it has no outcomes.",
+        run.id
+    );
+    match run.plan_id {
+        Some(plan) => note.push_str(&format!(
+            " It saved plan {plan}; `firehose-sse apply --plan {plan}` shows that plan and asks \
+             before carrying it out."
+        )),
+        None => note.push_str(" It saved no plan (it did not finish)."),
+    }
+    match newest_apply {
+        Some(apply) => note.push_str(&format!(
+            " Outcomes are in the report of an apply run: `firehose-sse report {}` (the newest).",
+            apply.id
+        )),
+        None => note.push_str(" No apply run is recorded yet."),
+    }
+    note
 }
 
 pub fn history(global: &Global) -> anyhow::Result<Exit> {

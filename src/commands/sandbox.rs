@@ -115,7 +115,7 @@ async fn serve(listen: SocketAddr, config: SandboxConfig, seed: Seed) -> anyhow:
             config.tps.to_string()
         },
         config.stream_budget,
-        humantime::format_duration(config.window),
+        crate::report::span(config.window),
         config.cmk_limit,
         config.fault_rate,
         sandbox.endpoint(),

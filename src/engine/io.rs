@@ -95,6 +95,9 @@ pub enum Notice {
         name: String,
         phase: Phase,
         detail: String,
+        /// The customer key it was to be encrypted with (failures are grouped by type and
+        /// key).
+        key: Option<String>,
     },
     /// Something the operator should know now (a throttle, a stop request, a lost lock).
     Note(String),

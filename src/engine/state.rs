@@ -479,6 +479,7 @@ impl RunState {
             name: t.name.to_string(),
             phase,
             detail: t.detail(),
+            key: t.target.key_arn().map(|a| a.as_str().to_owned()),
         };
         fx.push(Effect::Update { item: i, update });
         fx.push(Effect::Notice(notice));

@@ -4,7 +4,8 @@
 //! Columns (header names are case-insensitive; the AWS spellings are accepted too):
 //! `stream` / `DeliveryStreamName` (name or Firehose ARN, required), `region`,
 //! `key_arn` / `KeyARN`, `key_type` / `KeyType`. UTF-8 with or without BOM, LF or CRLF, quoted
-//! fields, surrounding whitespace, blank lines and `#` comment lines are all accepted.
+//! fields, surrounding whitespace, blank lines and `#` comment lines are all accepted, and so is
+//! a column with no name that every row leaves empty (spreadsheet exports add one).
 //!
 //! `read` walks the CSV (line numbers from byte offsets, comment lines blanked), `rows`
 //! validates the header and each row into a [`Target`], `problems` is what is reported.

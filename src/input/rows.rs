@@ -16,12 +16,16 @@ pub(super) enum Column {
     Region,
     KeyArn,
     KeyType,
+    /// A column with no name in the header, as spreadsheet programs add after the last
+    /// column: ignored while every row leaves it empty.
+    Unnamed,
 }
 
 impl Column {
     fn from_header(name: &str) -> Option<Column> {
         let lower = name.to_ascii_lowercase();
         match lower.as_str() {
+            "" => Some(Column::Unnamed),
             "stream" | "deliverystreamname" | "stream_name" => Some(Column::Stream),
             "region" => Some(Column::Region),
             "key_arn" | "keyarn" => Some(Column::KeyArn),
@@ -36,6 +40,7 @@ impl Column {
             Column::Region => "region",
             Column::KeyArn => "key_arn",
             Column::KeyType => "key_type",
+            Column::Unnamed => "(unnamed)",
         }
     }
 }
@@ -44,7 +49,12 @@ pub(super) const ACCEPTED: &str =
     "stream (or DeliveryStreamName), region, key_arn (or KeyARN), key_type (or KeyType)";
 
 pub(super) fn has_duplicate_columns(columns: &[Option<Column>]) -> bool {
-    let known: Vec<Column> = columns.iter().flatten().copied().collect();
+    let known: Vec<Column> = columns
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|c| *c != Column::Unnamed)
+        .collect();
     known
         .iter()
         .enumerate()
@@ -67,6 +77,7 @@ pub(super) fn header(
                 value: Some(name.clone()),
                 message: format!("unknown column; accepted columns are {ACCEPTED}"),
             }),
+            Some(Column::Unnamed) => {}
             Some(c) => {
                 if let Some(first) = seen.insert(c.name(), i) {
                     problems.push(Problem {
@@ -105,14 +116,6 @@ pub(super) fn row(
     problems: &mut Vec<Problem>,
 ) -> Option<Target> {
     let before = problems.len();
-    let mut problem = |column: Column, value: &str, message: String| {
-        problems.push(Problem {
-            line: Some(line),
-            column: Some(column.name().into()),
-            value: Some(value.to_owned()),
-            message,
-        });
-    };
     if fields.len() != columns.len() {
         problems.push(Problem {
             line: Some(line),
@@ -126,6 +129,29 @@ pub(super) fn row(
         });
         return None;
     }
+    // A column without a name is ignored only while it is empty.
+    for (i, value) in fields.iter().enumerate() {
+        if columns[i] == Some(Column::Unnamed) && !value.is_empty() {
+            problems.push(Problem {
+                line: Some(line),
+                column: Some(format!("#{}", i + 1)),
+                value: Some(value.clone()),
+                message: format!(
+                    "a value in column #{}, which has no name in the header: name it \
+                     (accepted columns are {ACCEPTED}) or leave it empty",
+                    i + 1
+                ),
+            });
+        }
+    }
+    let mut problem = |column: Column, value: &str, message: String| {
+        problems.push(Problem {
+            line: Some(line),
+            column: Some(column.name().into()),
+            value: Some(value.to_owned()),
+            message,
+        });
+    };
     let get = |want: Column| {
         columns
             .iter()

@@ -300,3 +300,36 @@ fn wrong_field_count() {
         p.message
     );
 }
+
+#[test]
+fn a_spreadsheet_export_with_an_empty_trailing_column_is_read() {
+    // What Excel's "CSV UTF-8" writes: a BOM, CRLF, and an empty column after the last one.
+    let text = format!(
+        "\u{FEFF}stream,region,key_arn,key_type,\r\n\
+         orders,us-east-1,,,\r\n\
+         logs,us-east-1,{KEY},CUSTOMER_MANAGED_CMK,\r\n"
+    );
+    let t = ok(&text);
+    assert_eq!(
+        t.iter()
+            .map(|t| (t.name.as_str(), t.line))
+            .collect::<Vec<_>>(),
+        [("orders", 2), ("logs", 3)]
+    );
+    // An empty, unnamed column in the middle is ignored as well.
+    let t = ok("stream,,region\norders,,us-east-1\n");
+    assert_eq!(t[0].region, "us-east-1");
+}
+
+#[test]
+fn an_unnamed_column_with_a_value_is_named_in_the_error() {
+    let all = problems("stream,region,\norders,us-east-1,\nlogs,us-east-1,prod\n");
+    assert_eq!(all.len(), 1, "{all:#?}");
+    let p = &all[0];
+    assert_eq!(p.line, Some(3));
+    assert_eq!(p.column.as_deref(), Some("#3"));
+    assert_eq!(p.value.as_deref(), Some("prod"));
+    assert!(p.message.contains("no name in the header"), "{}", p.message);
+    // Two unnamed columns are no duplicate of each other.
+    assert_eq!(ok("stream,region,,\norders,us-east-1,,\n").len(), 1);
+}

@@ -12,6 +12,7 @@
 mod items;
 pub mod lock;
 mod plans;
+mod recent;
 mod records;
 mod runs;
 
@@ -32,6 +33,7 @@ use crate::model::StreamId;
 pub use items::RunItemRow;
 pub use lock::{LockGuard, LockHolder, StaleAfter};
 pub use plans::SavedPlan;
+pub use recent::Recent;
 pub use records::{AttemptOutcome, AttemptRow, Op, StreamState};
 pub use runs::{RunGuard, RunRow};
 

@@ -104,6 +104,9 @@ pub struct SandboxOptions {
 pub struct PlanOptions {
     pub global: Global,
     pub fleet: PathBuf,
+    /// `--max-plan-age`: observations younger than this stand in for Describes; `None` with
+    /// `--refresh`.
+    pub recent_within: Option<Duration>,
     /// The one `--region` given, the default for rows that name none.
     pub region: Option<String>,
     pub pace: PaceOptions,
@@ -258,17 +261,40 @@ impl Options {
     }
 }
 
+/// An environment variable's value, unset when empty.
+fn env(var: &str) -> Option<std::ffi::OsString> {
+    std::env::var_os(var).filter(|v| !v.is_empty())
+}
+
+/// The ledger: `--ledger`, else FIREHOSE_SSE_LEDGER, else `firehose-sse.db`.
+pub fn ledger_path(g: &GlobalArgs) -> PathBuf {
+    g.ledger
+        .clone()
+        .or_else(|| env("FIREHOSE_SSE_LEDGER").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("firehose-sse.db"))
+}
+
 fn global(g: &GlobalArgs) -> Global {
     Global {
-        ledger: g.ledger.clone(),
+        ledger: ledger_path(g),
         output: g.output.into(),
         color: color_enabled(g.color.into(), std::io::stdout().is_terminal()),
-        progress: Mode::choose(g.quiet, std::io::stderr().is_terminal()),
+        progress: Mode::choose(
+            g.quiet,
+            std::io::stderr().is_terminal(),
+            color_enabled(g.color.into(), std::io::stderr().is_terminal()),
+        ),
         quiet: g.quiet,
         connect: ConnectOptions {
-            profile: g.profile.clone(),
+            profile: g
+                .profile
+                .clone()
+                .or_else(|| env("AWS_PROFILE").map(|p| p.to_string_lossy().into_owned())),
             endpoint_url: g.endpoint_url.clone(),
-            ca_bundle: g.ca_bundle.clone(),
+            ca_bundle: g
+                .ca_bundle
+                .clone()
+                .or_else(|| env("AWS_CA_BUNDLE").map(PathBuf::from)),
             connect_timeout: g.connect_timeout,
             read_timeout: g.read_timeout,
             allow_insecure_endpoint: g.allow_insecure_endpoint,
@@ -322,6 +348,7 @@ fn plan(g: &GlobalArgs, global: Global, args: PlanArgs) -> Result<PlanOptions, U
         pace: pace(&args.pace),
         settings: settings(&args.limits),
         sandbox: sandbox(&args.sandbox),
+        recent_within: (!args.refresh).then_some(args.max_plan_age),
         fleet: args.fleet,
     })
 }

@@ -1,10 +1,9 @@
 use super::*;
-use clap::Parser as _;
 
 fn resolve(args: &[&str]) -> Result<Options, UsageError> {
     let mut argv = vec!["firehose-sse"];
     argv.extend(args);
-    Options::resolve(Cli::try_parse_from(argv).unwrap())
+    Options::resolve(crate::cli::try_parse_from(argv).unwrap())
 }
 
 #[test]
@@ -182,4 +181,37 @@ fn the_sandbox_keeps_its_flags() {
     };
     let (_, args): &(GlobalArgs, SandboxArgs) = &sandbox;
     assert_eq!(args.streams, 3);
+}
+
+#[test]
+fn plan_uses_recent_observations_unless_refreshing() {
+    let within = |args: &[&str]| match resolve(args).unwrap().command {
+        CommandOptions::Plan(p) => p.recent_within,
+        _ => panic!("not plan"),
+    };
+    assert_eq!(within(&["plan", "f.csv"]), Some(Duration::from_secs(3600)));
+    assert_eq!(
+        within(&["plan", "f.csv", "--max-plan-age", "10m"]),
+        Some(Duration::from_secs(600))
+    );
+    assert_eq!(within(&["plan", "f.csv", "--refresh"]), None);
+}
+
+#[test]
+fn the_ledger_is_the_flag_else_the_default() {
+    let ledger = |args: &[&str]| match resolve(args).unwrap().command {
+        CommandOptions::History(g) => g.ledger,
+        _ => panic!("not history"),
+    };
+    assert_eq!(
+        ledger(&["--ledger", "a.db", "history"]),
+        PathBuf::from("a.db")
+    );
+    assert_eq!(
+        ledger(&["history", "--ledger", "b.db"]),
+        PathBuf::from("b.db")
+    );
+    if std::env::var_os("FIREHOSE_SSE_LEDGER").is_none() {
+        assert_eq!(ledger(&["history"]), PathBuf::from("firehose-sse.db"));
+    }
 }

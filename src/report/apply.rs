@@ -1,15 +1,16 @@
-//! Drawing an apply run: live progress from the engine's events, the end-of-run summary, and
-//! the per-stream run report (`report --format table|json|csv|md`).
+//! Drawing an apply run: the end-of-run summary (failures grouped by cause), and the
+//! per-stream run report (`report --format table|json|csv|md`). Live progress is in
+//! [`super::live`].
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
 
-use super::progress::{Mode, Progress};
+use super::failures::{Cause, Failed, group};
+pub use super::live::spawn_reporter;
 use crate::clock::{SECOND, rfc3339};
-use crate::engine::{Notice, Outcome, Phase, Snapshot, failure};
+use crate::engine::{Outcome, Phase, failure};
 use crate::ledger::{Ledger, LedgerError, RunItemRow};
 use crate::pace::Operation;
 
@@ -22,55 +23,6 @@ pub enum ReportFormat {
     Md,
 }
 
-/// Draws events until the engine hangs up.
-pub fn spawn_reporter(
-    mode: Mode,
-    total: usize,
-    mut events: mpsc::UnboundedReceiver<Notice>,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let progress = Progress::new(mode, "applying", total as u64);
-        let mut last: Option<Snapshot> = None;
-        while let Some(event) = events.recv().await {
-            match event {
-                Notice::Progress(snap) => {
-                    progress.set_message(phase_line(&snap, last.as_ref()));
-                    progress.set_position(snap.finished() as u64);
-                    last = Some(snap);
-                }
-                Notice::Finished {
-                    region,
-                    name,
-                    phase: Phase::Failed,
-                    detail,
-                } if mode != Mode::Quiet => {
-                    progress.println(format!("failed: {region}/{name}: {detail}"));
-                }
-                Notice::Note(text) if mode != Mode::Quiet => progress.println(text),
-                _ => {}
-            }
-        }
-        progress.finish();
-    })
-}
-
-/// `starting 3 · polling 40 · done 100 · failed 1 · deferred 0 · 5.0 Start/s 5.1 Describe/s · 0 throttled`
-fn phase_line(snap: &Snapshot, _previous: Option<&Snapshot>) -> String {
-    let secs = snap.elapsed.as_secs_f64().max(1.0);
-    let rate = |op| *snap.calls.get(&op).unwrap_or(&0) as f64 / secs;
-    format!(
-        "starting {} · polling {} · done {} · failed {} · deferred {} · {:.1} Start/s {:.1} Describe/s · {} throttled",
-        snap.count(Phase::Starting),
-        snap.count(Phase::Polling),
-        snap.count(Phase::Done),
-        snap.count(Phase::Failed),
-        snap.count(Phase::Deferred),
-        rate(Operation::Start),
-        rate(Operation::Describe),
-        snap.throttles,
-    )
-}
-
 /// The end-of-run summary, as text and JSON.
 #[derive(Debug)]
 pub struct Summary {
@@ -78,7 +30,13 @@ pub struct Summary {
     pub json: Value,
 }
 
-pub fn summary(ledger: &Ledger, run_id: i64, outcome: &Outcome) -> Result<Summary, LedgerError> {
+/// The end-of-run summary; `color`: failures in red.
+pub fn summary(
+    ledger: &Ledger,
+    run_id: i64,
+    outcome: &Outcome,
+    color: bool,
+) -> Result<Summary, LedgerError> {
     // Only the items worth listing: a large run's items are not all loaded back.
     let rows = ledger.run_items_in(run_id, &[Phase::Failed, Phase::Deferred])?;
     let counts: BTreeMap<Phase, usize> =
@@ -105,34 +63,39 @@ pub fn summary(ledger: &Ledger, run_id: i64, outcome: &Outcome) -> Result<Summar
     );
     let _ = writeln!(
         text,
-        "Calls: {starts} Start, {describes} Describe ({polls_per_stream:.2} polling Describes per stream followed), {} throttled.",
+        "Calls: {starts} Start, {describes} Describe ({polls_per_stream:.2} Describes per stream to follow its transition), {} throttled.",
         outcome.throttles
     );
 
     let failed: Vec<&RunItemRow> = rows.iter().filter(|r| r.phase == Phase::Failed).collect();
-    let mut by_class: BTreeMap<String, Vec<&RunItemRow>> = BTreeMap::new();
-    for r in &failed {
-        let class = r
-            .failure_type
-            .as_deref()
-            .map_or("other", |k| failure::classify(k).as_str());
-        by_class.entry(class.to_owned()).or_default().push(r);
-    }
-    if !failed.is_empty() {
-        let _ = writeln!(text, "\nFailed:");
-        for (class, rows) in &by_class {
-            let _ = writeln!(text, "  {class}:");
-            for r in rows {
-                let _ = writeln!(
-                    text,
-                    "    {}/{}: {} {}",
-                    r.region,
-                    r.name,
-                    r.failure_type
-                        .as_deref()
-                        .unwrap_or(r.reason.as_deref().unwrap_or("failed")),
-                    r.failure_details.as_deref().unwrap_or("")
-                );
+    // A failure type has its class (DESIGN §2); an error code or a reason alone is `other`.
+    let mut classes: BTreeMap<String, &'static str> = BTreeMap::new();
+    let groups = group(failed.iter().map(|r| {
+        let kind = match (&r.failure_type, &r.reason) {
+            (Some(kind), _) => {
+                classes.insert(kind.clone(), failure::classify(kind).as_str());
+                kind.clone()
+            }
+            (None, reason) => reason.clone().unwrap_or_else(|| "failed".into()),
+        };
+        Failed {
+            cause: Cause {
+                kind,
+                key: r.target.key_arn().map(|a| a.as_str().to_owned()),
+            },
+            stream: format!("{}/{}", r.region, r.name),
+            details: r.failure_details.clone().unwrap_or_default(),
+        }
+    }));
+    if !groups.is_empty() {
+        let _ = writeln!(
+            text,
+            "\nFailed, by cause (every stream: firehose-sse report {run_id}):"
+        );
+        for g in &groups {
+            let class = classes.get(&g.cause.kind).copied().unwrap_or("other");
+            for line in g.lines(class, color) {
+                let _ = writeln!(text, "{line}");
             }
         }
     }
@@ -296,6 +259,9 @@ fn report_counts(rows: &[RunItemRow]) -> String {
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for r in rows {
         *counts.entry(r.phase.as_str()).or_default() += 1;
+    }
+    if rows.is_empty() {
+        return "\nNo streams in this run.\n".to_owned();
     }
     let parts: Vec<String> = counts.iter().map(|(p, n)| format!("{n} {p}")).collect();
     format!("\n{} streams: {}\n", rows.len(), parts.join(", "))

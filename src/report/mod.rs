@@ -37,6 +37,8 @@ pub fn table<const N: usize>(header: [&str; N]) -> comfy_table::Table {
 }
 
 pub mod apply;
+pub mod failures;
+pub mod live;
 pub mod plan;
 pub mod progress;
 
@@ -47,6 +49,21 @@ pub fn human_duration(ms: crate::clock::EpochMillis) -> String {
         s if s < 60 => format!("{s}s"),
         s if s < 3600 => format!("{}m {:02}s", s / 60, s % 60),
         s => format!("{}h {:02}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
+/// A span in the units its flags take (`250ms`, `5s`, `2m`, `24h`): whole hours stay hours
+/// rather than becoming days, as a 24 h window is spoken of.
+pub fn span(d: std::time::Duration) -> String {
+    let hours = d.as_secs() / 3600;
+    if hours < 24 {
+        return humantime::format_duration(d).to_string();
+    }
+    let rest = d - std::time::Duration::from_secs(hours * 3600);
+    if rest.is_zero() {
+        format!("{hours}h")
+    } else {
+        format!("{hours}h {}", humantime::format_duration(rest))
     }
 }
 
@@ -93,6 +110,15 @@ mod tests {
         assert_eq!(human_duration(44_001), "45s");
         assert_eq!(human_duration(200_000), "3m 20s");
         assert_eq!(human_duration(3_900_000), "1h 05m");
+    }
+
+    #[test]
+    fn spans_in_the_units_of_flags() {
+        use std::time::Duration;
+        assert_eq!(span(Duration::from_secs(86_400)), "24h");
+        assert_eq!(span(Duration::from_secs(2 * 86_400 + 90)), "48h 1m 30s");
+        assert_eq!(span(Duration::from_millis(250)), "250ms");
+        assert_eq!(span(Duration::from_secs(120)), "2m");
     }
 
     #[test]

@@ -87,8 +87,22 @@ fn style(action: Action, color: bool) -> Style {
         Action::Enable => s.green(),
         Action::Rekey => s.yellow(),
         Action::Noop => s.dim(),
-        Action::Skip => s.red(),
+        // Red is Terraform's colour for destroy: a skip is a warning, not a loss.
+        Action::Skip => s.yellow().dim(),
         Action::Defer => s.cyan(),
+    }
+}
+
+/// A laid-out row with its leading symbol coloured for `action`.
+fn color_symbol(line: &str, action: Action, color: bool) -> String {
+    let symbol = action.symbol();
+    let text = line.trim_start();
+    match text.strip_prefix(symbol) {
+        Some(rest) if color => {
+            let pad = &line[..line.len() - text.len()];
+            format!("{pad}{}{rest}", style(action, color).apply_to(symbol))
+        }
+        _ => line.to_owned(),
     }
 }
 
@@ -111,7 +125,6 @@ pub fn table_text(view: &PlanView<'_>, color: bool) -> String {
         "", "region", "stream", "current", "", "target", "budget", "note",
     ]);
     for item in view.items {
-        let s = style(item.action, color);
         let current = item.current.as_ref();
         let current_key = match current {
             None => "-".to_owned(),
@@ -130,7 +143,9 @@ pub fn table_text(view: &PlanView<'_>, color: bool) -> String {
             _ => String::new(),
         };
         lines.add_row(vec![
-            s.apply_to(item.action.symbol()).to_string(),
+            // Plain here: the table measures its widths on what it is given, and colour codes
+            // would count. The symbol is coloured once the lines are laid out.
+            item.action.symbol().to_string(),
             item.target.region.clone(),
             item.target.name.clone(),
             current_key,
@@ -140,8 +155,8 @@ pub fn table_text(view: &PlanView<'_>, color: bool) -> String {
             note,
         ]);
     }
-    for line in lines.lines().skip(1) {
-        out.push_str(line.trim_end());
+    for (line, item) in lines.lines().skip(1).zip(view.items) {
+        out.push_str(&color_symbol(line.trim_end(), item.action, color));
         out.push('\n');
     }
     out.push('\n');
@@ -211,5 +226,88 @@ fn not_direct_put(current: Option<&Current>) -> String {
             "{reason}: reads from {arn}; encryption belongs to that source, not to this stream"
         ),
         None => format!("{reason}: {}", reason.explain()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::Target;
+    use crate::model::{EncStatus, StreamStatus};
+
+    fn item(seq: usize, name: &str, action: Action, reason: Option<Reason>) -> Item {
+        Item {
+            seq,
+            target: Target {
+                line: seq as u64 + 2,
+                name: name.into(),
+                region: "us-east-1".into(),
+                account: None,
+                key: KeyChoice::AwsOwned,
+            },
+            stream: None,
+            action,
+            reason,
+            next_slot: None,
+            current: Some(Current {
+                stream_status: StreamStatus::Active,
+                status: EncStatus::Disabled,
+                key: None,
+                source_arn: None,
+                in_force_unknown: false,
+            }),
+            budget_used: 0,
+        }
+    }
+
+    fn view(items: &[Item]) -> PlanView<'_> {
+        PlanView {
+            plan_id: 1,
+            items,
+            keys: Vec::new(),
+            settings: Settings::default(),
+            warnings: Vec::new(),
+            estimated_ms: 1000,
+            pace: Pace {
+                start_tps: 5.0,
+                describe_tps: 5.0,
+            },
+            throttles: 0,
+            next: None,
+        }
+    }
+
+    #[test]
+    fn colour_changes_no_column_of_the_plan() {
+        let items = [
+            item(0, "orders", Action::Enable, None),
+            item(1, "clicks", Action::Noop, None),
+            item(2, "logs", Action::Skip, Some(Reason::NotFound)),
+            item(3, "audit", Action::Rekey, None),
+        ];
+        let plain = table_text(&view(&items), false);
+        let coloured = table_text(&view(&items), true);
+        assert_ne!(plain, coloured);
+        assert_eq!(console::strip_ansi_codes(&coloured), plain);
+        // Every row's stream name starts in the same column, coloured or not.
+        let column = |text: &str, name: &str| {
+            let line = text.lines().find(|l| l.contains(name)).unwrap();
+            console::measure_text_width(&line[..line.find(name).unwrap()])
+        };
+        for name in ["orders", "clicks", "logs", "audit"] {
+            assert_eq!(column(&coloured, name), column(&plain, "orders"), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_skip_is_a_warning_not_a_destroy() {
+        let items = [item(0, "logs", Action::Skip, Some(Reason::NotFound))];
+        let coloured = table_text(&view(&items), true);
+        let row = coloured.lines().find(|l| l.contains("logs")).unwrap();
+        assert!(
+            row.contains("\u{1b}[33m") || row.contains(";33m"),
+            "yellow: {row:?}"
+        );
+        assert!(!row.contains("\u{1b}[31m"), "not red: {row:?}");
     }
 }

@@ -10,8 +10,8 @@
 mod steps;
 
 pub use steps::{
-    Clients, Decided, FleetSurvey, Surveyed, finish_survey, prepare_survey, start_observing,
-    survey_fleet,
+    Clients, Decided, FleetSurvey, RecentEnough, Surveyed, finish_survey, prepare_survey,
+    start_observing, survey_fleet, survey_fleet_with,
 };
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -21,6 +21,7 @@ use crate::input::Target;
 use crate::ledger::{Ledger, Result, StreamState};
 pub use crate::limits::KeyChange;
 use crate::limits::KeyRoom;
+use crate::model::StreamId as Id;
 use crate::model::{Interner, KeyObservation, StreamId, StreamObservation};
 use crate::observe::{Query, shrink};
 use crate::plan::{Item, Planner, Seen, Settings};
@@ -187,6 +188,50 @@ impl Survey {
         };
         self.waiting.insert(seq, seen);
         Ok(changes)
+    }
+
+    /// Takes, for each target not yet observed, the ledger's observation of it when `inventory`
+    /// made one at `since` or later that is still good to plan with
+    /// ([`Ledger::recent_observation`]),
+    /// so it is not described again. `account`: the credentials' account, which a stream named
+    /// without one is in. Returns how many were taken and the oldest observation's time.
+    pub fn use_recent(
+        &mut self,
+        ledger: &Ledger,
+        since: EpochMillis,
+        account: &str,
+    ) -> Result<(usize, Option<EpochMillis>)> {
+        let wanted: Vec<(usize, Id)> = self
+            .undecided()
+            .filter(|(seq, t)| {
+                !self.waiting.contains_key(seq) && t.account.as_deref().is_none_or(|a| a == account)
+            })
+            .map(|(seq, t)| {
+                let id = Id {
+                    account: account.to_owned(),
+                    region: t.region.clone(),
+                    name: t.name.clone(),
+                };
+                (seq, id)
+            })
+            .collect();
+        let (mut taken, mut oldest) = (0, None::<EpochMillis>);
+        for (seq, id) in wanted {
+            if let Some(recent) = ledger.recent_observation(&id, since)? {
+                taken += 1;
+                let at = recent.state.observed_at;
+                oldest = Some(oldest.map_or(at, |o| o.min(at)));
+                self.waiting.insert(
+                    seq,
+                    Seen::Found {
+                        obs: recent.obs,
+                        in_force: recent.state.in_force,
+                        in_force_unknown: recent.state.in_force_unknown,
+                    },
+                );
+            }
+        }
+        Ok((taken, oldest))
     }
 
     /// Decides every observed item whose predecessors in its region are all decided, in fleet

@@ -34,6 +34,10 @@ pub struct Clients {
 #[derive(Debug)]
 pub struct Surveyed {
     pub plan_id: i64,
+    /// Streams planned from the ledger's recent observations instead of a Describe.
+    pub reused: usize,
+    /// The oldest observation the plan used: its age.
+    pub observed_at: EpochMillis,
     pub items: Vec<Item>,
     pub keys: Vec<KeyLine>,
     pub warnings: Vec<String>,
@@ -174,12 +178,22 @@ pub fn finish_survey(ledger: &Ledger, decided: Decided<'_>) -> anyhow::Result<Su
     ledger.set_run_plan(run_id, plan_id)?;
     Ok(Surveyed {
         plan_id,
+        reused: 0,
+        observed_at,
         items,
         keys: key_lines,
         warnings,
         estimated_ms,
         throttles,
     })
+}
+
+/// Observations a plan may take from the ledger instead of describing again: those made at
+/// `since` or later, of streams in `account` (the credentials').
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecentEnough {
+    pub since: EpochMillis,
+    pub account: String,
 }
 
 /// Observes every target (keys first, then streams, with a progress bar drawn in `progress`
@@ -191,6 +205,19 @@ pub async fn survey_fleet(
     progress: Mode,
     request: FleetSurvey<'_>,
 ) -> anyhow::Result<Surveyed> {
+    survey_fleet_with(ledger, clients, progress, request, None).await
+}
+
+/// [`survey_fleet`], taking the ledger's `recent` observations where it has them (`plan`
+/// after `inventory`). The plan's age then counts from the oldest observation it used, so
+/// `apply --plan` observes again when that one is too old.
+pub async fn survey_fleet_with(
+    ledger: &Ledger,
+    clients: &Clients,
+    progress: Mode,
+    request: FleetSurvey<'_>,
+    recent: Option<RecentEnough>,
+) -> anyhow::Result<Surveyed> {
     let FleetSurvey {
         fleet,
         targets,
@@ -200,9 +227,14 @@ pub async fn survey_fleet(
     } = request;
     let (mut survey, mut throttles) =
         prepare_survey(ledger, clients, targets, settings, run_id).await?;
+    let (reused, oldest) = match &recent {
+        Some(r) => survey.use_recent(ledger, r.since, &r.account)?,
+        None => (0, None),
+    };
     let progress = Progress::new(progress, "observing", survey.len() as u64);
+    progress.inc(reused as u64);
     let (mut rx, observer) = start_observing(clients, &survey);
-    let observed_at = ledger.now();
+    let observed_at = oldest.map_or(ledger.now(), |o| o.min(ledger.now()));
     while let Some(observed) = rx.recv().await {
         throttles += observed.throttles;
         survey.observe(ledger, observed.seq, observed.result?)?;
@@ -214,7 +246,7 @@ pub async fn survey_fleet(
     // counted before any other is planned onto it.
     let mut items = survey.decide_ready();
     items.sort_by_key(|i| i.seq);
-    finish_survey(
+    let surveyed = finish_survey(
         ledger,
         Decided {
             fleet,
@@ -225,7 +257,8 @@ pub async fn survey_fleet(
             throttles,
             run_id,
         },
-    )
+    )?;
+    Ok(Surveyed { reused, ..surveyed })
 }
 
 /// What an operator must know about the keys of a plan: that producers of streams moved to a

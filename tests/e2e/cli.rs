@@ -115,3 +115,40 @@ fn missing_fleet_file_is_an_input_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read the file"));
 }
+
+#[test]
+fn values_from_the_environment_are_not_shown_as_typed_in_a_usage_line() {
+    let out = bin()
+        .args(["plan"])
+        .env("AWS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+        .env("AWS_PROFILE", "prod")
+        .env("FIREHOSE_SSE_LEDGER", "/tmp/l.db")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let usage = stderr.lines().find(|l| l.starts_with("Usage:")).unwrap();
+    assert_eq!(usage, "Usage: firehose-sse plan <FLEET.csv>", "{stderr}");
+}
+
+#[test]
+fn a_swapped_letter_in_a_flag_gets_a_suggestion() {
+    let out = bin().args(["apply", "f.csv", "--yse"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("a similar argument exists: '--yes'"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn commands_that_call_no_aws_api_list_no_aws_option() {
+    for sub in ["status", "report", "history", "sandbox"] {
+        let out = bin().args([sub, "--help"]).output().unwrap();
+        let help = String::from_utf8_lossy(&out.stdout);
+        for flag in ["--profile", "--endpoint-url", "--ca-bundle"] {
+            assert!(!help.contains(flag), "{sub} --help lists {flag}:\n{help}");
+        }
+    }
+}

@@ -16,6 +16,7 @@ mod chaos;
 mod cli;
 mod conformance;
 mod documented;
+mod first_look;
 mod hostile;
 mod hostile_input;
 mod mistakes;

@@ -1,12 +1,17 @@
-//! The command line: clap definitions only (`options` turns them into typed settings once,
-//! before anything runs). Flags follow the AWS CLI's conventions (`--profile`,
-//! `--region`, `--endpoint-url`, `AWS_*` variables) so they work the way operators expect; every
-//! flag's help says what it does and its default.
+//! The command line: clap definitions (`options` turns them into typed settings once, before
+//! anything runs; `parse` parses with them). Flags follow the AWS CLI's conventions
+//! (`--profile`, `--region`, `--endpoint-url`, `AWS_*` variables) so they work the way
+//! operators expect; every flag's help says what it does and its default, under a heading:
+//! the command's own options, then Pacing, Limits, Sandbox, AWS connection (only on the
+//! commands that call AWS) and Global options.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+mod parse;
+pub use parse::{command, parse, try_parse_from};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -54,73 +59,76 @@ pub enum Command {
     Sandbox(SandboxArgs),
 }
 
-/// Flags every subcommand understands.
+/// Help heading of the options every command takes.
+pub const GLOBAL_HEADING: &str = "Global options";
+/// Help heading of the options of the commands that call AWS.
+pub const AWS_HEADING: &str = "AWS connection";
+
+/// Flags given before or after the subcommand. The AWS connection's are listed only by the
+/// commands that call AWS (plan, inventory, apply, resume): [`command`] hides them from the
+/// others, which still accept them as they always did. Environment variables are read by
+/// `options`, not clap, so a value from the environment never shows in a usage line as if it
+/// had been typed.
 #[derive(Debug, Args, Clone)]
 pub struct GlobalArgs {
-    /// SQLite ledger recording every observation and every Start/Stop call. Created (mode 0600)
-    /// on first use.
-    #[arg(
-        long,
-        global = true,
-        env = "FIREHOSE_SSE_LEDGER",
-        default_value = "firehose-sse.db",
-        value_name = "FILE"
-    )]
-    pub ledger: PathBuf,
-
     /// Default AWS region for fleet rows that name none (rows and stream ARNs take precedence);
     /// for `inventory`, the region to list (repeat for several). Falls back to AWS_REGION,
     /// AWS_DEFAULT_REGION, then the profile's `region`.
-    #[arg(long, global = true, value_name = "REGION", action = ArgAction::Append)]
+    #[arg(long, global = true, value_name = "REGION", action = ArgAction::Append, help_heading = AWS_HEADING)]
     pub region: Vec<String>,
 
-    /// Named profile from ~/.aws/config and ~/.aws/credentials (also AWS_PROFILE).
-    #[arg(long, global = true, env = "AWS_PROFILE", value_name = "NAME")]
+    /// Named profile from ~/.aws/config and ~/.aws/credentials. Also AWS_PROFILE.
+    #[arg(long, global = true, value_name = "NAME", help_heading = AWS_HEADING)]
     pub profile: Option<String>,
 
     /// Send every Firehose, KMS and STS request to this URL instead of the AWS endpoint (e.g. a
     /// sandbox). AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_FIREHOSE / _KMS / _STS work as in the
     /// AWS CLI.
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, global = true, value_name = "URL", help_heading = AWS_HEADING)]
     pub endpoint_url: Option<String>,
 
     /// Allow a plain http:// --endpoint-url (or AWS_ENDPOINT_URL*) to another machine; without
     /// it only https:// or loopback addresses are accepted.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = AWS_HEADING)]
     pub allow_insecure_endpoint: bool,
 
-    /// PEM file of extra root certificates to trust for HTTPS (corporate TLS proxies); also
+    /// PEM file of extra root certificates to trust for HTTPS (corporate TLS proxies). Also
     /// AWS_CA_BUNDLE.
-    #[arg(long, global = true, env = "AWS_CA_BUNDLE", value_name = "PEM")]
+    #[arg(long, global = true, value_name = "PEM", help_heading = AWS_HEADING)]
     pub ca_bundle: Option<PathBuf>,
 
     /// Time allowed to open a connection: `5` (seconds), `500ms`, `2m`. Default: SDK's (3.1 s).
-    #[arg(long, global = true, value_name = "DUR", value_parser = parse_timeout)]
+    #[arg(long, global = true, value_name = "DUR", value_parser = parse_timeout, help_heading = AWS_HEADING)]
     pub connect_timeout: Option<Duration>,
 
     /// Time allowed to wait for a response once the request is sent: `30`, `10s`. Default: none.
-    #[arg(long, global = true, value_name = "DUR", value_parser = parse_timeout)]
+    #[arg(long, global = true, value_name = "DUR", value_parser = parse_timeout, help_heading = AWS_HEADING)]
     pub read_timeout: Option<Duration>,
 
-    /// Output format of reports.
-    #[arg(long, global = true, value_enum, default_value_t = OutputArg::Table)]
+    /// Log the SDK's requests and responses on stderr (headers and bodies; credentials and
+    /// signatures are redacted).
+    #[arg(long, global = true, help_heading = AWS_HEADING)]
+    pub debug: bool,
+
+    /// SQLite ledger recording every observation and every Start/Stop call, created (mode
+    /// 0600) on first use. Also FIREHOSE_SSE_LEDGER. [default: firehose-sse.db]
+    #[arg(long, global = true, value_name = "FILE", help_heading = GLOBAL_HEADING)]
+    pub ledger: Option<PathBuf>,
+
+    /// Output format of what is printed on stdout (`report` chooses with --format).
+    #[arg(long, global = true, value_enum, default_value_t = OutputArg::Table, help_heading = GLOBAL_HEADING)]
     pub output: OutputArg,
 
     /// Colour in terminal output; `auto` colours a terminal unless NO_COLOR is set.
-    #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto)]
+    #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto, help_heading = GLOBAL_HEADING)]
     pub color: ColorArg,
 
-    /// Log the SDK's requests and responses on stderr (headers and bodies; credentials and
-    /// signatures are redacted by the SDK).
-    #[arg(long, global = true)]
-    pub debug: bool,
-
     /// More log detail on stderr (-v info, -vv debug, -vvv trace).
-    #[arg(short, long, global = true, action = ArgAction::Count)]
+    #[arg(short, long, global = true, action = ArgAction::Count, help_heading = GLOBAL_HEADING)]
     pub verbose: u8,
 
     /// Only errors on stderr; no progress.
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    #[arg(short, long, global = true, conflicts_with = "verbose", help_heading = GLOBAL_HEADING)]
     pub quiet: bool,
 }
 
@@ -158,6 +166,16 @@ pub struct PlanArgs {
     #[arg(value_name = "FLEET.csv")]
     pub fleet: PathBuf,
 
+    /// A stream `inventory` observed more recently than this (in the credentials' account,
+    /// settled, sent nothing since) is planned from that observation instead of being
+    /// described again; the plan's age then counts from the oldest one used.
+    #[arg(long, default_value = "1h", value_name = "DUR", value_parser = parse_duration)]
+    pub max_plan_age: Duration,
+
+    /// Describe every stream again, whatever the ledger observed lately.
+    #[arg(long)]
+    pub refresh: bool,
+
     #[command(flatten)]
     pub pace: PaceArgs,
 
@@ -170,6 +188,7 @@ pub struct PlanArgs {
 
 /// Run against an emulator started inside this command instead of AWS.
 #[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Sandbox")]
 pub struct InProcessSandbox {
     /// Start an in-process sandbox (emulated Firehose + KMS enforcing the AWS limits) and run
     /// against it with test credentials: seeded from --sandbox-fleet, else from
@@ -216,15 +235,15 @@ pub struct ApplyArgs {
     #[arg(long, value_name = "ID")]
     pub plan: Option<i64>,
 
+    /// A saved plan whose observations are older than this is observed again before apply.
+    #[arg(long, default_value = "1h", value_name = "DUR", value_parser = parse_duration)]
+    pub max_plan_age: Duration,
+
     #[command(flatten)]
     pub run: RunArgs,
 
     #[command(flatten)]
     pub limits: LimitArgs,
-
-    /// A saved plan whose observations are older than this is observed again before apply.
-    #[arg(long, default_value = "1h", value_name = "DUR", value_parser = parse_duration)]
-    pub max_plan_age: Duration,
 }
 
 #[derive(Debug, Args)]
@@ -249,9 +268,6 @@ pub struct RunArgs {
     #[arg(long)]
     pub allow_endpoint_change: bool,
 
-    #[command(flatten)]
-    pub pace: PaceArgs,
-
     /// How long a stream may wait for its 24 h budget to free up before it is reported
     /// deferred (0: defer at once).
     #[arg(long, default_value = "0s", value_name = "DUR", value_parser = parse_duration)]
@@ -267,8 +283,12 @@ pub struct RunArgs {
     pub max_attempts: u32,
 
     /// Delay of the first poll after a Start until the run has learned the transition time.
-    #[arg(long, default_value = "5s", value_name = "DUR", value_parser = parse_duration, hide = true)]
+    #[arg(long, default_value = "5s", value_name = "DUR", value_parser = parse_duration)]
     pub first_poll: Duration,
+
+    // Flattened groups last: each sets the help heading of what follows it.
+    #[command(flatten)]
+    pub pace: PaceArgs,
 
     #[command(flatten)]
     pub sandbox: InProcessSandbox,
@@ -287,7 +307,8 @@ pub struct ReportArgs {
     #[arg(value_name = "RUN")]
     pub run_id: Option<i64>,
 
-    /// Output format; `csv` and `md` suit spreadsheets and tickets.
+    /// Output format; `csv` and `md` suit spreadsheets and tickets. (The global `--output
+    /// json` is read as `--format json` here.)
     #[arg(long, value_enum, default_value_t = ReportFormatArg::Table)]
     pub format: ReportFormatArg,
 }
@@ -304,6 +325,7 @@ pub enum ReportFormatArg {
 /// How fast to call AWS. The defaults are the documented quota: 5 calls per second per
 /// operation per account and region.
 #[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Pacing")]
 pub struct PaceArgs {
     /// DescribeDeliveryStream, ListDeliveryStreams and KMS DescribeKey calls per second, per
     /// account and region.
@@ -326,6 +348,7 @@ pub struct PaceArgs {
 
 /// The limits the plan keeps to.
 #[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Limits")]
 pub struct LimitArgs {
     /// Start/Stop calls per stream never spent by a plan, kept for an emergency Stop or
     /// rollback (of the 25 per rolling 24 h).
@@ -462,22 +485,4 @@ fn parse_timeout(text: &str) -> Result<Duration, String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::CommandFactory;
-
-    #[test]
-    fn clap_definition_is_consistent() {
-        Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration("24h"), Ok(Duration::from_secs(86_400)));
-        assert!(parse_duration("soon").is_err());
-        assert_eq!(parse_timeout("5"), Ok(Duration::from_secs(5)));
-        assert_eq!(parse_timeout("1.5"), Ok(Duration::from_millis(1500)));
-        assert!(parse_timeout("0").is_err());
-    }
-}
+mod tests;
