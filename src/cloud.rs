@@ -562,7 +562,9 @@ impl Cloud {
         })
     }
 
-    /// `StartDeliveryStreamEncryption` with the target key. Never retried here.
+    /// `StartDeliveryStreamEncryption` with the target key — or, for encryption off,
+    /// `StopDeliveryStreamEncryption`: the call that moves the stream to `key`. Never retried
+    /// here.
     pub async fn start_encryption(
         &self,
         region: &str,
@@ -575,6 +577,7 @@ impl Cloud {
             KeyChoice::Customer(arn) => DeliveryStreamEncryptionConfigurationInput::builder()
                 .key_type(SdkKeyType::CustomerManagedCmk)
                 .key_arn(arn.as_str()),
+            KeyChoice::Off => return self.stop_encryption(region, name).await,
         }
         .build()
         .map_err(|e| CallError::NotSent(format!("invalid encryption input: {e}")))?;

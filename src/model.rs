@@ -6,33 +6,35 @@ use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 
-/// The KMS key type of a Firehose encryption configuration (`KeyType` in the API).
+/// The KMS key type of a Firehose encryption configuration (`KeyType` in the API), or — as a
+/// fleet file's target only — `NONE`: encryption off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum KeyType {
     AwsOwned,
     CustomerManaged,
+    /// Not an AWS value: the fleet file's way to ask for encryption off (a Stop).
+    None,
 }
 
 impl KeyType {
     pub const AWS_OWNED: &'static str = "AWS_OWNED_CMK";
     pub const CUSTOMER_MANAGED: &'static str = "CUSTOMER_MANAGED_CMK";
+    pub const NONE: &'static str = "NONE";
 
     pub fn as_str(self) -> &'static str {
         match self {
             KeyType::AwsOwned => Self::AWS_OWNED,
             KeyType::CustomerManaged => Self::CUSTOMER_MANAGED,
+            KeyType::None => Self::NONE,
         }
     }
 
-    /// Parses the API spelling, case-insensitively (operators type these by hand).
+    /// Parses the API spelling (and `NONE`), case-insensitively (operators type these by
+    /// hand).
     pub fn parse(text: &str) -> Option<Self> {
-        if text.eq_ignore_ascii_case(Self::AWS_OWNED) {
-            Some(KeyType::AwsOwned)
-        } else if text.eq_ignore_ascii_case(Self::CUSTOMER_MANAGED) {
-            Some(KeyType::CustomerManaged)
-        } else {
-            None
-        }
+        [KeyType::AwsOwned, KeyType::CustomerManaged, KeyType::None]
+            .into_iter()
+            .find(|k| text.eq_ignore_ascii_case(k.as_str()))
     }
 }
 
@@ -42,13 +44,16 @@ impl fmt::Display for KeyType {
     }
 }
 
-/// Which key a stream is (or should be) encrypted with.
+/// Which key a stream is (or should be) encrypted with; as a target, `Off` asks for no
+/// encryption (a Stop). Observations and keys in force are never `Off` (no key is `None`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum KeyChoice {
     /// `AWS_OWNED_CMK`: no key ARN, no per-key stream limit.
     AwsOwned,
     /// `CUSTOMER_MANAGED_CMK` with its key ARN.
     Customer(KmsKeyArn),
+    /// A target only: encryption off (`StopDeliveryStreamEncryption`).
+    Off,
 }
 
 impl KeyChoice {
@@ -56,13 +61,38 @@ impl KeyChoice {
         match self {
             KeyChoice::AwsOwned => KeyType::AwsOwned,
             KeyChoice::Customer(_) => KeyType::CustomerManaged,
+            KeyChoice::Off => KeyType::None,
         }
     }
 
     pub fn key_arn(&self) -> Option<&KmsKeyArn> {
         match self {
-            KeyChoice::AwsOwned => None,
+            KeyChoice::AwsOwned | KeyChoice::Off => None,
             KeyChoice::Customer(arn) => Some(arn),
+        }
+    }
+
+    /// Whether reaching it takes a Stop rather than a Start.
+    pub fn is_off(&self) -> bool {
+        matches!(self, KeyChoice::Off)
+    }
+
+    /// Where a stream whose encryption Describe shows as `status` with `key` stands with
+    /// respect to this target (DESIGN §2: Start goes ENABLING → ENABLED | ENABLING_FAILED,
+    /// Stop DISABLING → DISABLED | DISABLING_FAILED).
+    pub fn reached(&self, status: &EncStatus, key: Option<&KeyChoice>) -> Reached {
+        let ours = key == Some(self);
+        match (self, status) {
+            (KeyChoice::Off, EncStatus::Disabled) => Reached::Done,
+            (KeyChoice::Off, EncStatus::Disabling) => Reached::Moving,
+            (KeyChoice::Off, EncStatus::DisablingFailed) => Reached::Failed,
+            (KeyChoice::Off, EncStatus::Enabling) => Reached::Elsewhere,
+            (_, EncStatus::Enabled) if ours => Reached::Done,
+            (_, EncStatus::Enabling) if ours => Reached::Moving,
+            (_, EncStatus::EnablingFailed) if ours => Reached::Failed,
+            (_, EncStatus::Enabling | EncStatus::Disabling) => Reached::Elsewhere,
+            (_, EncStatus::Other(_)) => Reached::Unknown,
+            _ => Reached::Not,
         }
     }
 
@@ -74,8 +104,26 @@ impl KeyChoice {
                 KmsKeyArn::parse(arn).ok().map(KeyChoice::Customer)
             }
             (KeyType::CustomerManaged, None) => None,
+            (KeyType::None, _) => Some(KeyChoice::Off),
         }
     }
+}
+
+/// Where a stream stands with respect to its target ([`KeyChoice::reached`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reached {
+    /// At the target (ENABLED with its key, or DISABLED for encryption off).
+    Done,
+    /// On its way there (ENABLING towards its key, DISABLING for off).
+    Moving,
+    /// The last attempt to get there failed (ENABLING_FAILED towards it, DISABLING_FAILED).
+    Failed,
+    /// Another transition is under way (someone else's Start or Stop).
+    Elsewhere,
+    /// An encryption status nobody here knows.
+    Unknown,
+    /// Neither there nor moving: a Start or Stop is needed.
+    Not,
 }
 
 impl fmt::Display for KeyChoice {
@@ -83,6 +131,7 @@ impl fmt::Display for KeyChoice {
         match self {
             KeyChoice::AwsOwned => f.write_str("aws-owned"),
             KeyChoice::Customer(arn) => write!(f, "{arn}"),
+            KeyChoice::Off => f.write_str("off"),
         }
     }
 }

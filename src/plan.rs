@@ -15,7 +15,8 @@ use crate::limits::KeyRoom;
 use crate::limits::budget;
 use crate::limits::key_room::counted_under;
 use crate::model::{
-    EncStatus, KeyChoice, KeyObservation, SourceType, StreamId, StreamObservation, StreamStatus,
+    EncStatus, KeyChoice, KeyObservation, Reached, SourceType, StreamId, StreamObservation,
+    StreamStatus,
 };
 
 /// What apply will do with a stream.
@@ -25,7 +26,12 @@ pub enum Action {
     Enable,
     /// SSE on with another key or key type: Start with the target key.
     Rekey,
-    /// Already ENABLED with the target (or ENABLING towards it: apply polls it to the end).
+    /// SSE on, and the target is encryption off: Stop.
+    Disable,
+    /// A rollback: Start with the key the stream had before the run rolled back.
+    Restore,
+    /// Already at the target (ENABLED with its key, or DISABLED for encryption off), or on its
+    /// way there: apply polls it to the end.
     Noop,
     /// Cannot or must not be encrypted; see the reason.
     Skip,
@@ -34,9 +40,11 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 5] = [
+    pub const ALL: [Action; 7] = [
         Action::Enable,
         Action::Rekey,
+        Action::Disable,
+        Action::Restore,
         Action::Noop,
         Action::Skip,
         Action::Defer,
@@ -46,6 +54,8 @@ impl Action {
         match self {
             Action::Enable => "enable",
             Action::Rekey => "rekey",
+            Action::Disable => "disable",
+            Action::Restore => "restore",
             Action::Noop => "noop",
             Action::Skip => "skip",
             Action::Defer => "defer",
@@ -61,15 +71,20 @@ impl Action {
         match self {
             Action::Enable => '+',
             Action::Rekey => '~',
+            Action::Disable => '-',
+            Action::Restore => '<',
             Action::Noop => '=',
             Action::Skip => '!',
             Action::Defer => '…',
         }
     }
 
-    /// Whether apply calls Start for it.
+    /// Whether apply sends it a call (Start, or Stop for a disable).
     pub fn starts(self) -> bool {
-        matches!(self, Action::Enable | Action::Rekey)
+        matches!(
+            self,
+            Action::Enable | Action::Rekey | Action::Disable | Action::Restore
+        )
     }
 }
 
@@ -193,6 +208,8 @@ pub struct Settings {
     /// How long past the window a call still counts before its slot is used again
     /// ([`budget::MARGIN`]).
     pub margin: EpochMillis,
+    /// A rollback's plan: a Start towards the earlier key is a `restore`.
+    pub restore: bool,
 }
 
 impl Default for Settings {
@@ -203,6 +220,7 @@ impl Default for Settings {
             window: budget::WINDOW,
             cmk_limit: 500,
             margin: budget::MARGIN,
+            restore: false,
         }
     }
 }
@@ -378,9 +396,10 @@ impl Planner {
         if let EncStatus::Other(_) = enc.status {
             return skip(item, Reason::UnknownStatus);
         }
-        let at_target = enc.key.as_ref() == Some(&target.key)
-            && matches!(enc.status, EncStatus::Enabled | EncStatus::Enabling);
-        if at_target {
+        if matches!(
+            target.key.reached(&enc.status, enc.key.as_ref()),
+            Reached::Done | Reached::Moving
+        ) {
             item.action = Action::Noop;
             return item;
         }
@@ -411,10 +430,11 @@ impl Planner {
         if let Some(KeyChoice::Customer(old)) = protecting.filter(|k| **k != target.key) {
             self.room.free(old.as_str());
         }
-        item.action = if protecting.is_some() {
-            Action::Rekey
-        } else {
-            Action::Enable
+        item.action = match (&target.key, protecting) {
+            (KeyChoice::Off, _) => Action::Disable,
+            _ if self.settings.restore => Action::Restore,
+            (_, Some(_)) => Action::Rekey,
+            (_, None) => Action::Enable,
         };
         item
     }
@@ -450,9 +470,18 @@ impl Planner {
 pub struct Summary {
     pub enable: usize,
     pub rekey: usize,
+    /// Shown only when a plan has some (fleet rows asking for encryption off, rollbacks).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub disable: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub restore: usize,
     pub noop: usize,
     pub skip: usize,
     pub defer: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Summary {
@@ -469,6 +498,8 @@ impl Summary {
         match action {
             Action::Enable => self.enable += n,
             Action::Rekey => self.rekey += n,
+            Action::Disable => self.disable += n,
+            Action::Restore => self.restore += n,
             Action::Noop => self.noop += n,
             Action::Skip => self.skip += n,
             Action::Defer => self.defer += n,

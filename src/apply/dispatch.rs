@@ -255,14 +255,14 @@ impl Dispatcher<'_> {
                 }
                 Effect::BeginAttempt { item, at } => {
                     let row = row.expect("a Start is begun with its stream's row");
-                    let target = state.track(item).target.clone();
-                    let attempt = self.ledger.begin_attempt_at(
-                        row,
-                        Some(self.run_id),
-                        Op::Start,
-                        Some(&target),
-                        at,
-                    )?;
+                    let track = state.track(item);
+                    let (op, key) = match track.operation() {
+                        Operation::Stop => (Op::Stop, None),
+                        _ => (Op::Start, Some(&track.target)),
+                    };
+                    let attempt =
+                        self.ledger
+                            .begin_attempt_at(row, Some(self.run_id), op, key, at)?;
                     io.attempts.insert(item, attempt);
                 }
                 Effect::MarkBudgetFull { item } => {
@@ -301,9 +301,10 @@ impl Dispatcher<'_> {
     fn spawn_start(&self, state: &RunState, io: &Io, item: usize) {
         let t = state.track(item);
         let (region, name, key) = (t.region.clone(), t.name.clone(), t.target.clone());
+        let op = t.operation();
         let (cloud, pacer, tx) = (self.cloud.clone(), self.pacer.clone(), io.tx.clone());
         tokio::spawn(async move {
-            pacer.wait(SELF, &region, Operation::Start).await;
+            pacer.wait(SELF, &region, op).await;
             let (reply, answer) = oneshot::channel();
             if tx.send(Msg::Sending { item, reply }).is_err() {
                 return;

@@ -14,7 +14,7 @@ use super::state::{Purpose, RunState};
 use crate::clock::{EpochMillis, SECOND};
 use crate::cloud::CallError;
 use crate::limits::budget;
-use crate::model::{EncStatus, KeyChoice, StreamObservation, StreamStatus};
+use crate::model::{KeyChoice, Reached, StreamObservation, StreamStatus};
 use crate::pace::Operation;
 use crate::plan::Reason;
 
@@ -103,7 +103,7 @@ impl RunState {
         }
         let paced = |throttled| Effect::Paced {
             item: i,
-            op: Operation::Start,
+            op: self.tracks[i].operation(),
             throttled,
         };
         match result {
@@ -159,7 +159,7 @@ impl RunState {
                 self.finish(i, Phase::Failed, failed_with(Why::KmsRefused, failure), fx);
             }
             Err(e @ CallError::Denied { .. }) => {
-                self.aborted = Some(refused("StartDeliveryStreamEncryption", &e));
+                self.aborted = Some(refused(self.tracks[i].operation().as_str(), &e));
                 self.set_phase(i, Phase::Pending, fx);
             }
             Err(CallError::NoCredentials(message)) => {
@@ -323,7 +323,7 @@ impl RunState {
         }
         let target = self.tracks[i].target.clone();
         let enc = &obs.encryption;
-        let at_target = enc.key.as_ref() == Some(&target);
+        let reached = target.reached(&enc.status, enc.key.as_ref());
         let live = &mut self.live[i];
         let elapsed = live
             .started()
@@ -334,16 +334,16 @@ impl RunState {
         }
         if first_poll && let (Some(planned), Some(elapsed)) = (live.first_planned(), elapsed) {
             self.schedule
-                .learn(planned, elapsed, enc.status != EncStatus::Enabling);
+                .learn(planned, elapsed, reached != Reached::Moving);
         }
-        match (&enc.status, at_target) {
-            (EncStatus::Enabled, true) => {
+        match reached {
+            Reached::Done => {
                 self.take_slot(i);
                 if let Some(elapsed) = elapsed {
                     self.schedule.saw_done(elapsed);
                 }
-                // A rekey away from a customer key frees its slot now (its grant is only
-                // scheduled for retirement: see `limit_exceeded`).
+                // A rekey away from a customer key (or a Stop) frees its slot now (its grant is
+                // only scheduled for retirement: see `limit_exceeded`).
                 if let Some(KeyChoice::Customer(old)) = self.tracks[i].old_key().cloned()
                     && target.key_arn() != Some(&old)
                 {
@@ -356,7 +356,7 @@ impl RunState {
                 };
                 self.finish(i, Phase::Done, update, fx);
             }
-            (EncStatus::Enabling, true) => {
+            Reached::Moving => {
                 self.take_slot(i);
                 if self.tracks[i].phase != Phase::Polling {
                     self.set_phase(i, Phase::Polling, fx);
@@ -371,7 +371,8 @@ impl RunState {
                         (
                             "TIMED_OUT".into(),
                             format!(
-                                "still ENABLING after {}s; resume to keep polling",
+                                "still {} after {}s; resume to keep polling",
+                                enc.status,
                                 since.as_secs()
                             ),
                         ),
@@ -388,7 +389,7 @@ impl RunState {
                 };
                 self.schedule_describe(i, now + ms(wait), false);
             }
-            (EncStatus::EnablingFailed, _) => {
+            Reached::Failed => {
                 self.release_slot(i);
                 let live = &mut self.live[i];
                 live.set_started(None);
@@ -404,7 +405,7 @@ impl RunState {
                     let update = failed_with(
                         Why::EnablingFailed(FailureClass::NeedsOperator),
                         (
-                            "ENABLING_FAILED".into(),
+                            enc.status.as_str().to_owned(),
                             "no FailureDescription on the stream or its encryption \
                              configuration: look at the stream, then run again"
                                 .into(),
@@ -430,11 +431,12 @@ impl RunState {
                 );
                 self.finish(i, Phase::Failed, update, fx);
             }
-            (EncStatus::Other(raw), _) => {
+            Reached::Unknown => {
+                let raw = enc.status.as_str();
                 let update = failed_with(
                     Why::Plan(Reason::UnknownStatus),
                     (
-                        raw.clone(),
+                        raw.to_owned(),
                         "an encryption status this tool does not know: look at the stream \
                          before changing it"
                             .into(),
@@ -442,17 +444,17 @@ impl RunState {
                 );
                 self.finish(i, Phase::Failed, update, fx);
             }
-            (EncStatus::Disabling, _) | (EncStatus::Enabling, false) => {
-                // Someone else's transition (a Stop with any key, or a Start towards another
-                // key): wait for it to end, then decide.
+            Reached::Elsewhere => {
+                // Someone else's transition (a Stop, or a Start towards another key): wait
+                // for it to end, then decide.
                 self.set_phase(i, Phase::Pending, fx);
                 self.tracks[i].needs_describe = true;
                 let wait = ms(self.schedule.first_delay());
                 self.schedule_describe(i, now + wait, true);
             }
-            _ => {
-                // Not at the target and not moving: our Start did not take (or was never
-                // sent). Start it (again) within the attempt limit.
+            Reached::Not => {
+                // Not at the target and not moving: our call did not take (or was never
+                // sent). Send it (again) within the attempt limit.
                 let live = &mut self.live[i];
                 live.set_started(None);
                 live.set_first_planned(None);

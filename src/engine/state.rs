@@ -214,7 +214,7 @@ impl RunState {
             Event::StartSending { item } => {
                 let t = &mut self.tracks[item];
                 t.starts += 1;
-                *self.calls.entry(Operation::Start).or_default() += 1;
+                *self.calls.entry(t.operation()).or_default() += 1;
                 self.live[item].sends.push(now);
                 fx.push(Effect::BeginAttempt { item, at: now });
             }

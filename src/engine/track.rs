@@ -11,7 +11,8 @@ use std::sync::Arc;
 use super::phase::{Phase, Why};
 use crate::clock::EpochMillis;
 use crate::limits::budget;
-use crate::model::{EncStatus, Interner, KeyChoice, StreamId};
+use crate::model::{Interner, KeyChoice, Reached, StreamId};
+use crate::pace::Operation;
 use crate::plan::{Action, Item};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,9 +88,14 @@ impl Track {
     /// The starting phase of a freshly planned item.
     pub fn from_item(item: &Item, old_key: Option<KeyChoice>, names: &mut Interner) -> Track {
         let phase = match item.action {
-            Action::Enable | Action::Rekey => Phase::Pending,
-            Action::Noop => match item.current.as_ref().map(|c| &c.status) {
-                Some(EncStatus::Enabling) => Phase::Polling,
+            Action::Enable | Action::Rekey | Action::Disable | Action::Restore => Phase::Pending,
+            // Already there, or on its way (polled to the end).
+            Action::Noop => match item.current.as_ref() {
+                Some(c)
+                    if item.target.key.reached(&c.status, c.key.as_ref()) == Reached::Moving =>
+                {
+                    Phase::Polling
+                }
                 _ => Phase::Done,
             },
             Action::Skip => Phase::Skipped,
@@ -114,6 +120,15 @@ impl Track {
                 key_retried: false,
             },
         )
+    }
+
+    /// The call that moves the stream to its target: Start, or Stop for encryption off.
+    pub fn operation(&self) -> Operation {
+        if self.target.is_off() {
+            Operation::Stop
+        } else {
+            Operation::Start
+        }
     }
 
     pub fn stream_id(&self) -> Option<StreamId> {

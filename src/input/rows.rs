@@ -275,9 +275,10 @@ pub(super) fn row(
                     Column::KeyType,
                     key_type_text,
                     format!(
-                        "unknown key type; expected {} or {}",
+                        "unknown key type; expected {}, {} or {} (encryption off)",
                         KeyType::AWS_OWNED,
-                        KeyType::CUSTOMER_MANAGED
+                        KeyType::CUSTOMER_MANAGED,
+                        KeyType::NONE
                     ),
                 );
                 None
@@ -293,6 +294,15 @@ pub(super) fn row(
                 None
             }
             (Some(KeyType::CustomerManaged), Some(arn)) => Some(KeyChoice::Customer(arn)),
+            (Some(KeyType::None), None) if key_arn_text.is_empty() => Some(KeyChoice::Off),
+            (Some(KeyType::None), _) => {
+                problem(
+                    Column::KeyType,
+                    key_type_text,
+                    "NONE (encryption off) takes no key ARN: empty key_arn".into(),
+                );
+                None
+            }
             (Some(KeyType::CustomerManaged), None) => {
                 if key_arn_text.is_empty() {
                     problem(

@@ -333,3 +333,13 @@ fn an_unnamed_column_with_a_value_is_named_in_the_error() {
     // Two unnamed columns are no duplicate of each other.
     assert_eq!(ok("stream,region,,\norders,us-east-1,,\n").len(), 1);
 }
+
+#[test]
+fn key_type_none_asks_for_encryption_off() {
+    let t = ok("stream,region,key_type\na,us-east-1,NONE\nb,us-east-1,none\n");
+    assert_eq!(t[0].key, KeyChoice::Off);
+    assert_eq!(t[1].key, KeyChoice::Off);
+    let p = one("stream,region,key_arn,key_type\n\
+         a,us-east-1,arn:aws:kms:us-east-1:123456789012:key/k1,NONE\n");
+    assert!(p.message.contains("takes no key ARN"), "{p:?}");
+}

@@ -31,6 +31,7 @@ fn settings_json(s: &Settings) -> String {
         "window_ms": s.window,
         "cmk_limit": s.cmk_limit,
         "margin_ms": s.margin,
+        "restore": s.restore,
     })
     .to_string()
 }
@@ -45,6 +46,7 @@ fn settings_from_json(text: &str) -> Settings {
         window: num("window_ms", d.window as u64) as EpochMillis,
         cmk_limit: num("cmk_limit", d.cmk_limit.into()) as u32,
         margin: num("margin_ms", d.margin as u64) as EpochMillis,
+        restore: v.get("restore").and_then(|x| x.as_bool()).unwrap_or(false),
     }
 }
 

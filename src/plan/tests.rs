@@ -1,7 +1,7 @@
 //! Planner decisions, one per action and reason, without I/O.
 
 use super::*;
-use crate::clock::DAY;
+use crate::clock::{DAY, HOUR};
 use crate::model::{Encryption, Failure, KmsKeyArn};
 
 const NOW: EpochMillis = 100 * DAY;
@@ -525,4 +525,65 @@ fn a_kinesis_sourced_stream_is_skipped_with_its_source_named() {
     let item = decide_one(&target("a", KeyChoice::AwsOwned), &seen, &[]);
     assert_eq!(verdict(&item), (Action::Skip, Some(Reason::NotDirectPut)));
     assert_eq!(item.current.unwrap().source_arn.as_deref(), Some(source));
+}
+
+#[test]
+fn encryption_off_is_a_disable_of_what_is_on_and_a_noop_of_what_is_off() {
+    let t = target("a", KeyChoice::Off);
+    let item = decide_one(&t, &enabled("a", cmk(K1)), &[]);
+    assert_eq!(verdict(&item), (Action::Disable, None));
+    assert_eq!(item.action.symbol(), '-');
+    assert!(item.action.starts());
+    assert_eq!(
+        verdict(&decide_one(&t, &plain("a"), &[])),
+        (Action::Noop, None)
+    );
+    let disabling = found(
+        "a",
+        SourceType::DirectPut,
+        StreamStatus::Active,
+        EncStatus::Disabling,
+        Some(KeyChoice::AwsOwned),
+    );
+    assert_eq!(
+        verdict(&decide_one(&t, &disabling, &[])),
+        (Action::Noop, None)
+    );
+    // The budget holds for a Stop as for a Start.
+    let sends: Vec<EpochMillis> = (0..24).map(|i| NOW - HOUR + i).collect();
+    let item = decide_one(&t, &enabled("a", cmk(K1)), &sends);
+    assert_eq!(verdict(&item), (Action::Defer, Some(Reason::Budget)));
+}
+
+#[test]
+fn a_disable_frees_its_key_for_the_streams_planned_after_it() {
+    let keys = keys();
+    let settings = Settings {
+        cmk_limit: 1,
+        ..Settings::default()
+    };
+    let mut planner = Planner::new(settings, HashMap::from([(K1.to_owned(), 1)]), keys, NOW);
+    let off = planner.decide(0, &target("a", KeyChoice::Off), &enabled("a", cmk(K1)), &[]);
+    assert_eq!(off.action, Action::Disable);
+    let onto = planner.decide(1, &target("b", cmk(K1)), &plain("b"), &[]);
+    assert_eq!(verdict(&onto), (Action::Enable, None));
+}
+
+#[test]
+fn a_rollback_plan_restores_rather_than_enables() {
+    let keys = keys();
+    let settings = Settings {
+        restore: true,
+        ..Settings::default()
+    };
+    let mut planner = Planner::new(settings, HashMap::new(), keys, NOW);
+    let back = planner.decide(
+        0,
+        &target("a", cmk(K1)),
+        &enabled("a", KeyChoice::AwsOwned),
+        &[],
+    );
+    assert_eq!(verdict(&back), (Action::Restore, None));
+    let off = planner.decide(1, &target("b", KeyChoice::Off), &enabled("b", cmk(K1)), &[]);
+    assert_eq!(verdict(&off), (Action::Disable, None));
 }

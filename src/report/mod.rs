@@ -73,6 +73,7 @@ pub fn short_key(key: Option<&crate::model::KeyChoice>) -> String {
         None => "(none)".to_owned(),
         Some(crate::model::KeyChoice::AwsOwned) => "aws-owned".to_owned(),
         Some(crate::model::KeyChoice::Customer(arn)) => format!("key/{}", arn.key_id()),
+        Some(crate::model::KeyChoice::Off) => "off".to_owned(),
     }
 }
 

@@ -85,7 +85,9 @@ fn style(action: Action, color: bool) -> Style {
     let s = Style::new().force_styling(color);
     match action {
         Action::Enable => s.green(),
-        Action::Rekey => s.yellow(),
+        Action::Rekey | Action::Restore => s.yellow(),
+        // Terraform's destroy colour: encryption goes off.
+        Action::Disable => s.red(),
         Action::Noop => s.dim(),
         // Red is Terraform's colour for destroy: a skip is a warning, not a loss.
         Action::Skip => s.yellow().dim(),

@@ -5,6 +5,7 @@
 mod answers;
 mod gates;
 mod run;
+mod stop;
 
 use std::collections::HashMap;
 use std::time::Duration;
