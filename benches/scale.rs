@@ -342,7 +342,11 @@ fn bench_ledger(args: &Args, items: &[Item], now: EpochMillis) -> serde_json::Va
         .iter()
         .map(|item| {
             let phase = match item.action {
-                Action::Enable | Action::Rekey | Action::Noop => Phase::Done,
+                Action::Enable
+                | Action::Rekey
+                | Action::Disable
+                | Action::Restore
+                | Action::Noop => Phase::Done,
                 Action::Skip => Phase::Skipped,
                 Action::Defer => Phase::Deferred,
             };
