@@ -163,6 +163,7 @@ fn fleet(rows: usize, now: EpochMillis) -> Vec<(Target, Seen, Vec<EpochMillis>)>
                 region: REGION.into(),
                 account: None,
                 key,
+                expect: None,
             };
             let in_force = (enc == EncStatus::Enabled)
                 .then(|| current_key.clone())

@@ -16,17 +16,26 @@ use std::process::ExitCode;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
-    Ok = 0,
-    Runtime = 1,
-    Usage = 2,
-    Failed = 3,
-    Deferred = 4,
-    Interrupted = 130,
+    Ok,
+    Runtime,
+    Usage,
+    Failed,
+    Deferred,
+    Interrupted,
+    /// `plan --detailed-exitcode`: the plan has changes (Terraform's convention).
+    Changes,
 }
 
 impl Exit {
     pub fn code(self) -> u8 {
-        self as u8
+        match self {
+            Exit::Ok => 0,
+            Exit::Runtime => 1,
+            Exit::Usage | Exit::Changes => 2,
+            Exit::Failed => 3,
+            Exit::Deferred => 4,
+            Exit::Interrupted => 130,
+        }
     }
 }
 

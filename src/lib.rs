@@ -41,6 +41,7 @@ pub fn run(command: CommandOptions) -> anyhow::Result<Exit> {
             CommandOptions::Inventory(opts) => commands::inventory(opts).await,
             CommandOptions::Apply(opts) => commands::apply(opts).await,
             CommandOptions::Resume(opts) => commands::resume(opts).await,
+            CommandOptions::Rollback(opts) => commands::rollback(opts).await,
             CommandOptions::Status(opts) => commands::status(opts),
             CommandOptions::Report(opts) => commands::report(opts),
             CommandOptions::History(global) => commands::history(global),

@@ -115,10 +115,13 @@ pub enum Reason {
     KeyWrongRegion,
     CmkLimit,
     Budget,
+    /// A rollback found the stream elsewhere than the rolled-back run left it: someone changed
+    /// it since, and it is not touched.
+    ChangedSinceRun,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 13] = [
+    pub const ALL: [Reason; 14] = [
         Reason::WrongAccount,
         Reason::NotDirectPut,
         Reason::NotFound,
@@ -132,6 +135,7 @@ impl Reason {
         Reason::KeyWrongRegion,
         Reason::CmkLimit,
         Reason::Budget,
+        Reason::ChangedSinceRun,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -149,6 +153,7 @@ impl Reason {
             Reason::KeyWrongRegion => "key_wrong_region",
             Reason::CmkLimit => "cmk_limit",
             Reason::Budget => "budget",
+            Reason::ChangedSinceRun => "changed_since_run",
         }
     }
 
@@ -183,6 +188,9 @@ impl Reason {
             Reason::CmkLimit => "the key would protect more streams than the per-key limit",
             Reason::Budget => {
                 "no Start/Stop call left above the reserve in the rolling 24 h window"
+            }
+            Reason::ChangedSinceRun => {
+                "someone changed the stream's encryption since the run being rolled back: left as it is"
             }
         }
     }
@@ -402,6 +410,16 @@ impl Planner {
         ) {
             item.action = Action::Noop;
             return item;
+        }
+        // A rollback touches a stream only where the run it undoes left it (a stream already
+        // back, say by an earlier rollback, is a noop above).
+        if let Some(expect) = &target.expect
+            && !matches!(
+                expect.reached(&enc.status, enc.key.as_ref()),
+                Reached::Done | Reached::Moving
+            )
+        {
+            return skip(item, Reason::ChangedSinceRun);
         }
         if let KeyChoice::Customer(arn) = &target.key
             && let Some(reason) = self.key_problem(arn.as_str(), &obs.id.region)

@@ -46,8 +46,14 @@ pub enum Command {
     /// Carry out a plan: a fleet file (observed and planned first) or a saved plan. Asks for
     /// confirmation unless --yes. Safe to run again after a crash: it resumes.
     Apply(ApplyArgs),
-    /// Continue an interrupted apply run (the newest unfinished one unless RUN is given).
+    /// Continue an interrupted apply or rollback run (the newest unfinished one unless RUN is
+    /// given).
     Resume(ResumeArgs),
+    /// Return every stream a run changed to its encryption before that run: the earlier key
+    /// restored, or encryption stopped where there was none. Shown as a plan and confirmed
+    /// like apply, carried out by the same engine (budget, key room, pacing, polling,
+    /// resumable); streams changed since by someone else are left alone.
+    Rollback(RollbackArgs),
     /// Where a run stands, from the ledger alone (no AWS calls).
     Status(RunSelector),
     /// Per-stream outcome of a run: stream, action, final status, key, attempts, enabled-at,
@@ -176,6 +182,11 @@ pub struct PlanArgs {
     #[arg(long)]
     pub refresh: bool,
 
+    /// Exit 0 when every stream is at its target, 2 when the plan has changes, 1 on any
+    /// error (Terraform's convention): for cron jobs and CI pipelines that page on drift.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+
     #[command(flatten)]
     pub pace: PaceArgs,
 
@@ -256,7 +267,24 @@ pub struct ResumeArgs {
     pub run: RunArgs,
 }
 
-/// Flags of apply and resume.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The run to roll back (default: the newest apply run).
+    #[arg(value_name = "RUN")]
+    pub run_id: Option<i64>,
+
+    /// Show the rollback's plan, as `plan` does (in `--output json` too), and send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub run: RunArgs,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Flags of apply, resume and rollback.
 #[derive(Debug, Args, Clone)]
 pub struct RunArgs {
     /// Do not ask for confirmation (required when stdin is not a terminal).

@@ -120,7 +120,9 @@ fn a_misspelt_or_misplaced_flag_gets_a_tip() {
     let err = try_parse_from(["fs", "status", "--concurrency", "4"]).unwrap_err();
     let text = err.render().to_string();
     assert!(
-        text.contains("--concurrency is an option of plan, inventory, apply, resume"),
+        text.contains(
+            "--concurrency is an option of plan, inventory, apply, rollback, resume, not of status"
+        ),
         "{text}"
     );
     // Before the subcommand, clap's own tip names where it belongs.

@@ -26,7 +26,7 @@ use crate::report::OutputFormat;
 use crate::report::plan::{PlanView, summary_line, table_text};
 use crate::survey::{FleetSurvey, survey_fleet};
 
-fn config(run: &RunOptions, settings: Settings) -> Config {
+pub(super) fn config(run: &RunOptions, settings: Settings) -> Config {
     Config {
         settings,
         concurrency: run.pace.concurrency,
@@ -39,7 +39,7 @@ fn config(run: &RunOptions, settings: Settings) -> Config {
 }
 
 /// Asks on the terminal; only `yes` proceeds.
-fn confirm(question: &str) -> std::io::Result<bool> {
+pub(super) fn confirm(question: &str) -> std::io::Result<bool> {
     eprint!("{question} Only 'yes' will be accepted: ");
     std::io::stderr().flush()?;
     let mut answer = String::new();
@@ -58,7 +58,7 @@ fn stop_on_signals() -> watch::Receiver<bool> {
 }
 
 /// Takes the ledger's apply lock for this process.
-fn take_lock(ledger: &Ledger) -> anyhow::Result<LockGuard<'_>> {
+pub(super) fn take_lock(ledger: &Ledger) -> anyhow::Result<LockGuard<'_>> {
     let (pid, host) = lock::me();
     Ok(ledger.acquire_lock(pid, &host, None, StaleAfter::ProcessTable)?)
 }
@@ -374,12 +374,9 @@ pub async fn resume(args: &ResumeOptions) -> anyhow::Result<Exit> {
     let lock = take_lock(ledger)?;
     ledger.abandon_planless_runs()?;
     let run = match args.run_id {
-        Some(id) => ledger
-            .run(id)?
-            .filter(|r| r.kind == "apply")
-            .ok_or_else(|| {
-                UsageError::new(format!("no apply run {id} in {}", ledger.path().display()))
-            })?,
+        Some(id) => ledger.run(id)?.filter(|r| r.carries_out()).ok_or_else(|| {
+            UsageError::new(format!("no apply run {id} in {}", ledger.path().display()))
+        })?,
         None => match ledger.unfinished_apply(None)? {
             Some(run) => run,
             None => {
@@ -483,7 +480,7 @@ async fn resume_locked(
 }
 
 /// Runs the engine with a reporter and signal handling, records the outcome, prints the summary.
-async fn run_engine(
+pub(super) async fn run_engine(
     global: &Global,
     session: &Session,
     run: RunGuard<'_>,

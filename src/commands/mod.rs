@@ -4,6 +4,7 @@
 mod apply;
 mod inventory;
 mod plan;
+mod rollback;
 mod runs;
 mod sandbox;
 mod session;
@@ -15,6 +16,7 @@ use crate::input::{self, Target};
 pub use apply::{apply, resume};
 pub use inventory::inventory;
 pub use plan::plan;
+pub use rollback::rollback;
 pub use runs::{history, report, status};
 pub use sandbox::sandbox;
 pub use session::{LedgerMode, Place, Session};

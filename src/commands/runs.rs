@@ -24,7 +24,7 @@ fn pick(ledger: &Ledger, id: Option<i64>) -> anyhow::Result<RunRow> {
     let runs = ledger.runs()?;
     let found = match id {
         Some(id) => runs.into_iter().find(|r| r.id == id),
-        None => runs.into_iter().find(|r| r.kind == "apply"),
+        None => runs.into_iter().find(|r| r.carries_out()),
     };
     found.ok_or_else(|| {
         UsageError::new(match id {
@@ -145,7 +145,7 @@ pub fn report(args: &ReportOptions) -> anyhow::Result<Exit> {
     let rows = ledger.run_items(run.id)?;
     if run.kind == "plan" {
         // A plan run starts nothing: there are no per-stream outcomes to show.
-        let note = plan_run_note(&run, ledger.runs()?.iter().find(|r| r.kind == "apply"));
+        let note = plan_run_note(&run, ledger.runs()?.iter().find(|r| r.carries_out()));
         match args.format {
             ReportFormat::Table | ReportFormat::Md => {
                 crate::outln!("{note}");
@@ -198,6 +198,7 @@ pub fn history(global: &Global) -> anyhow::Result<Exit> {
                 .iter()
                 .map(|r| serde_json::json!({
                     "run_id": r.id, "kind": r.kind, "plan_id": r.plan_id,
+                    "rollback_of": r.rollback_of(),
                     "started_at": rfc3339(r.started_at), "ended_at": r.ended_at.map(rfc3339),
                     "outcome": r.outcome, "args": serde_json::from_str::<serde_json::Value>(&r.args).unwrap_or_default(),
                 }))
@@ -208,9 +209,15 @@ pub fn history(global: &Global) -> anyhow::Result<Exit> {
             let mut table =
                 crate::report::table(["run id", "kind", "plan id", "started", "ended", "outcome"]);
             for r in &runs {
+                // A rollback run, or the plan of a rollback's dry run.
+                let kind = match (r.rollback_of(), r.kind.as_str()) {
+                    (Some(of), "rollback") => format!("rollback of run {of}"),
+                    (Some(of), _) => format!("{}: rollback of run {of}", r.kind),
+                    (None, _) => r.kind.clone(),
+                };
                 table.add_row(vec![
                     r.id.to_string(),
-                    r.kind.clone(),
+                    kind,
                     r.plan_id.map_or("-".into(), |p| p.to_string()),
                     rfc3339(r.started_at),
                     r.ended_at.map_or("-".into(), rfc3339),

@@ -31,6 +31,10 @@ pub struct Target {
     /// Known only when the row gives a stream ARN; otherwise the credentials' account.
     pub account: Option<String>,
     pub key: KeyChoice,
+    /// Where the stream is expected to be before the change (a rollback's starting point: what
+    /// the rolled-back run left it at); one found elsewhere was changed since by someone else
+    /// and is not touched. `None` for a fleet file's rows.
+    pub expect: Option<KeyChoice>,
 }
 
 /// Reads and validates a fleet file. `default_region` applies to rows that give no region

@@ -325,6 +325,7 @@ pub(super) fn row(
         region: region?,
         account,
         key: key?,
+        expect: None,
     })
 }
 

@@ -39,7 +39,8 @@ fn reads_names_arns_and_both_key_types() {
             name: "orders".into(),
             region: "us-east-1".into(),
             account: None,
-            key: KeyChoice::AwsOwned
+            key: KeyChoice::AwsOwned,
+            expect: None,
         }
     );
     assert_eq!(t[1].name, "clicks");

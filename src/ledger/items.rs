@@ -47,6 +47,7 @@ impl RunItemRow {
             region: self.region.clone(),
             account: self.account.clone(),
             key: self.target.clone(),
+            expect: None,
         }
     }
 }

@@ -28,8 +28,6 @@ use crate::error::{Exit, HasExit};
 use crate::limits::budget;
 use crate::model::StreamId;
 
-// The budget arithmetic lives in `crate::limits::budget`; re-exported for the apply engine,
-// which still imports it from here.
 pub use items::RunItemRow;
 pub use lock::{LockGuard, LockHolder, StaleAfter};
 pub use plans::SavedPlan;
@@ -41,10 +39,19 @@ pub use runs::{RunGuard, RunRow};
 const MIGRATION_FILES: &[&str] = &[
     include_str!("../../migrations/0001_initial.sql"),
     include_str!("../../migrations/0002_aws_as_documented.sql"),
+    include_str!("../../migrations/0003_undo.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(MIGRATION_FILES.iter().map(|sql| M::up(sql)).collect())
+    // A migration may rebuild a table others point at (SQLite cannot change a constraint in
+    // place), which needs `foreign_keys` off while it runs; every migration therefore ends by
+    // checking every reference, inside its transaction, so a broken one is rolled back.
+    Migrations::new(
+        MIGRATION_FILES
+            .iter()
+            .map(|sql| M::up(sql).foreign_key_check())
+            .collect(),
+    )
 }
 
 /// The highest schema version this binary knows.
@@ -305,7 +312,8 @@ impl Ledger {
             .map_err(open_err)?;
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(open_err)?;
-        conn.pragma_update(None, "foreign_keys", "ON")
+        // Off while migrating (see `migrations`), on for everything else.
+        conn.pragma_update(None, "foreign_keys", "OFF")
             .map_err(open_err)?;
 
         let migrations = migrations();
@@ -340,6 +348,8 @@ impl Ledger {
                 known,
                 source,
             })?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(open_err)?;
         Ok(Ledger {
             conn,
             path: path.to_owned(),

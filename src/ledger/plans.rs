@@ -58,8 +58,9 @@ pub(super) fn insert_plan_items<'i>(
     let mut stmt = conn.prepare_cached(
         "INSERT INTO plan_items (plan_id, seq, line, account, region, name, target_type,
              target_arn, action, reason, next_slot, cur_stream, cur_status, cur_type,
-             cur_arn, budget_used, cur_source, cur_in_force_unknown)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+             cur_arn, budget_used, cur_source, cur_in_force_unknown, expect_type, expect_arn)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+                 ?19, ?20)
          ON CONFLICT (plan_id, seq) DO UPDATE SET
              account = excluded.account, action = excluded.action, reason = excluded.reason,
              next_slot = excluded.next_slot, cur_stream = excluded.cur_stream,
@@ -91,6 +92,11 @@ pub(super) fn insert_plan_items<'i>(
             item.budget_used,
             cur.and_then(|c| c.source_arn.as_deref()),
             cur.is_some_and(|c| c.in_force_unknown),
+            t.expect.as_ref().map(|k| k.key_type().as_str()),
+            t.expect
+                .as_ref()
+                .and_then(|k| k.key_arn())
+                .map(|a| a.as_str()),
         ])?;
     }
     Ok(())
@@ -191,7 +197,7 @@ impl Ledger {
         let mut stmt = self.conn().prepare_cached(
             "SELECT seq, line, account, region, name, target_type, target_arn, action, reason,
                     next_slot, cur_stream, cur_status, cur_type, cur_arn, budget_used,
-                    cur_source, cur_in_force_unknown
+                    cur_source, cur_in_force_unknown, expect_type, expect_arn
              FROM plan_items WHERE plan_id = ?1 ORDER BY seq",
         )?;
         let rows = stmt.query_map([id], |r| {
@@ -241,6 +247,12 @@ impl Ledger {
                     region,
                     account,
                     key,
+                    expect: r.get::<_, Option<String>>(17)?.and_then(|t| {
+                        KeyChoice::from_parts(
+                            &t,
+                            r.get::<_, Option<String>>(18).ok().flatten().as_deref(),
+                        )
+                    }),
                 },
                 stream,
                 action: Action::parse(&action).ok_or_else(|| corrupt("action"))?,

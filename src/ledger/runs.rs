@@ -47,6 +47,20 @@ impl Drop for RunGuard<'_> {
     }
 }
 
+impl RunRow {
+    /// An apply or a rollback: a run that carries a plan out with the engine (and may be
+    /// resumed), as opposed to a plan.
+    pub fn carries_out(&self) -> bool {
+        matches!(self.kind.as_str(), "apply" | "rollback")
+    }
+
+    /// The run a rollback rolls back.
+    pub fn rollback_of(&self) -> Option<i64> {
+        let args: serde_json::Value = serde_json::from_str(&self.args).ok()?;
+        args.get("rollback_of")?.as_i64()
+    }
+}
+
 /// A row of `runs`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunRow {
@@ -132,7 +146,7 @@ impl Ledger {
     /// only one for the given plan.
     pub fn unfinished_apply(&self, plan_id: Option<i64>) -> Result<Option<RunRow>> {
         Ok(self.runs()?.into_iter().find(|r| {
-            r.kind == "apply"
+            r.carries_out()
                 && matches!(r.outcome.as_deref(), None | Some("interrupted"))
                 && plan_id.is_none_or(|p| r.plan_id == Some(p))
         }))
@@ -144,7 +158,7 @@ impl Ledger {
     pub fn abandon_planless_runs(&self) -> Result<usize> {
         Ok(self.conn().execute(
             "UPDATE runs SET outcome = 'abandoned', ended_at = ?1
-             WHERE kind = 'apply' AND (outcome IS NULL OR outcome = 'interrupted')
+             WHERE kind IN ('apply', 'rollback') AND (outcome IS NULL OR outcome = 'interrupted')
                AND NOT EXISTS (SELECT 1 FROM run_items i WHERE i.run_id = runs.id)",
             params![self.now()],
         )?)

@@ -422,6 +422,7 @@ fn plans_round_trip() {
             region: "us-east-1".into(),
             account: None,
             key: customer(KEY_K),
+            expect: None,
         },
         stream: current.as_ref().map(|_| StreamId {
             account: "123456789012".into(),
@@ -545,6 +546,7 @@ fn an_apply_stopped_before_recording_its_streams_is_abandoned_not_resumed() {
         region: "us-east-1".into(),
         account: None,
         key: KeyChoice::AwsOwned,
+        expect: None,
     };
     ledger
         .insert_run_targets(streaming, [(0, &target)])
@@ -647,4 +649,85 @@ fn a_stream_first_seen_after_a_failure_has_an_unknown_key_in_force_counted_where
     let state = ledger.stream_state(&sid("k")).unwrap().unwrap();
     assert!(!state.in_force_unknown);
     assert_eq!(state.in_force, Some(KeyChoice::AwsOwned));
+}
+
+#[test]
+fn a_ledger_of_the_first_schema_is_brought_to_the_latest_with_every_row_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(include_str!("../../migrations/0001_initial.sql"))
+            .unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute_batch(
+            "PRAGMA foreign_keys = ON;
+             INSERT INTO plans (id, created_at, observed_at, fleet, settings, estimated_ms)
+                 VALUES (1, 1, 1, 'f.csv', '{}', 0);
+             INSERT INTO runs (id, kind, plan_id, started_at, args, pid, host)
+                 VALUES (1, 'plan', 1, 1, '{}', 1, 'h'), (2, 'apply', 1, 2, '{}', 1, 'h');
+             INSERT INTO streams (id, account, region, name, arn, source_type, status,
+                                  enc_status, observed_at)
+                 VALUES (1, '123456789012', 'us-east-1', 's', 'arn', 'DirectPut', 'ACTIVE',
+                         'DISABLED', 1);
+             INSERT INTO run_items (run_id, seq, line, region, name, target_type, phase,
+                                    updated_at)
+                 VALUES (2, 0, 2, 'us-east-1', 's', 'AWS_OWNED_CMK', 'done', 2);
+             INSERT INTO attempts (stream_id, run_id, op, sent_at, state)
+                 VALUES (1, 2, 'start', 2, 'ok');",
+        )
+        .unwrap();
+    }
+    let ledger = Ledger::open(&path, Arc::new(ManualClock::at(10))).unwrap();
+    let runs = ledger.runs().unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(ledger.run_items(2).unwrap().len(), 1);
+    let broken: Vec<String> = ledger
+        .conn()
+        .prepare("PRAGMA foreign_key_check")
+        .unwrap()
+        .query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert!(broken.is_empty(), "{broken:?}");
+    // And a rollback run may now be recorded.
+    let run = ledger
+        .start_run("rollback", None, "{\"rollback_of\": 2}")
+        .unwrap();
+    assert_eq!(
+        ledger.run(run.id()).unwrap().unwrap().rollback_of(),
+        Some(2)
+    );
+    run.finish("converged").unwrap();
+}
+
+#[test]
+fn a_migration_that_would_leave_a_broken_reference_is_rolled_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(include_str!("../../migrations/0001_initial.sql"))
+            .unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        // Written by hand with foreign keys off: an item of a run that does not exist.
+        conn.execute_batch(
+            "PRAGMA foreign_keys = OFF;
+             INSERT INTO run_items (run_id, seq, line, region, name, target_type, phase,
+                                    updated_at)
+                 VALUES (7, 0, 2, 'us-east-1', 's', 'AWS_OWNED_CMK', 'done', 2);",
+        )
+        .unwrap();
+    }
+    let err = Ledger::open(&path, Arc::new(ManualClock::at(10))).unwrap_err();
+    assert!(
+        matches!(err, LedgerError::Migrate { .. }),
+        "expected a migration error, got {err:?}"
+    );
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert!(version < schema_version() as i64, "version {version}");
 }

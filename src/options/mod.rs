@@ -39,6 +39,7 @@ pub enum CommandOptions {
     Inventory(Box<InventoryOptions>),
     Apply(Box<ApplyOptions>),
     Resume(Box<ResumeOptions>),
+    Rollback(Box<RollbackOptions>),
     Status(RunQuery),
     Report(ReportOptions),
     History(Global),
@@ -112,6 +113,8 @@ pub struct PlanOptions {
     pub pace: PaceOptions,
     pub settings: Settings,
     pub sandbox: Option<SandboxOptions>,
+    /// Exit 2 when the plan has changes (`--detailed-exitcode`).
+    pub detailed_exitcode: bool,
 }
 
 /// `inventory`.
@@ -159,6 +162,18 @@ impl PlanSource {
 pub struct ApplyOptions {
     pub global: Global,
     pub source: PlanSource,
+    pub settings: Settings,
+    pub run: RunOptions,
+}
+
+/// `rollback`.
+#[derive(Debug)]
+pub struct RollbackOptions {
+    pub global: Global,
+    /// The run to roll back (default: the newest apply run).
+    pub run_id: Option<i64>,
+    /// Show the rollback's plan and send nothing.
+    pub dry_run: bool,
     pub settings: Settings,
     pub run: RunOptions,
 }
@@ -249,6 +264,19 @@ impl Options {
             }
             Command::Apply(args) => CommandOptions::Apply(Box::new(apply(g, global, args)?)),
             Command::Resume(args) => CommandOptions::Resume(Box::new(resume(global, args))),
+            Command::Rollback(args) => {
+                check_confirmable(args.run.yes || args.dry_run)?;
+                CommandOptions::Rollback(Box::new(RollbackOptions {
+                    global,
+                    run_id: args.run_id,
+                    dry_run: args.dry_run,
+                    settings: Settings {
+                        restore: true,
+                        ..settings(&args.limits)
+                    },
+                    run: run(&args.run),
+                }))
+            }
             Command::Status(args) => CommandOptions::Status(RunQuery {
                 global,
                 run_id: args.run_id,
@@ -349,6 +377,7 @@ fn plan(g: &GlobalArgs, global: Global, args: PlanArgs) -> Result<PlanOptions, U
         settings: settings(&args.limits),
         sandbox: sandbox(&args.sandbox),
         recent_within: (!args.refresh).then_some(args.max_plan_age),
+        detailed_exitcode: args.detailed_exitcode,
         fleet: args.fleet,
     })
 }

@@ -22,6 +22,7 @@ fn target(name: &str, key: KeyChoice) -> Target {
         region: "us-east-1".into(),
         account: None,
         key,
+        expect: None,
     }
 }
 
@@ -586,4 +587,27 @@ fn a_rollback_plan_restores_rather_than_enables() {
     assert_eq!(verdict(&back), (Action::Restore, None));
     let off = planner.decide(1, &target("b", KeyChoice::Off), &enabled("b", cmk(K1)), &[]);
     assert_eq!(verdict(&off), (Action::Disable, None));
+}
+
+#[test]
+fn a_rollback_leaves_a_stream_changed_since_its_run_and_one_already_back() {
+    let settings = Settings {
+        restore: true,
+        ..Settings::default()
+    };
+    let mut planner = Planner::new(settings, HashMap::new(), keys(), NOW);
+    // The run moved each stream from the AWS-owned key to K1; the rollback wants them back.
+    let back = |name: &str| Target {
+        expect: Some(cmk(K1)),
+        ..target(name, KeyChoice::AwsOwned)
+    };
+    let left = planner.decide(0, &back("left"), &enabled("left", cmk(K1)), &[]);
+    assert_eq!(verdict(&left), (Action::Restore, None));
+    let moved = planner.decide(1, &back("moved"), &enabled("moved", cmk(K2)), &[]);
+    assert_eq!(
+        verdict(&moved),
+        (Action::Skip, Some(Reason::ChangedSinceRun))
+    );
+    let home = planner.decide(2, &back("home"), &enabled("home", KeyChoice::AwsOwned), &[]);
+    assert_eq!(verdict(&home), (Action::Noop, None));
 }

@@ -66,6 +66,8 @@ pub fn json(view: &PlanView<'_>) -> Value {
     json!({
         "plan_id": view.plan_id,
         "summary": Summary::of(view.items),
+        // Streams not at their target (every action but noop): what a drift check pages on.
+        "changes": view.items.iter().filter(|i| i.action != Action::Noop).count(),
         "items": view.items.iter().map(item_json).collect::<Vec<_>>(),
         "keys": view.keys,
         "warnings": view.warnings,
@@ -246,6 +248,7 @@ mod tests {
                 region: "us-east-1".into(),
                 account: None,
                 key: KeyChoice::AwsOwned,
+                expect: None,
             },
             stream: None,
             action,

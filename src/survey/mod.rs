@@ -298,6 +298,7 @@ mod tests {
             region: "us-east-1".into(),
             account: None,
             key: k(),
+            expect: None,
         }
     }
 

@@ -22,3 +22,4 @@ mod hostile_input;
 mod mistakes;
 mod plan;
 mod sandbox;
+mod undo;

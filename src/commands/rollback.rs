@@ -1,0 +1,237 @@
+//! `rollback [RUN]`: wiring only. Return every stream RUN changed to its encryption before RUN
+//! (DESIGN §10): the key the ledger recorded in force before RUN restored, or encryption
+//! stopped where there was none. It is a plan first — observed, decided by the same planner
+//! (a stream someone changed since RUN is `changed_since_run`; an earlier key now disabled or
+//! gone skips with the key's reason; a stream out of budget is deferred), shown and confirmed
+//! like `apply` — then carried out by the same engine as its own run, linked to RUN and
+//! resumable like any.
+
+use std::sync::Arc;
+
+use super::apply::{config, confirm, run_engine, take_lock};
+use super::session::IN_PROCESS_SANDBOX;
+use super::{LedgerMode, Place, Session};
+use crate::clock::SystemClock;
+use crate::engine::Phase;
+use crate::error::{Exit, UsageError};
+use crate::input::Target;
+use crate::ledger::{Ledger, RunItemRow, RunRow};
+use crate::model::{KeyChoice, StreamId};
+use crate::options::RollbackOptions;
+use crate::plan::{Action, Item, Summary};
+use crate::report::OutputFormat;
+use crate::report::plan::{PlanView, json, summary_line, table_text};
+use crate::survey::{FleetSurvey, survey_fleet};
+
+pub async fn rollback(args: &RollbackOptions) -> anyhow::Result<Exit> {
+    let global = &args.global;
+    // The run to roll back, read before anything is written.
+    let (of, rows) = {
+        let ledger = Ledger::open_existing(&global.ledger, Arc::new(SystemClock))?;
+        let of = run_to_roll_back(&ledger, args.run_id)?;
+        let rows = ledger.run_items(of.id)?;
+        (of, rows)
+    };
+    if let Some(then) = Place::of_run(&of.args)
+        && then.endpoint == IN_PROCESS_SANDBOX
+    {
+        return Err(UsageError::new(format!(
+            "run {} ran against an in-process sandbox, which ended with its process: there is \
+             nothing to roll it back on",
+            of.id
+        ))
+        .into());
+    }
+    let session = Session::open(
+        global,
+        &args.run.pace,
+        args.run.sandbox.as_ref(),
+        None,
+        LedgerMode::Existing,
+    )
+    .await?;
+    let ledger = &session.ledger;
+    let place = session.place().await;
+    if let Some(then) = Place::of_run(&of.args) {
+        let what = format!("run {}", of.id);
+        place.check(&then, &what, args.run.allow_endpoint_change)?;
+    }
+    // A dry run is a plan run (it changes nothing and leaves no run to resume); else the
+    // rollback holds the lock and is a run of its own.
+    let lock = if args.dry_run {
+        None
+    } else {
+        let lock = take_lock(ledger)?;
+        ledger.abandon_planless_runs()?;
+        Some(lock)
+    };
+    let run_args = serde_json::json!({
+        "command": "rollback",
+        "rollback_of": of.id,
+        "dry_run": args.dry_run,
+        "reserve": args.settings.reserve,
+        "cmk_limit": args.settings.cmk_limit,
+        "place": place,
+    })
+    .to_string();
+    let kind = if args.dry_run { "plan" } else { "rollback" };
+    let run = ledger.start_run(kind, None, &run_args)?;
+    if let Some(lock) = &lock {
+        lock.set_run(run.id())?;
+    }
+
+    // What RUN changed is observed and decided; what it left as it was is a noop.
+    let (changed, unchanged): (Vec<&RunItemRow>, Vec<&RunItemRow>) =
+        rows.iter().partition(|r| changed_by_its_run(r));
+    let seqs: Vec<usize> = changed.iter().map(|r| r.seq).collect();
+    let targets: Vec<Target> = changed.iter().map(|r| back_to_before(r)).collect();
+    let pace = args.run.pace.plan();
+    let fleet = format!("rollback of run {}", of.id);
+    let mut surveyed = survey_fleet(
+        ledger,
+        &session.clients(),
+        session.progress,
+        FleetSurvey {
+            fleet: &fleet,
+            targets,
+            settings: args.settings,
+            pace,
+            run_id: run.id(),
+        },
+    )
+    .await?;
+    // The survey numbered its own targets; the rollback keeps the numbers of RUN's items.
+    for item in &mut surveyed.items {
+        item.seq = seqs[item.seq];
+    }
+    let noops: Vec<Item> = unchanged.iter().map(|r| left_as_it_was(r)).collect();
+    let rows: Vec<_> = noops
+        .iter()
+        .map(|i| {
+            (
+                i.clone(),
+                Phase::Done,
+                i.current.as_ref().and_then(|c| c.key.clone()),
+            )
+        })
+        .collect();
+    let mut items = surveyed.items;
+    items.extend(noops);
+    items.sort_by_key(|i| i.seq);
+    let view = PlanView {
+        plan_id: surveyed.plan_id,
+        items: &items,
+        keys: surveyed.keys,
+        settings: args.settings,
+        warnings: surveyed.warnings,
+        estimated_ms: surveyed.estimated_ms,
+        pace,
+        throttles: surveyed.throttles,
+        next: Some(format!("firehose-sse rollback {}", of.id)),
+    };
+    if args.dry_run {
+        run.finish("planned")?;
+        match global.output {
+            OutputFormat::Json => crate::outln!("{}", serde_json::to_string_pretty(&json(&view))?),
+            OutputFormat::Table => crate::out!("{}", table_text(&view, session.color)),
+        }
+        return Ok(Exit::Ok);
+    }
+    ledger.record_decisions(surveyed.plan_id, run.id(), &rows)?;
+
+    if !args.run.yes {
+        eprint!(
+            "{}",
+            table_text(&PlanView { next: None, ..view }, session.color)
+        );
+        if !confirm(&format!("Do you want to roll back run {} as shown?", of.id))? {
+            run.finish("cancelled")?;
+            anyhow::bail!("rollback cancelled: nothing was sent");
+        }
+    } else if !global.quiet {
+        eprintln!(
+            "Rollback of run {} (plan {}): {}",
+            of.id,
+            surveyed.plan_id,
+            summary_line(&Summary::of(&items))
+        );
+    }
+    let items = crate::apply::items_of_plan(ledger, run.id(), items)?;
+    let exit = run_engine(
+        global,
+        &session,
+        run,
+        items,
+        config(&args.run, args.settings),
+        None,
+    )
+    .await?;
+    if let Some(lock) = lock {
+        lock.release()?;
+    }
+    Ok(exit)
+}
+
+/// The run asked for, or else the newest apply run (a rollback is rolled back, redone, only
+/// when asked for by its id).
+fn run_to_roll_back(ledger: &Ledger, id: Option<i64>) -> anyhow::Result<RunRow> {
+    let runs = ledger.runs()?;
+    let run = match id {
+        Some(id) => runs.into_iter().find(|r| r.id == id),
+        None => runs.into_iter().find(|r| r.kind == "apply"),
+    };
+    let run = run.ok_or_else(|| {
+        UsageError::new(match id {
+            Some(id) => format!("no run {id} in {}", ledger.path().display()),
+            None => format!("no apply run in {} to roll back", ledger.path().display()),
+        })
+    })?;
+    if !run.carries_out() {
+        return Err(UsageError::new(format!(
+            "run {} is a {} run, which changes nothing: roll back an apply run",
+            run.id, run.kind
+        ))
+        .into());
+    }
+    Ok(run)
+}
+
+/// Whether the run brought the stream to its target (or sent the call that is taking it
+/// there): what a rollback undoes.
+fn changed_by_its_run(row: &RunItemRow) -> bool {
+    row.starts > 0
+        && row.action.is_some_and(Action::starts)
+        && matches!(row.phase, Phase::Done | Phase::Polling | Phase::Starting)
+}
+
+/// The stream as the rollback wants it: the key in force before the run, or — when none was —
+/// encryption off; expected, before that, where the run left it.
+fn back_to_before(row: &RunItemRow) -> Target {
+    Target {
+        key: row.old_key.clone().unwrap_or(KeyChoice::Off),
+        expect: Some(row.target.clone()),
+        ..row.target()
+    }
+}
+
+/// A stream the run did not change: nothing to roll back.
+fn left_as_it_was(row: &RunItemRow) -> Item {
+    let back = row.old_key.clone().unwrap_or(KeyChoice::Off);
+    Item {
+        seq: row.seq,
+        stream: row.account.as_ref().map(|account| StreamId {
+            account: account.clone(),
+            region: row.region.clone(),
+            name: row.name.clone(),
+        }),
+        target: Target {
+            key: back,
+            ..row.target()
+        },
+        action: Action::Noop,
+        reason: None,
+        next_slot: None,
+        current: None,
+        budget_used: 0,
+    }
+}
