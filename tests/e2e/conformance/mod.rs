@@ -26,12 +26,13 @@
 //! - Start is accepted on a KinesisStreamAsSource stream (AWS: InvalidArgumentException); Start
 //!   without an encryption input and Stop on a never-encrypted stream are HTTP 500. Our planner
 //!   never starts a non-DirectPut stream (scenario 2 would see it ENABLED), always sends the
-//!   input, and never stops.
+//!   input, and stops only a stream it sees encrypted (scenario 5 stops streams scenario 2's
+//!   apply enabled).
 //!
 //! Setup apart from scenarios: `moto` makes the virtualenv and runs the server, `backend` puts
 //! moto or our sandbox behind one interface, `sdk` seeds a backend through the SDK and reads it
-//! back with a direct Describe, `mixed` is the fleet of scenarios 1 to 3; `scenarios` holds the
-//! four scenarios and `tls` the private certificate authority test (moto over HTTPS).
+//! back with a direct Describe, `mixed` is the fleet of scenarios 1, 2, 3 and 5; `scenarios` holds
+//! the five scenarios and `tls` the private certificate authority test (moto over HTTPS).
 
 mod backend;
 mod mixed;
@@ -43,7 +44,7 @@ mod tls;
 use backend::Backend;
 use scenarios::{
     apply_of_a_mixed_fleet, inventory_of_a_region, plan_of_a_mixed_fleet,
-    resume_after_kill_9_converges,
+    resume_after_kill_9_converges, rollback_of_a_mixed_apply,
 };
 
 const REGION: &str = "us-east-1";
@@ -70,4 +71,5 @@ on_both!(
     apply_of_a_mixed_fleet,
     inventory_of_a_region,
     resume_after_kill_9_converges,
+    rollback_of_a_mixed_apply,
 );

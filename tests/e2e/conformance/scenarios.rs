@@ -1,6 +1,6 @@
-//! The four conformance scenarios, each run on both backends (see `on_both!` in the module
-//! above): plan of the mixed fleet, apply of it, inventory of its region, and `kill -9` in the
-//! middle of an apply then `resume`.
+//! The five conformance scenarios, each run on both backends (see `on_both!` in the module
+//! above): plan of the mixed fleet, apply of it, inventory of its region, `kill -9` in the
+//! middle of an apply then `resume`, and the mixed fleet applied then rolled back.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -479,4 +479,67 @@ pub fn resume_after_kill_9_converges(b: &Backend) {
         })
         .collect();
     assert_eq!(describe_all(b, names.iter().map(String::as_str)), expected);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenario 5: rollback.
+
+pub fn rollback_of_a_mixed_apply(b: &Backend) {
+    let mixed = seed_mixed(b);
+    let w = b.workdir();
+    let fleet = w.fleet("fleet.csv", &mixed.csv());
+    run_with(
+        &w,
+        &[
+            "apply",
+            fleet.to_str().unwrap(),
+            "--yes",
+            "-q",
+            "--first-poll",
+            "100ms",
+        ],
+        &FAST,
+    )
+    .assert_code(0);
+    assert_eq!(
+        describe_all(b, stream_names()),
+        mixed.all(|r| mixed.after(r))
+    );
+    let starts_after_apply = b.starts_received();
+
+    run_with(
+        &w,
+        &["rollback", "--yes", "-q", "--first-poll", "100ms"],
+        &FAST,
+    )
+    .assert_code(0);
+    let report = report(&w);
+    assert_eq!(report["outcome"], "converged", "{report:#}");
+    for r in &MIXED {
+        let item = items(&report, r.stream);
+        // What the apply changed is undone: a Stop where there was no encryption, else a
+        // Start with the earlier key; what it did not change is left alone.
+        let undo = match r.action {
+            "enable" => "disable",
+            "rekey" => "restore",
+            _ => "noop",
+        };
+        assert_eq!(item["action"], undo, "{}: {item:#}", r.stream);
+        let calls = i64::from(undo != "noop");
+        // The apply's call and the rollback's.
+        let apply_calls = i64::from(matches!(r.action, "enable" | "rekey"));
+        assert_eq!(attempts(&w, r.stream), apply_calls + calls, "{}", r.stream);
+    }
+    // The service: every stream back as seeded.
+    assert_eq!(
+        describe_all(b, stream_names()),
+        mixed.all(|r| mixed.before(r))
+    );
+    if let (Some(now), Some(then)) = (b.starts_received(), starts_after_apply) {
+        assert_eq!(
+            now - then,
+            3,
+            "one Start per rekey restored, none for a disable"
+        );
+    }
 }
