@@ -61,9 +61,13 @@ pub fn summary(
         },
         outcome.tracks.len()
     );
+    let stops = match outcome.calls.get(&Operation::Stop) {
+        Some(n) if *n > 0 => format!("{n} Stop, "),
+        _ => String::new(),
+    };
     let _ = writeln!(
         text,
-        "Calls: {starts} Start, {describes} Describe ({polls_per_stream:.2} Describes per stream to follow its transition), {} throttled.",
+        "Calls: {starts} Start, {stops}{describes} Describe ({polls_per_stream:.2} Describes per stream to follow its transition), {} throttled.",
         outcome.throttles
     );
 

@@ -112,8 +112,16 @@ fn color_symbol(line: &str, action: Action, color: bool) -> String {
 
 /// The summary: `12 to enable, 3 to rekey, 2 unchanged, 2 skipped, 1 deferred.`
 pub fn summary_line(s: &Summary) -> String {
+    // Encryption off and restores show only where a plan has some (a rollback's, mostly).
+    let mut off = String::new();
+    if s.disable > 0 {
+        off.push_str(&format!("{} to disable, ", s.disable));
+    }
+    if s.restore > 0 {
+        off.push_str(&format!("{} to restore, ", s.restore));
+    }
     format!(
-        "{} to enable, {} to rekey, {} unchanged, {} skipped, {} deferred.",
+        "{} to enable, {} to rekey, {off}{} unchanged, {} skipped, {} deferred.",
         s.enable, s.rekey, s.noop, s.skip, s.defer
     )
 }
@@ -143,7 +151,9 @@ pub fn table_text(view: &PlanView<'_>, color: bool) -> String {
             ),
             (_, Some(Reason::NotDirectPut)) => not_direct_put(current),
             (_, Some(reason)) => format!("{reason}: {}", reason.explain()),
-            (Action::Noop, None) => "already at target".to_owned(),
+            // Observed at its target; unobserved, a stream a rolled-back run did not change.
+            (Action::Noop, None) if current.is_some() => "already at target".to_owned(),
+            (Action::Noop, None) => "not changed by the run: nothing to undo".to_owned(),
             _ => String::new(),
         };
         lines.add_row(vec![
@@ -314,5 +324,38 @@ mod tests {
             "yellow: {row:?}"
         );
         assert!(!row.contains("\u{1b}[31m"), "not red: {row:?}");
+    }
+
+    #[test]
+    fn a_rollback_plan_says_what_it_disables_restores_and_leaves() {
+        let mut untouched = item(2, "same", Action::Noop, None);
+        untouched.current = None;
+        let items = [
+            item(0, "plain", Action::Disable, None),
+            item(1, "owned", Action::Restore, None),
+            untouched,
+            item(3, "done", Action::Noop, None),
+        ];
+        let text = table_text(&view(&items), false);
+        assert!(
+            text.contains("0 to enable, 0 to rekey, 1 to disable, 1 to restore, 2 unchanged"),
+            "{text}"
+        );
+        let line = |name: &str| {
+            text.lines()
+                .find(|l| l.contains(&format!(" {name} ")))
+                .unwrap_or_else(|| panic!("no {name} in {text}"))
+                .to_owned()
+        };
+        assert!(line("plain").trim_start().starts_with('-'), "{text}");
+        assert!(line("owned").trim_start().starts_with('<'), "{text}");
+        assert!(line("same").contains("nothing to undo"), "{text}");
+        assert!(line("done").contains("already at target"), "{text}");
+        // A plan without either keeps its usual line.
+        let plain = [item(0, "a", Action::Enable, None)];
+        assert!(
+            table_text(&view(&plain), false)
+                .contains("1 to enable, 0 to rekey, 0 unchanged, 0 skipped, 0 deferred."),
+        );
     }
 }

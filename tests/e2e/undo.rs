@@ -247,7 +247,8 @@ fn encryption_off_is_a_fleet_action() {
     assert_eq!(item(&plan, "on")["action"], "disable");
     assert_eq!(item(&plan, "off")["action"], "noop");
     assert_eq!(plan["changes"], 1);
-    w.apply(&fleet, &[]).assert_code(0);
+    let run = w.apply(&fleet, &[]).assert_code(0).stdout.clone();
+    assert!(run.contains("Calls: 0 Start, 1 Stop, "), "{run}");
     let truth = sandbox.stats();
     assert_eq!(stream(&truth, "on").status, "DISABLED");
     assert_eq!(stream(&truth, "on").stop_calls, 1);
