@@ -1,0 +1,366 @@
+//! The narrow client over the AWS SDK: the five intent-level calls this product makes
+//! (Describe a stream, list a region's streams, describe a KMS key, Start and Stop encryption),
+//! answers converted into [`crate::model`] types, and every error classified into [`CallError`]
+//! so no other module matches on SDK types.
+//!
+//! SDK retries are off for every call: a retry the SDK made on its own would bypass our pacing
+//! and, for Start/Stop, spend budget the ledger never saw. The caller decides every retry.
+
+mod error;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use aws_config::SdkConfig;
+use aws_config::retry::RetryConfig;
+use aws_sdk_firehose::types::{DeliveryStreamEncryptionConfigurationInput, KeyType as SdkKeyType};
+
+pub use error::CallError;
+use error::classify;
+
+use crate::model::{
+    EncStatus, Encryption, Failure, FirehoseArn, KeyChoice, KeyObservation, KmsKeyArn, SourceType,
+    StreamId, StreamObservation, StreamStatus,
+};
+
+/// Per-region SDK clients, built on first use.
+#[derive(Debug)]
+pub struct Cloud {
+    /// Replaced by [`Cloud::refresh_credentials`]: a new identity cache, so the next call
+    /// asks the credential provider again.
+    sdk: Mutex<SdkConfig>,
+    firehose: Mutex<HashMap<String, aws_sdk_firehose::Client>>,
+    kms: Mutex<HashMap<String, aws_sdk_kms::Client>>,
+    /// The credentials' account, learned once.
+    caller: tokio::sync::OnceCell<String>,
+}
+
+/// A page of `ListDeliveryStreams`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamPage {
+    pub names: Vec<String>,
+    pub has_more: bool,
+}
+
+impl Cloud {
+    pub fn new(sdk: SdkConfig) -> Self {
+        Cloud {
+            sdk: Mutex::new(sdk),
+            firehose: Mutex::default(),
+            kms: Mutex::default(),
+            caller: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    fn sdk_config(&self) -> SdkConfig {
+        self.sdk.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Makes the next call of every client ask the credential provider again, instead of
+    /// reusing cached credentials: KMS grant creation fails with session credentials older
+    /// than 6 h, so a retry of `CREATE_KMS_GRANT_FAILED` goes with fresh ones.
+    pub fn refresh_credentials(&self) {
+        let mut sdk = self.sdk.lock().unwrap_or_else(|e| e.into_inner());
+        *sdk = sdk
+            .to_builder()
+            .identity_cache(aws_config::identity::IdentityCache::lazy().build())
+            .build();
+        drop(sdk);
+        self.firehose
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        self.kms.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// Whether the credentials are a session that cannot be refreshed (a session token with no
+    /// expiry, as `AWS_SESSION_TOKEN` gives): with customer-managed keys, a run reaching 6 h
+    /// after they were issued sees its KMS grants fail.
+    pub async fn static_session_credentials(&self) -> bool {
+        use aws_credential_types::provider::ProvideCredentials as _;
+        let Some(provider) = self.sdk_config().credentials_provider() else {
+            return false;
+        };
+        match provider.provide_credentials().await {
+            Ok(c) => c.session_token().is_some() && c.expiry().is_none(),
+            Err(_) => false,
+        }
+    }
+
+    /// STS `GetCallerIdentity`: the account the credentials act in, asked once. Firehose's
+    /// Describe and Start take only a stream name and act in this account.
+    pub async fn caller_account(&self) -> Result<String, CallError> {
+        self.caller
+            .get_or_try_init(|| async {
+                let config = aws_sdk_sts::config::Builder::from(&self.sdk_config())
+                    .retry_config(RetryConfig::disabled())
+                    .build();
+                let out = aws_sdk_sts::Client::from_conf(config)
+                    .get_caller_identity()
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                out.account().map(str::to_owned).ok_or_else(|| {
+                    CallError::Unknown("GetCallerIdentity returned no Account".into())
+                })
+            })
+            .await
+            .cloned()
+    }
+
+    fn firehose(&self, region: &str) -> aws_sdk_firehose::Client {
+        let mut clients = self.firehose.lock().unwrap_or_else(|e| e.into_inner());
+        clients
+            .entry(region.to_owned())
+            .or_insert_with(|| {
+                let config = aws_sdk_firehose::config::Builder::from(&self.sdk_config())
+                    .region(aws_config::Region::new(region.to_owned()))
+                    .retry_config(RetryConfig::disabled())
+                    .build();
+                aws_sdk_firehose::Client::from_conf(config)
+            })
+            .clone()
+    }
+
+    fn kms(&self, region: &str) -> aws_sdk_kms::Client {
+        let mut clients = self.kms.lock().unwrap_or_else(|e| e.into_inner());
+        clients
+            .entry(region.to_owned())
+            .or_insert_with(|| {
+                let config = aws_sdk_kms::config::Builder::from(&self.sdk_config())
+                    .region(aws_config::Region::new(region.to_owned()))
+                    .retry_config(RetryConfig::disabled())
+                    .build();
+                aws_sdk_kms::Client::from_conf(config)
+            })
+            .clone()
+    }
+
+    /// `DescribeDeliveryStream`: the stream's type, status and encryption configuration.
+    pub async fn describe_stream(
+        &self,
+        region: &str,
+        name: &str,
+    ) -> Result<StreamObservation, CallError> {
+        let out = self
+            .firehose(region)
+            .describe_delivery_stream()
+            .delivery_stream_name(name)
+            .send()
+            .await
+            .map_err(classify)?;
+        let d = out.delivery_stream_description().ok_or_else(|| {
+            CallError::Unknown(format!(
+                "Describe of {name} returned no DeliveryStreamDescription"
+            ))
+        })?;
+        let arn = FirehoseArn::parse(d.delivery_stream_arn()).map_err(|e| {
+            CallError::Unknown(format!(
+                "Describe of {name} returned a malformed DeliveryStreamARN {:?}: {e}",
+                d.delivery_stream_arn()
+            ))
+        })?;
+        if arn.name != name || d.delivery_stream_name() != name {
+            return Err(CallError::Unknown(format!(
+                "Describe of {name} answered for another stream ({:?}, {:?})",
+                d.delivery_stream_name(),
+                d.delivery_stream_arn()
+            )));
+        }
+        if arn.region != region {
+            return Err(CallError::Unknown(format!(
+                "Describe of {name} in {region} answered with an ARN of region {}",
+                arn.region
+            )));
+        }
+        let encryption = match d.delivery_stream_encryption_configuration() {
+            None => Encryption::disabled(),
+            Some(c) => {
+                let status = c
+                    .status()
+                    .map_or(EncStatus::Disabled, |s| EncStatus::parse(s.as_str()));
+                let key = match c.key_type() {
+                    None => None,
+                    Some(SdkKeyType::AwsOwnedCmk) => Some(KeyChoice::AwsOwned),
+                    Some(SdkKeyType::CustomerManagedCmk) => match c.key_arn() {
+                        Some(text) => Some(KeyChoice::Customer(KmsKeyArn::parse(text).map_err(
+                            |e| {
+                                CallError::Unknown(format!(
+                                    "Describe of {name} returned a malformed KeyARN {text:?}: {e}"
+                                ))
+                            },
+                        )?)),
+                        None => None,
+                    },
+                    Some(other) => {
+                        return Err(CallError::Unknown(format!(
+                            "Describe of {name} returned an unknown KeyType {:?}",
+                            other.as_str()
+                        )));
+                    }
+                };
+                // A failed transition's description sits in the encryption configuration, or
+                // else on the stream itself (the model documents it for Start and Stop).
+                let failure = c
+                    .failure_description()
+                    .or(d.failure_description().filter(|_| {
+                        matches!(
+                            status,
+                            EncStatus::EnablingFailed | EncStatus::DisablingFailed
+                        )
+                    }))
+                    .map(|f| Failure {
+                        kind: f.r#type().as_str().to_owned(),
+                        details: f.details().to_owned(),
+                    });
+                Encryption {
+                    status,
+                    key,
+                    failure,
+                }
+            }
+        };
+        Ok(StreamObservation {
+            id: StreamId {
+                account: arn.account,
+                region: arn.region,
+                name: arn.name,
+            },
+            arn: d.delivery_stream_arn().to_owned(),
+            source: SourceType::parse(d.delivery_stream_type().as_str()),
+            source_arn: d.source().and_then(|source| {
+                let kinesis = source
+                    .kinesis_stream_source_description()
+                    .and_then(|k| k.kinesis_stream_arn());
+                let msk = source
+                    .msk_source_description()
+                    .and_then(|m| m.msk_cluster_arn());
+                kinesis.or(msk).map(str::to_owned)
+            }),
+            status: StreamStatus::parse(d.delivery_stream_status().as_str()),
+            encryption,
+        })
+    }
+
+    /// One page of `ListDeliveryStreams` (all source types), names after `start_after`.
+    pub async fn list_streams(
+        &self,
+        region: &str,
+        start_after: Option<&str>,
+        limit: i32,
+    ) -> Result<StreamPage, CallError> {
+        let out = self
+            .firehose(region)
+            .list_delivery_streams()
+            .limit(limit)
+            .set_exclusive_start_delivery_stream_name(start_after.map(str::to_owned))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(StreamPage {
+            names: out.delivery_stream_names().to_vec(),
+            has_more: out.has_more_delivery_streams(),
+        })
+    }
+
+    /// KMS `DescribeKey`, in the key's region. A key KMS does not know is `found: false`.
+    pub async fn describe_key(&self, arn: &KmsKeyArn) -> Result<KeyObservation, CallError> {
+        let result = self
+            .kms(arn.region())
+            .describe_key()
+            .key_id(arn.as_str())
+            .send()
+            .await;
+        let out = match result.map_err(classify) {
+            Ok(out) => out,
+            Err(CallError::NotFound(_)) => return Ok(KeyObservation::not_found(arn.clone())),
+            // Refused this key only (its policy, or a key of another account): its streams
+            // are skipped, the plan goes on.
+            Err(e) if e.is_access_denied() => return Ok(KeyObservation::unreadable(arn.clone())),
+            Err(e) => return Err(e),
+        };
+        let meta = out.key_metadata().ok_or_else(|| {
+            CallError::Unknown(format!("DescribeKey of {arn} returned no KeyMetadata"))
+        })?;
+        let spec = meta
+            .key_spec()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_else(|| "SYMMETRIC_DEFAULT".to_owned());
+        // AWS always returns KeyUsage; some emulators omit it for keys created without one,
+        // which for a symmetric key means the default, ENCRYPT_DECRYPT.
+        let usage = meta
+            .key_usage()
+            .map(|u| u.as_str().to_owned())
+            .unwrap_or_else(|| {
+                if spec == "SYMMETRIC_DEFAULT" {
+                    "ENCRYPT_DECRYPT".to_owned()
+                } else {
+                    String::new()
+                }
+            });
+        let state = meta
+            .key_state()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_else(|| {
+                if meta.enabled() {
+                    "Enabled"
+                } else {
+                    "Disabled"
+                }
+                .to_owned()
+            });
+        Ok(KeyObservation {
+            arn: arn.clone(),
+            found: true,
+            state,
+            spec,
+            usage,
+            manager: meta
+                .key_manager()
+                .map(|m| m.as_str().to_owned())
+                .unwrap_or_default(),
+            readable: true,
+        })
+    }
+
+    /// `StartDeliveryStreamEncryption` with the target key — or, for encryption off,
+    /// `StopDeliveryStreamEncryption`: the call that moves the stream to `key`. Never retried
+    /// here.
+    pub async fn start_encryption(
+        &self,
+        region: &str,
+        name: &str,
+        key: &KeyChoice,
+    ) -> Result<(), CallError> {
+        let input = match key {
+            KeyChoice::AwsOwned => DeliveryStreamEncryptionConfigurationInput::builder()
+                .key_type(SdkKeyType::AwsOwnedCmk),
+            KeyChoice::Customer(arn) => DeliveryStreamEncryptionConfigurationInput::builder()
+                .key_type(SdkKeyType::CustomerManagedCmk)
+                .key_arn(arn.as_str()),
+            KeyChoice::Off => return self.stop_encryption(region, name).await,
+        }
+        .build()
+        .map_err(|e| CallError::NotSent(format!("invalid encryption input: {e}")))?;
+        self.firehose(region)
+            .start_delivery_stream_encryption()
+            .delivery_stream_name(name)
+            .delivery_stream_encryption_configuration_input(input)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    /// `StopDeliveryStreamEncryption`. Never retried here.
+    pub async fn stop_encryption(&self, region: &str, name: &str) -> Result<(), CallError> {
+        self.firehose(region)
+            .stop_delivery_stream_encryption()
+            .delivery_stream_name(name)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+}
+
