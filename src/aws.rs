@@ -26,7 +26,15 @@ pub struct ConnectOptions {
     pub allow_insecure_endpoint: bool,
     /// Fixed credentials instead of the default chain (the in-process sandbox, tests).
     pub static_credentials: Option<aws_credential_types::Credentials>,
+    /// The role to assume in every account other than the credentials' own (`--assume-role`).
+    pub roles: Option<crate::cloud::Roles>,
+    /// Session credentials first seen longer ago are refreshed before a Start towards a
+    /// customer-managed key (`--max-credential-age`).
+    pub max_credential_age: Duration,
 }
+
+/// `--max-credential-age`'s default: an hour short of the 6 h after which KMS grants fail.
+pub const MAX_CREDENTIAL_AGE: Duration = Duration::from_secs(5 * 3600);
 
 /// The HTTPS client every SDK client uses: rustls with the platform's roots plus, when given,
 /// the PEM certificates of `extra_roots`.
@@ -68,6 +76,7 @@ pub async fn sdk_config(opts: &ConnectOptions) -> Result<SdkConfig, UsageError> 
         "AWS_ENDPOINT_URL_FIREHOSE",
         "AWS_ENDPOINT_URL_KMS",
         "AWS_ENDPOINT_URL_STS",
+        "AWS_ENDPOINT_URL_ORGANIZATIONS",
     ] {
         if let Ok(url) = std::env::var(var)
             && !url.is_empty()

@@ -3,8 +3,8 @@
 //! unknown outcomes (reads are safe to repeat). Results go to the caller as they arrive; the
 //! caller owns the ledger and records them.
 //!
-//! One run uses one set of credentials, hence one account: the limiter's account is the
-//! credentials' (`SELF`), whatever account a stream ARN names.
+//! Each stream is described with the clients of its account ([`Accounts`]) and paced under
+//! that account's quota; the base credentials' own account is paced as [`SELF`].
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
@@ -12,12 +12,11 @@ use std::time::Duration;
 
 use tokio::sync::{Semaphore, mpsc};
 
-use crate::cloud::{CallError, Cloud};
+use crate::cloud::{Accounts, CallError};
 use crate::model::{KeyObservation, KmsKeyArn, StreamObservation};
 use crate::pace::{Operation, Pacer};
 
-/// The account key of the limiter: the credentials' own.
-pub const SELF: &str = "self";
+pub use crate::cloud::SELF;
 
 /// Attempts of one read whose request could not even be sent (connection refused, DNS).
 const NOT_SENT_ATTEMPTS: u32 = 3;
@@ -29,6 +28,8 @@ const READ_ATTEMPTS: u32 = 6;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Query {
     pub seq: usize,
+    /// The account the row names (`None`: the credentials' own).
+    pub account: Option<Arc<str>>,
     pub region: Arc<str>,
     pub name: Box<str>,
 }
@@ -62,6 +63,8 @@ pub enum ObserveError {
     },
     #[error("{what} failed: {error}")]
     Failed { what: String, error: CallError },
+    #[error("account {account} cannot be reached: {why}")]
+    Unreachable { account: String, why: String },
 }
 
 impl ObserveError {
@@ -99,6 +102,7 @@ pub fn shrink<T>(queue: &mut VecDeque<T>) {
 /// waited for the first attempt's token. Returns the result and the throttles met.
 pub async fn paced_read<T, F, Fut>(
     pacer: &Pacer,
+    account: &str,
     region: &str,
     op: Operation,
     token_taken: bool,
@@ -113,17 +117,17 @@ where
     loop {
         attempt += 1;
         if attempt > 1 || !token_taken {
-            pacer.wait(SELF, region, op).await;
+            pacer.wait(account, region, op).await;
         }
         match call().await {
             Ok(v) => {
-                pacer.succeeded(SELF, region, op);
+                pacer.succeeded(account, region, op);
                 return (Ok(v), throttles);
             }
             Err(e) if attempt < READ_ATTEMPTS => match e {
                 CallError::Throttled(_) => {
                     throttles += 1;
-                    pacer.throttled(SELF, region, op);
+                    pacer.throttled(account, region, op);
                 }
                 // Nothing listening: a short retry covers a blip, a long one only delays the
                 // error.
@@ -151,11 +155,11 @@ pub struct Observed {
     pub throttles: u32,
 }
 
-/// Describes every query, sending each result on `tx` as it arrives (not in order). Regions run
-/// in parallel; within a region, tokens are taken in fleet order. At most `concurrency`
-/// requests are in flight.
+/// Describes every query, sending each result on `tx` as it arrives (not in order). Each
+/// account and region is a lane of its own (its own quota) and lanes run in parallel; within a
+/// lane, tokens are taken in fleet order. At most `concurrency` requests are in flight.
 pub fn observe_streams(
-    cloud: Arc<Cloud>,
+    accounts: Arc<Accounts>,
     pacer: Arc<Pacer>,
     queries: Vec<Query>,
     concurrency: usize,
@@ -163,25 +167,34 @@ pub fn observe_streams(
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let permits = Arc::new(Semaphore::new(concurrency.max(1)));
+        type Lane = (Arc<str>, Arc<str>);
+        let lane = |q: &Query| -> Lane {
+            let key = accounts.pace_key(q.account.as_deref());
+            let account = match &q.account {
+                Some(a) if a.as_ref() == key => a.clone(),
+                _ => Arc::from(key),
+            };
+            (account, q.region.clone())
+        };
         // Sized exactly: a large fleet's queries are not held with room to spare.
-        let mut sizes: BTreeMap<Arc<str>, usize> = BTreeMap::new();
+        let mut sizes: BTreeMap<Lane, usize> = BTreeMap::new();
         for q in &queries {
-            *sizes.entry(q.region.clone()).or_default() += 1;
+            *sizes.entry(lane(q)).or_default() += 1;
         }
-        let mut by_region: BTreeMap<Arc<str>, VecDeque<Query>> = sizes
+        let mut lanes: BTreeMap<Lane, VecDeque<Query>> = sizes
             .into_iter()
-            .map(|(region, n)| (region, VecDeque::with_capacity(n)))
+            .map(|(lane, n)| (lane, VecDeque::with_capacity(n)))
             .collect();
         for q in queries {
-            if let Some(v) = by_region.get_mut(&q.region) {
+            if let Some(v) = lanes.get_mut(&lane(&q)) {
                 v.push_back(q);
             }
         }
-        let mut regions = tokio::task::JoinSet::new();
-        for (region, mut queries) in by_region {
-            let (cloud, pacer, permits, tx) =
-                (cloud.clone(), pacer.clone(), permits.clone(), tx.clone());
-            regions.spawn(async move {
+        let mut running = tokio::task::JoinSet::new();
+        for ((key, region), mut queries) in lanes {
+            let (accounts, pacer, permits, tx) =
+                (accounts.clone(), pacer.clone(), permits.clone(), tx.clone());
+            running.spawn(async move {
                 let mut calls = tokio::task::JoinSet::new();
                 while let Some(q) = queries.pop_front() {
                     shrink(&mut queries);
@@ -189,30 +202,23 @@ pub fn observe_streams(
                         return;
                     };
                     // Take the token here, in fleet order; the call itself runs concurrently.
-                    pacer.wait(SELF, &region, Operation::Describe).await;
+                    pacer.wait(&key, &region, Operation::Describe).await;
                     if tx.is_closed() {
                         break;
                     }
                     // Finished calls are reaped as we go: a finished task keeps its (large) SDK
                     // future's memory until it is joined.
                     while calls.try_join_next().is_some() {}
-                    let (cloud, pacer, tx, region) =
-                        (cloud.clone(), pacer.clone(), tx.clone(), region.clone());
+                    let (accounts, pacer, tx, key, region) = (
+                        accounts.clone(),
+                        pacer.clone(),
+                        tx.clone(),
+                        key.clone(),
+                        region.clone(),
+                    );
                     calls.spawn(async move {
                         let (result, throttles) =
-                            paced_read(&pacer, &region, Operation::Describe, true, || {
-                                cloud.describe_stream(&region, &q.name)
-                            })
-                            .await;
-                        let result = match result {
-                            Ok(obs) => Ok(Some(obs)),
-                            Err(CallError::NotFound(_)) => Ok(None),
-                            Err(e) => Err(ObserveError::from_call(
-                                "firehose:DescribeDeliveryStream",
-                                format!("Describe of {} in {region}", q.name),
-                                e,
-                            )),
-                        };
+                            describe(&accounts, &pacer, &key, &region, &q).await;
                         let _ = tx
                             .send(Observed {
                                 seq: q.seq,
@@ -228,27 +234,75 @@ pub fn observe_streams(
                 while calls.join_next().await.is_some() {}
             });
         }
-        while regions.join_next().await.is_some() {}
+        while running.join_next().await.is_some() {}
     })
 }
 
-/// DescribeKey for every distinct key, paced per region. Returns the observations by ARN and
-/// the throttles met.
-pub async fn observe_keys(
-    cloud: &Cloud,
+/// One query's Describe, with the clients of its account; its token is taken.
+async fn describe(
+    accounts: &Accounts,
     pacer: &Pacer,
-    keys: impl IntoIterator<Item = KmsKeyArn>,
+    key: &str,
+    region: &str,
+    q: &Query,
+) -> (StreamResult, u32) {
+    let cloud = match accounts.cloud(q.account.as_deref()).await {
+        Ok(cloud) => cloud,
+        Err(why) => {
+            let account = q.account.as_deref().unwrap_or(key).to_owned();
+            return (Err(ObserveError::Unreachable { account, why }), 0);
+        }
+    };
+    let (result, throttles) = paced_read(pacer, key, region, Operation::Describe, true, || {
+        cloud.describe_stream(region, &q.name)
+    })
+    .await;
+    let result = match result {
+        Ok(obs) => Ok(Some(obs)),
+        Err(CallError::NotFound(_)) => Ok(None),
+        Err(e) => Err(ObserveError::from_call(
+            "firehose:DescribeDeliveryStream",
+            format!("Describe of {} in {region}", q.name),
+            e,
+        )),
+    };
+    (result, throttles)
+}
+
+/// DescribeKey for every distinct key, paced per account and region, each with the clients of
+/// the account given with it (the first account whose streams the key is meant for: KMS answers
+/// as that account's key policy allows). Returns the observations by ARN and the throttles met.
+pub async fn observe_keys(
+    accounts: &Accounts,
+    pacer: &Pacer,
+    keys: impl IntoIterator<Item = (KmsKeyArn, Option<Arc<str>>)>,
 ) -> Result<(HashMap<String, KeyObservation>, u32), ObserveError> {
-    let mut distinct: BTreeMap<String, KmsKeyArn> = BTreeMap::new();
-    for k in keys {
-        distinct.entry(k.as_str().to_owned()).or_insert(k);
+    let mut distinct: BTreeMap<String, (KmsKeyArn, Option<Arc<str>>)> = BTreeMap::new();
+    for (k, account) in keys {
+        distinct
+            .entry(k.as_str().to_owned())
+            .or_insert((k, account));
     }
     let mut out = HashMap::new();
     let mut throttles = 0;
-    for (text, arn) in distinct {
-        let (result, t) = paced_read(pacer, arn.region(), Operation::DescribeKey, false, || {
-            cloud.describe_key(&arn)
-        })
+    for (text, (arn, account)) in distinct {
+        let key = accounts.pace_key(account.as_deref());
+        let cloud =
+            accounts
+                .cloud(account.as_deref())
+                .await
+                .map_err(|why| ObserveError::Unreachable {
+                    account: account.as_deref().unwrap_or(key).to_owned(),
+                    why,
+                })?;
+        let (result, t) = paced_read(
+            pacer,
+            key,
+            arn.region(),
+            Operation::DescribeKey,
+            false,
+            || cloud.describe_key(&arn),
+        )
         .await;
         throttles += t;
         let obs = result.map_err(|e| {

@@ -97,9 +97,10 @@ impl fmt::Display for Action {
 /// Why a stream is skipped or deferred.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Reason {
-    /// The row names another account than the caller's: Describe and Start act on the
-    /// caller's account only, so the stream is never touched with these credentials.
-    WrongAccount,
+    /// The row's account cannot be reached: it is not the credentials' own and no role was
+    /// given to assume there (`--assume-role`), or assuming it failed. Describe and Start act
+    /// in the caller's account only, so the stream is never touched.
+    NoCredentials,
     NotDirectPut,
     NotFound,
     NotActive,
@@ -122,7 +123,7 @@ pub enum Reason {
 
 impl Reason {
     pub const ALL: [Reason; 14] = [
-        Reason::WrongAccount,
+        Reason::NoCredentials,
         Reason::NotDirectPut,
         Reason::NotFound,
         Reason::NotActive,
@@ -140,7 +141,7 @@ impl Reason {
 
     pub fn as_str(self) -> &'static str {
         match self {
-            Reason::WrongAccount => "wrong_account",
+            Reason::NoCredentials => "no_credentials",
             Reason::NotDirectPut => "not_direct_put",
             Reason::NotFound => "not_found",
             Reason::NotActive => "not_active",
@@ -158,14 +159,18 @@ impl Reason {
     }
 
     pub fn parse(text: &str) -> Option<Reason> {
-        Reason::ALL.into_iter().find(|r| r.as_str() == text)
+        match text {
+            // What ledgers written before roles could be assumed call it.
+            "wrong_account" => Some(Reason::NoCredentials),
+            _ => Reason::ALL.into_iter().find(|r| r.as_str() == text),
+        }
     }
 
     /// One sentence for the operator.
     pub fn explain(self) -> &'static str {
         match self {
-            Reason::WrongAccount => {
-                "the stream belongs to another account than the caller's credentials; Describe and Start act on the caller's account only"
+            Reason::NoCredentials => {
+                "no credentials act in the stream's account (the credentials' own is another; --assume-role reaches it): never described or started"
             }
             Reason::NotDirectPut => {
                 "only DirectPut streams support server-side encryption by Start"
@@ -252,8 +257,8 @@ impl Settings {
 pub enum Seen {
     /// Describe answered ResourceNotFound.
     Missing,
-    /// Not described: the row names another account than the caller's.
-    OtherAccount,
+    /// Not described: the row's account cannot be reached.
+    Unreachable,
     /// Describe answered; `in_force` is the key the ledger knows protects the stream (which
     /// survives a failed rekey that Describe alone does not show); `in_force_unknown` when the
     /// stream was first seen failed or mid-transition, so the key protecting it is not known.
@@ -371,8 +376,8 @@ impl Planner {
                 item.reason = Some(Reason::NotFound);
                 return item;
             }
-            Seen::OtherAccount => {
-                item.reason = Some(Reason::WrongAccount);
+            Seen::Unreachable => {
+                item.reason = Some(Reason::NoCredentials);
                 return item;
             }
             Seen::Found {

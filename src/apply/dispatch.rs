@@ -15,12 +15,13 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::Feed;
 use crate::clock::{Clock, EpochMillis};
-use crate::cloud::{CallError, Cloud};
-use crate::engine::{Effect, Event, NewItem, Notice, Outcome, RunState, Snapshot};
+use crate::cloud::{Accounts, CallError};
+use crate::engine::{Effect, Event, NewItem, Notice, Outcome, RunState, Snapshot, Why};
 use crate::ledger::{AttemptOutcome, Ledger, LedgerError, Op};
 use crate::model::StreamObservation;
-use crate::observe::{Observed, SELF};
+use crate::observe::Observed;
 use crate::pace::{Operation, Pacer};
+use crate::plan::Reason;
 
 /// What workers send back.
 enum Msg {
@@ -28,6 +29,12 @@ enum Msg {
     Sending {
         item: usize,
         reply: oneshot::Sender<bool>,
+    },
+    /// A Start worker will not send: its account's credentials cannot be used.
+    Withheld {
+        item: usize,
+        why: Why,
+        details: String,
     },
     /// A Start came back.
     Started {
@@ -45,7 +52,7 @@ enum Msg {
 /// Everything the loop needs besides the engine.
 pub struct Dispatcher<'a> {
     pub ledger: &'a Ledger,
-    pub cloud: Arc<Cloud>,
+    pub accounts: Arc<Accounts>,
     pub pacer: Arc<Pacer>,
     pub run_id: i64,
     pub notices: mpsc::UnboundedSender<Notice>,
@@ -186,6 +193,9 @@ impl Dispatcher<'_> {
                 let _ = reply.send(io.attempts.contains_key(&item));
                 Ok(())
             }
+            Msg::Withheld { item, why, details } => {
+                self.event(state, io, Event::StartWithheld { item, why, details })
+            }
             Msg::Started { item, result } => {
                 let attempt = io
                     .attempts
@@ -245,8 +255,9 @@ impl Dispatcher<'_> {
                 Effect::Describe { item, early: true } => {
                     // Only a token that is free right now: a poll that had to wait for one
                     // would delay the polls that are due.
-                    let region = state.track(item).region.clone();
-                    if self.pacer.try_now(SELF, &region, Operation::Describe) {
+                    let t = state.track(item);
+                    let key = self.accounts.pace_key(t.account.as_deref());
+                    if self.pacer.try_now(key, &t.region, Operation::Describe) {
                         self.spawn_describe(state, io, item, true);
                     } else {
                         let now = io.clock.now();
@@ -281,14 +292,23 @@ impl Dispatcher<'_> {
                     op,
                     throttled,
                 } => {
-                    let region = &state.track(item).region;
+                    let t = state.track(item);
+                    let key = self.accounts.pace_key(t.account.as_deref());
                     if throttled {
-                        self.pacer.throttled(SELF, region, op);
+                        self.pacer.throttled(key, &t.region, op);
                     } else {
-                        self.pacer.succeeded(SELF, region, op);
+                        self.pacer.succeeded(key, &t.region, op);
                     }
                 }
-                Effect::RefreshCredentials => self.cloud.refresh_credentials(),
+                Effect::RefreshCredentials { item } => {
+                    let account = state.track(item).account.clone();
+                    let accounts = self.accounts.clone();
+                    tokio::spawn(async move {
+                        if let Ok(cloud) = accounts.cloud(account.as_deref()).await {
+                            cloud.refresh_credentials();
+                        }
+                    });
+                }
                 Effect::Notice(notice) => {
                     let _ = self.notices.send(notice);
                 }
@@ -297,14 +317,36 @@ impl Dispatcher<'_> {
         Ok(())
     }
 
-    /// A Start worker: waits for its token, asks to send (the loop writes the attempt), sends.
+    /// A Start worker: waits for its token, checks its account's credentials can be used
+    /// (reached; fit for a KMS grant when the key is a customer's), asks to send (the loop
+    /// writes the attempt), sends.
     fn spawn_start(&self, state: &RunState, io: &Io, item: usize) {
         let t = state.track(item);
-        let (region, name, key) = (t.region.clone(), t.name.clone(), t.target.clone());
+        let (account, region, name, key) = (
+            t.account.clone(),
+            t.region.clone(),
+            t.name.clone(),
+            t.target.clone(),
+        );
         let op = t.operation();
-        let (cloud, pacer, tx) = (self.cloud.clone(), self.pacer.clone(), io.tx.clone());
+        let (accounts, pacer, tx) = (self.accounts.clone(), self.pacer.clone(), io.tx.clone());
         tokio::spawn(async move {
-            pacer.wait(SELF, &region, op).await;
+            pacer
+                .wait(accounts.pace_key(account.as_deref()), &region, op)
+                .await;
+            let withheld = |why, details| {
+                let _ = tx.send(Msg::Withheld { item, why, details });
+            };
+            let cloud = match accounts.cloud(account.as_deref()).await {
+                Ok(cloud) => cloud,
+                Err(why) => return withheld(Why::Plan(Reason::NoCredentials), why),
+            };
+            if op == Operation::Start
+                && key.key_arn().is_some()
+                && let Err(why) = accounts.fresh_for_grant(&cloud).await
+            {
+                return withheld(Why::CredentialsTooOld, why);
+            }
             let (reply, answer) = oneshot::channel();
             if tx.send(Msg::Sending { item, reply }).is_err() {
                 return;
@@ -319,15 +361,24 @@ impl Dispatcher<'_> {
     /// A Describe worker; `token_taken` when its token is already spent.
     fn spawn_describe(&self, state: &RunState, io: &Io, item: usize, token_taken: bool) {
         let t = state.track(item);
-        let (region, name) = (t.region.clone(), t.name.clone());
-        let (cloud, pacer, tx) = (self.cloud.clone(), self.pacer.clone(), io.tx.clone());
+        let (account, region, name) = (t.account.clone(), t.region.clone(), t.name.clone());
+        let (accounts, pacer, tx) = (self.accounts.clone(), self.pacer.clone(), io.tx.clone());
         let clock = io.clock.clone();
         tokio::spawn(async move {
             if !token_taken {
-                pacer.wait(SELF, &region, Operation::Describe).await;
+                pacer
+                    .wait(
+                        accounts.pace_key(account.as_deref()),
+                        &region,
+                        Operation::Describe,
+                    )
+                    .await;
             }
             let sent_at = clock.now();
-            let result = cloud.describe_stream(&region, &name).await;
+            let result = match accounts.cloud(account.as_deref()).await {
+                Ok(cloud) => cloud.describe_stream(&region, &name).await,
+                Err(why) => Err(CallError::NoCredentials(why)),
+            };
             let _ = tx.send(Msg::Described {
                 item,
                 sent_at,

@@ -111,6 +111,26 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "DUR", value_parser = parse_timeout, help_heading = AWS_HEADING)]
     pub read_timeout: Option<Duration>,
 
+    /// Reach every account a fleet row names, other than the credentials' own, by assuming
+    /// this role in it: a role NAME (arn:aws:iam::<account>:role/NAME) or a role ARN with
+    /// {account} where the account goes. Each account's credentials refresh before they expire.
+    #[arg(long, global = true, value_name = "ROLE", help_heading = AWS_HEADING)]
+    pub assume_role: Option<String>,
+
+    /// External ID the role's trust policy requires (with --assume-role).
+    #[arg(long, global = true, value_name = "ID", value_parser = parse_external_id, help_heading = AWS_HEADING)]
+    pub external_id: Option<String>,
+
+    /// Session name of the assumed roles, as CloudTrail shows it (with --assume-role).
+    /// [default: firehose-sse-run-<N>]
+    #[arg(long, global = true, value_name = "NAME", value_parser = parse_session_name, help_heading = AWS_HEADING)]
+    pub role_session_name: Option<String>,
+
+    /// How long each assumed role's credentials last, 15m to 12h (within the role's maximum
+    /// session duration). [default: 1h]
+    #[arg(long, global = true, value_name = "DUR", value_parser = parse_role_duration, help_heading = AWS_HEADING)]
+    pub role_duration: Option<Duration>,
+
     /// Log the SDK's requests and responses on stderr (headers and bodies; credentials and
     /// signatures are redacted).
     #[arg(long, global = true, help_heading = AWS_HEADING)]
@@ -220,6 +240,16 @@ pub struct InProcessSandbox {
 
 #[derive(Debug, Args)]
 pub struct InventoryArgs {
+    /// List this account's streams (repeat for several), through --assume-role for any other
+    /// than the credentials' own. Default: the credentials' account.
+    #[arg(long, value_name = "ID", action = ArgAction::Append, value_parser = parse_account)]
+    pub account: Vec<String>,
+
+    /// List the streams of every ACTIVE account of the organization (Organizations
+    /// ListAccounts, from the management account's credentials), through --assume-role.
+    #[arg(long, conflicts_with = "account")]
+    pub organization: bool,
+
     /// Write a fleet CSV of the DirectPut streams not yet encrypted, ready for `plan`.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -314,6 +344,12 @@ pub struct RunArgs {
     #[arg(long, default_value = "5s", value_name = "DUR", value_parser = parse_duration)]
     pub first_poll: Duration,
 
+    /// Session credentials first seen longer ago than this are refreshed before a Start towards
+    /// a customer-managed key (KMS grants fail for sessions older than 6 h); a session that
+    /// cannot be refreshed stops that account's customer-key Starts.
+    #[arg(long, default_value = "5h", value_name = "DUR", value_parser = parse_duration)]
+    pub max_credential_age: Duration,
+
     // Flattened groups last: each sets the help heading of what follows it.
     #[command(flatten)]
     pub pace: PaceArgs,
@@ -392,6 +428,48 @@ pub struct LimitArgs {
     /// refused at the edge would fill the budget for another day. At most 1h.
     #[arg(long, default_value = "5m", value_name = "DUR", value_parser = parse_margin)]
     pub budget_margin: Duration,
+}
+
+/// An AWS account id: 12 digits.
+fn parse_account(text: &str) -> Result<String, String> {
+    if text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(text.to_owned())
+    } else {
+        Err("an AWS account id is 12 digits".into())
+    }
+}
+
+/// `--role-duration`: STS AssumeRole's `DurationSeconds`, 900 to 43,200.
+fn parse_role_duration(text: &str) -> Result<Duration, String> {
+    let d = parse_duration(text)?;
+    if !(900..=43_200).contains(&d.as_secs()) {
+        return Err("must be from 15m to 12h (STS AssumeRole's DurationSeconds)".into());
+    }
+    Ok(d)
+}
+
+/// `--role-session-name`: STS's `roleSessionNameType`, 2 to 64 of `[\w+=,.@-]`.
+fn parse_session_name(text: &str) -> Result<String, String> {
+    let ok = (2..=64).contains(&text.len())
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
+    if !ok {
+        return Err("2 to 64 characters of letters, digits and _+=,.@- (STS's rule)".into());
+    }
+    Ok(text.to_owned())
+}
+
+/// `--external-id`: STS's `externalIdType`, 2 to 1,224 of `[\w+=,.@:/-]`.
+fn parse_external_id(text: &str) -> Result<String, String> {
+    let ok = (2..=1224).contains(&text.len())
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@:/-".contains(c));
+    if !ok {
+        return Err("2 to 1224 characters of letters, digits and _+=,.@:/- (STS's rule)".into());
+    }
+    Ok(text.to_owned())
 }
 
 /// A budget margin: a duration of at most one hour.

@@ -258,7 +258,6 @@ fn with_tls_hint(chain: String) -> String {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

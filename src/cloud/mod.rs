@@ -6,17 +6,22 @@
 //! SDK retries are off for every call: a retry the SDK made on its own would bypass our pacing
 //! and, for Start/Stop, spend budget the ledger never saw. The caller decides every retry.
 
+mod accounts;
 mod error;
+mod issued;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
 
 use aws_config::SdkConfig;
 use aws_config::retry::RetryConfig;
 use aws_sdk_firehose::types::{DeliveryStreamEncryptionConfigurationInput, KeyType as SdkKeyType};
 
+pub use accounts::{Accounts, Roles, SELF, Unreachable};
 pub use error::CallError;
 use error::classify;
+use issued::{Record, Tracked, fit_for_grant};
 
 use crate::model::{
     EncStatus, Encryption, Failure, FirehoseArn, KeyChoice, KeyObservation, KmsKeyArn, SourceType,
@@ -33,6 +38,8 @@ pub struct Cloud {
     kms: Mutex<HashMap<String, aws_sdk_kms::Client>>,
     /// The credentials' account, learned once.
     caller: tokio::sync::OnceCell<String>,
+    /// The credentials last handed out, and when they were first seen.
+    issued: Record,
 }
 
 /// A page of `ListDeliveryStreams`.
@@ -44,12 +51,57 @@ pub struct StreamPage {
 
 impl Cloud {
     pub fn new(sdk: SdkConfig) -> Self {
+        let issued = Record::default();
+        let sdk = match sdk.credentials_provider() {
+            Some(provider) => sdk
+                .to_builder()
+                .credentials_provider(Tracked::wrap(provider, issued.clone()))
+                .build(),
+            None => sdk,
+        };
         Cloud {
             sdk: Mutex::new(sdk),
             firehose: Mutex::default(),
             kms: Mutex::default(),
             caller: tokio::sync::OnceCell::new(),
+            issued,
         }
+    }
+
+    /// Makes sure the credentials may create a KMS grant: a session first seen more than
+    /// `max_age` ago is refreshed first. Says why not when it cannot be (a fixed session, such
+    /// as `AWS_SESSION_TOKEN` gives, or a refresh that failed).
+    pub async fn fresh_for_grant(&self, max_age: Duration) -> Result<(), String> {
+        use aws_credential_types::provider::ProvideCredentials as _;
+        let fit = |cloud: &Cloud| {
+            let issued = cloud.issued.lock().unwrap_or_else(|e| e.into_inner());
+            fit_for_grant(issued.as_ref(), max_age, SystemTime::now())
+        };
+        if fit(self) {
+            return Ok(());
+        }
+        self.refresh_credentials();
+        let provider = self
+            .sdk_config()
+            .credentials_provider()
+            .ok_or("no credentials provider")?;
+        if let Err(e) = provider.provide_credentials().await {
+            return Err(format!(
+                "they are older than {} and refreshing them failed: {}",
+                issued::spoken(max_age),
+                aws_smithy_types::error::display::DisplayErrorContext(&e)
+            ));
+        }
+        if fit(self) {
+            return Ok(());
+        }
+        Err(format!(
+            "these session credentials have been in use for more than {} and do not refresh (a \
+             fixed session, such as AWS_SESSION_TOKEN gives): Firehose fails the KMS grant for \
+             session credentials older than 6 h. Run again with credentials that refresh (a \
+             profile with a role, SSO, --assume-role) or a new session",
+            issued::spoken(max_age),
+        ))
     }
 
     fn sdk_config(&self) -> SdkConfig {
@@ -106,6 +158,11 @@ impl Cloud {
             })
             .await
             .cloned()
+    }
+
+    /// The credentials' account when it has been learned already (no call).
+    pub fn caller_account_now(&self) -> Option<&str> {
+        self.caller.get().map(String::as_str)
     }
 
     fn firehose(&self, region: &str) -> aws_sdk_firehose::Client {
@@ -362,5 +419,47 @@ impl Cloud {
             .map_err(classify)?;
         Ok(())
     }
-}
 
+    /// Organizations `ListAccounts` (from the management account, every page): each member
+    /// account's id and whether it is ACTIVE — its `State`, else (an older answer) its
+    /// `Status`, which AWS retires.
+    pub async fn list_accounts(&self) -> Result<Vec<(String, bool)>, CallError> {
+        // A global service, served from us-east-1.
+        let config = aws_sdk_organizations::config::Builder::from(&self.sdk_config())
+            .region(aws_config::Region::new("us-east-1"))
+            .build();
+        let client = aws_sdk_organizations::Client::from_conf(config);
+        let mut accounts = Vec::new();
+        let mut next: Option<String> = None;
+        let mut tokens = std::collections::HashSet::new();
+        loop {
+            let page = client
+                .list_accounts()
+                .set_next_token(next.take())
+                .send()
+                .await
+                .map_err(classify)?;
+            for a in page.accounts() {
+                let Some(id) = a.id() else { continue };
+                let active = match (a.state(), a.status()) {
+                    (Some(state), _) => state.as_str() == "ACTIVE",
+                    (None, Some(status)) => status.as_str() == "ACTIVE",
+                    (None, None) => false,
+                };
+                accounts.push((id.to_owned(), active));
+            }
+            match page.next_token() {
+                // A token given twice would list the same pages for ever.
+                Some(token) if !tokens.insert(token.to_owned()) => {
+                    return Err(CallError::Unknown(format!(
+                        "ListAccounts gave the NextToken {token:?} twice: the listing does not \
+                         advance"
+                    )));
+                }
+                Some(token) if !token.is_empty() => next = Some(token.to_owned()),
+                _ => break,
+            }
+        }
+        Ok(accounts)
+    }
+}

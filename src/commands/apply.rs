@@ -248,6 +248,7 @@ async fn apply_locked(
     .to_string();
     let run = ledger.start_run("apply", None, &run_args)?;
     lock.set_run(run.id())?;
+    session.accounts.set_run(run.id());
 
     let plan = match (targets, saved, &args.source) {
         (Some(targets), _, source) => Plan::Observe {
@@ -404,6 +405,7 @@ async fn resume_locked(
     place: &Place,
 ) -> anyhow::Result<Exit> {
     let ledger = &session.ledger;
+    session.accounts.set_run(row.id);
     if let Some(then) = Place::of_run(&row.args) {
         if then.endpoint == IN_PROCESS_SANDBOX {
             return Err(UsageError::new(format!(
@@ -496,7 +498,7 @@ pub(super) async fn run_engine(
         || feed
             .as_ref()
             .is_some_and(|(f, _)| f.survey.undecided().any(|(_, t)| t.key.key_arn().is_some()));
-    super::warn_if_credentials_cannot_refresh(&session.cloud, customer_keys).await;
+    super::warn_if_credentials_cannot_refresh(session.accounts.base(), customer_keys).await;
     let (notices, notices_rx) = mpsc::unbounded_channel();
     let total = items.len() + feed.as_ref().map_or(0, |(f, _)| f.survey.len());
     let reporter = crate::report::apply::spawn_reporter(session.progress, total, notices_rx);
@@ -511,7 +513,7 @@ pub(super) async fn run_engine(
     };
     let dispatcher = Dispatcher {
         ledger,
-        cloud: session.cloud.clone(),
+        accounts: session.accounts.clone(),
         pacer: session.pacer.clone(),
         run_id,
         notices,

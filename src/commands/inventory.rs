@@ -1,21 +1,27 @@
-//! `inventory`: list and describe every stream of one or more regions, record them in the
-//! ledger (so per-key counts include streams outside any fleet file), print counts by source
-//! type, encryption status and key, and optionally write a starting fleet file.
+//! `inventory`: list and describe every stream of one or more regions — of the credentials'
+//! account, of the accounts named with `--account`, or of every ACTIVE account of the
+//! organization (`--organization`), each through its own credentials — record them in the
+//! ledger (so per-key counts include streams outside any fleet file), print counts per account
+//! and region by source type, encryption status and key, and optionally write a starting fleet
+//! file.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::{LedgerMode, Session};
+use crate::cloud::{Cloud, SELF};
 use crate::error::Exit;
 use crate::model::{EncStatus, KeyChoice, SourceType, StreamObservation};
-use crate::observe::{self, ObserveError, Observed, Query, SELF};
-use crate::options::InventoryOptions;
+use crate::observe::{self, ObserveError, Observed, Query};
+use crate::options::{AccountScope, InventoryOptions};
 use crate::pace::Operation;
+use crate::pace::Pacer;
 use crate::report::OutputFormat;
 use crate::report::progress::Progress;
 
@@ -45,12 +51,18 @@ impl Row {
     }
 }
 
-async fn list_region(session: &Session, region: &str) -> Result<Vec<String>, ObserveError> {
+/// Every stream name of one account's region (`key`: the account's pacing key).
+async fn list_region(
+    pacer: &Pacer,
+    cloud: &Cloud,
+    key: &str,
+    region: &str,
+) -> Result<Vec<String>, ObserveError> {
     let mut names = Vec::new();
     let mut after: Option<String> = None;
     loop {
-        let (page, _) = observe::paced_read(&session.pacer, region, Operation::List, false, || {
-            session.cloud.list_streams(region, after.as_deref(), PAGE)
+        let (page, _) = observe::paced_read(pacer, key, region, Operation::List, false, || {
+            cloud.list_streams(region, after.as_deref(), PAGE)
         })
         .await;
         let page = page.map_err(|e| {
@@ -119,25 +131,50 @@ pub async fn inventory(args: &InventoryOptions) -> anyhow::Result<Exit> {
     )
     .await?;
     let ledger = &session.ledger;
+    let (accounts, mut unreachable) = accounts_to_list(&session, &args.accounts).await?;
     let mut queries = Vec::new();
-    let mut per_region: BTreeMap<String, usize> = BTreeMap::new();
-    for region in &regions {
-        let names = list_region(&session, region).await?;
-        per_region.insert(region.clone(), names.len());
-        let shared: std::sync::Arc<str> = region.as_str().into();
-        for name in names {
-            queries.push(Query {
-                seq: queries.len(),
-                region: shared.clone(),
-                name: name.into(),
-            });
+    // Streams listed per (account as given, or empty for the credentials' own; region).
+    let mut listed: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for account in &accounts {
+        let cloud = match account {
+            None => session.accounts.base().clone(),
+            Some(a) => match session.accounts.reach(a).await {
+                Ok(cloud) => cloud,
+                Err(why) => {
+                    unreachable.push((a.clone(), why));
+                    continue;
+                }
+            },
+        };
+        let key = session.accounts.pace_key(account.as_deref()).to_owned();
+        let shared_account: Option<Arc<str>> = account.as_deref().map(Arc::from);
+        for region in &regions {
+            let names = list_region(&session.pacer, &cloud, &key, region).await?;
+            listed.insert(
+                (account.clone().unwrap_or_default(), region.clone()),
+                names.len(),
+            );
+            let shared: Arc<str> = region.as_str().into();
+            for name in names {
+                queries.push(Query {
+                    seq: queries.len(),
+                    account: shared_account.clone(),
+                    region: shared.clone(),
+                    name: name.into(),
+                });
+            }
+        }
+    }
+    for (account, why) in &unreachable {
+        if !global.quiet {
+            eprintln!("account {account} is not listed: {why}");
         }
     }
     let progress = Progress::new(session.progress, "describing", queries.len() as u64);
     let (tx, mut rx) = mpsc::channel::<Observed>(256);
     let total = queries.len();
     let observer = observe::observe_streams(
-        session.cloud.clone(),
+        session.accounts.clone(),
         session.pacer.clone(),
         queries,
         session.concurrency,
@@ -164,18 +201,29 @@ pub async fn inventory(args: &InventoryOptions) -> anyhow::Result<Exit> {
     observer.await.context("observation task failed")?;
     progress.finish();
     let rows: Vec<Row> = rows.into_iter().flatten().collect();
-    for region in &regions {
-        let account = rows
-            .iter()
-            .find(|r| &r.obs.id.region == region)
-            .map_or(SELF, |r| r.obs.id.account.as_str());
-        ledger.record_inventory(account, region, per_region[region])?;
+    let mut lanes = Vec::new();
+    for ((given, region), n) in &listed {
+        // The account the streams are in: as given, else as their ARNs say, else the
+        // credentials' own (known or not).
+        let account = match given.as_str() {
+            "" => rows
+                .iter()
+                .find(|r| &r.obs.id.region == region)
+                .map(|r| r.obs.id.account.clone())
+                .or_else(|| session.accounts.base_account_now().map(str::to_owned))
+                .unwrap_or_else(|| SELF.to_owned()),
+            a => a.to_owned(),
+        };
+        ledger.record_inventory(&account, region, *n)?;
+        lanes.push((account, region.clone()));
     }
 
+    // Rows of several accounts are named by their ARNs, which carry the account.
+    let arns = args.accounts != AccountScope::Own;
     if let Some(out) = &args.out {
-        write_fleet(out, &rows, &key)?;
+        write_fleet(out, &rows, &key, arns)?;
     }
-    let summary = summarize(&rows, &regions, throttles);
+    let summary = summarize(&rows, &lanes, &unreachable, throttles);
     match global.output {
         OutputFormat::Json => crate::outln!("{}", serde_json::to_string_pretty(&summary)?),
         OutputFormat::Table => crate::out!("{}", summary_text(&summary, args.out.as_deref())),
@@ -183,10 +231,47 @@ pub async fn inventory(args: &InventoryOptions) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-fn summarize(rows: &[Row], regions: &[String], throttles: u32) -> serde_json::Value {
+/// The accounts to list (`None`: the credentials' own) and those that will not be, with why.
+async fn accounts_to_list(
+    session: &Session,
+    scope: &AccountScope,
+) -> anyhow::Result<(Vec<Option<String>>, Vec<(String, String)>)> {
+    match scope {
+        AccountScope::Own => Ok((vec![None], Vec::new())),
+        AccountScope::Listed(ids) => Ok((ids.iter().cloned().map(Some).collect(), Vec::new())),
+        AccountScope::Organization => {
+            let all = session.accounts.base().list_accounts().await.map_err(|e| {
+                anyhow::anyhow!(
+                    "Organizations ListAccounts failed ({e}): `inventory --organization` \
+                         needs the credentials of the organization's management account (or of \
+                         a delegated administrator) with organizations:ListAccounts"
+                )
+            })?;
+            let (active, other): (Vec<_>, Vec<_>) = all.into_iter().partition(|(_, a)| *a);
+            let skipped = other
+                .into_iter()
+                .map(|(id, _)| (id, "not ACTIVE in the organization".to_owned()))
+                .collect();
+            Ok((
+                active.into_iter().map(|(id, _)| Some(id)).collect(),
+                skipped,
+            ))
+        }
+    }
+}
+
+fn summarize(
+    rows: &[Row],
+    lanes: &[(String, String)],
+    unreachable: &[(String, String)],
+    throttles: u32,
+) -> serde_json::Value {
     let mut by_region = Vec::new();
-    for region in regions {
-        let here: Vec<&Row> = rows.iter().filter(|r| &r.obs.id.region == region).collect();
+    for (account, region) in lanes {
+        let here: Vec<&Row> = rows
+            .iter()
+            .filter(|r| &r.obs.id.region == region && &r.obs.id.account == account)
+            .collect();
         let mut by_source: BTreeMap<String, usize> = BTreeMap::new();
         let mut by_status: BTreeMap<String, usize> = BTreeMap::new();
         let mut by_key: BTreeMap<String, usize> = BTreeMap::new();
@@ -219,6 +304,7 @@ fn summarize(rows: &[Row], regions: &[String], throttles: u32) -> serde_json::Va
             }
         }
         by_region.push(json!({
+            "account": account,
             "region": region,
             "streams": here.len(),
             "by_source_type": by_source,
@@ -228,7 +314,11 @@ fn summarize(rows: &[Row], regions: &[String], throttles: u32) -> serde_json::Va
             "key_in_force_unknown": key_unknown,
         }));
     }
-    json!({ "regions": by_region, "throttles": throttles })
+    let unreachable: Vec<_> = unreachable
+        .iter()
+        .map(|(account, why)| json!({"account": account, "why": why}))
+        .collect();
+    json!({ "regions": by_region, "unreachable": unreachable, "throttles": throttles })
 }
 
 fn summary_text(summary: &serde_json::Value, out: Option<&Path>) -> String {
@@ -244,7 +334,8 @@ fn summary_text(summary: &serde_json::Value, out: Option<&Path>) -> String {
             text.push('\n');
         }
         text.push_str(&format!(
-            "{}: {} streams, {} DirectPut without encryption\n",
+            "{}{}: {} streams, {} DirectPut without encryption\n",
+            account_label(&region["account"]),
             region["region"].as_str().unwrap_or("?"),
             region["streams"],
             region["unencrypted_direct_put"]
@@ -291,6 +382,14 @@ fn summary_text(summary: &serde_json::Value, out: Option<&Path>) -> String {
     text
 }
 
+/// `account 111111111111, ` before a region's heading, for a known account.
+fn account_label(account: &serde_json::Value) -> String {
+    match account.as_str() {
+        Some(a) if a != SELF => format!("account {a}, "),
+        _ => String::new(),
+    }
+}
+
 /// `  Heading (streams):` then one indented line per (name, count).
 fn counts_table(heading: &str, rows: &[(String, String)]) -> String {
     let mut table = crate::report::table(["", ""]);
@@ -305,7 +404,8 @@ fn counts_table(heading: &str, rows: &[(String, String)]) -> String {
 }
 
 /// Writes the fleet file of unencrypted DirectPut streams, whole or not at all.
-fn write_fleet(path: &Path, rows: &[Row], key: &KeyChoice) -> anyhow::Result<()> {
+/// `arns`: name each stream by its ARN (rows of several accounts).
+fn write_fleet(path: &Path, rows: &[Row], key: &KeyChoice, arns: bool) -> anyhow::Result<()> {
     let tmp = path.with_extension("csv.partial");
     let write = || -> anyhow::Result<()> {
         let file = std::fs::File::create(&tmp)?;
@@ -315,9 +415,14 @@ fn write_fleet(path: &Path, rows: &[Row], key: &KeyChoice) -> anyhow::Result<()>
             .iter()
             .filter(|r| r.obs.source == SourceType::DirectPut && r.unencrypted())
         {
+            let id = &r.obs.id;
             w.write_record([
-                r.obs.id.name.as_str(),
-                r.obs.id.region.as_str(),
+                if arns {
+                    r.obs.arn.as_str()
+                } else {
+                    id.name.as_str()
+                },
+                id.region.as_str(),
                 key.key_arn().map_or("", |a| a.as_str()),
                 key.key_type().as_str(),
             ])?;

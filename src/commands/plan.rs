@@ -20,7 +20,7 @@ pub async fn plan(opts: &PlanOptions) -> anyhow::Result<Exit> {
     )
     .await?;
     let customer_keys = targets.iter().any(|t| t.key.key_arn().is_some());
-    super::warn_if_credentials_cannot_refresh(&session.cloud, customer_keys).await;
+    super::warn_if_credentials_cannot_refresh(session.accounts.base(), customer_keys).await;
     let fleet = super::fleet_name(&opts.fleet);
     // Where its calls went: `apply --plan` refuses to carry it out anywhere else.
     let place = session.place().await;
@@ -28,6 +28,7 @@ pub async fn plan(opts: &PlanOptions) -> anyhow::Result<Exit> {
         serde_json::json!({"command": "plan", "fleet": fleet, "place": place}).to_string();
     // Dropped on any error below: the run is recorded as ended in error.
     let run = session.ledger.start_run("plan", None, &run_args)?;
+    session.accounts.set_run(run.id());
     let settings = opts.settings;
     let pace = opts.pace.plan();
     // Streams an inventory observed lately are not described again: only in the account STS

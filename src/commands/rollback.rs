@@ -76,6 +76,7 @@ pub async fn rollback(args: &RollbackOptions) -> anyhow::Result<Exit> {
     .to_string();
     let kind = if args.dry_run { "plan" } else { "rollback" };
     let run = ledger.start_run(kind, None, &run_args)?;
+    session.accounts.set_run(run.id());
     if let Some(lock) = &lock {
         lock.set_run(run.id())?;
     }

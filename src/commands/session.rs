@@ -11,7 +11,7 @@ use firehose_sse_sandbox::{Sandbox, SandboxConfig, Seed, SeedKey, SeedStream};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::SystemClock;
-use crate::cloud::Cloud;
+use crate::cloud::Accounts;
 use crate::error::UsageError;
 use crate::input::Target;
 use crate::ledger::Ledger;
@@ -75,7 +75,8 @@ pub struct Session {
     pub sandbox: Option<Sandbox>,
     /// Where the calls go: the endpoint's description.
     pub endpoint: String,
-    pub cloud: Arc<Cloud>,
+    /// The clients of every account the session reaches.
+    pub accounts: Arc<Accounts>,
     pub pacer: Arc<Pacer>,
     pub ledger: Ledger,
     pub progress: Mode,
@@ -87,7 +88,7 @@ impl Session {
     /// The clients a survey observes with.
     pub fn clients(&self) -> Clients {
         Clients {
-            cloud: self.cloud.clone(),
+            accounts: self.accounts.clone(),
             pacer: self.pacer.clone(),
             concurrency: self.concurrency,
         }
@@ -96,7 +97,7 @@ impl Session {
     /// Where this session's calls go, with the credentials' account when STS answers (the
     /// account is best effort: an endpoint without STS leaves it unknown).
     pub async fn place(&self) -> Place {
-        let account = match self.cloud.caller_account().await {
+        let account = match self.accounts.base_account().await {
             Ok(account) => Some(account),
             Err(e) => {
                 tracing::info!("the credentials' account is unknown: {e}");
@@ -138,6 +139,22 @@ impl Session {
         };
         // Flags are checked (endpoint, CA bundle) before the ledger is touched.
         let sdk = crate::aws::sdk_config(&options).await?;
+        let accounts = Arc::new(Accounts::new(
+            sdk,
+            options.roles.clone(),
+            options.max_credential_age,
+        ));
+        if accounts.roles().is_some() {
+            // Pacing files the credentials' own account apart from the others: it must be
+            // known before the first call.
+            accounts.base_account().await.map_err(|e| {
+                crate::observe::ObserveError::from_call(
+                    "sts:GetCallerIdentity",
+                    "GetCallerIdentity (for --assume-role)".into(),
+                    e,
+                )
+            })?;
+        }
         let ledger = match mode {
             LedgerMode::Create => Ledger::open(&global.ledger, Arc::new(SystemClock))?,
             LedgerMode::Existing => Ledger::open_existing(&global.ledger, Arc::new(SystemClock))?,
@@ -145,7 +162,7 @@ impl Session {
         Ok(Session {
             sandbox,
             endpoint,
-            cloud: Arc::new(Cloud::new(sdk)),
+            accounts,
             pacer: Arc::new(Pacer::new(pace.rates())),
             ledger,
             progress: global.progress,

@@ -418,7 +418,7 @@ impl RunState {
                 if class == FailureClass::Transient && t.starts < self.config.max_attempts {
                     if kind == "CREATE_KMS_GRANT_FAILED" {
                         // Often credentials older than 6 h: the retry goes with fresh ones.
-                        fx.push(Effect::RefreshCredentials);
+                        fx.push(Effect::RefreshCredentials { item: i });
                     }
                     let backoff = SECOND * 2i64.saturating_pow(t.starts.min(6));
                     self.set_phase(i, Phase::Pending, fx);

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::phase::{ItemUpdate, Phase};
+use super::phase::{ItemUpdate, Phase, Why};
 use super::track::NewItem;
 use crate::clock::EpochMillis;
 use crate::cloud::CallError;
@@ -37,6 +37,13 @@ pub enum Event {
     StartSending { item: usize },
     /// A Start worker gave up before sending.
     StartNotSent { item: usize },
+    /// A Start worker would not send, for a reason of its account's credentials (they cannot
+    /// be reached, or are too old to create a KMS grant): the item fails with `why`.
+    StartWithheld {
+        item: usize,
+        why: Why,
+        details: String,
+    },
     /// A Start came back (its attempt is already completed in the ledger).
     StartAnswered {
         item: usize,
@@ -77,9 +84,9 @@ pub enum Effect {
         op: Operation,
         throttled: bool,
     },
-    /// Ask the credential provider for fresh credentials before the next call (a KMS grant
-    /// fails for session credentials older than 6 h).
-    RefreshCredentials,
+    /// Ask the credential provider of the item's account for fresh credentials before its next
+    /// call (a KMS grant fails for session credentials older than 6 h).
+    RefreshCredentials { item: usize },
     /// Tell the operator.
     Notice(Notice),
 }

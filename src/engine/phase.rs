@@ -74,6 +74,9 @@ pub enum Why {
     AttemptsExhausted,
     /// `ENABLING_FAILED`, by the class of its failure type.
     EnablingFailed(FailureClass),
+    /// The account's session credentials are too old for a KMS grant and cannot be refreshed:
+    /// its customer-key Starts are not sent.
+    CredentialsTooOld,
 }
 
 impl Why {
@@ -88,6 +91,7 @@ impl Why {
             Why::Rejected => "rejected",
             Why::KmsRefused => "kms_refused",
             Why::AttemptsExhausted => "attempts_exhausted",
+            Why::CredentialsTooOld => "credentials_too_old",
             Why::EnablingFailed(class) => match class {
                 FailureClass::NeedsOperator => "enabling_failed:needs_operator",
                 FailureClass::Transient => "enabling_failed:transient",
@@ -106,6 +110,7 @@ impl Why {
             Why::Rejected,
             Why::KmsRefused,
             Why::AttemptsExhausted,
+            Why::CredentialsTooOld,
             Why::EnablingFailed(FailureClass::NeedsOperator),
             Why::EnablingFailed(FailureClass::Transient),
             Why::EnablingFailed(FailureClass::OldKey),
@@ -139,24 +144,13 @@ mod tests {
 
     #[test]
     fn every_reason_reads_back_as_written() {
-        let mut all: Vec<Why> = [
-            Reason::NotDirectPut,
-            Reason::NotFound,
-            Reason::NotActive,
-            Reason::KeyNotFound,
-            Reason::KeyDisabled,
-            Reason::KeyNotSymmetric,
-            Reason::KeyWrongRegion,
-            Reason::CmkLimit,
-            Reason::Budget,
-        ]
-        .map(Why::Plan)
-        .to_vec();
+        let mut all: Vec<Why> = Reason::ALL.map(Why::Plan).to_vec();
         all.extend([
             Why::TimedOut,
             Why::Rejected,
             Why::KmsRefused,
             Why::AttemptsExhausted,
+            Why::CredentialsTooOld,
         ]);
         for class in [
             FailureClass::NeedsOperator,
@@ -170,6 +164,11 @@ mod tests {
             assert_eq!(Why::parse(why.as_str()), Some(why), "{why}");
         }
         assert_eq!(Why::parse("enabling_failed:something"), None);
+        // Ledgers written before roles could be assumed.
+        assert_eq!(
+            Why::parse("wrong_account"),
+            Some(Why::Plan(Reason::NoCredentials))
+        );
         assert_eq!(Why::NOT_FOUND.as_str(), "not_found");
     }
 

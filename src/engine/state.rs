@@ -223,6 +223,16 @@ impl RunState {
                 self.release_slot(item);
                 self.set_phase(item, Phase::Pending, &mut fx);
             }
+            Event::StartWithheld { item, why, details } => {
+                self.start_done(item);
+                self.release_slot(item);
+                let update = ItemUpdate {
+                    reason: Some(why),
+                    failure: Some((why.as_str().to_owned(), details)),
+                    ..ItemUpdate::default()
+                };
+                self.finish(item, Phase::Failed, update, &mut fx);
+            }
             Event::StartAnswered { item, result } => {
                 self.start_done(item);
                 self.started(item, result, now, &mut fx);

@@ -16,6 +16,7 @@ use crate::cli::{
     ApplyArgs, Cli, ColorArg, Command, GlobalArgs, InProcessSandbox, InventoryArgs, LimitArgs,
     OutputArg, PaceArgs, PlanArgs, ReportArgs, ReportFormatArg, ResumeArgs, RunArgs, SandboxArgs,
 };
+use crate::cloud::Roles;
 use crate::error::UsageError;
 use crate::logging::LogOptions;
 use crate::model::{KeyChoice, KmsKeyArn};
@@ -123,10 +124,23 @@ pub struct InventoryOptions {
     pub global: Global,
     /// The `--region`s given (none: the profile's default, see [`InventoryOptions::scope`]).
     pub regions: Vec<String>,
+    /// Whose streams to list.
+    pub accounts: AccountScope,
     pub out: Option<PathBuf>,
     pub key_arn: Option<String>,
     pub pace: PaceOptions,
     pub sandbox: Option<SandboxOptions>,
+}
+
+/// Whose streams `inventory` lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountScope {
+    /// The credentials' own account.
+    Own,
+    /// These accounts (`--account`).
+    Listed(Vec<String>),
+    /// Every ACTIVE account of the organization (`--organization`).
+    Organization,
 }
 
 /// Where the plan `apply` carries out comes from.
@@ -256,7 +270,7 @@ impl Options {
             debug: g.debug,
             ansi: color_enabled(g.color.into(), std::io::stderr().is_terminal()),
         };
-        let global = global(g);
+        let global = global(g)?;
         let command = match cli.command {
             Command::Plan(args) => CommandOptions::Plan(Box::new(plan(g, global, args)?)),
             Command::Inventory(args) => {
@@ -267,7 +281,7 @@ impl Options {
             Command::Rollback(args) => {
                 check_confirmable(args.run.yes || args.dry_run)?;
                 CommandOptions::Rollback(Box::new(RollbackOptions {
-                    global,
+                    global: for_run(global, &args.run),
                     run_id: args.run_id,
                     dry_run: args.dry_run,
                     settings: Settings {
@@ -302,8 +316,8 @@ pub fn ledger_path(g: &GlobalArgs) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("firehose-sse.db"))
 }
 
-fn global(g: &GlobalArgs) -> Global {
-    Global {
+fn global(g: &GlobalArgs) -> Result<Global, UsageError> {
+    Ok(Global {
         ledger: ledger_path(g),
         output: g.output.into(),
         color: color_enabled(g.color.into(), std::io::stdout().is_terminal()),
@@ -327,8 +341,34 @@ fn global(g: &GlobalArgs) -> Global {
             read_timeout: g.read_timeout,
             allow_insecure_endpoint: g.allow_insecure_endpoint,
             static_credentials: None,
+            roles: roles(g)?,
+            max_credential_age: crate::aws::MAX_CREDENTIAL_AGE,
         },
-    }
+    })
+}
+
+/// `--assume-role` and the flags that go with it.
+fn roles(g: &GlobalArgs) -> Result<Option<Roles>, UsageError> {
+    let Some(role) = &g.assume_role else {
+        for (flag, given) in [
+            ("--external-id", g.external_id.is_some()),
+            ("--role-session-name", g.role_session_name.is_some()),
+            ("--role-duration", g.role_duration.is_some()),
+        ] {
+            if given {
+                return Err(UsageError::new(format!(
+                    "{flag} goes with --assume-role ROLE"
+                )));
+            }
+        }
+        return Ok(None);
+    };
+    Ok(Some(Roles {
+        template: Roles::template_of(role).map_err(UsageError::new)?,
+        external_id: g.external_id.clone(),
+        session_name: g.role_session_name.clone(),
+        duration: g.role_duration.unwrap_or(Duration::from_secs(3600)),
+    }))
 }
 
 fn pace(args: &PaceArgs) -> PaceOptions {
@@ -383,9 +423,19 @@ fn plan(g: &GlobalArgs, global: Global, args: PlanArgs) -> Result<PlanOptions, U
 }
 
 fn inventory(g: &GlobalArgs, global: Global, args: InventoryArgs) -> InventoryOptions {
+    let accounts = match (args.organization, args.account) {
+        (true, _) => AccountScope::Organization,
+        (false, listed) if listed.is_empty() => AccountScope::Own,
+        (false, mut listed) => {
+            listed.sort();
+            listed.dedup();
+            AccountScope::Listed(listed)
+        }
+    };
     InventoryOptions {
         global,
         regions: g.region.clone(),
+        accounts,
         out: args.out,
         key_arn: args.key_arn,
         pace: pace(&args.pace),
@@ -408,16 +458,22 @@ fn apply(g: &GlobalArgs, global: Global, args: ApplyArgs) -> Result<ApplyOptions
         (None, None) => unreachable!("clap requires a fleet or a plan"),
     };
     Ok(ApplyOptions {
-        global,
+        global: for_run(global, &args.run),
         source,
         settings: settings(&args.limits),
         run: run(&args.run),
     })
 }
 
+/// The connection of a command that sends Starts: `--max-credential-age` applies.
+fn for_run(mut global: Global, args: &RunArgs) -> Global {
+    global.connect.max_credential_age = args.max_credential_age;
+    global
+}
+
 fn resume(global: Global, args: ResumeArgs) -> ResumeOptions {
     ResumeOptions {
-        global,
+        global: for_run(global, &args.run),
         run_id: args.run_id,
         run: run(&args.run),
     }

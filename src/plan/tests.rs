@@ -471,8 +471,8 @@ fn strings_round_trip() {
 fn a_row_of_another_account_is_skipped_and_never_described() {
     let mut t = target("a", KeyChoice::AwsOwned);
     t.account = Some("999999999999".into());
-    let item = decide_one(&t, &Seen::OtherAccount, &[]);
-    assert_eq!(verdict(&item), (Action::Skip, Some(Reason::WrongAccount)));
+    let item = decide_one(&t, &Seen::Unreachable, &[]);
+    assert_eq!(verdict(&item), (Action::Skip, Some(Reason::NoCredentials)));
     assert!(item.stream.is_none() && item.current.is_none());
     assert_eq!(item.account(), Some("999999999999"));
 }

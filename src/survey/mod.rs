@@ -1,6 +1,8 @@
 //! The survey: turns observations, as they arrive in any order, into ledger records and plan
-//! decisions in fleet order within each region (KMS keys are regional, so the per-key counts
-//! never tie one region's decisions to another's; a slow region holds no other back). `plan`
+//! decisions in fleet order within each account and region (KMS keys are regional and a fleet's
+//! keys are nearly always its own account's, so the per-key counts rarely tie one lane's
+//! decisions to another's, and a slow account or region holds no other back; apply's dispatch
+//! counts every key before each Start whatever the lane). `plan`
 //! observes every stream, then decides and prints the result; `apply FLEET --yes` drives it
 //! from its dispatch loop and starts each stream as soon as it is decided, so near a key's
 //! limit a stream found on the key after its neighbours were decided is counted by apply's
@@ -35,48 +37,53 @@ pub struct Survey {
     sends: HashMap<StreamId, Vec<EpochMillis>>,
     counts_now: KeyRoom,
     waiting: BTreeMap<usize, Seen>,
-    /// Per region, the targets not yet decided with their number, in fleet order. A decided one
-    /// is dropped and the queue shrinks as it empties, so a large fleet is not held twice (once
-    /// here, once as the run's items).
-    pending: BTreeMap<String, VecDeque<(usize, Target)>>,
+    /// Per account (as the row names it; empty for the credentials' own) and region, the
+    /// targets not yet decided with their number, in fleet order. A decided one is dropped and
+    /// the queue shrinks as it empties, so a large fleet is not held twice (once here, once as
+    /// the run's items).
+    pending: BTreeMap<(String, String), VecDeque<(usize, Target)>>,
+    /// The accounts rows name that cannot be reached, and why.
+    unreachable: BTreeMap<String, String>,
     run_id: Option<i64>,
 }
 
 impl Survey {
     /// Prepares the decisions for `targets`, with the keys already described. Reads the budgets
     /// and key counts from the ledger once.
-    /// `caller`: the account of the credentials, when known; rows naming another account are
-    /// decided `wrong_account` without a Describe (DESIGN §2: Describe and Start take only a
-    /// name and act in the caller's account).
+    /// `unreachable`: the accounts no credentials act in, and why; their rows are decided
+    /// `no_credentials` without a Describe (DESIGN §2: Describe and Start take only a name and
+    /// act in the caller's account).
     pub fn new(
         ledger: &Ledger,
         targets: Vec<Target>,
         keys: HashMap<String, KeyObservation>,
         settings: Settings,
         run_id: Option<i64>,
-        caller: Option<&str>,
+        unreachable: BTreeMap<String, String>,
     ) -> Result<Survey> {
         let now = ledger.now();
         let counts_now = ledger.key_counts_now()?;
         let sends = ledger.all_counted_sends(now)?;
         // Sized exactly, and built before the fleet's own buffer is freed: no doubling.
-        let mut sizes: BTreeMap<&str, usize> = BTreeMap::new();
+        let lane = |t: &Target| (t.account.clone().unwrap_or_default(), t.region.clone());
+        let mut sizes: BTreeMap<(String, String), usize> = BTreeMap::new();
         for t in &targets {
-            *sizes.entry(&t.region).or_default() += 1;
+            *sizes.entry(lane(t)).or_default() += 1;
         }
-        let mut pending: BTreeMap<String, VecDeque<(usize, Target)>> = sizes
+        let mut pending: BTreeMap<(String, String), VecDeque<(usize, Target)>> = sizes
             .into_iter()
-            .map(|(region, n)| (region.to_owned(), VecDeque::with_capacity(n)))
+            .map(|(lane, n)| (lane, VecDeque::with_capacity(n)))
             .collect();
         let total = targets.len();
         let mut waiting = BTreeMap::new();
         for (seq, t) in targets.into_iter().enumerate() {
-            if let (Some(account), Some(caller)) = (&t.account, caller)
-                && account != caller
+            if t.account
+                .as_ref()
+                .is_some_and(|a| unreachable.contains_key(a))
             {
-                waiting.insert(seq, Seen::OtherAccount);
+                waiting.insert(seq, Seen::Unreachable);
             }
-            if let Some(queue) = pending.get_mut(&t.region) {
+            if let Some(queue) = pending.get_mut(&lane(&t)) {
                 queue.push_back((seq, t));
             }
         }
@@ -88,21 +95,28 @@ impl Survey {
             counts_now: KeyRoom::new(settings.cmk_limit, counts_now),
             waiting,
             run_id,
+            unreachable,
         })
     }
 
     /// The Describe calls to make, region by region, in fleet order within each: every
     /// undecided target but those already known not to be described.
     pub fn queries(&self) -> Vec<Query> {
-        let mut regions = Interner::default();
+        let mut names = Interner::default();
         self.undecided()
             .filter(|(seq, _)| !self.waiting.contains_key(seq))
             .map(|(seq, t)| Query {
                 seq,
-                region: regions.get(&t.region),
+                account: t.account.as_deref().map(|a| names.get(a)),
+                region: names.get(&t.region),
                 name: t.name.as_str().into(),
             })
             .collect()
+    }
+
+    /// The accounts rows name that cannot be reached, and why.
+    pub fn unreachable(&self) -> &BTreeMap<String, String> {
+        &self.unreachable
     }
 
     /// The targets not decided yet, with their number in the survey.
@@ -194,7 +208,8 @@ impl Survey {
     /// made one at `since` or later that is still good to plan with
     /// ([`Ledger::recent_observation`]),
     /// so it is not described again. `account`: the credentials' account, which a stream named
-    /// without one is in. Returns how many were taken and the oldest observation's time.
+    /// without one is in (a row naming a reachable account is looked up in that one). Returns
+    /// how many were taken and the oldest observation's time.
     pub fn use_recent(
         &mut self,
         ledger: &Ledger,
@@ -203,12 +218,10 @@ impl Survey {
     ) -> Result<(usize, Option<EpochMillis>)> {
         let wanted: Vec<(usize, Id)> = self
             .undecided()
-            .filter(|(seq, t)| {
-                !self.waiting.contains_key(seq) && t.account.as_deref().is_none_or(|a| a == account)
-            })
+            .filter(|(seq, _)| !self.waiting.contains_key(seq))
             .map(|(seq, t)| {
                 let id = Id {
-                    account: account.to_owned(),
+                    account: t.account.clone().unwrap_or_else(|| account.to_owned()),
                     region: t.region.clone(),
                     name: t.name.clone(),
                 };
@@ -234,8 +247,8 @@ impl Survey {
         Ok((taken, oldest))
     }
 
-    /// Decides every observed item whose predecessors in its region are all decided, in fleet
-    /// order within each region (so the items come region by region).
+    /// Decides every observed item whose predecessors in its lane (account and region) are all
+    /// decided, in fleet order within each lane (so the items come lane by lane).
     pub fn decide_ready(&mut self) -> Vec<Item> {
         let mut decided = Vec::new();
         for queue in self.pending.values_mut() {
@@ -248,7 +261,7 @@ impl Survey {
                     Seen::Found { obs, .. } => {
                         self.sends.get(&obs.id).map(Vec::as_slice).unwrap_or(&[])
                     }
-                    Seen::Missing | Seen::OtherAccount => &[],
+                    Seen::Missing | Seen::Unreachable => &[],
                 };
                 decided.push(self.planner.decide(next, &target, &seen, sends));
             }
@@ -338,7 +351,7 @@ mod tests {
             HashMap::from([(K.to_owned(), key)]),
             settings,
             None,
-            None,
+            BTreeMap::new(),
         )
         .unwrap()
     }
@@ -413,26 +426,43 @@ mod tests {
     }
 
     #[test]
-    fn a_row_of_another_account_is_decided_without_a_describe() {
+    fn a_row_of_an_unreachable_account_is_decided_without_a_describe() {
         let (_dir, ledger, _clock) = ledger();
         let mut theirs = target("theirs");
         theirs.account = Some("999999999999".into());
         let mut ours = target("ours");
         ours.account = Some("123456789012".into());
+        let mut member = target("member");
+        member.account = Some("111111111111".into());
         let settings = Settings::default();
+        let unreachable = BTreeMap::from([("999999999999".to_owned(), "no role".to_owned())]);
         let mut s = Survey::new(
             &ledger,
-            vec![theirs, ours, target("plain")],
+            vec![theirs, ours, target("plain"), member],
             HashMap::new(),
             settings,
             None,
-            Some("123456789012"),
+            unreachable,
         )
         .unwrap();
-        let queried: Vec<usize> = s.queries().iter().map(|q| q.seq).collect();
-        assert_eq!(queried, [1, 2], "never described");
+        let queries = s.queries();
+        let queried: Vec<(usize, Option<&str>)> = queries
+            .iter()
+            .map(|q| (q.seq, q.account.as_deref()))
+            .collect();
+        // Each query says which account's clients describe it; lanes come account by account.
+        assert_eq!(
+            queried,
+            [
+                (2, None),
+                (3, Some("111111111111")),
+                (1, Some("123456789012"))
+            ],
+            "the unreachable row is never described"
+        );
         let first = s.decide_ready();
         assert_eq!(first.len(), 1);
-        assert_eq!(first[0].reason, Some(Reason::WrongAccount));
+        assert_eq!(first[0].reason, Some(Reason::NoCredentials));
+        assert_eq!(s.unreachable()["999999999999"], "no role");
     }
 }

@@ -4,7 +4,7 @@
 //! [`survey_fleet`] runs them all, with a progress bar. Each step takes the ledger and the
 //! [`Clients`] it calls AWS with, nothing of a command's wiring.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 
 use super::Survey;
 use crate::clock::{EpochMillis, HOUR};
-use crate::cloud::Cloud;
+use crate::cloud::Accounts;
 use crate::input::Target;
 use crate::ledger::Ledger;
 use crate::model::KeyChoice;
@@ -21,11 +21,11 @@ use crate::pace::Pacer;
 use crate::plan::{self, Item, KeyLine, Pace, Settings};
 use crate::report::progress::{Mode, Progress};
 
-/// What a survey calls AWS with: the cloud client, the pacer, and how many Describes may be in
-/// flight per region.
+/// What a survey calls AWS with: the clients of each account, the pacer, and how many
+/// Describes may be in flight.
 #[derive(Debug, Clone)]
 pub struct Clients {
-    pub cloud: Arc<Cloud>,
+    pub accounts: Arc<Accounts>,
     pub pacer: Arc<Pacer>,
     pub concurrency: usize,
 }
@@ -81,24 +81,23 @@ pub async fn prepare_survey(
     settings: Settings,
     run_id: i64,
 ) -> anyhow::Result<(Survey, u32)> {
-    // Only a row naming its account needs the caller's: the others act in it anyway.
-    let caller = match targets.iter().any(|t| t.account.is_some()) {
-        true => Some(clients.cloud.caller_account().await.map_err(|e| {
-            observe::ObserveError::from_call("sts:GetCallerIdentity", "GetCallerIdentity".into(), e)
-        })?),
-        false => None,
-    };
-    let ours = |t: &&Target| match (&t.account, &caller) {
-        (Some(account), Some(caller)) => account == caller,
-        _ => true,
-    };
-    // Keys of rows never to be touched are not described either.
+    let unreachable = reach_accounts(&clients.accounts, &targets).await?;
+    // Keys of rows never to be touched are not described either; each key is described with
+    // the clients of the first account whose rows want it.
     let keys: Vec<_> = targets
         .iter()
-        .filter(ours)
-        .filter_map(|t| t.key.key_arn().cloned())
+        .filter(|t| {
+            t.account
+                .as_ref()
+                .is_none_or(|a| !unreachable.contains_key(a))
+        })
+        .filter_map(|t| {
+            let account = t.account.as_deref().map(Arc::from);
+            t.key.key_arn().cloned().map(|k| (k, account))
+        })
         .collect();
-    let (key_obs, throttles) = observe::observe_keys(&clients.cloud, &clients.pacer, keys).await?;
+    let (key_obs, throttles) =
+        observe::observe_keys(&clients.accounts, &clients.pacer, keys).await?;
     for k in key_obs.values() {
         ledger.record_key(k)?;
     }
@@ -108,10 +107,51 @@ pub async fn prepare_survey(
         key_obs,
         settings,
         Some(run_id),
-        caller.as_deref(),
+        unreachable,
     )?;
     Ok((survey, throttles))
 }
+
+/// Reaches every account the rows name (STS; with `--assume-role`, AssumeRole in each other
+/// account, a few at a time) and returns those that cannot be reached, with why. Rows that name
+/// no account act in the credentials' own and need no call.
+async fn reach_accounts(
+    accounts: &Arc<Accounts>,
+    targets: &[Target],
+) -> anyhow::Result<BTreeMap<String, String>> {
+    let named: BTreeSet<&str> = targets
+        .iter()
+        .filter_map(|t| t.account.as_deref())
+        .collect();
+    if named.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    // The credentials' own account must be known: a row naming it is theirs to act on.
+    let base = accounts.base_account().await.map_err(|e| {
+        observe::ObserveError::from_call("sts:GetCallerIdentity", "GetCallerIdentity".into(), e)
+    })?;
+    let permits = Arc::new(tokio::sync::Semaphore::new(REACH_AT_ONCE));
+    let mut reaching = tokio::task::JoinSet::new();
+    for account in named.into_iter().filter(|a| *a != base) {
+        let (accounts, permits, account) = (accounts.clone(), permits.clone(), account.to_owned());
+        reaching.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            let reached = accounts.reach(&account).await.map(|_| ());
+            (account, reached)
+        });
+    }
+    let mut unreachable = BTreeMap::new();
+    while let Some(done) = reaching.join_next().await {
+        let (account, reached) = done.context("reaching an account failed")?;
+        if let Err(why) = reached {
+            unreachable.insert(account, why);
+        }
+    }
+    Ok(unreachable)
+}
+
+/// Accounts reached at once (AssumeRole and GetCallerIdentity each).
+const REACH_AT_ONCE: usize = 8;
 
 /// Starts describing the survey's streams; results arrive on the receiver.
 pub fn start_observing(
@@ -120,7 +160,7 @@ pub fn start_observing(
 ) -> (mpsc::Receiver<Observed>, tokio::task::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel::<Observed>(256);
     let observer = observe::observe_streams(
-        clients.cloud.clone(),
+        clients.accounts.clone(),
         clients.pacer.clone(),
         survey.queries(),
         clients.concurrency,
@@ -172,6 +212,15 @@ pub fn finish_survey(ledger: &Ledger, decided: Decided<'_>) -> anyhow::Result<Su
              6 h, so use credentials that refresh (a profile with a role or SSO), not a fixed session"
                 .to_owned(),
         );
+    }
+    for (account, why) in survey.unreachable() {
+        let n = items
+            .iter()
+            .filter(|i| i.target.account.as_deref() == Some(account.as_str()))
+            .count();
+        warnings.push(format!(
+            "account {account}: {n} stream(s) skipped no_credentials: {why}"
+        ));
     }
     warnings.extend(key_warnings(&items));
     let plan_id = ledger.save_plan(fleet, &settings, observed_at, &items, estimated_ms)?;

@@ -73,8 +73,14 @@ fn a_stream_of_another_account_is_never_described_or_started() {
     let theirs = item(&plan, "stream-00000");
     assert_eq!(
         (&theirs["action"], &theirs["reason"]),
-        (&Value::from("skip"), &Value::from("wrong_account")),
+        (&Value::from("skip"), &Value::from("no_credentials")),
         "{theirs:#}"
+    );
+    // The plan says why the account cannot be reached.
+    let warnings = plan["warnings"].to_string();
+    assert!(
+        warnings.contains("999999999999") && warnings.contains("--assume-role"),
+        "{warnings}"
     );
     assert_eq!(
         ops(&sandbox, "DescribeDeliveryStream"),
@@ -520,5 +526,126 @@ fn a_kinesis_sourced_stream_is_skipped_naming_its_source() {
         run.stdout.contains("encrypt that Kinesis stream"),
         "{}",
         run.stdout
+    );
+}
+
+/// A fleet of three AWS-owned streams, then one towards customer key `k`, described at one per
+/// second: the customer-key Start comes some 3 s after the credentials were first used.
+fn slow_mixed_fleet(w: &Workdir, key: &str) -> std::path::PathBuf {
+    w.fleet(
+        "fleet.csv",
+        &format!("stream,region,key_arn\na,{R},\nb,{R},\nc,{R},\nk,{R},{key}\n"),
+    )
+}
+
+#[test]
+fn old_session_credentials_that_cannot_refresh_withhold_only_customer_key_starts() {
+    let key = key_arn(R, "k");
+    let (sandbox, w, _dir) = world(
+        r#"{"keys": [{"id": "k"}], "streams": [{"name": "a"}, {"name": "b"}, {"name": "c"}, {"name": "k"}]}"#,
+        &[],
+    );
+    let fleet = slow_mixed_fleet(&w, &key);
+    let run: Run = w
+        .command()
+        .env("AWS_SESSION_TOKEN", "a-fixed-session")
+        .args([
+            "apply",
+            fleet.to_str().unwrap(),
+            "--yes",
+            "-q",
+            "--describe-tps",
+            "1",
+            "--max-credential-age",
+            "1s",
+        ])
+        .output()
+        .unwrap()
+        .into();
+    run.assert_code(3);
+    let report = report(&w);
+    let k = item(&report, "k");
+    assert_eq!(
+        (&k["phase"], &k["reason"], &k["failure_type"]),
+        (
+            &Value::from("failed"),
+            &Value::from("credentials_too_old"),
+            &Value::from("credentials_too_old")
+        ),
+        "{k:#}"
+    );
+    let details = k["failure_details"].as_str().unwrap_or_default();
+    assert!(
+        details.contains("do not refresh") && details.contains("6 h"),
+        "{details}"
+    );
+    let truth = sandbox.stats();
+    assert_eq!(stream(&truth, "k").start_calls, 0, "never sent");
+    for name in ["a", "b", "c"] {
+        assert_eq!(stream(&truth, name).status, "ENABLED", "{name} carries on");
+    }
+}
+
+#[test]
+fn old_session_credentials_that_refresh_are_refreshed_before_a_customer_key_start() {
+    let key = key_arn(R, "k");
+    let (sandbox, w, _dir) = world(
+        r#"{"keys": [{"id": "k"}], "streams": [{"name": "a"}, {"name": "b"}, {"name": "c"}, {"name": "k"}]}"#,
+        &[],
+    );
+    // A credential process that hands out a new session every time it is asked.
+    let counter = w.path("count");
+    let script = w.path("creds.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nn=$(cat {c} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {c}\n\
+             printf '{{\"Version\":1,\"AccessKeyId\":\"AKIDPROCESS\",\"SecretAccessKey\":\"s\",\
+             \"SessionToken\":\"token-%s\",\"Expiration\":\"2099-01-01T00:00:00Z\"}}' $n\n",
+            c = counter.display()
+        ),
+    )
+    .unwrap();
+    std::process::Command::new("chmod")
+        .args(["755", script.to_str().unwrap()])
+        .status()
+        .unwrap();
+    let config = w.path("aws-config");
+    std::fs::write(
+        &config,
+        format!("[profile p]\ncredential_process = {}\n", script.display()),
+    )
+    .unwrap();
+    let fleet = slow_mixed_fleet(&w, &key);
+    let run: Run = w
+        .command()
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env("AWS_CONFIG_FILE", &config)
+        .args([
+            "--profile",
+            "p",
+            "apply",
+            fleet.to_str().unwrap(),
+            "--yes",
+            "-q",
+            "--describe-tps",
+            "1",
+            "--max-credential-age",
+            "1s",
+        ])
+        .output()
+        .unwrap()
+        .into();
+    run.assert_code(0);
+    assert_eq!(stream(&sandbox.stats(), "k").status, "ENABLED");
+    let asked: u32 = std::fs::read_to_string(&counter)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        asked >= 2,
+        "refreshed before the customer-key Start: asked {asked} times"
     );
 }

@@ -225,7 +225,7 @@ fn a_transient_failure_is_retried_with_backoff_up_to_max_attempts() {
             .described(0, failed(0, key(K1), "CREATE_KMS_GRANT_FAILED"))
             .to_vec();
         assert_eq!(
-            fx.contains(&Effect::RefreshCredentials),
+            fx.contains(&Effect::RefreshCredentials { item: 0 }),
             attempt < 3,
             "fresh credentials before each retry, none after the last"
         );

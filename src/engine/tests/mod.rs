@@ -3,6 +3,7 @@
 //! keeps the effects, so a test reads as "this happened, so the engine asked for that".
 
 mod answers;
+mod credentials;
 mod gates;
 mod run;
 mod stop;
