@@ -298,6 +298,16 @@ pub struct Item {
     pub budget_used: u32,
 }
 
+/// The label of the credentials' own account among `items`: the account Describe showed for a
+/// row that names none, else `own`.
+pub fn own_account(items: &[Item]) -> &str {
+    items
+        .iter()
+        .filter(|i| i.target.account.is_none())
+        .find_map(|i| i.stream.as_ref().map(|s| s.account.as_str()))
+        .unwrap_or("own")
+}
+
 impl Item {
     pub fn account(&self) -> Option<&str> {
         self.stream
@@ -514,6 +524,21 @@ impl Summary {
             s.add(item.action, 1);
         }
         s
+    }
+
+    /// The summary of each account's items, by account. A row that names no account is the
+    /// credentials' own, labelled with the account Describe showed for such rows (`own` when
+    /// none was seen).
+    pub fn by_account(items: &[Item]) -> std::collections::BTreeMap<String, Summary> {
+        let own = own_account(items);
+        let mut by: std::collections::BTreeMap<String, Summary> = Default::default();
+        for item in items {
+            let account = item.target.account.as_deref().unwrap_or(own);
+            by.entry(account.to_owned())
+                .or_default()
+                .add(item.action, 1);
+        }
+        by
     }
 
     /// Counts `n` more items of `action`.

@@ -65,6 +65,10 @@ pub fn status(args: &RunQuery) -> anyhow::Result<Exit> {
                     "alive": running.is_some(),
                 })),
                 "next_deferred_slot": next_slot.map(rfc3339),
+                "accounts": crate::report::apply::counts_by_account(&rows)
+                    .into_iter()
+                    .map(|(account, phases)| serde_json::json!({"account": account, "phases": phases}))
+                    .collect::<Vec<_>>(),
             });
             crate::outln!("{}", serde_json::to_string_pretty(&out)?);
         }
@@ -94,6 +98,22 @@ pub fn status(args: &RunQuery) -> anyhow::Result<Exit> {
                     parts.join(", ")
                 }
             );
+            // Several accounts: those with streams still to finish, each with its counts.
+            let accounts = crate::report::apply::counts_by_account(&rows);
+            if crate::report::apply::several(&accounts) {
+                let unfinished = |c: &&std::collections::BTreeMap<&str, usize>| {
+                    c.iter()
+                        .any(|(p, n)| *n > 0 && Phase::parse(p).is_some_and(|p| !p.is_terminal()))
+                };
+                let open: Vec<_> = accounts.iter().filter(|(_, c)| unfinished(c)).collect();
+                crate::outln!("{} accounts, {} in progress", accounts.len(), open.len());
+                for (account, counts) in open {
+                    crate::outln!(
+                        "  account {account}: {}",
+                        crate::report::apply::phase_counts(counts)
+                    );
+                }
+            }
             match (&holder, running) {
                 (Some(h), Some(_)) => crate::outln!(
                     "Lock: held by pid {} on {} (run {}), since {}, heartbeat {}",

@@ -14,6 +14,8 @@ use crate::model::{
 pub(super) enum Column {
     Stream,
     Region,
+    /// The stream's account (12 digits), when the stream is a name.
+    Account,
     KeyArn,
     KeyType,
     /// A column with no name in the header, as spreadsheet programs add after the last
@@ -28,6 +30,7 @@ impl Column {
             "" => Some(Column::Unnamed),
             "stream" | "deliverystreamname" | "stream_name" => Some(Column::Stream),
             "region" => Some(Column::Region),
+            "account" | "account_id" | "accountid" => Some(Column::Account),
             "key_arn" | "keyarn" => Some(Column::KeyArn),
             "key_type" | "keytype" => Some(Column::KeyType),
             _ => None,
@@ -38,6 +41,7 @@ impl Column {
         match self {
             Column::Stream => "stream",
             Column::Region => "region",
+            Column::Account => "account",
             Column::KeyArn => "key_arn",
             Column::KeyType => "key_type",
             Column::Unnamed => "(unnamed)",
@@ -45,8 +49,8 @@ impl Column {
     }
 }
 
-pub(super) const ACCEPTED: &str =
-    "stream (or DeliveryStreamName), region, key_arn (or KeyARN), key_type (or KeyType)";
+pub(super) const ACCEPTED: &str = "stream (or DeliveryStreamName), region, account, key_arn \
+     (or KeyARN), key_type (or KeyType)";
 
 pub(super) fn has_duplicate_columns(columns: &[Option<Column>]) -> bool {
     let known: Vec<Column> = columns
@@ -188,6 +192,29 @@ pub(super) fn row(
             stream,
             "not a stream name: 1-64 characters of a-z A-Z 0-9 _ . - (or a Firehose ARN)".into(),
         );
+    }
+
+    // Account: the column, else the ARN's; both must agree.
+    let column_account = get(Column::Account);
+    if !column_account.is_empty() {
+        if column_account.len() != 12 || !column_account.bytes().all(|b| b.is_ascii_digit()) {
+            problem(
+                Column::Account,
+                column_account,
+                "not an AWS account id (12 digits)".into(),
+            );
+        } else if let Some(from_arn) = account.as_deref().filter(|a| *a != column_account) {
+            problem(
+                Column::Account,
+                column_account,
+                format!(
+                    "the stream ARN is in account {from_arn}, the account column says \
+                     {column_account}"
+                ),
+            );
+        } else {
+            account = Some(column_account.to_owned());
+        }
     }
 
     // Region: column, else the ARN's, else the default.

@@ -152,6 +152,34 @@ fn malformed_firehose_arns() {
 }
 
 #[test]
+fn an_account_column_names_the_streams_account_and_must_agree_with_its_arn() {
+    let t = ok("stream,region,Account\norders,us-east-1,111111111111\nclicks,us-east-1,\n");
+    assert_eq!(t[0].account.as_deref(), Some("111111111111"));
+    assert_eq!(
+        t[1].account, None,
+        "an empty cell: the credentials' own account"
+    );
+    let t = ok(
+        "stream,account\narn:aws:firehose:us-east-1:222222222222:deliverystream/x,222222222222\n",
+    );
+    assert_eq!(t[0].account.as_deref(), Some("222222222222"));
+    let p = one(
+        "stream,account\narn:aws:firehose:us-east-1:222222222222:deliverystream/x,111111111111\n",
+    );
+    assert_eq!(p.column.as_deref(), Some("account"));
+    assert!(
+        p.message.contains("ARN is in account 222222222222"),
+        "{}",
+        p.message
+    );
+    let p = one("stream,region,account\norders,us-east-1,12345\n");
+    assert!(p.message.contains("12 digits"), "{}", p.message);
+    // The same name in two accounts is two streams.
+    let t = ok("stream,region,account\no,us-east-1,111111111111\no,us-east-1,222222222222\n");
+    assert_eq!(t.len(), 2);
+}
+
+#[test]
 fn region_missing_malformed_or_contradicting_the_arn() {
     let p = one("stream\norders\n");
     assert!(p.message.contains("no region"), "{}", p.message);

@@ -267,8 +267,45 @@ fn report_counts(rows: &[RunItemRow]) -> String {
     if rows.is_empty() {
         return "\nNo streams in this run.\n".to_owned();
     }
-    let parts: Vec<String> = counts.iter().map(|(p, n)| format!("{n} {p}")).collect();
-    format!("\n{} streams: {}\n", rows.len(), parts.join(", "))
+    let mut out = format!("\n{} streams: {}\n", rows.len(), phase_counts(&counts));
+    let accounts = counts_by_account(rows);
+    if several(&accounts) {
+        for (account, counts) in &accounts {
+            let n: usize = counts.values().sum();
+            let _ = writeln!(
+                out,
+                "  account {account}: {n} streams: {}",
+                phase_counts(counts)
+            );
+        }
+    }
+    out
+}
+
+/// `12 done, 1 failed`.
+pub fn phase_counts(counts: &BTreeMap<&str, usize>) -> String {
+    counts
+        .iter()
+        .map(|(p, n)| format!("{n} {p}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Whether the items span several known accounts (`-` aside).
+pub fn several<T>(accounts: &BTreeMap<String, T>) -> bool {
+    accounts.keys().filter(|a| a.as_str() != "-").count() > 1
+}
+
+/// Each account's items by phase (`-`: items no account is known of).
+pub fn counts_by_account(rows: &[RunItemRow]) -> BTreeMap<String, BTreeMap<&'static str, usize>> {
+    let mut by: BTreeMap<String, BTreeMap<&'static str, usize>> = BTreeMap::new();
+    for r in rows {
+        *by.entry(r.account.clone().unwrap_or_else(|| "-".into()))
+            .or_default()
+            .entry(r.phase.as_str())
+            .or_default() += 1;
+    }
+    by
 }
 
 pub fn report_csv(rows: &[RunItemRow]) -> anyhow::Result<String> {
@@ -311,6 +348,10 @@ pub fn report_json(run: &crate::ledger::RunRow, rows: &[RunItemRow]) -> Value {
         "ended_at": run.ended_at.map(rfc3339),
         "outcome": run.outcome,
         "counts": counts,
+        "accounts": counts_by_account(rows)
+            .into_iter()
+            .map(|(account, counts)| json!({"account": account, "counts": counts}))
+            .collect::<Vec<_>>(),
         "items": rows.iter().map(item_json).collect::<Vec<_>>(),
     })
 }
@@ -350,5 +391,49 @@ mod tests {
         assert_eq!(pipes(header), COLUMNS.len() + 1);
         assert_eq!(pipes(separator), COLUMNS.len() + 1, "{separator}");
         assert_eq!(separator, format!("|{}", "---|".repeat(COLUMNS.len())));
+    }
+
+    fn row(seq: usize, account: &str, phase: Phase) -> RunItemRow {
+        RunItemRow {
+            seq,
+            line: seq as u64 + 2,
+            account: Some(account.into()),
+            region: "us-east-1".into(),
+            name: format!("s{seq}"),
+            target: crate::model::KeyChoice::AwsOwned,
+            action: Some(crate::plan::Action::Enable),
+            phase,
+            reason: None,
+            old_key: None,
+            starts: 1,
+            enabled_at: None,
+            failure_type: None,
+            failure_details: None,
+            next_slot: None,
+            updated_at: 0,
+            last_status: None,
+            last_key: None,
+        }
+    }
+
+    #[test]
+    fn a_run_over_several_accounts_is_counted_per_account() {
+        let rows = [
+            row(0, "111111111111", Phase::Done),
+            row(1, "111111111111", Phase::Polling),
+            row(2, "222222222222", Phase::Done),
+        ];
+        let by = counts_by_account(&rows);
+        assert_eq!(by["111111111111"]["done"], 1);
+        assert_eq!(by["111111111111"]["polling"], 1);
+        assert_eq!(by["222222222222"]["done"], 1);
+        let text = report_counts(&rows);
+        assert!(
+            text.contains("account 111111111111: 2 streams: 1 done, 1 polling"),
+            "{text}"
+        );
+        // One account: the total line only.
+        let text = report_counts(&rows[..2]);
+        assert!(!text.contains("account "), "{text}");
     }
 }

@@ -29,10 +29,10 @@ pub fn color_enabled(choice: ColorChoice, is_terminal: bool) -> bool {
 }
 
 /// A borderless table in the style of `terraform` and `kubectl` output.
-pub fn table<const N: usize>(header: [&str; N]) -> comfy_table::Table {
+pub fn table<'a>(header: impl IntoIterator<Item = &'a str>) -> comfy_table::Table {
     let mut table = comfy_table::Table::new();
     table.load_style(comfy_table::presets::NOTHING);
-    table.set_header(header);
+    table.set_header(header.into_iter().collect::<Vec<_>>());
     table
 }
 

@@ -66,6 +66,10 @@ pub fn json(view: &PlanView<'_>) -> Value {
     json!({
         "plan_id": view.plan_id,
         "summary": Summary::of(view.items),
+        "accounts": Summary::by_account(view.items)
+            .into_iter()
+            .map(|(account, summary)| json!({"account": account, "summary": summary}))
+            .collect::<Vec<_>>(),
         // Streams not at their target (every action but noop): what a drift check pages on.
         "changes": view.items.iter().filter(|i| i.action != Action::Noop).count(),
         "items": view.items.iter().map(item_json).collect::<Vec<_>>(),
@@ -133,9 +137,16 @@ pub fn table_text(view: &PlanView<'_>, color: bool) -> String {
         "firehose-sse will take these actions ({n} stream{}):\n\n",
         if n == 1 { "" } else { "s" }
     ));
-    let mut lines = table([
+    let accounts = Summary::by_account(view.items);
+    // Several accounts: each line says whose stream it is (names repeat across accounts).
+    let several = accounts.len() > 1;
+    let mut header = vec![
         "", "region", "stream", "current", "", "target", "budget", "note",
-    ]);
+    ];
+    if several {
+        header.insert(1, "account");
+    }
+    let mut lines = table(header);
     for item in view.items {
         let current = item.current.as_ref();
         let current_key = match current {
@@ -156,7 +167,7 @@ pub fn table_text(view: &PlanView<'_>, color: bool) -> String {
             (Action::Noop, None) => "not changed by the run: nothing to undo".to_owned(),
             _ => String::new(),
         };
-        lines.add_row(vec![
+        let mut row = vec![
             // Plain here: the table measures its widths on what it is given, and colour codes
             // would count. The symbol is coloured once the lines are laid out.
             item.action.symbol().to_string(),
@@ -167,7 +178,12 @@ pub fn table_text(view: &PlanView<'_>, color: bool) -> String {
             short_key(Some(&item.target.key)),
             format!("{}/{}", item.budget_used, view.settings.stream_budget),
             note,
-        ]);
+        ];
+        if several {
+            let own = crate::plan::own_account(view.items);
+            row.insert(1, item.target.account.as_deref().unwrap_or(own).to_owned());
+        }
+        lines.add_row(row);
     }
     for (line, item) in lines.lines().skip(1).zip(view.items) {
         out.push_str(&color_symbol(line.trim_end(), item.action, color));
@@ -177,6 +193,12 @@ pub fn table_text(view: &PlanView<'_>, color: bool) -> String {
     out.push_str("Plan: ");
     out.push_str(&summary_line(&Summary::of(view.items)));
     out.push('\n');
+    if several {
+        out.push_str(&format!("\nBy account ({}):\n", accounts.len()));
+        for (account, summary) in &accounts {
+            out.push_str(&format!("  {account}: {}\n", summary_line(summary)));
+        }
+    }
 
     if !view.keys.is_empty() {
         out.push_str("\nCustomer-managed keys (streams now → after the plan, limit):\n");
@@ -357,5 +379,35 @@ mod tests {
             table_text(&view(&plain), false)
                 .contains("1 to enable, 0 to rekey, 0 unchanged, 0 skipped, 0 deferred."),
         );
+    }
+
+    #[test]
+    fn a_plan_over_several_accounts_names_each_streams_account_and_sums_per_account() {
+        let mut a = item(0, "orders", Action::Enable, None);
+        a.target.account = Some("111111111111".into());
+        let mut b = item(1, "orders", Action::Noop, None);
+        b.target.account = Some("222222222222".into());
+        let mut c = item(2, "clicks", Action::Enable, None);
+        c.target.account = Some("222222222222".into());
+        let items = [a, b, c];
+        let text = table_text(&view(&items), false);
+        assert!(text.contains(" account "), "{text}");
+        assert!(
+            text.lines()
+                .any(|l| l.contains("111111111111") && l.contains("orders")),
+            "{text}"
+        );
+        assert!(
+            text.contains("222222222222: 1 to enable, 0 to rekey, 1 unchanged"),
+            "{text}"
+        );
+        let doc = json(&view(&items));
+        assert_eq!(doc["accounts"].as_array().unwrap().len(), 2, "{doc:#}");
+        assert_eq!(doc["accounts"][1]["account"], "222222222222");
+        assert_eq!(doc["accounts"][1]["summary"]["enable"], 1);
+        // One account: no account column, no per-account lines.
+        let one = [item(0, "orders", Action::Enable, None)];
+        let text = table_text(&view(&one), false);
+        assert!(!text.contains("By account"), "{text}");
     }
 }

@@ -38,6 +38,7 @@ fn inventory_counts_by_source_type_encryption_and_key() {
         summary["regions"],
         serde_json::json!([
             {
+                "account": crate::common::ACCOUNT,
                 "region": "eu-west-1",
                 "streams": 2,
                 "by_source_type": {"DirectPut": 1, "KinesisStreamAsSource": 1},
@@ -47,6 +48,7 @@ fn inventory_counts_by_source_type_encryption_and_key() {
                 "key_in_force_unknown": 0
             },
             {
+                "account": crate::common::ACCOUNT,
                 "region": "us-east-1",
                 "streams": 6,
                 "by_source_type": {"DirectPut": 4, "KinesisStreamAsSource": 1, "MSKAsSource": 1},
