@@ -19,6 +19,7 @@ pub mod options;
 pub mod pace;
 pub mod plan;
 pub mod report;
+pub mod shard;
 pub mod signal;
 pub mod survey;
 

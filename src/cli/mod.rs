@@ -8,6 +8,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::shard::Shard;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 mod parse;
@@ -207,6 +208,11 @@ pub struct PlanArgs {
     #[arg(long)]
     pub detailed_exitcode: bool,
 
+    /// Plan only the rows of shard I of N: the accounts whose stable hash falls in it (a row
+    /// naming no account is the credentials'). See apply --shard.
+    #[arg(long, value_name = "I/N", value_parser = Shard::parse)]
+    pub shard: Option<Shard>,
+
     #[command(flatten)]
     pub pace: PaceArgs,
 
@@ -279,6 +285,12 @@ pub struct ApplyArgs {
     /// A saved plan whose observations are older than this is observed again before apply.
     #[arg(long, default_value = "1h", value_name = "DUR", value_parser = parse_duration)]
     pub max_plan_age: Duration,
+
+    /// Carry out only the rows of shard I of N: the accounts whose stable hash falls in it (a
+    /// row naming no account is the credentials'). Each shard is its own process with its own
+    /// --ledger; `report --ledger A --ledger B ...` merges them.
+    #[arg(long, value_name = "I/N", value_parser = Shard::parse, conflicts_with = "plan")]
+    pub shard: Option<Shard>,
 
     #[command(flatten)]
     pub run: RunArgs,

@@ -96,6 +96,12 @@ pub async fn apply(args: &ApplyOptions) -> anyhow::Result<Exit> {
         mode,
     )
     .await?;
+    let targets = match targets {
+        Some(targets) => {
+            Some(super::keep_shard(&session, targets, args.shard, global.quiet).await?)
+        }
+        None => None,
+    };
     let ledger = &session.ledger;
     let place = session.place().await;
     if let Some(saved) = &saved
@@ -241,6 +247,7 @@ async fn apply_locked(
         "command": "apply",
         "fleet": args.source.fleet().map(super::fleet_name),
         "plan": args.source.saved(),
+        "shard": args.shard.map(|s| s.to_string()),
         "reserve": args.settings.reserve,
         "cmk_limit": args.settings.cmk_limit,
         "place": place,

@@ -12,6 +12,7 @@ mod session;
 use crate::aws::ConnectOptions;
 use crate::cloud::Cloud;
 use crate::input::{self, Target};
+use crate::shard::Shard;
 
 pub use apply::{apply, resume};
 pub use inventory::inventory;
@@ -30,6 +31,44 @@ pub async fn read_fleet(
 ) -> anyhow::Result<Vec<Target>> {
     let default_region = crate::aws::default_region(region, connect.profile.as_deref()).await;
     Ok(input::read_fleet(path, default_region.as_deref())?)
+}
+
+/// Keeps the rows of `shard`'s accounts (a row naming no account is the credentials' own, which
+/// STS tells) and says how many it kept.
+pub async fn keep_shard(
+    session: &Session,
+    targets: Vec<Target>,
+    shard: Option<Shard>,
+    quiet: bool,
+) -> anyhow::Result<Vec<Target>> {
+    let Some(shard) = shard else {
+        return Ok(targets);
+    };
+    let own = match targets.iter().any(|t| t.account.is_none()) {
+        true => Some(session.accounts.base_account().await.map_err(|e| {
+            crate::observe::ObserveError::from_call(
+                "sts:GetCallerIdentity",
+                "GetCallerIdentity (for --shard)".into(),
+                e,
+            )
+        })?),
+        false => None,
+    };
+    let total = targets.len();
+    let kept: Vec<Target> = targets
+        .into_iter()
+        .filter(|t| {
+            let account = t.account.as_deref().or(own.as_deref()).unwrap_or_default();
+            shard.holds(account)
+        })
+        .collect();
+    if !quiet {
+        eprintln!(
+            "Shard {shard}: {} of the fleet's {total} streams.",
+            kept.len()
+        );
+    }
+    Ok(kept)
 }
 
 /// The fleet file as recorded in plans: its canonical path, so the same file is recognised

@@ -19,13 +19,15 @@ pub async fn plan(opts: &PlanOptions) -> anyhow::Result<Exit> {
         LedgerMode::Create,
     )
     .await?;
+    let targets = super::keep_shard(&session, targets, opts.shard, global.quiet).await?;
     let customer_keys = targets.iter().any(|t| t.key.key_arn().is_some());
     super::warn_if_credentials_cannot_refresh(session.accounts.base(), customer_keys).await;
     let fleet = super::fleet_name(&opts.fleet);
     // Where its calls went: `apply --plan` refuses to carry it out anywhere else.
     let place = session.place().await;
     let run_args =
-        serde_json::json!({"command": "plan", "fleet": fleet, "place": place}).to_string();
+        serde_json::json!({"command": "plan", "fleet": fleet, "place": place, "shard": opts.shard.map(|s| s.to_string())})
+            .to_string();
     // Dropped on any error below: the run is recorded as ended in error.
     let run = session.ledger.start_run("plan", None, &run_args)?;
     session.accounts.set_run(run.id());

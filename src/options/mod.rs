@@ -25,6 +25,7 @@ use crate::plan::{Pace, Settings};
 use crate::report::apply::ReportFormat;
 use crate::report::progress::Mode;
 use crate::report::{ColorChoice, OutputFormat, color_enabled};
+use crate::shard::Shard;
 
 /// A command line, resolved.
 #[derive(Debug)]
@@ -116,6 +117,8 @@ pub struct PlanOptions {
     pub sandbox: Option<SandboxOptions>,
     /// Exit 2 when the plan has changes (`--detailed-exitcode`).
     pub detailed_exitcode: bool,
+    /// Only the rows of this shard's accounts (`--shard I/N`).
+    pub shard: Option<Shard>,
 }
 
 /// `inventory`.
@@ -176,6 +179,8 @@ impl PlanSource {
 pub struct ApplyOptions {
     pub global: Global,
     pub source: PlanSource,
+    /// Only the rows of this shard's accounts (`--shard I/N`; a fleet file only).
+    pub shard: Option<Shard>,
     pub settings: Settings,
     pub run: RunOptions,
 }
@@ -418,6 +423,7 @@ fn plan(g: &GlobalArgs, global: Global, args: PlanArgs) -> Result<PlanOptions, U
         sandbox: sandbox(&args.sandbox),
         recent_within: (!args.refresh).then_some(args.max_plan_age),
         detailed_exitcode: args.detailed_exitcode,
+        shard: args.shard,
         fleet: args.fleet,
     })
 }
@@ -460,6 +466,7 @@ fn apply(g: &GlobalArgs, global: Global, args: ApplyArgs) -> Result<ApplyOptions
     Ok(ApplyOptions {
         global: for_run(global, &args.run),
         source,
+        shard: args.shard,
         settings: settings(&args.limits),
         run: run(&args.run),
     })
