@@ -15,6 +15,7 @@ mod plans;
 mod recent;
 mod records;
 mod runs;
+mod timeline;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -34,6 +35,7 @@ pub use plans::SavedPlan;
 pub use recent::Recent;
 pub use records::{AttemptOutcome, AttemptRow, Op, StreamState};
 pub use runs::{RunGuard, RunRow};
+pub use timeline::{Described, SentCall};
 
 /// The schema, one entry per file of `migrations/`, in order. Append only.
 const MIGRATION_FILES: &[&str] = &[

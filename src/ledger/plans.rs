@@ -36,7 +36,7 @@ fn settings_json(s: &Settings) -> String {
     .to_string()
 }
 
-fn settings_from_json(text: &str) -> Settings {
+pub(super) fn settings_from_json(text: &str) -> Settings {
     let v: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
     let d = Settings::default();
     let num = |k: &str, default: u64| v.get(k).and_then(|x| x.as_u64()).unwrap_or(default);
