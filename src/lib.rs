@@ -52,11 +52,14 @@ pub fn run(command: CommandOptions) -> anyhow::Result<Exit> {
 }
 
 /// The exit code for an error that reached `main`: the first error in its chain that knows its
-/// code decides (a usage error, a fleet file's problems, a ledger error); anything else is a
-/// runtime error. Mapped here, at the top, so that `error` depends on no other module.
+/// code decides (a usage error, a fleet file's problems, a `--query` the document cannot
+/// answer, a ledger error); anything else is a runtime error. Mapped here, at the top, so that `error` depends on no other module.
 pub fn exit_code_for(error: &anyhow::Error) -> Exit {
     for cause in error.chain() {
-        if cause.is::<UsageError>() || cause.is::<input::FleetErrors>() {
+        if cause.is::<UsageError>()
+            || cause.is::<input::FleetErrors>()
+            || cause.is::<report::QueryError>()
+        {
             return Exit::Usage;
         }
         if let Some(e) = cause.downcast_ref::<ledger::LedgerError>() {

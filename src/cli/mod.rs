@@ -142,9 +142,17 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "FILE", help_heading = GLOBAL_HEADING)]
     pub ledger: Option<PathBuf>,
 
-    /// Output format of what is printed on stdout (`report` chooses with --format).
+    /// Output format of what is printed on stdout (`report` chooses with --format): `table`,
+    /// this tool's report (with --query: the AWS CLI's table of what the query selected);
+    /// `json`, the command's JSON document; `text`, that document as the AWS CLI prints text
+    /// (tab-separated values, a line per object).
     #[arg(long, global = true, value_enum, default_value_t = OutputArg::Table, help_heading = GLOBAL_HEADING)]
     pub output: OutputArg,
+
+    /// A JMESPath expression applied to the command's JSON document before it is printed, as
+    /// in the AWS CLI (e.g. 'items[?phase==`failed`].stream').
+    #[arg(long, global = true, value_name = "JMESPATH", help_heading = GLOBAL_HEADING)]
+    pub query: Option<String>,
 
     /// Colour in terminal output; `auto` colours a terminal unless NO_COLOR is set.
     #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto, help_heading = GLOBAL_HEADING)]
@@ -177,6 +185,7 @@ impl GlobalArgs {
 pub enum OutputArg {
     Table,
     Json,
+    Text,
 }
 
 /// `--color`'s values; `options` turns them into `report::ColorChoice`.
@@ -383,8 +392,10 @@ pub struct ReportArgs {
     #[arg(value_name = "RUN")]
     pub run_id: Option<i64>,
 
-    /// Output format; `csv` and `md` suit spreadsheets and tickets. (The global `--output
-    /// json` is read as `--format json` here.)
+    /// Output format; `csv` and `md` suit spreadsheets and tickets, `text` is the JSON
+    /// document as the AWS CLI prints text. --query
+    /// applies to `json`, `text` and `table`. (The global `--output json` and `--output text`
+    /// are read as `--format json` and `--format text` here.)
     #[arg(long, value_enum, default_value_t = ReportFormatArg::Table)]
     pub format: ReportFormatArg,
 }
@@ -394,6 +405,7 @@ pub struct ReportArgs {
 pub enum ReportFormatArg {
     Table,
     Json,
+    Text,
     Csv,
     Md,
 }

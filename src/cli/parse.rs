@@ -19,8 +19,8 @@ const AWS_OPTIONS: [&str; 8] = [
 /// The command line as parsed: [`Cli`]'s definition, with each subcommand listing only the
 /// options it uses. `status`, `report` and `history` call no AWS API: the AWS connection's
 /// options are hidden there (still accepted, as they always were); `report` chooses its format
-/// with --format, where `--output json` is still read as `--format json`; `sandbox` lists its
-/// own --region and hides the ledger, output and AWS options it has no use for; `resume`
+/// with --format, where `--output json|text` is still read as `--format json|text`; `sandbox`
+/// lists its own --region and hides the ledger, output, query and AWS options it has no use for; `resume`
 /// never asks for confirmation, and its --yes says so.
 pub fn command() -> clap::Command {
     use clap::CommandFactory as _;
@@ -47,7 +47,7 @@ pub fn command() -> clap::Command {
              none [default: us-east-1]",
         );
     let mut sandbox_hidden: Vec<&str> = AWS_OPTIONS[1..].to_vec();
-    sandbox_hidden.extend(["ledger", "output"]);
+    sandbox_hidden.extend(["ledger", "output", "query"]);
     let mut report_hidden = AWS_OPTIONS.to_vec();
     report_hidden.push("output");
     cli.mut_subcommand("status", |c| c.args(hidden(&AWS_OPTIONS)))

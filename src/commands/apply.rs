@@ -22,7 +22,6 @@ use crate::ledger::{Ledger, LockGuard, RunGuard, RunRow, SavedPlan, StaleAfter, 
 use crate::model::Interner;
 use crate::options::{ApplyOptions, Global, PlanSource, ResumeOptions, RunOptions};
 use crate::plan::{Action, Pace, Settings, Summary};
-use crate::report::OutputFormat;
 use crate::report::plan::{PlanView, summary_line, table_text};
 use crate::survey::{FleetSurvey, survey_fleet};
 
@@ -541,10 +540,9 @@ pub(super) async fn run_engine(
     let (exit, label) = exit_for(&outcome);
     run.finish(label)?;
     let summary = crate::report::apply::summary(ledger, run_id, &outcome, session.color)?;
-    match global.output {
-        OutputFormat::Json => crate::outln!("{}", serde_json::to_string_pretty(&summary.json)?),
-        OutputFormat::Table => crate::out!("{}", summary.text),
-    }
+    global
+        .output
+        .print("Apply", || summary.json.clone(), || summary.text.clone())?;
     if outcome.interrupted {
         eprintln!("Interrupted. Continue with: firehose-sse resume {run_id}");
     }

@@ -22,7 +22,6 @@ use crate::observe::{self, ObserveError, Observed, Query};
 use crate::options::{AccountScope, InventoryOptions};
 use crate::pace::Operation;
 use crate::pace::Pacer;
-use crate::report::OutputFormat;
 use crate::report::progress::Progress;
 
 /// Page size for ListDeliveryStreams (the API's maximum is 10,000).
@@ -224,10 +223,11 @@ pub async fn inventory(args: &InventoryOptions) -> anyhow::Result<Exit> {
         write_fleet(out, &rows, &key, arns)?;
     }
     let summary = summarize(&rows, &lanes, &unreachable, throttles);
-    match global.output {
-        OutputFormat::Json => crate::outln!("{}", serde_json::to_string_pretty(&summary)?),
-        OutputFormat::Table => crate::out!("{}", summary_text(&summary, args.out.as_deref())),
-    }
+    global.output.print(
+        "Inventory",
+        || summary.clone(),
+        || summary_text(&summary, args.out.as_deref()),
+    )?;
     Ok(Exit::Ok)
 }
 

@@ -4,7 +4,6 @@ use super::{LedgerMode, Session, read_fleet};
 use crate::error::Exit;
 use crate::options::PlanOptions;
 use crate::plan::Action;
-use crate::report::OutputFormat;
 use crate::report::plan::{PlanView, json, table_text};
 use crate::survey::{FleetSurvey, RecentEnough, survey_fleet_with};
 
@@ -85,10 +84,9 @@ pub async fn plan(opts: &PlanOptions) -> anyhow::Result<Exit> {
             }
         )),
     };
-    match global.output {
-        OutputFormat::Json => crate::outln!("{}", serde_json::to_string_pretty(&json(&view))?),
-        OutputFormat::Table => crate::out!("{}", table_text(&view, session.color)),
-    }
+    global
+        .output
+        .print("Plan", || json(&view), || table_text(&view, session.color))?;
     let changes = surveyed.items.iter().filter(|i| i.action != Action::Noop);
     Ok(match (opts.detailed_exitcode, changes.count()) {
         (true, n) if n > 0 => Exit::Changes,

@@ -19,7 +19,6 @@ use crate::ledger::{Ledger, RunItemRow, RunRow};
 use crate::model::{KeyChoice, StreamId};
 use crate::options::RollbackOptions;
 use crate::plan::{Action, Item, Summary};
-use crate::report::OutputFormat;
 use crate::report::plan::{PlanView, json, summary_line, table_text};
 use crate::survey::{FleetSurvey, survey_fleet};
 
@@ -132,10 +131,11 @@ pub async fn rollback(args: &RollbackOptions) -> anyhow::Result<Exit> {
     };
     if args.dry_run {
         run.finish("planned")?;
-        match global.output {
-            OutputFormat::Json => crate::outln!("{}", serde_json::to_string_pretty(&json(&view))?),
-            OutputFormat::Table => crate::out!("{}", table_text(&view, session.color)),
-        }
+        global.output.print(
+            "Rollback",
+            || json(&view),
+            || table_text(&view, session.color),
+        )?;
         return Ok(Exit::Ok);
     }
     ledger.record_decisions(surveyed.plan_id, run.id(), &rows)?;

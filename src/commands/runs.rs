@@ -7,10 +7,10 @@ use crate::engine::Phase;
 use crate::error::{Exit, UsageError};
 use crate::ledger::{Ledger, RunRow};
 use crate::options::{Global, ReportOptions, RunQuery};
-use crate::report::OutputFormat;
 use crate::report::apply::{
     ReportFormat, next_deferred_slot, report_csv, report_json, report_markdown, report_table,
 };
+use crate::report::{Output, OutputFormat};
 
 fn open(global: &Global) -> anyhow::Result<Ledger> {
     Ok(Ledger::open_read_only(
@@ -45,117 +45,118 @@ pub fn status(args: &RunQuery) -> anyhow::Result<Exit> {
     let running = holder.as_ref().filter(|h| !h.gone(ledger.now()));
     let count = |p: Phase| rows.iter().filter(|r| r.phase == p).count();
     let next_slot = next_deferred_slot(&rows);
-    match global.output {
-        OutputFormat::Json => {
-            let phases: serde_json::Map<String, serde_json::Value> = Phase::ALL
-                .iter()
-                .map(|p| (p.as_str().to_owned(), count(*p).into()))
-                .collect();
-            let out = serde_json::json!({
-                "run_id": run.id,
-                "plan_id": run.plan_id,
-                "started_at": rfc3339(run.started_at),
-                "ended_at": run.ended_at.map(rfc3339),
-                "outcome": run.outcome,
-                "streams": rows.len(),
-                "phases": phases,
-                "lock": holder.as_ref().map(|h| serde_json::json!({
-                    "pid": h.pid, "host": h.host, "run_id": h.run_id,
-                    "since": rfc3339(h.acquired_at), "heartbeat": rfc3339(h.heartbeat_at),
-                    "alive": running.is_some(),
-                })),
-                "next_deferred_slot": next_slot.map(rfc3339),
-                "accounts": crate::report::apply::counts_by_account(&rows)
-                    .into_iter()
-                    .map(|(account, phases)| serde_json::json!({"account": account, "phases": phases}))
-                    .collect::<Vec<_>>(),
-            });
-            crate::outln!("{}", serde_json::to_string_pretty(&out)?);
-        }
-        OutputFormat::Table => {
-            crate::outln!(
-                "Run {} ({}), plan {}, started {}, {}",
-                run.id,
-                run.kind,
-                run.plan_id.map_or("-".into(), |p| p.to_string()),
-                rfc3339(run.started_at),
-                match (&run.outcome, run.ended_at) {
-                    (Some(o), Some(t)) => format!("ended {} ({o})", rfc3339(t)),
-                    _ => "not finished".to_owned(),
-                }
-            );
-            let parts: Vec<String> = Phase::ALL
-                .iter()
-                .filter(|p| count(**p) > 0)
-                .map(|p| format!("{} {}", count(*p), p.as_str()))
-                .collect();
-            crate::outln!(
-                "{} streams: {}",
-                rows.len(),
-                if parts.is_empty() {
-                    "none".into()
-                } else {
-                    parts.join(", ")
-                }
-            );
-            // Several accounts: those with streams still to finish, each with its counts.
-            let accounts = crate::report::apply::counts_by_account(&rows);
-            if crate::report::apply::several(&accounts) {
-                let unfinished = |c: &&std::collections::BTreeMap<&str, usize>| {
-                    c.iter()
-                        .any(|(p, n)| *n > 0 && Phase::parse(p).is_some_and(|p| !p.is_terminal()))
-                };
-                let open: Vec<_> = accounts.iter().filter(|(_, c)| unfinished(c)).collect();
-                crate::outln!("{} accounts, {} in progress", accounts.len(), open.len());
-                for (account, counts) in open {
-                    crate::outln!(
-                        "  account {account}: {}",
-                        crate::report::apply::phase_counts(counts)
-                    );
-                }
+    let document = || {
+        let phases: serde_json::Map<String, serde_json::Value> = Phase::ALL
+            .iter()
+            .map(|p| (p.as_str().to_owned(), count(*p).into()))
+            .collect();
+        serde_json::json!({
+            "run_id": run.id,
+            "plan_id": run.plan_id,
+            "started_at": rfc3339(run.started_at),
+            "ended_at": run.ended_at.map(rfc3339),
+            "outcome": run.outcome,
+            "streams": rows.len(),
+            "phases": phases,
+            "lock": holder.as_ref().map(|h| serde_json::json!({
+                "pid": h.pid, "host": h.host, "run_id": h.run_id,
+                "since": rfc3339(h.acquired_at), "heartbeat": rfc3339(h.heartbeat_at),
+                "alive": running.is_some(),
+            })),
+            "next_deferred_slot": next_slot.map(rfc3339),
+            "accounts": crate::report::apply::counts_by_account(&rows)
+                .into_iter()
+                .map(|(account, phases)| serde_json::json!({"account": account, "phases": phases}))
+                .collect::<Vec<_>>(),
+        })
+    };
+    let human = || {
+        let mut text = String::new();
+        let mut line = |l: String| {
+            text.push_str(&l);
+            text.push('\n');
+        };
+        line(format!(
+            "Run {} ({}), plan {}, started {}, {}",
+            run.id,
+            run.kind,
+            run.plan_id.map_or("-".into(), |p| p.to_string()),
+            rfc3339(run.started_at),
+            match (&run.outcome, run.ended_at) {
+                (Some(o), Some(t)) => format!("ended {} ({o})", rfc3339(t)),
+                _ => "not finished".to_owned(),
             }
-            match (&holder, running) {
-                (Some(h), Some(_)) => crate::outln!(
-                    "Lock: held by pid {} on {} (run {}), since {}, heartbeat {}",
-                    h.pid,
-                    h.host,
-                    h.run_id.map_or("-".into(), |r| r.to_string()),
-                    rfc3339(h.acquired_at),
-                    rfc3339(h.heartbeat_at)
-                ),
-                (Some(h), None) => crate::outln!(
-                    "Lock: free (left by pid {} on {}, which is no longer running; the next \
-                     apply or resume takes it over)",
-                    h.pid,
-                    h.host
-                ),
-                (None, _) => crate::outln!("Lock: free"),
+        ));
+        let parts: Vec<String> = Phase::ALL
+            .iter()
+            .filter(|p| count(**p) > 0)
+            .map(|p| format!("{} {}", count(*p), p.as_str()))
+            .collect();
+        line(format!(
+            "{} streams: {}",
+            rows.len(),
+            if parts.is_empty() {
+                "none".into()
+            } else {
+                parts.join(", ")
             }
-            if let Some(slot) = next_slot {
-                crate::outln!("Next deferred slot: {}", rfc3339(slot));
-            }
-            let unfinished = run.outcome.is_none() || run.outcome.as_deref() == Some("interrupted");
-            match running {
-                Some(h) if unfinished && h.run_id == Some(run.id) => crate::outln!(
-                    "Running now (pid {} on {}): follow it with `firehose-sse status {}`",
-                    h.pid,
-                    h.host,
-                    run.id
-                ),
-                Some(h) if unfinished => crate::outln!(
-                    "Another apply (pid {} on {}) holds the ledger now: resume this run once \
-                     it has finished, with `firehose-sse resume {}`",
-                    h.pid,
-                    h.host,
-                    run.id
-                ),
-                _ if unfinished => {
-                    crate::outln!("Continue with: firehose-sse resume {}", run.id)
-                }
-                _ => {}
+        ));
+        // Several accounts: those with streams still to finish, each with its counts.
+        let accounts = crate::report::apply::counts_by_account(&rows);
+        if crate::report::apply::several(&accounts) {
+            let unfinished = |c: &&std::collections::BTreeMap<&str, usize>| {
+                c.iter()
+                    .any(|(p, n)| *n > 0 && Phase::parse(p).is_some_and(|p| !p.is_terminal()))
+            };
+            let open: Vec<_> = accounts.iter().filter(|(_, c)| unfinished(c)).collect();
+            line(format!(
+                "{} accounts, {} in progress",
+                accounts.len(),
+                open.len()
+            ));
+            for (account, counts) in open {
+                line(format!(
+                    "  account {account}: {}",
+                    crate::report::apply::phase_counts(counts)
+                ));
             }
         }
-    }
+        match (&holder, running) {
+            (Some(h), Some(_)) => line(format!(
+                "Lock: held by pid {} on {} (run {}), since {}, heartbeat {}",
+                h.pid,
+                h.host,
+                h.run_id.map_or("-".into(), |r| r.to_string()),
+                rfc3339(h.acquired_at),
+                rfc3339(h.heartbeat_at)
+            )),
+            (Some(h), None) => line(format!(
+                "Lock: free (left by pid {} on {}, which is no longer running; the next \
+                 apply or resume takes it over)",
+                h.pid, h.host
+            )),
+            (None, _) => line("Lock: free".to_owned()),
+        }
+        if let Some(slot) = next_slot {
+            line(format!("Next deferred slot: {}", rfc3339(slot)));
+        }
+        let unfinished = run.outcome.is_none() || run.outcome.as_deref() == Some("interrupted");
+        match running {
+            Some(h) if unfinished && h.run_id == Some(run.id) => line(format!(
+                "Running now (pid {} on {}): follow it with `firehose-sse status {}`",
+                h.pid, h.host, run.id
+            )),
+            Some(h) if unfinished => line(format!(
+                "Another apply (pid {} on {}) holds the ledger now: resume this run once \
+                 it has finished, with `firehose-sse resume {}`",
+                h.pid, h.host, run.id
+            )),
+            _ if unfinished => line(format!("Continue with: firehose-sse resume {}", run.id)),
+            _ => {}
+        }
+        text
+    };
+    global.output.print("Status", document, human)?;
     Ok(Exit::Ok)
 }
 
@@ -163,23 +164,37 @@ pub fn report(args: &ReportOptions) -> anyhow::Result<Exit> {
     let ledger = open(&args.global)?;
     let run = pick(&ledger, args.run_id)?;
     let rows = ledger.run_items(run.id)?;
+    let output = &args.global.output;
     if run.kind == "plan" {
         // A plan run starts nothing: there are no per-stream outcomes to show.
-        let note = plan_run_note(&run, ledger.runs()?.iter().find(|r| r.carries_out()));
+        let text = plan_run_note(&run, ledger.runs()?.iter().find(|r| r.carries_out()));
         match args.format {
-            ReportFormat::Table | ReportFormat::Md => {
-                crate::outln!("{note}");
+            ReportFormat::Table if output.query.is_none() => {
+                crate::outln!("{text}");
                 return Ok(Exit::Ok);
             }
-            ReportFormat::Json | ReportFormat::Csv => eprintln!("{note}"),
+            ReportFormat::Md => {
+                crate::outln!("{text}");
+                return Ok(Exit::Ok);
+            }
+            _ => eprintln!("{text}"),
         }
     }
+    let document = || report_json(&run, &rows);
+    let as_document = |format: OutputFormat| Output {
+        format,
+        ..output.clone()
+    };
     match args.format {
-        ReportFormat::Table => crate::out!("{}", report_table(&rows)),
-        ReportFormat::Json => crate::outln!(
-            "{}",
-            serde_json::to_string_pretty(&report_json(&run, &rows))?
-        ),
+        ReportFormat::Table => {
+            as_document(OutputFormat::Table).print("Report", document, || report_table(&rows))?
+        }
+        ReportFormat::Json => {
+            as_document(OutputFormat::Json).print("Report", document, String::new)?
+        }
+        ReportFormat::Text => {
+            as_document(OutputFormat::Text).print("Report", document, String::new)?
+        }
         ReportFormat::Csv => crate::out!("{}", report_csv(&rows)?),
         ReportFormat::Md => crate::out!("{}", report_markdown(&rows)),
     }
@@ -212,42 +227,41 @@ fn plan_run_note(run: &RunRow, newest_apply: Option<&RunRow>) -> String {
 pub fn history(global: &Global) -> anyhow::Result<Exit> {
     let ledger = open(global)?;
     let runs = ledger.runs()?;
-    match global.output {
-        OutputFormat::Json => {
-            let out: Vec<_> = runs
-                .iter()
-                .map(|r| serde_json::json!({
-                    "run_id": r.id, "kind": r.kind, "plan_id": r.plan_id,
-                    "rollback_of": r.rollback_of(),
-                    "started_at": rfc3339(r.started_at), "ended_at": r.ended_at.map(rfc3339),
-                    "outcome": r.outcome, "args": serde_json::from_str::<serde_json::Value>(&r.args).unwrap_or_default(),
-                }))
-                .collect();
-            crate::outln!("{}", serde_json::to_string_pretty(&out)?);
+    let document = || {
+        let out: Vec<_> = runs
+            .iter()
+            .map(|r| serde_json::json!({
+                "run_id": r.id, "kind": r.kind, "plan_id": r.plan_id,
+                "rollback_of": r.rollback_of(),
+                "started_at": rfc3339(r.started_at), "ended_at": r.ended_at.map(rfc3339),
+                "outcome": r.outcome, "args": serde_json::from_str::<serde_json::Value>(&r.args).unwrap_or_default(),
+            }))
+            .collect();
+        serde_json::Value::from(out)
+    };
+    let human = || {
+        let mut table =
+            crate::report::table(["run id", "kind", "plan id", "started", "ended", "outcome"]);
+        for r in &runs {
+            // A rollback run, or the plan of a rollback's dry run.
+            let kind = match (r.rollback_of(), r.kind.as_str()) {
+                (Some(of), "rollback") => format!("rollback of run {of}"),
+                (Some(of), _) => format!("{}: rollback of run {of}", r.kind),
+                (None, _) => r.kind.clone(),
+            };
+            table.add_row(vec![
+                r.id.to_string(),
+                kind,
+                r.plan_id.map_or("-".into(), |p| p.to_string()),
+                rfc3339(r.started_at),
+                r.ended_at.map_or("-".into(), rfc3339),
+                r.outcome
+                    .clone()
+                    .unwrap_or_else(|| "running or interrupted".into()),
+            ]);
         }
-        OutputFormat::Table => {
-            let mut table =
-                crate::report::table(["run id", "kind", "plan id", "started", "ended", "outcome"]);
-            for r in &runs {
-                // A rollback run, or the plan of a rollback's dry run.
-                let kind = match (r.rollback_of(), r.kind.as_str()) {
-                    (Some(of), "rollback") => format!("rollback of run {of}"),
-                    (Some(of), _) => format!("{}: rollback of run {of}", r.kind),
-                    (None, _) => r.kind.clone(),
-                };
-                table.add_row(vec![
-                    r.id.to_string(),
-                    kind,
-                    r.plan_id.map_or("-".into(), |p| p.to_string()),
-                    rfc3339(r.started_at),
-                    r.ended_at.map_or("-".into(), rfc3339),
-                    r.outcome
-                        .clone()
-                        .unwrap_or_else(|| "running or interrupted".into()),
-                ]);
-            }
-            crate::outln!("{}", table.trim_fmt());
-        }
-    }
+        format!("{}\n", table.trim_fmt())
+    };
+    global.output.print("History", document, human)?;
     Ok(Exit::Ok)
 }

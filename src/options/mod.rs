@@ -24,7 +24,7 @@ use crate::pace::Rates;
 use crate::plan::{Pace, Settings};
 use crate::report::apply::ReportFormat;
 use crate::report::progress::Mode;
-use crate::report::{ColorChoice, OutputFormat, color_enabled};
+use crate::report::{ColorChoice, Output, OutputFormat, Query, color_enabled};
 use crate::shard::Shard;
 
 /// A command line, resolved.
@@ -53,7 +53,8 @@ pub enum CommandOptions {
 #[derive(Debug, Clone)]
 pub struct Global {
     pub ledger: PathBuf,
-    pub output: OutputFormat,
+    /// `--output` and `--query`: how the command's JSON document is printed.
+    pub output: Output,
     /// Colour on stdout.
     pub color: bool,
     /// How progress is drawn on stderr.
@@ -240,6 +241,7 @@ impl From<OutputArg> for OutputFormat {
         match arg {
             OutputArg::Table => OutputFormat::Table,
             OutputArg::Json => OutputFormat::Json,
+            OutputArg::Text => OutputFormat::Text,
         }
     }
 }
@@ -259,6 +261,7 @@ impl From<ReportFormatArg> for ReportFormat {
         match arg {
             ReportFormatArg::Table => ReportFormat::Table,
             ReportFormatArg::Json => ReportFormat::Json,
+            ReportFormatArg::Text => ReportFormat::Text,
             ReportFormatArg::Csv => ReportFormat::Csv,
             ReportFormatArg::Md => ReportFormat::Md,
         }
@@ -300,7 +303,7 @@ impl Options {
                 global,
                 run_id: args.run_id,
             }),
-            Command::Report(args) => CommandOptions::Report(report(global, args)),
+            Command::Report(args) => CommandOptions::Report(report(global, args)?),
             Command::History => CommandOptions::History(global),
             Command::Sandbox(args) => CommandOptions::Sandbox(Box::new((cli.global, args))),
         };
@@ -322,10 +325,23 @@ pub fn ledger_path(g: &GlobalArgs) -> PathBuf {
 }
 
 fn global(g: &GlobalArgs) -> Result<Global, UsageError> {
+    let color = color_enabled(g.color.into(), std::io::stdout().is_terminal());
+    let query = match &g.query {
+        None => None,
+        Some(text) => Some(Query::parse(text).map_err(|e| {
+            UsageError::new(format!(
+                "--query {text:?} is not a JMESPath expression: {e}"
+            ))
+        })?),
+    };
     Ok(Global {
         ledger: ledger_path(g),
-        output: g.output.into(),
-        color: color_enabled(g.color.into(), std::io::stdout().is_terminal()),
+        output: Output {
+            format: g.output.into(),
+            query,
+            color,
+        },
+        color,
         progress: Mode::choose(
             g.quiet,
             std::io::stderr().is_terminal(),
@@ -486,17 +502,25 @@ fn resume(global: Global, args: ResumeArgs) -> ResumeOptions {
     }
 }
 
-fn report(global: Global, args: ReportArgs) -> ReportOptions {
-    // `--output json` turns the default table into JSON; an explicit --format wins.
-    let format = match (args.format, global.output) {
+fn report(global: Global, args: ReportArgs) -> Result<ReportOptions, UsageError> {
+    // `--output json|text` turns the default table into JSON or text; an explicit --format
+    // wins.
+    let format = match (args.format, global.output.format) {
         (ReportFormatArg::Table, OutputFormat::Json) => ReportFormat::Json,
+        (ReportFormatArg::Table, OutputFormat::Text) => ReportFormat::Text,
         (f, _) => f.into(),
     };
-    ReportOptions {
+    if global.output.query.is_some() && matches!(format, ReportFormat::Csv | ReportFormat::Md) {
+        return Err(UsageError::new(
+            "--query selects from the report's JSON document: use it with --format json, text \
+             or table, not csv or md",
+        ));
+    }
+    Ok(ReportOptions {
         global,
         run_id: args.run_id,
         format,
-    }
+    })
 }
 
 /// Unattended runs must say `--yes`; on a terminal the operator is asked.

@@ -26,7 +26,7 @@ fn defaults_reach_the_typed_options() {
     );
     assert_eq!(plan.pace.concurrency, 32);
     assert_eq!(plan.sandbox, None);
-    assert_eq!(plan.global.output, OutputFormat::Table);
+    assert_eq!(plan.global.output.format, OutputFormat::Table);
 }
 
 #[test]
@@ -110,6 +110,42 @@ fn report_format_follows_output_json_unless_given() {
     assert_eq!(
         format(&["--output", "json", "report", "--format", "csv"]),
         ReportFormat::Csv
+    );
+}
+
+#[test]
+fn report_reads_output_text_as_format_text_and_takes_a_query_only_on_its_document() {
+    let format = |args: &[&str]| match resolve(args).unwrap().command {
+        CommandOptions::Report(r) => r.format,
+        _ => panic!("not report"),
+    };
+    assert_eq!(format(&["--output", "text", "report"]), ReportFormat::Text);
+    assert_eq!(
+        format(&["report", "--format", "json", "--query", "items[].stream"]),
+        ReportFormat::Json
+    );
+    for refused in ["csv", "md"] {
+        let err = resolve(&["report", "--format", refused, "--query", "items"]).unwrap_err();
+        assert!(err.to_string().contains("--query"), "{err}");
+    }
+}
+
+#[test]
+fn a_query_is_checked_before_anything_runs() {
+    let err = resolve(&["status", "--query", "items[?phase=="]).unwrap_err();
+    assert!(
+        err.to_string().contains("not a JMESPath expression"),
+        "{err}"
+    );
+    let CommandOptions::Status(status) = resolve(&["status", "--query", "phases.done"])
+        .unwrap()
+        .command
+    else {
+        panic!("not status")
+    };
+    assert_eq!(
+        status.global.output.query.as_ref().map(|q| q.as_str()),
+        Some("phases.done")
     );
 }
 

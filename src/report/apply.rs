@@ -1,5 +1,5 @@
 //! Drawing an apply run: the end-of-run summary (failures grouped by cause), and the
-//! per-stream run report (`report --format table|json|csv|md`). Live progress is in
+//! per-stream run report (`report --format table|json|text|csv|md`). Live progress is in
 //! [`super::live`].
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -19,6 +19,8 @@ use crate::pace::Operation;
 pub enum ReportFormat {
     Table,
     Json,
+    /// The JSON document as the AWS CLI prints text.
+    Text,
     Csv,
     Md,
 }

@@ -1,12 +1,8 @@
-//! Presentation: colour decisions and the human-readable renderings of what the engine did.
-//! The engine never prints; this module draws.
+//! Presentation: colour decisions, the human-readable renderings of what the engine did, and
+//! the AWS CLI's conventions for a command's JSON document (`output`). The engine never prints;
+//! this module draws.
 
-/// How commands print their results on stdout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OutputFormat {
-    Table,
-    Json,
-}
+pub use output::{Output, OutputFormat, Query, QueryError};
 
 /// Whether to colour terminal output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,8 +33,10 @@ pub fn table<'a>(header: impl IntoIterator<Item = &'a str>) -> comfy_table::Tabl
 }
 
 pub mod apply;
+pub mod aws_cli;
 pub mod failures;
 pub mod live;
+pub mod output;
 pub mod plan;
 pub mod progress;
 
