@@ -392,8 +392,9 @@ pub struct ReportArgs {
     #[arg(value_name = "RUN")]
     pub run_id: Option<i64>,
 
-    /// Output format; `csv` and `md` suit spreadsheets and tickets, `text` is the JSON
-    /// document as the AWS CLI prints text. --query
+    /// Output format; `csv` and `md` suit spreadsheets and tickets, `html` is one
+    /// self-contained page with charts (the run's timeline, time to ENABLED, keys) to attach
+    /// to a ticket or print, `text` the JSON document as the AWS CLI prints text. --query
     /// applies to `json`, `text` and `table`. (The global `--output json` and `--output text`
     /// are read as `--format json` and `--format text` here.)
     #[arg(long, value_enum, default_value_t = ReportFormatArg::Table)]
@@ -408,6 +409,7 @@ pub enum ReportFormatArg {
     Text,
     Csv,
     Md,
+    Html,
 }
 
 /// How fast to call AWS. The defaults are the documented quota: 5 calls per second per

@@ -165,6 +165,7 @@ pub fn report(args: &ReportOptions) -> anyhow::Result<Exit> {
     let run = pick(&ledger, args.run_id)?;
     let rows = ledger.run_items(run.id)?;
     let output = &args.global.output;
+    let mut note = None;
     if run.kind == "plan" {
         // A plan run starts nothing: there are no per-stream outcomes to show.
         let text = plan_run_note(&run, ledger.runs()?.iter().find(|r| r.carries_out()));
@@ -179,6 +180,7 @@ pub fn report(args: &ReportOptions) -> anyhow::Result<Exit> {
             }
             _ => eprintln!("{text}"),
         }
+        note = Some(text);
     }
     let document = || report_json(&run, &rows);
     let as_document = |format: OutputFormat| Output {
@@ -197,6 +199,10 @@ pub fn report(args: &ReportOptions) -> anyhow::Result<Exit> {
         }
         ReportFormat::Csv => crate::out!("{}", report_csv(&rows)?),
         ReportFormat::Md => crate::out!("{}", report_markdown(&rows)),
+        ReportFormat::Html => {
+            let input = crate::report::html::Input::load(&ledger, &run, rows, note)?;
+            crate::out!("{}", crate::report::html::page(&input));
+        }
     }
     Ok(Exit::Ok)
 }

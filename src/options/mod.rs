@@ -264,6 +264,7 @@ impl From<ReportFormatArg> for ReportFormat {
             ReportFormatArg::Text => ReportFormat::Text,
             ReportFormatArg::Csv => ReportFormat::Csv,
             ReportFormatArg::Md => ReportFormat::Md,
+            ReportFormatArg::Html => ReportFormat::Html,
         }
     }
 }
@@ -510,10 +511,15 @@ fn report(global: Global, args: ReportArgs) -> Result<ReportOptions, UsageError>
         (ReportFormatArg::Table, OutputFormat::Text) => ReportFormat::Text,
         (f, _) => f.into(),
     };
-    if global.output.query.is_some() && matches!(format, ReportFormat::Csv | ReportFormat::Md) {
+    if global.output.query.is_some()
+        && matches!(
+            format,
+            ReportFormat::Csv | ReportFormat::Md | ReportFormat::Html
+        )
+    {
         return Err(UsageError::new(
             "--query selects from the report's JSON document: use it with --format json, text \
-             or table, not csv or md",
+             or table, not csv, md or html",
         ));
     }
     Ok(ReportOptions {

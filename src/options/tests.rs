@@ -120,11 +120,12 @@ fn report_reads_output_text_as_format_text_and_takes_a_query_only_on_its_documen
         _ => panic!("not report"),
     };
     assert_eq!(format(&["--output", "text", "report"]), ReportFormat::Text);
+    assert_eq!(format(&["report", "--format", "html"]), ReportFormat::Html);
     assert_eq!(
         format(&["report", "--format", "json", "--query", "items[].stream"]),
         ReportFormat::Json
     );
-    for refused in ["csv", "md"] {
+    for refused in ["csv", "md", "html"] {
         let err = resolve(&["report", "--format", refused, "--query", "items"]).unwrap_err();
         assert!(err.to_string().contains("--query"), "{err}");
     }

@@ -1,13 +1,13 @@
 //! Drawing an apply run: the end-of-run summary (failures grouped by cause), and the
-//! per-stream run report (`report --format table|json|text|csv|md`). Live progress is in
-//! [`super::live`].
+//! per-stream run report (`report --format table|json|text|csv|md`; `html` is
+//! [`super::html`]). Live progress is in [`super::live`].
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
-use super::failures::{Cause, Failed, group};
+use super::failures::{Cause, Failed, Group, group};
 pub use super::live::spawn_reporter;
 use crate::clock::{SECOND, rfc3339};
 use crate::engine::{Outcome, Phase, failure};
@@ -23,6 +23,8 @@ pub enum ReportFormat {
     Text,
     Csv,
     Md,
+    /// One self-contained page with charts ([`super::html`]).
+    Html,
 }
 
 /// The end-of-run summary, as text and JSON.
@@ -74,32 +76,13 @@ pub fn summary(
     );
 
     let failed: Vec<&RunItemRow> = rows.iter().filter(|r| r.phase == Phase::Failed).collect();
-    // A failure type has its class (DESIGN §2); an error code or a reason alone is `other`.
-    let mut classes: BTreeMap<String, &'static str> = BTreeMap::new();
-    let groups = group(failed.iter().map(|r| {
-        let kind = match (&r.failure_type, &r.reason) {
-            (Some(kind), _) => {
-                classes.insert(kind.clone(), failure::classify(kind).as_str());
-                kind.clone()
-            }
-            (None, reason) => reason.clone().unwrap_or_else(|| "failed".into()),
-        };
-        Failed {
-            cause: Cause {
-                kind,
-                key: r.target.key_arn().map(|a| a.as_str().to_owned()),
-            },
-            stream: format!("{}/{}", r.region, r.name),
-            details: r.failure_details.clone().unwrap_or_default(),
-        }
-    }));
+    let groups = failure_groups(&failed);
     if !groups.is_empty() {
         let _ = writeln!(
             text,
             "\nFailed, by cause (every stream: firehose-sse report {run_id}):"
         );
-        for g in &groups {
-            let class = classes.get(&g.cause.kind).copied().unwrap_or("other");
+        for (g, class) in &groups {
             for line in g.lines(class, color) {
                 let _ = writeln!(text, "{line}");
             }
@@ -150,6 +133,37 @@ pub fn summary(
         "keys": key_json,
     });
     Ok(Summary { text, json })
+}
+
+/// Failed items grouped by cause (failure type, or error code or reason, and key), each group
+/// with its class: a failure type has its class (DESIGN §2); an error code or a reason alone is
+/// `other`.
+pub fn failure_groups(failed: &[&RunItemRow]) -> Vec<(Group, &'static str)> {
+    let mut classes: BTreeMap<String, &'static str> = BTreeMap::new();
+    let groups = group(failed.iter().map(|r| {
+        let kind = match (&r.failure_type, &r.reason) {
+            (Some(kind), _) => {
+                classes.insert(kind.clone(), failure::classify(kind).as_str());
+                kind.clone()
+            }
+            (None, reason) => reason.clone().unwrap_or_else(|| "failed".into()),
+        };
+        Failed {
+            cause: Cause {
+                kind,
+                key: r.target.key_arn().map(|a| a.as_str().to_owned()),
+            },
+            stream: format!("{}/{}", r.region, r.name),
+            details: r.failure_details.clone().unwrap_or_default(),
+        }
+    }));
+    groups
+        .into_iter()
+        .map(|g| {
+            let class = classes.get(&g.cause.kind).copied().unwrap_or("other");
+            (g, class)
+        })
+        .collect()
 }
 
 /// Data written during the ENABLING transition is not encrypted; AWS says it takes up to 5 s

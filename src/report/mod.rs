@@ -35,6 +35,7 @@ pub fn table<'a>(header: impl IntoIterator<Item = &'a str>) -> comfy_table::Tabl
 pub mod apply;
 pub mod aws_cli;
 pub mod failures;
+pub mod html;
 pub mod live;
 pub mod output;
 pub mod plan;
