@@ -6,9 +6,11 @@
 //! The tests share this process, so none of them may touch process-wide state: no
 //! `std::env::set_var`, no change of the current directory (each child gets its own
 //! environment and directory through `Command`), every server on a loopback port the OS
-//! picked, every file in a temporary directory of its own. The one shared resource, moto's
-//! virtualenv under `target/`, is built once behind a `OnceLock` and a file lock.
+//! picked, every file in a temporary directory of its own. The shared resources, moto's and
+//! the AWS CLI's virtualenvs under `target/`, are built once behind a `OnceLock` and a file
+//! lock.
 
+mod aws_cli;
 mod common;
 
 mod apply;
@@ -21,5 +23,6 @@ mod hostile;
 mod hostile_input;
 mod mistakes;
 mod plan;
+mod reports;
 mod sandbox;
 mod undo;
