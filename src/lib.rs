@@ -46,6 +46,7 @@ pub fn run(command: CommandOptions) -> anyhow::Result<Exit> {
             CommandOptions::Status(opts) => commands::status(opts),
             CommandOptions::Report(opts) => commands::report(opts),
             CommandOptions::History(global) => commands::history(global),
+            CommandOptions::Encryption(opts) => commands::encryption(opts).await,
             CommandOptions::Sandbox(_) => unreachable!("served above"),
         }
     })

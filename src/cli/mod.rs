@@ -64,6 +64,25 @@ pub enum Command {
     History,
     /// Serve an emulated Firehose + KMS API on loopback that enforces the real AWS limits.
     Sandbox(SandboxArgs),
+    /// The AWS CLI's command for one stream, carried out through the ledger and waited to
+    /// ENABLED.
+    ///
+    /// Spelled as `aws firehose start-delivery-stream-encryption` (shorthand or JSON structure,
+    /// --cli-input-json, --generate-cli-skeleton), but carried out as a one-stream apply:
+    /// budget-checked against the reserve, key room checked, paced, recorded, and waited to
+    /// ENABLED (--no-wait returns once the call is accepted, as the AWS CLI does). Exit codes as
+    /// apply.
+    #[command(name = "start-delivery-stream-encryption")]
+    StartDeliveryStreamEncryption(StartEncryptionArgs),
+    /// The AWS CLI's command for one stream, carried out through the ledger and waited to
+    /// DISABLED.
+    ///
+    /// Spelled as `aws firehose stop-delivery-stream-encryption` (--cli-input-json,
+    /// --generate-cli-skeleton), but carried out as a one-stream apply: budget-checked against
+    /// the reserve, paced, recorded, and waited to DISABLED (--no-wait returns once the call is
+    /// accepted, as the AWS CLI does). Exit codes as apply.
+    #[command(name = "stop-delivery-stream-encryption")]
+    StopDeliveryStreamEncryption(StopEncryptionArgs),
 }
 
 /// Help heading of the options every command takes.
@@ -410,6 +429,83 @@ pub enum ReportFormatArg {
     Csv,
     Md,
     Html,
+}
+
+/// `start-delivery-stream-encryption`: the AWS CLI's parameters, then the tool's.
+#[derive(Debug, Args)]
+pub struct StartEncryptionArgs {
+    /// The name of the Firehose stream for which you want to enable server-side encryption
+    /// (SSE). Required unless given by --cli-input-json.
+    #[arg(long, value_name = "NAME")]
+    pub delivery_stream_name: Option<String>,
+
+    /// The type and ARN of the KMS key: shorthand `KeyType=CUSTOMER_MANAGED_CMK,KeyARN=arn:…`
+    /// (or `KeyType=AWS_OWNED_CMK`), JSON `{"KeyType": "…", "KeyARN": "…"}`, or `file://PATH`.
+    /// Default: the AWS-owned key.
+    #[arg(long, value_name = "VALUE")]
+    pub delivery_stream_encryption_configuration_input: Option<String>,
+
+    #[command(flatten)]
+    pub common: EncryptionArgs,
+}
+
+/// `stop-delivery-stream-encryption`: the AWS CLI's parameters, then the tool's.
+#[derive(Debug, Args)]
+pub struct StopEncryptionArgs {
+    /// The name of the Firehose stream for which you want to disable server-side encryption
+    /// (SSE). Required unless given by --cli-input-json.
+    #[arg(long, value_name = "NAME")]
+    pub delivery_stream_name: Option<String>,
+
+    #[command(flatten)]
+    pub common: EncryptionArgs,
+}
+
+/// What the two encryption commands share: the AWS CLI's input options, then how the call is
+/// carried out.
+#[derive(Debug, Args)]
+pub struct EncryptionArgs {
+    /// The whole input as JSON, in the shape --generate-cli-skeleton prints (inline or
+    /// `file://PATH`); parameters given on the command line override its values.
+    #[arg(long, value_name = "JSON")]
+    pub cli_input_json: Option<String>,
+
+    /// Print a JSON skeleton without calling anything: `input` (the default) for
+    /// --cli-input-json, `output` (after checking the input) what the operation returns.
+    #[arg(long, value_name = "input|output", num_args = 0..=1, default_missing_value = "input", value_parser = ["input", "output"])]
+    pub generate_cli_skeleton: Option<String>,
+
+    /// Return once the call is accepted, as the AWS CLI does, leaving the run open: `firehose-sse
+    /// resume` (or `status`) follows the stream to the end.
+    #[arg(long)]
+    pub no_wait: bool,
+
+    /// How long the stream may wait for its 24 h budget to free up before it is reported
+    /// deferred (0: defer at once).
+    #[arg(long, default_value = "0s", value_name = "DUR", value_parser = parse_duration)]
+    pub max_wait: Duration,
+
+    /// How long the stream may stay in its transition before it is reported failed.
+    #[arg(long, default_value = "10m", value_name = "DUR", value_parser = parse_duration)]
+    pub poll_timeout: Duration,
+
+    /// Calls to the stream in this run, retries of transient failures included.
+    #[arg(long, default_value_t = 3, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=25))]
+    pub max_attempts: u32,
+
+    /// Delay of the first poll after the call.
+    #[arg(long, default_value = "5s", value_name = "DUR", value_parser = parse_duration)]
+    pub first_poll: Duration,
+
+    // Flattened groups last: each sets the help heading of what follows it.
+    #[command(flatten)]
+    pub pace: PaceArgs,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
+
+    #[command(flatten)]
+    pub sandbox: InProcessSandbox,
 }
 
 /// How fast to call AWS. The defaults are the documented quota: 5 calls per second per

@@ -62,6 +62,10 @@ pub fn command() -> clap::Command {
                 )
             })
         })
+        // Where a tip names the commands a flag belongs to, the one-stream commands come after
+        // the fleet's (a changed subcommand moves to the end of clap's list).
+        .mut_subcommand("start-delivery-stream-encryption", |c| c)
+        .mut_subcommand("stop-delivery-stream-encryption", |c| c)
 }
 
 /// Parses the process's arguments with [`command`]; on a mistake prints clap's error (with a

@@ -121,7 +121,8 @@ fn a_misspelt_or_misplaced_flag_gets_a_tip() {
     let text = err.render().to_string();
     assert!(
         text.contains(
-            "--concurrency is an option of plan, inventory, apply, rollback, resume, not of status"
+            "--concurrency is an option of plan, inventory, apply, rollback, resume, \
+             start-delivery-stream-encryption, stop-delivery-stream-encryption, not of status"
         ),
         "{text}"
     );

@@ -48,7 +48,7 @@ pub(super) fn confirm(question: &str) -> std::io::Result<bool> {
 
 /// SIGINT/SIGTERM: the first stops dispatching (the engine finishes what is in flight), the
 /// second exits at once — the ledger never depends on a clean exit.
-fn stop_on_signals() -> watch::Receiver<bool> {
+pub(super) fn stop_on_signals() -> watch::Receiver<bool> {
     crate::signal::stop_on_signals(
         "stopping: finishing the calls in flight (signal again to exit at once)",
         "exiting now; the ledger is consistent, `firehose-sse resume` continues",
@@ -552,7 +552,7 @@ pub(super) async fn run_engine(
     Ok(exit)
 }
 
-fn exit_for(outcome: &Outcome) -> (Exit, &'static str) {
+pub(super) fn exit_for(outcome: &Outcome) -> (Exit, &'static str) {
     if outcome.aborted.is_some() {
         (Exit::Runtime, "error")
     } else if outcome.interrupted {

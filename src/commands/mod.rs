@@ -2,6 +2,7 @@
 //! together.
 
 mod apply;
+mod encryption;
 mod inventory;
 mod plan;
 mod rollback;
@@ -15,6 +16,7 @@ use crate::input::{self, Target};
 use crate::shard::Shard;
 
 pub use apply::{apply, resume};
+pub use encryption::encryption;
 pub use inventory::inventory;
 pub use plan::plan;
 pub use rollback::rollback;
