@@ -132,3 +132,26 @@ pub fn format(format: &str, title: &str, query: Option<&str>, document: &str) ->
     );
     String::from_utf8(out.stdout).unwrap()
 }
+
+/// `aws ARGS` of the virtualenv in `dir`, with no configuration of the developer's and test
+/// credentials.
+pub fn aws(args: &[&str], dir: &Path) -> std::process::Output {
+    let bin = python().parent().unwrap().join("aws");
+    Command::new(bin)
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AWS_CONFIG_FILE", dir.join("no-aws-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            dir.join("no-aws-credentials"),
+        )
+        .env("AWS_ACCESS_KEY_ID", "AKIDTESTFIREHOSESSE")
+        .env("AWS_SECRET_ACCESS_KEY", "test-secret-not-real")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run aws")
+}

@@ -25,4 +25,5 @@ mod mistakes;
 mod plan;
 mod reports;
 mod sandbox;
+mod seed_commands;
 mod undo;
