@@ -47,9 +47,13 @@ pub fn hex(c: RGBColor) -> String {
     format!("#{:02x}{:02x}{:02x}", c.0, c.1, c.2)
 }
 
-/// A time since the run's start for an axis: `0s`, `45s`, `2m`, `2m30s`, `1h05m`.
+/// A time since the run's start for an axis: `0s`, `1.5s`, `45s`, `2m`, `2m30s`, `1h05m`.
 pub fn offset(ms: EpochMillis) -> String {
-    let s = (ms.max(0) + SECOND / 2) / SECOND;
+    let ms = ms.max(0);
+    if ms < 60 * SECOND && ms % SECOND >= 50 && ms % SECOND < 950 {
+        return format!("{:.1}s", ms as f64 / SECOND as f64);
+    }
+    let s = (ms + SECOND / 2) / SECOND;
     match s {
         s if s < 60 => format!("{s}s"),
         s if s < 3600 && s % 60 == 0 => format!("{}m", s / 60),
@@ -376,6 +380,8 @@ mod tests {
     fn offsets_read_as_durations() {
         assert_eq!(offset(0), "0s");
         assert_eq!(offset(45_000), "45s");
+        assert_eq!(offset(1_500), "1.5s");
+        assert_eq!(offset(2_999), "3s");
         assert_eq!(offset(120_000), "2m");
         assert_eq!(offset(150_000), "2m30s");
         assert_eq!(offset(3_900_000), "1h05m");
