@@ -12,12 +12,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub mod aws_input;
+mod encryption;
+
+pub use encryption::{EncryptionAction, EncryptionOptions};
 
 use crate::aws::ConnectOptions;
 use crate::cli::{
-    ApplyArgs, Cli, ColorArg, Command, EncryptionArgs, GlobalArgs, InProcessSandbox, InventoryArgs,
-    LimitArgs, OutputArg, PaceArgs, PlanArgs, ReportArgs, ReportFormatArg, ResumeArgs, RunArgs,
-    SandboxArgs,
+    ApplyArgs, Cli, ColorArg, Command, GlobalArgs, InProcessSandbox, InventoryArgs, LimitArgs,
+    OutputArg, PaceArgs, PlanArgs, ReportArgs, ReportFormatArg, ResumeArgs, RunArgs, SandboxArgs,
 };
 use crate::cloud::Roles;
 use crate::error::UsageError;
@@ -29,7 +31,6 @@ use crate::report::apply::ReportFormat;
 use crate::report::progress::Mode;
 use crate::report::{ColorChoice, Output, OutputFormat, Query, color_enabled};
 use crate::shard::Shard;
-use aws_input::{Operation, RawInput, Request};
 
 /// A command line, resolved.
 #[derive(Debug)]
@@ -227,29 +228,6 @@ pub struct RunOptions {
     pub sandbox: Option<SandboxOptions>,
 }
 
-/// What an encryption command does: print a skeleton, or carry out the call.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EncryptionAction {
-    /// `--generate-cli-skeleton`: print this and call nothing.
-    Skeleton(String),
-    /// A one-stream fleet, planned and applied.
-    Call(Request),
-}
-
-/// `start-delivery-stream-encryption` and `stop-delivery-stream-encryption`.
-#[derive(Debug)]
-pub struct EncryptionOptions {
-    pub global: Global,
-    pub operation: Operation,
-    pub action: EncryptionAction,
-    /// The one `--region` given (else the profile's, looked up by the command).
-    pub region: Option<String>,
-    pub settings: Settings,
-    pub run: RunOptions,
-    /// `--no-wait`: return once the call is accepted.
-    pub no_wait: bool,
-}
-
 /// `status [RUN]`.
 #[derive(Debug)]
 pub struct RunQuery {
@@ -336,32 +314,10 @@ impl Options {
             Command::Report(args) => CommandOptions::Report(report(global, args)?),
             Command::History => CommandOptions::History(global),
             Command::StartDeliveryStreamEncryption(args) => {
-                let raw = RawInput {
-                    delivery_stream_name: args.delivery_stream_name,
-                    configuration: args.delivery_stream_encryption_configuration_input,
-                    cli_input_json: args.common.cli_input_json.clone(),
-                };
-                CommandOptions::Encryption(Box::new(encryption(
-                    g,
-                    global,
-                    Operation::Start,
-                    raw,
-                    &args.common,
-                )?))
+                CommandOptions::Encryption(Box::new(encryption::start(g, global, args)?))
             }
             Command::StopDeliveryStreamEncryption(args) => {
-                let raw = RawInput {
-                    delivery_stream_name: args.delivery_stream_name,
-                    configuration: None,
-                    cli_input_json: args.common.cli_input_json.clone(),
-                };
-                CommandOptions::Encryption(Box::new(encryption(
-                    g,
-                    global,
-                    Operation::Stop,
-                    raw,
-                    &args.common,
-                )?))
+                CommandOptions::Encryption(Box::new(encryption::stop(g, global, args)?))
             }
             Command::Sandbox(args) => CommandOptions::Sandbox(Box::new((cli.global, args))),
         };
@@ -583,45 +539,6 @@ fn report(global: Global, args: ReportArgs) -> Result<ReportOptions, UsageError>
         global,
         run_id: args.run_id,
         format,
-    })
-}
-
-/// An encryption command: its skeleton, or its input checked into a request; carried out as a
-/// one-stream apply that never asks (the command is the request, as in the AWS CLI).
-fn encryption(
-    g: &GlobalArgs,
-    global: Global,
-    operation: Operation,
-    raw: RawInput,
-    args: &EncryptionArgs,
-) -> Result<EncryptionOptions, UsageError> {
-    let action = match args.generate_cli_skeleton.as_deref() {
-        Some("input") => EncryptionAction::Skeleton(operation.input_skeleton()),
-        // The input is checked; the operation's output has no members, so the AWS CLI
-        // prints nothing.
-        Some(_) => {
-            aws_input::request(operation, &raw)?;
-            EncryptionAction::Skeleton(String::new())
-        }
-        None => EncryptionAction::Call(aws_input::request(operation, &raw)?),
-    };
-    Ok(EncryptionOptions {
-        region: g.single_region()?.map(str::to_owned),
-        global,
-        operation,
-        action,
-        settings: settings(&args.limits),
-        run: RunOptions {
-            yes: true,
-            allow_endpoint_change: false,
-            pace: pace(&args.pace),
-            max_wait: args.max_wait,
-            poll_timeout: args.poll_timeout,
-            max_attempts: args.max_attempts,
-            first_poll: args.first_poll,
-            sandbox: sandbox(&args.sandbox),
-        },
-        no_wait: args.no_wait,
     })
 }
 
