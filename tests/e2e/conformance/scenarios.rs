@@ -266,6 +266,7 @@ pub fn inventory_of_a_region(b: &Backend) {
     assert_eq!(
         summary["regions"],
         serde_json::json!([{
+            "account": ACCOUNT,
             "region": REGION,
             "streams": 11,
             "by_source_type": {"DirectPut": 10, "KinesisStreamAsSource": 1},
