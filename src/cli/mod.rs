@@ -157,9 +157,10 @@ pub struct GlobalArgs {
     pub debug: bool,
 
     /// SQLite ledger recording every observation and every Start/Stop call, created (mode
-    /// 0600) on first use. Also FIREHOSE_SSE_LEDGER. [default: firehose-sse.db]
-    #[arg(long, global = true, value_name = "FILE", help_heading = GLOBAL_HEADING)]
-    pub ledger: Option<PathBuf>,
+    /// 0600) on first use. Also FIREHOSE_SSE_LEDGER. [default: firehose-sse.db] `status`,
+    /// `report` and `history` take it several times to read the shards of one rollout as one.
+    #[arg(long, global = true, value_name = "FILE", action = ArgAction::Append, help_heading = GLOBAL_HEADING)]
+    pub ledger: Vec<PathBuf>,
 
     /// Output format of what is printed on stdout (`report` chooses with --format): `table`,
     /// this tool's report (with --query: the AWS CLI's table of what the query selected);

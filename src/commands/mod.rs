@@ -4,6 +4,7 @@
 mod apply;
 mod encryption;
 mod inventory;
+mod merged;
 mod plan;
 mod rollback;
 mod runs;

@@ -13,10 +13,11 @@ use crate::report::apply::{
 use crate::report::{Output, OutputFormat};
 
 fn open(global: &Global) -> anyhow::Result<Ledger> {
-    Ok(Ledger::open_read_only(
-        &global.ledger,
-        Arc::new(SystemClock),
-    )?)
+    open_path(&global.ledger)
+}
+
+pub(super) fn open_path(path: &std::path::Path) -> anyhow::Result<Ledger> {
+    Ok(Ledger::open_read_only(path, Arc::new(SystemClock))?)
 }
 
 /// The run asked for, or the newest apply run.
@@ -37,6 +38,9 @@ fn pick(ledger: &Ledger, id: Option<i64>) -> anyhow::Result<RunRow> {
 
 pub fn status(args: &RunQuery) -> anyhow::Result<Exit> {
     let global = &args.global;
+    if global.ledgers.len() > 1 {
+        return super::merged::status(args);
+    }
     let ledger = open(global)?;
     let run = pick(&ledger, args.run_id)?;
     let rows = ledger.run_items(run.id)?;
@@ -161,6 +165,9 @@ pub fn status(args: &RunQuery) -> anyhow::Result<Exit> {
 }
 
 pub fn report(args: &ReportOptions) -> anyhow::Result<Exit> {
+    if args.global.ledgers.len() > 1 {
+        return super::merged::report(args);
+    }
     let ledger = open(&args.global)?;
     let run = pick(&ledger, args.run_id)?;
     let rows = ledger.run_items(run.id)?;
@@ -231,6 +238,9 @@ fn plan_run_note(run: &RunRow, newest_apply: Option<&RunRow>) -> String {
 }
 
 pub fn history(global: &Global) -> anyhow::Result<Exit> {
+    if global.ledgers.len() > 1 {
+        return super::merged::history(global);
+    }
     let ledger = open(global)?;
     let runs = ledger.runs()?;
     let document = || {

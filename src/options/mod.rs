@@ -60,6 +60,9 @@ pub enum CommandOptions {
 #[derive(Debug, Clone)]
 pub struct Global {
     pub ledger: PathBuf,
+    /// Every `--ledger` given (the shards of one rollout, for the reading commands); at least
+    /// `ledger`.
+    pub ledgers: Vec<PathBuf>,
     /// `--output` and `--query`: how the command's JSON document is printed.
     pub output: Output,
     /// Colour on stdout.
@@ -287,6 +290,16 @@ impl Options {
             ansi: color_enabled(g.color.into(), std::io::stderr().is_terminal()),
         };
         let global = global(g)?;
+        let reads_only = matches!(
+            cli.command,
+            Command::Status(_) | Command::Report(_) | Command::History
+        );
+        if global.ledgers.len() > 1 && !reads_only {
+            return Err(UsageError::new(
+                "--ledger is given several times: only status, report and history read several \
+                 ledgers (the shards of one rollout); every other command writes one",
+            ));
+        }
         let command = match cli.command {
             Command::Plan(args) => CommandOptions::Plan(Box::new(plan(g, global, args)?)),
             Command::Inventory(args) => {
@@ -333,7 +346,8 @@ fn env(var: &str) -> Option<std::ffi::OsString> {
 /// The ledger: `--ledger`, else FIREHOSE_SSE_LEDGER, else `firehose-sse.db`.
 pub fn ledger_path(g: &GlobalArgs) -> PathBuf {
     g.ledger
-        .clone()
+        .first()
+        .cloned()
         .or_else(|| env("FIREHOSE_SSE_LEDGER").map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from("firehose-sse.db"))
 }
@@ -350,6 +364,10 @@ fn global(g: &GlobalArgs) -> Result<Global, UsageError> {
     };
     Ok(Global {
         ledger: ledger_path(g),
+        ledgers: match g.ledger.len() {
+            0 | 1 => vec![ledger_path(g)],
+            _ => g.ledger.clone(),
+        },
         output: Output {
             format: g.output.into(),
             query,
