@@ -41,9 +41,11 @@ pub mod wire;
 pub mod world;
 
 pub use seed::{
-    Seed, SeedCredential, SeedEncryption, SeedError, SeedFailure, SeedKey, SeedStartError,
-    SeedStream, SeedStreamFailure,
+    FIRST_GENERATED_ACCOUNT, Seed, SeedAccount, SeedCredential, SeedEncryption, SeedError,
+    SeedFailure, SeedKey, SeedRole, SeedStartError, SeedStream, SeedStreamFailure,
 };
 pub use server::{STATS_PATH, Sandbox, SandboxConfig};
-pub use stats::{FaultRecord, FaultStats, LimitExceeded, Limits, Stats, StreamStats};
+pub use stats::{
+    AccountStats, FaultRecord, FaultStats, LimitExceeded, Limits, Stats, StreamCall, StreamStats,
+};
 pub use vocabulary::{Clock, ManualClock, Millis, SystemClock};
