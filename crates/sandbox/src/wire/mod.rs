@@ -263,6 +263,13 @@ impl Call {
             Ok(_) => "",
             Err(target) => target,
         };
+        // A request must be signed before STS reads what it asks.
+        if self.protocol == Protocol::Query && self.op.is_ok() && self.access_key.is_empty() {
+            return Err(ApiError::new(
+                codes::MISSING_AUTHENTICATION_TOKEN,
+                "Request is missing Authentication Token",
+            ));
+        }
         match &self.input {
             None if self.protocol == Protocol::Query => Err(ApiError::new(
                 "InvalidAction",
@@ -289,10 +296,6 @@ impl Call {
             Some(Ok(Input::Kms(request))) => {
                 request.execute(world, &caller.account, &self.region, now)
             }
-            Some(Ok(Input::Sts(_))) if self.access_key.is_empty() => Err(ApiError::new(
-                codes::MISSING_AUTHENTICATION_TOKEN,
-                "Request is missing Authentication Token",
-            )),
             Some(Ok(Input::Sts(request))) => request.execute(
                 world,
                 caller,
