@@ -5,8 +5,8 @@
 //! AssumeRole (STS model `AssumeRoleRequest`; its input constraints are the wire's) issues
 //! credentials for a role of an account of the world when the role exists, its account is
 //! ACTIVE and the request gives the `ExternalId` the role requires; anything else is
-//! `AccessDenied` (HTTP 403), "User: <caller> is not authorized to perform: sts:AssumeRole on
-//! resource: <RoleArn>", as AWS answers. `DurationSeconds` (default 3600) may not exceed the
+//! `AccessDenied` (HTTP 403), "User: `<caller>` is not authorized to perform: sts:AssumeRole on
+//! resource: `<RoleArn>`", as AWS answers. `DurationSeconds` (default 3600) may not exceed the
 //! role's `MaxSessionDuration` (default one hour), nor one hour when the caller is itself an
 //! assumed role (role chaining): `ValidationError` with AWS's messages. The credentials expire
 //! on the sandbox's clock after their duration; then every request signed with them is
