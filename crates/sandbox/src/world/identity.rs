@@ -16,7 +16,7 @@ use rand::Rng;
 
 use super::World;
 use crate::vocabulary::{
-    ApiError, DEFAULT_SESSION_SECONDS, Millis, ROLE_CHAINING_MAX_SECONDS, RoleArn,
+    AccountStatus, ApiError, DEFAULT_SESSION_SECONDS, Millis, ROLE_CHAINING_MAX_SECONDS, RoleArn,
     assumed_role_arn, codes, partition, role_id,
 };
 
@@ -141,7 +141,7 @@ impl World {
         let role = account
             .roles
             .get(&target.name)
-            .filter(|_| account.status == crate::vocabulary::AccountStatus::Active)
+            .filter(|_| account.status == AccountStatus::Active)
             .filter(|role| {
                 role.external_id
                     .as_deref()
