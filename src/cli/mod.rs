@@ -612,7 +612,9 @@ fn parse_margin(text: &str) -> Result<Duration, String> {
     next_help_heading = "Sandbox options",
     long_about = "Serve an emulated Amazon Data Firehose + KMS API (AWS JSON 1.1) on loopback that \
         enforces the real AWS limits: asynchronous ENABLING/DISABLING transitions, the Start+Stop \
-        budget per stream, the streams-per-key limit and the per-operation throttle. Prints the \
+        budget per stream, the streams-per-key limit and the per-operation throttle, per account: \
+        STS AssumeRole into the roles of an organization's member accounts and Organizations \
+        ListAccounts serve a whole organization from one endpoint. Prints the \
         endpoint URL as the first line of stdout, serves until SIGINT/SIGTERM, and exposes its \
         ground truth at GET /_sandbox/stats. The region of each request is taken from its SigV4 \
         credential scope; --region (default us-east-1) is used for unsigned requests and for \
@@ -628,13 +630,26 @@ pub struct SandboxArgs {
     #[arg(long)]
     pub allow_remote: bool,
 
-    /// Account id owning every stream and key.
+    /// The sandbox's own account: of the fleet file's top-level streams and keys, of unsigned
+    /// requests and of any credentials STS did not issue, and the management account of the
+    /// organization of --accounts.
     #[arg(long, value_name = "ID", default_value = "123456789012")]
     pub account: String,
 
-    /// Seed N ACTIVE, unencrypted DirectPut streams stream-00000, stream-00001, ... in --region.
+    /// Seed N ACTIVE, unencrypted DirectPut streams stream-00000, stream-00001, ... in --region
+    /// (in each of the --accounts member accounts when given).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub streams: usize,
+
+    /// Seed an organization that --account manages, of N member accounts 100000000001,
+    /// 100000000002, ..., each with --streams streams and the role --role (STS AssumeRole,
+    /// Organizations ListAccounts).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub accounts: usize,
+
+    /// The role each --accounts account has: arn:aws:iam::<account>:role/NAME.
+    #[arg(long, value_name = "NAME", default_value = "firehose-sse")]
+    pub role: String,
 
     /// JSON description of the streams and keys to start with (format in README, "Sandbox");
     /// combines with --streams.

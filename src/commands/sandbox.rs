@@ -8,6 +8,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 
 use anyhow::Context;
 
+use firehose_sse_sandbox::vocabulary::is_valid_role_name;
 use firehose_sse_sandbox::{Sandbox, SandboxConfig, Seed};
 
 use crate::cli::{GlobalArgs, SandboxArgs};
@@ -64,6 +65,12 @@ fn config(global: &GlobalArgs, args: &SandboxArgs) -> Result<SandboxConfig, Usag
     if args.window.is_zero() {
         return Err(UsageError::new("--window must be longer than 0"));
     }
+    if !is_valid_role_name(&args.role) {
+        return Err(UsageError::new(format!(
+            "--role {:?} is not a role name (1-64 letters, digits or _+=,.@-)",
+            args.role
+        )));
+    }
     Ok(SandboxConfig {
         account: args.account.clone(),
         region,
@@ -83,7 +90,14 @@ fn seed(args: &SandboxArgs, config: &SandboxConfig) -> Result<Seed, UsageError> 
         Some(path) => Seed::from_file(path).map_err(|e| UsageError::new(e.to_string()))?,
         None => Seed::default(),
     };
-    if args.streams > 0 {
+    if args.accounts > 0 {
+        seed.extend(Seed::organization(
+            args.accounts,
+            args.streams,
+            &config.region,
+            &args.role,
+        ));
+    } else if args.streams > 0 {
         seed.extend(Seed::generated(args.streams, &config.region));
     }
     seed.check(&config.account, &config.region)
@@ -92,7 +106,14 @@ fn seed(args: &SandboxArgs, config: &SandboxConfig) -> Result<Seed, UsageError> 
 }
 
 async fn serve(listen: SocketAddr, config: SandboxConfig, seed: Seed) -> anyhow::Result<Exit> {
-    let (streams, keys) = (seed.streams.len(), seed.keys.len());
+    let members = &seed.accounts;
+    let streams = seed.streams.len() + members.iter().map(|a| a.streams.len()).sum::<usize>();
+    let keys = seed.keys.len() + members.iter().map(|a| a.keys.len()).sum::<usize>();
+    let organization = if members.is_empty() {
+        String::new()
+    } else {
+        format!(" managing {} member account(s)", members.len())
+    };
     // Listening before the endpoint is printed: whoever reads it may signal at once.
     let mut signals = crate::signal::Signals::new().context("cannot wait for signals")?;
     let sandbox = Sandbox::start(listen, config.clone(), seed)
@@ -104,7 +125,7 @@ async fn serve(listen: SocketAddr, config: SandboxConfig, seed: Seed) -> anyhow:
         out.flush().context("cannot write to stdout")?;
     }
     eprintln!(
-        "firehose-sse sandbox: account {}, {streams} stream(s), {keys} key(s); latency {}, \
+        "firehose-sse sandbox: account {}{organization}, {streams} stream(s), {keys} key(s); latency {}, \
          tps {}, budget {} per {}, {} streams per key, fault rate {}; ground truth at {}/_sandbox/stats. \
          Ctrl-C stops.",
         config.account,
@@ -177,6 +198,37 @@ mod tests {
         assert_eq!(c.grant_retirement, std::time::Duration::from_secs(3600));
         assert_eq!((c.tps, c.fault_rate, c.seed), (0, 0.5, 7));
         assert!(Cli::try_parse_from(["firehose-sse", "sandbox", "--fault-rate", "1.5"]).is_err());
+    }
+
+    #[test]
+    fn accounts_seed_an_organization_with_streams_in_each() {
+        let (global, args) = parse(&[
+            "firehose-sse",
+            "sandbox",
+            "--accounts",
+            "3",
+            "--streams",
+            "2",
+            "--role",
+            "deployer",
+        ]);
+        let c = config(&global, &args).unwrap();
+        let org = seed(&args, &c).unwrap();
+        assert!(org.streams.is_empty());
+        let ids: Vec<&str> = org.accounts.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(ids, ["100000000001", "100000000002", "100000000003"]);
+        for a in &org.accounts {
+            assert_eq!(a.streams.len(), 2);
+            assert_eq!(a.roles.len(), 1);
+            assert_eq!(a.roles[0].name, "deployer");
+        }
+        let (_, args) = parse(&["firehose-sse", "sandbox", "--streams", "2"]);
+        assert_eq!((args.accounts, args.role.as_str()), (0, "firehose-sse"));
+        let one = seed(&args, &c).unwrap();
+        assert_eq!((one.streams.len(), one.accounts.len()), (2, 0));
+        let (global, args) = parse(&["firehose-sse", "sandbox", "--role", "no spaces"]);
+        let err = config(&global, &args).unwrap_err();
+        assert!(err.to_string().contains("--role"), "{err}");
     }
 
     #[test]

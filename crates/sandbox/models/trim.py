@@ -22,6 +22,8 @@ SERVICES = {
         "ListDeliveryStreams", "StartDeliveryStreamEncryption", "StopDeliveryStreamEncryption",
     ]),
     "kms": ("2014-11-01", ["CreateKey", "DescribeKey", "DisableKey", "EnableKey", "ListKeys"]),
+    "sts": ("2011-06-15", ["AssumeRole", "GetCallerIdentity"]),
+    "organizations": ("2016-11-28", ["ListAccounts"]),
 }
 KEPT = ("type", "required", "min", "max", "pattern", "enum")
 

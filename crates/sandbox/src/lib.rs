@@ -1,8 +1,11 @@
 //! firehose-sse-sandbox: a loopback HTTP emulator of the Amazon Data Firehose and KMS APIs
 //! that enforces the real AWS limits, so every test, benchmark and demo of firehose-sse runs
-//! without an AWS account. It speaks AWS JSON 1.1 (and STS's query protocol for
-//! `GetCallerIdentity`), so the Rust SDK, boto3 and the AWS CLI work against it unchanged, and
-//! it serves its ground truth at `GET /_sandbox/stats`.
+//! without an AWS account — or with a whole AWS Organization's worth of them: member accounts
+//! with their own streams, keys and roles, STS `AssumeRole` into those roles and Organizations
+//! `ListAccounts`, each request acting in the account of its credentials. It speaks AWS JSON
+//! 1.1 (and STS's query protocol), so the Rust SDK, boto3 and the AWS CLI work against it
+//! unchanged, and it serves its ground truth, per stream and per account, at
+//! `GET /_sandbox/stats`.
 //!
 //! It depends on nothing of firehose-sse: an emulator that shared the client's parsing would
 //! share its misreadings. Its yardstick is AWS's published service models: requests are checked
@@ -11,7 +14,7 @@
 //! Layers, each depending only on those before it:
 //!
 //! 1. [`vocabulary`]: names, Regions, ARNs, the API's enums, error codes, time;
-//! 2. [`seed`]: the world to start from (`--fleet FILE`, `--streams N`);
+//! 2. [`seed`]: the world to start from (`--fleet FILE`, `--streams N`, `--accounts N`);
 //! 3. [`world`]: the state and its rules (pure, time passed in), and beside it [`stats`],
 //!    the ground-truth document it fills in;
 //! 4. [`wire`]: requests read into typed inputs, answers written from typed outputs;
@@ -41,9 +44,11 @@ pub mod wire;
 pub mod world;
 
 pub use seed::{
-    Seed, SeedCredential, SeedEncryption, SeedError, SeedFailure, SeedKey, SeedStartError,
-    SeedStream, SeedStreamFailure,
+    FIRST_GENERATED_ACCOUNT, Seed, SeedAccount, SeedCredential, SeedEncryption, SeedError,
+    SeedFailure, SeedKey, SeedRole, SeedStartError, SeedStream, SeedStreamFailure,
 };
 pub use server::{STATS_PATH, Sandbox, SandboxConfig};
-pub use stats::{FaultRecord, FaultStats, LimitExceeded, Limits, Stats, StreamStats};
+pub use stats::{
+    AccountStats, FaultRecord, FaultStats, LimitExceeded, Limits, Stats, StreamCall, StreamStats,
+};
 pub use vocabulary::{Clock, ManualClock, Millis, SystemClock};

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 /// Everything the sandbox knows, as of `now`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Stats {
-    /// The account every stream and key belongs to.
+    /// The sandbox's own account (`--account`): the streams and keys of the fleet file's top
+    /// level, and the management account of the organization when there are member accounts.
     pub account: String,
     /// When this snapshot was taken (Unix epoch milliseconds).
     pub now: i64,
@@ -37,8 +38,63 @@ pub struct Stats {
     /// streams encrypted with it (key in force), streams ENABLING towards it, and streams that
     /// stopped using it less than `--grant-retirement` ago.
     pub cmk_streams: BTreeMap<String, u32>,
-    /// Every stream, sorted by region then name.
+    /// Every stream, sorted by account, then region, then name.
     pub streams: Vec<StreamStats>,
+    /// The sandbox's account (first) and the member accounts of its organization, in the order
+    /// they joined, each with what its credentials did.
+    #[serde(default)]
+    pub accounts: Vec<AccountStats>,
+}
+
+/// One account's ground truth: what requests signed with its credentials did. Every Firehose
+/// and KMS request acts in the account of its credentials, so a request can reach only its own
+/// account's streams; one naming a stream its account does not have is recorded in
+/// `stream_not_found`, so a test can check that every call to an account's streams was signed
+/// with that account's credentials (no stream of another account in any `stream_not_found`,
+/// and each stream's `requests` what the client meant to send it).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AccountStats {
+    pub id: String,
+    /// Organizations `Name`, `Email`, `Status` and `JoinedMethod`.
+    pub name: String,
+    pub email: String,
+    pub status: String,
+    pub joined_method: String,
+    /// `false` for the sandbox's own account (the organization's management account).
+    pub member: bool,
+    /// The roles callers may assume in it.
+    pub roles: Vec<String>,
+    /// Its streams (now) and keys.
+    pub streams: u64,
+    pub keys: u64,
+    /// Requests signed with its credentials, per operation (expired, throttled and faulted
+    /// ones included; unsigned requests count for the sandbox's account).
+    pub requests: BTreeMap<String, u64>,
+    /// `ThrottlingException` answers to its credentials, per operation: its own per-account
+    /// throttle.
+    pub throttled: BTreeMap<String, u64>,
+    /// Per operation, the most requests of its credentials in any one-second sliding window.
+    pub max_rate: BTreeMap<String, u64>,
+    /// Requests refused because its credentials had expired.
+    pub expired: u64,
+    /// Credentials AssumeRole issued for its roles.
+    pub sessions_issued: u64,
+    /// AssumeRole calls refused (`AccessDenied`) that named one of its roles (or a role it does
+    /// not have).
+    pub assume_role_denied: u64,
+    /// Requests of its credentials that named a stream it does not have
+    /// (`ResourceNotFoundException`), by region, stream and operation (the first 10,000
+    /// distinct ones).
+    pub stream_not_found: Vec<StreamCall>,
+}
+
+/// Requests of one operation naming one stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamCall {
+    pub region: String,
+    pub stream: String,
+    pub operation: String,
+    pub calls: u64,
 }
 
 /// The limits the sandbox enforces (0 `tps` = unlimited).
@@ -135,14 +191,29 @@ pub struct StreamStats {
     /// credentials shows as a new value.
     #[serde(default)]
     pub start_tokens: Vec<String>,
+    /// Requests that named this stream and reached it, per operation (Create, Delete,
+    /// Describe, Start, Stop; throttled, expired and malformed ones never reach a stream). All
+    /// were signed with credentials of `account`: a request acts in its credentials' account.
+    #[serde(default)]
+    pub requests: BTreeMap<String, u64>,
 }
 
 impl Stats {
-    /// The stream named `name` in `region`, if any.
+    /// The stream named `name` in `region` of the sandbox's own account, if any.
     pub fn stream(&self, region: &str, name: &str) -> Option<&StreamStats> {
+        self.stream_of(&self.account, region, name)
+    }
+
+    /// The stream named `name` in `region` of `account`, if any.
+    pub fn stream_of(&self, account: &str, region: &str, name: &str) -> Option<&StreamStats> {
         self.streams
             .iter()
-            .find(|s| s.region == region && s.name == name)
+            .find(|s| s.account == account && s.region == region && s.name == name)
+    }
+
+    /// The ground truth of `account`, if it is one of the world's.
+    pub fn account_stats(&self, account: &str) -> Option<&AccountStats> {
+        self.accounts.iter().find(|a| a.id == account)
     }
 
     /// Requests received for one operation.

@@ -1,15 +1,18 @@
-//! The seed's checks: every problem of a fleet file at once, one a line, and the readings of
-//! its fields the world starts from (a stream's key shown and key in force).
+//! The seed's checks: every problem of a fleet file at once, one a line (each account's
+//! streams, keys and roles checked in that account), and the readings of its fields the world
+//! starts from (a stream's key shown and key in force).
 
 use std::collections::HashSet;
 
 use super::{
-    START_ERROR_CODES, Seed, SeedEncryption, SeedError, SeedKey, SeedStream, failure_place,
+    START_ERROR_CODES, Seed, SeedAccount, SeedEncryption, SeedError, SeedKey, SeedRole, SeedStream,
+    failure_place,
 };
 use crate::vocabulary::{
-    EncStatus, KEY_SPECS, KEY_STATES, KEY_USAGES, KeyManager, KeyType, KmsKeyArn,
-    SEEDABLE_ENC_STATUSES, SEEDABLE_STREAM_STATUSES, StreamType, is_valid_account, is_valid_key_id,
-    is_valid_region, is_valid_stream_name, kms_key_arn,
+    AccountStatus, EncStatus, JoinedMethod, KEY_SPECS, KEY_STATES, KEY_USAGES, KeyManager, KeyType,
+    KmsKeyArn, ROLE_MAX_SESSION_SECONDS, SEEDABLE_ENC_STATUSES, SEEDABLE_STREAM_STATUSES,
+    StreamType, is_valid_account, is_valid_email, is_valid_external_id, is_valid_key_id,
+    is_valid_region, is_valid_role_name, is_valid_stream_name, kms_key_arn,
 };
 
 /// A key as a fleet file names one.
@@ -20,26 +23,35 @@ pub(crate) enum SeedKeyRef {
 }
 
 impl Seed {
-    /// Every problem in the seed, at once; `default_region` stands in for absent regions.
+    /// Every problem in the seed, at once; `account` is the sandbox's own, `default_region`
+    /// stands in for absent regions.
     pub fn check(&self, account: &str, default_region: &str) -> Result<(), SeedError> {
         let mut errors = Vec::new();
-        let foreign = self.foreign_keys(account, default_region);
+        let known = self.key_arns(account, default_region);
         let mut ids = HashSet::new();
-        for (i, k) in self.keys.iter().enumerate() {
-            let at = format!("keys[{i}] {:?}", k.id);
-            let region = k.region.as_deref().unwrap_or(default_region);
-            check_key(k, &at, region, account, &mut ids, &mut errors);
-        }
         let mut names = HashSet::new();
-        for (i, s) in self.streams.iter().enumerate() {
-            let at = format!("streams[{i}] {:?}", s.name);
-            let region = s.region.as_deref().unwrap_or(default_region);
-            if !names.insert((region.to_owned(), s.name.clone())) {
-                errors.push(format!(
-                    "{at}: a stream of that name already exists in {region}"
-                ));
+        let mut accounts = HashSet::from([account]);
+        for scope in self.scopes(account) {
+            let prefix = scope.at();
+            if let Some(i) = scope.member {
+                check_account(&self.accounts[i], &prefix, &mut accounts, &mut errors);
             }
-            check_stream(s, &at, region, account, &foreign, &mut errors);
+            for (i, k) in scope.keys.iter().enumerate() {
+                let at = format!("{prefix}keys[{i}] {:?}", k.id);
+                let region = k.region.as_deref().unwrap_or(default_region);
+                check_key(k, &at, region, scope.account, &mut ids, &mut errors);
+            }
+            for (i, s) in scope.streams.iter().enumerate() {
+                let at = format!("{prefix}streams[{i}] {:?}", s.name);
+                let region = s.region.as_deref().unwrap_or(default_region);
+                if !names.insert((scope.account, region.to_owned(), s.name.clone())) {
+                    errors.push(format!(
+                        "{at}: a stream of that name already exists in {region}"
+                    ));
+                }
+                check_stream(s, &at, region, scope.account, &known, &mut errors);
+            }
+            check_roles(scope.roles, &prefix, &mut errors);
         }
         let mut access_keys = HashSet::new();
         for (i, c) in self.credentials.iter().enumerate() {
@@ -53,6 +65,13 @@ impl Seed {
             if let Err(e) = c.expires_after() {
                 errors.push(format!("{at}: {e}"));
             }
+            if let Some(owner) = &c.account
+                && !accounts.contains(owner.as_str())
+            {
+                errors.push(format!(
+                    "{at}: account {owner:?} is neither the sandbox's ({account}) nor one of `accounts`"
+                ));
+            }
         }
         if errors.is_empty() {
             Ok(())
@@ -61,19 +80,96 @@ impl Seed {
         }
     }
 
-    /// The ARNs of the seeded keys of accounts other than the sandbox's.
-    pub(crate) fn foreign_keys(&self, account: &str, default_region: &str) -> HashSet<String> {
-        self.keys
-            .iter()
-            .filter(|k| k.account_or(account) != account)
-            .map(|k| {
-                kms_key_arn(
-                    k.region.as_deref().unwrap_or(default_region),
-                    k.account_or(account),
-                    &k.id,
-                )
+    /// The ARNs of every seeded key, of every account.
+    pub(crate) fn key_arns(&self, account: &str, default_region: &str) -> HashSet<String> {
+        self.scopes(account)
+            .flat_map(|scope| {
+                scope.keys.iter().map(move |k| {
+                    kms_key_arn(
+                        k.region.as_deref().unwrap_or(default_region),
+                        k.account_or(scope.account),
+                        &k.id,
+                    )
+                })
             })
             .collect()
+    }
+}
+
+/// A member account's own fields: its id (new, and not the sandbox's), name, email, status
+/// and how it joined.
+fn check_account<'a>(
+    a: &'a SeedAccount,
+    at: &str,
+    accounts: &mut HashSet<&'a str>,
+    errors: &mut Vec<String>,
+) {
+    if !is_valid_account(&a.id) {
+        errors.push(format!("{at}id must be 12 digits"));
+    } else if !accounts.insert(&a.id) {
+        errors.push(format!(
+            "{at}that account is the sandbox's own (--account) or listed already"
+        ));
+    }
+    if let Some(name) = &a.name
+        && !(1..=128).contains(&name.chars().count())
+    {
+        errors.push(format!("{at}name must be 1-128 characters"));
+    }
+    if let Some(email) = &a.email
+        && !is_valid_email(email)
+    {
+        errors.push(format!(
+            "{at}email {email:?} is not an address (6-64 characters, name@domain.tld)"
+        ));
+    }
+    if let Some(status) = &a.status
+        && AccountStatus::parse(status).is_none()
+    {
+        errors.push(format!(
+            "{at}status {status:?} is not one of {}",
+            AccountStatus::list()
+        ));
+    }
+    if let Some(method) = &a.joined_method
+        && JoinedMethod::parse(method).is_none()
+    {
+        errors.push(format!(
+            "{at}joined_method {method:?} is not one of {}",
+            JoinedMethod::list()
+        ));
+    }
+}
+
+/// An account's roles: IAM role names, each once, their external ids and session limits.
+fn check_roles(roles: &[SeedRole], prefix: &str, errors: &mut Vec<String>) {
+    let mut seen = HashSet::new();
+    for (i, r) in roles.iter().enumerate() {
+        let at = format!("{prefix}roles[{i}] {:?}", r.name);
+        if !is_valid_role_name(&r.name) {
+            errors.push(format!(
+                "{at}: a role name is 1-64 letters, digits or _+=,.@-"
+            ));
+        }
+        if !seen.insert(&r.name) {
+            errors.push(format!("{at}: that role is listed already"));
+        }
+        if let Some(id) = &r.external_id
+            && !is_valid_external_id(id)
+        {
+            errors.push(format!(
+                "{at}: external_id must be 2-1224 letters, digits or _+=,.@:/-"
+            ));
+        }
+        match r.max_session() {
+            Err(e) => errors.push(format!("{at}: {e}")),
+            Ok(d) if !ROLE_MAX_SESSION_SECONDS.contains(&d.as_secs()) || d.subsec_nanos() > 0 => {
+                errors.push(format!(
+                    "{at}: max_session_duration must be whole seconds from 1h to 12h"
+                ));
+            }
+            Ok(_) => {}
+        }
     }
 }
 
@@ -154,7 +250,7 @@ fn check_stream(
     at: &str,
     region: &str,
     account: &str,
-    foreign: &HashSet<String>,
+    known: &HashSet<String>,
     errors: &mut Vec<String>,
 ) {
     if !is_valid_stream_name(&s.name) {
@@ -208,7 +304,7 @@ fn check_stream(
         if s.stream_type != "DirectPut" {
             errors.push(format!("{at}: only DirectPut streams can be encrypted"));
         }
-        if let Err(e) = enc.key(account, foreign) {
+        if let Err(e) = enc.key(account, known) {
             errors.push(format!("{at}: encryption: {e}"));
         }
         match enc.status() {
@@ -216,7 +312,7 @@ fn check_stream(
             Ok(status) => {
                 // A default key in force is the key shown, whose problems are reported above.
                 if enc.in_force.is_some()
-                    && let Err(e) = enc.in_force(account, foreign)
+                    && let Err(e) = enc.in_force(account, known)
                 {
                     errors.push(format!("{at}: encryption: {e}"));
                 }
@@ -256,13 +352,8 @@ fn is_kinesis_stream_arn(arn: &str) -> bool {
 
 impl SeedEncryption {
     /// The key shown. `key_type` is read without regard to case: a fleet file is typed by hand.
-    /// A customer key must be of the sandbox's account, or a seeded key of another
-    /// (`foreign`).
-    pub(crate) fn key(
-        &self,
-        account: &str,
-        foreign: &HashSet<String>,
-    ) -> Result<SeedKeyRef, String> {
+    /// A customer key must be of the stream's `account`, or a seeded key (`known`) of another.
+    pub(crate) fn key(&self, account: &str, known: &HashSet<String>) -> Result<SeedKeyRef, String> {
         let key_type = match (&self.key_type, &self.key_arn) {
             (Some(t), _) => KeyType::parse(&t.to_ascii_uppercase()).ok_or_else(|| {
                 format!(
@@ -280,7 +371,7 @@ impl SeedEncryption {
             (KeyType::CustomerManaged, None) => {
                 Err("CUSTOMER_MANAGED_CMK needs a key_arn".to_owned())
             }
-            (KeyType::CustomerManaged, Some(arn)) => customer_key("key_arn", arn, account, foreign),
+            (KeyType::CustomerManaged, Some(arn)) => customer_key("key_arn", arn, account, known),
         }
     }
 
@@ -301,16 +392,16 @@ impl SeedEncryption {
     pub(crate) fn in_force(
         &self,
         account: &str,
-        foreign: &HashSet<String>,
+        known: &HashSet<String>,
     ) -> Result<Option<SeedKeyRef>, String> {
         match &self.in_force {
             None if self.status()? == EncStatus::EnablingFailed => Ok(None),
-            None => self.key(account, foreign).map(Some),
+            None => self.key(account, known).map(Some),
             Some(None) => Ok(None),
             Some(Some(text)) if text.eq_ignore_ascii_case(KeyType::AwsOwned.as_str()) => {
                 Ok(Some(SeedKeyRef::AwsOwned))
             }
-            Some(Some(arn)) => customer_key("in_force", arn, account, foreign).map(Some),
+            Some(Some(arn)) => customer_key("in_force", arn, account, known).map(Some),
         }
     }
 }
@@ -319,13 +410,13 @@ fn customer_key(
     field: &str,
     arn: &str,
     account: &str,
-    foreign: &HashSet<String>,
+    known: &HashSet<String>,
 ) -> Result<SeedKeyRef, String> {
     let parsed = KmsKeyArn::parse(arn).map_err(|e| format!("{field} {arn:?} {e}"))?;
-    if parsed.account != account && !foreign.contains(&parsed.to_string()) {
+    if parsed.account != account && !known.contains(&parsed.to_string()) {
         return Err(format!(
-            "{field} {arn:?} belongs to account {}, the sandbox serves {account} (seed a key of \
-             that account to use it)",
+            "{field} {arn:?} belongs to account {}, the stream is of account {account} (seed a \
+             key of that account to use it)",
             parsed.account
         ));
     }

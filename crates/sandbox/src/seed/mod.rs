@@ -1,6 +1,8 @@
-//! The world a sandbox starts with: streams and KMS keys, read from a JSON fleet description
-//! (`--fleet FILE`, format in README "Sandbox") or generated (`--streams N`), and checked, every
-//! problem at once, before the sandbox serves anything. Above the vocabulary, below the world.
+//! The world a sandbox starts with: streams and KMS keys, of the sandbox's account and of the
+//! member accounts of its organization (`accounts`, with the roles callers may assume), read
+//! from a JSON fleet description (`--fleet FILE`, format in README "Sandbox") or generated
+//! (`--streams N`, `--accounts N`), and checked, every problem at once, before the sandbox
+//! serves anything. Above the vocabulary, below the world.
 
 use std::path::Path;
 use std::time::Duration;
@@ -9,7 +11,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::vocabulary::FailurePlace;
 
-/// Streams, keys and credentials to create at start-up.
+/// Streams, keys, roles, accounts and credentials to create at start-up. The top-level
+/// streams, keys and roles are the sandbox's own account's (`--account`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Seed {
@@ -21,15 +24,23 @@ pub struct Seed {
     /// it has.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub credentials: Vec<SeedCredential>,
+    /// Roles of the sandbox's own account that callers may assume.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<SeedRole>,
+    /// The member accounts of the organization the sandbox's account manages.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<SeedAccount>,
 }
 
 /// An access key that expires `expires_after` (`3s`, `1h`, `0s` = already) after the sandbox
-/// starts.
+/// starts; requests signed with it act in `account` (default the sandbox's).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SeedCredential {
     pub access_key: String,
     pub expires_after: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
 }
 
 impl SeedCredential {
@@ -139,8 +150,8 @@ pub struct SeedKey {
     /// `KeyManager`: CUSTOMER (default) or AWS.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manager: Option<String>,
-    /// The account owning the key (default the sandbox's): its ARN is of that account, and
-    /// Starts may use it (its policy allows the sandbox's account).
+    /// The account owning the key (default the account whose `keys` list it is in): its ARN is
+    /// of that account, and Starts of any account may use it (its policy allows them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
     /// DescribeKey of this key answers this KMS error code (e.g. `AccessDeniedException`).
@@ -295,21 +306,24 @@ impl Seed {
             streams: (0..n)
                 .map(|i| SeedStream::direct_put(format!("stream-{i:0width$}"), region))
                 .collect(),
-            keys: Vec::new(),
-            credentials: Vec::new(),
+            ..Seed::default()
         }
     }
 
-    /// Adds another seed's streams and keys to this one.
+    /// Adds another seed's streams, keys, credentials, roles and accounts to this one.
     pub fn extend(&mut self, other: Seed) {
         self.streams.extend(other.streams);
         self.keys.extend(other.keys);
         self.credentials.extend(other.credentials);
+        self.roles.extend(other.roles);
+        self.accounts.extend(other.accounts);
     }
 }
 
+mod accounts;
 mod check;
 
+pub use accounts::{FIRST_GENERATED_ACCOUNT, SeedAccount, SeedRole};
 pub(crate) use check::SeedKeyRef;
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! The fleet file: its format, defaults and every-problem-at-once checks.
+//! The fleet file: its format, defaults and every-problem-at-once checks, accounts and roles
+//! included.
 
 use super::*;
 
@@ -137,4 +138,124 @@ fn the_documented_fields_are_read_and_checked() {
         "{errors:#?}"
     );
     assert!(errors.iter().any(|e| e.contains(r#"status "ENABLING" is not one of ENABLED, ENABLING_FAILED, DISABLING, DISABLING_FAILED"#)), "{errors:#?}");
+}
+
+#[test]
+fn accounts_roles_and_their_defaults_are_read() {
+    let seed: Seed = serde_json::from_value(serde_json::json!({
+        "streams": [{"name": "orders"}],
+        "roles": ["admin"],
+        "accounts": [
+            {"id": "111111111111", "roles": ["firehose-sse"],
+             "streams": [{"name": "orders"}, {"name": "audit",
+                 "encryption": {"key_arn": "arn:aws:kms:us-east-1:111111111111:key/k1"}}],
+             "keys": [{"id": "k1"}]},
+            {"id": "222222222222", "name": "Two", "email": "two@example.org", "status": "SUSPENDED",
+             "joined_method": "INVITED",
+             "roles": [{"name": "firehose-sse", "external_id": "sesame", "max_session_duration": "12h"}],
+             "streams": [{"name": "cross",
+                 "encryption": {"key_arn": "arn:aws:kms:us-east-1:111111111111:key/k1"}}]}
+        ],
+        "credentials": [{"access_key": "ASIAONE", "expires_after": "1h", "account": "111111111111"}]
+    }))
+    .unwrap();
+    seed.check(ACCOUNT, "us-east-1").unwrap();
+    assert_eq!(seed.roles, [SeedRole::named("admin")]);
+    let two = &seed.accounts[1].roles[0];
+    assert_eq!(two.external_id.as_deref(), Some("sesame"));
+    assert_eq!(
+        two.max_session().unwrap(),
+        std::time::Duration::from_secs(43_200)
+    );
+    assert_eq!(
+        SeedRole::named("x").max_session().unwrap(),
+        std::time::Duration::from_secs(3_600)
+    );
+    // Written back as read (a role with no more than a name as its object form).
+    let again: Seed = serde_json::from_value(serde_json::to_value(&seed).unwrap()).unwrap();
+    assert_eq!(again, seed);
+}
+
+#[test]
+fn account_problems_are_reported_with_the_account() {
+    let bad: Seed = serde_json::from_value(serde_json::json!({
+        "roles": ["bad role"],
+        "accounts": [
+            {"id": "123456789012"},
+            {"id": "12"},
+            {"id": "111111111111", "status": "CLOSED", "joined_method": "BORN", "email": "nope",
+             "name": "",
+             "roles": ["r", "r", {"name": "x", "external_id": "!", "max_session_duration": "13h"},
+                       {"name": "y", "max_session_duration": "soon"}],
+             "streams": [{"name": "s"}, {"name": "s"},
+                 {"name": "theirs", "encryption": {"key_arn": "arn:aws:kms:us-east-1:222222222222:key/unseeded"}}]},
+            {"id": "111111111111"}
+        ],
+        "credentials": [{"access_key": "ASIAX", "expires_after": "1h", "account": "999999999999"}]
+    }))
+    .unwrap();
+    let SeedError::Invalid(errors) = bad.check(ACCOUNT, "us-east-1").unwrap_err() else {
+        panic!("expected Invalid");
+    };
+    for expected in [
+        r#"roles[0] "bad role": a role name is 1-64 letters, digits or _+=,.@-"#,
+        r#"accounts[0] "123456789012": that account is the sandbox's own (--account) or listed already"#,
+        r#"accounts[1] "12": id must be 12 digits"#,
+        r#"accounts[2] "111111111111": status "CLOSED" is not one of ACTIVE, SUSPENDED, PENDING_CLOSURE"#,
+        r#"accounts[2] "111111111111": joined_method "BORN" is not one of INVITED, CREATED"#,
+        r#"accounts[2] "111111111111": email "nope" is not an address (6-64 characters, name@domain.tld)"#,
+        r#"accounts[2] "111111111111": name must be 1-128 characters"#,
+        r#"accounts[2] "111111111111": roles[1] "r": that role is listed already"#,
+        r#"accounts[2] "111111111111": roles[2] "x": external_id must be 2-1224 letters, digits or _+=,.@:/-"#,
+        r#"accounts[2] "111111111111": roles[2] "x": max_session_duration must be whole seconds from 1h to 12h"#,
+        r#"accounts[2] "111111111111": streams[1] "s": a stream of that name already exists in us-east-1"#,
+        r#"accounts[3] "111111111111": that account is the sandbox's own (--account) or listed already"#,
+        r#"credentials[0] "ASIAX": account "999999999999" is neither the sandbox's (123456789012) nor one of `accounts`"#,
+    ] {
+        assert!(
+            errors.iter().any(|e| e == expected),
+            "{expected}\nnot in {errors:#?}"
+        );
+    }
+    assert!(
+        errors.iter().any(|e| e.starts_with(
+            r#"accounts[2] "111111111111": roles[3] "y": max_session_duration "soon""#
+        )),
+        "{errors:#?}"
+    );
+    assert!(
+        errors.iter().any(|e| e
+            .contains("belongs to account 222222222222, the stream is of account 111111111111")),
+        "{errors:#?}"
+    );
+    assert_eq!(errors.len(), 15, "{errors:#?}");
+    // Unknown members of an account or a role are refused.
+    for text in [
+        r#"{"accounts": [{"id": "111111111111", "colour": 1}]}"#,
+        r#"{"roles": [{"name": "r", "colour": 1}]}"#,
+    ] {
+        let err = serde_json::from_str::<Seed>(text).unwrap_err();
+        assert!(err.to_string().contains("colour"), "{err}");
+    }
+}
+
+#[test]
+fn an_organization_is_generated_with_the_same_streams_in_each_account() {
+    let seed = Seed::organization(3, 2, "eu-west-1", "firehose-sse");
+    seed.check(ACCOUNT, "us-east-1").unwrap();
+    assert!(seed.streams.is_empty());
+    let ids: Vec<&str> = seed.accounts.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(ids, ["100000000001", "100000000002", "100000000003"]);
+    for a in &seed.accounts {
+        assert_eq!(a.roles, [SeedRole::named("firehose-sse")]);
+        let names: Vec<&str> = a.streams.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["stream-00000", "stream-00001"]);
+        assert_eq!(a.streams[0].region.as_deref(), Some("eu-west-1"));
+    }
+    assert_eq!(
+        format!("{:012}", FIRST_GENERATED_ACCOUNT),
+        seed.accounts[0].id
+    );
+    // The sandbox's own account may not be one of the generated ones.
+    assert!(seed.check("100000000002", "us-east-1").is_err());
 }

@@ -178,22 +178,24 @@ async fn handle(
     let call = Call::parse(&parts.headers, &body, &shared.default_region);
     let (throttled, faultable) = (call.is_throttled(), call.is_faultable());
     // Admission and the operation under one lock: one acquisition per request on the hot path.
-    let (admission, result) = {
+    let (admission, result, account) = {
         let mut world = shared.world();
+        let caller = world.caller(&call.access_key, arrived);
         let admission = world.admit(
             call.op_name(),
+            &caller,
             &call.region,
-            &call.access_key,
             throttled,
             faultable,
             arrived,
         );
         let result = (admission == Admission::Proceed)
-            .then(|| call.execute(&mut world, arrived, &request_id));
-        (admission, result)
+            .then(|| call.execute(&mut world, &caller, arrived, &request_id));
+        (admission, result, caller.account)
     };
     tracing::debug!(
         op = call.op_name(),
+        %account,
         region = %call.region,
         stream = call.stream_name(),
         ?admission,
@@ -236,7 +238,9 @@ async fn handle(
 
 fn execute(shared: &Shared, call: &Call, request_id: &str) -> Result<Vec<u8>, ApiError> {
     let now = shared.now();
-    call.execute(&mut shared.world(), now, request_id)
+    let mut world = shared.world();
+    let caller = world.caller(&call.access_key, now);
+    call.execute(&mut world, &caller, now, request_id)
 }
 
 fn stats(shared: &Shared, method: &Method, request_id: &str) -> Response<Full<Bytes>> {

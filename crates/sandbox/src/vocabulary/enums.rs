@@ -141,3 +141,20 @@ pub const KEY_USAGES: [&str; 5] = [
 /// The KMS `KeyState` values a key may have in the sandbox (of the model's eight: the ones
 /// Firehose's checks tell apart).
 pub const KEY_STATES: [&str; 3] = ["Enabled", "Disabled", "PendingDeletion"];
+
+api_enum!(
+    /// Organizations `AccountStatus` (its `AccountState` has these three among its values).
+    AccountStatus {
+        Active => "ACTIVE",
+        Suspended => "SUSPENDED",
+        PendingClosure => "PENDING_CLOSURE",
+    }
+);
+
+api_enum!(
+    /// Organizations `AccountJoinedMethod`.
+    JoinedMethod {
+        Invited => "INVITED",
+        Created => "CREATED",
+    }
+);

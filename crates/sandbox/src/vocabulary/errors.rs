@@ -25,6 +25,12 @@ pub mod codes {
     // The query protocol's (STS).
     pub const EXPIRED_TOKEN_QUERY: &str = "ExpiredToken";
     pub const MISSING_AUTHENTICATION_TOKEN: &str = "MissingAuthenticationToken";
+    pub const ACCESS_DENIED_QUERY: &str = "AccessDenied";
+    pub const VALIDATION_QUERY: &str = "ValidationError";
+    pub const MALFORMED_INPUT: &str = "MalformedInput";
+    // Organizations.
+    pub const INVALID_INPUT: &str = "InvalidInputException";
+    pub const ORGANIZATIONS_NOT_IN_USE: &str = "AWSOrganizationsNotInUseException";
 }
 
 /// The error codes the KMS model marks as server faults (`"fault": true`): answered HTTP 500.
@@ -35,13 +41,15 @@ const KMS_FAULTS: [&str; 3] = [
 ];
 
 /// An error answer: HTTP 400 (500 for `InternalFailure` and KMS's faults, 403 for the query
-/// protocol's credential errors) with `__type` = `code`.
+/// protocol's credential errors and `AccessDenied`) with `__type` = `code`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     pub code: Cow<'static, str>,
     pub message: String,
     /// The `code` member of an `InvalidKMSResourceException`: the KMS error behind it.
     pub kms_code: Option<String>,
+    /// The `Reason` member of Organizations' `InvalidInputException`.
+    pub reason: Option<&'static str>,
 }
 
 impl ApiError {
@@ -50,6 +58,15 @@ impl ApiError {
             code: code.into(),
             message: message.into(),
             kms_code: None,
+            reason: None,
+        }
+    }
+
+    /// Organizations' `InvalidInputException` with `Reason` = `reason`.
+    pub fn invalid_input(reason: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            reason: Some(reason),
+            ..ApiError::new(codes::INVALID_INPUT, message)
         }
     }
 
@@ -72,6 +89,7 @@ impl ApiError {
             500
         } else if self.code == codes::EXPIRED_TOKEN_QUERY
             || self.code == codes::MISSING_AUTHENTICATION_TOKEN
+            || self.code == codes::ACCESS_DENIED_QUERY
         {
             403
         } else {

@@ -1,8 +1,9 @@
 //! The sandbox's own reading of the AWS vocabulary: names, regions and partitions, ARNs, the
-//! API's enums, error codes, and time. Written from AWS's published service models (botocore
-//! `firehose/2015-08-04/service-2.json`, `kms/2014-11-01/service-2.json` and
-//! `partitions.json`), not from the client's parsing: an emulator that shares the client's
-//! parsing shares its misreadings. The bottom layer: it depends on nothing else in the crate.
+//! API's enums, error codes, identities (roles, sessions, accounts), and time. Written from
+//! AWS's published service models (botocore `firehose/2015-08-04`, `kms/2014-11-01`,
+//! `sts/2011-06-15`, `organizations/2016-11-28`, `iam/2010-05-08` and `partitions.json`), not
+//! from the client's parsing: an emulator that shares the client's parsing shares its
+//! misreadings. The bottom layer: it depends on nothing else in the crate.
 //!
 //! Where the sandbox's rule is narrower or wider than AWS's published pattern, the item says so
 //! and why (the sandbox keeps the behaviour its tests and users rely on).
@@ -11,14 +12,19 @@ mod arn;
 mod clock;
 mod enums;
 mod errors;
+mod iam;
 
 pub use arn::{ArnError, KmsKeyArn, firehose_arn, kms_key_arn};
-pub use clock::{Clock, ManualClock, Millis, SystemClock};
+pub use clock::{Clock, ManualClock, Millis, SystemClock, iso8601};
 pub use enums::{
-    EncStatus, FailurePlace, KEY_SPECS, KEY_STATES, KEY_USAGES, KeyManager, KeyType,
-    SEEDABLE_ENC_STATUSES, SEEDABLE_STREAM_STATUSES, StreamStatus, StreamType,
+    AccountStatus, EncStatus, FailurePlace, JoinedMethod, KEY_SPECS, KEY_STATES, KEY_USAGES,
+    KeyManager, KeyType, SEEDABLE_ENC_STATUSES, SEEDABLE_STREAM_STATUSES, StreamStatus, StreamType,
 };
 pub use errors::{ApiError, codes};
+pub use iam::{
+    DEFAULT_SESSION_SECONDS, ROLE_CHAINING_MAX_SECONDS, ROLE_MAX_SESSION_SECONDS, RoleArn,
+    assumed_role_arn, is_valid_email, is_valid_external_id, is_valid_role_name, role_arn, role_id,
+};
 
 #[cfg(test)]
 mod tests;
@@ -116,3 +122,12 @@ pub fn fingerprint(text: &str) -> String {
 pub fn is_valid_account(account: &str) -> bool {
     account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())
 }
+
+/// The Firehose operations that name a stream, in the order the ground truth counts them.
+pub const STREAM_OPERATIONS: [&str; 5] = [
+    "CreateDeliveryStream",
+    "DeleteDeliveryStream",
+    "DescribeDeliveryStream",
+    "StartDeliveryStreamEncryption",
+    "StopDeliveryStreamEncryption",
+];

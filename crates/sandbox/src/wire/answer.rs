@@ -1,5 +1,6 @@
 //! Answers on the wire: a 200 with a JSON 1.1 body, or an error as AWS JSON 1.1 gives it
-//! (`{"__type", "message"}`, plus the modeled `code` member of `InvalidKMSResourceException`,
+//! (`{"__type", "message"}`, plus the modeled `code` member of `InvalidKMSResourceException`;
+//! Organizations' `{"__type", "Message"}`, plus `Reason` of its `InvalidInputException`;
 //! header `x-amzn-ErrorType`, HTTP 400, 500 for `InternalFailure`); the query protocol's XML
 //! answers and `ErrorResponse`s (STS); each with an `x-amzn-RequestId`; and the plain JSON of
 //! the admin endpoint.
@@ -27,7 +28,14 @@ struct ErrorBody<'a> {
     /// `InvalidKMSResourceException`'s `code`: the KMS error behind it.
     #[serde(rename = "code", skip_serializing_if = "Option::is_none")]
     kms_code: Option<&'a str>,
-    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'a str>,
+    /// Organizations' spelling of the message member.
+    #[serde(rename = "Message", skip_serializing_if = "Option::is_none")]
+    capital_message: Option<&'a str>,
+    /// Organizations' `InvalidInputException.Reason`.
+    #[serde(rename = "Reason", skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
 }
 
 fn response(
@@ -58,10 +66,13 @@ pub fn error_in(protocol: Protocol, err: &ApiError, request_id: &str) -> Respons
     if protocol == Protocol::Query {
         return response(status, sts::error_body(err, request_id), XML, request_id);
     }
+    let capital = protocol == Protocol::JsonCapitalMessage;
     let body = serde_json::to_vec(&ErrorBody {
         code: &err.code,
         kms_code: err.kms_code.as_deref(),
-        message: &err.message,
+        message: (!capital).then_some(err.message.as_str()),
+        capital_message: capital.then_some(err.message.as_str()),
+        reason: err.reason,
     })
     .unwrap_or_default();
     let mut resp = response(status, body, JSON_1_1, request_id);
@@ -83,7 +94,7 @@ pub fn reply(
     request_id: &str,
 ) -> Response<Full<Bytes>> {
     match (result, protocol) {
-        (Ok(body), Protocol::Json) => ok(body, request_id),
+        (Ok(body), Protocol::Json | Protocol::JsonCapitalMessage) => ok(body, request_id),
         (Ok(body), Protocol::Query) => response(StatusCode::OK, body, XML, request_id),
         (Err(e), _) => error_in(protocol, &e, request_id),
     }
@@ -111,7 +122,7 @@ pub fn throttled() -> ApiError {
 /// 1.1, `ExpiredToken` (HTTP 403) in the query protocol, as AWS answers them.
 pub fn expired(protocol: Protocol) -> ApiError {
     let code = match protocol {
-        Protocol::Json => codes::EXPIRED_TOKEN,
+        Protocol::Json | Protocol::JsonCapitalMessage => codes::EXPIRED_TOKEN,
         Protocol::Query => codes::EXPIRED_TOKEN_QUERY,
     };
     ApiError::new(

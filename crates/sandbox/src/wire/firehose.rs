@@ -60,11 +60,12 @@ impl Request {
         }
     }
 
-    /// Carries the request out against the world; the answer's body. `token` is the
-    /// request's `x-amz-security-token` (ground truth of the Starts).
+    /// Carries the request out against the world, in `account`; the answer's body. `token` is
+    /// the request's `x-amz-security-token` (ground truth of the Starts).
     pub fn execute(
         &self,
         world: &mut World,
+        account: &str,
         region: &str,
         token: &str,
         now: Millis,
@@ -85,26 +86,28 @@ impl Request {
                     source,
                     destinations: documents::destinations(&input.others),
                 };
-                let arn = world.create_stream(region, &input.delivery_stream_name, new, now)?;
+                let name = &input.delivery_stream_name;
+                let arn = world.create_stream(account, region, name, new, now)?;
                 Ok(to_bytes(&CreateDeliveryStreamOutput {
                     delivery_stream_arn: &arn,
                 }))
             }
             Request::Delete(input) => {
-                world.delete_stream(region, &input.delivery_stream_name, now)?;
+                world.delete_stream(account, region, &input.delivery_stream_name, now)?;
                 Ok(to_bytes(&Empty {}))
             }
             Request::Describe(input) => {
                 let name = &input.delivery_stream_name;
-                world.describe_stream(region, name, now)?;
-                let arn = world.stream_arn(region, name);
-                let stream = world.stream(region, name).expect("described");
-                let description = describe(&arn, name, region, stream, world.account());
+                world.describe_stream(account, region, name, now)?;
+                let arn = world.stream_arn(account, region, name);
+                let stream = world.stream(account, region, name).expect("described");
+                let description = describe(&arn, name, region, stream, account);
                 Ok(to_bytes(&DescribeDeliveryStreamOutput { description }))
             }
             Request::List(input) => {
                 let limit = input.limit.unwrap_or(10) as usize;
                 let (names, more) = world.list_streams(
+                    account,
                     region,
                     limit,
                     input.exclusive_start_delivery_stream_name.as_deref(),
@@ -119,11 +122,12 @@ impl Request {
             Request::Start(input) => {
                 let key = encryption_key(&input.delivery_stream_encryption_configuration_input)?
                     .unwrap_or(KeyRef::AwsOwned);
-                world.start_encryption(region, &input.delivery_stream_name, key, token, now)?;
+                let name = &input.delivery_stream_name;
+                world.start_encryption(account, region, name, key, token, now)?;
                 Ok(to_bytes(&Empty {}))
             }
             Request::Stop(input) => {
-                world.stop_encryption(region, &input.delivery_stream_name, now)?;
+                world.stop_encryption(account, region, &input.delivery_stream_name, now)?;
                 Ok(to_bytes(&Empty {}))
             }
         }

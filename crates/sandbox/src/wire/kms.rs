@@ -36,10 +36,12 @@ impl Request {
         })
     }
 
-    /// Carries the request out against the world; the answer's body.
+    /// Carries the request out against the world, for a caller of `account`; the answer's
+    /// body.
     pub fn execute(
         &self,
         world: &mut World,
+        account: &str,
         region: &str,
         now: Millis,
     ) -> Result<Vec<u8>, ApiError> {
@@ -47,24 +49,25 @@ impl Request {
             Request::CreateKey(request) => {
                 let (spec, usage) = request.check()?;
                 let description = request.description.as_deref().unwrap_or("");
-                let key = world.create_key(region, spec, usage, description, now);
+                let key = world.create_key(account, region, spec, usage, description, now);
                 Ok(to_bytes(&KeyMetadataResponse {
                     key_metadata: KeyMetadata::of(key),
                 }))
             }
             Request::DescribeKey(request) => {
-                let key = world.describe_key(region, &request.key_id)?;
+                let key = world.describe_key(account, region, &request.key_id)?;
                 Ok(to_bytes(&KeyMetadataResponse {
                     key_metadata: KeyMetadata::of(key),
                 }))
             }
             Request::SetEnabled(request, enabled) => {
-                world.set_key_enabled(region, &request.key_id, *enabled)?;
+                world.set_key_enabled(account, region, &request.key_id, *enabled)?;
                 Ok(to_bytes(&Empty {}))
             }
             Request::ListKeys(request) => {
                 let limit = request.limit.unwrap_or(100) as usize;
-                let (keys, next) = world.list_keys(region, limit, request.marker.as_deref());
+                let (keys, next) =
+                    world.list_keys(account, region, limit, request.marker.as_deref());
                 Ok(to_bytes(&ListKeysResponse {
                     keys: keys
                         .iter()

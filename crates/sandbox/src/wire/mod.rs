@@ -1,12 +1,15 @@
-//! The wire protocols: AWS JSON 1.1 (Firehose, KMS) and the query protocol (STS) as the
-//! SDKs, boto3 and the AWS CLI speak them. A [`Call`] is one request read: the operation
-//! (`X-Amz-Target`, or STS's form `Action`), the Region and access key (the SigV4 credential
-//! scope), the session token, and the body as the operation's typed input, checked against the
-//! published model; [`Call::execute`] carries it out against the [`World`]; [`answer`] renders
-//! answers and errors (timestamps as epoch seconds).
+//! The wire protocols: AWS JSON 1.1 (Firehose, KMS, Organizations) and the query protocol
+//! (STS) as the SDKs, boto3 and the AWS CLI speak them. A [`Call`] is one request read: the
+//! operation (`X-Amz-Target`, or STS's form `Action`), the Region and access key (the SigV4
+//! credential scope), the session token, and the body as the operation's typed input, checked
+//! against the published model; [`Call::execute`] carries it out against the [`World`] in the
+//! caller's account; [`answer`] renders answers and errors (timestamps as epoch seconds in
+//! JSON, ISO 8601 in XML).
 //!
-//! - `request`: a body → an operation's typed input; `model`: the published input models;
-//! - `firehose`, `kms`, `sts`: one input per operation, its checks and its typed answer;
+//! - `request`: a JSON body → an operation's typed input; `query`: a form → a document;
+//!   `model`: the published input models;
+//! - `firehose`, `kms`, `sts`, `organizations`: one input per operation, its checks and its
+//!   typed answer;
 //! - `documents`: the configurations Describe echoes (destinations, source);
 //! - [`answer`]: HTTP answers.
 
@@ -15,6 +18,8 @@ mod documents;
 mod firehose;
 mod kms;
 mod model;
+mod organizations;
+mod query;
 mod request;
 mod sts;
 
@@ -25,10 +30,11 @@ use hyper::header::HeaderMap;
 use serde::Serialize;
 
 use crate::vocabulary::{ApiError, Millis, codes, is_valid_region};
-use crate::world::World;
+use crate::world::{Caller, World};
 
 const FIREHOSE_PREFIX: &str = "Firehose_20150804.";
 const KMS_PREFIX: &str = "TrentService.";
+const ORGANIZATIONS_PREFIX: &str = "AWSOrganizationsV20161128.";
 
 /// Where requests for operations the sandbox does not serve are counted in the stats.
 pub const UNKNOWN_OPERATION: &str = "UnknownOperation";
@@ -48,6 +54,8 @@ pub enum Op {
     EnableKey,
     ListKeys,
     GetCallerIdentity,
+    AssumeRole,
+    ListAccounts,
 }
 
 const FIREHOSE_OPS: [Op; 6] = [
@@ -81,6 +89,8 @@ impl Op {
             Op::EnableKey => "EnableKey",
             Op::ListKeys => "ListKeys",
             Op::GetCallerIdentity => "GetCallerIdentity",
+            Op::AssumeRole => "AssumeRole",
+            Op::ListAccounts => "ListAccounts",
         }
     }
 
@@ -90,9 +100,18 @@ impl Op {
             FIREHOSE_OPS.into_iter().find(|op| op.name() == name)
         } else if let Some(name) = target.strip_prefix(KMS_PREFIX) {
             KMS_OPS.into_iter().find(|op| op.name() == name)
+        } else if target.strip_prefix(ORGANIZATIONS_PREFIX) == Some(Op::ListAccounts.name()) {
+            Some(Op::ListAccounts)
         } else {
             None
         }
+    }
+
+    /// From an STS form's `Action`.
+    pub fn from_action(action: &str) -> Option<Op> {
+        [Op::GetCallerIdentity, Op::AssumeRole]
+            .into_iter()
+            .find(|op| op.name() == action)
     }
 
     /// Firehose control-plane operations are subject to `--tps`; KMS ones are not (the real
@@ -104,15 +123,25 @@ impl Op {
 
 /// Reads the published input models now, so the first request does not wait for them.
 pub fn load_models() {
-    model::Model::of(model::Service::Firehose);
-    model::Model::of(model::Service::Kms);
+    for service in [
+        model::Service::Firehose,
+        model::Service::Kms,
+        model::Service::Sts,
+        model::Service::Organizations,
+    ] {
+        model::Model::of(service);
+    }
 }
 
 /// The protocol a request speaks, and its answer is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protocol {
-    /// AWS JSON 1.1: `X-Amz-Target`, JSON bodies (Firehose, KMS).
+    /// AWS JSON 1.1: `X-Amz-Target`, JSON bodies, errors `{"__type", "message"}` (Firehose,
+    /// KMS).
     Json,
+    /// AWS JSON 1.1 as Organizations models its errors: `{"__type", "Message"}` (its exception
+    /// shapes' member is `Message`; `InvalidInputException` adds `Reason`).
+    JsonCapitalMessage,
     /// The query protocol: a form body naming an `Action`, XML answers (STS).
     Query,
 }
@@ -122,7 +151,8 @@ pub enum Protocol {
 enum Input {
     Firehose(firehose::Request),
     Kms(kms::Request),
-    CallerIdentity,
+    Sts(sts::Request),
+    Organizations(organizations::Request),
 }
 
 /// One request, read.
@@ -159,12 +189,13 @@ impl Call {
         let form = header("content-type")
             .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
         if target.is_empty() && (form || scope.is_some_and(|s| s.service == "sts")) {
-            let action =
-                sts::form_value(&String::from_utf8_lossy(body), "Action").unwrap_or_default();
-            let op = (action == Op::GetCallerIdentity.name())
-                .then_some(Op::GetCallerIdentity)
-                .ok_or(action);
-            let input = op.as_ref().ok().map(|_| Ok(Input::CallerIdentity));
+            let form = String::from_utf8_lossy(body);
+            let action = query::form_value(&form, "Action").unwrap_or_default();
+            let op = Op::from_action(&action).ok_or(action);
+            let input = op
+                .as_ref()
+                .ok()
+                .map(|&op| sts::Request::read(op, &form).map(Input::Sts));
             return Call {
                 op,
                 protocol: Protocol::Query,
@@ -175,16 +206,19 @@ impl Call {
             };
         }
         let op = Op::from_target(target).ok_or_else(|| target.to_owned());
-        let input = op.as_ref().ok().map(|&op| {
-            if op.is_firehose() {
-                firehose::Request::read(op, body).map(Input::Firehose)
-            } else {
-                kms::Request::read(op, body).map(Input::Kms)
-            }
+        let input = op.as_ref().ok().map(|&op| match op {
+            Op::ListAccounts => organizations::Request::read(op, body).map(Input::Organizations),
+            op if op.is_firehose() => firehose::Request::read(op, body).map(Input::Firehose),
+            op => kms::Request::read(op, body).map(Input::Kms),
         });
+        let protocol = if op == Ok(Op::ListAccounts) {
+            Protocol::JsonCapitalMessage
+        } else {
+            Protocol::Json
+        };
         Call {
             op,
-            protocol: Protocol::Json,
+            protocol,
             region,
             access_key,
             token,
@@ -216,11 +250,12 @@ impl Call {
         }
     }
 
-    /// Runs the call against the world; the answer's body. `request_id` is echoed by the
-    /// query protocol's answers.
+    /// Runs the call against the world, in `caller`'s account; the answer's body. `request_id`
+    /// is echoed by the query protocol's answers.
     pub fn execute(
         &self,
         world: &mut World,
+        caller: &Caller,
         now: Millis,
         request_id: &str,
     ) -> Result<Vec<u8>, ApiError> {
@@ -228,6 +263,13 @@ impl Call {
             Ok(_) => "",
             Err(target) => target,
         };
+        // A request must be signed before STS reads what it asks.
+        if self.protocol == Protocol::Query && self.op.is_ok() && self.access_key.is_empty() {
+            return Err(ApiError::new(
+                codes::MISSING_AUTHENTICATION_TOKEN,
+                "Request is missing Authentication Token",
+            ));
+        }
         match &self.input {
             None if self.protocol == Protocol::Query => Err(ApiError::new(
                 "InvalidAction",
@@ -243,19 +285,26 @@ impl Call {
             )),
             Some(Err(unreadable)) => Err(unreadable.clone()),
             Some(Ok(Input::Firehose(request))) => {
-                request.execute(world, &self.region, &self.token, now)
+                let account = &caller.account;
+                let result = request.execute(world, account, &self.region, &self.token, now);
+                if let Some(name) = request.stream_name() {
+                    let found = !matches!(&result, Err(e) if e.is(codes::RESOURCE_NOT_FOUND));
+                    world.note_stream_request(account, &self.region, name, self.op_name(), found);
+                }
+                result
             }
-            Some(Ok(Input::Kms(request))) => request.execute(world, &self.region, now),
-            Some(Ok(Input::CallerIdentity)) if self.access_key.is_empty() => Err(ApiError::new(
-                codes::MISSING_AUTHENTICATION_TOKEN,
-                "Request is missing Authentication Token",
-            )),
-            Some(Ok(Input::CallerIdentity)) => Ok(sts::caller_identity(
-                world.account(),
+            Some(Ok(Input::Kms(request))) => {
+                request.execute(world, &caller.account, &self.region, now)
+            }
+            Some(Ok(Input::Sts(request))) => request.execute(
+                world,
+                caller,
                 &self.region,
                 &self.access_key,
+                now,
                 request_id,
-            )),
+            ),
+            Some(Ok(Input::Organizations(request))) => request.execute(world, caller),
         }
     }
 }

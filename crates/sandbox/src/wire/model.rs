@@ -1,8 +1,9 @@
-//! The published input models, enforced: each request's JSON document is checked against its
-//! operation's input shape from AWS's service models (botocore's `service-2.json`, cut to the
-//! input shapes of the operations served by `models/trim.py` and embedded from
-//! `crates/sandbox/models/`) before anything reads it, and refused as AWS JSON 1.1 services
-//! refuse it:
+//! The published input models, enforced: each request's document (a JSON body, or a query
+//! form read into one by `query`) is checked against its operation's input shape from AWS's
+//! service models (botocore's `service-2.json`, cut to the input shapes of the operations
+//! served by `models/trim.py` and embedded from `crates/sandbox/models/`) before anything reads
+//! it, and refused as AWS JSON 1.1 services refuse it (STS and Organizations word the same
+//! findings their own way: `query`, `organizations`):
 //!
 //! - a member of the wrong JSON type (a string where a structure is expected, a number where a
 //!   string is, ...) is a `SerializationException` (the first one found);
@@ -29,6 +30,8 @@ use crate::vocabulary::{ApiError, codes};
 pub enum Service {
     Firehose,
     Kms,
+    Sts,
+    Organizations,
 }
 
 /// One shape as the trimmed model gives it.
@@ -115,39 +118,59 @@ impl Model {
     pub fn of(service: Service) -> &'static Model {
         static FIREHOSE: OnceLock<Model> = OnceLock::new();
         static KMS: OnceLock<Model> = OnceLock::new();
+        static STS: OnceLock<Model> = OnceLock::new();
+        static ORGANIZATIONS: OnceLock<Model> = OnceLock::new();
         match service {
             Service::Firehose => FIREHOSE
                 .get_or_init(|| Model::parse(include_str!("../../models/firehose-input.json"))),
             Service::Kms => {
                 KMS.get_or_init(|| Model::parse(include_str!("../../models/kms-input.json")))
             }
+            Service::Sts => {
+                STS.get_or_init(|| Model::parse(include_str!("../../models/sts-input.json")))
+            }
+            Service::Organizations => ORGANIZATIONS.get_or_init(|| {
+                Model::parse(include_str!("../../models/organizations-input.json"))
+            }),
         }
     }
 
-    /// Checks `input`, the request's document, against the input of `operation`.
+    /// Checks `input`, the request's document, against the input of `operation`, and refuses
+    /// it as AWS JSON 1.1 services do (`SerializationException`, `ValidationException`).
     pub fn check(&self, operation: &str, input: &Value) -> Result<(), ApiError> {
-        let Some(shape) = self.operations.get(operation) else {
-            return Ok(());
-        };
-        let mut found = Found::default();
-        self.walk(shape, input, &mut Vec::new(), &mut found);
+        let found = self.findings(operation, input);
         if let Some(message) = found.wrong_type {
             return Err(ApiError::new(codes::SERIALIZATION, message));
         }
-        match found.constraints.len() {
-            0 => Ok(()),
-            1 => Err(ApiError::new(
-                codes::VALIDATION,
-                format!("1 validation error detected: {}", found.constraints[0]),
-            )),
-            n => Err(ApiError::new(
-                codes::VALIDATION,
-                format!(
-                    "{n} validation errors detected: {}",
-                    found.constraints.join("; ")
-                ),
-            )),
+        found.validation_message().map_or(Ok(()), |message| {
+            Err(ApiError::new(codes::VALIDATION, message))
+        })
+    }
+
+    /// How `input` breaks the input of `operation` (nothing for an operation the model does
+    /// not have).
+    pub fn findings(&self, operation: &str, input: &Value) -> Found {
+        let mut found = Found::default();
+        if let Some(shape) = self.operations.get(operation) {
+            self.walk(shape, input, &mut Vec::new(), &mut found);
         }
+        found
+    }
+
+    /// The shape `operation` takes as input.
+    pub(super) fn input_shape(&self, operation: &str) -> Option<&str> {
+        self.operations.get(operation).map(String::as_str)
+    }
+
+    /// The kind of shape `name` (`structure`, `list`, `string`, `integer`, ...) and, for a
+    /// structure its members, for a list its member's shape.
+    pub(super) fn shape(&self, name: &str) -> Option<ShapeView<'_>> {
+        let shape = self.shapes.get(name)?;
+        Some(ShapeView {
+            kind: &shape.raw.kind,
+            members: &shape.members,
+            member: shape.raw.member.as_deref(),
+        })
     }
 
     fn walk(&self, name: &str, value: &Value, path: &mut Vec<String>, found: &mut Found) {
@@ -163,7 +186,12 @@ impl Model {
                     match fields.get(member) {
                         None | Some(Value::Null) => {
                             if raw.required.contains(member) {
-                                found.constraint(path, "null", "must not be null".to_owned());
+                                found.constraint(
+                                    "INPUT_REQUIRED",
+                                    path,
+                                    "null",
+                                    "must not be null".to_owned(),
+                                );
                             }
                         }
                         Some(v) => self.walk(member_shape, v, path, found),
@@ -214,6 +242,7 @@ impl Model {
                     && !values.contains(text)
                 {
                     found.constraint(
+                        "INVALID_ENUM",
                         path,
                         &quoted(text),
                         format!("must satisfy enum value set: [{}]", values.join(", ")),
@@ -224,6 +253,7 @@ impl Model {
                     && !re.is_match(text).unwrap_or(false)
                 {
                     found.constraint(
+                        "INVALID_PATTERN",
                         path,
                         &quoted(text),
                         format!("must satisfy regular expression pattern: {p}"),
@@ -252,6 +282,7 @@ impl Model {
                 && n < min
             {
                 found.constraint(
+                    "MIN_VALUE_EXCEEDED",
                     path,
                     &shown,
                     format!("must have value greater than or equal to {}", min as i64),
@@ -261,6 +292,7 @@ impl Model {
                 && n > max
             {
                 found.constraint(
+                    "MAX_VALUE_EXCEEDED",
                     path,
                     &shown,
                     format!("must have value less than or equal to {}", max as i64),
@@ -270,14 +302,40 @@ impl Model {
     }
 }
 
-/// What a walk found: the first member of the wrong type, and every constraint not kept.
+/// A shape as the query protocol's reader sees it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ShapeView<'a> {
+    pub(super) kind: &'a str,
+    pub(super) members: &'a [(String, String)],
+    pub(super) member: Option<&'a str>,
+}
+
+/// What a walk found: the first member of the wrong type, and every constraint not kept (each
+/// with the `InvalidInputExceptionReason` Organizations gives such a constraint).
 #[derive(Debug, Default)]
-struct Found {
-    wrong_type: Option<String>,
-    constraints: Vec<String>,
+pub struct Found {
+    pub wrong_type: Option<String>,
+    pub constraints: Vec<String>,
+    pub reasons: Vec<&'static str>,
 }
 
 impl Found {
+    /// `1 validation error detected: ...` (`N validation errors detected: ...; ...`), when a
+    /// constraint is broken.
+    pub fn validation_message(&self) -> Option<String> {
+        match self.constraints.len() {
+            0 => None,
+            1 => Some(format!(
+                "1 validation error detected: {}",
+                self.constraints[0]
+            )),
+            n => Some(format!(
+                "{n} validation errors detected: {}",
+                self.constraints.join("; ")
+            )),
+        }
+    }
+
     fn wrong(&mut self, value: &Value, expected: &str, path: &[String]) {
         if self.wrong_type.is_some() {
             return;
@@ -297,7 +355,8 @@ impl Found {
         });
     }
 
-    fn constraint(&mut self, path: &[String], value: &str, rule: String) {
+    fn constraint(&mut self, reason: &'static str, path: &[String], value: &str, rule: String) {
+        self.reasons.push(reason);
         self.constraints.push(format!(
             "Value {value} at '{}' failed to satisfy constraint: Member {rule}",
             path.join(".")
@@ -315,6 +374,7 @@ fn length(raw: &RawShape, n: usize, value: &Value, path: &[String], found: &mut 
         && (n as f64) < min
     {
         found.constraint(
+            "MIN_LENGTH_EXCEEDED",
             path,
             &shown,
             format!("must have length greater than or equal to {}", min as i64),
@@ -324,6 +384,7 @@ fn length(raw: &RawShape, n: usize, value: &Value, path: &[String], found: &mut 
         && (n as f64) > max
     {
         found.constraint(
+            "MAX_LENGTH_EXCEEDED",
             path,
             &shown,
             format!("must have length less than or equal to {}", max as i64),
@@ -434,8 +495,13 @@ mod tests {
     }
 
     #[test]
-    fn every_pattern_of_both_models_compiles() {
-        for service in [Service::Firehose, Service::Kms] {
+    fn every_pattern_of_every_model_compiles() {
+        for service in [
+            Service::Firehose,
+            Service::Kms,
+            Service::Sts,
+            Service::Organizations,
+        ] {
             let model = Model::of(service);
             assert!(model.shapes.values().any(|s| s.pattern.is_some()));
         }

@@ -20,7 +20,8 @@ fn call(world: &mut World, target: &str, body: &str) -> (String, Value) {
     let mut headers = HeaderMap::new();
     headers.insert("x-amz-target", HeaderValue::from_str(target).unwrap());
     let call = Call::parse(&headers, body.as_bytes(), REGION);
-    match call.execute(world, T0, "rid") {
+    let caller = world.caller(&call.access_key, T0);
+    match call.execute(world, &caller, T0, "rid") {
         Ok(bytes) => ("ok".to_owned(), serde_json::from_slice(&bytes).unwrap()),
         Err(e) => (e.code.to_string(), json!(e.message)),
     }
@@ -84,7 +85,9 @@ fn unreadable_bodies_are_serialization_errors_and_not_faultable() {
         let call = Call::parse(&headers(DESCRIBE), body.as_bytes(), REGION);
         assert!(!call.is_faultable(), "{body}");
         assert!(call.is_throttled());
-        let err = call.execute(&mut world(), T0, "rid").unwrap_err();
+        let mut world = world();
+        let caller = world.caller("", T0);
+        let err = call.execute(&mut world, &caller, T0, "rid").unwrap_err();
         assert_eq!(err.code, codes::SERIALIZATION, "{body}");
     }
     let (_, message) = error(&mut world(), DESCRIBE, "[1, 2]");
@@ -419,7 +422,8 @@ fn call_with(
         );
     }
     let call = Call::parse(&map, body.as_bytes(), REGION);
-    let result = call.execute(world, T0, "rid-1");
+    let caller = world.caller(&call.access_key, T0);
+    let result = call.execute(world, &caller, T0, "rid-1");
     (call, result)
 }
 
@@ -451,7 +455,7 @@ fn sts_get_caller_identity_speaks_the_query_protocol() {
     let (call, result) = call_with(
         &mut w,
         &[("content-type", form), ("authorization", SIGNED)],
-        "Action=AssumeRole&Version=2011-06-15",
+        "Action=AssumeRoleWithSAML&Version=2011-06-15",
     );
     assert_eq!(call.op_name(), UNKNOWN_OPERATION);
     let err = result.unwrap_err();
@@ -576,4 +580,163 @@ fn describe_shows_failures_where_seeded_and_sources_of_seeded_streams() {
     // KeyManager as seeded.
     let (_, out) = call(&mut w, "TrentService.DescribeKey", r#"{"KeyId": "k"}"#);
     assert_eq!(out["KeyMetadata"]["KeyManager"], "AWS");
+}
+
+/// A world with a member account `111111111111` (role `firehose-sse`, stream `theirs`).
+fn organization() -> World {
+    let seed: Seed = serde_json::from_value(json!({
+        "streams": [{"name": "mine"}],
+        "accounts": [{"id": "111111111111", "roles": ["firehose-sse"], "streams": [{"name": "theirs"}]}]
+    }))
+    .unwrap();
+    World::new(&SandboxConfig::default(), &seed, T0).unwrap()
+}
+
+fn signed(key: &str, service: &str) -> String {
+    format!(
+        "AWS4-HMAC-SHA256 Credential={key}/20270115/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0"
+    )
+}
+
+/// The text of the XML element `tag` in `body`.
+fn xml<'a>(body: &'a str, tag: &str) -> &'a str {
+    let open = format!("<{tag}>");
+    let start = body.find(&open).unwrap() + open.len();
+    &body[start..start + body[start..].find('<').unwrap()]
+}
+
+#[test]
+fn assume_role_issues_credentials_that_act_in_the_roles_account() {
+    let mut w = organization();
+    let form = "application/x-www-form-urlencoded; charset=utf-8";
+    let (call, result) = call_with(
+        &mut w,
+        &[
+            ("content-type", form),
+            ("authorization", &signed("AKIDBASE", "sts")),
+        ],
+        "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A111111111111%3Arole%2Ffirehose-sse&RoleSessionName=run-7",
+    );
+    assert_eq!(
+        (call.op_name(), call.protocol),
+        ("AssumeRole", Protocol::Query)
+    );
+    assert!(!call.is_throttled() && !call.is_faultable());
+    let body = String::from_utf8(result.unwrap()).unwrap();
+    assert!(body.starts_with("<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleResult><AssumedRoleUser><Arn>arn:aws:sts::111111111111:assumed-role/firehose-sse/run-7</Arn>"), "{body}");
+    assert_eq!(xml(&body, "Expiration"), "2027-01-15T09:00:00Z");
+    let key = xml(&body, "AccessKeyId").to_owned();
+    // GetCallerIdentity with the new key: the role's account and session.
+    let (_, result) = call_with(
+        &mut w,
+        &[
+            ("content-type", form),
+            ("authorization", &signed(&key, "sts")),
+        ],
+        "Action=GetCallerIdentity&Version=2011-06-15",
+    );
+    let body = String::from_utf8(result.unwrap()).unwrap();
+    assert_eq!(xml(&body, "Account"), "111111111111");
+    assert_eq!(
+        xml(&body, "Arn"),
+        "arn:aws:sts::111111111111:assumed-role/firehose-sse/run-7"
+    );
+    assert!(xml(&body, "UserId").starts_with("AROA") && xml(&body, "UserId").ends_with(":run-7"));
+    // Firehose with it: its account's streams, not the sandbox's.
+    let describe = |w: &mut World, key: &str, name: &str| {
+        let (_, result) = call_with(
+            w,
+            &[
+                ("x-amz-target", DESCRIBE),
+                ("authorization", &signed(key, "firehose")),
+            ],
+            &json!({"DeliveryStreamName": name}).to_string(),
+        );
+        result.map_err(|e| (e.code.to_string(), e.message))
+    };
+    let body = describe(&mut w, &key, "theirs").unwrap();
+    let d: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        d["DeliveryStreamDescription"]["DeliveryStreamARN"],
+        "arn:aws:firehose:us-east-1:111111111111:deliverystream/theirs"
+    );
+    assert_eq!(
+        describe(&mut w, &key, "mine").unwrap_err(),
+        (
+            "ResourceNotFoundException".into(),
+            "Firehose mine under account 111111111111 not found.".into()
+        )
+    );
+    assert!(describe(&mut w, "AKIDBASE", "theirs").is_err());
+    let stats = w.stats(T0);
+    let theirs = stats.stream_of("111111111111", REGION, "theirs").unwrap();
+    assert_eq!(theirs.requests["DescribeDeliveryStream"], 1);
+    let not_found = &stats
+        .account_stats("111111111111")
+        .unwrap()
+        .stream_not_found;
+    assert_eq!(
+        (not_found[0].stream.as_str(), not_found[0].calls),
+        ("mine", 1)
+    );
+    // A role the account does not have.
+    let (_, result) = call_with(
+        &mut w,
+        &[
+            ("content-type", form),
+            ("authorization", &signed("AKIDBASE", "sts")),
+        ],
+        "Action=AssumeRole&RoleArn=arn%3Aaws%3Aiam%3A%3A111111111111%3Arole%2Fadmin&RoleSessionName=run-7",
+    );
+    let err = result.unwrap_err();
+    assert_eq!((err.code.as_ref(), err.status()), ("AccessDenied", 403));
+}
+
+#[test]
+fn list_accounts_speaks_json_with_organizations_errors() {
+    let mut w = organization();
+    let target = "AWSOrganizationsV20161128.ListAccounts";
+    let list = |w: &mut World, key: &str, body: &str| {
+        call_with(
+            w,
+            &[
+                ("x-amz-target", target),
+                ("authorization", &signed(key, "organizations")),
+            ],
+            body,
+        )
+    };
+    let (call, result) = list(&mut w, "AKIDBASE", r#"{"MaxResults": 1}"#);
+    assert_eq!(
+        (call.op_name(), call.protocol),
+        ("ListAccounts", Protocol::JsonCapitalMessage)
+    );
+    assert!(!call.is_throttled() && !call.is_faultable());
+    let page: Value = serde_json::from_slice(&result.unwrap()).unwrap();
+    assert_eq!(page["Accounts"][0]["Id"], "123456789012");
+    assert_eq!(page["Accounts"][0]["Status"], "ACTIVE");
+    assert_eq!(page["Accounts"][0]["State"], "ACTIVE");
+    assert_eq!(page["Accounts"][0]["JoinedMethod"], "CREATED");
+    assert!(page["Accounts"][0]["JoinedTimestamp"].is_f64());
+    let token = page["NextToken"].as_str().unwrap();
+    let (_, result) = list(&mut w, "AKIDBASE", &json!({"NextToken": token}).to_string());
+    let page: Value = serde_json::from_slice(&result.unwrap()).unwrap();
+    assert_eq!(page["Accounts"][0]["Id"], "111111111111");
+    assert!(page.get("NextToken").is_none());
+    // Organizations words the model's findings its own way.
+    let (call, result) = list(&mut w, "AKIDBASE", r#"{"MaxResults": 21}"#);
+    let err = result.unwrap_err();
+    assert_eq!(
+        (err.code.as_ref(), err.reason, err.message.as_str()),
+        (
+            "InvalidInputException",
+            Some("MAX_VALUE_EXCEEDED"),
+            "1 validation error detected: Value '21' at 'maxResults' failed to satisfy \
+             constraint: Member must have value less than or equal to 20"
+        )
+    );
+    let answer = answer::error_in(call.protocol, &err, "rid");
+    assert_eq!(answer.status(), 400);
+    let (_, result) = list(&mut w, "AKIDBASE", r#"{"MaxResults": "1"}"#);
+    assert_eq!(result.unwrap_err().code, "SerializationException");
 }

@@ -7,11 +7,15 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::*;
+use crate::seed::Seed;
 use crate::vocabulary::codes::{INVALID_KMS_RESOURCE, LIMIT_EXCEEDED};
+use crate::vocabulary::{EncStatus, StreamType};
 use crate::vocabulary::{FailurePlace, KeyManager, fingerprint};
 
 const T0: Millis = 1_800_000_000_000;
 const R: &str = "us-east-1";
+/// The sandbox's own account.
+const A: &str = "123456789012";
 const OTHER: &str = "210987654321";
 
 fn config() -> SandboxConfig {
@@ -46,24 +50,29 @@ fn keys_of_another_account_are_found_by_arn_and_usable() {
             "keys": [{"id": "theirs", "account": OTHER}, {"id": "managed", "manager": "AWS"}]
         }),
     );
-    let key = w.describe_key(R, &theirs).unwrap();
+    let key = w.describe_key(A, R, &theirs).unwrap();
     assert_eq!(
         (key.account.as_str(), key.arn.as_str()),
         (OTHER, theirs.as_str())
     );
     // By id, KMS looks in the caller's account only.
-    let err = w.describe_key(R, "theirs").unwrap_err();
+    let err = w.describe_key(A, R, "theirs").unwrap_err();
     assert_eq!(err.code, "NotFoundException");
     assert_eq!(
         err.message,
         "Key 'arn:aws:kms:us-east-1:123456789012:key/theirs' does not exist"
     );
-    assert!(w.list_keys(R, 100, None).0.iter().all(|k| k.id != "theirs"));
+    assert!(
+        w.list_keys(A, R, 100, None)
+            .0
+            .iter()
+            .all(|k| k.id != "theirs")
+    );
     assert_eq!(
-        w.describe_key(R, "managed").unwrap().manager,
+        w.describe_key(A, R, "managed").unwrap().manager,
         KeyManager::Aws
     );
-    w.start_encryption(R, "a", customer(&theirs), "", T0)
+    w.start_encryption(A, R, "a", customer(&theirs), "", T0)
         .unwrap();
     let truth = w.stats(T0 + SETTLED);
     let a = truth.stream(R, "a").unwrap();
@@ -83,7 +92,7 @@ fn describe_errors_and_kms_answers_to_unknown_keys() {
             {"id": "broken", "describe_error": "KMSInternalException"}
         ]}),
     );
-    let err = w.describe_key(R, "secret").unwrap_err();
+    let err = w.describe_key(A, R, "secret").unwrap_err();
     assert_eq!(err.code, "AccessDeniedException");
     assert_eq!(err.status(), 400);
     assert_eq!(
@@ -95,13 +104,13 @@ fn describe_errors_and_kms_answers_to_unknown_keys() {
             arn("secret")
         )
     );
-    let err = w.describe_key(R, &arn("broken")).unwrap_err();
+    let err = w.describe_key(A, R, &arn("broken")).unwrap_err();
     assert_eq!(
         (err.code.as_ref(), err.status()),
         ("KMSInternalException", 500)
     );
     // Enable/Disable are not DescribeKey.
-    w.set_key_enabled(R, "secret", false).unwrap();
+    w.set_key_enabled(A, R, "secret", false).unwrap();
     for (id, message) in [
         (
             "alias/aws/firehose",
@@ -113,7 +122,11 @@ fn describe_errors_and_kms_answers_to_unknown_keys() {
             "Alias arn:aws:kms:us-east-1:123456789012:alias/x is not found.",
         ),
     ] {
-        assert_eq!(w.describe_key(R, id).unwrap_err().message, message, "{id}");
+        assert_eq!(
+            w.describe_key(A, R, id).unwrap_err().message,
+            message,
+            "{id}"
+        );
     }
 }
 
@@ -128,7 +141,7 @@ fn start_errors_refuse_at_once_count_down_and_change_nothing() {
     );
     for _ in 0..2 {
         let err = w
-            .start_encryption(R, "a", customer(&arn("denied")), "", T0)
+            .start_encryption(A, R, "a", customer(&arn("denied")), "", T0)
             .unwrap_err();
         assert_eq!(err.code, INVALID_KMS_RESOURCE);
         assert_eq!(err.kms_code.as_deref(), Some("AccessDeniedException"));
@@ -146,7 +159,7 @@ fn start_errors_refuse_at_once_count_down_and_change_nothing() {
     );
     assert!(w.stats(T0).cmk_streams.is_empty());
     // The third is accepted.
-    w.start_encryption(R, "a", customer(&arn("denied")), "", T0)
+    w.start_encryption(A, R, "a", customer(&arn("denied")), "", T0)
         .unwrap();
     // Create with such a key is refused the same way.
     let mut w = world_of(
@@ -159,7 +172,7 @@ fn start_errors_refuse_at_once_count_down_and_change_nothing() {
         source: None,
         destinations: None,
     };
-    let err = w.create_stream(R, "c", new, T0).unwrap_err();
+    let err = w.create_stream(A, R, "c", new, T0).unwrap_err();
     assert_eq!(
         (err.code.as_ref(), err.kms_code.as_deref()),
         (INVALID_KMS_RESOURCE, Some("NotFoundException"))
@@ -180,12 +193,12 @@ fn failures_are_described_where_the_key_says() {
         }),
     );
     for (stream, key) in [("a", "in-stream"), ("b", "silent"), ("c", "default")] {
-        w.start_encryption(R, stream, customer(&arn(key)), "", T0)
+        w.start_encryption(A, R, stream, customer(&arn(key)), "", T0)
             .unwrap();
     }
     let now = T0 + SETTLED;
     let place = |w: &mut World, name: &str| {
-        let s = w.describe_stream(R, name, now).unwrap();
+        let s = w.describe_stream(A, R, name, now).unwrap();
         (
             s.enc_status,
             s.failure.as_ref().map(|f| (f.kind.clone(), f.place)),
@@ -281,8 +294,8 @@ fn streams_seeded_mid_transition_or_failed() {
     let later = w.stats(T0 + SETTLED);
     assert_eq!(later.stream(R, "dis").unwrap().status, "DISABLED");
     assert_eq!(later.cmk_streams[&arn("k")], 1);
-    w.stop_encryption(R, "df", T0 + SETTLED).unwrap();
-    w.start_encryption(R, "ef", KeyRef::AwsOwned, "", T0 + SETTLED)
+    w.stop_encryption(A, R, "df", T0 + SETTLED).unwrap();
+    w.start_encryption(A, R, "ef", KeyRef::AwsOwned, "", T0 + SETTLED)
         .unwrap();
 }
 
@@ -296,10 +309,11 @@ fn a_retiring_grant_keeps_its_slot() {
         },
         json!({"streams": [{"name": "a"}, {"name": "b"}], "keys": [{"id": "k"}]}),
     );
-    w.start_encryption(R, "a", customer(&arn("k")), "", T0)
+    w.start_encryption(A, R, "a", customer(&arn("k")), "", T0)
         .unwrap();
     let t = T0 + SETTLED;
-    w.start_encryption(R, "a", KeyRef::AwsOwned, "", t).unwrap();
+    w.start_encryption(A, R, "a", KeyRef::AwsOwned, "", t)
+        .unwrap();
     let t = t + SETTLED;
     // The rekey has completed, but the old grant is only scheduled for retirement.
     assert_eq!(
@@ -307,7 +321,7 @@ fn a_retiring_grant_keeps_its_slot() {
         Some("AWS_OWNED_CMK")
     );
     let err = w
-        .start_encryption(R, "b", customer(&arn("k")), "", t)
+        .start_encryption(A, R, "b", customer(&arn("k")), "", t)
         .unwrap_err();
     assert_eq!(err.code, LIMIT_EXCEEDED);
     assert_eq!(
@@ -322,11 +336,11 @@ fn a_retiring_grant_keeps_its_slot() {
     // A minute after the rekey completed, the slot is free.
     let free = t + 60_000;
     assert!(w.stats(free).cmk_streams.is_empty());
-    w.start_encryption(R, "b", customer(&arn("k")), "", free)
+    w.start_encryption(A, R, "b", customer(&arn("k")), "", free)
         .unwrap();
     // A Stop retires its grant late too.
     let t = free + SETTLED;
-    w.stop_encryption(R, "b", t).unwrap();
+    w.stop_encryption(A, R, "b", t).unwrap();
     assert_eq!(w.stats(t + SETTLED).cmk_streams[&arn("k")], 1);
     assert!(w.stats(t + SETTLED + 60_000).cmk_streams.is_empty());
 }
@@ -341,7 +355,8 @@ fn expired_credentials_are_refused_before_the_throttle() {
         ]}),
     );
     let admit = |w: &mut World, key: &str, now: Millis| {
-        w.admit("DescribeDeliveryStream", R, key, true, true, now)
+        let caller = w.caller(key, now);
+        w.admit("DescribeDeliveryStream", &caller, R, true, true, now)
     };
     assert_eq!(admit(&mut w, "ASIANOW", T0), Admission::Expired);
     assert_eq!(admit(&mut w, "ASIALATER", T0 + 2_999), Admission::Proceed);
@@ -360,11 +375,11 @@ fn start_tokens_fingerprint_each_accepted_start() {
         },
         json!({"streams": [{"name": "a"}]}),
     );
-    w.start_encryption(R, "a", KeyRef::AwsOwned, "token-1", T0)
+    w.start_encryption(A, R, "a", KeyRef::AwsOwned, "token-1", T0)
         .unwrap();
-    w.start_encryption(R, "a", KeyRef::AwsOwned, "", T0 + 1)
+    w.start_encryption(A, R, "a", KeyRef::AwsOwned, "", T0 + 1)
         .unwrap();
-    w.start_encryption(R, "a", KeyRef::AwsOwned, "token-2", T0 + 2)
+    w.start_encryption(A, R, "a", KeyRef::AwsOwned, "token-2", T0 + 2)
         .unwrap();
     let tokens = w.stats(T0 + 3).stream(R, "a").unwrap().start_tokens.clone();
     assert_eq!(
@@ -390,9 +405,9 @@ fn the_budget_message_says_what_limit() {
         },
         json!({"streams": [{"name": "a"}]}),
     );
-    w.start_encryption(R, "a", KeyRef::AwsOwned, "", T0)
+    w.start_encryption(A, R, "a", KeyRef::AwsOwned, "", T0)
         .unwrap();
-    let err = w.stop_encryption(R, "a", T0 + 1).unwrap_err();
+    let err = w.stop_encryption(A, R, "a", T0 + 1).unwrap_err();
     assert_eq!(err.code, LIMIT_EXCEEDED);
     assert_eq!(
         err.message,

@@ -1,5 +1,6 @@
-//! StartDeliveryStreamEncryption and StopDeliveryStreamEncryption: the checks they share, in
-//! the order AWS applies them, and the transitions they begin. An accepted call counts against
+//! StartDeliveryStreamEncryption and StopDeliveryStreamEncryption on a stream of the caller's
+//! account: the checks they share, in the order AWS applies them, and the transitions they
+//! begin. An accepted call counts against
 //! the stream's budget; a refused one (the stream's state, a limit, or a key whose grant
 //! cannot be made: `InvalidKMSResourceException`) is counted as rejected and not against the
 //! budget, and changes nothing.
@@ -14,13 +15,19 @@ use crate::vocabulary::{
 impl World {
     /// The checks Start and Stop share, in the order AWS applies them; a refusal is counted
     /// against the stream as rejected.
-    fn check_start_stop(&mut self, region: &str, name: &str, now: Millis) -> Result<(), ApiError> {
+    fn check_start_stop(
+        &mut self,
+        account: &str,
+        region: &str,
+        name: &str,
+        now: Millis,
+    ) -> Result<(), ApiError> {
         self.settle_due(now);
-        if !self.touch(region, name, now) {
-            return Err(self.not_found(name));
+        if !self.touch(account, region, name, now) {
+            return Err(self.not_found(account, name));
         }
         let (budget, window) = (self.stream_budget as usize, self.window);
-        let stream = self.stream_mut(region, name).expect("touched");
+        let stream = self.stream_mut(account, region, name).expect("touched");
         stream.prune_calls(now, window);
         let refusal = if stream.stream_type != StreamType::DirectPut {
             Some(ApiError::new(
@@ -71,19 +78,20 @@ impl World {
     /// session token) is fingerprinted into the ground truth.
     pub fn start_encryption(
         &mut self,
+        account: &str,
         region: &str,
         name: &str,
         key: KeyRef,
         token: &str,
         now: Millis,
     ) -> Result<(), ApiError> {
-        self.check_start_stop(region, name, now)?;
+        self.check_start_stop(account, region, name, now)?;
         if let KeyRef::Customer(arn) = &key {
             let refused = self
-                .check_cmk_room(arn, Some((region, name)))
+                .check_cmk_room(arn, Some((account, region, name)))
                 .and_then(|()| self.key_start_error(arn));
             if let Err(err) = refused {
-                self.stream_mut(region, name)
+                self.stream_mut(account, region, name)
                     .expect("checked")
                     .rejected_calls += 1;
                 return Err(err);
@@ -97,7 +105,8 @@ impl World {
         let counts = &mut self.cmk_counts;
         let stream = self
             .streams
-            .get_mut(region)
+            .get_mut(account)
+            .and_then(|regions| regions.get_mut(region))
             .and_then(|m| m.get_mut(name))
             .expect("checked");
         add_refs(counts, stream.cmk_refs(), -1);
@@ -115,8 +124,8 @@ impl World {
             ready_at,
         });
         add_refs(counts, stream.cmk_refs(), 1);
-        self.schedule(ready_at, region, name);
-        self.schedule(ready_at + self.grant_retirement, region, name);
+        self.schedule(ready_at, account, region, name);
+        self.schedule(ready_at + self.grant_retirement, account, region, name);
         Ok(())
     }
 
@@ -124,13 +133,14 @@ impl World {
     /// that is not encrypted it is accepted (and counted) and changes nothing.
     pub fn stop_encryption(
         &mut self,
+        account: &str,
         region: &str,
         name: &str,
         now: Millis,
     ) -> Result<(), ApiError> {
-        self.check_start_stop(region, name, now)?;
+        self.check_start_stop(account, region, name, now)?;
         let ready_at = now + self.draw_latency();
-        let stream = self.stream_mut(region, name).expect("checked");
+        let stream = self.stream_mut(account, region, name).expect("checked");
         stream.calls.push_back(now);
         stream.stop_calls += 1;
         if stream.enc_status != EncStatus::Disabled {
@@ -141,8 +151,8 @@ impl World {
                 began_at: now,
                 ready_at,
             });
-            self.schedule(ready_at, region, name);
-            self.schedule(ready_at + self.grant_retirement, region, name);
+            self.schedule(ready_at, account, region, name);
+            self.schedule(ready_at + self.grant_retirement, account, region, name);
         }
         Ok(())
     }

@@ -1,9 +1,9 @@
-//! The front door: every request is counted (per operation, and its rate over a sliding
-//! second), a request signed with an expired access key is refused, then Firehose operations
-//! pass the throttle (a token bucket per Region and
-//! operation, burst = tps), then a seeded draw decides whether it is faulted: HTTP 500, a
-//! dropped connection, or a 2 s delay, and for the first two whether the request is carried out
-//! first (a delayed request always is).
+//! The front door: every request is counted (per operation and per operation of its caller's
+//! account, and their rates over a sliding second), a request signed with an expired access key
+//! is refused, then Firehose operations pass the throttle (a token bucket per account, Region
+//! and operation, burst = tps: AWS's quotas are per account and Region), then a seeded draw
+//! decides whether it is faulted: HTTP 500, a dropped connection, or a 2 s delay, and for the
+//! first two whether the request is carried out first (a delayed request always is).
 
 use std::num::NonZeroU32;
 use std::time::Duration;
@@ -16,6 +16,7 @@ use governor::{Quota, RateLimiter};
 use rand::Rng;
 
 use super::World;
+use super::identity::Caller;
 use crate::stats::FaultRecord;
 use crate::vocabulary::Millis;
 
@@ -55,7 +56,7 @@ impl FaultKind {
     }
 }
 
-type ThrottleKey = (String, &'static str);
+type ThrottleKey = (String, String, &'static str);
 type Limiter = RateLimiter<
     ThrottleKey,
     HashMapStateStore<ThrottleKey>,
@@ -63,7 +64,8 @@ type Limiter = RateLimiter<
     NoOpMiddleware<Nanos>,
 >;
 
-/// Per (region, operation) token buckets, on a clock that follows the `now` we are given.
+/// Per (account, region, operation) token buckets, on a clock that follows the `now` we are
+/// given.
 pub(super) struct Throttle {
     limiter: Limiter,
     clock: FakeRelativeClock,
@@ -84,26 +86,28 @@ impl Throttle {
         })
     }
 
-    fn allow(&mut self, region: &str, op: &'static str, now: Millis) -> bool {
+    fn allow(&mut self, account: &str, region: &str, op: &'static str, now: Millis) -> bool {
         let elapsed = now - self.origin;
         if elapsed > self.advanced {
             self.clock
                 .advance(Duration::from_millis((elapsed - self.advanced) as u64));
             self.advanced = elapsed;
         }
-        self.limiter.check_key(&(region.to_owned(), op)).is_ok()
+        self.limiter
+            .check_key(&(account.to_owned(), region.to_owned(), op))
+            .is_ok()
     }
 }
 
 impl World {
-    /// Counts a request and decides whether it is refused for its expired credentials,
-    /// throttled or faulted. `throttled` says whether the operation is subject to `--tps`;
-    /// `faultable` whether it may be faulted.
+    /// Counts a request of `caller` and decides whether it is refused for its expired
+    /// credentials, throttled or faulted. `throttled` says whether the operation is subject to
+    /// `--tps`; `faultable` whether it may be faulted.
     pub fn admit(
         &mut self,
         op: &'static str,
+        caller: &Caller,
         region: &str,
-        access_key: &str,
         throttled: bool,
         faultable: bool,
         now: Millis,
@@ -115,15 +119,25 @@ impl World {
             times.pop_front();
         }
         *max = (*max).max(times.len() as u64);
+        let mut account = self.accounts.get_mut(&caller.account);
+        if let Some(a) = account.as_deref_mut() {
+            a.counters.request(op, now);
+        }
 
-        if self.credential_expired(access_key, now) {
+        if caller.expired {
+            if let Some(a) = account {
+                a.counters.expired += 1;
+            }
             return Admission::Expired;
         }
         if throttled
             && let Some(throttle) = &mut self.throttle
-            && !throttle.allow(region, op, now)
+            && !throttle.allow(&caller.account, region, op, now)
         {
             *self.counters.throttled.entry(op).or_default() += 1;
+            if let Some(a) = account {
+                *a.counters.throttled.entry(op).or_default() += 1;
+            }
             return Admission::Throttled;
         }
         if faultable && self.fault_rate > 0.0 && self.fault_rng.random::<f64>() < self.fault_rate {

@@ -1,8 +1,9 @@
 //! KMS keys: CreateKey, DescribeKey, EnableKey/DisableKey, ListKeys, and what a Start with a
 //! customer key does: refused at once (a seeded `start_error`), or accepted and ending (decided
 //! when the Start is accepted) not found (unknown, or of another Region), an injected failure,
-//! a disabled key, or a key Firehose cannot use (not a symmetric ENCRYPT_DECRYPT key). Keys of
-//! other accounts exist only as seeded, and are found by ARN only.
+//! a disabled key, or a key Firehose cannot use (not a symmetric ENCRYPT_DECRYPT key). Each
+//! account has its own keys: KMS finds a key by id, and lists keys, in the caller's account
+//! only; a key of another account is found by its full ARN (its key policy allows the caller).
 
 use std::ops::Bound;
 
@@ -46,13 +47,13 @@ pub struct InjectedFailure {
 }
 
 impl World {
-    /// Adds a seeded key.
-    pub(super) fn seed_key(&mut self, k: &SeedKey, default_region: &str, now: Millis) {
+    /// Adds a key seeded in the `keys` of `scope` (owned by `scope` unless it says otherwise).
+    pub(super) fn seed_key(&mut self, scope: &str, k: &SeedKey, default_region: &str, now: Millis) {
         let region = k
             .region
             .clone()
             .unwrap_or_else(|| default_region.to_owned());
-        let account = k.account_or(&self.account).to_owned();
+        let account = k.account_or(scope).to_owned();
         let key = Key {
             id: k.id.clone(),
             arn: kms_key_arn(&region, &account, &k.id),
@@ -75,23 +76,20 @@ impl World {
             describe_error: k.describe_error.clone(),
             start_error: k.start_error.as_ref().map(|e| (e.code.clone(), e.times)),
         };
-        if key.account == self.account {
-            self.keys
-                .entry(region)
-                .or_default()
-                .insert(k.id.clone(), key);
-        } else {
-            self.foreign_keys.insert(key.arn.clone(), key);
-        }
+        self.keys
+            .entry(key.account.clone())
+            .or_default()
+            .entry(region)
+            .or_default()
+            .insert(k.id.clone(), key);
     }
 
     /// The key a parsed key ARN names, if it exists (any account).
     fn key_by_arn(&mut self, arn: &KmsKeyArn) -> Option<&mut Key> {
-        if arn.account == self.account {
-            self.keys.get_mut(&arn.region)?.get_mut(&arn.key_id)
-        } else {
-            self.foreign_keys.get_mut(&arn.to_string())
-        }
+        self.keys
+            .get_mut(&arn.account)?
+            .get_mut(&arn.region)?
+            .get_mut(&arn.key_id)
     }
 
     /// The Start refusal seeded on customer key `arn` (`start_error`), counting it down.
@@ -178,10 +176,15 @@ impl World {
         Ok(())
     }
 
-    /// Finds a key by id, key ARN or alias, as KMS answers when it cannot: a key id or ARN of
-    /// the sandbox's account in `region`, or the ARN of a seeded key of another account.
-    fn find_key(&mut self, region: &str, key_id: &str) -> Result<&mut Key, ApiError> {
-        let account = self.account.clone();
+    /// Finds a key by id, key ARN or alias for a caller of `account`, as KMS answers when it
+    /// cannot: a key id of `account` in `region`, or the ARN of a key in `region` of any
+    /// account.
+    fn find_key(
+        &mut self,
+        account: &str,
+        region: &str,
+        key_id: &str,
+    ) -> Result<&mut Key, ApiError> {
         let not_found = |text: String| ApiError::new(codes::KMS_NOT_FOUND, text);
         let alias_arn =
             |name: &str| format!("arn:{}:kms:{region}:{account}:{name}", partition(region));
@@ -207,16 +210,18 @@ impl World {
         if !is_valid_key_id(key_id) {
             return Err(not_found(format!("Invalid keyId {key_id}")));
         }
-        let arn = kms_key_arn(region, &account, key_id);
+        let arn = kms_key_arn(region, account, key_id);
         self.keys
-            .get_mut(region)
+            .get_mut(account)
+            .and_then(|regions| regions.get_mut(region))
             .and_then(|keys| keys.get_mut(key_id))
             .ok_or_else(|| not_found(format!("Key '{arn}' does not exist")))
     }
 
-    /// CreateKey: a new enabled customer managed key with a seeded random id.
+    /// CreateKey in `account`: a new enabled customer managed key with a seeded random id.
     pub fn create_key(
         &mut self,
+        account: &str,
         region: &str,
         spec: &str,
         usage: &str,
@@ -233,8 +238,8 @@ impl World {
             r as u64 & 0xffff_ffff_ffff
         );
         let key = Key {
-            arn: self.key_arn(region, &id),
-            account: self.account.clone(),
+            arn: kms_key_arn(region, account, &id),
+            account: account.to_owned(),
             id: id.clone(),
             state: "Enabled".to_owned(),
             spec: spec.to_owned(),
@@ -247,16 +252,24 @@ impl World {
             start_error: None,
         };
         self.keys
+            .entry(account.to_owned())
+            .or_default()
             .entry(region.to_owned())
             .or_default()
             .entry(id)
             .or_insert(key)
     }
 
-    /// DescribeKey; a key seeded with `describe_error` answers that error.
-    pub fn describe_key(&mut self, region: &str, key_id: &str) -> Result<&Key, ApiError> {
-        let caller = self.account.clone();
-        let key = self.find_key(region, key_id)?;
+    /// DescribeKey by a caller of `account`; a key seeded with `describe_error` answers that
+    /// error.
+    pub fn describe_key(
+        &mut self,
+        account: &str,
+        region: &str,
+        key_id: &str,
+    ) -> Result<&Key, ApiError> {
+        let caller = account.to_owned();
+        let key = self.find_key(account, region, key_id)?;
         if let Some(code) = &key.describe_error {
             let message = if code == codes::ACCESS_DENIED {
                 format!(
@@ -277,11 +290,12 @@ impl World {
     /// EnableKey / DisableKey.
     pub fn set_key_enabled(
         &mut self,
+        account: &str,
         region: &str,
         key_id: &str,
         enabled: bool,
     ) -> Result<(), ApiError> {
-        let key = self.find_key(region, key_id)?;
+        let key = self.find_key(account, region, key_id)?;
         if key.state == "PendingDeletion" {
             return Err(ApiError::new(
                 codes::KMS_INVALID_STATE,
@@ -292,15 +306,16 @@ impl World {
         Ok(())
     }
 
-    /// ListKeys: the sandbox account's keys of `region` sorted by id after `marker`, at most
-    /// `limit`, and the next marker when there are more.
+    /// ListKeys: `account`'s keys of `region` sorted by id after `marker`, at most `limit`,
+    /// and the next marker when there are more.
     pub fn list_keys(
         &self,
+        account: &str,
         region: &str,
         limit: usize,
         marker: Option<&str>,
     ) -> (Vec<&Key>, Option<String>) {
-        let Some(keys) = self.keys.get(region) else {
+        let Some(keys) = self.keys.get(account).and_then(|r| r.get(region)) else {
             return (Vec::new(), None);
         };
         let lower = marker.map_or(Bound::Unbounded, Bound::Excluded);

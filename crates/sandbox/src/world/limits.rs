@@ -116,10 +116,10 @@ impl World {
     pub(super) fn check_cmk_room(
         &mut self,
         arn: &str,
-        stream: Option<(&str, &str)>,
+        stream: Option<(&str, &str, &str)>,
     ) -> Result<(), ApiError> {
         let already = stream
-            .and_then(|(region, name)| self.stream(region, name))
+            .and_then(|(account, region, name)| self.stream(account, region, name))
             .is_some_and(|s| s.counts_toward(arn));
         let used = self.cmk_counts.get(arn).copied().unwrap_or(0);
         if !already && used >= self.cmk_limit {

@@ -125,6 +125,9 @@ pub struct Stream {
     pub(super) rejected_calls: u64,
     /// Per accepted Start, the fingerprint of its session token.
     pub(super) start_tokens: Vec<String>,
+    /// Requests that named this stream and found it, per operation of
+    /// [`crate::vocabulary::STREAM_OPERATIONS`] (all signed by its account's credentials).
+    pub(super) requests: [u32; 5],
     /// `Source` of Describe, echoed from Create; `None` for DirectPut and seeded streams.
     pub source: Option<Value>,
     /// The source ARN a seeded stream's `Source` shows (`None`: its default).
@@ -152,6 +155,7 @@ impl Stream {
             stop_calls: 0,
             rejected_calls: 0,
             start_tokens: Vec::new(),
+            requests: [0; 5],
             source: None,
             source_arn: None,
             destinations: None,

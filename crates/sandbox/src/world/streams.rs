@@ -1,5 +1,7 @@
-//! Streams as a whole: CreateDeliveryStream (CREATING, then ACTIVE after a drawn latency),
-//! DeleteDeliveryStream (DELETING, then gone), DescribeDeliveryStream, ListDeliveryStreams.
+//! Streams as a whole, each operation in the caller's account: CreateDeliveryStream (CREATING,
+//! then ACTIVE after a drawn latency), DeleteDeliveryStream (DELETING, then gone),
+//! DescribeDeliveryStream, ListDeliveryStreams; and the ground truth of the requests that
+//! named a stream.
 
 use std::ops::Bound;
 
@@ -8,7 +10,9 @@ use serde_json::Value;
 use super::World;
 use super::limits::{add_refs, settle_counted};
 use super::stream::{KeyRef, Stream};
-use crate::vocabulary::{ApiError, EncStatus, Millis, StreamStatus, StreamType, codes};
+use crate::vocabulary::{
+    ApiError, EncStatus, Millis, STREAM_OPERATIONS, StreamStatus, StreamType, codes,
+};
 
 /// What CreateDeliveryStream asks for, validated in form.
 #[derive(Debug, Clone)]
@@ -23,23 +27,21 @@ pub struct NewStream {
 }
 
 impl World {
-    /// CreateDeliveryStream: the stream is CREATING, then ACTIVE after a drawn latency.
-    /// `encryption` (DirectPut only) turns SSE on from the start.
+    /// CreateDeliveryStream in `account`: the stream is CREATING, then ACTIVE after a drawn
+    /// latency. `encryption` (DirectPut only) turns SSE on from the start.
     pub fn create_stream(
         &mut self,
+        account: &str,
         region: &str,
         name: &str,
         new: NewStream,
         now: Millis,
     ) -> Result<String, ApiError> {
         self.settle_due(now);
-        if self.touch(region, name, now) {
+        if self.touch(account, region, name, now) {
             return Err(ApiError::new(
                 codes::RESOURCE_IN_USE,
-                format!(
-                    "Firehose {name} under accountId {} already exists",
-                    self.account
-                ),
+                format!("Firehose {name} under accountId {account} already exists"),
             ));
         }
         let NewStream {
@@ -69,7 +71,7 @@ impl World {
         let mut stream = Stream::new(stream_type, StreamStatus::Creating, now);
         let ready_at = now + self.draw_latency();
         stream.status_ready_at = Some(ready_at);
-        self.schedule(ready_at, region, name);
+        self.schedule(ready_at, account, region, name);
         stream.source = source;
         stream.destinations = destinations;
         if let Some(key) = encryption {
@@ -78,23 +80,27 @@ impl World {
             stream.in_force = Some(key);
             add_refs(&mut self.cmk_counts, stream.cmk_refs(), 1);
         }
-        self.streams
-            .entry(region.to_owned())
-            .or_default()
+        self.region_streams(account, region)
             .insert(name.to_owned(), stream);
-        Ok(self.stream_arn(region, name))
+        Ok(self.stream_arn(account, region, name))
     }
 
     /// DeleteDeliveryStream: DELETING, gone after a drawn latency.
-    pub fn delete_stream(&mut self, region: &str, name: &str, now: Millis) -> Result<(), ApiError> {
+    pub fn delete_stream(
+        &mut self,
+        account: &str,
+        region: &str,
+        name: &str,
+        now: Millis,
+    ) -> Result<(), ApiError> {
         self.settle_due(now);
-        if !self.touch(region, name, now) {
-            return Err(self.not_found(name));
+        if !self.touch(account, region, name, now) {
+            return Err(self.not_found(account, name));
         }
         // Drawn before the state is checked: a refused Delete uses a draw too, as it always
         // has, so a seed replays the same latencies.
         let ready = now + self.draw_latency();
-        let stream = self.stream_mut(region, name).expect("touched");
+        let stream = self.stream_mut(account, region, name).expect("touched");
         if matches!(
             stream.status,
             StreamStatus::Creating | StreamStatus::Deleting
@@ -110,28 +116,30 @@ impl World {
         stream.status = StreamStatus::Deleting;
         stream.status_ready_at = Some(ready);
         stream.updated_at = now;
-        self.schedule(ready, region, name);
+        self.schedule(ready, account, region, name);
         Ok(())
     }
 
     /// DescribeDeliveryStream: the stream, settled.
     pub fn describe_stream(
         &mut self,
+        account: &str,
         region: &str,
         name: &str,
         now: Millis,
     ) -> Result<&Stream, ApiError> {
         self.settle_due(now);
-        if !self.touch(region, name, now) {
-            return Err(self.not_found(name));
+        if !self.touch(account, region, name, now) {
+            return Err(self.not_found(account, name));
         }
-        Ok(self.stream(region, name).expect("touched"))
+        Ok(self.stream(account, region, name).expect("touched"))
     }
 
-    /// ListDeliveryStreams: names after `exclusive_start`, sorted, at most `limit`, and whether
-    /// there are more.
+    /// ListDeliveryStreams of `account`: names after `exclusive_start`, sorted, at most
+    /// `limit`, and whether there are more.
     pub fn list_streams(
         &mut self,
+        account: &str,
         region: &str,
         limit: usize,
         exclusive_start: Option<&str>,
@@ -139,7 +147,11 @@ impl World {
         now: Millis,
     ) -> (Vec<String>, bool) {
         self.settle_due(now);
-        let Some(map) = self.streams.get_mut(region) else {
+        let Some(map) = self
+            .streams
+            .get_mut(account)
+            .and_then(|regions| regions.get_mut(region))
+        else {
             return (Vec::new(), false);
         };
         let counts = &mut self.cmk_counts;
@@ -167,5 +179,32 @@ impl World {
             map.remove(&name);
         }
         (names, more)
+    }
+
+    /// Records a request of `account`'s credentials (operation `op`, one of
+    /// [`STREAM_OPERATIONS`]) that named stream `name` in `region`: on the stream when the
+    /// account has it (`found`), else among the account's requests for streams it has not.
+    pub fn note_stream_request(
+        &mut self,
+        account: &str,
+        region: &str,
+        name: &str,
+        op: &'static str,
+        found: bool,
+    ) {
+        let index = STREAM_OPERATIONS.iter().position(|o| *o == op);
+        match (found, index) {
+            (true, Some(i)) => {
+                if let Some(stream) = self.stream_mut(account, region, name) {
+                    stream.requests[i] += 1;
+                }
+            }
+            (false, _) => {
+                if let Some(a) = self.accounts.get_mut(account) {
+                    a.counters.stream_not_found(region, name, op);
+                }
+            }
+            (true, None) => {}
+        }
     }
 }

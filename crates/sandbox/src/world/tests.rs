@@ -7,14 +7,18 @@ use serde_json::Value;
 
 use super::stream::Pending;
 use super::*;
+use crate::seed::Seed;
 use crate::seed::{SeedFailure, SeedKey, SeedStream};
 use crate::stats::StreamStats;
 use crate::vocabulary::codes::{
     INVALID_ARGUMENT, INVALID_KMS_RESOURCE, LIMIT_EXCEEDED, RESOURCE_IN_USE, RESOURCE_NOT_FOUND,
 };
+use crate::vocabulary::{EncStatus, StreamStatus, StreamType};
 
 const T0: Millis = 1_800_000_000_000;
 const R: &str = "us-east-1";
+/// The sandbox's own account.
+const A: &str = "123456789012";
 
 fn config() -> SandboxConfig {
     SandboxConfig {
@@ -58,14 +62,14 @@ fn budget_counts_accepted_calls_in_a_rolling_window() {
     );
     let s = name(0);
     for t in 0..3 {
-        w.stop_encryption(R, &s, T0 + t * 1_000).unwrap();
+        w.stop_encryption(A, R, &s, T0 + t * 1_000).unwrap();
     }
     let err = w
-        .start_encryption(R, &s, KeyRef::AwsOwned, "", T0 + 3_000)
+        .start_encryption(A, R, &s, KeyRef::AwsOwned, "", T0 + 3_000)
         .unwrap_err();
     assert_eq!(err.code, LIMIT_EXCEEDED);
     // Still full one millisecond before the first call leaves the window.
-    let err = w.stop_encryption(R, &s, T0 + 9_999).unwrap_err();
+    let err = w.stop_encryption(A, R, &s, T0 + 9_999).unwrap_err();
     assert_eq!(err.code, LIMIT_EXCEEDED);
     let t = truth(&mut w, T0 + 9_999, 0);
     assert_eq!(
@@ -74,12 +78,12 @@ fn budget_counts_accepted_calls_in_a_rolling_window() {
     );
     assert_eq!(w.stats(T0).limit_exceeded.stream_budget, 2);
     // The first call is out of the window at exactly +10 s: one slot frees.
-    w.start_encryption(R, &s, KeyRef::AwsOwned, "", T0 + 10_000)
+    w.start_encryption(A, R, &s, KeyRef::AwsOwned, "", T0 + 10_000)
         .unwrap();
     let t = truth(&mut w, T0 + 10_000, 0);
     assert_eq!((t.start_calls, t.calls_in_window), (1, 3));
     assert_eq!(t.status, "ENABLED");
-    let err = w.stop_encryption(R, &s, T0 + 10_500).unwrap_err();
+    let err = w.stop_encryption(A, R, &s, T0 + 10_500).unwrap_err();
     assert_eq!(err.code, LIMIT_EXCEEDED);
 }
 
@@ -94,41 +98,43 @@ fn refused_calls_do_not_count() {
         vec![],
     );
     let s = name(0);
-    w.start_encryption(R, &s, KeyRef::AwsOwned, "", T0).unwrap();
+    w.start_encryption(A, R, &s, KeyRef::AwsOwned, "", T0)
+        .unwrap();
     for _ in 0..5 {
-        let err = w.stop_encryption(R, &s, T0 + 1).unwrap_err();
+        let err = w.stop_encryption(A, R, &s, T0 + 1).unwrap_err();
         assert_eq!(err.code, RESOURCE_IN_USE);
     }
     let t = truth(&mut w, T0 + SETTLED, 0);
     assert_eq!((t.calls_in_window, t.rejected_calls), (1, 5));
-    w.stop_encryption(R, &s, T0 + SETTLED).unwrap();
+    w.stop_encryption(A, R, &s, T0 + SETTLED).unwrap();
 }
 
 #[test]
 fn settle_is_lazy_and_follows_the_drawn_latency() {
     let mut w = world(config(), 1, vec![]);
     let s = name(0);
-    w.start_encryption(R, &s, KeyRef::AwsOwned, "", T0).unwrap();
-    let ready = match &w.stream(R, &s).unwrap().pending {
+    w.start_encryption(A, R, &s, KeyRef::AwsOwned, "", T0)
+        .unwrap();
+    let ready = match &w.stream(A, R, &s).unwrap().pending {
         Some(Pending::Enable { ready_at, .. }) => *ready_at,
         other => panic!("{other:?}"),
     };
     assert!(ready > T0 && ready <= T0 + 10_000, "{}", ready - T0);
     assert_eq!(
-        w.describe_stream(R, &s, ready - 1).unwrap().enc_status,
+        w.describe_stream(A, R, &s, ready - 1).unwrap().enc_status,
         EncStatus::Enabling
     );
-    let stream = w.describe_stream(R, &s, ready).unwrap();
+    let stream = w.describe_stream(A, R, &s, ready).unwrap();
     assert_eq!(stream.enc_status, EncStatus::Enabled);
     assert_eq!(stream.in_force, Some(KeyRef::AwsOwned));
     assert_eq!(stream.updated_at, ready);
 
-    w.stop_encryption(R, &s, ready + 1).unwrap();
+    w.stop_encryption(A, R, &s, ready + 1).unwrap();
     assert_eq!(
-        w.describe_stream(R, &s, ready + 2).unwrap().enc_status,
+        w.describe_stream(A, R, &s, ready + 2).unwrap().enc_status,
         EncStatus::Disabling
     );
-    let stream = w.describe_stream(R, &s, ready + 1 + SETTLED).unwrap();
+    let stream = w.describe_stream(A, R, &s, ready + 1 + SETTLED).unwrap();
     assert_eq!(
         (stream.enc_status, &stream.in_force, &stream.shown),
         (EncStatus::Disabled, &None, &None)
@@ -139,12 +145,12 @@ fn settle_is_lazy_and_follows_the_drawn_latency() {
 fn max_transition_is_the_longest_completed_one() {
     let mut w = world(config(), 20, vec![]);
     for i in 0..20 {
-        w.start_encryption(R, &name(i), KeyRef::AwsOwned, "", T0)
+        w.start_encryption(A, R, &name(i), KeyRef::AwsOwned, "", T0)
             .unwrap();
     }
     assert_eq!(w.stats(T0).max_transition_ms, 0);
     let mut ready: Vec<Millis> = (0..20)
-        .map(|i| match &w.stream(R, &name(i)).unwrap().pending {
+        .map(|i| match &w.stream(A, R, &name(i)).unwrap().pending {
             Some(Pending::Enable { ready_at, .. }) => *ready_at,
             other => panic!("{other:?}"),
         })
@@ -158,8 +164,8 @@ fn max_transition_is_the_longest_completed_one() {
     let end = T0 + SETTLED;
     assert_eq!(w.stats(end).max_transition_ms as Millis, ready[19] - T0);
     // A Stop's DISABLING → DISABLED counts too, from the Stop that began it.
-    w.stop_encryption(R, &name(0), end).unwrap();
-    let stopped = match &w.stream(R, &name(0)).unwrap().pending {
+    w.stop_encryption(A, R, &name(0), end).unwrap();
+    let stopped = match &w.stream(A, R, &name(0)).unwrap().pending {
         Some(Pending::Disable { ready_at, .. }) => *ready_at - end,
         other => panic!("{other:?}"),
     };
@@ -209,18 +215,21 @@ fn cmk_count_through_rekey_and_failed_rekey() {
             .unwrap_or(0)
     };
     // ENABLING counts.
-    w.start_encryption(R, &name(0), a.clone(), "", T0).unwrap();
-    w.start_encryption(R, &name(1), a.clone(), "", T0).unwrap();
+    w.start_encryption(A, R, &name(0), a.clone(), "", T0)
+        .unwrap();
+    w.start_encryption(A, R, &name(1), a.clone(), "", T0)
+        .unwrap();
     assert_eq!(count(&mut w, T0, "a"), 2);
     let err = w
-        .start_encryption(R, &name(2), a.clone(), "", T0)
+        .start_encryption(A, R, &name(2), a.clone(), "", T0)
         .unwrap_err();
     assert_eq!(err.code, LIMIT_EXCEEDED);
     assert_eq!(w.stats(T0).limit_exceeded.cmk_limit, 1);
 
     // A rekey a → b counts toward both until it ends; failing, it keeps a in force.
     let t1 = T0 + SETTLED;
-    w.start_encryption(R, &name(0), b.clone(), "", t1).unwrap();
+    w.start_encryption(A, R, &name(0), b.clone(), "", t1)
+        .unwrap();
     assert_eq!((count(&mut w, t1, "a"), count(&mut w, t1, "b")), (2, 1));
     let t2 = t1 + SETTLED;
     let truth0 = truth(&mut w, t2, 0);
@@ -231,30 +240,32 @@ fn cmk_count_through_rekey_and_failed_rekey() {
     assert_eq!((count(&mut w, t2, "a"), count(&mut w, t2, "b")), (2, 0));
 
     // Starting again towards a key the stream already counts for is allowed at the limit.
-    w.start_encryption(R, &name(0), a.clone(), "", t2).unwrap();
+    w.start_encryption(A, R, &name(0), a.clone(), "", t2)
+        .unwrap();
     assert_eq!(count(&mut w, t2, "a"), 2);
 
     // A rekey away (to AWS-owned) frees a slot only once ENABLED.
-    w.start_encryption(R, &name(1), KeyRef::AwsOwned, "", t2)
+    w.start_encryption(A, R, &name(1), KeyRef::AwsOwned, "", t2)
         .unwrap();
     assert_eq!(count(&mut w, t2, "a"), 2);
     let err = w
-        .start_encryption(R, &name(2), a.clone(), "", t2)
+        .start_encryption(A, R, &name(2), a.clone(), "", t2)
         .unwrap_err();
     assert_eq!(err.code, LIMIT_EXCEEDED);
     let t3 = t2 + SETTLED;
     assert_eq!(count(&mut w, t3, "a"), 1);
-    w.start_encryption(R, &name(2), a.clone(), "", t3).unwrap();
+    w.start_encryption(A, R, &name(2), a.clone(), "", t3)
+        .unwrap();
 
     // A Stop frees a slot only once DISABLED.
-    w.stop_encryption(R, &name(0), t3).unwrap();
+    w.stop_encryption(A, R, &name(0), t3).unwrap();
     assert_eq!(count(&mut w, t3, "a"), 2);
     let err = w
-        .start_encryption(R, &name(3), a.clone(), "", t3)
+        .start_encryption(A, R, &name(3), a.clone(), "", t3)
         .unwrap_err();
     assert_eq!(err.code, LIMIT_EXCEEDED);
     let t4 = t3 + SETTLED;
-    w.start_encryption(R, &name(3), a, "", t4).unwrap();
+    w.start_encryption(A, R, &name(3), a, "", t4).unwrap();
     assert_eq!(count(&mut w, t4, "a"), 2);
 }
 
@@ -304,22 +315,22 @@ fn failure_types_of_bad_and_injected_keys() {
         ),
     ];
     for (i, (key, _)) in cases.iter().enumerate() {
-        w.start_encryption(R, &name(i), KeyRef::Customer(key.clone()), "", T0)
+        w.start_encryption(A, R, &name(i), KeyRef::Customer(key.clone()), "", T0)
             .unwrap();
         // Failure shows only after the latency.
         assert_eq!(truth(&mut w, T0, i).status, "ENABLING");
     }
     for (i, (key, expected)) in cases.iter().enumerate() {
-        let s = w.describe_stream(R, &name(i), T0 + SETTLED).unwrap();
+        let s = w.describe_stream(A, R, &name(i), T0 + SETTLED).unwrap();
         assert_eq!(s.enc_status, EncStatus::EnablingFailed, "{key}");
         assert_eq!(s.failure.as_ref().unwrap().kind, *expected, "{key}");
         assert_eq!(s.in_force, None);
     }
     // `times: 1` fails once; without `times` every time.
     let t = T0 + SETTLED;
-    w.start_encryption(R, &name(4), KeyRef::Customer(arn("denied")), "", t)
+    w.start_encryption(A, R, &name(4), KeyRef::Customer(arn("denied")), "", t)
         .unwrap();
-    w.start_encryption(R, &name(5), KeyRef::Customer(arn("grant")), "", t)
+    w.start_encryption(A, R, &name(5), KeyRef::Customer(arn("grant")), "", t)
         .unwrap();
     assert_eq!(truth(&mut w, t + SETTLED, 4).status, "ENABLED");
     assert_eq!(
@@ -332,7 +343,10 @@ fn failure_types_of_bad_and_injected_keys() {
 fn throttle_is_a_token_bucket_per_region_and_operation() {
     let mut w = world(SandboxConfig { tps: 2, ..config() }, 0, vec![]);
     let op = "DescribeDeliveryStream";
-    let admit = |w: &mut World, op, region, now| w.admit(op, region, "", true, true, now);
+    let admit = |w: &mut World, op, region, now| {
+        let caller = w.caller("", now);
+        w.admit(op, &caller, region, true, true, now)
+    };
     assert_eq!(admit(&mut w, op, R, T0), Admission::Proceed);
     assert_eq!(admit(&mut w, op, R, T0), Admission::Proceed);
     assert_eq!(admit(&mut w, op, R, T0), Admission::Throttled);
@@ -348,8 +362,9 @@ fn throttle_is_a_token_bucket_per_region_and_operation() {
     assert_eq!(admit(&mut w, op, R, T0 + 501), Admission::Throttled);
     // Not throttled operations (KMS) pass.
     for _ in 0..10 {
+        let caller = w.caller("", T0);
         assert_eq!(
-            w.admit("DescribeKey", R, "", false, true, T0),
+            w.admit("DescribeKey", &caller, R, false, true, T0),
             Admission::Proceed
         );
     }
@@ -365,8 +380,9 @@ fn throttle_is_a_token_bucket_per_region_and_operation() {
 fn max_rate_is_over_a_sliding_second() {
     let mut w = world(SandboxConfig { tps: 0, ..config() }, 0, vec![]);
     for t in [0, 400, 800, 999, 1_000, 1_001, 1_500] {
+        let caller = w.caller("", T0 + t);
         assert_eq!(
-            w.admit("ListKeys", R, "", true, true, T0 + t),
+            w.admit("ListKeys", &caller, R, true, true, T0 + t),
             Admission::Proceed
         );
     }
@@ -385,25 +401,28 @@ fn stream_rules_in_use_invalid_and_not_found() {
     let mut w = World::new(&config(), &seed, T0).unwrap();
     let code = |r: Result<(), ApiError>| r.unwrap_err().code;
     assert_eq!(
-        code(w.start_encryption(R, "kinesis", KeyRef::AwsOwned, "", T0)),
+        code(w.start_encryption(A, R, "kinesis", KeyRef::AwsOwned, "", T0)),
         INVALID_ARGUMENT
     );
-    assert_eq!(code(w.stop_encryption(R, "kinesis", T0)), INVALID_ARGUMENT);
     assert_eq!(
-        code(w.start_encryption(R, "creating", KeyRef::AwsOwned, "", T0)),
+        code(w.stop_encryption(A, R, "kinesis", T0)),
+        INVALID_ARGUMENT
+    );
+    assert_eq!(
+        code(w.start_encryption(A, R, "creating", KeyRef::AwsOwned, "", T0)),
         RESOURCE_IN_USE
     );
     assert_eq!(
-        code(w.start_encryption(R, "nope", KeyRef::AwsOwned, "", T0)),
+        code(w.start_encryption(A, R, "nope", KeyRef::AwsOwned, "", T0)),
         RESOURCE_NOT_FOUND
     );
     // Known in us-east-1 only.
     assert_eq!(
-        code(w.start_encryption("eu-west-1", &name(0), KeyRef::AwsOwned, "", T0)),
+        code(w.start_encryption(A, "eu-west-1", &name(0), KeyRef::AwsOwned, "", T0)),
         RESOURCE_NOT_FOUND
     );
     // Stop on a never-encrypted stream: accepted, counted, nothing changes.
-    w.stop_encryption(R, &name(0), T0).unwrap();
+    w.stop_encryption(A, R, &name(0), T0).unwrap();
     let t = truth(&mut w, T0, 0);
     assert_eq!(
         (t.status.as_str(), t.stop_calls, t.calls_in_window),
@@ -428,48 +447,50 @@ fn create_and_delete_take_the_latency_and_free_key_slots() {
         destinations: Some(Value::Array(vec![])),
     };
     let a = KeyRef::Customer(arn("a"));
-    let created = w.create_stream(R, "one", new(Some(a.clone())), T0).unwrap();
+    let created = w
+        .create_stream(A, R, "one", new(Some(a.clone())), T0)
+        .unwrap();
     assert_eq!(
         created,
         "arn:aws:firehose:us-east-1:123456789012:deliverystream/one"
     );
-    let err = w.create_stream(R, "one", new(None), T0).unwrap_err();
+    let err = w.create_stream(A, R, "one", new(None), T0).unwrap_err();
     assert_eq!(err.code, RESOURCE_IN_USE);
     let err = w
-        .create_stream(R, "two", new(Some(a.clone())), T0)
+        .create_stream(A, R, "two", new(Some(a.clone())), T0)
         .unwrap_err();
     assert_eq!(err.code, LIMIT_EXCEEDED);
     let missing = KeyRef::Customer(arn("missing"));
     let err = w
-        .create_stream(R, "two", new(Some(missing)), T0)
+        .create_stream(A, R, "two", new(Some(missing)), T0)
         .unwrap_err();
     assert_eq!(err.code, INVALID_KMS_RESOURCE);
 
     assert_eq!(
-        w.describe_stream(R, "one", T0).unwrap().status,
+        w.describe_stream(A, R, "one", T0).unwrap().status,
         StreamStatus::Creating
     );
     let err = w
-        .start_encryption(R, "one", KeyRef::AwsOwned, "", T0)
+        .start_encryption(A, R, "one", KeyRef::AwsOwned, "", T0)
         .unwrap_err();
     assert_eq!(err.code, RESOURCE_IN_USE);
     let t = T0 + SETTLED;
     assert_eq!(
-        w.describe_stream(R, "one", t).unwrap().status,
+        w.describe_stream(A, R, "one", t).unwrap().status,
         StreamStatus::Active
     );
-    w.delete_stream(R, "one", t).unwrap();
+    w.delete_stream(A, R, "one", t).unwrap();
     assert_eq!(
-        w.describe_stream(R, "one", t).unwrap().status,
+        w.describe_stream(A, R, "one", t).unwrap().status,
         StreamStatus::Deleting
     );
     let gone = t + SETTLED;
     assert_eq!(
-        w.describe_stream(R, "one", gone).unwrap_err().code,
+        w.describe_stream(A, R, "one", gone).unwrap_err().code,
         RESOURCE_NOT_FOUND
     );
     assert!(w.stats(gone).cmk_streams.is_empty());
-    w.create_stream(R, "two", new(Some(a)), gone).unwrap();
+    w.create_stream(A, R, "two", new(Some(a)), gone).unwrap();
 }
 
 #[test]
@@ -479,13 +500,16 @@ fn list_is_sorted_paged_and_filtered() {
     msk.stream_type = "MSKAsSource".into();
     seed.streams.push(msk);
     let mut w = World::new(&config(), &seed, T0).unwrap();
-    let (page, more) = w.list_streams(R, 2, None, None, T0);
+    let (page, more) = w.list_streams(A, R, 2, None, None, T0);
     assert_eq!((page, more), (vec![name(0), name(1)], true));
-    let (page, more) = w.list_streams(R, 2, Some(&name(1)), None, T0);
+    let (page, more) = w.list_streams(A, R, 2, Some(&name(1)), None, T0);
     assert_eq!((page, more), (vec![name(2), "stream-00002a".into()], true));
-    let (page, more) = w.list_streams(R, 10, Some(&name(1)), Some(StreamType::DirectPut), T0);
+    let (page, more) = w.list_streams(A, R, 10, Some(&name(1)), Some(StreamType::DirectPut), T0);
     assert_eq!((page, more), (vec![name(2), name(3), name(4)], false));
-    assert_eq!(w.list_streams("eu-west-1", 10, None, None, T0).0.len(), 0);
+    assert_eq!(
+        w.list_streams(A, "eu-west-1", 10, None, None, T0).0.len(),
+        0
+    );
 }
 
 #[test]
@@ -497,7 +521,10 @@ fn faults_are_seeded_and_recorded() {
     };
     let decide = |w: &mut World| {
         (0..200)
-            .map(|_| w.admit("StartDeliveryStreamEncryption", R, "", true, true, T0))
+            .map(|_| {
+                let caller = w.caller("", T0);
+                w.admit("StartDeliveryStreamEncryption", &caller, R, true, true, T0)
+            })
             .collect::<Vec<_>>()
     };
     let a = decide(&mut world(cfg.clone(), 0, vec![]));
@@ -520,7 +547,8 @@ fn faults_are_seeded_and_recorded() {
     }
     // Unfaultable requests never are.
     let mut w = world(cfg, 0, vec![]);
-    assert!((0..100).all(|_| w.admit("X", R, "", false, false, T0) == Admission::Proceed));
+    let caller = w.caller("", T0);
+    assert!((0..100).all(|_| w.admit("X", &caller, R, false, false, T0) == Admission::Proceed));
     w.record_fault(
         "StartDeliveryStreamEncryption",
         FaultKind::Drop,

@@ -14,7 +14,7 @@ use serde::Serialize;
 #[derive(Debug, Clone, Serialize)]
 pub struct Exchange {
     pub label: String,
-    /// `firehose`, `kms` or `sts`: the model the answer is checked against.
+    /// `firehose`, `kms`, `sts` or `organizations`: the model the answer is checked against.
     pub service: &'static str,
     /// The operation named by the request (`None` when it names none the model has).
     pub operation: Option<String>,

@@ -2,14 +2,17 @@
 //!
 //! Sandboxes are started in-process (on a hand-moved clock) and driven through every operation
 //! they serve, in every state: streams of each type and status, encryption in each status with
-//! its failure descriptions in each place, keys of each state, spec and manager, each error
-//! each operation can give, and malformed requests of each kind. Every raw answer (status,
+//! its failure descriptions in each place, keys of each state, spec and manager, accounts of an
+//! organization with their roles (AssumeRole and ListAccounts through success, refusal, expiry,
+//! bad input and pages), each error each operation can give, and malformed requests of each
+//! kind. Every raw answer (status,
 //! headers, body) is saved, then `validate.py` checks each against botocore's models (pinned in
 //! `venv.rs`): the output shape of a 200, the error shapes an operation lists, and what the
 //! input model says of each request. The test prints every deviation and asserts there are
 //! none. It never skips: without Python it fails saying what to install.
 
 mod http;
+mod organization;
 mod scenarios;
 mod venv;
 
@@ -126,7 +129,10 @@ impl<'a> Driver<'a> {
         target: Option<&str>,
         body: &str,
     ) -> Option<Value> {
-        let sig_service = if service == "kms" { "kms" } else { "firehose" };
+        let sig_service = match service {
+            "kms" | "organizations" => service,
+            _ => "firehose",
+        };
         let mut headers = vec![
             ("Content-Type", "application/x-amz-json-1.1".to_owned()),
             ("X-Amz-Date", "20270115T080000Z".to_owned()),
@@ -156,6 +162,18 @@ impl<'a> Driver<'a> {
         let target = format!("TrentService.{op}");
         self.raw_json(label, "kms", Some(&target), &body.to_string())
             .unwrap_or(Value::Null)
+    }
+
+    /// An Organizations operation with a JSON body; the answer's body.
+    pub fn organizations(&mut self, label: &str, op: &str, body: Value) -> Value {
+        let target = format!("AWSOrganizationsV20161128.{op}");
+        self.raw_json(label, "organizations", Some(&target), &body.to_string())
+            .unwrap_or(Value::Null)
+    }
+
+    /// The raw body of the last answer.
+    pub fn last_body(&self) -> &str {
+        self.exchanges.last().map_or("", |e| e.body.as_str())
     }
 
     /// An STS (query protocol) request with a form body.
@@ -277,7 +295,12 @@ fn embedded_input_models_are_the_pinned_botocores() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    for name in ["firehose-input.json", "kms-input.json"] {
+    for name in [
+        "firehose-input.json",
+        "kms-input.json",
+        "sts-input.json",
+        "organizations-input.json",
+    ] {
         let embedded = std::fs::read_to_string(models.join(name)).unwrap();
         let published = std::fs::read_to_string(dir.join(name)).unwrap();
         assert!(

@@ -31,6 +31,7 @@ pub fn all() -> Vec<Exchange> {
     malformed(&mut out);
     documented(&mut out);
     credentials(&mut out);
+    super::organization::scenarios(&mut out);
     out
 }
 

@@ -15,9 +15,16 @@ What is checked:
 - an error answer must be HTTP 400 (500/503 for server faults), carry x-amzn-ErrorType equal
   to its `__type`, name an error the operation lists or a common one, carry a message string,
   and its other members must be members of the error shape;
-- STS answers must be the query protocol's XML: GetCallerIdentityResponse /
-  GetCallerIdentityResult with the output shape's members, or ErrorResponse / Error with Type,
-  Code and Message;
+- Organizations words a broken constraint as its modeled InvalidInputException (its
+  InvalidInputExceptionReason lists MAX_VALUE_EXCEEDED, MIN_VALUE_EXCEEDED, INVALID_PATTERN,
+  INPUT_REQUIRED, ...) rather than ValidationException, with the same message;
+- STS answers must be the query protocol's XML: <Op>Response / <Op>Result with the output
+  shape's members (nested structures, timestamps in ISO 8601), or ErrorResponse / Error with
+  Type, Code and Message, the code one the operation lists or a common one of the query
+  protocol, HTTP 403 for AccessDenied and the credential errors, the modeled status for the
+  modeled ones, 400 otherwise; a form that breaks the operation's input model must be refused
+  as STS refuses it: ValidationError ("N validation error(s) detected: ...") for a constraint,
+  MalformedInput for a value not of its type;
 - every answer carries x-amzn-RequestId.
 
 botocore's own validator checks inputs as Python values; the output walk here is our own, over
@@ -29,6 +36,7 @@ import json
 import math
 import sys
 import xml.etree.ElementTree as ET
+from urllib.parse import unquote_plus
 
 import regex
 from botocore.session import get_session
@@ -53,6 +61,27 @@ COMMON_ERRORS = {
     "UnrecognizedClientException",
 }
 SERVER_FAULTS = {"InternalFailure": 500, "ServiceUnavailable": 503}
+# The query protocol's common errors (STS) and their statuses: the credential errors and
+# AccessDenied are 403 (an expired token on STS: "StatusCode: 403 ... api error ExpiredToken",
+# pulumi/pulumi-aws#2560; AssumeRole denied: "403 Forbidden ... Sender AccessDenied",
+# amzn/selling-partner-api-models#2523), the rest 400 (ValidationError "status code: 400",
+# kreuzwerker/awsu#27).
+QUERY_COMMON_ERRORS = {
+    "AccessDenied": 403,
+    "ExpiredToken": 403,
+    "MissingAuthenticationToken": 403,
+    "InvalidClientTokenId": 403,
+    "SignatureDoesNotMatch": 403,
+    "IncompleteSignature": 400,
+    "InvalidAction": 400,
+    "MalformedInput": 400,
+    "ValidationError": 400,
+    "Throttling": 400,
+    "InternalFailure": 500,
+    "ServiceUnavailable": 503,
+}
+# Services that word a broken input constraint as their own modeled exception.
+CONSTRAINT_ERROR = {"organizations": "InvalidInputException"}
 
 deviations = []
 
@@ -206,6 +235,7 @@ def error_code(ex):
 
 def check_json(ex, model):
     label = ex["label"]
+    constraint_error = CONSTRAINT_ERROR.get(ex["service"], "ValidationException")
     headers = ex["headers"]
     status = ex["status"]
     if "x-amzn-requestid" not in headers:
@@ -232,7 +262,7 @@ def check_json(ex, model):
             if any(kind == "type" for kind, _, _ in found):
                 expected = ("SerializationException", [])
             elif found:
-                expected = ("ValidationException", found)
+                expected = (constraint_error, found)
 
     if status == 200:
         if expected is not None:
@@ -305,9 +335,9 @@ def check_json(ex, model):
     # A ValidationException may also carry a rule the model cannot express (KMS: an asymmetric
     # key needs a KeyUsage), but then it must not claim a constraint of the model.
     claims_model = isinstance(message, str) and " validation error" in message and " detected: " in message
-    if expected is None and op is not None and (code == "SerializationException" or (code == "ValidationException" and claims_model)):
+    if expected is None and op is not None and (code == "SerializationException" or (code == constraint_error and claims_model)):
         deviation(label, f"answered {code} ({message}) to a request that keeps the input model")
-    if expected is not None and expected[0] == "ValidationException" and code == "ValidationException":
+    if expected is not None and expected[0] == constraint_error and code == constraint_error:
         check_validation_message(label, message or "", expected[1])
 
 
@@ -325,6 +355,83 @@ def check_validation_message(label, message, found):
 # ----------------------------------------------------------------------------- STS (query/XML)
 
 
+def form_document(shape, params, key, malformed):
+    """The value of `shape` at form parameter `key` ("" for the input), as the query protocol
+    serializes it (nested members joined with '.', list elements `<key>.member.<n>`); None
+    when the form has nothing for it. A number or boolean that does not parse is appended to
+    `malformed` and kept as its text."""
+    t = shape.type_name
+    join = (lambda m: m) if not key else (lambda m: f"{key}.{m}")
+    if t == "structure":
+        fields = {}
+        for name, member in shape.members.items():
+            v = form_document(member, params, join(name), malformed)
+            if v is not None:
+                fields[name] = v
+        return fields if (not key or fields) else None
+    if t == "list":
+        items = []
+        while True:
+            v = form_document(shape.member, params, join(f"member.{len(items) + 1}"), malformed)
+            if v is None:
+                break
+            items.append(v)
+        return items if (items or params.get(key) == "") else None
+    if key not in params:
+        return None
+    text = params[key]
+    try:
+        if t in ("integer", "long"):
+            return int(text)
+        if t in ("double", "float"):
+            return float(text)
+        if t == "boolean":
+            return {"true": True, "false": False}[text]
+    except (ValueError, KeyError):
+        malformed.append(key)
+    return text
+
+
+def xml_value(shape, el, path, out, ns):
+    """Walks XML element `el` against output `shape` (the query protocol's XML: structure
+    members as child elements, list elements as <member>, scalars as text)."""
+    t = shape.type_name
+    if t == "structure":
+        seen = set()
+        for child in el:
+            name = child.tag[len(ns):] if child.tag.startswith(ns) else child.tag
+            member = shape.members.get(name)
+            if member is None:
+                out.append(("unknown", path + [name], "not a member of " + shape.name))
+                continue
+            seen.add(name)
+            xml_value(member, child, path + [name], out, ns)
+        for name in shape.required_members:
+            if name not in seen:
+                out.append(("required", path + [name], f"required member {name} of {shape.name} is missing"))
+    elif t == "list":
+        items = list(el)
+        bounds(shape.metadata, len(items), path, out, "length")
+        for i, child in enumerate(items):
+            xml_value(shape.member, child, path + [i], out, ns)
+    elif t == "timestamp":
+        text = el.text or ""
+        if not regex.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)", text):
+            out.append(("type", path, f"timestamp {text!r} is not ISO 8601"))
+    elif t in ("integer", "long"):
+        try:
+            value = int(el.text or "")
+        except ValueError:
+            out.append(("type", path, f"expected an integer, got {el.text!r}"))
+            return
+        bounds(shape.metadata, value, path, out, "value")
+    elif t == "boolean":
+        if (el.text or "") not in ("true", "false"):
+            out.append(("type", path, f"expected a boolean, got {el.text!r}"))
+    else:
+        walk(shape, el.text or "", path, out, output=True)
+
+
 def check_sts(ex, model):
     label = ex["label"]
     status = ex["status"]
@@ -336,8 +443,33 @@ def check_sts(ex, model):
         deviation(label, f"HTTP {status} body is not XML ({e}): {ex['body'][:120]!r}")
         return
     ns = "{" + model.metadata["xmlNamespace"] + "}"
+    op = model.operation_model(ex["operation"]) if ex.get("operation") in model.operation_names else None
+
+    # What the input model says of the form.
+    expected = None
+    if op is not None and op.input_shape is not None:
+        params = {}
+        for pair in ex["request"].split("&"):
+            if pair:
+                k, _, v = pair.partition("=")
+                params.setdefault(unquote_plus(k), unquote_plus(v))
+        malformed = []
+        document = form_document(op.input_shape, params, "", malformed)
+        found = []
+        if malformed:
+            expected = ("MalformedInput", [])
+        else:
+            walk(op.input_shape, document, [], found, output=False)
+            if found:
+                expected = ("ValidationError", found)
+
     if status == 200:
-        op = model.operation_model(ex["operation"])
+        if expected is not None:
+            deviation(label, f"accepted a request the input model refuses (expected {expected[0]}: "
+                      + "; ".join(f"{show(p)}: {w}" for _, p, w in expected[1]) + ")")
+        if op is None:
+            deviation(label, "HTTP 200 for an action the model does not have")
+            return
         want = ns + op.name + "Response"
         if root.tag != want:
             deviation(label, f"root {root.tag}, expected {want}")
@@ -347,22 +479,10 @@ def check_sts(ex, model):
         if not children or children[0].tag != result_tag:
             deviation(label, f"first child is not {result_tag}")
             return
-        members = op.output_shape.members
-        seen = set()
-        for el in children[0]:
-            name = el.tag[len(ns):] if el.tag.startswith(ns) else el.tag
-            member = members.get(name)
-            if member is None:
-                deviation(label, f"{name} is not a member of {op.output_shape.name}")
-                continue
-            seen.add(name)
-            found = []
-            walk(member, el.text or "", [name], found, output=True)
-            for _, path, what in found:
-                deviation(label, f"output {show(path)}: {what}")
-        for name in op.output_shape.required_members:
-            if name not in seen:
-                deviation(label, f"required member {name} is missing")
+        found = []
+        xml_value(op.output_shape, children[0], [], found, ns)
+        for kind, path, what in found:
+            deviation(label, f"output {show(path)}: {what}")
         return
     if root.tag != ns + "ErrorResponse":
         deviation(label, f"error root {root.tag}, expected {ns}ErrorResponse")
@@ -377,8 +497,34 @@ def check_sts(ex, model):
             deviation(label, f"Error without {part}")
     if root.find(ns + "RequestId") is None:
         deviation(label, "ErrorResponse without RequestId")
-    if status not in (400, 403):
-        deviation(label, f"STS error answered HTTP {status}")
+    code = (error.findtext(ns + "Code") or "").strip()
+    message = error.findtext(ns + "Message") or ""
+    listed = {}
+    if op is not None:
+        for shape in op.error_shapes:
+            listed[shape.error_code] = shape.metadata.get("error", {}).get("httpStatusCode", 400)
+    if code in listed:
+        want = listed[code]
+    elif code in QUERY_COMMON_ERRORS:
+        want = QUERY_COMMON_ERRORS[code]
+    else:
+        deviation(label, f"{code} is neither an error the action lists ({', '.join(sorted(listed))}) nor a common one")
+        want = None
+    if want is not None and status != want:
+        deviation(label, f"{code} answered HTTP {status}, expected {want}")
+    kind = (error.findtext(ns + "Type") or "").strip()
+    if kind != ("Receiver" if status >= 500 else "Sender"):
+        deviation(label, f"Error Type {kind!r} for HTTP {status}")
+    if code == "InvalidAction":
+        expected = None  # an action not served: what its input deserves does not arise
+    claims_model = " validation error" in message and " detected: " in message
+    if expected is not None and code != expected[0] and code not in ("ExpiredToken", "MissingAuthenticationToken"):
+        deviation(label, f"answered {code} to a request the input model refuses with {expected[0]}: "
+                  + "; ".join(f"{show(p)}: {w}" for _, p, w in expected[1]))
+    if expected is None and op is not None and (code == "MalformedInput" or (code == "ValidationError" and claims_model)):
+        deviation(label, f"answered {code} ({message}) to a request that keeps the input model")
+    if expected is not None and expected[0] == "ValidationError" and code == "ValidationError":
+        check_validation_message(label, message, expected[1])
 
 
 # ----------------------------------------------------------------------------- main
@@ -387,7 +533,7 @@ def check_sts(ex, model):
 def main():
     exchanges = json.load(open(sys.argv[1]))
     session = get_session()
-    models = {name: session.get_service_model(name) for name in ("firehose", "kms", "sts")}
+    models = {name: session.get_service_model(name) for name in ("firehose", "kms", "sts", "organizations")}
     for ex in exchanges:
         ex["headers"] = {k.lower(): v for k, v in ex["headers"].items()}
         service = ex["service"]

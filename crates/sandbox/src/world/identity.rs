@@ -1,0 +1,207 @@
+//! Who is calling, and STS `AssumeRole`. Each request acts in the account of its access key:
+//! a key AssumeRole issued acts in its role's account until it expires, a seeded credential in
+//! its account, any other key (the base credentials) in the sandbox's own account.
+//!
+//! AssumeRole (STS model `AssumeRoleRequest`; its input constraints are the wire's) issues
+//! credentials for a role of an account of the world when the role exists, its account is
+//! ACTIVE and the request gives the `ExternalId` the role requires; anything else is
+//! `AccessDenied` (HTTP 403), "User: `<caller>` is not authorized to perform: sts:AssumeRole on
+//! resource: `<RoleArn>`", as AWS answers. `DurationSeconds` (default 3600) may not exceed the
+//! role's `MaxSessionDuration` (default one hour), nor one hour when the caller is itself an
+//! assumed role (role chaining): `ValidationError` with AWS's messages. The credentials expire
+//! on the sandbox's clock after their duration; then every request signed with them is
+//! refused as expired (`front_door`).
+
+use rand::Rng;
+
+use super::World;
+use crate::vocabulary::{
+    AccountStatus, ApiError, DEFAULT_SESSION_SECONDS, Millis, ROLE_CHAINING_MAX_SECONDS, RoleArn,
+    assumed_role_arn, codes, partition, role_id,
+};
+
+/// An access key the sandbox knows.
+#[derive(Debug, Clone)]
+pub(super) struct Credential {
+    account: String,
+    expires_at: Millis,
+    session: Option<Session>,
+}
+
+impl Credential {
+    /// A seeded access key of `account`, expiring at `expires_at`.
+    pub(super) fn seeded(account: String, expires_at: Millis) -> Self {
+        Credential {
+            account,
+            expires_at,
+            session: None,
+        }
+    }
+}
+
+/// An assumed-role session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// The role's name.
+    pub role: String,
+    /// `RoleSessionName`.
+    pub name: String,
+    /// The role's unique id (`AROA...`).
+    pub role_id: String,
+}
+
+/// Who a request is from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The account the request acts in.
+    pub account: String,
+    /// The assumed-role session of its credentials, if AssumeRole issued them.
+    pub session: Option<Session>,
+    /// Whether its credentials have expired.
+    pub expired: bool,
+}
+
+impl Caller {
+    /// The caller's ARN, as GetCallerIdentity and AWS's messages name it: the assumed-role
+    /// session, or the user `sandbox` of its account.
+    pub fn arn(&self, region: &str) -> String {
+        let partition = partition(region);
+        match &self.session {
+            Some(s) => assumed_role_arn(partition, &self.account, &s.role, &s.name),
+            None => format!("arn:{partition}:iam::{}:user/sandbox", self.account),
+        }
+    }
+}
+
+/// What an AssumeRole asks for (its members the model has checked).
+#[derive(Debug, Clone, Copy)]
+pub struct AssumeRoleRequest<'a> {
+    pub role_arn: &'a str,
+    pub session_name: &'a str,
+    pub duration_seconds: Option<u64>,
+    pub external_id: Option<&'a str>,
+}
+
+/// Credentials AssumeRole issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issued {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: String,
+    pub expires_at: Millis,
+    /// `AssumedRoleUser.AssumedRoleId`: `<role id>:<session name>`.
+    pub assumed_role_id: String,
+    /// `AssumedRoleUser.Arn`.
+    pub arn: String,
+}
+
+const UPPER: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+const BASE64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+impl World {
+    /// The caller of a request signed with `access_key` ("" when unsigned), as of `now`.
+    pub fn caller(&self, access_key: &str, now: Millis) -> Caller {
+        match self.credentials.get(access_key) {
+            Some(c) => Caller {
+                account: c.account.clone(),
+                session: c.session.clone(),
+                expired: now >= c.expires_at,
+            },
+            None => Caller {
+                account: self.account.clone(),
+                session: None,
+                expired: false,
+            },
+        }
+    }
+
+    /// AssumeRole by `caller` (a request of `region`): new credentials for the role, or why
+    /// not.
+    pub fn assume_role(
+        &mut self,
+        caller: &Caller,
+        region: &str,
+        request: &AssumeRoleRequest<'_>,
+        now: Millis,
+    ) -> Result<Issued, ApiError> {
+        let denied = ApiError::new(
+            codes::ACCESS_DENIED_QUERY,
+            format!(
+                "User: {} is not authorized to perform: sts:AssumeRole on resource: {}",
+                caller.arn(region),
+                request.role_arn
+            ),
+        );
+        let Some(target) = RoleArn::parse(request.role_arn) else {
+            return Err(denied);
+        };
+        let Some(account) = self.accounts.get_mut(&target.account) else {
+            return Err(denied);
+        };
+        let role = account
+            .roles
+            .get(&target.name)
+            .filter(|_| account.status == AccountStatus::Active)
+            .filter(|role| {
+                role.external_id
+                    .as_deref()
+                    .is_none_or(|id| request.external_id == Some(id))
+            });
+        let Some(role) = role else {
+            account.counters.assume_role_denied += 1;
+            return Err(denied);
+        };
+        let duration = request.duration_seconds.unwrap_or(DEFAULT_SESSION_SECONDS);
+        if caller.session.is_some() && duration > ROLE_CHAINING_MAX_SECONDS {
+            return Err(ApiError::new(
+                codes::VALIDATION_QUERY,
+                "The requested DurationSeconds exceeds the 1 hour session limit for roles \
+                 assumed by role chaining.",
+            ));
+        }
+        if duration > role.max_session {
+            return Err(ApiError::new(
+                codes::VALIDATION_QUERY,
+                "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
+            ));
+        }
+        let role_name = role.name.clone();
+        account.counters.sessions_issued += 1;
+        let role_id = role_id(request.role_arn);
+        let session = Session {
+            role: role_name.clone(),
+            name: request.session_name.to_owned(),
+            role_id: role_id.clone(),
+        };
+        let access_key_id = format!("ASIA{}", self.draw(UPPER, 16));
+        let issued = Issued {
+            secret_access_key: self.draw(BASE64, 40),
+            session_token: format!("IQoJb3JpZ2luX2VjE{}", self.draw(BASE64, 300)),
+            expires_at: now + duration as Millis * 1_000,
+            assumed_role_id: format!("{role_id}:{}", request.session_name),
+            arn: assumed_role_arn(
+                &target.partition,
+                &target.account,
+                &role_name,
+                request.session_name,
+            ),
+            access_key_id: access_key_id.clone(),
+        };
+        self.credentials.insert(
+            access_key_id,
+            Credential {
+                account: target.account,
+                expires_at: issued.expires_at,
+                session: Some(session),
+            },
+        );
+        Ok(issued)
+    }
+
+    /// `n` characters of `alphabet`, drawn from the seeded id generator.
+    fn draw(&mut self, alphabet: &[u8], n: usize) -> String {
+        (0..n)
+            .map(|_| alphabet[self.id_rng.random_range(0..alphabet.len())] as char)
+            .collect()
+    }
+}
