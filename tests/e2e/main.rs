@@ -13,6 +13,7 @@
 mod aws_cli;
 mod common;
 
+mod accounts;
 mod apply;
 mod chaos;
 mod cli;

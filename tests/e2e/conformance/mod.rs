@@ -32,11 +32,13 @@
 //! Setup apart from scenarios: `moto` makes the virtualenv and runs the server, `backend` puts
 //! moto or our sandbox behind one interface, `sdk` seeds a backend through the SDK and reads it
 //! back with a direct Describe, `mixed` is the fleet of scenarios 1, 2, 3 and 5; `scenarios` holds
-//! the five scenarios and `tls` the private certificate authority test (moto over HTTPS).
+//! those five scenarios, `organization` scenario 6 (three member accounts reached with
+//! `--assume-role`: moto makes them through Organizations, the sandbox is started with them) and `tls` the private certificate authority test (moto over HTTPS).
 
 mod backend;
 mod mixed;
 mod moto;
+mod organization;
 mod scenarios;
 mod sdk;
 mod tls;
