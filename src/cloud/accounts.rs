@@ -17,8 +17,9 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 
 use super::{CallError, Cloud};
 
-/// How to reach another account: the role to assume in it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How to reach another account: the role to assume in it. Recorded with each run, so that
+/// `resume`, `apply --plan` and `rollback` reach the same accounts the same way.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Roles {
     /// The role's ARN with `{account}` where the account goes.
     pub template: String,
@@ -72,11 +73,14 @@ pub type Unreachable = String;
 pub struct Accounts {
     base_sdk: SdkConfig,
     base: Arc<Cloud>,
-    roles: Option<Roles>,
+    /// Set once: from the flags, or adopted from the run or plan being taken up.
+    roles: std::sync::OnceLock<Roles>,
     /// Every account asked for so far, reached or not.
     reached: tokio::sync::Mutex<HashMap<String, Result<Arc<Cloud>, Unreachable>>>,
     /// The run the role sessions are named after.
     run: std::sync::OnceLock<i64>,
+    /// The base account as far as STS could tell, asked once (`None`: it could not).
+    base_lookup: tokio::sync::OnceCell<Option<String>>,
     /// Session credentials first seen longer ago are refreshed before a customer-key Start.
     max_credential_age: Duration,
 }
@@ -87,9 +91,10 @@ impl Accounts {
             max_credential_age,
             base: Arc::new(Cloud::new(sdk.clone())),
             base_sdk: sdk,
-            roles,
+            roles: roles.map(std::sync::OnceLock::from).unwrap_or_default(),
             reached: tokio::sync::Mutex::default(),
             run: std::sync::OnceLock::new(),
+            base_lookup: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -113,7 +118,18 @@ impl Accounts {
     }
 
     pub fn roles(&self) -> Option<&Roles> {
-        self.roles.as_ref()
+        self.roles.get()
+    }
+
+    /// Takes up the roles a run or plan was made with when none were given now (the flags win);
+    /// learns the base account for pacing. Before any other account is reached.
+    pub async fn adopt_roles(&self, roles: Option<Roles>) -> Result<(), CallError> {
+        if let Some(roles) = roles
+            && self.roles.set(roles).is_ok()
+        {
+            self.base_account().await?;
+        }
+        Ok(())
     }
 
     /// The account the base credentials act in (STS, asked once).
@@ -130,20 +146,31 @@ impl Accounts {
     /// names the base credentials' — [`SELF`].
     pub fn pace_key<'a>(&'a self, account: Option<&'a str>) -> &'a str {
         match account {
-            Some(a) if self.roles.is_some() && self.base_account_now() != Some(a) => a,
+            Some(a) if self.roles().is_some() && self.base_account_now() != Some(a) => a,
             _ => SELF,
         }
     }
 
     /// The clients that act in `account` (`None`: the base credentials' account). Without
-    /// `--assume-role` that is always the base credentials (the survey never lets a row of
-    /// another account through). Reached once; later calls are a lookup.
+    /// `--assume-role` that is the base credentials, for their own account only: a stream
+    /// known to be another's is refused (an endpoint without STS, which cannot say whose the
+    /// credentials are, is trusted as before). Reached once; later calls are a lookup.
     pub async fn cloud(&self, account: Option<&str>) -> Result<Arc<Cloud>, Unreachable> {
         let Some(account) = account else {
             return Ok(self.base.clone());
         };
-        if self.roles.is_none() {
-            return Ok(self.base.clone());
+        if self.roles().is_none() {
+            let base = self
+                .base_lookup
+                .get_or_init(|| async { self.base_account().await.ok() })
+                .await;
+            return match base {
+                Some(base) if base != account => Err(format!(
+                    "the credentials act in account {base}; reaching account {account} needs \
+                     --assume-role"
+                )),
+                _ => Ok(self.base.clone()),
+            };
         }
         self.reach(account).await
     }
@@ -174,7 +201,7 @@ impl Accounts {
         if base == account {
             return Ok(self.base.clone());
         }
-        let Some(roles) = &self.roles else {
+        let Some(roles) = self.roles() else {
             return Err(format!(
                 "the credentials act in account {base}; reaching account {account} needs \
                  --assume-role"

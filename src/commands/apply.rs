@@ -102,7 +102,7 @@ pub async fn apply(args: &ApplyOptions) -> anyhow::Result<Exit> {
         None => None,
     };
     let ledger = &session.ledger;
-    let place = session.place().await;
+    let mut place = session.place().await;
     if let Some(saved) = &saved
         && let Some(then) = ledger
             .runs_of_plan(saved.id)?
@@ -111,6 +111,8 @@ pub async fn apply(args: &ApplyOptions) -> anyhow::Result<Exit> {
     {
         let what = format!("plan {}", saved.id);
         place.check(&then, &what, args.run.allow_endpoint_change)?;
+        Place::adopt_roles(&then, &session).await?;
+        place.roles = session.accounts.roles().cloned();
     }
     let lock = take_lock(ledger)?;
     // Runs stopped before their plan was created have nothing to resume.
@@ -426,6 +428,7 @@ async fn resume_locked(
             &format!("run {}", row.id),
             options.allow_endpoint_change,
         )?;
+        Place::adopt_roles(&then, session).await?;
     }
     lock.set_run(row.id)?;
     let settings = match row.plan_id {

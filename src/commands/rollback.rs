@@ -50,10 +50,12 @@ pub async fn rollback(args: &RollbackOptions) -> anyhow::Result<Exit> {
     )
     .await?;
     let ledger = &session.ledger;
-    let place = session.place().await;
+    let mut place = session.place().await;
     if let Some(then) = Place::of_run(&of.args) {
         let what = format!("run {}", of.id);
         place.check(&then, &what, args.run.allow_endpoint_change)?;
+        Place::adopt_roles(&then, &session).await?;
+        place.roles = session.accounts.roles().cloned();
     }
     // A dry run is a plan run (it changes nothing and leaves no run to resume); else the
     // rollback holds the lock and is a run of its own.

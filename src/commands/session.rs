@@ -35,6 +35,10 @@ pub enum LedgerMode {
 pub struct Place {
     pub endpoint: String,
     pub account: Option<String>,
+    /// How other accounts were reached (`--assume-role`), taken up again by `resume`,
+    /// `apply --plan` and `rollback` when not given anew.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<crate::cloud::Roles>,
 }
 
 /// What `Place::endpoint` says for the in-process sandbox, which ends with its process.
@@ -45,6 +49,22 @@ impl Place {
     pub fn of_run(args: &str) -> Option<Place> {
         let doc: serde_json::Value = serde_json::from_str(args).ok()?;
         serde_json::from_value(doc.get("place")?.clone()).ok()
+    }
+
+    /// Takes up the roles `then` reached other accounts with, unless roles were given now.
+    pub async fn adopt_roles(then: &Place, session: &Session) -> anyhow::Result<()> {
+        session
+            .accounts
+            .adopt_roles(then.roles.clone())
+            .await
+            .map_err(|e| {
+                crate::observe::ObserveError::from_call(
+                    "sts:GetCallerIdentity",
+                    "GetCallerIdentity (for --assume-role)".into(),
+                    e,
+                )
+                .into()
+            })
     }
 
     /// Refuses to take up `what` (a run or a plan) recorded at `then` from here, unless allowed.
@@ -107,6 +127,7 @@ impl Session {
         Place {
             endpoint: self.endpoint.clone(),
             account,
+            roles: self.accounts.roles().cloned(),
         }
     }
 
