@@ -37,9 +37,13 @@ impl Ledger {
         !self.conn.is_autocommit()
     }
 
-    /// Runs `f` all or nothing: in a transaction of its own, or as a savepoint of the open
-    /// batch (committed with it).
+    /// Runs `f` all or nothing: in a transaction of its own, or inside the open batch, which
+    /// a failed write fails as a whole (its owner rolls it back). No savepoint inside a batch:
+    /// SQLite would journal every page the batch touched again into a temporary file.
     pub(crate) fn atomic<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        if self.in_batch() {
+            return f(&self.conn);
+        }
         self.conn.prepare_cached("SAVEPOINT atomic")?.execute([])?;
         match f(&self.conn) {
             Ok(value) => {
