@@ -4,10 +4,11 @@
 //! pacer adjustment or a notice; each answer, observation, timer, signal and heartbeat becomes
 //! an event. Decisions are the engine's (`crate::engine`).
 //!
-//! Each turn of the loop (one wake-up, plus whatever else is already waiting, up to
-//! [`TURN_MAX`]) is one ledger transaction ([`Turn`]). The attempt row of a Start is committed
-//! before the request leaves: the worker, once it has its token, asks the loop, which writes
-//! the row and lets it send once the turn that wrote it is committed.
+//! The loop's writes go into one ledger transaction ([`Turn`]) per turn (one wake-up, plus
+//! whatever else is already waiting, up to [`TURN_MAX`]), or per several turns when they come
+//! less than [`COMMIT_EVERY`] apart. The attempt row of a Start is committed before the request
+//! leaves: the worker, once it has its token, asks the loop, which writes the row and lets it
+//! send once the transaction that holds it is committed.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -50,14 +51,24 @@ enum Msg {
 /// writes.
 pub const TURN_MAX: usize = 256;
 
+/// The least time between two commits: a turn that ends sooner after the last commit stays
+/// open, and the next turn adds to it (or a timer commits it when the time is up). Under load
+/// each commit then carries several turns' writes for one wait on the disk, at the cost of a
+/// Start waiting up to about this long (tokio's timer ticks in milliseconds) for its go-ahead.
+pub const COMMIT_EVERY: Duration = Duration::from_millis(1);
+
 /// What woke the loop.
 enum Wake {
     Observed(Option<Observed>),
     Message(Option<Msg>),
     Timer,
-    Signal { stop: bool },
+    Signal {
+        stop: bool,
+    },
     Heartbeat,
     Progress,
+    /// The open turn is due to be committed.
+    Commit,
 }
 
 /// Everything the loop needs besides the engine.
@@ -112,9 +123,13 @@ impl<'l> Dispatcher<'l> {
         }
         self.event(&mut state, &mut io, Event::Added(items))?;
         io.commit()?;
+        let mut last_commit = tokio::time::Instant::now();
         while !state.is_finished() {
             let now = io.clock.now();
             let wake_at = state.poll_timeout();
+            // An open turn is committed when its time is up, whatever else happens.
+            let commit_due = io.turn.is_some();
+            let commit_at = last_commit + COMMIT_EVERY;
             let taking = state.takes_observations() && feed.as_ref().is_some_and(|f| !f.closed);
             let wake = tokio::select! {
                 observed = recv(&mut feed), if taking => Wake::Observed(observed),
@@ -125,7 +140,13 @@ impl<'l> Dispatcher<'l> {
                 },
                 _ = heartbeat.tick() => Wake::Heartbeat,
                 _ = progress.tick() => Wake::Progress,
+                _ = tokio::time::sleep_until(commit_at), if commit_due => Wake::Commit,
             };
+            if let Wake::Commit = wake {
+                io.commit()?;
+                last_commit = tokio::time::Instant::now();
+                continue;
+            }
             if let Wake::Progress = wake {
                 let snap = state.snapshot(io.clock.now());
                 if snap != last_snapshot {
@@ -134,10 +155,16 @@ impl<'l> Dispatcher<'l> {
                 }
                 continue;
             }
-            io.turn = Some(Turn::begin(self.ledger)?);
+            if io.turn.is_none() {
+                io.turn = Some(Turn::begin(self.ledger)?);
+            }
             self.turn(&mut state, &mut io, &mut feed, &mut rx, wake)?;
-            io.commit()?;
+            if tokio::time::Instant::now() >= commit_at {
+                io.commit()?;
+                last_commit = tokio::time::Instant::now();
+            }
         }
+        io.commit()?;
         let now = io.clock.now();
         let _ = self.notices.send(Notice::Progress(state.snapshot(now)));
         let (first_poll, samples, early) = state.polling_stats();
@@ -166,7 +193,7 @@ impl<'l> Dispatcher<'l> {
                 self.observed(state, io, f, observed)?;
             }
             Wake::Message(Some(msg)) => self.message(state, io, msg)?,
-            Wake::Message(None) | Wake::Progress => {}
+            Wake::Message(None) | Wake::Progress | Wake::Commit => {}
             Wake::Timer => self.event(state, io, Event::Tick)?,
             Wake::Signal { stop } => {
                 if stop {
