@@ -4,8 +4,11 @@
 //! pacer adjustment or a notice; each answer, observation, timer, signal and heartbeat becomes
 //! an event. Decisions are the engine's (`crate::engine`).
 //!
-//! The attempt row of a Start is committed before the request leaves: the worker, once it
-//! has its token, asks the loop, which writes the row, then lets it send.
+//! The loop's writes go into one ledger transaction ([`Turn`]) per turn (one wake-up, plus
+//! whatever else is already waiting, up to [`TURN_MAX`]), or per several turns when they come
+//! less than [`COMMIT_EVERY`] apart. The attempt row of a Start is committed before the request
+//! leaves: the worker, once it has its token, asks the loop, which writes the row and lets it
+//! send once the transaction that holds it is committed.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -14,6 +17,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::Feed;
+use super::turn::Turn;
 use crate::clock::{Clock, EpochMillis};
 use crate::cloud::{Accounts, CallError};
 use crate::engine::{Effect, Event, NewItem, Notice, Outcome, RunState, Snapshot, Why};
@@ -49,6 +53,31 @@ enum Msg {
     },
 }
 
+/// Most messages (and, apart, observations) one turn takes before it commits: a turn holds
+/// its Starts until its commit, so it is kept short; under load each commit carries many
+/// writes.
+pub const TURN_MAX: usize = 256;
+
+/// The least time between two commits: a turn that ends sooner after the last commit stays
+/// open, and the next turn adds to it (or a timer commits it when the time is up). Under load
+/// each commit then carries several turns' writes for one wait on the disk, at the cost of a
+/// Start waiting up to about this long (tokio's timer ticks in milliseconds) for its go-ahead.
+pub const COMMIT_EVERY: Duration = Duration::from_millis(1);
+
+/// What woke the loop.
+enum Wake {
+    Observed(Option<Observed>),
+    Message(Option<Msg>),
+    Timer,
+    Signal {
+        stop: bool,
+    },
+    Heartbeat,
+    Progress,
+    /// The open turn is due to be committed.
+    Commit,
+}
+
 /// Everything the loop needs besides the engine.
 pub struct Dispatcher<'a> {
     pub ledger: &'a Ledger,
@@ -61,16 +90,18 @@ pub struct Dispatcher<'a> {
 }
 
 /// The loop's own bookkeeping.
-struct Io {
+struct Io<'l> {
     clock: Arc<dyn Clock>,
     tx: mpsc::UnboundedSender<Msg>,
+    /// The turn under way: its transaction and the Starts it holds.
+    turn: Option<Turn<'l>>,
     /// The attempt row of each Start in flight.
     attempts: HashMap<usize, i64>,
     /// The attempt just answered, for a `MarkBudgetFull` that follows.
     answered: Option<(usize, i64)>,
 }
 
-impl Dispatcher<'_> {
+impl<'l> Dispatcher<'l> {
     /// Runs `items`, plus what `feed` decides as its observations arrive, to the end (or until
     /// `stop` turns true), returning what happened and the feed.
     pub async fn run(
@@ -84,6 +115,7 @@ impl Dispatcher<'_> {
         let mut io = Io {
             clock: self.ledger.clock(),
             tx,
+            turn: None,
             attempts: HashMap::new(),
             answered: None,
         };
@@ -92,52 +124,54 @@ impl Dispatcher<'_> {
         ));
         let mut progress = tokio::time::interval(Duration::from_millis(250));
         let mut last_snapshot = Snapshot::default();
+        io.turn = Some(Turn::begin(self.ledger)?);
         if *stop.borrow() {
             self.event(&mut state, &mut io, Event::Shutdown)?;
         }
         self.event(&mut state, &mut io, Event::Added(items))?;
+        io.commit()?;
+        let mut last_commit = tokio::time::Instant::now();
         while !state.is_finished() {
             let now = io.clock.now();
-            let wake = state.poll_timeout();
+            let wake_at = state.poll_timeout();
+            // An open turn is committed when its time is up, whatever else happens.
+            let commit_due = io.turn.is_some();
+            let commit_at = last_commit + COMMIT_EVERY;
             let taking = state.takes_observations() && feed.as_ref().is_some_and(|f| !f.closed);
-            tokio::select! {
-                observed = recv(&mut feed), if taking => {
-                    let f = feed.as_mut().expect("taking observations");
-                    self.observed(&mut state, &mut io, f, observed)?;
+            let wake = tokio::select! {
+                observed = recv(&mut feed), if taking => Wake::Observed(observed),
+                msg = rx.recv() => Wake::Message(msg),
+                _ = sleep_until(wake_at, now), if wake_at.is_some() => Wake::Timer,
+                changed = stop.changed(), if !state.is_stopping() => Wake::Signal {
+                    stop: changed.is_err() || *stop.borrow(),
+                },
+                _ = heartbeat.tick() => Wake::Heartbeat,
+                _ = progress.tick() => Wake::Progress,
+                _ = tokio::time::sleep_until(commit_at), if commit_due => Wake::Commit,
+            };
+            if let Wake::Commit = wake {
+                io.commit()?;
+                last_commit = tokio::time::Instant::now();
+                continue;
+            }
+            if let Wake::Progress = wake {
+                let snap = state.snapshot(io.clock.now());
+                if snap != last_snapshot {
+                    let _ = self.notices.send(Notice::Progress(snap.clone()));
+                    last_snapshot = snap;
                 }
-                msg = rx.recv() => {
-                    if let Some(msg) = msg {
-                        self.message(&mut state, &mut io, msg)?;
-                        // Take whatever else is already here before deciding again.
-                        while let Ok(msg) = rx.try_recv() {
-                            self.message(&mut state, &mut io, msg)?;
-                        }
-                    }
-                }
-                _ = sleep_until(wake, now), if wake.is_some() => {
-                    self.event(&mut state, &mut io, Event::Tick)?;
-                }
-                changed = stop.changed(), if !state.is_stopping() => {
-                    if changed.is_err() || *stop.borrow() {
-                        self.event(&mut state, &mut io, Event::Shutdown)?;
-                    }
-                }
-                _ = heartbeat.tick() => {
-                    let (pid, host) = &self.lock_owner;
-                    if !self.ledger.heartbeat_lock(*pid, host)? {
-                        let why = "the apply lock was taken over by another process; stopped to keep one writer";
-                        self.event(&mut state, &mut io, Event::Abort(why.into()))?;
-                    }
-                }
-                _ = progress.tick() => {
-                    let snap = state.snapshot(io.clock.now());
-                    if snap != last_snapshot {
-                        let _ = self.notices.send(Notice::Progress(snap.clone()));
-                        last_snapshot = snap;
-                    }
-                }
+                continue;
+            }
+            if io.turn.is_none() {
+                io.turn = Some(Turn::begin(self.ledger)?);
+            }
+            self.turn(&mut state, &mut io, &mut feed, &mut rx, wake)?;
+            if tokio::time::Instant::now() >= commit_at {
+                io.commit()?;
+                last_commit = tokio::time::Instant::now();
             }
         }
+        io.commit()?;
         let now = io.clock.now();
         let _ = self.notices.send(Notice::Progress(state.snapshot(now)));
         let (first_poll, samples, early) = state.polling_stats();
@@ -150,11 +184,62 @@ impl Dispatcher<'_> {
         Ok((state.into_outcome(now), feed))
     }
 
+    /// One turn: what woke the loop, then whatever else is already waiting (up to
+    /// [`TURN_MAX`] messages and as many observations), all written in the turn's transaction.
+    fn turn(
+        &self,
+        state: &mut RunState,
+        io: &mut Io<'l>,
+        feed: &mut Option<Feed>,
+        rx: &mut mpsc::UnboundedReceiver<Msg>,
+        wake: Wake,
+    ) -> Result<(), LedgerError> {
+        match wake {
+            Wake::Observed(observed) => {
+                let f = feed.as_mut().expect("taking observations");
+                self.observed(state, io, f, observed)?;
+            }
+            Wake::Message(Some(msg)) => self.message(state, io, msg)?,
+            Wake::Message(None) | Wake::Progress | Wake::Commit => {}
+            Wake::Timer => self.event(state, io, Event::Tick)?,
+            Wake::Signal { stop } => {
+                if stop {
+                    self.event(state, io, Event::Shutdown)?;
+                }
+            }
+            Wake::Heartbeat => {
+                let (pid, host) = &self.lock_owner;
+                if !self.ledger.heartbeat_lock(*pid, host)? {
+                    let why = "the apply lock was taken over by another process; stopped to keep one writer";
+                    self.event(state, io, Event::Abort(why.into()))?;
+                }
+            }
+        }
+        // Take whatever else is already here before committing.
+        for _ in 0..TURN_MAX {
+            let Ok(msg) = rx.try_recv() else { break };
+            self.message(state, io, msg)?;
+        }
+        for _ in 0..TURN_MAX {
+            let Some(f) = feed.as_mut().filter(|f| !f.closed) else {
+                break;
+            };
+            if !state.takes_observations() {
+                break;
+            }
+            let Ok(observed) = f.observed.try_recv() else {
+                break;
+            };
+            self.observed(state, io, f, Some(observed))?;
+        }
+        Ok(())
+    }
+
     /// One observation from the survey: recorded and decided, then given to the engine.
     fn observed(
         &self,
         state: &mut RunState,
-        io: &mut Io,
+        io: &mut Io<'l>,
         feed: &mut Feed,
         observed: Option<Observed>,
     ) -> Result<(), LedgerError> {
@@ -177,7 +262,7 @@ impl Dispatcher<'_> {
         self.event(state, io, event)
     }
 
-    fn message(&self, state: &mut RunState, io: &mut Io, msg: Msg) -> Result<(), LedgerError> {
+    fn message(&self, state: &mut RunState, io: &mut Io<'l>, msg: Msg) -> Result<(), LedgerError> {
         match msg {
             Msg::Sending { item, reply } => {
                 let id = state
@@ -190,7 +275,15 @@ impl Dispatcher<'_> {
                 };
                 let effects = state.handle(Event::StartSending { item }, io.clock.now());
                 self.execute(state, io, effects, Some(row))?;
-                let _ = reply.send(io.attempts.contains_key(&item));
+                if io.attempts.contains_key(&item) {
+                    // Sent once the turn that wrote its attempt is committed.
+                    io.turn
+                        .as_mut()
+                        .expect("messages are taken in a turn")
+                        .hold(reply);
+                } else {
+                    let _ = reply.send(false);
+                }
                 Ok(())
             }
             Msg::Withheld { item, why, details } => {
@@ -231,7 +324,12 @@ impl Dispatcher<'_> {
     }
 
     /// Hands one event to the engine and carries out what it asks.
-    fn event(&self, state: &mut RunState, io: &mut Io, event: Event) -> Result<(), LedgerError> {
+    fn event(
+        &self,
+        state: &mut RunState,
+        io: &mut Io<'l>,
+        event: Event,
+    ) -> Result<(), LedgerError> {
         let effects = state.handle(event, io.clock.now());
         self.execute(state, io, effects, None)
     }
@@ -241,7 +339,7 @@ impl Dispatcher<'_> {
     fn execute(
         &self,
         state: &mut RunState,
-        io: &mut Io,
+        io: &mut Io<'l>,
         effects: Vec<Effect>,
         row: Option<i64>,
     ) -> Result<(), LedgerError> {
@@ -385,6 +483,16 @@ impl Dispatcher<'_> {
                 result: Box::new(result),
             });
         });
+    }
+}
+
+impl Io<'_> {
+    /// Ends the turn under way: commits its writes, then lets its Starts leave.
+    fn commit(&mut self) -> Result<(), LedgerError> {
+        match self.turn.take() {
+            Some(turn) => turn.commit().map(|_| ()),
+            None => Ok(()),
+        }
     }
 }
 

@@ -10,6 +10,7 @@
 
 pub mod dispatch;
 pub mod feed;
+pub mod turn;
 
 use crate::clock::EpochMillis;
 use crate::engine::{NewItem, Notes, SendLog, Track, Why};

@@ -12,7 +12,6 @@ use super::io::Effect;
 use super::phase::{ItemUpdate, Phase, Why};
 use super::state::{Purpose, RunState};
 use crate::clock::EpochMillis;
-use crate::model::KeyChoice;
 
 /// How many of the earliest polls an idle region considers polling early.
 const EARLY_POLL_LOOKAHEAD: usize = 64;
@@ -200,13 +199,7 @@ impl RunState {
 
     /// Whether some open item is moving a stream away from `arn`, which would free a slot.
     pub(super) fn may_free(&self, arn: &str) -> bool {
-        self.tracks.iter().any(|t| {
-            !t.phase.is_terminal()
-                && t.old_key()
-                    .and_then(KeyChoice::key_arn)
-                    .is_some_and(|k| k.as_str() == arn)
-                && t.target.key_arn().is_none_or(|k| k.as_str() != arn)
-        })
+        self.leaving.get(arn).is_some_and(|&n| n > 0)
     }
 
     /// The stream now counts under its customer target key (found ENABLING/ENABLED with it).

@@ -98,6 +98,9 @@ pub struct RunState {
     pub(super) not_sent: u32,
     /// Items waiting for room under a key's limit.
     pub(super) key_waiters: HashMap<String, BTreeSet<usize>>,
+    /// Open items moving a stream away from each customer key (which would free a slot under
+    /// it), counted as items open and end so the key gate asks in O(1).
+    pub(super) leaving: HashMap<String, u32>,
     /// Streams are still being observed (the Describe quota is busy with them), and more items
     /// may be added.
     pub(super) observing: bool,
@@ -131,6 +134,7 @@ impl RunState {
             early: HashMap::new(),
             early_declined: HashMap::new(),
             key_waiters: HashMap::new(),
+            leaving: HashMap::new(),
             freed_at: HashMap::new(),
             not_sent: 0,
             observing: false,
@@ -382,6 +386,9 @@ impl RunState {
         track.account = track.account.map(|a| self.names.get(&a));
         if !track.phase.is_terminal() {
             self.unfinished += 1;
+            if let Some(arn) = track.leaves_key() {
+                *self.leaving.entry(arn.to_owned()).or_default() += 1;
+            }
         }
         self.tracks.push(track);
         self.live.push(Live {
@@ -449,14 +456,28 @@ impl RunState {
         });
     }
 
-    /// Changes the phase, keeping the count of unfinished items.
+    /// Changes the phase, keeping the count of unfinished items (and of those leaving a key).
     fn move_to(&mut self, i: usize, phase: Phase) {
         let was = self.tracks[i].phase.is_terminal();
         self.tracks[i].phase = phase;
-        match (was, phase.is_terminal()) {
-            (false, true) => self.unfinished -= 1,
-            (true, false) => self.unfinished += 1,
-            _ => {}
+        let opened = match (was, phase.is_terminal()) {
+            (false, true) => {
+                self.unfinished -= 1;
+                false
+            }
+            (true, false) => {
+                self.unfinished += 1;
+                true
+            }
+            _ => return,
+        };
+        if let Some(arn) = self.tracks[i].leaves_key() {
+            let n = self.leaving.entry(arn.to_owned()).or_default();
+            if opened {
+                *n += 1;
+            } else {
+                *n = n.saturating_sub(1);
+            }
         }
     }
 

@@ -142,6 +142,15 @@ impl Track {
     pub fn old_key(&self) -> Option<&KeyChoice> {
         self.notes.as_ref()?.old_key.as_ref()
     }
+    /// The customer key the stream is moving away from (its key in force before the run, when
+    /// the target is another): carrying the item out frees a slot under it.
+    pub fn leaves_key(&self) -> Option<&str> {
+        let old = self.old_key()?.key_arn()?.as_str();
+        self.target
+            .key_arn()
+            .is_none_or(|k| k.as_str() != old)
+            .then_some(old)
+    }
     pub fn reason(&self) -> Option<Why> {
         self.notes.as_ref()?.reason
     }

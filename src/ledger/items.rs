@@ -99,8 +99,7 @@ impl Ledger {
         run_id: i64,
         targets: impl IntoIterator<Item = (usize, &'t Target)>,
     ) -> Result<()> {
-        let tx = self.conn().unchecked_transaction()?;
-        {
+        self.atomic(|tx| {
             let mut stmt = tx.prepare_cached(
                 "INSERT INTO run_items (run_id, seq, line, account, region, name, target_type,
                      target_arn, phase, updated_at)
@@ -120,9 +119,8 @@ impl Ledger {
                     now,
                 ])?;
             }
-        }
-        tx.commit()?;
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Records decisions made while a run goes on: in the plan and as the run's items, in one
@@ -133,11 +131,10 @@ impl Ledger {
         run_id: i64,
         items: &[(Item, Phase, Option<KeyChoice>)],
     ) -> Result<()> {
-        let tx = self.conn().unchecked_transaction()?;
-        insert_plan_items(&tx, plan_id, items.iter().map(|(item, _, _)| item))?;
-        insert_run_item_rows(&tx, run_id, items, self.now())?;
-        tx.commit()?;
-        Ok(())
+        self.atomic(|tx| {
+            insert_plan_items(tx, plan_id, items.iter().map(|(item, _, _)| item))?;
+            insert_run_item_rows(tx, run_id, items, self.now())
+        })
     }
 
     /// Records decided items of a run with their starting phase and the key in force (a new
@@ -147,10 +144,7 @@ impl Ledger {
         run_id: i64,
         items: &[(Item, Phase, Option<KeyChoice>)],
     ) -> Result<()> {
-        let tx = self.conn().unchecked_transaction()?;
-        insert_run_item_rows(&tx, run_id, items, self.now())?;
-        tx.commit()?;
-        Ok(())
+        self.atomic(|tx| insert_run_item_rows(tx, run_id, items, self.now()))
     }
 
     /// Applies a change to one run item.
@@ -159,8 +153,9 @@ impl Ledger {
             Some((t, d)) => (Some(t.as_str()), Some(d.as_str())),
             None => (None, None),
         };
-        self.conn().execute(
-            "UPDATE run_items SET
+        self.conn()
+            .prepare_cached(
+                "UPDATE run_items SET
                  phase = COALESCE(?3, phase),
                  reason = COALESCE(?4, reason),
                  starts = COALESCE(?5, starts),
@@ -170,7 +165,8 @@ impl Ledger {
                  next_slot = COALESCE(?9, next_slot),
                  updated_at = ?10
              WHERE run_id = ?1 AND seq = ?2",
-            params![
+            )?
+            .execute(params![
                 run_id,
                 seq as i64,
                 u.phase.map(Phase::as_str),
@@ -181,8 +177,7 @@ impl Ledger {
                 failure_details,
                 u.next_slot,
                 self.now()
-            ],
-        )?;
+            ])?;
         Ok(())
     }
 

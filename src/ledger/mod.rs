@@ -9,6 +9,7 @@
 //! lives in numbered files under `migrations/`, applied with rusqlite_migration; a ledger from a
 //! newer schema is refused, never "upgraded down". Nothing is ever deleted.
 
+mod batch;
 mod items;
 pub mod lock;
 mod plans;
@@ -29,6 +30,7 @@ use crate::error::{Exit, HasExit};
 use crate::limits::budget;
 use crate::model::StreamId;
 
+pub use batch::Batch;
 pub use items::RunItemRow;
 pub use lock::{LockGuard, LockHolder, StaleAfter};
 pub use plans::SavedPlan;
@@ -308,6 +310,8 @@ impl Ledger {
         };
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(open_err)?;
+        // Room for every statement a run repeats: each is parsed once.
+        conn.set_prepared_statement_cache_capacity(64);
         conn.query_row("PRAGMA schema_version", [], |r| r.get::<_, i64>(0))
             .map_err(not_a_ledger)?;
         conn.pragma_update(None, "journal_mode", "WAL")
@@ -500,11 +504,12 @@ impl Ledger {
     pub fn stream_row(&self, stream: &StreamId) -> Result<Option<i64>> {
         Ok(self
             .conn
-            .query_row(
+            .prepare_cached(
                 "SELECT id FROM streams WHERE account = ?1 AND region = ?2 AND name = ?3",
-                params![stream.account, stream.region, stream.name],
-                |r| r.get(0),
-            )
+            )?
+            .query_row(params![stream.account, stream.region, stream.name], |r| {
+                r.get(0)
+            })
             .optional()?)
     }
 }

@@ -112,11 +112,11 @@ impl Ledger {
         items: &[Item],
         estimated_ms: EpochMillis,
     ) -> Result<i64> {
-        let tx = self.conn().unchecked_transaction()?;
-        let plan_id = self.create_plan(fleet, settings, observed_at, estimated_ms)?;
-        insert_plan_items(&tx, plan_id, items)?;
-        tx.commit()?;
-        Ok(plan_id)
+        self.atomic(|tx| {
+            let plan_id = self.create_plan(fleet, settings, observed_at, estimated_ms)?;
+            insert_plan_items(tx, plan_id, items)?;
+            Ok(plan_id)
+        })
     }
 
     /// Saves a plan's header; its items follow with [`Ledger::record_decisions`] as they

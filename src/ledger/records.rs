@@ -74,8 +74,8 @@ impl Ledger {
             Some(f) => (Some(f.kind.as_str()), Some(f.details.as_str())),
             None => (None, None),
         };
-        let tx = self.conn.unchecked_transaction()?;
-        let id: i64 = tx.query_row(
+        self.atomic(|conn| {
+            let id: i64 = conn.prepare_cached(
             "INSERT INTO streams (account, region, name, arn, source_type, status, enc_status,
                                   key_type, key_arn, failure_type, failure_details,
                                   in_force_type, in_force_arn, observed_at, source_arn,
@@ -97,6 +97,7 @@ impl Ledger {
                  in_force_unknown = CASE WHEN excluded.enc_status IN ('ENABLED', 'DISABLED')
                                          THEN 0 ELSE streams.in_force_unknown END
              RETURNING id",
+        )?.query_row(
             params![
                 obs.id.account,
                 obs.id.region,
@@ -114,11 +115,12 @@ impl Ledger {
             ],
             |r| r.get(0),
         )?;
-        tx.execute(
-            "INSERT INTO observations (stream_id, run_id, observed_at, status, enc_status,
+            conn.prepare_cached(
+                "INSERT INTO observations (stream_id, run_id, observed_at, status, enc_status,
                                        key_type, key_arn, failure_type, failure_details)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
+            )?
+            .execute(params![
                 id,
                 run_id,
                 now,
@@ -128,10 +130,9 @@ impl Ledger {
                 key_arn,
                 failure_type,
                 failure_details
-            ],
-        )?;
-        tx.commit()?;
-        Ok(id)
+            ])?;
+            Ok(id)
+        })
     }
 
     /// The key in force for a stream, as the ledger derived it (`None`: not encrypted, or
@@ -139,12 +140,13 @@ impl Ledger {
     pub fn key_in_force(&self, stream: &StreamId) -> Result<Option<KeyChoice>> {
         let row: Option<(Option<String>, Option<String>)> = self
             .conn
-            .query_row(
+            .prepare_cached(
                 "SELECT in_force_type, in_force_arn FROM streams
                  WHERE account = ?1 AND region = ?2 AND name = ?3",
-                params![stream.account, stream.region, stream.name],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            )?
+            .query_row(params![stream.account, stream.region, stream.name], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
             .optional()?;
         Ok(row.and_then(|(t, a)| KeyChoice::from_parts(t.as_deref()?, a.as_deref())))
     }
@@ -197,11 +199,19 @@ impl Ledger {
         sent_at: EpochMillis,
     ) -> Result<i64> {
         let (key_type, key_arn) = key_columns(key);
-        self.conn.execute(
-            "INSERT INTO attempts (stream_id, run_id, op, key_type, key_arn, sent_at, state)
+        self.conn
+            .prepare_cached(
+                "INSERT INTO attempts (stream_id, run_id, op, key_type, key_arn, sent_at, state)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'in_flight')",
-            params![stream_row, run_id, op.as_str(), key_type, key_arn, sent_at],
-        )?;
+            )?
+            .execute(params![
+                stream_row,
+                run_id,
+                op.as_str(),
+                key_type,
+                key_arn,
+                sent_at
+            ])?;
         Ok(self.conn.last_insert_rowid())
     }
 
@@ -215,9 +225,10 @@ impl Ledger {
             AttemptOutcome::Unknown { message } => ("unknown", None, Some(message.as_str())),
             AttemptOutcome::NotSent { message } => ("not_sent", None, Some(message.as_str())),
         };
-        self.conn.execute(
+        self.conn.prepare_cached(
             "UPDATE attempts SET state = ?2, error_code = ?3, error_message = ?4, completed_at = ?5
              WHERE id = ?1",
+        )?.execute(
             params![attempt, state, code, message, self.now()],
         )?;
         Ok(())
@@ -327,25 +338,24 @@ impl Ledger {
     pub fn stream_state(&self, stream: &StreamId) -> Result<Option<StreamState>> {
         Ok(self
             .conn
-            .query_row(
+            .prepare_cached(
                 "SELECT id, enc_status, key_type, key_arn, in_force_type, in_force_arn,
                         in_force_unknown, observed_at FROM streams
                  WHERE account = ?1 AND region = ?2 AND name = ?3",
-                params![stream.account, stream.region, stream.name],
-                |r| {
-                    let key = |t: Option<String>, a: Option<String>| {
-                        t.and_then(|t| KeyChoice::from_parts(&t, a.as_deref()))
-                    };
-                    Ok(StreamState {
-                        row: r.get(0)?,
-                        enc_status: crate::model::EncStatus::parse(&r.get::<_, String>(1)?),
-                        key: key(r.get(2)?, r.get(3)?),
-                        in_force: key(r.get(4)?, r.get(5)?),
-                        in_force_unknown: r.get(6)?,
-                        observed_at: r.get(7)?,
-                    })
-                },
-            )
+            )?
+            .query_row(params![stream.account, stream.region, stream.name], |r| {
+                let key = |t: Option<String>, a: Option<String>| {
+                    t.and_then(|t| KeyChoice::from_parts(&t, a.as_deref()))
+                };
+                Ok(StreamState {
+                    row: r.get(0)?,
+                    enc_status: crate::model::EncStatus::parse(&r.get::<_, String>(1)?),
+                    key: key(r.get(2)?, r.get(3)?),
+                    in_force: key(r.get(4)?, r.get(5)?),
+                    in_force_unknown: r.get(6)?,
+                    observed_at: r.get(7)?,
+                })
+            })
             .optional()?)
     }
 }

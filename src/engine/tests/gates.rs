@@ -173,6 +173,54 @@ fn waiters_of_a_key_nobody_can_free_any_more_are_skipped() {
 }
 
 #[test]
+fn a_full_keys_waiter_waits_while_any_rekey_away_from_the_key_is_open() {
+    let settings = Settings {
+        cmk_limit: 2,
+        ..Settings::default()
+    };
+    let mut run = Run::with_keys(
+        Config {
+            settings,
+            ..config()
+        },
+        HashMap::from([(K1.to_owned(), 2)]),
+    );
+    // Items 0 and 1 move their streams from K1 to K2; item 2 moves one from K1 to K1 (it
+    // frees nothing); item 3 wants K1.
+    let mut away = |seq, target| {
+        let mut it = item(seq, target);
+        it.track.notes_mut().old_key = Some(key(K1));
+        it
+    };
+    let items = vec![
+        away(0, key(K2)),
+        away(1, key(K2)),
+        away(2, key(K1)),
+        item(3, key(K1)),
+    ];
+    run.add(items);
+    assert_eq!(run.st.leaving.get(K1), Some(&2));
+    assert_eq!(run.phase(3), Phase::Pending, "item 3 waits for room");
+    let refused = || CallError::Invalid {
+        code: "InvalidArgumentException".into(),
+        message: "no".into(),
+    };
+    run.send(0);
+    run.answer(0, Err(refused()));
+    assert_eq!(run.phase(0), Phase::Failed);
+    assert_eq!(run.st.leaving.get(K1), Some(&1));
+    assert_eq!(run.phase(3), Phase::Pending, "item 1 may still free a slot");
+    run.send(1);
+    run.answer(1, Err(refused()));
+    assert_eq!(run.st.leaving.get(K1), Some(&0));
+    assert_eq!(
+        (run.phase(3), run.reason(3)),
+        (Phase::Skipped, Some(Why::CMK_LIMIT)),
+        "nobody can free K1 any more"
+    );
+}
+
+#[test]
 fn streams_the_survey_finds_on_a_key_count_before_later_starts() {
     let settings = Settings {
         cmk_limit: 1,
