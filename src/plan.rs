@@ -613,7 +613,7 @@ pub fn estimate(items: &[Item], pace: Pace, observe: bool) -> EpochMillis {
     estimate_counts(
         items
             .iter()
-            .map(|item| (item.target.region.as_str(), item.action, 1)),
+            .map(|item| (&*item.target.region, item.action, 1)),
         pace,
         observe,
     )

@@ -65,6 +65,9 @@ pub const TURN_MAX: usize = 256;
 pub const COMMIT_EVERY: Duration = Duration::from_millis(1);
 
 /// What woke the loop.
+// One lives on the stack for one turn and is never stored: boxing the large variant would
+// cost an allocation per observation for nothing.
+#[allow(clippy::large_enum_variant)]
 enum Wake {
     Observed(Option<Observed>),
     Message(Option<Msg>),

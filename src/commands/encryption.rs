@@ -58,7 +58,7 @@ pub async fn encryption(opts: &EncryptionOptions) -> anyhow::Result<Exit> {
     let target = Target {
         line: 1,
         name: request.name.clone(),
-        region: region.clone(),
+        region: region.as_str().into(),
         account: None,
         key: request.key.clone(),
         expect: None,

@@ -240,7 +240,7 @@ fn seed_from_targets(targets: &[Target]) -> Seed {
     let mut keys = std::collections::BTreeSet::new();
     for t in targets {
         seed.streams
-            .push(SeedStream::direct_put(t.name.clone(), t.region.clone()));
+            .push(SeedStream::direct_put(t.name.clone(), t.region.to_string()));
         if let Some(arn) = t.key.key_arn()
             && keys.insert(arn.as_str().to_owned())
         {

@@ -15,6 +15,7 @@ mod read;
 mod rows;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::model::KeyChoice;
 
@@ -27,9 +28,11 @@ pub struct Target {
     /// Line of the fleet file the row starts on (1-based, the header is line 1).
     pub line: u64,
     pub name: String,
-    pub region: String,
-    /// Known only when the row gives a stream ARN; otherwise the credentials' account.
-    pub account: Option<String>,
+    /// One shared copy per distinct region of the file.
+    pub region: Arc<str>,
+    /// Known only when the row gives a stream ARN or an account column; otherwise the
+    /// credentials' account. One shared copy per distinct account of the file.
+    pub account: Option<Arc<str>>,
     pub key: KeyChoice,
     /// Where the stream is expected to be before the change (a rollback's starting point: what
     /// the rolled-back run left it at); one found elsewhere was changed since by someone else

@@ -5,6 +5,7 @@
 use super::Target;
 use super::problems::{Problem, file_problem};
 use super::rows::{ACCEPTED, Column, duplicates, has_duplicate_columns, header, row};
+use crate::model::Interner;
 
 /// Validates a fleet file's bytes; on failure returns every problem found.
 pub fn parse_fleet(
@@ -38,6 +39,8 @@ pub fn parse_fleet(
     let mut rows = 0usize;
     // At most one target per line after the header.
     let mut targets = Vec::with_capacity(lines.newlines.len());
+    // Regions and accounts repeat on every row: one shared copy of each.
+    let mut names = Interner::default();
 
     for record in &mut records {
         let record = match record {
@@ -88,7 +91,14 @@ pub fn parse_fleet(
             Some((cols, _)) => {
                 rows += 1;
                 if header_ok
-                    && let Some(target) = row(cols, line, &fields, default_region, &mut problems)
+                    && let Some(target) = row(
+                        cols,
+                        line,
+                        &fields,
+                        default_region,
+                        &mut names,
+                        &mut problems,
+                    )
                 {
                     targets.push(target);
                 }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use super::Target;
 use super::problems::Problem;
+use crate::model::Interner;
 use crate::model::{
     FirehoseArn, KeyChoice, KeyType, KmsKeyArn, is_valid_region, is_valid_stream_name,
 };
@@ -117,6 +118,7 @@ pub(super) fn row(
     line: u64,
     fields: &[String],
     default_region: Option<&str>,
+    names: &mut Interner,
     problems: &mut Vec<Problem>,
 ) -> Option<Target> {
     let before = problems.len();
@@ -349,8 +351,8 @@ pub(super) fn row(
     Some(Target {
         line,
         name: name?,
-        region: region?,
-        account,
+        region: names.get(&region?),
+        account: account.map(|a| names.get(&a)),
         key: key?,
         expect: None,
     })
@@ -363,7 +365,7 @@ pub(super) fn duplicates(targets: &[Target], problems: &mut Vec<Problem>) {
     let mut by_name: HashMap<(&str, &str), Vec<&Target>> = HashMap::new();
     for t in targets {
         by_name
-            .entry((t.region.as_str(), t.name.as_str()))
+            .entry((&*t.region, t.name.as_str()))
             .or_default()
             .push(t);
     }

@@ -184,7 +184,7 @@ fn region_missing_malformed_or_contradicting_the_arn() {
     let p = one("stream\norders\n");
     assert!(p.message.contains("no region"), "{}", p.message);
     let t = parse_fleet(b"stream\norders\n", Some("eu-west-1")).unwrap();
-    assert_eq!(t[0].region, "eu-west-1");
+    assert_eq!(&*t[0].region, "eu-west-1");
     let p = one("stream,region\norders,US-East-1\n");
     assert!(p.message.contains("malformed region"), "{}", p.message);
     let p =
@@ -347,7 +347,7 @@ fn a_spreadsheet_export_with_an_empty_trailing_column_is_read() {
     );
     // An empty, unnamed column in the middle is ignored as well.
     let t = ok("stream,,region\norders,,us-east-1\n");
-    assert_eq!(t[0].region, "us-east-1");
+    assert_eq!(&*t[0].region, "us-east-1");
 }
 
 #[test]

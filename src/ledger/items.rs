@@ -44,8 +44,8 @@ impl RunItemRow {
         Target {
             line: self.line,
             name: self.name.clone(),
-            region: self.region.clone(),
-            account: self.account.clone(),
+            region: self.region.as_str().into(),
+            account: self.account.as_deref().map(Into::into),
             key: self.target.clone(),
             expect: None,
         }

@@ -244,8 +244,8 @@ impl Ledger {
                 target: Target {
                     line: r.get::<_, i64>(1)? as u64,
                     name,
-                    region,
-                    account,
+                    region: region.into(),
+                    account: account.map(Into::into),
                     key,
                     expect: r.get::<_, Option<String>>(17)?.and_then(|t| {
                         KeyChoice::from_parts(

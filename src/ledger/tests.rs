@@ -459,7 +459,7 @@ fn plans_round_trip() {
     // A loaded target knows the account its stream was observed in.
     let mut expected = items.clone();
     for item in &mut expected {
-        item.target.account = item.account().map(str::to_owned);
+        item.target.account = item.account().map(Into::into);
     }
     assert_eq!(saved.items, expected);
     assert_eq!(saved.settings, settings);

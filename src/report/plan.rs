@@ -171,7 +171,7 @@ pub fn table_text(view: &PlanView<'_>, color: bool) -> String {
             // Plain here: the table measures its widths on what it is given, and colour codes
             // would count. The symbol is coloured once the lines are laid out.
             item.action.symbol().to_string(),
-            item.target.region.clone(),
+            item.target.region.to_string(),
             item.target.name.clone(),
             current_key,
             "→".to_owned(),

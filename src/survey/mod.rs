@@ -17,6 +17,7 @@ pub use steps::{
 };
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
 
 use crate::clock::EpochMillis;
 use crate::input::Target;
@@ -24,9 +25,12 @@ use crate::ledger::{Ledger, Result, StreamState};
 pub use crate::limits::KeyChange;
 use crate::limits::KeyRoom;
 use crate::model::StreamId as Id;
-use crate::model::{Interner, KeyObservation, StreamId, StreamObservation};
+use crate::model::{KeyObservation, StreamId, StreamObservation};
 use crate::observe::{Query, shrink};
 use crate::plan::{Item, Planner, Seen, Settings};
+
+/// The targets of one account (`None`: the credentials' own) in one region.
+type Lane = (Option<Arc<str>>, Arc<str>);
 
 #[derive(Debug)]
 pub struct Survey {
@@ -41,7 +45,7 @@ pub struct Survey {
     /// targets not yet decided with their number, in fleet order. A decided one is dropped and
     /// the queue shrinks as it empties, so a large fleet is not held twice (once here, once as
     /// the run's items).
-    pending: BTreeMap<(String, String), VecDeque<(usize, Target)>>,
+    pending: BTreeMap<Lane, VecDeque<(usize, Target)>>,
     /// The accounts rows name that cannot be reached, and why.
     unreachable: BTreeMap<String, String>,
     run_id: Option<i64>,
@@ -65,12 +69,12 @@ impl Survey {
         let counts_now = ledger.key_counts_now()?;
         let sends = ledger.all_counted_sends(now)?;
         // Sized exactly, and built before the fleet's own buffer is freed: no doubling.
-        let lane = |t: &Target| (t.account.clone().unwrap_or_default(), t.region.clone());
-        let mut sizes: BTreeMap<(String, String), usize> = BTreeMap::new();
+        let lane = |t: &Target| (t.account.clone(), t.region.clone());
+        let mut sizes: BTreeMap<Lane, usize> = BTreeMap::new();
         for t in &targets {
             *sizes.entry(lane(t)).or_default() += 1;
         }
-        let mut pending: BTreeMap<(String, String), VecDeque<(usize, Target)>> = sizes
+        let mut pending: BTreeMap<Lane, VecDeque<(usize, Target)>> = sizes
             .into_iter()
             .map(|(lane, n)| (lane, VecDeque::with_capacity(n)))
             .collect();
@@ -79,7 +83,7 @@ impl Survey {
         for (seq, t) in targets.into_iter().enumerate() {
             if t.account
                 .as_ref()
-                .is_some_and(|a| unreachable.contains_key(a))
+                .is_some_and(|a| unreachable.contains_key(&**a))
             {
                 waiting.insert(seq, Seen::Unreachable);
             }
@@ -102,13 +106,12 @@ impl Survey {
     /// The Describe calls to make, region by region, in fleet order within each: every
     /// undecided target but those already known not to be described.
     pub fn queries(&self) -> Vec<Query> {
-        let mut names = Interner::default();
         self.undecided()
             .filter(|(seq, _)| !self.waiting.contains_key(seq))
             .map(|(seq, t)| Query {
                 seq,
-                account: t.account.as_deref().map(|a| names.get(a)),
-                region: names.get(&t.region),
+                account: t.account.clone(),
+                region: t.region.clone(),
                 name: t.name.as_str().into(),
             })
             .collect()
@@ -221,8 +224,8 @@ impl Survey {
             .filter(|(seq, _)| !self.waiting.contains_key(seq))
             .map(|(seq, t)| {
                 let id = Id {
-                    account: t.account.clone().unwrap_or_else(|| account.to_owned()),
-                    region: t.region.clone(),
+                    account: t.account.as_deref().unwrap_or(account).to_owned(),
+                    region: t.region.to_string(),
                     name: t.name.clone(),
                 };
                 (seq, id)

@@ -89,7 +89,7 @@ pub async fn prepare_survey(
         .filter(|t| {
             t.account
                 .as_ref()
-                .is_none_or(|a| !unreachable.contains_key(a))
+                .is_none_or(|a| !unreachable.contains_key(&**a))
         })
         .filter_map(|t| {
             let account = t.account.as_deref().map(Arc::from);
@@ -195,7 +195,7 @@ pub fn finish_survey(ledger: &Ledger, decided: Decided<'_>) -> anyhow::Result<Su
     let customer_regions: BTreeSet<&str> = items
         .iter()
         .filter(|i| matches!(i.target.key, KeyChoice::Customer(_)))
-        .map(|i| i.target.region.as_str())
+        .map(|i| &*i.target.region)
         .collect();
     let mut warnings = Vec::new();
     for region in &customer_regions {

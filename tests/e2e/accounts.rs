@@ -5,7 +5,7 @@
 //! shards whose merged report equals one process's, and `kill -9` then resume with the chaos
 //! suite's promises holding per account.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -350,14 +350,40 @@ fn kill_9_in_a_multi_account_run_then_resume_keeps_every_promise_per_account() {
     // `resume` as the run's hint says it, without --assume-role: the run recorded its roles.
     w.run(&["resume", "-q"]).assert_code(0);
     let truth = sandbox.stats();
+    assert_eq!(
+        truth.limit_exceeded.stream_budget, 0,
+        "a call was sent past a stream's budget"
+    );
+    // Calls recorded per (account, stream): every Start an account's stream received is an
+    // attempt in the ledger under that account.
+    let recorded: HashMap<(String, String), i64> = {
+        let sql = w.sql();
+        let mut stmt = sql
+            .prepare(
+                "SELECT t.account, t.name, COUNT(*) FROM attempts a JOIN streams t ON t.id = a.stream_id
+                 WHERE a.state != 'not_sent' GROUP BY t.account, t.name",
+            )
+            .unwrap();
+        stmt.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect()
+    };
     let mut extra = 0;
     for a in &accounts {
         for i in 0..6 {
-            let s = truth.stream_of(a, R, &format!("stream-{i:05}")).unwrap();
+            let name = format!("stream-{i:05}");
+            let s = truth.stream_of(a, R, &name).unwrap();
             assert_eq!(s.status, "ENABLED", "{a}");
             assert!(s.start_calls >= 1, "{a}");
             extra += s.start_calls - 1;
             assert!(s.calls_in_window <= 25, "{a}: the budget holds");
+            let counted = recorded.get(&(a.to_string(), name.clone())).copied();
+            assert!(
+                counted.unwrap_or(0) as u64 >= s.start_calls,
+                "{a}/{name}: the ledger counts {counted:?} calls, the sandbox accepted {}",
+                s.start_calls
+            );
         }
         let stats = truth.account_stats(a).unwrap();
         assert_eq!(

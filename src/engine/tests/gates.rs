@@ -187,7 +187,7 @@ fn a_full_keys_waiter_waits_while_any_rekey_away_from_the_key_is_open() {
     );
     // Items 0 and 1 move their streams from K1 to K2; item 2 moves one from K1 to K1 (it
     // frees nothing); item 3 wants K1.
-    let mut away = |seq, target| {
+    let away = |seq, target| {
         let mut it = item(seq, target);
         it.track.notes_mut().old_key = Some(key(K1));
         it
