@@ -1,0 +1,192 @@
+//! The planner's verdicts: what apply will do with a stream ([`Action`]) and why
+//! ([`Reason`]), each with its stable name in plans, ledgers and JSON and its symbol in tables.
+
+use std::fmt;
+
+/// What apply will do with a stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Action {
+    /// No SSE now: Start with the target key.
+    Enable,
+    /// SSE on with another key or key type: Start with the target key.
+    Rekey,
+    /// SSE on, and the target is encryption off: Stop.
+    Disable,
+    /// A rollback: Start with the key the stream had before the run rolled back.
+    Restore,
+    /// Already at the target (ENABLED with its key, or DISABLED for encryption off), or on its
+    /// way there: apply polls it to the end.
+    Noop,
+    /// Cannot or must not be encrypted; see the reason.
+    Skip,
+    /// No call left above the reserve in the rolling 24 h window; see `next_slot`.
+    Defer,
+}
+
+impl Action {
+    pub const ALL: [Action; 7] = [
+        Action::Enable,
+        Action::Rekey,
+        Action::Disable,
+        Action::Restore,
+        Action::Noop,
+        Action::Skip,
+        Action::Defer,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Enable => "enable",
+            Action::Rekey => "rekey",
+            Action::Disable => "disable",
+            Action::Restore => "restore",
+            Action::Noop => "noop",
+            Action::Skip => "skip",
+            Action::Defer => "defer",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.as_str() == text)
+    }
+
+    /// The report's symbol, after `terraform plan`.
+    pub fn symbol(self) -> char {
+        match self {
+            Action::Enable => '+',
+            Action::Rekey => '~',
+            Action::Disable => '-',
+            Action::Restore => '<',
+            Action::Noop => '=',
+            Action::Skip => '!',
+            Action::Defer => '…',
+        }
+    }
+
+    /// Whether apply sends it a call (Start, or Stop for a disable).
+    pub fn starts(self) -> bool {
+        matches!(
+            self,
+            Action::Enable | Action::Rekey | Action::Disable | Action::Restore
+        )
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a stream is skipped or deferred.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Reason {
+    /// The row's account cannot be reached: it is not the credentials' own and no role was
+    /// given to assume there (`--assume-role`), or assuming it failed. Describe and Start act
+    /// in the caller's account only, so the stream is never touched.
+    NoCredentials,
+    NotDirectPut,
+    NotFound,
+    NotActive,
+    /// An encryption status this tool does not know (a newer API value): needs an operator.
+    UnknownStatus,
+    KeyNotFound,
+    /// DescribeKey was refused: the key's fitness cannot be checked.
+    KeyUnreadable,
+    /// An AWS-managed key (`KeyManager` AWS) cannot be a customer-managed CMK.
+    KeyNotCustomerManaged,
+    KeyDisabled,
+    KeyNotSymmetric,
+    KeyWrongRegion,
+    CmkLimit,
+    Budget,
+    /// A rollback found the stream elsewhere than the rolled-back run left it: someone changed
+    /// it since, and it is not touched.
+    ChangedSinceRun,
+}
+
+impl Reason {
+    pub const ALL: [Reason; 14] = [
+        Reason::NoCredentials,
+        Reason::NotDirectPut,
+        Reason::NotFound,
+        Reason::NotActive,
+        Reason::UnknownStatus,
+        Reason::KeyNotFound,
+        Reason::KeyUnreadable,
+        Reason::KeyNotCustomerManaged,
+        Reason::KeyDisabled,
+        Reason::KeyNotSymmetric,
+        Reason::KeyWrongRegion,
+        Reason::CmkLimit,
+        Reason::Budget,
+        Reason::ChangedSinceRun,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::NoCredentials => "no_credentials",
+            Reason::NotDirectPut => "not_direct_put",
+            Reason::NotFound => "not_found",
+            Reason::NotActive => "not_active",
+            Reason::UnknownStatus => "unknown_status",
+            Reason::KeyNotFound => "key_not_found",
+            Reason::KeyUnreadable => "key_unreadable",
+            Reason::KeyNotCustomerManaged => "key_not_customer_managed",
+            Reason::KeyDisabled => "key_disabled",
+            Reason::KeyNotSymmetric => "key_not_symmetric",
+            Reason::KeyWrongRegion => "key_wrong_region",
+            Reason::CmkLimit => "cmk_limit",
+            Reason::Budget => "budget",
+            Reason::ChangedSinceRun => "changed_since_run",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Reason> {
+        match text {
+            // What ledgers written before roles could be assumed call it.
+            "wrong_account" => Some(Reason::NoCredentials),
+            _ => Reason::ALL.into_iter().find(|r| r.as_str() == text),
+        }
+    }
+
+    /// One sentence for the operator.
+    pub fn explain(self) -> &'static str {
+        match self {
+            Reason::NoCredentials => {
+                "no credentials act in the stream's account (the credentials' own is another; --assume-role reaches it): never described or started"
+            }
+            Reason::NotDirectPut => {
+                "only DirectPut streams support server-side encryption by Start"
+            }
+            Reason::NotFound => "no such stream in this account and region",
+            Reason::NotActive => "the stream is not ACTIVE",
+            Reason::UnknownStatus => {
+                "an encryption status this tool does not know: look at the stream before changing it"
+            }
+            Reason::KeyNotFound => "KMS does not know the key (or it is in another account/region)",
+            Reason::KeyUnreadable => {
+                "KMS refused DescribeKey: the caller needs kms:DescribeKey on the key (its policy) to check it"
+            }
+            Reason::KeyNotCustomerManaged => {
+                "an AWS-managed key cannot be a customer-managed CMK: choose a customer managed key"
+            }
+            Reason::KeyDisabled => "the key is not enabled (disabled or pending deletion)",
+            Reason::KeyNotSymmetric => "Firehose needs a symmetric ENCRYPT_DECRYPT key",
+            Reason::KeyWrongRegion => "the key is in another region than the stream",
+            Reason::CmkLimit => "the key would protect more streams than the per-key limit",
+            Reason::Budget => {
+                "no Start/Stop call left above the reserve in the rolling 24 h window"
+            }
+            Reason::ChangedSinceRun => {
+                "someone changed the stream's encryption since the run being rolled back: left as it is"
+            }
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
