@@ -13,23 +13,23 @@ use std::time::Duration;
 
 pub mod aws_input;
 mod encryption;
+mod global;
 
 pub use encryption::{EncryptionAction, EncryptionOptions};
+use global::global;
+pub use global::{Global, ledger_path};
 
-use crate::aws::ConnectOptions;
 use crate::cli::{
     ApplyArgs, Cli, ColorArg, Command, GlobalArgs, InProcessSandbox, InventoryArgs, LimitArgs,
     OutputArg, PaceArgs, PlanArgs, ReportArgs, ReportFormatArg, ResumeArgs, RunArgs, SandboxArgs,
 };
-use crate::cloud::Roles;
 use crate::error::UsageError;
 use crate::logging::LogOptions;
 use crate::model::{KeyChoice, KmsKeyArn};
 use crate::pace::Rates;
 use crate::plan::{Pace, Settings};
 use crate::report::apply::ReportFormat;
-use crate::report::progress::Mode;
-use crate::report::{ColorChoice, Output, OutputFormat, Query, color_enabled};
+use crate::report::{ColorChoice, OutputFormat, color_enabled};
 use crate::shard::Shard;
 
 /// A command line, resolved.
@@ -54,24 +54,6 @@ pub enum CommandOptions {
     Encryption(Box<EncryptionOptions>),
     /// The sandbox subcommand reads its own flags.
     Sandbox(Box<(GlobalArgs, SandboxArgs)>),
-}
-
-/// What every command needs: the ledger, how to print, how to reach AWS.
-#[derive(Debug, Clone)]
-pub struct Global {
-    pub ledger: PathBuf,
-    /// Every `--ledger` given (the shards of one rollout, for the reading commands); at least
-    /// `ledger`.
-    pub ledgers: Vec<PathBuf>,
-    /// `--output` and `--query`: how the command's JSON document is printed.
-    pub output: Output,
-    /// Colour on stdout.
-    pub color: bool,
-    /// How progress is drawn on stderr.
-    pub progress: Mode,
-    /// `-q`: no progress, no notes on stderr.
-    pub quiet: bool,
-    pub connect: ConnectOptions,
 }
 
 /// How fast to call AWS.
@@ -336,92 +318,6 @@ impl Options {
         };
         Ok(Options { log, command })
     }
-}
-
-/// An environment variable's value, unset when empty.
-fn env(var: &str) -> Option<std::ffi::OsString> {
-    std::env::var_os(var).filter(|v| !v.is_empty())
-}
-
-/// The ledger: `--ledger`, else FIREHOSE_SSE_LEDGER, else `firehose-sse.db`.
-pub fn ledger_path(g: &GlobalArgs) -> PathBuf {
-    g.ledger
-        .first()
-        .cloned()
-        .or_else(|| env("FIREHOSE_SSE_LEDGER").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from("firehose-sse.db"))
-}
-
-fn global(g: &GlobalArgs) -> Result<Global, UsageError> {
-    let color = color_enabled(g.color.into(), std::io::stdout().is_terminal());
-    let query = match &g.query {
-        None => None,
-        Some(text) => Some(Query::parse(text).map_err(|e| {
-            UsageError::new(format!(
-                "--query {text:?} is not a JMESPath expression: {e}"
-            ))
-        })?),
-    };
-    Ok(Global {
-        ledger: ledger_path(g),
-        ledgers: match g.ledger.len() {
-            0 | 1 => vec![ledger_path(g)],
-            _ => g.ledger.clone(),
-        },
-        output: Output {
-            format: g.output.into(),
-            query,
-            color,
-        },
-        color,
-        progress: Mode::choose(
-            g.quiet,
-            std::io::stderr().is_terminal(),
-            color_enabled(g.color.into(), std::io::stderr().is_terminal()),
-        ),
-        quiet: g.quiet,
-        connect: ConnectOptions {
-            profile: g
-                .profile
-                .clone()
-                .or_else(|| env("AWS_PROFILE").map(|p| p.to_string_lossy().into_owned())),
-            endpoint_url: g.endpoint_url.clone(),
-            ca_bundle: g
-                .ca_bundle
-                .clone()
-                .or_else(|| env("AWS_CA_BUNDLE").map(PathBuf::from)),
-            connect_timeout: g.connect_timeout,
-            read_timeout: g.read_timeout,
-            allow_insecure_endpoint: g.allow_insecure_endpoint,
-            static_credentials: None,
-            roles: roles(g)?,
-            max_credential_age: crate::aws::MAX_CREDENTIAL_AGE,
-        },
-    })
-}
-
-/// `--assume-role` and the flags that go with it.
-fn roles(g: &GlobalArgs) -> Result<Option<Roles>, UsageError> {
-    let Some(role) = &g.assume_role else {
-        for (flag, given) in [
-            ("--external-id", g.external_id.is_some()),
-            ("--role-session-name", g.role_session_name.is_some()),
-            ("--role-duration", g.role_duration.is_some()),
-        ] {
-            if given {
-                return Err(UsageError::new(format!(
-                    "{flag} goes with --assume-role ROLE"
-                )));
-            }
-        }
-        return Ok(None);
-    };
-    Ok(Some(Roles {
-        template: Roles::template_of(role).map_err(UsageError::new)?,
-        external_id: g.external_id.clone(),
-        session_name: g.role_session_name.clone(),
-        duration: g.role_duration.unwrap_or(Duration::from_secs(3600)),
-    }))
 }
 
 fn pace(args: &PaceArgs) -> PaceOptions {
