@@ -90,21 +90,33 @@ mod tests {
         reader.in_flight_attempts().unwrap().len()
     }
 
+    /// Writes a Start attempt for each stream in `turn` and holds its go-ahead; the receivers
+    /// are what each Start's worker would wait on.
+    fn hold_starts(
+        ledger: &Ledger,
+        turn: &mut Turn<'_>,
+        names: &[&str],
+    ) -> Vec<oneshot::Receiver<bool>> {
+        names
+            .iter()
+            .map(|name| {
+                let row = ledger.record_stream(&observation(name), None).unwrap();
+                ledger
+                    .begin_attempt(row, None, Op::Start, Some(&KeyChoice::AwsOwned))
+                    .unwrap();
+                let (go, answer) = oneshot::channel();
+                turn.hold(go);
+                answer
+            })
+            .collect()
+    }
+
     #[test]
     fn a_turns_attempts_are_committed_before_any_of_its_starts_may_leave() {
         let dir = tempfile::tempdir().unwrap();
         let ledger = open(dir.path());
         let mut turn = Turn::begin(&ledger).unwrap();
-        let mut answers = Vec::new();
-        for name in ["a", "b", "c"] {
-            let row = ledger.record_stream(&observation(name), None).unwrap();
-            ledger
-                .begin_attempt(row, None, Op::Start, Some(&KeyChoice::AwsOwned))
-                .unwrap();
-            let (go, answer) = oneshot::channel();
-            turn.hold(go);
-            answers.push(answer);
-        }
+        let mut answers = hold_starts(&ledger, &mut turn, &["a", "b", "c"]);
         // Written but not committed: no Start may leave, and nobody else sees the attempts.
         for answer in &mut answers {
             assert!(matches!(
@@ -147,15 +159,8 @@ mod tests {
         {
             let ledger = open(dir.path());
             let mut turn = Turn::begin(&ledger).unwrap();
-            for name in ["a", "b"] {
-                let row = ledger.record_stream(&observation(name), None).unwrap();
-                ledger
-                    .begin_attempt(row, None, Op::Start, Some(&KeyChoice::AwsOwned))
-                    .unwrap();
-                let (go, answer) = oneshot::channel();
-                turn.hold(go);
-                drop(answer); // the process dies before its workers send
-            }
+            let answers = hold_starts(&ledger, &mut turn, &["a", "b"]);
+            drop(answers); // the process dies before its workers send
             turn.commit().unwrap();
         } // kill -9: nothing more is written
         let ledger = open(dir.path());

@@ -5,13 +5,15 @@
 //! shards whose merged report equals one process's, and `kill -9` then resume with the chaos
 //! suite's promises holding per account.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::{ACCOUNT, Sandbox, Stats, Workdir, in_flight, signal, spawn};
+use crate::common::{
+    ACCOUNT, Sandbox, Stats, Workdir, in_flight, ledger_counts_by_account, signal, spawn,
+};
 
 const R: &str = "us-east-1";
 
@@ -356,19 +358,7 @@ fn kill_9_in_a_multi_account_run_then_resume_keeps_every_promise_per_account() {
     );
     // Calls recorded per (account, stream): every Start an account's stream received is an
     // attempt in the ledger under that account.
-    let recorded: HashMap<(String, String), i64> = {
-        let sql = w.sql();
-        let mut stmt = sql
-            .prepare(
-                "SELECT t.account, t.name, COUNT(*) FROM attempts a JOIN streams t ON t.id = a.stream_id
-                 WHERE a.state != 'not_sent' GROUP BY t.account, t.name",
-            )
-            .unwrap();
-        stmt.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))
-            .unwrap()
-            .map(|r| r.unwrap())
-            .collect()
-    };
+    let recorded = ledger_counts_by_account(&w);
     let mut extra = 0;
     for a in &accounts {
         for i in 0..6 {

@@ -355,12 +355,22 @@ pub fn in_flight(w: &Workdir) -> i64 {
 
 /// Counted attempts (all but those proven never sent) per stream name and region.
 pub fn ledger_counts(w: &Workdir) -> std::collections::HashMap<(String, String), i64> {
+    counted_attempts(w, "t.region")
+}
+
+/// Counted attempts per stream name and account.
+pub fn ledger_counts_by_account(w: &Workdir) -> std::collections::HashMap<(String, String), i64> {
+    counted_attempts(w, "t.account")
+}
+
+/// Counted attempts per (`by`, stream name), `by` a column of the streams table `t`.
+fn counted_attempts(w: &Workdir, by: &str) -> std::collections::HashMap<(String, String), i64> {
     let sql = w.sql();
     let mut stmt = sql
-        .prepare(
-            "SELECT t.region, t.name, COUNT(*) FROM attempts a JOIN streams t ON t.id = a.stream_id
-             WHERE a.state != 'not_sent' GROUP BY t.region, t.name",
-        )
+        .prepare(&format!(
+            "SELECT {by}, t.name, COUNT(*) FROM attempts a JOIN streams t ON t.id = a.stream_id
+             WHERE a.state != 'not_sent' GROUP BY {by}, t.name"
+        ))
         .unwrap();
     stmt.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))
         .unwrap()

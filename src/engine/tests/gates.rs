@@ -58,17 +58,7 @@ fn the_reserve_is_never_spent() {
 
 #[test]
 fn a_full_key_skips_its_streams_without_a_call() {
-    let settings = Settings {
-        cmk_limit: 2,
-        ..Settings::default()
-    };
-    let mut run = Run::with_keys(
-        Config {
-            settings,
-            ..config()
-        },
-        HashMap::from([(K1.to_owned(), 1)]),
-    );
+    let mut run = with_cmk_limit(2, HashMap::from([(K1.to_owned(), 1)]));
     let fx = run
         .add(vec![item(0, key(K1)), item(1, key(K1)), item(2, key(K2))])
         .to_vec();
@@ -82,17 +72,7 @@ fn a_full_key_skips_its_streams_without_a_call() {
 
 #[test]
 fn a_stream_already_counted_under_its_key_takes_no_new_slot() {
-    let settings = Settings {
-        cmk_limit: 1,
-        ..Settings::default()
-    };
-    let mut run = Run::with_keys(
-        Config {
-            settings,
-            ..config()
-        },
-        HashMap::from([(K1.to_owned(), 1)]),
-    );
+    let mut run = with_cmk_limit(1, HashMap::from([(K1.to_owned(), 1)]));
     let mut new = item(0, key(K1));
     new.holds_slot = true; // it is the stream the count includes (ENABLING to K1)
     assert_eq!(starts(run.add(vec![new])), [0]);
@@ -101,17 +81,7 @@ fn a_stream_already_counted_under_its_key_takes_no_new_slot() {
 
 #[test]
 fn a_full_key_waits_for_a_rekey_away_from_it_to_finish() {
-    let settings = Settings {
-        cmk_limit: 1,
-        ..Settings::default()
-    };
-    let mut run = Run::with_keys(
-        Config {
-            settings,
-            ..config()
-        },
-        HashMap::from([(K1.to_owned(), 1)]),
-    );
+    let mut run = with_cmk_limit(1, HashMap::from([(K1.to_owned(), 1)]));
     // Item 0 moves its stream from K1 to the AWS-owned key; item 1 wants K1.
     let mut away = item(0, KeyChoice::AwsOwned);
     away.track = Track::new(
@@ -143,17 +113,7 @@ fn a_full_key_waits_for_a_rekey_away_from_it_to_finish() {
 
 #[test]
 fn waiters_of_a_key_nobody_can_free_any_more_are_skipped() {
-    let settings = Settings {
-        cmk_limit: 1,
-        ..Settings::default()
-    };
-    let mut run = Run::with_keys(
-        Config {
-            settings,
-            ..config()
-        },
-        HashMap::from([(K1.to_owned(), 1)]),
-    );
+    let mut run = with_cmk_limit(1, HashMap::from([(K1.to_owned(), 1)]));
     let mut away = item(0, KeyChoice::AwsOwned);
     away.track.notes_mut().old_key = Some(key(K1));
     run.add(vec![away, item(1, key(K1))]);
@@ -174,17 +134,7 @@ fn waiters_of_a_key_nobody_can_free_any_more_are_skipped() {
 
 #[test]
 fn a_full_keys_waiter_waits_while_any_rekey_away_from_the_key_is_open() {
-    let settings = Settings {
-        cmk_limit: 2,
-        ..Settings::default()
-    };
-    let mut run = Run::with_keys(
-        Config {
-            settings,
-            ..config()
-        },
-        HashMap::from([(K1.to_owned(), 2)]),
-    );
+    let mut run = with_cmk_limit(2, HashMap::from([(K1.to_owned(), 2)]));
     // Items 0 and 1 move their streams from K1 to K2; item 2 moves one from K1 to K1 (it
     // frees nothing); item 3 wants K1.
     let away = |seq, target| {
@@ -281,17 +231,7 @@ fn a_key_the_service_says_is_full_gets_no_other_start() {
 
 #[test]
 fn a_key_refusal_right_after_a_rekey_freed_a_slot_is_tried_once_more() {
-    let settings = Settings {
-        cmk_limit: 1,
-        ..Settings::default()
-    };
-    let mut run = Run::with_keys(
-        Config {
-            settings,
-            ..config()
-        },
-        HashMap::from([(K1.to_owned(), 1)]),
-    );
+    let mut run = with_cmk_limit(1, HashMap::from([(K1.to_owned(), 1)]));
     let mut away = item(0, KeyChoice::AwsOwned);
     away.track.notes_mut().old_key = Some(key(K1));
     run.add(vec![away, item(1, key(K1)), item(2, key(K1))]);
@@ -314,4 +254,19 @@ fn a_key_refusal_right_after_a_rekey_freed_a_slot_is_tried_once_more() {
         (Phase::Failed, Some(Why::CMK_LIMIT))
     );
     assert_eq!(run.phase(2), Phase::Skipped, "the key is full for the run");
+}
+
+/// A run whose keys may each protect `limit` streams, `counts` protected already.
+fn with_cmk_limit(limit: u32, counts: HashMap<String, u32>) -> Run {
+    let settings = Settings {
+        cmk_limit: limit,
+        ..Settings::default()
+    };
+    Run::with_keys(
+        Config {
+            settings,
+            ..config()
+        },
+        counts,
+    )
 }
