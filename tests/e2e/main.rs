@@ -12,6 +12,7 @@
 
 mod aws_cli;
 mod common;
+mod venv;
 
 mod accounts;
 mod apply;

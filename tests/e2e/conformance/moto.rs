@@ -1,104 +1,29 @@
 //! moto server for the conformance tests: the virtualenv it runs from, made once under
 //! `target/`, and one server process per test on a free loopback port.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// The moto release line the scenarios were written against.
-const MOTO_REQUIREMENT: &str = "moto[server]>=5.2,<5.3";
+use crate::venv::Venv;
 
-/// `target/`, wherever Cargo puts it.
-fn target_dir() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .expect("CARGO_TARGET_TMPDIR is inside the target directory")
-        .to_owned()
-}
-
-const PYTHON_HINT: &str = "the conformance tests (tests/e2e/conformance) run moto server from a \
-    virtualenv they create under target/: they need Python 3 with the venv module and pip, and \
-    access to PyPI (Debian/Ubuntu: apt-get install python3 python3-venv python3-pip)";
+/// The moto release line the scenarios were written against, in `target/conformance-venv`.
+pub const MOTO: Venv = Venv {
+    name: "conformance-venv",
+    requirements: &["moto[server]>=5.2,<5.3"],
+    programs: &["moto_server"],
+    hint: "the conformance tests (tests/e2e/conformance) run moto server from a virtualenv \
+        they create under target/: they need Python 3 with the venv module and pip, and access \
+        to PyPI (Debian/Ubuntu: apt-get install python3 python3-venv python3-pip)",
+    label: "conformance",
+};
 
 /// The `moto_server` of the virtualenv, created (once per target directory) if missing.
 pub fn moto_server() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(ensure_venv).clone()
-}
-
-/// Makes `target/conformance-venv` with moto installed, unless a complete one is there. An
-/// exclusive lock on `target/conformance-venv.lock` keeps parallel test processes from building
-/// it twice; a marker written last (holding the requirement) tells a complete venv from one a
-/// killed install left behind.
-fn ensure_venv() -> PathBuf {
-    let target = target_dir();
-    std::fs::create_dir_all(&target).unwrap();
-    let venv = target.join("conformance-venv");
-    let bin = venv.join("bin").join("moto_server");
-    let marker = venv.join("firehose-sse-installed");
-    let lock = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(target.join("conformance-venv.lock"))
-        .expect("create the venv lock file");
-    lock.lock().expect("lock the venv lock file");
-    // The venv's python links to the interpreter that made it: gone if that was removed.
-    let complete = std::fs::read_to_string(&marker)
-        .is_ok_and(|text| text.trim() == MOTO_REQUIREMENT)
-        && bin.exists()
-        && venv.join("bin").join("python").exists();
-    if complete {
-        return bin;
-    }
-    eprintln!(
-        "conformance: installing {MOTO_REQUIREMENT} into {} (once; about 30 s)",
-        venv.display()
-    );
-    let _ = std::fs::remove_dir_all(&venv);
-    let began = Instant::now();
-    run_setup(
-        Command::new("python3").arg("-m").arg("venv").arg(&venv),
-        "python3 -m venv",
-    );
-    run_setup(
-        Command::new(venv.join("bin").join("python"))
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                MOTO_REQUIREMENT,
-            ])
-            .env("PIP_NO_INPUT", "1"),
-        &format!("pip install '{MOTO_REQUIREMENT}'"),
-    );
-    assert!(
-        bin.exists(),
-        "pip installed moto but {} is missing; {PYTHON_HINT}",
-        bin.display()
-    );
-    std::fs::write(&marker, format!("{MOTO_REQUIREMENT}\n")).unwrap();
-    eprintln!("conformance: moto installed in {:.0?}", began.elapsed());
-    bin
-}
-
-/// Runs one setup step of the venv; any failure fails the test with what to install.
-pub fn run_setup(cmd: &mut Command, what: &str) {
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {what} ({e}); {PYTHON_HINT}"));
-    assert!(
-        out.status.success(),
-        "{what} failed ({}); {PYTHON_HINT}\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    BIN.get_or_init(|| MOTO.ensure().join("moto_server"))
+        .clone()
 }
 
 /// A `moto_server` process on a free loopback port, killed when dropped.

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Command;
 
 use super::REGION;
-use super::moto::{Moto, moto_server, run_setup};
+use super::moto::{MOTO, Moto, moto_server};
 use crate::common::{Run, Workdir};
 
 /// moto serves HTTPS with a certificate signed by a throwaway CA: the SDK's client trusts it
@@ -14,7 +14,7 @@ use crate::common::{Run, Workdir};
 fn a_private_ca_is_trusted_only_through_ca_bundle() {
     let certs = tempfile::tempdir().unwrap();
     let python = moto_server().parent().unwrap().join("python");
-    run_setup(
+    MOTO.setup(
         Command::new(&python)
             .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/make_test_ca.py"))
             .arg(certs.path()),
