@@ -5,6 +5,7 @@
 //! to the page and to paper.
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use super::timeline::{PHASES, PhaseSeries, Rates};
@@ -26,6 +27,10 @@ const PLACES: [RGBColor; 7] = [
 
 /// What drawing on the SVG backend may fail with.
 type Drawing = DrawingAreaErrorKind<std::io::Error>;
+
+/// A chart of `f64` against `f64` on an SVG.
+type TimeChart<'a, 'b> =
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
 const QUOTA: RGBColor = RGBColor(0xC0, 0x1C, 0x28);
 
@@ -69,6 +74,34 @@ fn number(v: f64, axis_max: f64) -> String {
     } else {
         format!("{v:.1}")
     }
+}
+
+/// A chart whose x axis is the time since the run began (in seconds) and whose y axis counts
+/// `y_desc` from 0 to `y.0`, its labels with the precision an axis up to `y.1` needs.
+fn over_time<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, Shift>,
+    caption: &str,
+    x_max: f64,
+    y: (f64, f64),
+    y_desc: &str,
+) -> Result<TimeChart<'a, 'b>, Drawing> {
+    let (y_top, y_scale) = y;
+    let mut chart = ChartBuilder::on(root)
+        .caption(caption, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(32)
+        .y_label_area_size(44)
+        .build_cartesian_2d(0f64..x_max, 0f64..y_top)?;
+    chart
+        .configure_mesh()
+        .light_line_style(TRANSPARENT)
+        .x_labels(10)
+        .y_labels(6)
+        .x_label_formatter(&|v| offset((*v * SECOND as f64) as EpochMillis))
+        .y_label_formatter(&|v| number(*v, y_scale))
+        .y_desc(y_desc)
+        .draw()?;
+    Ok(chart)
 }
 
 /// Draws on an SVG of `height` and returns it ready to sit inside HTML: no `xmlns` (HTML
@@ -115,21 +148,8 @@ pub fn calls(
         .fold(0.0_f64, f64::max);
     let y_max = (peak.max(quota) * 1.25).ceil();
     svg(260, &format!("{operation} calls per second"), |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(format!("{operation} calls per second"), ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(32)
-            .y_label_area_size(44)
-            .build_cartesian_2d(0f64..x_max, 0f64..y_max)?;
-        chart
-            .configure_mesh()
-            .light_line_style(TRANSPARENT)
-            .x_labels(10)
-            .y_labels(6)
-            .x_label_formatter(&|x| offset((*x * SECOND as f64) as EpochMillis))
-            .y_label_formatter(&|v| number(*v, y_max))
-            .y_desc("calls/s")
-            .draw()?;
+        let caption = format!("{operation} calls per second");
+        let mut chart = over_time(root, &caption, x_max, (y_max, y_max), "calls/s")?;
         for (i, r) in series.iter().enumerate() {
             let color = PLACES[i % PLACES.len()];
             let step = width as f64 / SECOND as f64;
@@ -177,21 +197,14 @@ pub fn phases(series: &PhaseSeries, start: EpochMillis) -> String {
         .unwrap_or(0)
         .max(1);
     svg(300, "Streams by phase over the run", |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption("Streams by phase", ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(32)
-            .y_label_area_size(44)
-            .build_cartesian_2d(0f64..x_max, 0f64..(total as f64 * 1.05).ceil())?;
-        chart
-            .configure_mesh()
-            .light_line_style(TRANSPARENT)
-            .x_labels(10)
-            .y_labels(6)
-            .x_label_formatter(&|v| offset((*v * SECOND as f64) as EpochMillis))
-            .y_label_formatter(&|v| number(*v, total as f64))
-            .y_desc("streams")
-            .draw()?;
+        let top = (total as f64 * 1.05).ceil();
+        let mut chart = over_time(
+            root,
+            "Streams by phase",
+            x_max,
+            (top, total as f64),
+            "streams",
+        )?;
         // Each layer drawn from 0 to its cumulative height, the highest first, so that each
         // lower one covers it up to its own.
         let mut cumulative = vec![vec![0u32; series.at.len()]; PHASES.len()];
@@ -231,21 +244,9 @@ pub fn histogram(durations: &[EpochMillis], step: EpochMillis) -> String {
         260,
         "Time from Start to ENABLED, streams per span",
         |root| {
-            let mut chart = ChartBuilder::on(root)
-                .caption("Time from Start to ENABLED", ("sans-serif", 18))
-                .margin(12)
-                .x_label_area_size(32)
-                .y_label_area_size(44)
-                .build_cartesian_2d(0f64..to_x(step * bins as i64), 0f64..y_max.ceil())?;
-            chart
-                .configure_mesh()
-                .light_line_style(TRANSPARENT)
-                .x_labels(10)
-                .y_labels(6)
-                .x_label_formatter(&|v| offset((*v * SECOND as f64) as EpochMillis))
-                .y_label_formatter(&|v| number(*v, y_max))
-                .y_desc("streams")
-                .draw()?;
+            let x_max = to_x(step * bins as i64);
+            let caption = "Time from Start to ENABLED";
+            let mut chart = over_time(root, caption, x_max, (y_max.ceil(), y_max), "streams")?;
             let fill = phase_color(Phase::Done);
             chart.draw_series(counts.iter().enumerate().filter(|(_, c)| **c > 0).map(
                 |(i, c)| {
