@@ -6,36 +6,25 @@
 
 use std::io::{BufRead as _, Write as _};
 
-use tokio::sync::{mpsc, watch};
-
 use std::sync::Arc;
 
+use tokio::sync::mpsc;
+
+use super::running::{config, dispatch, exit_for, finish_feed, stop_on_signals, take_lock};
 use super::session::IN_PROCESS_SANDBOX;
 use super::{LedgerMode, Place, Session, read_fleet};
 use crate::apply::feed::ToObserve;
-use crate::apply::{self, Dispatcher, Feed};
+use crate::apply::{self, Feed};
 use crate::clock::{EpochMillis, SystemClock};
-use crate::engine::{Config, NewItem, Outcome, Phase, RunState, Track};
+use crate::engine::{Config, NewItem, RunState, Track};
 use crate::error::{Exit, UsageError};
 use crate::input::Target;
-use crate::ledger::{Ledger, LockGuard, RunGuard, RunRow, SavedPlan, StaleAfter, lock};
+use crate::ledger::{Ledger, LockGuard, RunGuard, RunRow, SavedPlan};
 use crate::model::Interner;
 use crate::options::{ApplyOptions, Global, PlanSource, ResumeOptions, RunOptions};
 use crate::plan::{Action, Pace, Settings, Summary};
 use crate::report::plan::{PlanView, summary_line, table_text};
 use crate::survey::{FleetSurvey, survey_fleet};
-
-pub(super) fn config(run: &RunOptions, settings: Settings) -> Config {
-    Config {
-        settings,
-        concurrency: run.pace.concurrency,
-        max_wait: run.max_wait,
-        poll_timeout: run.poll_timeout,
-        max_attempts: run.max_attempts,
-        first_poll: run.first_poll,
-        key_retry: std::time::Duration::from_secs(30),
-    }
-}
 
 /// Asks on the terminal; only `yes` proceeds.
 pub(super) fn confirm(question: &str) -> std::io::Result<bool> {
@@ -44,22 +33,6 @@ pub(super) fn confirm(question: &str) -> std::io::Result<bool> {
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
     Ok(answer.trim() == "yes")
-}
-
-/// SIGINT/SIGTERM: the first stops dispatching (the engine finishes what is in flight), the
-/// second exits at once — the ledger never depends on a clean exit.
-pub(super) fn stop_on_signals() -> watch::Receiver<bool> {
-    crate::signal::stop_on_signals(
-        "stopping: finishing the calls in flight (signal again to exit at once)",
-        "exiting now; the ledger is consistent, `firehose-sse resume` continues",
-        Exit::Interrupted.code(),
-    )
-}
-
-/// Takes the ledger's apply lock for this process.
-pub(super) fn take_lock(ledger: &Ledger) -> anyhow::Result<LockGuard<'_>> {
-    let (pid, host) = lock::me();
-    Ok(ledger.acquire_lock(pid, &host, None, StaleAfter::ProcessTable)?)
 }
 
 pub async fn apply(args: &ApplyOptions) -> anyhow::Result<Exit> {
@@ -520,25 +493,19 @@ pub(super) async fn run_engine(
         }
         None => (None, None),
     };
-    let dispatcher = Dispatcher {
-        ledger,
-        accounts: session.accounts.clone(),
-        pacer: session.pacer.clone(),
+    let (outcome, feed) = dispatch(
+        session,
         run_id,
+        state,
+        items,
+        feed,
+        stop_on_signals(),
         notices,
-        lock_owner: lock::me(),
-    };
-    let result = dispatcher.run(state, items, feed, stop_on_signals()).await;
-    drop(dispatcher); // the reporter ends with the last notice
-    let _ = reporter.await;
-    let (outcome, feed) = result?;
+    )
+    .await?;
+    let _ = reporter.await; // it ends with the last notice
     if let (Some(feed), Some(pace)) = (feed, pace) {
-        let plan_id = feed.plan_id;
-        if let Some(summary) = feed.finish(ledger, pace)?
-            && !global.quiet
-        {
-            eprintln!("Plan {plan_id}: {}", summary_line(&summary));
-        }
+        finish_feed(global, ledger, feed, pace)?;
     }
     let (exit, label) = exit_for(&outcome);
     run.finish(label)?;
@@ -553,18 +520,4 @@ pub(super) async fn run_engine(
         anyhow::bail!("run {run_id} stopped: {why}. Fix it, then: firehose-sse resume {run_id}");
     }
     Ok(exit)
-}
-
-pub(super) fn exit_for(outcome: &Outcome) -> (Exit, &'static str) {
-    if outcome.aborted.is_some() {
-        (Exit::Runtime, "error")
-    } else if outcome.interrupted {
-        (Exit::Interrupted, "interrupted")
-    } else if outcome.count(Phase::Failed) > 0 {
-        (Exit::Failed, "failed")
-    } else if outcome.count(Phase::Deferred) > 0 {
-        (Exit::Deferred, "deferred")
-    } else {
-        (Exit::Ok, "converged")
-    }
 }

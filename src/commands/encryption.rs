@@ -9,16 +9,14 @@ use std::path::Path;
 
 use tokio::sync::{mpsc, watch};
 
-use super::apply::{config, exit_for, stop_on_signals, take_lock};
+use super::running::{config, dispatch, exit_for, finish_feed, stop_on_signals, take_lock};
 use super::{LedgerMode, Session};
+use crate::apply::Feed;
 use crate::apply::feed::ToObserve;
-use crate::apply::{Dispatcher, Feed};
 use crate::engine::{Notice, Phase, RunState};
 use crate::error::{Exit, UsageError};
 use crate::input::Target;
-use crate::ledger::lock;
 use crate::options::{EncryptionAction, EncryptionOptions};
-use crate::report::plan::summary_line;
 
 pub async fn encryption(opts: &EncryptionOptions) -> anyhow::Result<Exit> {
     let request = match &opts.action {
@@ -137,26 +135,12 @@ pub async fn encryption(opts: &EncryptionOptions) -> anyhow::Result<Exit> {
     );
     state.reserve(1);
     state.expect_observations(feed.throttles);
-    let dispatcher = Dispatcher {
-        ledger,
-        accounts: session.accounts.clone(),
-        pacer: session.pacer.clone(),
-        run_id,
-        notices,
-        lock_owner: lock::me(),
-    };
-    let result = dispatcher.run(state, first, Some(feed), stopped).await;
-    drop(dispatcher);
+    let result = dispatch(&session, run_id, state, first, Some(feed), stopped, notices).await;
     let accepted = tap.await.unwrap_or(false);
     let _ = reporter.await;
     let (outcome, feed) = result?;
     if let Some(feed) = feed {
-        let plan_id = feed.plan_id;
-        if let Some(summary) = feed.finish(ledger, opts.run.pace.plan())?
-            && !global.quiet
-        {
-            eprintln!("Plan {plan_id}: {}", summary_line(&summary));
-        }
+        finish_feed(global, ledger, feed, opts.run.pace.plan())?;
     }
     // Stopped by --no-wait once the call was accepted: a success, the run left open.
     let waiting = accepted && outcome.interrupted && outcome.aborted.is_none();

@@ -7,6 +7,7 @@ mod inventory;
 mod merged;
 mod plan;
 mod rollback;
+mod running;
 mod runs;
 mod sandbox;
 mod session;

@@ -8,7 +8,8 @@
 
 use std::sync::Arc;
 
-use super::apply::{config, confirm, run_engine, take_lock};
+use super::apply::{confirm, run_engine};
+use super::running::{config, take_lock};
 use super::session::IN_PROCESS_SANDBOX;
 use super::{LedgerMode, Place, Session};
 use crate::clock::SystemClock;
