@@ -134,6 +134,29 @@ mod tests {
     }
 
     #[test]
+    fn another_writer_waits_for_an_open_turn_instead_of_failing_it() {
+        // A `plan` or `inventory` on the same ledger writes while an apply's turn is open. A
+        // turn that read first and took the write lock only at its first write would be
+        // refused at once ("database is locked") once the other had committed in between.
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = open(dir.path());
+        let mut turn = Turn::begin(&ledger).unwrap();
+        assert!(ledger.in_flight_attempts().unwrap().is_empty()); // the turn reads first
+        let path = dir.path().to_owned();
+        let other =
+            std::thread::spawn(move || open(&path).record_stream(&observation("b"), None).unwrap());
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let mut answers = hold_starts(&ledger, &mut turn, &["a"]);
+        assert_eq!(turn.commit().unwrap(), 1);
+        assert_eq!(answers[0].try_recv(), Ok(true));
+        let b = other.join().unwrap();
+        // The other writer waited for the turn: its row comes after the turn's.
+        let a = ledger.record_stream(&observation("a"), None).unwrap();
+        assert!(a < b, "the turn's stream {a}, the other writer's {b}");
+        assert_eq!(in_flight_seen_by_another(dir.path()), 1);
+    }
+
+    #[test]
     fn a_turn_never_committed_lets_none_of_its_starts_leave_and_leaves_no_attempt() {
         let dir = tempfile::tempdir().unwrap();
         let ledger = open(dir.path());

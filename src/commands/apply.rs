@@ -493,17 +493,10 @@ pub(super) async fn run_engine(
         }
         None => (None, None),
     };
-    let (outcome, feed) = dispatch(
-        session,
-        run_id,
-        state,
-        items,
-        feed,
-        stop_on_signals(),
-        notices,
-    )
-    .await?;
-    let _ = reporter.await; // it ends with the last notice
+    let stop = stop_on_signals();
+    let result = dispatch(session, run_id, state, items, feed, stop, notices).await;
+    let _ = reporter.await; // it ends with the last notice, also when the run failed
+    let (outcome, feed) = result?;
     if let (Some(feed), Some(pace)) = (feed, pace) {
         finish_feed(global, ledger, feed, pace)?;
     }

@@ -6,8 +6,13 @@
 //! Start's go-ahead until then); a batch that is never committed (an error, a crash) loses
 //! only writes whose effects nothing outside relied on yet.
 //!
-//! Methods that write several statements use [`Ledger::atomic`], a savepoint: its own
-//! transaction outside a batch, a part of the batch inside one.
+//! Methods that write several statements use [`Ledger::atomic`]: a transaction of its own
+//! outside a batch, a part of the batch inside one.
+//!
+//! Both take the write lock when they begin (`BEGIN IMMEDIATE`): a transaction that read
+//! first and wrote later would be refused at once ("database is locked", no busy wait) if
+//! another process (a `plan` or `inventory` on the same ledger) committed in between; taking
+//! the lock first waits for the other writer, up to the busy timeout, instead.
 
 use rusqlite::Connection;
 
@@ -25,7 +30,7 @@ pub struct Batch<'a> {
 impl Ledger {
     /// Opens a batch: every write until [`Batch::commit`] is one transaction.
     pub fn batch(&self) -> Result<Batch<'_>> {
-        self.conn.prepare_cached("BEGIN")?.execute([])?;
+        self.conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
         Ok(Batch {
             ledger: self,
             open: true,
@@ -44,23 +49,17 @@ impl Ledger {
         if self.in_batch() {
             return f(&self.conn);
         }
-        self.conn.prepare_cached("SAVEPOINT atomic")?.execute([])?;
-        match f(&self.conn) {
-            Ok(value) => {
-                self.conn.prepare_cached("RELEASE atomic")?.execute([])?;
-                Ok(value)
-            }
-            Err(e) => {
-                // A failed statement may have ended the transaction already (SQLite rolls
-                // back on some errors, a full disk among them): nothing more to undo then.
-                if !self.conn.is_autocommit() {
-                    let _ = self
-                        .conn
-                        .execute_batch("ROLLBACK TO atomic; RELEASE atomic");
-                }
-                Err(e)
-            }
+        self.conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+        let done = f(&self.conn).and_then(|value| {
+            self.conn.prepare_cached("COMMIT")?.execute([])?;
+            Ok(value)
+        });
+        // A failed statement or commit may have ended the transaction already (SQLite rolls
+        // back on some errors, a full disk among them): nothing more to undo then.
+        if done.is_err() && !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
         }
+        done
     }
 }
 
