@@ -7,10 +7,9 @@
 //! as in every JSON 1.1 service.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
 use super::model::{Model, Service};
-use super::{Op, secs, to_bytes};
+use super::{Op, request, secs, to_bytes};
 use crate::vocabulary::{ApiError, codes};
 use crate::world::{Caller, World};
 
@@ -33,22 +32,7 @@ pub struct ListAccountsRequest {
 impl Request {
     /// Reads `body` as the input of `op`, an Organizations operation.
     pub fn read(op: Op, body: &[u8]) -> Result<Request, ApiError> {
-        let document = if body.iter().all(u8::is_ascii_whitespace) {
-            Value::Object(Map::new())
-        } else {
-            serde_json::from_slice(body).map_err(|e| {
-                ApiError::new(
-                    codes::SERIALIZATION,
-                    format!("The request body is not valid JSON: {e}"),
-                )
-            })?
-        };
-        if !document.is_object() {
-            return Err(ApiError::new(
-                codes::SERIALIZATION,
-                "The request body must be a JSON object.",
-            ));
-        }
+        let document = request::document(body)?;
         let found = Model::of(Service::Organizations).findings(op.name(), &document);
         if let Some(message) = found.wrong_type {
             return Err(ApiError::new(codes::SERIALIZATION, message));
@@ -56,13 +40,7 @@ impl Request {
         if let (Some(message), Some(reason)) = (found.validation_message(), found.reasons.first()) {
             return Err(ApiError::invalid_input(reason, message));
         }
-        let input = serde_json::from_value(document).map_err(|e| {
-            ApiError::new(
-                codes::SERIALIZATION,
-                format!("The request body cannot be read: {e}"),
-            )
-        })?;
-        Ok(Request::ListAccounts(input))
+        Ok(Request::ListAccounts(request::typed(document)?))
     }
 
     /// Carries the request of `caller` out; the answer's body.

@@ -1,9 +1,10 @@
 //! How a request body becomes an operation's typed input (the inputs themselves are in
 //! `firehose` and `kms`, one per operation, named and shaped as in the service models).
 //!
-//! Reading happens in three steps:
+//! Reading happens in three steps ([`read`] takes all three; Organizations, which words the
+//! model's findings its own way, takes the first and the last):
 //!
-//! 1. [`read`]: the body is read as a JSON document, as serde_json reads one (an empty body
+//! 1. [`document`]: the body is read as a JSON document, as serde_json reads one (an empty body
 //!    reads as `{}`); one that is not JSON, or not an object, is a `SerializationException`.
 //!    Reading the whole document first keeps that judgement whole: deserializing the input
 //!    straight from the bytes would skip the members the operation does not know without
@@ -12,7 +13,7 @@
 //! 2. The document is checked against the operation's published input model ([`super::model`]):
 //!    a member of the wrong JSON type is a `SerializationException`, a broken constraint a
 //!    `ValidationException`.
-//! 3. The document deserializes into the operation's input: every member is then of its type,
+//! 3. [`typed`]: the document deserializes into the operation's input: every member is then of its type,
 //!    so what is left to check is what the model cannot say (`InvalidArgumentException` for
 //!    Firehose, e.g. a `CUSTOMER_MANAGED_CMK` without a `KeyARN`). Members the operation does
 //!    not read are ignored; a JSON `null` reads as absent.
@@ -29,6 +30,13 @@ pub fn read<T: DeserializeOwned>(
     operation: &str,
     body: &[u8],
 ) -> Result<T, ApiError> {
+    let document = document(body)?;
+    Model::of(service).check(operation, &document)?;
+    typed(document)
+}
+
+/// Step 1: the body as a JSON object (an empty body reads as `{}`).
+pub fn document(body: &[u8]) -> Result<Value, ApiError> {
     let document = if body.iter().all(u8::is_ascii_whitespace) {
         Value::Object(Map::new())
     } else {
@@ -45,7 +53,11 @@ pub fn read<T: DeserializeOwned>(
             "The request body must be a JSON object.",
         ));
     }
-    Model::of(service).check(operation, &document)?;
+    Ok(document)
+}
+
+/// Step 3: a document the model has checked, as the operation's input.
+pub fn typed<T: DeserializeOwned>(document: Value) -> Result<T, ApiError> {
     // The model has checked every member the input reads, so this does not fail; should it
     // ever, the body was not one the sandbox can read.
     serde_json::from_value(document).map_err(|e| {
