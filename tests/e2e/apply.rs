@@ -53,15 +53,6 @@ fn report(w: &Workdir) -> serde_json::Value {
     run.json()
 }
 
-fn item<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    report["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["stream"] == name)
-        .unwrap_or_else(|| panic!("{name} not in {report:#}"))
-}
-
 #[test]
 fn bad_keys_fail_with_their_class_and_hint_and_transient_failures_are_retried() {
     let dir = tempfile::tempdir().unwrap();

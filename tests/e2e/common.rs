@@ -377,3 +377,22 @@ fn counted_attempts(w: &Workdir, by: &str) -> std::collections::HashMap<(String,
         .map(|r| r.unwrap())
         .collect()
 }
+
+/// The item of `stream` in a JSON document that lists `items` (a plan, a run report).
+pub fn item<'a>(doc: &'a serde_json::Value, stream: &str) -> &'a serde_json::Value {
+    doc["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["stream"] == stream)
+        .unwrap_or_else(|| panic!("no item for {stream} in {doc:#}"))
+}
+
+/// A stream of the sandbox's ground truth, by name (the names of one test are unique).
+pub fn stream<'a>(stats: &'a Stats, name: &str) -> &'a StreamStats {
+    stats
+        .streams
+        .iter()
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("no stream {name}"))
+}

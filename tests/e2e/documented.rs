@@ -8,30 +8,13 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::common::{Run, Sandbox, Workdir, key_arn};
+use crate::common::{Run, Sandbox, Workdir, item, key_arn, stream};
 
 const R: &str = "us-east-1";
 const ACCOUNT: &str = "123456789012";
 
 fn ops(sandbox: &Sandbox, op: &str) -> u64 {
     sandbox.stats().requests.get(op).copied().unwrap_or(0)
-}
-
-fn stream<'a>(stats: &'a crate::common::Stats, name: &str) -> &'a crate::common::StreamStats {
-    stats
-        .streams
-        .iter()
-        .find(|s| s.name == name)
-        .unwrap_or_else(|| panic!("no stream {name}"))
-}
-
-fn item<'a>(doc: &'a Value, name: &str) -> &'a Value {
-    doc["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["stream"] == name)
-        .unwrap_or_else(|| panic!("no {name} in {doc:#}"))
 }
 
 fn plan_json(w: &Workdir, fleet: &Path) -> Value {
@@ -453,29 +436,7 @@ fn a_grant_failure_is_retried_with_fresh_credentials() {
             "streams": [{"name": "a"}]}"#,
         &[],
     );
-    // A credential process that hands out a new session token every time it is asked.
-    let counter = w.path("count");
-    let script = w.path("creds.sh");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\nn=$(cat {c} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {c}\n\
-             printf '{{\"Version\":1,\"AccessKeyId\":\"AKIDPROCESS\",\"SecretAccessKey\":\"s\",\
-             \"SessionToken\":\"token-%s\",\"Expiration\":\"2099-01-01T00:00:00Z\"}}' $n\n",
-            c = counter.display()
-        ),
-    )
-    .unwrap();
-    std::process::Command::new("chmod")
-        .args(["755", script.to_str().unwrap()])
-        .status()
-        .unwrap();
-    let config = w.path("aws-config");
-    std::fs::write(
-        &config,
-        format!("[profile p]\ncredential_process = {}\n", script.display()),
-    )
-    .unwrap();
+    let (config, _) = refreshing_credential_process(&w);
     let fleet = w.fleet(
         "fleet.csv",
         &format!("stream,region,key_arn\na,{R},{key}\n"),
@@ -531,6 +492,34 @@ fn a_kinesis_sourced_stream_is_skipped_naming_its_source() {
 
 /// A fleet of three AWS-owned streams, then one towards customer key `k`, described at one per
 /// second: the customer-key Start comes some 3 s after the credentials were first used.
+/// A profile `p` in an AWS config file (returned) whose credential process hands out a new
+/// session token every time it is asked, counting how often in the file returned second.
+fn refreshing_credential_process(w: &Workdir) -> (std::path::PathBuf, std::path::PathBuf) {
+    let counter = w.path("count");
+    let script = w.path("creds.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nn=$(cat {c} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {c}\n\
+             printf '{{\"Version\":1,\"AccessKeyId\":\"AKIDPROCESS\",\"SecretAccessKey\":\"s\",\
+             \"SessionToken\":\"token-%s\",\"Expiration\":\"2099-01-01T00:00:00Z\"}}' $n\n",
+            c = counter.display()
+        ),
+    )
+    .unwrap();
+    std::process::Command::new("chmod")
+        .args(["755", script.to_str().unwrap()])
+        .status()
+        .unwrap();
+    let config = w.path("aws-config");
+    std::fs::write(
+        &config,
+        format!("[profile p]\ncredential_process = {}\n", script.display()),
+    )
+    .unwrap();
+    (config, counter)
+}
+
 fn slow_mixed_fleet(w: &Workdir, key: &str) -> std::path::PathBuf {
     w.fleet(
         "fleet.csv",
@@ -593,29 +582,7 @@ fn old_session_credentials_that_refresh_are_refreshed_before_a_customer_key_star
         r#"{"keys": [{"id": "k"}], "streams": [{"name": "a"}, {"name": "b"}, {"name": "c"}, {"name": "k"}]}"#,
         &[],
     );
-    // A credential process that hands out a new session every time it is asked.
-    let counter = w.path("count");
-    let script = w.path("creds.sh");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\nn=$(cat {c} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {c}\n\
-             printf '{{\"Version\":1,\"AccessKeyId\":\"AKIDPROCESS\",\"SecretAccessKey\":\"s\",\
-             \"SessionToken\":\"token-%s\",\"Expiration\":\"2099-01-01T00:00:00Z\"}}' $n\n",
-            c = counter.display()
-        ),
-    )
-    .unwrap();
-    std::process::Command::new("chmod")
-        .args(["755", script.to_str().unwrap()])
-        .status()
-        .unwrap();
-    let config = w.path("aws-config");
-    std::fs::write(
-        &config,
-        format!("[profile p]\ncredential_process = {}\n", script.display()),
-    )
-    .unwrap();
+    let (config, counter) = refreshing_credential_process(&w);
     let fleet = slow_mixed_fleet(&w, &key);
     let run: Run = w
         .command()

@@ -10,7 +10,7 @@ use std::path::Path;
 use serde_json::json;
 
 use crate::aws_cli;
-use crate::common::{Run, Sandbox, Workdir, key_arn};
+use crate::common::{Run, Sandbox, Workdir, key_arn, stream};
 
 const R: &str = "us-east-1";
 
@@ -31,12 +31,6 @@ fn run(w: &Workdir, args: &[&str]) -> Run {
     let mut all = args.to_vec();
     all.extend(["--first-poll", "200ms", "-q"]);
     w.run(&all)
-}
-
-fn stream<'a>(stats: &'a crate::common::Stats, name: &str) -> &'a crate::common::StreamStats {
-    stats
-        .stream(R, name)
-        .unwrap_or_else(|| panic!("no stream {name}"))
 }
 
 #[test]

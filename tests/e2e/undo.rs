@@ -5,28 +5,9 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
-use crate::common::{Sandbox, Stats, StreamStats, Workdir, in_flight, key_arn, signal, spawn};
+use crate::common::{Sandbox, Stats, Workdir, in_flight, item, key_arn, signal, spawn, stream};
 
 const R: &str = "us-east-1";
-
-fn stream<'a>(stats: &'a Stats, name: &str) -> &'a StreamStats {
-    stats
-        .streams
-        .iter()
-        .find(|s| s.name == name)
-        .unwrap_or_else(|| panic!("no stream {name}"))
-}
-
-fn item<'a>(doc: &'a Value, name: &str) -> &'a Value {
-    doc["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["stream"] == name)
-        .unwrap_or_else(|| panic!("no {name} in {doc:#}"))
-}
 
 /// A mixed world: `plain` unencrypted, `owned` on the AWS-owned key, `on-a` on key A, `same`
 /// already on the AWS-owned key; and the fleet that enables `plain`, moves `owned` to A and

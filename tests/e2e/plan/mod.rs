@@ -21,7 +21,7 @@ use firehose_sse::clock::{DAY, HOUR};
 use firehose_sse::limits::budget::MARGIN;
 use serde_json::Value;
 
-use crate::common::{Sandbox, Stats, Workdir, key_arn};
+use crate::common::{Sandbox, Stats, Workdir, item, key_arn};
 
 const R: &str = "us-east-1";
 
@@ -64,16 +64,6 @@ fn add_attempts(w: &Workdir, name: &str, attempts: &[(i64, &str)]) {
         )
         .unwrap();
     }
-}
-
-/// The items of a JSON plan by stream name.
-fn item<'a>(plan: &'a Value, stream: &str) -> &'a Value {
-    plan["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["stream"] == stream)
-        .unwrap_or_else(|| panic!("no item for {stream} in {plan:#}"))
 }
 
 /// (stream, action, reason) of every item, in report order.
