@@ -1,4 +1,5 @@
-//! `status`, `report` and `history` over several ledgers (`--ledger A --ledger B ...`): the
+//! `status` and `report` over several ledgers (`--ledger A --ledger B ...`; `history` reads
+//! several in `runs`, each run named with its ledger): the
 //! shards of one rollout (DESIGN §9), each carried out by its own process with its own ledger
 //! (`apply --shard I/N`), read as one. Each ledger's newest apply run is taken; their streams
 //! are reported together, as one process would have reported them, and each ledger's run is
@@ -206,49 +207,5 @@ pub fn status(args: &RunQuery) -> anyhow::Result<Exit> {
         text
     };
     args.global.output.print("Status", document, human)?;
-    Ok(Exit::Ok)
-}
-
-/// `history --ledger A --ledger B ...`: every ledger's runs, each named with its ledger.
-pub fn history(global: &Global) -> anyhow::Result<Exit> {
-    let mut all = Vec::new();
-    for path in &global.ledgers {
-        let ledger = open_path(path)?;
-        for run in ledger.runs()? {
-            all.push((path.clone(), run));
-        }
-    }
-    let document = || {
-        Value::from(
-            all.iter()
-                .map(|(path, r)| {
-                    json!({
-                        "ledger": path.display().to_string(),
-                        "run_id": r.id, "kind": r.kind, "plan_id": r.plan_id,
-                        "started_at": rfc3339(r.started_at), "ended_at": r.ended_at.map(rfc3339),
-                        "outcome": r.outcome,
-                    })
-                })
-                .collect::<Vec<_>>(),
-        )
-    };
-    let human = || {
-        let mut table =
-            crate::report::table(["ledger", "run id", "kind", "started", "ended", "outcome"]);
-        for (path, r) in &all {
-            table.add_row(vec![
-                path.display().to_string(),
-                r.id.to_string(),
-                r.kind.clone(),
-                rfc3339(r.started_at),
-                r.ended_at.map_or("-".into(), rfc3339),
-                r.outcome
-                    .clone()
-                    .unwrap_or_else(|| "running or interrupted".into()),
-            ]);
-        }
-        format!("{}\n", table.trim_fmt())
-    };
-    global.output.print("History", document, human)?;
     Ok(Exit::Ok)
 }

@@ -237,35 +237,49 @@ fn plan_run_note(run: &RunRow, newest_apply: Option<&RunRow>) -> String {
     note
 }
 
+/// `history`: every run of the ledger, newest last; with `--ledger` given several times, every
+/// run of each, named with its ledger.
 pub fn history(global: &Global) -> anyhow::Result<Exit> {
-    if global.ledgers.len() > 1 {
-        return super::merged::history(global);
+    let merged = global.ledgers.len() > 1;
+    let mut runs: Vec<(Option<String>, RunRow)> = Vec::new();
+    for path in &global.ledgers {
+        let name = merged.then(|| path.display().to_string());
+        let ledger = open_path(path)?;
+        runs.extend(ledger.runs()?.into_iter().map(|r| (name.clone(), r)));
     }
-    let ledger = open(global)?;
-    let runs = ledger.runs()?;
     let document = || {
         let out: Vec<_> = runs
             .iter()
-            .map(|r| serde_json::json!({
-                "run_id": r.id, "kind": r.kind, "plan_id": r.plan_id,
-                "rollback_of": r.rollback_of(),
-                "started_at": rfc3339(r.started_at), "ended_at": r.ended_at.map(rfc3339),
-                "outcome": r.outcome, "args": serde_json::from_str::<serde_json::Value>(&r.args).unwrap_or_default(),
-            }))
+            .map(|(ledger, r)| {
+                let mut doc = serde_json::Map::new();
+                if let Some(ledger) = ledger {
+                    doc.insert("ledger".into(), ledger.as_str().into());
+                }
+                let run = serde_json::json!({
+                    "run_id": r.id, "kind": r.kind, "plan_id": r.plan_id,
+                    "rollback_of": r.rollback_of(),
+                    "started_at": rfc3339(r.started_at), "ended_at": r.ended_at.map(rfc3339),
+                    "outcome": r.outcome, "args": serde_json::from_str::<serde_json::Value>(&r.args).unwrap_or_default(),
+                });
+                if let serde_json::Value::Object(run) = run {
+                    doc.extend(run);
+                }
+                serde_json::Value::Object(doc)
+            })
             .collect();
         serde_json::Value::from(out)
     };
     let human = || {
-        let mut table =
-            crate::report::table(["run id", "kind", "plan id", "started", "ended", "outcome"]);
-        for r in &runs {
+        let columns = ["run id", "kind", "plan id", "started", "ended", "outcome"];
+        let mut table = crate::report::table(merged.then_some("ledger").into_iter().chain(columns));
+        for (ledger, r) in &runs {
             // A rollback run, or the plan of a rollback's dry run.
             let kind = match (r.rollback_of(), r.kind.as_str()) {
                 (Some(of), "rollback") => format!("rollback of run {of}"),
                 (Some(of), _) => format!("{}: rollback of run {of}", r.kind),
                 (None, _) => r.kind.clone(),
             };
-            table.add_row(vec![
+            let cells = [
                 r.id.to_string(),
                 kind,
                 r.plan_id.map_or("-".into(), |p| p.to_string()),
@@ -274,7 +288,8 @@ pub fn history(global: &Global) -> anyhow::Result<Exit> {
                 r.outcome
                     .clone()
                     .unwrap_or_else(|| "running or interrupted".into()),
-            ]);
+            ];
+            table.add_row(ledger.iter().cloned().chain(cells).collect::<Vec<_>>());
         }
         format!("{}\n", table.trim_fmt())
     };

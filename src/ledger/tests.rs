@@ -655,13 +655,9 @@ fn a_stream_first_seen_after_a_failure_has_an_unknown_key_in_force_counted_where
 fn a_ledger_of_the_first_schema_is_brought_to_the_latest_with_every_row_kept() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("old.db");
-    {
-        let conn = rusqlite::Connection::open(&path).unwrap();
-        conn.execute_batch(include_str!("../../migrations/0001_initial.sql"))
-            .unwrap();
-        conn.pragma_update(None, "user_version", 1).unwrap();
-        conn.execute_batch(
-            "PRAGMA foreign_keys = ON;
+    ledger_of_the_first_schema(
+        &path,
+        "PRAGMA foreign_keys = ON;
              INSERT INTO plans (id, created_at, observed_at, fleet, settings, estimated_ms)
                  VALUES (1, 1, 1, 'f.csv', '{}', 0);
              INSERT INTO runs (id, kind, plan_id, started_at, args, pid, host)
@@ -675,9 +671,7 @@ fn a_ledger_of_the_first_schema_is_brought_to_the_latest_with_every_row_kept() {
                  VALUES (2, 0, 2, 'us-east-1', 's', 'AWS_OWNED_CMK', 'done', 2);
              INSERT INTO attempts (stream_id, run_id, op, sent_at, state)
                  VALUES (1, 2, 'start', 2, 'ok');",
-        )
-        .unwrap();
-    }
+    );
     let ledger = Ledger::open(&path, Arc::new(ManualClock::at(10))).unwrap();
     let runs = ledger.runs().unwrap();
     assert_eq!(runs.len(), 2);
@@ -706,20 +700,14 @@ fn a_ledger_of_the_first_schema_is_brought_to_the_latest_with_every_row_kept() {
 fn a_migration_that_would_leave_a_broken_reference_is_rolled_back() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("old.db");
-    {
-        let conn = rusqlite::Connection::open(&path).unwrap();
-        conn.execute_batch(include_str!("../../migrations/0001_initial.sql"))
-            .unwrap();
-        conn.pragma_update(None, "user_version", 1).unwrap();
-        // Written by hand with foreign keys off: an item of a run that does not exist.
-        conn.execute_batch(
-            "PRAGMA foreign_keys = OFF;
+    // Written by hand with foreign keys off: an item of a run that does not exist.
+    ledger_of_the_first_schema(
+        &path,
+        "PRAGMA foreign_keys = OFF;
              INSERT INTO run_items (run_id, seq, line, region, name, target_type, phase,
                                     updated_at)
                  VALUES (7, 0, 2, 'us-east-1', 's', 'AWS_OWNED_CMK', 'done', 2);",
-        )
-        .unwrap();
-    }
+    );
     let err = Ledger::open(&path, Arc::new(ManualClock::at(10))).unwrap_err();
     assert!(
         matches!(err, LedgerError::Migrate { .. }),
@@ -730,4 +718,13 @@ fn a_migration_that_would_leave_a_broken_reference_is_rolled_back() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert!(version < schema_version() as i64, "version {version}");
+}
+
+/// A ledger file of the first schema (user_version 1) at `path`, with the rows `sql` inserts.
+fn ledger_of_the_first_schema(path: &std::path::Path, sql: &str) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch(include_str!("../../migrations/0001_initial.sql"))
+        .unwrap();
+    conn.pragma_update(None, "user_version", 1).unwrap();
+    conn.execute_batch(sql).unwrap();
 }

@@ -303,6 +303,26 @@ fn shards_carry_out_what_one_process_would_and_the_merged_report_says_so() {
         status.contains("3 ledgers, 40 streams: 40 done"),
         "{status}"
     );
+    // History over the shards: each ledger's runs, named with their ledger.
+    let mut history_args = vec!["history", "--output", "json"];
+    for l in &refs {
+        history_args.extend(["--ledger", l]);
+    }
+    let history = w.run(&history_args).assert_code(0).json();
+    let applies: Vec<(&str, &str)> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["kind"] == "apply")
+        .map(|r| {
+            (
+                r["ledger"].as_str().unwrap(),
+                r["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let named: Vec<(&str, &str)> = refs.iter().map(|l| (*l, "converged")).collect();
+    assert_eq!(applies, named, "{history:#}");
 }
 
 #[test]
