@@ -40,8 +40,10 @@ const KMS_FAULTS: [&str; 3] = [
     "KeyUnavailableException",
 ];
 
-/// An error answer: HTTP 400 (500 for `InternalFailure` and KMS's faults, 403 for the query
-/// protocol's credential errors and `AccessDenied`) with `__type` = `code`.
+/// An error answer: HTTP 400 (500 for `InternalFailure` and KMS's faults, 403 for expired
+/// credentials — `ExpiredTokenException`, as AWS's Common Errors list it for every JSON service,
+/// and the query protocol's `ExpiredToken` — and for the query protocol's other credential
+/// errors and `AccessDenied`) with `__type` = `code`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     pub code: Cow<'static, str>,
@@ -88,6 +90,7 @@ impl ApiError {
         if self.code == codes::INTERNAL_FAILURE || KMS_FAULTS.contains(&&*self.code) {
             500
         } else if self.code == codes::EXPIRED_TOKEN_QUERY
+            || self.code == codes::EXPIRED_TOKEN
             || self.code == codes::MISSING_AUTHENTICATION_TOKEN
             || self.code == codes::ACCESS_DENIED_QUERY
         {

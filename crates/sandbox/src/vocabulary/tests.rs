@@ -163,10 +163,14 @@ fn manual_clock_moves_only_when_told() {
 }
 
 #[test]
-fn api_errors_are_400_but_internal_failure() {
+fn api_errors_are_400_but_internal_failure_and_expired_credentials() {
     assert_eq!(
         ApiError::new(codes::THROTTLING, "Rate exceeded").status(),
         400
     );
     assert_eq!(ApiError::new(codes::INTERNAL_FAILURE, "x").status(), 500);
+    // Expired credentials are 403 in JSON services (AWS's Common Errors) and in the query
+    // protocol.
+    assert_eq!(ApiError::new(codes::EXPIRED_TOKEN, "x").status(), 403);
+    assert_eq!(ApiError::new(codes::EXPIRED_TOKEN_QUERY, "x").status(), 403);
 }

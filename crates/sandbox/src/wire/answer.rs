@@ -118,8 +118,8 @@ pub fn throttled() -> ApiError {
     ApiError::new(codes::THROTTLING, "Rate exceeded")
 }
 
-/// The error a request signed with expired credentials gets: `ExpiredTokenException` in JSON
-/// 1.1, `ExpiredToken` (HTTP 403) in the query protocol, as AWS answers them.
+/// The error a request signed with expired credentials gets (HTTP 403): `ExpiredTokenException`
+/// in JSON 1.1 (AWS's Common Errors), `ExpiredToken` in the query protocol (STS).
 pub fn expired(protocol: Protocol) -> ApiError {
     let code = match protocol {
         Protocol::Json | Protocol::JsonCapitalMessage => codes::EXPIRED_TOKEN,

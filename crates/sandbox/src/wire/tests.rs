@@ -484,7 +484,7 @@ fn sts_get_caller_identity_speaks_the_query_protocol() {
         answer::expired(Protocol::Json).code,
         "ExpiredTokenException"
     );
-    assert_eq!(answer::expired(Protocol::Json).status(), 400);
+    assert_eq!(answer::expired(Protocol::Json).status(), 403);
 }
 
 #[tokio::test]

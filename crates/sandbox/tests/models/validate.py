@@ -12,8 +12,8 @@ What is checked:
   member path) for the rest; a request that keeps the model must not get either;
 - a 200 answer must be the operation's output shape: no unknown members, every required
   member, the right JSON types, enum values, lengths, patterns and ranges, recursively;
-- an error answer must be HTTP 400 (500/503 for server faults), carry x-amzn-ErrorType equal
-  to its `__type`, name an error the operation lists or a common one, carry a message string,
+- an error answer must be HTTP 400 (500/503 for server faults, 403 for
+  ExpiredTokenException), carry x-amzn-ErrorType equal to its `__type`, name an error the operation lists or a common one, carry a message string,
   and its other members must be members of the error shape;
 - Organizations words a broken constraint as its modeled InvalidInputException (its
   InvalidInputExceptionReason lists MAX_VALUE_EXCEEDED, MIN_VALUE_EXCEEDED, INVALID_PATTERN,
@@ -61,6 +61,11 @@ COMMON_ERRORS = {
     "UnrecognizedClientException",
 }
 SERVER_FAULTS = {"InternalFailure": 500, "ServiceUnavailable": 503}
+# Common errors of the JSON services that are not 400, as AWS's Common Errors pages list them
+# (e.g. https://docs.aws.amazon.com/awsconsolehelpdocs/latest/gsg/common-errors.html:
+# "ExpiredTokenException ... HTTP status code: 403"). Firehose's, KMS's and Organizations'
+# models do not list it, and moto does not answer it.
+JSON_COMMON_STATUS = {"ExpiredTokenException": 403}
 # The query protocol's common errors (STS) and their statuses: the credential errors and
 # AccessDenied are 403 (an expired token on STS: "StatusCode: 403 ... api error ExpiredToken",
 # pulumi/pulumi-aws#2560; AssumeRole denied: "403 Forbidden ... Sender AccessDenied",
@@ -302,8 +307,8 @@ def check_json(ex, model):
             deviation(label, f"unknown operation answered {code}")
     elif code not in listed and code not in COMMON_ERRORS:
         deviation(label, f"{code} is neither an error {op.name} lists ({', '.join(sorted(listed))}) nor a common error")
-    # The status: 400, but server faults.
-    want = SERVER_FAULTS.get(code)
+    # The status: 400, but server faults and the common errors listed otherwise.
+    want = SERVER_FAULTS.get(code, JSON_COMMON_STATUS.get(code))
     shape = listed.get(code)
     if shape is not None and (shape.metadata.get("fault") or shape._shape_model.get("fault")):
         if status < 500:
