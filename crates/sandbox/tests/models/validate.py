@@ -13,8 +13,9 @@ What is checked:
 - a 200 answer must be the operation's output shape: no unknown members, every required
   member, the right JSON types, enum values, lengths, patterns and ranges, recursively;
 - an error answer must be HTTP 400 (500/503 for server faults, 403 for
-  ExpiredTokenException), carry x-amzn-ErrorType equal to its `__type`, name an error the operation lists or a common one, carry a message string,
-  and its other members must be members of the error shape;
+  ExpiredTokenException), carry x-amzn-ErrorType equal to its `__type`, name an error the
+  operation lists or a common one, carry a message string, and its other members must be
+  members of the error shape;
 - Organizations words a broken constraint as its modeled InvalidInputException (its
   InvalidInputExceptionReason lists MAX_VALUE_EXCEEDED, MIN_VALUE_EXCEEDED, INVALID_PATTERN,
   INPUT_REQUIRED, ...) rather than ValidationException, with the same message;
