@@ -18,6 +18,7 @@ pub mod observe;
 pub mod options;
 pub mod pace;
 pub mod plan;
+pub mod producers;
 pub mod report;
 pub mod shard;
 pub mod signal;
