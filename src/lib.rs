@@ -9,6 +9,7 @@ pub mod cloud;
 pub mod commands;
 pub mod engine;
 pub mod error;
+pub mod files;
 pub mod input;
 pub mod ledger;
 pub mod limits;

@@ -180,6 +180,22 @@ pub fn is_valid_account(account: &str) -> bool {
     account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// The partition a Region is in (`aws`, `aws-cn` for China, `aws-us-gov` for GovCloud, the
+/// isolated ones), from the Region's name as AWS names them.
+pub fn partition_of(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else if region.starts_with("us-isob-") {
+        "aws-iso-b"
+    } else if region.starts_with("us-iso-") {
+        "aws-iso"
+    } else {
+        "aws"
+    }
+}
+
 fn is_valid_partition(partition: &str) -> bool {
     matches!(
         partition,

@@ -19,6 +19,8 @@ pub enum Operation {
     DescribeKey,
     Start,
     Stop,
+    /// The producer check's reads (IAM, and KMS GetKeyPolicy), on a pacer of their own.
+    IamRead,
 }
 
 impl Operation {
@@ -29,6 +31,7 @@ impl Operation {
             Operation::DescribeKey => "DescribeKey",
             Operation::Start => "StartDeliveryStreamEncryption",
             Operation::Stop => "StopDeliveryStreamEncryption",
+            Operation::IamRead => "IAM",
         }
     }
 

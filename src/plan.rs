@@ -7,6 +7,7 @@
 //! limit is enforced in fleet order.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use crate::clock::{EpochMillis, SECOND};
 use crate::input::Target;
@@ -19,6 +20,8 @@ use crate::model::{
 };
 
 mod verdict;
+
+use crate::producers::{Counts, Findings, StreamProducers, Verdict};
 
 pub use verdict::{Action, Reason};
 
@@ -38,6 +41,11 @@ pub struct Settings {
     pub margin: EpochMillis,
     /// A rollback's plan: a Start towards the earlier key is a `restore`.
     pub restore: bool,
+    /// `--skip-producer-check`: nobody is asked who writes to the streams (the plan says so).
+    pub skip_producer_check: bool,
+    /// `--allow-producer-risk`: a stream whose producers would be refused its key is started
+    /// anyway (its line still names them).
+    pub allow_producer_risk: bool,
 }
 
 impl Default for Settings {
@@ -49,6 +57,8 @@ impl Default for Settings {
             cmk_limit: 500,
             margin: budget::MARGIN,
             restore: false,
+            skip_producer_check: false,
+            allow_producer_risk: false,
         }
     }
 }
@@ -111,6 +121,9 @@ pub struct Item {
     pub current: Option<Current>,
     /// Calls counted in the stream's window when planned.
     pub budget_used: u32,
+    /// Who writes to it and whether they may use its target customer key (the producer
+    /// check), for a stream moving to one.
+    pub producers: Option<Box<StreamProducers>>,
 }
 
 /// The label of the credentials' own account among `items`: the account Describe showed for a
@@ -140,6 +153,8 @@ pub struct Planner {
     /// Streams per key after the decisions so far.
     room: KeyRoom,
     now: EpochMillis,
+    /// What the producer check found, when one was made.
+    producers: Option<Arc<Findings>>,
 }
 
 impl Planner {
@@ -156,7 +171,21 @@ impl Planner {
             keys,
             room: KeyRoom::new(settings.cmk_limit, counts_now),
             now,
+            producers: None,
         }
+    }
+
+    /// Decides with what the producer check found: a stream whose producers would be refused
+    /// its key is skipped `producers_denied` (unless the settings allow the risk), one whose key
+    /// the caller may not grant on `key_grant_denied`.
+    pub fn with_producers(mut self, findings: Arc<Findings>) -> Self {
+        self.set_producers(findings);
+        self
+    }
+
+    /// [`Planner::with_producers`] on a planner already made.
+    pub fn set_producers(&mut self, findings: Arc<Findings>) {
+        self.producers = Some(findings);
     }
 
     pub fn settings(&self) -> &Settings {
@@ -195,6 +224,7 @@ impl Planner {
             next_slot: None,
             current: None,
             budget_used: budget::used(sends, self.now, self.settings.counted_window()),
+            producers: None,
         };
         let (obs, in_force, in_force_unknown) = match seen {
             Seen::Missing => {
@@ -255,6 +285,20 @@ impl Planner {
             && let Some(reason) = self.key_problem(arn.as_str(), &obs.id.region)
         {
             return skip(item, reason);
+        }
+        if let (KeyChoice::Customer(arn), Some(findings)) = (&target.key, &self.producers) {
+            if findings
+                .grant(&obs.id.account, arn.as_str())
+                .is_some_and(Verdict::is_denied)
+            {
+                return skip(item, Reason::KeyGrantDenied);
+            }
+            item.producers = findings.streams.get(&obs.id).cloned().map(Box::new);
+            if item.producers.as_ref().is_some_and(|p| p.any_denied())
+                && !self.settings.allow_producer_risk
+            {
+                return skip(item, Reason::ProducersDenied);
+            }
         }
         let allowed = self.settings.allowed();
         if item.budget_used >= allowed {
@@ -377,6 +421,9 @@ pub struct KeyLine {
     pub streams_now: u32,
     pub streams_after: u32,
     pub limit: u32,
+    /// The verdicts on the producers of the streams planned onto the key, when checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub producers: Option<Counts>,
 }
 
 /// The per-key table: every customer key the fleet targets or moves streams away from.
@@ -400,12 +447,19 @@ pub fn key_lines(
             arns.insert(arn.as_str(), ());
         }
     }
+    let mut producers: HashMap<&str, Counts> = HashMap::new();
+    for item in items.iter().filter(|i| i.action != Action::Noop) {
+        if let (Some(arn), Some(p)) = (item.target.key.key_arn(), &item.producers) {
+            producers.entry(arn.as_str()).or_default().merge(p.counts());
+        }
+    }
     arns.into_keys()
         .map(|arn| KeyLine {
             key_arn: arn.to_owned(),
             streams_now: counts_now.get(arn).copied().unwrap_or(0),
             streams_after: counts_after.get(arn).copied().unwrap_or(0),
             limit,
+            producers: producers.get(arn).copied(),
         })
         .collect()
 }

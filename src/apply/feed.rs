@@ -73,6 +73,9 @@ impl Feed {
             None => {
                 let plan_id = ledger.create_plan(fleet, &settings, ledger.now(), 0)?;
                 ledger.set_run_plan(run_id, plan_id)?;
+                if let Some(check) = survey.producers() {
+                    ledger.set_plan_producer_check(plan_id, &check.summary)?;
+                }
                 ledger.insert_run_targets(run_id, survey.undecided().map(|(i, t)| (seqs[i], t)))?;
                 plan_id
             }

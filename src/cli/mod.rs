@@ -250,11 +250,19 @@ pub struct PlanArgs {
     #[arg(long, value_name = "I/N", value_parser = Shard::parse)]
     pub shard: Option<Shard>,
 
+    /// Write the statements that would let each refused producer use its key, as JSON files
+    /// (one per principal and key) in DIR. Nothing is applied.
+    #[arg(long, value_name = "DIR")]
+    pub out_policies: Option<PathBuf>,
+
     #[command(flatten)]
     pub pace: PaceArgs,
 
     #[command(flatten)]
     pub limits: LimitArgs,
+
+    #[command(flatten)]
+    pub producers: ProducerArgs,
 
     #[command(flatten)]
     pub sandbox: InProcessSandbox,
@@ -334,6 +342,9 @@ pub struct ApplyArgs {
 
     #[command(flatten)]
     pub limits: LimitArgs,
+
+    #[command(flatten)]
+    pub producers: ProducerArgs,
 }
 
 #[derive(Debug, Args)]
@@ -361,6 +372,9 @@ pub struct RollbackArgs {
 
     #[command(flatten)]
     pub limits: LimitArgs,
+
+    #[command(flatten)]
+    pub producers: ProducerArgs,
 }
 
 /// Flags of apply, resume and rollback.
@@ -514,6 +528,9 @@ pub struct EncryptionArgs {
     pub limits: LimitArgs,
 
     #[command(flatten)]
+    pub producers: ProducerArgs,
+
+    #[command(flatten)]
     pub sandbox: InProcessSandbox,
 }
 
@@ -539,6 +556,27 @@ pub struct PaceArgs {
     /// Most requests in flight at once per region, for Starts and for Describes each.
     #[arg(long, default_value_t = 32, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub concurrency: u32,
+
+    /// IAM calls per second per account for the producer check (GetAccountAuthorizationDetails,
+    /// SimulatePrincipalPolicy; and KMS GetKeyPolicy). IAM is global and its quotas are low and
+    /// unpublished per operation: a throttle slows it further.
+    #[arg(long, default_value_t = 5.0, value_name = "N", value_parser = parse_tps)]
+    pub iam_tps: f64,
+}
+
+/// Who writes to a stream moved to a customer-managed key, and whether they may use the key.
+#[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Producers")]
+pub struct ProducerArgs {
+    /// Do not ask IAM who writes to the streams (for accounts where IAM may not be read): the
+    /// plan says loudly that nobody checked their producers.
+    #[arg(long)]
+    pub skip_producer_check: bool,
+
+    /// Start a stream even when a producer would be refused its new key (kms:GenerateDataKey,
+    /// kms:Decrypt); without it such a stream is skipped `producers_denied`.
+    #[arg(long)]
+    pub allow_producer_risk: bool,
 }
 
 /// The limits the plan keeps to.

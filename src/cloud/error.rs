@@ -184,6 +184,7 @@ fn classify_code(status: u16, code: &str, message: String) -> CallError {
         "ResourceInUseException" => CallError::InUse(message),
         "ResourceNotFoundException" | "NotFoundException" => CallError::NotFound(message),
         "AccessDeniedException"
+        | "AccessDenied"
         | "UnrecognizedClientException"
         | "InvalidClientTokenId"
         | "ExpiredTokenException"

@@ -8,6 +8,7 @@
 
 mod accounts;
 mod error;
+mod iam;
 mod issued;
 
 use std::collections::HashMap;
@@ -21,6 +22,7 @@ use aws_sdk_firehose::types::{DeliveryStreamEncryptionConfigurationInput, KeyTyp
 pub use accounts::{Accounts, Roles, SELF, Unreachable};
 pub use error::CallError;
 use error::classify;
+pub use iam::global_region;
 use issued::{Record, Tracked, fit_for_grant};
 
 use crate::model::{
@@ -36,8 +38,8 @@ pub struct Cloud {
     sdk: Mutex<SdkConfig>,
     firehose: Mutex<HashMap<String, aws_sdk_firehose::Client>>,
     kms: Mutex<HashMap<String, aws_sdk_kms::Client>>,
-    /// The credentials' account, learned once.
-    caller: tokio::sync::OnceCell<String>,
+    /// The credentials' account and ARN, learned once.
+    caller: tokio::sync::OnceCell<(String, String)>,
     /// The credentials last handed out, and when they were first seen.
     issued: Record,
 }
@@ -142,6 +144,16 @@ impl Cloud {
     /// STS `GetCallerIdentity`: the account the credentials act in, asked once. Firehose's
     /// Describe and Start take only a stream name and act in this account.
     pub async fn caller_account(&self) -> Result<String, CallError> {
+        Ok(self.caller().await?.0.clone())
+    }
+
+    /// The credentials' ARN (`GetCallerIdentity`'s `Arn`): a user, an assumed-role session or
+    /// the account's root.
+    pub async fn caller_arn(&self) -> Result<String, CallError> {
+        Ok(self.caller().await?.1.clone())
+    }
+
+    async fn caller(&self) -> Result<&(String, String), CallError> {
         self.caller
             .get_or_try_init(|| async {
                 let config = aws_sdk_sts::config::Builder::from(&self.sdk_config())
@@ -152,17 +164,17 @@ impl Cloud {
                     .send()
                     .await
                     .map_err(classify)?;
-                out.account().map(str::to_owned).ok_or_else(|| {
+                let account = out.account().map(str::to_owned).ok_or_else(|| {
                     CallError::Unknown("GetCallerIdentity returned no Account".into())
-                })
+                })?;
+                Ok((account, out.arn().unwrap_or_default().to_owned()))
             })
             .await
-            .cloned()
     }
 
     /// The credentials' account when it has been learned already (no call).
     pub fn caller_account_now(&self) -> Option<&str> {
-        self.caller.get().map(String::as_str)
+        self.caller.get().map(|(account, _)| account.as_str())
     }
 
     fn firehose(&self, region: &str) -> aws_sdk_firehose::Client {

@@ -323,6 +323,7 @@ async fn apply_locked(
             pace,
             throttles,
             next: None,
+            producer_check: ledger.plan_producer_check(plan_id)?,
         };
         eprint!("{}", table_text(&view, session.color));
         if summary.enable + summary.rekey == 0 {

@@ -75,6 +75,30 @@ pub async fn keep_shard(
     Ok(kept)
 }
 
+/// Writes the fixes for the refused producers among `found` into `dir` (created when absent),
+/// one JSON file per principal, key and side; says how many.
+pub fn write_fixes<'a>(
+    dir: &std::path::Path,
+    found: impl IntoIterator<Item = &'a crate::producers::StreamProducers>,
+) -> anyhow::Result<usize> {
+    use anyhow::Context as _;
+    let fixes = crate::producers::fix::fixes(found);
+    std::fs::create_dir_all(dir).with_context(|| {
+        format!(
+            "cannot create the --out-policies directory {}",
+            dir.display()
+        )
+    })?;
+    let mut written = 0;
+    for fix in &fixes {
+        for (name, text) in fix.files() {
+            crate::files::write(&dir.join(name), text.as_bytes())?;
+            written += 1;
+        }
+    }
+    Ok(written)
+}
+
 /// The fleet file as recorded in plans: its canonical path, so the same file is recognised
 /// whatever the working directory.
 pub fn fleet_name(path: &std::path::Path) -> String {

@@ -73,6 +73,7 @@ pub async fn plan(opts: &PlanOptions) -> anyhow::Result<Exit> {
         estimated_ms: surveyed.estimated_ms,
         pace,
         throttles: surveyed.throttles,
+        producer_check: surveyed.producer_check.clone(),
         // An in-process sandbox's plan is carried out on one seeded the same way.
         next: Some(format!(
             "firehose-sse apply --plan {}{}",
@@ -87,6 +88,18 @@ pub async fn plan(opts: &PlanOptions) -> anyhow::Result<Exit> {
     global
         .output
         .print("Plan", || json(&view), || table_text(&view, session.color))?;
+    if let Some(dir) = &opts.out_policies {
+        let n = super::write_fixes(
+            dir,
+            surveyed.items.iter().filter_map(|i| i.producers.as_deref()),
+        )?;
+        if !global.quiet {
+            eprintln!(
+                "Wrote {n} policy file(s) to {} (nothing was applied).",
+                dir.display()
+            );
+        }
+    }
     let changes = surveyed.items.iter().filter(|i| i.action != Action::Noop);
     Ok(match (opts.detailed_exitcode, changes.count()) {
         (true, n) if n > 0 => Exit::Changes,

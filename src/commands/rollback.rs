@@ -131,6 +131,7 @@ pub async fn rollback(args: &RollbackOptions) -> anyhow::Result<Exit> {
         pace,
         throttles: surveyed.throttles,
         next: Some(format!("firehose-sse rollback {}", of.id)),
+        producer_check: surveyed.producer_check,
     };
     if args.dry_run {
         run.finish("planned")?;
@@ -237,5 +238,6 @@ fn left_as_it_was(row: &RunItemRow) -> Item {
         next_slot: None,
         current: None,
         budget_used: 0,
+        producers: None,
     }
 }

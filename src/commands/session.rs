@@ -102,6 +102,8 @@ pub struct Session {
     pub progress: Mode,
     pub color: bool,
     pub concurrency: usize,
+    /// The producer check's IAM calls per second per account.
+    pub iam_tps: f64,
 }
 
 impl Session {
@@ -111,6 +113,10 @@ impl Session {
             accounts: self.accounts.clone(),
             pacer: self.pacer.clone(),
             concurrency: self.concurrency,
+            producers: crate::survey::producers::CheckOptions {
+                iam_tps: self.iam_tps,
+                reuse_since: None,
+            },
         }
     }
 
@@ -189,6 +195,7 @@ impl Session {
             progress: global.progress,
             color: global.color,
             concurrency: pace.concurrency,
+            iam_tps: pace.iam_tps,
         })
     }
 }

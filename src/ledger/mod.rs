@@ -13,6 +13,7 @@ mod batch;
 mod items;
 pub mod lock;
 mod plans;
+mod producers;
 mod recent;
 mod records;
 mod runs;
@@ -44,6 +45,7 @@ const MIGRATION_FILES: &[&str] = &[
     include_str!("../../migrations/0001_initial.sql"),
     include_str!("../../migrations/0002_aws_as_documented.sql"),
     include_str!("../../migrations/0003_undo.sql"),
+    include_str!("../../migrations/0004_producers.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

@@ -32,6 +32,8 @@ fn settings_json(s: &Settings) -> String {
         "cmk_limit": s.cmk_limit,
         "margin_ms": s.margin,
         "restore": s.restore,
+        "skip_producer_check": s.skip_producer_check,
+        "allow_producer_risk": s.allow_producer_risk,
     })
     .to_string()
 }
@@ -47,6 +49,14 @@ pub(super) fn settings_from_json(text: &str) -> Settings {
         cmk_limit: num("cmk_limit", d.cmk_limit.into()) as u32,
         margin: num("margin_ms", d.margin as u64) as EpochMillis,
         restore: v.get("restore").and_then(|x| x.as_bool()).unwrap_or(false),
+        skip_producer_check: v
+            .get("skip_producer_check")
+            .and_then(|x| x.as_bool())
+            .unwrap_or(false),
+        allow_producer_risk: v
+            .get("allow_producer_risk")
+            .and_then(|x| x.as_bool())
+            .unwrap_or(false),
     }
 }
 
@@ -58,16 +68,18 @@ pub(super) fn insert_plan_items<'i>(
     let mut stmt = conn.prepare_cached(
         "INSERT INTO plan_items (plan_id, seq, line, account, region, name, target_type,
              target_arn, action, reason, next_slot, cur_stream, cur_status, cur_type,
-             cur_arn, budget_used, cur_source, cur_in_force_unknown, expect_type, expect_arn)
+             cur_arn, budget_used, cur_source, cur_in_force_unknown, expect_type, expect_arn,
+             producers)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-                 ?19, ?20)
+                 ?19, ?20, ?21)
          ON CONFLICT (plan_id, seq) DO UPDATE SET
              account = excluded.account, action = excluded.action, reason = excluded.reason,
              next_slot = excluded.next_slot, cur_stream = excluded.cur_stream,
              cur_status = excluded.cur_status, cur_type = excluded.cur_type,
              cur_arn = excluded.cur_arn, budget_used = excluded.budget_used,
              cur_source = excluded.cur_source,
-             cur_in_force_unknown = excluded.cur_in_force_unknown",
+             cur_in_force_unknown = excluded.cur_in_force_unknown,
+             producers = excluded.producers",
     )?;
     for item in items {
         let t = &item.target;
@@ -97,6 +109,9 @@ pub(super) fn insert_plan_items<'i>(
                 .as_ref()
                 .and_then(|k| k.key_arn())
                 .map(|a| a.as_str()),
+            item.producers
+                .as_ref()
+                .map(|p| serde_json::to_string(p).expect("producers serialize")),
         ])?;
     }
     Ok(())
@@ -197,7 +212,7 @@ impl Ledger {
         let mut stmt = self.conn().prepare_cached(
             "SELECT seq, line, account, region, name, target_type, target_arn, action, reason,
                     next_slot, cur_stream, cur_status, cur_type, cur_arn, budget_used,
-                    cur_source, cur_in_force_unknown, expect_type, expect_arn
+                    cur_source, cur_in_force_unknown, expect_type, expect_arn, producers
              FROM plan_items WHERE plan_id = ?1 ORDER BY seq",
         )?;
         let rows = stmt.query_map([id], |r| {
@@ -260,6 +275,12 @@ impl Ledger {
                 next_slot: r.get(9)?,
                 current,
                 budget_used: r.get(14)?,
+                producers: match r.get::<_, Option<String>>(19)? {
+                    Some(json) => Some(Box::new(
+                        serde_json::from_str(&json).map_err(|_| corrupt("producers"))?,
+                    )),
+                    None => None,
+                },
             })
         })?;
         let items = rows.collect::<rusqlite::Result<Vec<_>>>()?;

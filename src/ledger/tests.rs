@@ -434,6 +434,7 @@ fn plans_round_trip() {
         next_slot: (action == Action::Defer).then_some(T0 + DAY),
         current,
         budget_used: seq as u32,
+        producers: None,
     };
     let cur = Current {
         stream_status: StreamStatus::Active,
@@ -442,14 +443,31 @@ fn plans_round_trip() {
         source_arn: Some("arn:aws:kinesis:us-east-1:123456789012:stream/src".into()),
         in_force_unknown: true,
     };
-    let items = vec![
+    let mut items = vec![
         item(0, Action::Rekey, None, Some(cur.clone())),
         item(1, Action::Skip, Some(Reason::NotFound), None),
         item(2, Action::Defer, Some(Reason::Budget), Some(cur)),
     ];
+    // A stream's producers and their verdicts travel with its plan item.
+    items[0].producers = Some(Box::new(crate::producers::StreamProducers {
+        key: KEY_K.into(),
+        producers: vec![crate::producers::Producer {
+            principal: "arn:aws:iam::123456789012:role/orders-events".into(),
+            kind: crate::producers::Kind::Role,
+            described: "EventBridge target role".into(),
+            verdict: crate::producers::Verdict::Denied {
+                refused: vec![crate::producers::Refusal {
+                    side: crate::producers::Side::KeyPolicy,
+                    action: "kms:Decrypt".into(),
+                }],
+            },
+        }],
+        unread: None,
+    }));
     let settings = Settings {
         reserve: 3,
         cmk_limit: 7,
+        allow_producer_risk: true,
         ..Settings::default()
     };
     let id = ledger

@@ -83,7 +83,7 @@ fn resolve(
         global,
         operation,
         action,
-        settings: settings(&args.limits),
+        settings: settings(&args.limits, &args.producers),
         run: RunOptions {
             yes: true,
             allow_endpoint_change: false,

@@ -21,7 +21,8 @@ pub use global::{Global, ledger_path};
 
 use crate::cli::{
     ApplyArgs, Cli, ColorArg, Command, GlobalArgs, InProcessSandbox, InventoryArgs, LimitArgs,
-    OutputArg, PaceArgs, PlanArgs, ReportArgs, ReportFormatArg, ResumeArgs, RunArgs, SandboxArgs,
+    OutputArg, PaceArgs, PlanArgs, ProducerArgs, ReportArgs, ReportFormatArg, ResumeArgs, RunArgs,
+    SandboxArgs,
 };
 use crate::error::UsageError;
 use crate::logging::LogOptions;
@@ -65,6 +66,8 @@ pub struct PaceOptions {
     pub shared_quota: bool,
     /// Most requests in flight at once per region, for Starts and for Describes each.
     pub concurrency: usize,
+    /// The producer check's IAM calls per second per account.
+    pub iam_tps: f64,
 }
 
 impl PaceOptions {
@@ -112,6 +115,8 @@ pub struct PlanOptions {
     pub detailed_exitcode: bool,
     /// Only the rows of this shard's accounts (`--shard I/N`).
     pub shard: Option<Shard>,
+    /// `--out-policies DIR`: where the fixes for refused producers are written.
+    pub out_policies: Option<PathBuf>,
 }
 
 /// `inventory`.
@@ -297,7 +302,7 @@ impl Options {
                     dry_run: args.dry_run,
                     settings: Settings {
                         restore: true,
-                        ..settings(&args.limits)
+                        ..settings(&args.limits, &args.producers)
                     },
                     run: run(&args.run),
                 }))
@@ -326,14 +331,17 @@ fn pace(args: &PaceArgs) -> PaceOptions {
         start_tps: args.start_tps,
         shared_quota: args.shared_quota,
         concurrency: args.concurrency as usize,
+        iam_tps: args.iam_tps,
     }
 }
 
-fn settings(limits: &LimitArgs) -> Settings {
+fn settings(limits: &LimitArgs, producers: &ProducerArgs) -> Settings {
     Settings {
         reserve: limits.reserve,
         cmk_limit: limits.cmk_limit,
         margin: limits.budget_margin.as_millis() as i64,
+        skip_producer_check: producers.skip_producer_check,
+        allow_producer_risk: producers.allow_producer_risk,
         ..Settings::default()
     }
 }
@@ -363,11 +371,12 @@ fn plan(g: &GlobalArgs, global: Global, args: PlanArgs) -> Result<PlanOptions, U
         region: g.single_region()?.map(str::to_owned),
         global,
         pace: pace(&args.pace),
-        settings: settings(&args.limits),
+        settings: settings(&args.limits, &args.producers),
         sandbox: sandbox(&args.sandbox),
         recent_within: (!args.refresh).then_some(args.max_plan_age),
         detailed_exitcode: args.detailed_exitcode,
         shard: args.shard,
+        out_policies: args.out_policies,
         fleet: args.fleet,
     })
 }
@@ -411,7 +420,7 @@ fn apply(g: &GlobalArgs, global: Global, args: ApplyArgs) -> Result<ApplyOptions
         global: for_run(global, &args.run),
         source,
         shard: args.shard,
-        settings: settings(&args.limits),
+        settings: settings(&args.limits, &args.producers),
         run: run(&args.run),
     })
 }

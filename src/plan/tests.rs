@@ -611,3 +611,118 @@ fn a_rollback_leaves_a_stream_changed_since_its_run_and_one_already_back() {
     let home = planner.decide(2, &back("home"), &enabled("home", KeyChoice::AwsOwned), &[]);
     assert_eq!(verdict(&home), (Action::Noop, None));
 }
+
+mod producers {
+    use super::*;
+    use crate::producers::{
+        CheckSummary, Findings, Kind, Producer, Refusal, Side, StreamProducers, Verdict,
+    };
+
+    fn id(name: &str) -> StreamId {
+        StreamId {
+            account: "123456789012".into(),
+            region: "us-east-1".into(),
+            name: name.into(),
+        }
+    }
+
+    fn with(verdict: Verdict) -> StreamProducers {
+        StreamProducers {
+            key: K1.into(),
+            producers: vec![Producer {
+                principal: "arn:aws:iam::123456789012:role/orders-events".into(),
+                kind: Kind::Role,
+                described: "EventBridge target role".into(),
+                verdict,
+            }],
+            unread: None,
+        }
+    }
+
+    fn denied() -> Verdict {
+        Verdict::Denied {
+            refused: vec![Refusal {
+                side: Side::IamPolicy,
+                action: "kms:GenerateDataKey".into(),
+            }],
+        }
+    }
+
+    fn findings() -> Arc<Findings> {
+        Arc::new(Findings {
+            streams: HashMap::from([
+                (id("refused"), with(denied())),
+                (
+                    id("unsure"),
+                    with(Verdict::Unknown {
+                        why: "a condition".into(),
+                    }),
+                ),
+                (id("fine"), with(Verdict::Allowed)),
+            ]),
+            grants: HashMap::from([(("123456789012".into(), K2.into()), denied())]),
+            summary: CheckSummary::default(),
+        })
+    }
+
+    fn decide(settings: Settings, t: &Target) -> Item {
+        let mut planner =
+            Planner::new(settings, HashMap::new(), keys(), NOW).with_producers(findings());
+        planner.decide(0, t, &plain(&t.name), &[])
+    }
+
+    #[test]
+    fn a_stream_whose_producer_would_be_refused_is_skipped_unless_the_risk_is_allowed() {
+        let refused = decide(Settings::default(), &target("refused", cmk(K1)));
+        assert_eq!(
+            verdict(&refused),
+            (Action::Skip, Some(Reason::ProducersDenied))
+        );
+        assert!(refused.producers.as_ref().unwrap().any_denied());
+        let risky = Settings {
+            allow_producer_risk: true,
+            ..Settings::default()
+        };
+        let taken = decide(risky, &target("refused", cmk(K1)));
+        assert_eq!(verdict(&taken), (Action::Enable, None));
+        assert!(taken.producers.is_some(), "its line still names them");
+    }
+
+    #[test]
+    fn an_unknown_verdict_warns_and_does_not_block() {
+        let item = decide(Settings::default(), &target("unsure", cmk(K1)));
+        assert_eq!(verdict(&item), (Action::Enable, None));
+        assert!(item.producers.unwrap().any_unknown());
+        assert_eq!(
+            verdict(&decide(Settings::default(), &target("fine", cmk(K1)))),
+            (Action::Enable, None)
+        );
+    }
+
+    #[test]
+    fn a_key_the_caller_cannot_grant_on_is_refused_before_any_start() {
+        let item = decide(Settings::default(), &target("fine", cmk(K2)));
+        assert_eq!(verdict(&item), (Action::Skip, Some(Reason::KeyGrantDenied)));
+    }
+
+    #[test]
+    fn aws_owned_targets_and_stops_need_no_check() {
+        let item = decide(Settings::default(), &target("refused", KeyChoice::AwsOwned));
+        assert_eq!(verdict(&item), (Action::Enable, None));
+        assert!(item.producers.is_none());
+    }
+
+    #[test]
+    fn a_refused_stream_spends_no_key_room() {
+        let settings = Settings {
+            cmk_limit: 1,
+            ..Settings::default()
+        };
+        let mut planner =
+            Planner::new(settings, HashMap::new(), keys(), NOW).with_producers(findings());
+        let first = planner.decide(0, &target("refused", cmk(K1)), &plain("refused"), &[]);
+        assert_eq!(first.reason, Some(Reason::ProducersDenied));
+        let second = planner.decide(1, &target("fine", cmk(K1)), &plain("fine"), &[]);
+        assert_eq!(verdict(&second), (Action::Enable, None));
+    }
+}

@@ -103,10 +103,17 @@ pub enum Reason {
     /// A rollback found the stream elsewhere than the rolled-back run left it: someone changed
     /// it since, and it is not touched.
     ChangedSinceRun,
+    /// A producer of the stream would be refused its target key (its IAM policies or the key
+    /// policy lack kms:GenerateDataKey or kms:Decrypt): not started unless
+    /// `--allow-producer-risk`.
+    ProducersDenied,
+    /// The caller may not create a grant on the target key (kms:CreateGrant), which every
+    /// Start with a customer key needs.
+    KeyGrantDenied,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 14] = [
+    pub const ALL: [Reason; 16] = [
         Reason::NoCredentials,
         Reason::NotDirectPut,
         Reason::NotFound,
@@ -121,6 +128,8 @@ impl Reason {
         Reason::CmkLimit,
         Reason::Budget,
         Reason::ChangedSinceRun,
+        Reason::ProducersDenied,
+        Reason::KeyGrantDenied,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -139,6 +148,8 @@ impl Reason {
             Reason::CmkLimit => "cmk_limit",
             Reason::Budget => "budget",
             Reason::ChangedSinceRun => "changed_since_run",
+            Reason::ProducersDenied => "producers_denied",
+            Reason::KeyGrantDenied => "key_grant_denied",
         }
     }
 
@@ -180,6 +191,12 @@ impl Reason {
             }
             Reason::ChangedSinceRun => {
                 "someone changed the stream's encryption since the run being rolled back: left as it is"
+            }
+            Reason::ProducersDenied => {
+                "a producer of the stream would be refused the key (kms:GenerateDataKey/kms:Decrypt): grant it first (`audit`/`plan` print the statements), or --allow-producer-risk"
+            }
+            Reason::KeyGrantDenied => {
+                "the caller may not create a grant on the key (kms:CreateGrant, which Firehose needs to use it): allow it in the caller's IAM policy and the key policy"
             }
         }
     }

@@ -237,11 +237,14 @@ pub fn assemble(
         let principal = &principals[*p];
         for group in &candidacy.groups {
             let rep = &subjects[group[0]];
-            let puts = PUT_ACTIONS
+            let puts: Vec<&Decision> = PUT_ACTIONS
                 .iter()
-                .filter_map(|a| answers.get(&principal.arn, a, &rep.arn));
+                .filter_map(|a| answers.get(&principal.arn, a, &rep.arn))
+                .collect();
+            // Not simulated (the call failed): it may write, and nothing is known.
+            let simulated = !puts.is_empty();
             let writes = verdict::writes(puts);
-            if writes == Writes::No {
+            if simulated && writes == Writes::No {
                 continue;
             }
             for &i in group {
@@ -260,8 +263,17 @@ pub fn assemble(
                     |a| answers.get(&principal.arn, a, key),
                     |a| key_policy_side(policies.get(key), &asker, a),
                 );
-                let verdict = verdict::producer(&writes, use_key);
-                let entry = found.get_mut(&subject.stream).expect("every subject has an entry");
+                let verdict = match simulated {
+                    true => verdict::producer(&writes, use_key),
+                    false => Verdict::Unknown {
+                        why: "its policies could not be simulated, and they may let it write to \
+                              the stream"
+                            .into(),
+                    },
+                };
+                let entry = found
+                    .get_mut(&subject.stream)
+                    .expect("every subject has an entry");
                 entry.producers.push(Producer {
                     principal: principal.arn.clone(),
                     kind: principal.kind,
@@ -272,7 +284,9 @@ pub fn assemble(
         }
     }
     for entry in found.values_mut() {
-        entry.producers.sort_by(|a, b| a.principal.cmp(&b.principal));
+        entry
+            .producers
+            .sort_by(|a, b| a.principal.cmp(&b.principal));
     }
     found
 }

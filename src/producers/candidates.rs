@@ -61,9 +61,9 @@ pub fn candidacy(principal: &Principal, arns: &[&str]) -> Option<Candidacy> {
         .any(|s| s.resources.patterns().iter().any(|p| p.contains("${")));
     let may_write = |arn: &str| {
         unread
-            || allows.iter().any(|s| {
-                s.covers_resource(arn) || loosely_covers(s, arn) || uses_variables(s)
-            })
+            || allows
+                .iter()
+                .any(|s| s.covers_resource(arn) || loosely_covers(s, arn) || uses_variables(s))
     };
     let mut groups: Vec<Vec<usize>> = Vec::new();
     let mut by_signature: HashMap<Vec<(bool, bool)>, usize> = HashMap::new();
@@ -189,7 +189,12 @@ mod tests {
         let refs: Vec<&str> = arns.iter().map(String::as_str).collect();
         assert_eq!(candidacy(&p, &refs).unwrap().groups, [vec![0], vec![1]]);
         let mut unread = principal(r#"{"Statement":[]}"#);
-        unread.unread.push("attached policy x is not in the details".into());
-        assert_eq!(candidacy(&unread, &refs).unwrap().groups, [vec![0], vec![1]]);
+        unread
+            .unread
+            .push("attached policy x is not in the details".into());
+        assert_eq!(
+            candidacy(&unread, &refs).unwrap().groups,
+            [vec![0], vec![1]]
+        );
     }
 }

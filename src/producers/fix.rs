@@ -62,9 +62,37 @@ impl Fix {
             .map_or(self.principal.as_str(), |(_, rest)| rest);
         let safe: String = format!("{principal}-{key_id}")
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '-' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                    c
+                } else {
+                    '-'
+                }
+            })
             .collect();
         safe
+    }
+
+    /// The fix as files: (name, JSON) — `<stem>.iam-policy.json` and
+    /// `<stem>.key-policy-statement.json`, each where its side refuses.
+    pub fn files(&self) -> Vec<(String, String)> {
+        let pretty = |v: &serde_json::Value| {
+            let mut text = serde_json::to_string_pretty(v).expect("JSON serializes");
+            text.push('\n');
+            text
+        };
+        let stem = self.file_stem();
+        let mut out = Vec::new();
+        if let Some(iam) = &self.iam_policy {
+            out.push((format!("{stem}.iam-policy.json"), pretty(iam)));
+        }
+        if let Some(statement) = &self.key_statement {
+            out.push((
+                format!("{stem}.key-policy-statement.json"),
+                pretty(statement),
+            ));
+        }
+        out
     }
 
     /// The fix as text for a terminal.

@@ -45,7 +45,9 @@ enum Applies {
 /// Whether a statement's conditions hold for the known context.
 fn conditions_hold(tests: &[Test], context: &[(&str, &str)]) -> Applies {
     for test in tests {
-        let Some(&(_, value)) = context.iter().find(|(k, _)| k.eq_ignore_ascii_case(&test.key))
+        let Some(&(_, value)) = context
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(&test.key))
         else {
             return Applies::Unknown(format!(
                 "a condition on {} ({}) this check cannot evaluate",
@@ -69,7 +71,9 @@ fn conditions_hold(tests: &[Test], context: &[(&str, &str)]) -> Applies {
             "StringEqualsIgnoreCase" => test.values.iter().any(|v| v.eq_ignore_ascii_case(value)),
             "StringLike" | "ArnLike" => test.values.iter().any(|v| glob(v, false)),
             "StringNotEquals" | "ArnNotEquals" => !test.values.iter().any(|v| v == value),
-            "StringNotEqualsIgnoreCase" => !test.values.iter().any(|v| v.eq_ignore_ascii_case(value)),
+            "StringNotEqualsIgnoreCase" => {
+                !test.values.iter().any(|v| v.eq_ignore_ascii_case(value))
+            }
             "StringNotLike" | "ArnNotLike" => !test.values.iter().any(|v| glob(v, false)),
             "Bool" => test.values.iter().any(|v| v.eq_ignore_ascii_case(value)),
             other => {
@@ -106,8 +110,7 @@ fn reach(statement: &Statement, asker: &Asker<'_>) -> Reach {
     }
     let root = |a: &str| {
         a == asker.account
-            || (a.starts_with("arn:")
-                && a.ends_with(&format!(":iam::{}:root", asker.account)))
+            || (a.starts_with("arn:") && a.ends_with(&format!(":iam::{}:root", asker.account)))
     };
     if p.aws.iter().any(|a| root(a)) {
         Reach::Account
@@ -227,10 +230,15 @@ mod tests {
         assert_eq!(side(elsewhere, "kms:Decrypt"), KeySide::Silent);
         let org = r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"*",
           "Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-123"}}}}"#;
-        assert!(matches!(side(org, "kms:Decrypt"), KeySide::Unknown(why) if why.contains("aws:PrincipalOrgID")));
+        assert!(
+            matches!(side(org, "kms:Decrypt"), KeySide::Unknown(why) if why.contains("aws:PrincipalOrgID"))
+        );
         let maybe_deny = r#"{"Statement":[
           {"Effect":"Allow","Principal":{"AWS":"123456789012"},"Action":"kms:*","Resource":"*"},
           {"Effect":"Deny","Principal":"*","Action":"kms:*","Resource":"*","Condition":{"NotIpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}]}"#;
-        assert!(matches!(side(maybe_deny, "kms:Decrypt"), KeySide::Unknown(_)));
+        assert!(matches!(
+            side(maybe_deny, "kms:Decrypt"),
+            KeySide::Unknown(_)
+        ));
     }
 }

@@ -129,5 +129,45 @@ impl StreamProducers {
     }
 }
 
+/// What a survey's producer check found, for the planner and the reports.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Findings {
+    /// Each checked stream's producers on its target key.
+    pub streams: std::collections::HashMap<crate::model::StreamId, StreamProducers>,
+    /// The caller's own `kms:CreateGrant` on each key, by (account, key ARN).
+    pub grants: std::collections::HashMap<(String, String), Verdict>,
+    /// The check as a whole: skipped or not, calls, notes.
+    pub summary: CheckSummary,
+}
+
+impl Findings {
+    /// The caller's grant on `key` in `account`, when checked.
+    pub fn grant(&self, account: &str, key: &str) -> Option<&Verdict> {
+        self.grants.get(&(account.to_owned(), key.to_owned()))
+    }
+}
+
+/// What the producer check did, as a plan records it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CheckSummary {
+    /// Not made, and why (`--skip-producer-check`); then nothing is known of any producer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+    /// Streams checked (moving to a customer key).
+    pub streams: usize,
+    /// Accounts whose principals were read.
+    pub accounts: usize,
+    /// Of which read from the ledger's recent pass instead of IAM.
+    pub reused: usize,
+    pub principals: usize,
+    pub candidates: usize,
+    pub iam_calls: u32,
+    pub kms_calls: u32,
+    pub throttles: u32,
+    /// What an operator must know (an account IAM would not read, a key policy refused).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
 #[cfg(test)]
 mod tests;

@@ -123,7 +123,11 @@ pub fn parse_document(text: &str) -> Result<Vec<Statement>, PolicyError> {
     let statements = match doc.get("Statement") {
         Some(Value::Array(list)) => list.iter().collect::<Vec<_>>(),
         Some(one @ Value::Object(_)) => vec![one],
-        Some(_) => return Err(PolicyError::Shape("Statement is not an object or a list".into())),
+        Some(_) => {
+            return Err(PolicyError::Shape(
+                "Statement is not an object or a list".into(),
+            ));
+        }
         None => Vec::new(),
     };
     statements.into_iter().map(statement).collect()
@@ -185,7 +189,11 @@ fn principals(value: &Value, negated: bool) -> Result<Principals, PolicyError> {
                 }
             }
         }
-        _ => return Err(PolicyError::Shape("Principal is not \"*\" or an object".into())),
+        _ => {
+            return Err(PolicyError::Shape(
+                "Principal is not \"*\" or an object".into(),
+            ));
+        }
     }
     Ok(p)
 }
@@ -240,7 +248,13 @@ fn statement(s: &Value) -> Result<Statement, PolicyError> {
 
 /// `*` any run, `?` any one character; `fold` compares ASCII case-insensitively.
 fn glob(pattern: &[u8], text: &[u8], fold: bool) -> bool {
-    let eq = |a: u8, b: u8| if fold { a.eq_ignore_ascii_case(&b) } else { a == b };
+    let eq = |a: u8, b: u8| {
+        if fold {
+            a.eq_ignore_ascii_case(&b)
+        } else {
+            a == b
+        }
+    };
     // Iterative matching with one backtrack point: linear for the patterns policies use.
     let (mut p, mut t) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
@@ -315,7 +329,10 @@ mod tests {
         assert!(action_matches("firehose:*", "firehose:PutRecord"));
         assert!(action_matches("*", "kms:Decrypt"));
         assert!(action_matches("kms:?ecrypt", "kms:Decrypt"));
-        assert!(!action_matches("firehose:PutRecord", "firehose:PutRecordBatch"));
+        assert!(!action_matches(
+            "firehose:PutRecord",
+            "firehose:PutRecordBatch"
+        ));
         assert!(!action_matches("firehose:Describe*", "firehose:PutRecord"));
         assert!(!action_matches("kinesis:*", "firehose:PutRecord"));
     }
@@ -330,20 +347,38 @@ mod tests {
             "arn:aws:firehose:*:123456789012:deliverystream/*",
             S
         ));
-        assert!(arn_matches("arn:aws:firehose:us-east-1:*:deliverystream/ord*", S));
-        assert!(arn_matches("arn:aws:firehose:*", S), "a trailing * reaches past colons");
-        assert!(arn_matches("arn:aws:*", S));
-        assert!(!arn_matches(
-            "arn:aws:firehose:us-east-1:123456789012:deliverystream/Orders",
+        assert!(arn_matches(
+            "arn:aws:firehose:us-east-1:*:deliverystream/ord*",
             S
-        ), "resources are case-sensitive");
+        ));
+        assert!(
+            arn_matches("arn:aws:firehose:*", S),
+            "a trailing * reaches past colons"
+        );
+        assert!(arn_matches("arn:aws:*", S));
+        assert!(
+            !arn_matches(
+                "arn:aws:firehose:us-east-1:123456789012:deliverystream/Orders",
+                S
+            ),
+            "resources are case-sensitive"
+        );
         assert!(!arn_matches("arn:aws:firehose:eu-west-1:*:*", S));
         assert!(!arn_matches("arn:aws:kinesis:*", S));
-        assert!(!arn_matches("arn:aws:firehose:us-*-1:12345678901?:*/other", S));
+        assert!(!arn_matches(
+            "arn:aws:firehose:us-*-1:12345678901?:*/other",
+            S
+        ));
         // A * inside a segment does not reach over a colon in the strict reading...
-        assert!(!arn_matches("arn:aws:firehose:us*012:deliverystream/orders", S));
+        assert!(!arn_matches(
+            "arn:aws:firehose:us*012:deliverystream/orders",
+            S
+        ));
         // ...but does in the loose one, which the check uses to find where readings differ.
-        assert!(arn_matches_loosely("arn:aws:firehose:us*012:deliverystream/orders", S));
+        assert!(arn_matches_loosely(
+            "arn:aws:firehose:us*012:deliverystream/orders",
+            S
+        ));
     }
 
     #[test]
@@ -371,9 +406,9 @@ mod tests {
         assert!(st[0].covers_action("firehose:PutRecord"));
         assert!(!st[0].covers_action("iam:CreateRole"));
         assert!(st[0].covers_resource(S));
-        assert!(!st[0].covers_resource(
-            "arn:aws:firehose:us-east-1:123456789012:deliverystream/secret"
-        ));
+        assert!(
+            !st[0].covers_resource("arn:aws:firehose:us-east-1:123456789012:deliverystream/secret")
+        );
         assert_eq!(st[1].effect, Effect::Deny);
         assert_eq!(st[1].conditions[0].key, "aws:SourceVpc");
         assert_eq!(st[1].conditions[0].values, ["vpc-1"]);
@@ -397,13 +432,18 @@ mod tests {
 
     #[test]
     fn malformed_documents_say_why() {
-        assert!(matches!(parse_document("nope"), Err(PolicyError::NotJson(_))));
+        assert!(matches!(
+            parse_document("nope"),
+            Err(PolicyError::NotJson(_))
+        ));
         assert!(matches!(
             parse_document(r#"{"Statement":[{"Effect":"Maybe","Action":"*","Resource":"*"}]}"#),
             Err(PolicyError::Shape(_))
         ));
         assert!(matches!(
-            parse_document(r#"{"Statement":[{"Effect":"Allow","Action":"*","NotAction":"x","Resource":"*"}]}"#),
+            parse_document(
+                r#"{"Statement":[{"Effect":"Allow","Action":"*","NotAction":"x","Resource":"*"}]}"#
+            ),
             Err(PolicyError::Shape(_))
         ));
     }

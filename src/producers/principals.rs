@@ -42,7 +42,9 @@ pub struct Details {
 }
 
 /// Role or user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Kind {
     Role,
     User,
@@ -207,7 +209,8 @@ mod tests {
         }
     }
 
-    const PUT: &str = r#"{"Statement":[{"Effect":"Allow","Action":"firehose:PutRecord*","Resource":"*"}]}"#;
+    const PUT: &str =
+        r#"{"Statement":[{"Effect":"Allow","Action":"firehose:PutRecord*","Resource":"*"}]}"#;
     const EVENTS: &str = r#"{"Statement":[{"Effect":"Allow","Principal":{"Service":"events.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 
     #[test]
@@ -217,7 +220,10 @@ mod tests {
                 "orders-events",
                 EVENTS,
                 &[PUT],
-                &["arn:aws:iam::123456789012:policy/kms", "arn:aws:iam::aws:policy/Gone"],
+                &[
+                    "arn:aws:iam::123456789012:policy/kms",
+                    "arn:aws:iam::aws:policy/Gone",
+                ],
             )],
             policies: HashMap::from([(
                 "arn:aws:iam::123456789012:policy/kms".to_owned(),

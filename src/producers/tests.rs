@@ -112,8 +112,12 @@ fn an_eventbridge_role_without_generate_data_key_is_denied_on_its_streams_only()
         .find(|s| s.principal.ends_with("orders-events"))
         .unwrap();
     assert_eq!(orders.resources.len(), 2, "{:?}", orders.resources);
-    assert!(orders.context.iter().any(|c| c.key == "kms:ViaService"
-        && c.value == "firehose.us-east-1.amazonaws.com"));
+    assert!(
+        orders
+            .context
+            .iter()
+            .any(|c| c.key == "kms:ViaService" && c.value == "firehose.us-east-1.amazonaws.com")
+    );
 
     let answers = answer(&details, &sims);
     let policies = HashMap::from([(
@@ -175,13 +179,18 @@ fn a_key_policy_that_cannot_be_read_leaves_the_verdict_unknown() {
 #[test]
 fn the_callers_grant_is_checked_with_firehoses_context() {
     let key = KmsKeyArn::parse(KEY).unwrap();
-    let sims = assess::grant_simulations("arn:aws:iam::123456789012:role/deployer", ACCOUNT, &[&key]);
+    let sims =
+        assess::grant_simulations("arn:aws:iam::123456789012:role/deployer", ACCOUNT, &[&key]);
     assert_eq!(sims.len(), 1);
     assert_eq!(sims[0].actions, ["kms:CreateGrant"]);
-    assert!(sims[0]
-        .context
-        .iter()
-        .any(|c| c.key == "kms:GrantIsForAWSResource" && c.kind == "boolean" && c.value == "true"));
+    assert!(
+        sims[0]
+            .context
+            .iter()
+            .any(|c| c.key == "kms:GrantIsForAWSResource"
+                && c.kind == "boolean"
+                && c.value == "true")
+    );
     let mut answers = Answers::default();
     answers.add(
         "arn:aws:iam::123456789012:role/deployer",
@@ -202,5 +211,8 @@ fn the_callers_grant_is_checked_with_firehoses_context() {
         &answers,
         &policies,
     );
-    assert_eq!(v.to_string(), "denied: kms:CreateGrant refused by its IAM policies");
+    assert_eq!(
+        v.to_string(),
+        "denied: kms:CreateGrant refused by its IAM policies"
+    );
 }

@@ -13,7 +13,9 @@ pub enum Decision {
     ExplicitDeny,
     /// Nothing allows it. `missing`: context keys a statement needed and was not given
     /// (`MissingContextValues`) — it might allow it when they hold.
-    ImplicitDeny { missing: Vec<String> },
+    ImplicitDeny {
+        missing: Vec<String>,
+    },
 }
 
 impl Decision {
@@ -29,7 +31,9 @@ impl Decision {
 }
 
 /// Which side refuses: the principal's IAM policies, or the key policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Side {
     IamPolicy,
@@ -54,7 +58,9 @@ impl Side {
 }
 
 /// One action one side refuses.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct Refusal {
     pub side: Side,
     pub action: String,
@@ -302,7 +308,10 @@ mod tests {
             Writes::Yes
         );
         assert_eq!(
-            writes([&Decision::ImplicitDeny { missing: vec![] }, &Decision::ExplicitDeny]),
+            writes([
+                &Decision::ImplicitDeny { missing: vec![] },
+                &Decision::ExplicitDeny
+            ]),
             Writes::No
         );
         let maybe = writes([&Decision::ImplicitDeny {
@@ -310,7 +319,9 @@ mod tests {
         }]);
         assert_eq!(maybe, Writes::Maybe(vec!["aws:SourceVpce".into()]));
         let denied = verdict(&both(Decision::Allowed), &keys(KeySide::Silent));
-        assert!(matches!(producer(&maybe, denied.clone()), Verdict::Unknown { why } if why.contains("aws:SourceVpce")));
+        assert!(
+            matches!(producer(&maybe, denied.clone()), Verdict::Unknown { why } if why.contains("aws:SourceVpce"))
+        );
         assert_eq!(producer(&Writes::Yes, denied.clone()), denied);
         assert_eq!(producer(&maybe, Verdict::Allowed), Verdict::Allowed);
     }

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use crate::clock::{EpochMillis, rfc3339};
 use crate::model::KeyChoice;
 use crate::plan::{Action, Current, Item, KeyLine, Pace, Reason, Settings, Summary};
+use crate::producers::{CheckSummary, StreamProducers};
 use crate::report::{human_duration, short_key, table};
 
 /// Everything the plan report shows.
@@ -24,6 +25,8 @@ pub struct PlanView<'a> {
     pub throttles: u32,
     /// The command that carries the plan out, shown after a `plan` (not while `apply` asks).
     pub next: Option<String>,
+    /// What the producer check did (`None`: no stream moves to a customer key).
+    pub producer_check: Option<CheckSummary>,
 }
 
 fn key_json(key: Option<&KeyChoice>) -> (Value, Value) {
@@ -59,6 +62,7 @@ pub fn item_json(item: &Item) -> Value {
         "current": current,
         "target": {"key_type": target_type, "key_arn": target_arn},
         "budget_used": item.budget_used,
+        "producers": item.producers,
     })
 }
 
@@ -84,6 +88,7 @@ pub fn json(view: &PlanView<'_>) -> Value {
             "describe_tps": view.pace.describe_tps,
         },
         "throttles": view.throttles,
+        "producer_check": view.producer_check,
     })
 }
 
@@ -161,11 +166,19 @@ pub fn table_text(view: &PlanView<'_>, color: bool) -> String {
                     .unwrap_or_else(|| "never (reserve covers the budget)".into())
             ),
             (_, Some(Reason::NotDirectPut)) => not_direct_put(current),
+            (_, Some(Reason::ProducersDenied)) => match &item.producers {
+                Some(p) => format!("producers_denied: {}", p.denied_line()),
+                None => format!("producers_denied: {}", Reason::ProducersDenied.explain()),
+            },
             (_, Some(reason)) => format!("{reason}: {}", reason.explain()),
             // Observed at its target; unobserved, a stream a rolled-back run did not change.
             (Action::Noop, None) if current.is_some() => "already at target".to_owned(),
             (Action::Noop, None) => "not changed by the run: nothing to undo".to_owned(),
-            _ => String::new(),
+            _ => item
+                .producers
+                .as_deref()
+                .map(producer_note)
+                .unwrap_or_default(),
         };
         let mut row = vec![
             // Plain here: the table measures its widths on what it is given, and colour codes
@@ -201,15 +214,35 @@ pub fn table_text(view: &PlanView<'_>, color: bool) -> String {
     }
 
     if !view.keys.is_empty() {
-        out.push_str("\nCustomer-managed keys (streams now → after the plan, limit):\n");
-        let mut keys = table(["key", "now", "after", "limit"]);
+        let checked = view
+            .producer_check
+            .as_ref()
+            .is_some_and(|c| c.skipped.is_none());
+        out.push_str("\nCustomer-managed keys (streams now → after the plan, limit");
+        out.push_str(if checked {
+            "; producers of the planned streams allowed/denied/unknown):\n"
+        } else {
+            "):\n"
+        });
+        let mut header = vec!["key", "now", "after", "limit"];
+        if checked {
+            header.push("producers");
+        }
+        let mut keys = table(header);
         for k in &view.keys {
-            keys.add_row(vec![
+            let mut row = vec![
                 k.key_arn.clone(),
                 k.streams_now.to_string(),
                 k.streams_after.to_string(),
                 k.limit.to_string(),
-            ]);
+            ];
+            if checked {
+                row.push(match &k.producers {
+                    Some(c) => format!("{}/{}/{}", c.allowed, c.denied, c.unknown),
+                    None => "-".into(),
+                });
+            }
+            keys.add_row(row);
         }
         for line in keys.lines() {
             out.push_str(&format!("  {}\n", line.trim_end()));
@@ -222,6 +255,9 @@ pub fn table_text(view: &PlanView<'_>, color: bool) -> String {
             out.push_str(&format!("  - {w}\n"));
         }
     }
+    out.push_str(&fixes_text(
+        view.items.iter().filter_map(|i| i.producers.as_deref()),
+    ));
 
     out.push('\n');
     if view.estimated_ms > 0 {
@@ -240,6 +276,10 @@ pub fn table_text(view: &PlanView<'_>, color: bool) -> String {
             view.throttles
         ));
     }
+    if let Some(check) = &view.producer_check {
+        out.push_str(&check_line(check));
+        out.push('\n');
+    }
     match &view.next {
         Some(command) => out.push_str(&format!(
             "Saved as plan {}. Carry it out with: {command}\n",
@@ -248,6 +288,72 @@ pub fn table_text(view: &PlanView<'_>, color: bool) -> String {
         None => out.push_str(&format!("Plan {}.\n", view.plan_id)),
     }
     out
+}
+
+/// The statements that would let each refused producer use its key, for a terminal; empty when
+/// none is refused.
+pub fn fixes_text<'a>(found: impl IntoIterator<Item = &'a StreamProducers>) -> String {
+    let fixes = crate::producers::fix::fixes(found);
+    if fixes.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "\nTo let the refused producers use their keys, add (firehose-sse applies nothing; \
+         --out-policies DIR writes these as files):\n",
+    );
+    for fix in &fixes {
+        out.push_str(&fix.text());
+    }
+    out
+}
+
+/// What the producer check did, in one line.
+pub fn check_line(check: &CheckSummary) -> String {
+    if let Some(why) = &check.skipped {
+        return format!(
+            "Producer check: SKIPPED ({why}) for {} stream(s) moving to a customer-managed key.",
+            check.streams
+        );
+    }
+    let reused = match check.reused {
+        0 => String::new(),
+        n => format!(" ({n} read from the ledger's recent pass)"),
+    };
+    let throttles = match check.throttles {
+        0 => String::new(),
+        n => format!(", {n} throttle(s)"),
+    };
+    format!(
+        "Producer check: {} stream(s), {} principal(s) in {} account(s){reused}, {} may write to \
+         them; {} IAM and {} KMS call(s){throttles}.",
+        check.streams,
+        check.principals,
+        check.accounts,
+        check.candidates,
+        check.iam_calls,
+        check.kms_calls
+    )
+}
+
+/// The note of a stream that moves to a customer key: its producers at risk, if any.
+fn producer_note(p: &StreamProducers) -> String {
+    if p.any_denied() {
+        return format!("⚠ producers would be refused: {}", p.denied_line());
+    }
+    if let Some(why) = &p.unread {
+        return format!("⚠ producers unknown: {why}");
+    }
+    let unknown: Vec<String> = p
+        .producers
+        .iter()
+        .filter(|x| matches!(x.verdict, crate::producers::Verdict::Unknown { .. }))
+        .map(|x| x.short())
+        .collect();
+    match (unknown.len(), p.producers.len()) {
+        (0, 0) => String::new(),
+        (0, n) => format!("{n} producer(s) may use the key"),
+        (_, _) => format!("⚠ producer verdict unknown: {}", unknown.join(", ")),
+    }
 }
 
 /// A stream fed by another service cannot be encrypted by Start: say where encryption belongs.
@@ -293,6 +399,7 @@ mod tests {
                 source_arn: None,
                 in_force_unknown: false,
             }),
+            producers: None,
             budget_used: 0,
         }
     }
@@ -311,6 +418,7 @@ mod tests {
             },
             throttles: 0,
             next: None,
+            producer_check: None,
         }
     }
 

@@ -9,6 +9,7 @@
 //! dispatch rather than by their decisions (see [`Survey::accept`]). The steps that drive it —
 //! describe the keys, describe the streams, save the decided plan — are in [`steps`].
 
+pub mod producers;
 mod steps;
 
 pub use steps::{
@@ -28,6 +29,7 @@ use crate::model::StreamId as Id;
 use crate::model::{KeyObservation, StreamId, StreamObservation};
 use crate::observe::{Query, shrink};
 use crate::plan::{Item, Planner, Seen, Settings};
+use crate::producers::Findings;
 
 /// The targets of one account (`None`: the credentials' own) in one region.
 type Lane = (Option<Arc<str>>, Arc<str>);
@@ -49,6 +51,8 @@ pub struct Survey {
     /// The accounts rows name that cannot be reached, and why.
     unreachable: BTreeMap<String, String>,
     run_id: Option<i64>,
+    /// What the producer check found, when one was made (or skipped).
+    producers: Option<Arc<Findings>>,
 }
 
 impl Survey {
@@ -100,7 +104,22 @@ impl Survey {
             waiting,
             run_id,
             unreachable,
+            producers: None,
         })
+    }
+
+    /// Decides with what the producer check found.
+    pub fn with_producers(mut self, findings: Option<Arc<Findings>>) -> Self {
+        if let Some(findings) = &findings {
+            self.planner.set_producers(findings.clone());
+        }
+        self.producers = findings;
+        self
+    }
+
+    /// What the producer check found, when one was made (or skipped).
+    pub fn producers(&self) -> Option<&Findings> {
+        self.producers.as_deref()
     }
 
     /// The Describe calls to make, region by region, in fleet order within each: every

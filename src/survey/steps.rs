@@ -11,14 +11,16 @@ use anyhow::Context as _;
 use tokio::sync::mpsc;
 
 use super::Survey;
+use super::producers::{self, CheckOptions};
 use crate::clock::{EpochMillis, HOUR};
 use crate::cloud::Accounts;
 use crate::input::Target;
 use crate::ledger::Ledger;
-use crate::model::KeyChoice;
+use crate::model::{KeyChoice, StreamId, partition_of};
 use crate::observe::{self, Observed};
 use crate::pace::Pacer;
 use crate::plan::{self, Item, KeyLine, Pace, Settings};
+use crate::producers::{CheckSummary, Findings, Subject};
 use crate::report::progress::{Mode, Progress};
 
 /// What a survey calls AWS with: the clients of each account, the pacer, and how many
@@ -28,6 +30,8 @@ pub struct Clients {
     pub accounts: Arc<Accounts>,
     pub pacer: Arc<Pacer>,
     pub concurrency: usize,
+    /// How the producer check calls IAM.
+    pub producers: CheckOptions,
 }
 
 /// A fleet observed and decided, its plan saved.
@@ -43,6 +47,8 @@ pub struct Surveyed {
     pub warnings: Vec<String>,
     pub estimated_ms: EpochMillis,
     pub throttles: u32,
+    /// What the producer check did, when the plan moves streams to a customer key.
+    pub producer_check: Option<CheckSummary>,
 }
 
 /// A fleet to survey and how to plan it.
@@ -72,8 +78,8 @@ pub struct Decided<'a> {
     pub run_id: i64,
 }
 
-/// Describes the fleet's customer keys and prepares the decisions. Returns the survey and the
-/// throttles met.
+/// Describes the fleet's customer keys, checks the producers of the streams moving to one (at
+/// the same time), and prepares the decisions. Returns the survey and the throttles met.
 pub async fn prepare_survey(
     ledger: &Ledger,
     clients: &Clients,
@@ -96,8 +102,34 @@ pub async fn prepare_survey(
             t.key.key_arn().cloned().map(|k| (k, account))
         })
         .collect();
-    let (key_obs, throttles) =
-        observe::observe_keys(&clients.accounts, &clients.pacer, keys).await?;
+    let subjects = producer_subjects(&clients.accounts, &targets, &unreachable).await?;
+    let check = async {
+        match (subjects.is_empty(), settings.skip_producer_check) {
+            (true, _) => Ok(None),
+            (false, true) => Ok(Some(Findings {
+                summary: CheckSummary {
+                    skipped: Some("--skip-producer-check".into()),
+                    streams: subjects.len(),
+                    ..CheckSummary::default()
+                },
+                ..Findings::default()
+            })),
+            (false, false) => producers::check(
+                ledger,
+                &clients.accounts,
+                subjects,
+                clients.producers,
+                Some(run_id),
+            )
+            .await
+            .map(Some),
+        }
+    };
+    let (keys, findings) = tokio::join!(
+        observe::observe_keys(&clients.accounts, &clients.pacer, keys),
+        check
+    );
+    let (key_obs, throttles) = keys?;
     for k in key_obs.values() {
         ledger.record_key(k)?;
     }
@@ -108,8 +140,62 @@ pub async fn prepare_survey(
         settings,
         Some(run_id),
         unreachable,
-    )?;
+    )?
+    .with_producers(findings?.map(Arc::new));
     Ok((survey, throttles))
+}
+
+/// The streams whose producers are checked: those moving to a customer key, in an account the
+/// run reaches (a row naming none is the credentials' own).
+async fn producer_subjects(
+    accounts: &Accounts,
+    targets: &[Target],
+    unreachable: &BTreeMap<String, String>,
+) -> anyhow::Result<Vec<Subject>> {
+    let moving: Vec<&Target> = targets
+        .iter()
+        .filter(|t| t.key.key_arn().is_some())
+        .filter(|t| {
+            t.account
+                .as_ref()
+                .is_none_or(|a| !unreachable.contains_key(&**a))
+        })
+        .collect();
+    if moving.is_empty() {
+        return Ok(Vec::new());
+    }
+    let own = match moving.iter().any(|t| t.account.is_none()) {
+        true => Some(accounts.base_account().await.map_err(|e| {
+            observe::ObserveError::from_call(
+                "sts:GetCallerIdentity",
+                "GetCallerIdentity (for the producer check)".into(),
+                e,
+            )
+        })?),
+        false => None,
+    };
+    Ok(moving
+        .into_iter()
+        .filter_map(|t| {
+            let account = t.account.as_deref().or(own.as_deref())?.to_owned();
+            let key = t.key.key_arn()?.clone();
+            let region = t.region.to_string();
+            let arn = format!(
+                "arn:{}:firehose:{region}:{account}:deliverystream/{}",
+                partition_of(&region),
+                t.name
+            );
+            Some(Subject {
+                stream: StreamId {
+                    account,
+                    region,
+                    name: t.name.clone(),
+                },
+                arn,
+                key,
+            })
+        })
+        .collect())
 }
 
 /// Reaches every account the rows name (STS; with `--assume-role`, AssumeRole in each other
@@ -222,9 +308,17 @@ pub fn finish_survey(ledger: &Ledger, decided: Decided<'_>) -> anyhow::Result<Su
             "account {account}: {n} stream(s) skipped no_credentials: {why}"
         ));
     }
-    warnings.extend(key_warnings(&items));
+    let check = survey.producers();
+    warnings.extend(producer_warnings(&items, check, &settings));
+    warnings.extend(key_warnings(
+        &items,
+        check.is_some_and(|c| c.summary.skipped.is_none()),
+    ));
     let plan_id = ledger.save_plan(fleet, &settings, observed_at, &items, estimated_ms)?;
     ledger.set_run_plan(run_id, plan_id)?;
+    if let Some(check) = check {
+        ledger.set_plan_producer_check(plan_id, &check.summary)?;
+    }
     Ok(Surveyed {
         plan_id,
         reused: 0,
@@ -234,6 +328,7 @@ pub fn finish_survey(ledger: &Ledger, decided: Decided<'_>) -> anyhow::Result<Su
         warnings,
         estimated_ms,
         throttles,
+        producer_check: check.map(|c| c.summary.clone()),
     })
 }
 
@@ -310,16 +405,82 @@ pub async fn survey_fleet_with(
     Ok(Surveyed { reused, ..surveyed })
 }
 
+/// What an operator must know of the producer check: that it was skipped, which streams it
+/// skipped for a refused producer (or starts anyway), whose verdict is unknown, and what it
+/// could not read.
+pub fn producer_warnings(
+    items: &[Item],
+    check: Option<&Findings>,
+    settings: &Settings,
+) -> Vec<String> {
+    let Some(check) = check else {
+        return Vec::new();
+    };
+    let mut warnings = Vec::new();
+    let names = |pick: &dyn Fn(&Item) -> bool| {
+        let picked: Vec<&str> = items
+            .iter()
+            .filter(|i| pick(i))
+            .map(|i| i.target.name.as_str())
+            .collect();
+        let shown = picked
+            .iter()
+            .take(5)
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", ");
+        match picked.len() {
+            0 => None,
+            n if n > 5 => Some((n, format!("{shown} and {} more", n - 5))),
+            n => Some((n, shown)),
+        }
+    };
+    if let Some(why) = &check.summary.skipped {
+        let moving = items
+            .iter()
+            .filter(|i| i.action.starts() && i.target.key.key_arn().is_some())
+            .count();
+        warnings.push(format!(
+            "PRODUCER CHECK SKIPPED ({why}): nobody checked that the producers of the {moving}              stream(s) moving to a customer-managed key may use it; a producer without              kms:GenerateDataKey and kms:Decrypt on the key is refused every record (AWS              enforces it on existing streams from {})",
+            crate::producers::ENFORCED_FROM
+        ));
+        return warnings;
+    }
+    let denied = |i: &Item| i.producers.as_ref().is_some_and(|p| p.any_denied());
+    if let Some((n, shown)) = names(&|i| denied(i) && i.action == crate::plan::Action::Skip) {
+        warnings.push(format!(
+            "{n} stream(s) skipped producers_denied: a producer would be refused the new key              ({shown}); `firehose-sse plan --out-policies DIR` writes the statements that let              them in, or --allow-producer-risk starts them anyway"
+        ));
+    }
+    if settings.allow_producer_risk
+        && let Some((n, shown)) = names(&|i| denied(i) && i.action.starts())
+    {
+        warnings.push(format!(
+            "{n} stream(s) will be started although a producer would be refused the key              (--allow-producer-risk): {shown}"
+        ));
+    }
+    if let Some((n, shown)) =
+        names(&|i| i.action.starts() && i.producers.as_ref().is_some_and(|p| p.any_unknown()))
+    {
+        warnings.push(format!(
+            "{n} stream(s) have a producer whose right to use the key is unknown ({shown}):              see each stream's producers in `--output json` or the report"
+        ));
+    }
+    warnings.extend(check.summary.notes.iter().cloned());
+    warnings
+}
+
 /// What an operator must know about the keys of a plan: that producers of streams moved to a
-/// customer key need KMS permissions (an AWS notice), that a key of another account is counted
-/// for this account only, and which streams have a key in force nobody knows.
-pub fn key_warnings(items: &[Item]) -> Vec<String> {
+/// customer key need KMS permissions (an AWS notice) when no producer check looked, that a key
+/// of another account is counted for this account only, and which streams have a key in force
+/// nobody knows.
+pub fn key_warnings(items: &[Item], producers_checked: bool) -> Vec<String> {
     let mut warnings = Vec::new();
     let onto_customer: Vec<&Item> = items
         .iter()
         .filter(|i| i.action.starts() && i.target.key.key_arn().is_some())
         .collect();
-    if !onto_customer.is_empty() {
+    if !onto_customer.is_empty() && !producers_checked {
         warnings.push(format!(
             "{} stream(s) move to a customer-managed key: AWS requires PutRecord and \
              PutRecordBatch callers of such streams to have kms:GenerateDataKey and kms:Decrypt \
