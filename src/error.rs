@@ -7,7 +7,7 @@
 //! |---|---|
 //! | 0 | converged: every stream is at its target (or the plan was made) |
 //! | 1 | runtime error (AWS unreachable, ledger unusable, ...) |
-//! | 2 | usage or input error: nothing was called, no ledger written |
+//! | 2 | usage or input error: nothing was called, no ledger written; `plan --detailed-exitcode`: the plan has changes; `audit`: a producer would be refused its key |
 //! | 3 | finished, some streams failed |
 //! | 4 | finished, some streams deferred (budget) and none failed |
 //! | 130 | interrupted (SIGINT/SIGTERM); `resume` continues |
@@ -24,6 +24,8 @@ pub enum Exit {
     Interrupted,
     /// `plan --detailed-exitcode`: the plan has changes (Terraform's convention).
     Changes,
+    /// `audit`: a producer would be refused its stream's key.
+    ProducersDenied,
 }
 
 impl Exit {
@@ -31,7 +33,7 @@ impl Exit {
         match self {
             Exit::Ok => 0,
             Exit::Runtime => 1,
-            Exit::Usage | Exit::Changes => 2,
+            Exit::Usage | Exit::Changes | Exit::ProducersDenied => 2,
             Exit::Failed => 3,
             Exit::Deferred => 4,
             Exit::Interrupted => 130,

@@ -42,6 +42,7 @@ pub fn run(command: CommandOptions) -> anyhow::Result<Exit> {
         match &command {
             CommandOptions::Plan(opts) => commands::plan(opts).await,
             CommandOptions::Inventory(opts) => commands::inventory(opts).await,
+            CommandOptions::Audit(opts) => commands::audit(opts).await,
             CommandOptions::Apply(opts) => commands::apply(opts).await,
             CommandOptions::Resume(opts) => commands::resume(opts).await,
             CommandOptions::Rollback(opts) => commands::rollback(opts).await,

@@ -52,6 +52,11 @@ pub enum Command {
     /// so per-key counts include streams outside any fleet file, and optionally write a fleet
     /// file of the DirectPut streams not yet encrypted.
     Inventory(InventoryArgs),
+    /// Who writes to every stream already on a customer-managed key, and whether each may use
+    /// its key: the question AWS's enforcement of producers' KMS permissions (from 2027-02-28
+    /// on existing streams) asks. Exits 2 when a producer would be refused, 0 when none, 1 on
+    /// error. Changes nothing; --out-policies writes the statements that would fix it.
+    Audit(AuditArgs),
     /// Carry out a plan: a fleet file (observed and planned first) or a saved plan. Asks for
     /// confirmation unless --yes. Safe to run again after a crash: it resumes.
     Apply(ApplyArgs),
@@ -308,6 +313,35 @@ pub struct InventoryArgs {
     /// The key to put in the fleet file written by --out (default: the AWS-owned key).
     #[arg(long, value_name = "KEY_ARN", requires = "out")]
     pub key_arn: Option<String>,
+
+    #[command(flatten)]
+    pub pace: PaceArgs,
+
+    #[command(flatten)]
+    pub sandbox: InProcessSandbox,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Audit this account's streams (repeat for several), through --assume-role for any other
+    /// than the credentials' own. Default: the credentials' account.
+    #[arg(long, value_name = "ID", action = ArgAction::Append, value_parser = parse_account)]
+    pub account: Vec<String>,
+
+    /// Audit every ACTIVE account of the organization (Organizations ListAccounts, from the
+    /// management account's credentials), through --assume-role.
+    #[arg(long, conflicts_with = "account")]
+    pub organization: bool,
+
+    /// The report's format: csv, md or html (a self-contained page); table, json and text
+    /// follow --output.
+    #[arg(long, value_enum)]
+    pub format: Option<ReportFormatArg>,
+
+    /// Write the statements that would let each refused producer use its key, as JSON files
+    /// (one per principal and key) in DIR. Nothing is applied.
+    #[arg(long, value_name = "DIR")]
+    pub out_policies: Option<PathBuf>,
 
     #[command(flatten)]
     pub pace: PaceArgs,

@@ -29,7 +29,7 @@ fn aws_options_are_listed_only_by_the_commands_that_call_aws() {
         "--read-timeout",
         "--debug",
     ];
-    for sub in ["plan", "inventory", "apply", "resume"] {
+    for sub in ["plan", "inventory", "audit", "apply", "resume"] {
         let help = help(sub);
         for flag in aws {
             assert!(help.contains(flag), "{sub} lacks {flag}:\n{help}");
@@ -121,7 +121,7 @@ fn a_misspelt_or_misplaced_flag_gets_a_tip() {
     let text = err.render().to_string();
     assert!(
         text.contains(
-            "--concurrency is an option of plan, inventory, apply, rollback, resume, \
+            "--concurrency is an option of plan, inventory, audit, apply, rollback, resume, \
              start-delivery-stream-encryption, stop-delivery-stream-encryption, not of status"
         ),
         "{text}"

@@ -29,12 +29,12 @@ const PAGE: i32 = 1000;
 
 /// One observed stream and the key protecting it.
 #[derive(Debug)]
-struct Row {
-    obs: StreamObservation,
-    in_force: Option<KeyChoice>,
+pub(super) struct Row {
+    pub obs: StreamObservation,
+    pub in_force: Option<KeyChoice>,
     /// First seen failed or mid-transition: it may well be encrypted with a key Describe no
     /// longer shows.
-    in_force_unknown: bool,
+    pub in_force_unknown: bool,
 }
 
 impl Row {
@@ -129,8 +129,47 @@ pub async fn inventory(args: &InventoryOptions) -> anyhow::Result<Exit> {
         LedgerMode::Create,
     )
     .await?;
+    let Scanned {
+        rows,
+        lanes,
+        unreachable,
+        throttles,
+    } = scan(&session, &args.accounts, &regions, global.quiet).await?;
+
+    // Rows of several accounts are named by their ARNs, which carry the account.
+    let arns = args.accounts != AccountScope::Own;
+    if let Some(out) = &args.out {
+        write_fleet(out, &rows, &key, arns)?;
+    }
+    let summary = summarize(&rows, &lanes, &unreachable, throttles);
+    global.output.print(
+        "Inventory",
+        || summary.clone(),
+        || summary_text(&summary, args.out.as_deref()),
+    )?;
+    Ok(Exit::Ok)
+}
+
+/// Every stream of a scope, listed and described, each observation recorded in the ledger
+/// (and each account and region recorded as inventoried, so its per-key counts are whole).
+pub(super) struct Scanned {
+    pub rows: Vec<Row>,
+    /// (account, region) of every listing made.
+    pub lanes: Vec<(String, String)>,
+    /// The accounts not listed, with why.
+    pub unreachable: Vec<(String, String)>,
+    pub throttles: u32,
+}
+
+/// Lists and describes every stream of `regions` in the accounts of `scope`.
+pub(super) async fn scan(
+    session: &Session,
+    scope: &AccountScope,
+    regions: &[String],
+    quiet: bool,
+) -> anyhow::Result<Scanned> {
     let ledger = &session.ledger;
-    let (accounts, mut unreachable) = accounts_to_list(&session, &args.accounts).await?;
+    let (accounts, mut unreachable) = accounts_to_list(session, scope).await?;
     let mut queries = Vec::new();
     // Streams listed per (account as given, or empty for the credentials' own; region).
     let mut listed: BTreeMap<(String, String), usize> = BTreeMap::new();
@@ -147,7 +186,7 @@ pub async fn inventory(args: &InventoryOptions) -> anyhow::Result<Exit> {
         };
         let key = session.accounts.pace_key(account.as_deref()).to_owned();
         let shared_account: Option<Arc<str>> = account.as_deref().map(Arc::from);
-        for region in &regions {
+        for region in regions {
             let names = list_region(&session.pacer, &cloud, &key, region).await?;
             listed.insert(
                 (account.clone().unwrap_or_default(), region.clone()),
@@ -165,7 +204,7 @@ pub async fn inventory(args: &InventoryOptions) -> anyhow::Result<Exit> {
         }
     }
     for (account, why) in &unreachable {
-        if !global.quiet {
+        if !quiet {
             eprintln!("account {account} is not listed: {why}");
         }
     }
@@ -217,18 +256,12 @@ pub async fn inventory(args: &InventoryOptions) -> anyhow::Result<Exit> {
         lanes.push((account, region.clone()));
     }
 
-    // Rows of several accounts are named by their ARNs, which carry the account.
-    let arns = args.accounts != AccountScope::Own;
-    if let Some(out) = &args.out {
-        write_fleet(out, &rows, &key, arns)?;
-    }
-    let summary = summarize(&rows, &lanes, &unreachable, throttles);
-    global.output.print(
-        "Inventory",
-        || summary.clone(),
-        || summary_text(&summary, args.out.as_deref()),
-    )?;
-    Ok(Exit::Ok)
+    Ok(Scanned {
+        rows,
+        lanes,
+        unreachable,
+        throttles,
+    })
 }
 
 /// The accounts to list (`None`: the credentials' own) and those that will not be, with why.

@@ -149,7 +149,7 @@ pub fn report(args: &ReportOptions) -> anyhow::Result<Exit> {
         ReportFormat::Text => {
             as_document(OutputFormat::Text).print("Report", document, String::new)?
         }
-        ReportFormat::Csv => crate::out!("{}", report_csv(&rows)?),
+        ReportFormat::Csv => crate::out!("{}", report_csv(&rows, &Default::default())?),
         ReportFormat::Md => crate::out!("{}", report_markdown(&rows)),
         ReportFormat::Html => {
             return Err(UsageError::new(

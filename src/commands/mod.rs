@@ -2,6 +2,7 @@
 //! together.
 
 mod apply;
+mod audit;
 mod encryption;
 mod inventory;
 mod merged;
@@ -18,6 +19,7 @@ use crate::input::{self, Target};
 use crate::shard::Shard;
 
 pub use apply::{apply, resume};
+pub use audit::audit;
 pub use encryption::encryption;
 pub use inventory::inventory;
 pub use plan::plan;

@@ -10,6 +10,7 @@ use crate::options::{Global, ReportOptions, RunQuery};
 use crate::report::apply::{
     ReportFormat, next_deferred_slot, report_csv, report_json, report_markdown, report_table,
 };
+use crate::report::producers::{self, StreamRow};
 use crate::report::{Output, OutputFormat};
 
 fn open(global: &Global) -> anyhow::Result<Ledger> {
@@ -189,14 +190,29 @@ pub fn report(args: &ReportOptions) -> anyhow::Result<Exit> {
         }
         note = Some(text);
     }
-    let document = || report_json(&run, &rows);
+    let producers = match run.plan_id {
+        Some(plan) => StreamRow::of_plan(ledger.plan_producers(plan)?),
+        None => Vec::new(),
+    };
+    let document = || {
+        let mut doc = report_json(&run, &rows);
+        doc["producers"] = producers::json(&producers);
+        doc
+    };
     let as_document = |format: OutputFormat| Output {
         format,
         ..output.clone()
     };
     match args.format {
         ReportFormat::Table => {
-            as_document(OutputFormat::Table).print("Report", document, || report_table(&rows))?
+            as_document(OutputFormat::Table).print("Report", document, || {
+                let mut text = report_table(&rows);
+                if !producers.is_empty() {
+                    text.push_str("\nProducers:\n");
+                    text.push_str(&producers::table(&producers));
+                }
+                text
+            })?
         }
         ReportFormat::Json => {
             as_document(OutputFormat::Json).print("Report", document, String::new)?
@@ -204,10 +220,24 @@ pub fn report(args: &ReportOptions) -> anyhow::Result<Exit> {
         ReportFormat::Text => {
             as_document(OutputFormat::Text).print("Report", document, String::new)?
         }
-        ReportFormat::Csv => crate::out!("{}", report_csv(&rows)?),
-        ReportFormat::Md => crate::out!("{}", report_markdown(&rows)),
+        ReportFormat::Csv => {
+            let cells = producers
+                .iter()
+                .map(|p| (p.seq, producers::cell(&p.found)))
+                .collect();
+            crate::out!("{}", report_csv(&rows, &cells)?)
+        }
+        ReportFormat::Md => {
+            let mut text = report_markdown(&rows);
+            if !producers.is_empty() {
+                text.push_str("\n## Producers\n\n");
+                text.push_str(&producers::markdown(&producers));
+            }
+            crate::out!("{}", text)
+        }
         ReportFormat::Html => {
-            let input = crate::report::html::Input::load(&ledger, &run, rows, note)?;
+            let mut input = crate::report::html::Input::load(&ledger, &run, rows, note)?;
+            input.producers = producers;
             crate::out!("{}", crate::report::html::page(&input));
         }
     }

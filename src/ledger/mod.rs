@@ -35,6 +35,7 @@ pub use batch::Batch;
 pub use items::RunItemRow;
 pub use lock::{LockGuard, LockHolder, StaleAfter};
 pub use plans::SavedPlan;
+pub use producers::PlannedProducers;
 pub use recent::Recent;
 pub use records::{AttemptOutcome, AttemptRow, Op, StreamState};
 pub use runs::{RunGuard, RunRow};

@@ -66,3 +66,47 @@ impl Ledger {
         Ok(json.flatten().and_then(|j| serde_json::from_str(&j).ok()))
     }
 }
+
+/// A planned stream's producers as the plan recorded them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedProducers {
+    pub seq: usize,
+    pub account: Option<String>,
+    pub region: String,
+    pub name: String,
+    pub producers: crate::producers::StreamProducers,
+}
+
+impl Ledger {
+    /// Every stream of `plan_id` whose producers were checked, in plan order.
+    pub fn plan_producers(&self, plan_id: i64) -> Result<Vec<PlannedProducers>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT seq, account, region, name, producers FROM plan_items
+             WHERE plan_id = ?1 AND producers IS NOT NULL ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([plan_id], |r| {
+            Ok((
+                r.get::<_, i64>(0)? as usize,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, account, region, name, json) = row?;
+            // A record this binary cannot read is left out rather than failing the report.
+            if let Ok(producers) = serde_json::from_str(&json) {
+                out.push(PlannedProducers {
+                    seq,
+                    account,
+                    region,
+                    name,
+                    producers,
+                });
+            }
+        }
+        Ok(out)
+    }
+}

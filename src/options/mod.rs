@@ -20,9 +20,9 @@ use global::global;
 pub use global::{Global, ledger_path};
 
 use crate::cli::{
-    ApplyArgs, Cli, ColorArg, Command, GlobalArgs, InProcessSandbox, InventoryArgs, LimitArgs,
-    OutputArg, PaceArgs, PlanArgs, ProducerArgs, ReportArgs, ReportFormatArg, ResumeArgs, RunArgs,
-    SandboxArgs,
+    ApplyArgs, AuditArgs, Cli, ColorArg, Command, GlobalArgs, InProcessSandbox, InventoryArgs,
+    LimitArgs, OutputArg, PaceArgs, PlanArgs, ProducerArgs, ReportArgs, ReportFormatArg,
+    ResumeArgs, RunArgs, SandboxArgs,
 };
 use crate::error::UsageError;
 use crate::logging::LogOptions;
@@ -45,6 +45,7 @@ pub struct Options {
 pub enum CommandOptions {
     Plan(Box<PlanOptions>),
     Inventory(Box<InventoryOptions>),
+    Audit(Box<AuditOptions>),
     Apply(Box<ApplyOptions>),
     Resume(Box<ResumeOptions>),
     Rollback(Box<RollbackOptions>),
@@ -131,6 +132,55 @@ pub struct InventoryOptions {
     pub key_arn: Option<String>,
     pub pace: PaceOptions,
     pub sandbox: Option<SandboxOptions>,
+}
+
+/// `audit`: the producers of every stream already on a customer-managed key.
+#[derive(Debug)]
+pub struct AuditOptions {
+    pub global: Global,
+    /// The `--region`s given (none: the profile's default, see [`AuditOptions::regions`]).
+    pub regions: Vec<String>,
+    /// Whose streams to audit.
+    pub accounts: AccountScope,
+    /// `--format csv|md|html` (else `--output`).
+    pub format: Option<ReportFormat>,
+    pub out_policies: Option<PathBuf>,
+    pub pace: PaceOptions,
+    pub sandbox: Option<SandboxOptions>,
+}
+
+impl AuditOptions {
+    /// The regions to audit: those given, else the profile's default.
+    pub fn regions(&self, default_region: Option<String>) -> Result<Vec<String>, UsageError> {
+        checked_regions(&self.regions, default_region, "audit")
+    }
+}
+
+/// The regions a command covers: those given (checked, sorted, once each), else the default.
+fn checked_regions(
+    given: &[String],
+    default_region: Option<String>,
+    command: &str,
+) -> Result<Vec<String>, UsageError> {
+    let mut regions = given.to_vec();
+    if regions.is_empty() {
+        regions.extend(default_region);
+    }
+    if regions.is_empty() {
+        return Err(UsageError::new(format!(
+            "{command} needs a region: pass --region REGION (repeatable)"
+        )));
+    }
+    for r in &regions {
+        if !crate::model::is_valid_region(r) {
+            return Err(UsageError::new(format!(
+                "malformed region {r:?} (expected e.g. us-east-1)"
+            )));
+        }
+    }
+    regions.sort();
+    regions.dedup();
+    Ok(regions)
 }
 
 /// Whose streams `inventory` lists.
@@ -292,6 +342,7 @@ impl Options {
             Command::Inventory(args) => {
                 CommandOptions::Inventory(Box::new(inventory(g, global, args)))
             }
+            Command::Audit(args) => CommandOptions::Audit(Box::new(audit(g, global, args))),
             Command::Apply(args) => CommandOptions::Apply(Box::new(apply(g, global, args)?)),
             Command::Resume(args) => CommandOptions::Resume(Box::new(resume(global, args))),
             Command::Rollback(args) => {
@@ -381,8 +432,9 @@ fn plan(g: &GlobalArgs, global: Global, args: PlanArgs) -> Result<PlanOptions, U
     })
 }
 
-fn inventory(g: &GlobalArgs, global: Global, args: InventoryArgs) -> InventoryOptions {
-    let accounts = match (args.organization, args.account) {
+/// Whose streams: `--organization`, the `--account`s given, or the credentials' own.
+fn account_scope(organization: bool, listed: Vec<String>) -> AccountScope {
+    match (organization, listed) {
         (true, _) => AccountScope::Organization,
         (false, listed) if listed.is_empty() => AccountScope::Own,
         (false, mut listed) => {
@@ -390,11 +442,26 @@ fn inventory(g: &GlobalArgs, global: Global, args: InventoryArgs) -> InventoryOp
             listed.dedup();
             AccountScope::Listed(listed)
         }
-    };
+    }
+}
+
+fn audit(g: &GlobalArgs, global: Global, args: AuditArgs) -> AuditOptions {
+    AuditOptions {
+        global,
+        regions: g.region.clone(),
+        accounts: account_scope(args.organization, args.account),
+        format: args.format.map(ReportFormat::from),
+        out_policies: args.out_policies,
+        pace: pace(&args.pace),
+        sandbox: sandbox(&args.sandbox),
+    }
+}
+
+fn inventory(g: &GlobalArgs, global: Global, args: InventoryArgs) -> InventoryOptions {
     InventoryOptions {
         global,
         regions: g.region.clone(),
-        accounts,
+        accounts: account_scope(args.organization, args.account),
         out: args.out,
         key_arn: args.key_arn,
         pace: pace(&args.pace),
@@ -484,24 +551,7 @@ impl InventoryOptions {
         &self,
         default_region: Option<String>,
     ) -> Result<(Vec<String>, KeyChoice), UsageError> {
-        let mut regions = self.regions.clone();
-        if regions.is_empty() {
-            regions.extend(default_region);
-        }
-        if regions.is_empty() {
-            return Err(UsageError::new(
-                "inventory needs a region: pass --region REGION (repeatable)",
-            ));
-        }
-        for r in &regions {
-            if !crate::model::is_valid_region(r) {
-                return Err(UsageError::new(format!(
-                    "malformed region {r:?} (expected e.g. us-east-1)"
-                )));
-            }
-        }
-        regions.sort();
-        regions.dedup();
+        let regions = checked_regions(&self.regions, default_region, "inventory")?;
         let key = match &self.key_arn {
             None => KeyChoice::AwsOwned,
             Some(text) => {

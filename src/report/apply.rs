@@ -324,11 +324,25 @@ pub fn counts_by_account(rows: &[RunItemRow]) -> BTreeMap<String, BTreeMap<&'sta
     by
 }
 
-pub fn report_csv(rows: &[RunItemRow]) -> anyhow::Result<String> {
+/// The run's items as CSV; `producers`: each checked stream's producers in a cell, by item
+/// number (a `producers` column when any).
+pub fn report_csv(
+    rows: &[RunItemRow],
+    producers: &std::collections::HashMap<usize, String>,
+) -> anyhow::Result<String> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(COLUMNS)?;
+    let with_producers = !producers.is_empty();
+    let mut header = COLUMNS.to_vec();
+    if with_producers {
+        header.push("producers");
+    }
+    w.write_record(header)?;
     for r in rows {
-        w.write_record(cells(r).iter().map(|c| spreadsheet_safe(c)))?;
+        let mut cells = cells(r).to_vec();
+        if with_producers {
+            cells.push(producers.get(&r.seq).cloned().unwrap_or_default());
+        }
+        w.write_record(cells.iter().map(|c| spreadsheet_safe(c)))?;
     }
     Ok(String::from_utf8(
         w.into_inner()

@@ -33,12 +33,14 @@ pub fn table<'a>(header: impl IntoIterator<Item = &'a str>) -> comfy_table::Tabl
 }
 
 pub mod apply;
+pub mod audit;
 pub mod aws_cli;
 pub mod failures;
 pub mod html;
 pub mod live;
 pub mod output;
 pub mod plan;
+pub mod producers;
 pub mod progress;
 
 /// A duration for people: `45s`, `3m 20s`, `1h 05m`.

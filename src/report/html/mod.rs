@@ -22,12 +22,13 @@ use crate::engine::Phase;
 use crate::ledger::{Described, Ledger, LedgerError, RunItemRow, RunRow, SentCall};
 
 /// The page's section headings, in order (a test finds each in the rendered page).
-pub const SECTIONS: [&str; 9] = [
+pub const SECTIONS: [&str; 10] = [
     "Calls per second",
     "Streams by phase",
     "Time from Start to ENABLED",
     "Slowest streams",
     "Customer-managed keys",
+    "Producers",
     "Accounts and regions",
     "Failures",
     "Deferred streams",
@@ -52,6 +53,8 @@ pub struct Input {
     pub note: Option<String>,
     /// When the report was made: the end of a run still under way.
     pub now: EpochMillis,
+    /// The producers of the run's streams moving to a customer key, as its plan found them.
+    pub producers: Vec<super::producers::StreamRow>,
 }
 
 impl Input {
@@ -75,6 +78,7 @@ impl Input {
             cmk_limit: settings.unwrap_or_default().cmk_limit,
             note,
             now: ledger.now(),
+            producers: Vec::new(),
         })
     }
 
@@ -163,6 +167,7 @@ pub fn page(input: &Input) -> String {
     sections::phases_section(&mut html, input, &times);
     sections::enabled_section(&mut html, input, &times);
     sections::keys_section(&mut html, input);
+    super::producers::html(&input.producers, &mut html);
     sections::places_section(&mut html, input);
     sections::failures_section(&mut html, input);
     sections::deferred_section(&mut html, input);
