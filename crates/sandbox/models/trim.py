@@ -20,10 +20,20 @@ SERVICES = {
     "firehose": ("2015-08-04", [
         "CreateDeliveryStream", "DeleteDeliveryStream", "DescribeDeliveryStream",
         "ListDeliveryStreams", "StartDeliveryStreamEncryption", "StopDeliveryStreamEncryption",
+        "PutRecord", "PutRecordBatch",
     ]),
-    "kms": ("2014-11-01", ["CreateKey", "DescribeKey", "DisableKey", "EnableKey", "ListKeys"]),
+    "kms": ("2014-11-01", [
+        "CreateKey", "DescribeKey", "DisableKey", "EnableKey", "ListKeys", "GetKeyPolicy",
+        "PutKeyPolicy",
+    ]),
     "sts": ("2011-06-15", ["AssumeRole", "GetCallerIdentity"]),
     "organizations": ("2016-11-28", ["ListAccounts"]),
+    "iam": ("2010-05-08", [
+        "AddUserToGroup", "AttachGroupPolicy", "AttachRolePolicy", "AttachUserPolicy",
+        "CreateGroup", "CreatePolicy", "CreateRole", "CreateUser",
+        "GetAccountAuthorizationDetails", "PutGroupPolicy", "PutRolePolicy", "PutUserPolicy",
+        "SimulatePrincipalPolicy",
+    ]),
 }
 KEPT = ("type", "required", "min", "max", "pattern", "enum")
 

@@ -45,10 +45,12 @@ pub mod world;
 
 pub use seed::{
     FIRST_GENERATED_ACCOUNT, Seed, SeedAccount, SeedCredential, SeedEncryption, SeedError,
-    SeedFailure, SeedKey, SeedRole, SeedStartError, SeedStream, SeedStreamFailure,
+    SeedFailure, SeedGroup, SeedKey, SeedKmsGrant, SeedPolicy, SeedProducer, SeedRole,
+    SeedStartError, SeedStream, SeedStreamFailure, SeedUser,
 };
 pub use server::{STATS_PATH, Sandbox, SandboxConfig};
 pub use stats::{
-    AccountStats, FaultRecord, FaultStats, LimitExceeded, Limits, Stats, StreamCall, StreamStats,
+    AccountStats, FaultRecord, FaultStats, LimitExceeded, Limits, MinuteRecords, RecordStats,
+    Stats, StreamCall, StreamStats,
 };
 pub use vocabulary::{Clock, ManualClock, Millis, SystemClock};

@@ -97,10 +97,13 @@ pub struct StreamCall {
     pub calls: u64,
 }
 
-/// The limits the sandbox enforces (0 `tps` = unlimited).
+/// The limits the sandbox enforces (0 `tps`, `iam_tps` = unlimited).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Limits {
     pub tps: u32,
+    /// IAM requests per second per account (the world file's `iam_tps`).
+    #[serde(default)]
+    pub iam_tps: u32,
     pub stream_budget: u32,
     pub window_ms: u64,
     pub cmk_limit: u32,
@@ -192,10 +195,36 @@ pub struct StreamStats {
     #[serde(default)]
     pub start_tokens: Vec<String>,
     /// Requests that named this stream and reached it, per operation (Create, Delete,
-    /// Describe, Start, Stop; throttled, expired and malformed ones never reach a stream). All
-    /// were signed with credentials of `account`: a request acts in its credentials' account.
+    /// Describe, Start, Stop, PutRecord, PutRecordBatch; throttled, expired and malformed ones
+    /// never reach a stream). All were signed with credentials of `account`: a request acts in
+    /// its credentials' account.
     #[serde(default)]
     pub requests: BTreeMap<String, u64>,
+    /// What producers put to it (PutRecord, PutRecordBatch), once one has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub records: Option<RecordStats>,
+}
+
+/// The records producers put to a stream: accepted (and their bytes of data) and refused (by
+/// IAM, by KMS, or by the stream's type or status), in total and per minute of the sandbox's
+/// clock.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordStats {
+    pub accepted: u64,
+    pub refused: u64,
+    pub bytes: u64,
+    /// The minutes with puts (the last 15 days of them), oldest first.
+    pub per_minute: Vec<MinuteRecords>,
+}
+
+/// One minute of a stream's puts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MinuteRecords {
+    /// The minute's start, epoch milliseconds.
+    pub minute: i64,
+    pub accepted: u64,
+    pub refused: u64,
+    pub bytes: u64,
 }
 
 impl Stats {

@@ -1,13 +1,16 @@
-//! The accounts of a world: the sandbox's own (the top-level streams, keys and roles; the
-//! management account of the organization when there are others) and the member accounts a
-//! fleet file lists or `--accounts N` generates, each with its roles, streams and keys.
+//! The accounts of a world: the sandbox's own (the top-level streams, keys, roles, users,
+//! groups and policies; the management account of the organization when there are others) and
+//! the member accounts a fleet file lists or `--accounts N` generates, each with its own.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
 
+use super::iam::{SeedGroup, SeedPolicy, SeedUser};
 use super::{Seed, SeedKey, SeedStream};
 
 /// A member account of the organization the sandbox's account manages.
@@ -36,10 +39,23 @@ pub struct SeedAccount {
     pub streams: Vec<SeedStream>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keys: Vec<SeedKey>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<SeedUser>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<SeedGroup>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<SeedPolicy>,
 }
 
-/// A role callers may assume: a name (`"firehose-sse"`), or
-/// `{"name", "external_id", "max_session_duration"}`.
+/// A role: a name (`"firehose-sse"`), or `{"name", "external_id", "max_session_duration",
+/// "path", "description", "trust" | "service", "policies", "managed"}`.
+///
+/// A role without `trust` or `service` is one callers may assume as they always could: its
+/// trust policy allows `sts:AssumeRole` to any principal (`{"AWS": "*"}`, with an
+/// `sts:ExternalId` condition when it has an `external_id`) and it has `AdministratorAccess`
+/// attached, so its sessions may do anything. A role with a `trust` policy (or `service`: a
+/// trust policy naming that service principal) is assumable as that policy says and has only
+/// the policies it declares.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SeedRole {
     pub name: String,
@@ -49,6 +65,23 @@ pub struct SeedRole {
     /// The role's `MaxSessionDuration`, `1h` (IAM's default) to `12h`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_session_duration: Option<String>,
+    /// IAM path (default `/`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The trust policy (`AssumeRolePolicyDocument`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust: Option<Value>,
+    /// Shorthand for a trust policy allowing `sts:AssumeRole` to this service principal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// Inline policies: name → document.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub policies: BTreeMap<String, Value>,
+    /// Attached managed policies (names or ARNs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub managed: Vec<String>,
 }
 
 /// The object form of a [`SeedRole`].
@@ -60,6 +93,18 @@ struct RoleObject {
     external_id: Option<String>,
     #[serde(default)]
     max_session_duration: Option<String>,
+    #[serde(default)]
+    path: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    trust: Option<Value>,
+    #[serde(default)]
+    service: Option<String>,
+    #[serde(default)]
+    policies: BTreeMap<String, Value>,
+    #[serde(default)]
+    managed: Vec<String>,
 }
 
 impl<'de> Deserialize<'de> for SeedRole {
@@ -68,7 +113,7 @@ impl<'de> Deserialize<'de> for SeedRole {
         impl<'de> Visitor<'de> for RoleVisitor {
             type Value = SeedRole;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a role name or {\"name\", \"external_id\", \"max_session_duration\"}")
+                f.write_str("a role name or {\"name\", \"external_id\", \"trust\", ...}")
             }
             fn visit_str<E: de::Error>(self, name: &str) -> Result<SeedRole, E> {
                 Ok(SeedRole::named(name))
@@ -79,6 +124,12 @@ impl<'de> Deserialize<'de> for SeedRole {
                     name: role.name,
                     external_id: role.external_id,
                     max_session_duration: role.max_session_duration,
+                    path: role.path,
+                    description: role.description,
+                    trust: role.trust,
+                    service: role.service,
+                    policies: role.policies,
+                    managed: role.managed,
                 })
             }
         }
@@ -93,6 +144,31 @@ impl SeedRole {
             name: name.into(),
             external_id: None,
             max_session_duration: None,
+            path: None,
+            description: None,
+            trust: None,
+            service: None,
+            policies: BTreeMap::new(),
+            managed: Vec::new(),
+        }
+    }
+
+    /// Whether the role is assumable as roles always were (no `trust`, no `service`).
+    pub fn is_open(&self) -> bool {
+        self.trust.is_none() && self.service.is_none()
+    }
+
+    /// The text of its trust policy.
+    pub fn trust_text(&self) -> String {
+        if let Some(trust) = &self.trust {
+            return super::iam::document_text(trust);
+        }
+        match &self.service {
+            Some(service) => trust_policy(&serde_json::json!({"Service": service}), None),
+            None => trust_policy(
+                &serde_json::json!({"AWS": "*"}),
+                self.external_id.as_deref(),
+            ),
         }
     }
 
@@ -104,6 +180,20 @@ impl SeedRole {
                 .map_err(|e| format!("max_session_duration {text:?}: {e}")),
         }
     }
+}
+
+/// A trust policy allowing `sts:AssumeRole` to `principal`, with an `sts:ExternalId`
+/// condition when an external id is required.
+pub fn trust_policy(principal: &Value, external_id: Option<&str>) -> String {
+    let mut statement = serde_json::json!({
+        "Effect": "Allow",
+        "Principal": principal,
+        "Action": "sts:AssumeRole",
+    });
+    if let Some(id) = external_id {
+        statement["Condition"] = serde_json::json!({"StringEquals": {"sts:ExternalId": id}});
+    }
+    serde_json::json!({"Version": "2012-10-17", "Statement": [statement]}).to_string()
 }
 
 impl SeedAccount {
@@ -118,6 +208,9 @@ impl SeedAccount {
             roles: Vec::new(),
             streams: Vec::new(),
             keys: Vec::new(),
+            users: Vec::new(),
+            groups: Vec::new(),
+            policies: Vec::new(),
         }
     }
 }
@@ -132,6 +225,9 @@ pub(crate) struct Scope<'a> {
     pub(crate) streams: &'a [SeedStream],
     pub(crate) keys: &'a [SeedKey],
     pub(crate) roles: &'a [SeedRole],
+    pub(crate) users: &'a [SeedUser],
+    pub(crate) groups: &'a [SeedGroup],
+    pub(crate) policies: &'a [SeedPolicy],
     /// `None` for the sandbox's own account, else the member account's index.
     pub(crate) member: Option<usize>,
 }
@@ -171,6 +267,9 @@ impl Seed {
             streams: &self.streams,
             keys: &self.keys,
             roles: &self.roles,
+            users: &self.users,
+            groups: &self.groups,
+            policies: &self.policies,
             member: None,
         };
         std::iter::once(own).chain(self.accounts.iter().enumerate().map(|(i, a)| Scope {
@@ -178,6 +277,9 @@ impl Seed {
             streams: &a.streams,
             keys: &a.keys,
             roles: &a.roles,
+            users: &a.users,
+            groups: &a.groups,
+            policies: &a.policies,
             member: Some(i),
         }))
     }

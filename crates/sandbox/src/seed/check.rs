@@ -1,18 +1,17 @@
 //! The seed's checks: every problem of a fleet file at once, one a line (each account's
-//! streams, keys and roles checked in that account), and the readings of its fields the world
-//! starts from (a stream's key shown and key in force).
+//! streams, keys and IAM principals checked in that account, the latter in `check_iam`), and
+//! the readings of its fields the world starts from (a stream's key shown and key in force).
 
 use std::collections::HashSet;
 
 use super::{
-    START_ERROR_CODES, Seed, SeedAccount, SeedEncryption, SeedError, SeedKey, SeedRole, SeedStream,
+    START_ERROR_CODES, Seed, SeedAccount, SeedEncryption, SeedError, SeedKey, SeedStream,
     failure_place,
 };
 use crate::vocabulary::{
     AccountStatus, EncStatus, JoinedMethod, KEY_SPECS, KEY_STATES, KEY_USAGES, KeyManager, KeyType,
-    KmsKeyArn, ROLE_MAX_SESSION_SECONDS, SEEDABLE_ENC_STATUSES, SEEDABLE_STREAM_STATUSES,
-    StreamType, is_valid_account, is_valid_email, is_valid_external_id, is_valid_key_id,
-    is_valid_region, is_valid_role_name, is_valid_stream_name, kms_key_arn,
+    KmsKeyArn, SEEDABLE_ENC_STATUSES, SEEDABLE_STREAM_STATUSES, StreamType, is_valid_account,
+    is_valid_email, is_valid_key_id, is_valid_region, is_valid_stream_name, kms_key_arn,
 };
 
 /// A key as a fleet file names one.
@@ -51,8 +50,9 @@ impl Seed {
                 }
                 check_stream(s, &at, region, scope.account, &known, &mut errors);
             }
-            check_roles(scope.roles, &prefix, &mut errors);
+            super::check_iam::check_principals(&scope, &mut errors);
         }
+        let scopes: Vec<_> = self.scopes(account).collect();
         let mut access_keys = HashSet::new();
         for (i, c) in self.credentials.iter().enumerate() {
             let at = format!("credentials[{i}] {:?}", c.access_key);
@@ -71,6 +71,11 @@ impl Seed {
                 errors.push(format!(
                     "{at}: account {owner:?} is neither the sandbox's ({account}) nor one of `accounts`"
                 ));
+            }
+            if let Some(user) = &c.user {
+                let owner = c.account.as_deref().unwrap_or(account);
+                let scope = scopes.iter().find(|s| s.account == owner);
+                super::check_iam::check_credential_user(user, scope, &at, &mut errors);
             }
         }
         if errors.is_empty() {
@@ -138,38 +143,6 @@ fn check_account<'a>(
             "{at}joined_method {method:?} is not one of {}",
             JoinedMethod::list()
         ));
-    }
-}
-
-/// An account's roles: IAM role names, each once, their external ids and session limits.
-fn check_roles(roles: &[SeedRole], prefix: &str, errors: &mut Vec<String>) {
-    let mut seen = HashSet::new();
-    for (i, r) in roles.iter().enumerate() {
-        let at = format!("{prefix}roles[{i}] {:?}", r.name);
-        if !is_valid_role_name(&r.name) {
-            errors.push(format!(
-                "{at}: a role name is 1-64 letters, digits or _+=,.@-"
-            ));
-        }
-        if !seen.insert(&r.name) {
-            errors.push(format!("{at}: that role is listed already"));
-        }
-        if let Some(id) = &r.external_id
-            && !is_valid_external_id(id)
-        {
-            errors.push(format!(
-                "{at}: external_id must be 2-1224 letters, digits or _+=,.@:/-"
-            ));
-        }
-        match r.max_session() {
-            Err(e) => errors.push(format!("{at}: {e}")),
-            Ok(d) if !ROLE_MAX_SESSION_SECONDS.contains(&d.as_secs()) || d.subsec_nanos() > 0 => {
-                errors.push(format!(
-                    "{at}: max_session_duration must be whole seconds from 1h to 12h"
-                ));
-            }
-            Ok(_) => {}
-        }
     }
 }
 

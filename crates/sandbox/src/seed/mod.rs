@@ -1,18 +1,21 @@
 //! The world a sandbox starts with: streams and KMS keys, of the sandbox's account and of the
-//! member accounts of its organization (`accounts`, with the roles callers may assume), read
-//! from a JSON fleet description (`--fleet FILE`, format in README "Sandbox") or generated
-//! (`--streams N`, `--accounts N`), and checked, every problem at once, before the sandbox
-//! serves anything. Above the vocabulary, below the world.
+//! member accounts of its organization (`accounts`, with the roles callers may assume), their
+//! IAM principals (`iam`: users, groups, managed policies; `producers` of a stream) and key
+//! policies, read from a JSON fleet description (`--fleet FILE`, format in README "Sandbox" and
+//! `crates/sandbox/README.md`) or generated (`--streams N`, `--accounts N`), and checked, every
+//! problem at once, before the sandbox serves anything. Above the vocabulary, below the world.
 
 use std::path::Path;
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
 
 use crate::vocabulary::FailurePlace;
 
-/// Streams, keys, roles, accounts and credentials to create at start-up. The top-level
-/// streams, keys and roles are the sandbox's own account's (`--account`).
+/// Streams, keys, roles, IAM principals, accounts and credentials to create at start-up. The
+/// top-level streams, keys, roles, users, groups and policies are the sandbox's own account's
+/// (`--account`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Seed {
@@ -30,6 +33,19 @@ pub struct Seed {
     /// The member accounts of the organization the sandbox's account manages.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub accounts: Vec<SeedAccount>,
+    /// IAM users of the sandbox's own account.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<SeedUser>,
+    /// IAM groups of the sandbox's own account.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<SeedGroup>,
+    /// Customer managed policies of the sandbox's own account.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<SeedPolicy>,
+    /// IAM requests per second per account (all IAM operations together, a token bucket with
+    /// a burst of as many); beyond it IAM answers `Throttling`. Absent or 0: unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iam_tps: Option<u32>,
 }
 
 /// An access key that expires `expires_after` (`3s`, `1h`, `0s` = already) after the sandbox
@@ -41,6 +57,10 @@ pub struct SeedCredential {
     pub expires_after: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
+    /// The IAM user of that account the key belongs to (default `sandbox`, the account's
+    /// administrator): requests signed with it act with that user's policies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
 }
 
 impl SeedCredential {
@@ -82,6 +102,10 @@ pub struct SeedStream {
     /// `arn:aws:kinesis:<region>:<account>:stream/<name>`) or the MSK cluster (MSKAsSource).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_arn: Option<String>,
+    /// The roles and users that put records to it (created or extended with a policy allowing
+    /// it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub producers: Vec<SeedProducer>,
 }
 
 /// The encryption a seeded stream shows, and the key actually protecting its data.
@@ -161,6 +185,10 @@ pub struct SeedKey {
     /// `InvalidKMSResourceException` carrying this KMS error.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_error: Option<SeedStartError>,
+    /// The key policy (a JSON object or its text); default: KMS's default key policy, which
+    /// lets the owning account's IAM policies decide.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<Value>,
 }
 
 /// The first `times` Starts with a key (every one without `times`) are refused with
@@ -255,6 +283,7 @@ impl SeedStream {
             status: default_stream_status(),
             encryption: None,
             source_arn: None,
+            producers: Vec::new(),
         }
     }
 }
@@ -274,6 +303,7 @@ impl SeedKey {
             account: None,
             describe_error: None,
             start_error: None,
+            policy: None,
         }
     }
 
@@ -310,21 +340,30 @@ impl Seed {
         }
     }
 
-    /// Adds another seed's streams, keys, credentials, roles and accounts to this one.
+    /// Adds another seed's streams, keys, credentials, roles, IAM principals and accounts to
+    /// this one (its `iam_tps` when this one has none).
     pub fn extend(&mut self, other: Seed) {
         self.streams.extend(other.streams);
         self.keys.extend(other.keys);
         self.credentials.extend(other.credentials);
         self.roles.extend(other.roles);
         self.accounts.extend(other.accounts);
+        self.users.extend(other.users);
+        self.groups.extend(other.groups);
+        self.policies.extend(other.policies);
+        self.iam_tps = self.iam_tps.or(other.iam_tps);
     }
 }
 
 mod accounts;
 mod check;
+mod check_iam;
+mod iam;
 
-pub use accounts::{FIRST_GENERATED_ACCOUNT, SeedAccount, SeedRole};
+pub(crate) use accounts::Scope;
+pub use accounts::{FIRST_GENERATED_ACCOUNT, SeedAccount, SeedRole, trust_policy};
 pub(crate) use check::SeedKeyRef;
+pub use iam::{SeedGroup, SeedKmsGrant, SeedPolicy, SeedProducer, SeedUser, document_text};
 
 #[cfg(test)]
 mod tests;

@@ -1,5 +1,5 @@
-//! The fleet file: its format, defaults and every-problem-at-once checks, accounts and roles
-//! included.
+//! The fleet file: its format, defaults and every-problem-at-once checks, accounts, roles and
+//! IAM principals included.
 
 use super::*;
 
@@ -258,4 +258,54 @@ fn an_organization_is_generated_with_the_same_streams_in_each_account() {
     );
     // The sandbox's own account may not be one of the generated ones.
     assert!(seed.check("100000000002", "us-east-1").is_err());
+}
+
+#[test]
+fn seeded_principals_are_checked_every_problem_at_once() {
+    let seed: Seed = serde_json::from_value(serde_json::json!({
+        "streams": [{"name": "orders", "producers": [
+            {"role": "r", "user": "u"},
+            {"user": "u", "service": "events.amazonaws.com"},
+            {"role": "declared", "service": "events.amazonaws.com"},
+            {"role": "x", "service": "a.amazonaws.com"},
+            {"role": "x", "service": "b.amazonaws.com"},
+            {"role": "y", "kms": "arn:aws:kms:us-east-1:123456789012:alias/a"}]}],
+        "roles": [{"name": "declared"},
+                  {"name": "both", "trust": {"Statement": []}, "service": "events.amazonaws.com"},
+                  {"name": "bad-trust", "trust": {"Statement": {"Effect": "Allow", "Action": "sts:AssumeRole"}}},
+                  {"name": "ext", "external_id": "abc", "service": "events.amazonaws.com"}],
+        "users": [{"name": "u", "groups": ["missing"], "managed": ["NoSuchPolicy"],
+                   "policies": {"p": {"Statement": {"Effect": "Allow", "Action": "x:y"}}}},
+                  {"name": "u"}],
+        "groups": [{"name": "g", "path": "no-slash"}],
+        "policies": [{"name": "p", "document": "not json"}],
+        "keys": [{"id": "k", "policy": {"Statement": {"Effect": "Allow", "Action": "kms:*", "Resource": "*"}}}],
+        "credentials": [{"access_key": "AKIDX", "expires_after": "1h", "user": "ghost"}]
+    }))
+    .unwrap();
+    let Err(SeedError::Invalid(problems)) = seed.check(ACCOUNT, "us-east-1") else {
+        panic!("the seed should be refused");
+    };
+    let text = problems.join("\n");
+    for expected in [
+        "producers[0]: give a role or a user (one of them)",
+        "producers[1]: service is for a role, not a user",
+        "producers[2]: role \"declared\" is declared in roles",
+        "producers[4]: role \"x\" is given another service by an earlier producer",
+        "producers[5]: kms \"arn:aws:kms:us-east-1:123456789012:alias/a\" is a KMS alias ARN",
+        "roles[1] \"both\": give trust or service, not both",
+        "roles[2] \"bad-trust\": trust: Missing required field Principal",
+        "roles[3] \"ext\": external_id is for roles without trust or service",
+        "users[0] \"u\": group \"missing\" is not one of this account's groups",
+        "users[0] \"u\": managed policy \"NoSuchPolicy\" is neither",
+        "users[0] \"u\": policies \"p\": Policy statement must contain resources.",
+        "users[1] \"u\": that user is listed already",
+        "groups[0] \"g\": path \"no-slash\" is not /",
+        "policies[0] \"p\": document: This policy contains invalid Json",
+        "keys[0] \"k\": policy: Missing required field Principal",
+        "credentials[0] \"AKIDX\": user \"ghost\" is not one of the users",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    assert_eq!(problems.len(), 16, "{text}");
 }

@@ -25,8 +25,9 @@ use crate::world::{Admission, FaultKind, World};
 pub const STATS_PATH: &str = "/_sandbox/stats";
 /// How long a delayed request waits.
 const FAULT_DELAY: Duration = Duration::from_secs(2);
-/// Largest request body accepted.
-const MAX_BODY: usize = 1 << 20;
+/// Largest request body accepted: a PutRecordBatch of 4 MiB of data, base64-encoded, and its
+/// JSON.
+const MAX_BODY: usize = 8 << 20;
 /// How long a stop waits for open connections to finish their requests.
 const DRAIN: Duration = Duration::from_secs(5);
 
@@ -176,7 +177,7 @@ async fn handle(
     // Arrival is before reading: a request's reading takes no part in the rates observed.
     let arrived = shared.now();
     let call = Call::parse(&parts.headers, &body, &shared.default_region);
-    let (throttled, faultable) = (call.is_throttled(), call.is_faultable());
+    let (quota, faultable) = (call.quota(), call.is_faultable());
     // Admission and the operation under one lock: one acquisition per request on the hot path.
     let (admission, result, account) = {
         let mut world = shared.world();
@@ -185,7 +186,7 @@ async fn handle(
             call.op_name(),
             &caller,
             &call.region,
-            throttled,
+            quota,
             faultable,
             arrived,
         );
@@ -210,7 +211,11 @@ async fn handle(
             &answer::expired(protocol),
             &request_id,
         )),
-        (Admission::Throttled, _) => Ok(answer::error(&answer::throttled(), &request_id)),
+        (Admission::Throttled, _) => Ok(answer::error_in(
+            protocol,
+            &answer::throttled(protocol),
+            &request_id,
+        )),
         (Admission::Fault { kind, apply }, _) => {
             if kind == FaultKind::Delay {
                 tokio::time::sleep(FAULT_DELAY).await;

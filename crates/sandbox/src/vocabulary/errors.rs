@@ -28,9 +28,18 @@ pub mod codes {
     pub const ACCESS_DENIED_QUERY: &str = "AccessDenied";
     pub const VALIDATION_QUERY: &str = "ValidationError";
     pub const MALFORMED_INPUT: &str = "MalformedInput";
+    pub const THROTTLING_QUERY: &str = "Throttling";
     // Organizations.
     pub const INVALID_INPUT: &str = "InvalidInputException";
     pub const ORGANIZATIONS_NOT_IN_USE: &str = "AWSOrganizationsNotInUseException";
+    // IAM (the `error.code` of its exception shapes, with their HTTP statuses).
+    pub const NO_SUCH_ENTITY: &str = "NoSuchEntity";
+    pub const ENTITY_ALREADY_EXISTS: &str = "EntityAlreadyExists";
+    pub const MALFORMED_POLICY_DOCUMENT: &str = "MalformedPolicyDocument";
+    pub const IAM_INVALID_INPUT: &str = "InvalidInput";
+    pub const IAM_LIMIT_EXCEEDED: &str = "LimitExceeded";
+    // KMS's own.
+    pub const KMS_MALFORMED_POLICY_DOCUMENT: &str = "MalformedPolicyDocumentException";
 }
 
 /// The error codes the KMS model marks as server faults (`"fault": true`): answered HTTP 500.
@@ -43,7 +52,8 @@ const KMS_FAULTS: [&str; 3] = [
 /// An error answer: HTTP 400 (500 for `InternalFailure` and KMS's faults, 403 for expired
 /// credentials — `ExpiredTokenException`, as AWS's Common Errors list it for every JSON service,
 /// and the query protocol's `ExpiredToken` — and for the query protocol's other credential
-/// errors and `AccessDenied`) with `__type` = `code`.
+/// errors and `AccessDenied`; IAM's `NoSuchEntity` 404, `EntityAlreadyExists` and
+/// `LimitExceeded` 409, as its model's error shapes say) with `__type` = `code`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     pub code: Cow<'static, str>,
@@ -95,6 +105,12 @@ impl ApiError {
             || self.code == codes::ACCESS_DENIED_QUERY
         {
             403
+        } else if self.code == codes::NO_SUCH_ENTITY {
+            404
+        } else if self.code == codes::ENTITY_ALREADY_EXISTS
+            || self.code == codes::IAM_LIMIT_EXCEEDED
+        {
+            409
         } else {
             400
         }

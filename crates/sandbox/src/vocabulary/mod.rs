@@ -1,5 +1,6 @@
 //! The sandbox's own reading of the AWS vocabulary: names, regions and partitions, ARNs, the
-//! API's enums, error codes, identities (roles, sessions, accounts), and time. Written from
+//! API's enums, error codes, identities (users, groups, roles, sessions, accounts), IAM's policy
+//! language and the AWS managed policies it knows, and time. Written from
 //! AWS's published service models (botocore `firehose/2015-08-04`, `kms/2014-11-01`,
 //! `sts/2011-06-15`, `organizations/2016-11-28`, `iam/2010-05-08` and `partitions.json`), not
 //! from the client's parsing: an emulator that shares the client's parsing shares its
@@ -13,6 +14,8 @@ mod clock;
 mod enums;
 mod errors;
 mod iam;
+mod managed;
+pub mod policy;
 
 pub use arn::{ArnError, KmsKeyArn, firehose_arn, kms_key_arn};
 pub use clock::{Clock, ManualClock, Millis, SystemClock, iso8601};
@@ -22,8 +25,14 @@ pub use enums::{
 };
 pub use errors::{ApiError, codes};
 pub use iam::{
-    DEFAULT_SESSION_SECONDS, ROLE_CHAINING_MAX_SECONDS, ROLE_MAX_SESSION_SECONDS, RoleArn,
-    assumed_role_arn, is_valid_email, is_valid_external_id, is_valid_role_name, role_arn, role_id,
+    DEFAULT_SESSION_SECONDS, IamArn, IamKind, ROLE_CHAINING_MAX_SECONDS, ROLE_MAX_SESSION_SECONDS,
+    assumed_role_arn, iam_arn, is_valid_email, is_valid_external_id, is_valid_group_or_policy_name,
+    is_valid_path, is_valid_policy_path, is_valid_role_name, is_valid_user_name, root_arn,
+    unique_id,
+};
+pub use managed::{
+    ADMINISTRATOR_ACCESS, AWS_MANAGED_POLICIES, AwsManagedPolicy, aws_managed_arn,
+    aws_managed_policy,
 };
 
 #[cfg(test)]
@@ -124,10 +133,12 @@ pub fn is_valid_account(account: &str) -> bool {
 }
 
 /// The Firehose operations that name a stream, in the order the ground truth counts them.
-pub const STREAM_OPERATIONS: [&str; 5] = [
+pub const STREAM_OPERATIONS: [&str; 7] = [
     "CreateDeliveryStream",
     "DeleteDeliveryStream",
     "DescribeDeliveryStream",
     "StartDeliveryStreamEncryption",
     "StopDeliveryStreamEncryption",
+    "PutRecord",
+    "PutRecordBatch",
 ];

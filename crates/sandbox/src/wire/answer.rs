@@ -2,8 +2,8 @@
 //! (`{"__type", "message"}`, plus the modeled `code` member of `InvalidKMSResourceException`;
 //! Organizations' `{"__type", "Message"}`, plus `Reason` of its `InvalidInputException`;
 //! header `x-amzn-ErrorType`, HTTP 400, 500 for `InternalFailure`); the query protocol's XML
-//! answers and `ErrorResponse`s (STS); each with an `x-amzn-RequestId`; and the plain JSON of
-//! the admin endpoint.
+//! answers and `ErrorResponse`s (STS, IAM, each in its namespace); each with an
+//! `x-amzn-RequestId`; and the plain JSON of the admin endpoint.
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -12,7 +12,7 @@ use hyper::{Response, StatusCode};
 use serde::Serialize;
 
 use super::Protocol;
-use super::sts;
+use super::xml;
 use crate::vocabulary::{ApiError, codes};
 
 pub const JSON_1_1: &str = "application/x-amz-json-1.1";
@@ -63,8 +63,9 @@ pub fn ok(body: Vec<u8>, request_id: &str) -> Response<Full<Bytes>> {
 /// `x-amzn-ErrorType`, or the query protocol's `ErrorResponse`.
 pub fn error_in(protocol: Protocol, err: &ApiError, request_id: &str) -> Response<Full<Bytes>> {
     let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::BAD_REQUEST);
-    if protocol == Protocol::Query {
-        return response(status, sts::error_body(err, request_id), XML, request_id);
+    if let Protocol::Query(service) = protocol {
+        let body = xml::error_body(service.namespace(), err, request_id);
+        return response(status, body, XML, request_id);
     }
     let capital = protocol == Protocol::JsonCapitalMessage;
     let body = serde_json::to_vec(&ErrorBody {
@@ -95,7 +96,7 @@ pub fn reply(
 ) -> Response<Full<Bytes>> {
     match (result, protocol) {
         (Ok(body), Protocol::Json | Protocol::JsonCapitalMessage) => ok(body, request_id),
-        (Ok(body), Protocol::Query) => response(StatusCode::OK, body, XML, request_id),
+        (Ok(body), Protocol::Query(_)) => response(StatusCode::OK, body, XML, request_id),
         (Err(e), _) => error_in(protocol, &e, request_id),
     }
 }
@@ -113,9 +114,14 @@ pub fn internal_failure() -> ApiError {
     )
 }
 
-/// The error a throttled request gets.
-pub fn throttled() -> ApiError {
-    ApiError::new(codes::THROTTLING, "Rate exceeded")
+/// The error a throttled request gets: `ThrottlingException` in JSON 1.1, `Throttling` in the
+/// query protocol (IAM's answer to a rate it does not take), "Rate exceeded".
+pub fn throttled(protocol: Protocol) -> ApiError {
+    let code = match protocol {
+        Protocol::Json | Protocol::JsonCapitalMessage => codes::THROTTLING,
+        Protocol::Query(_) => codes::THROTTLING_QUERY,
+    };
+    ApiError::new(code, "Rate exceeded")
 }
 
 /// The error a request signed with expired credentials gets (HTTP 403): `ExpiredTokenException`
@@ -123,7 +129,7 @@ pub fn throttled() -> ApiError {
 pub fn expired(protocol: Protocol) -> ApiError {
     let code = match protocol {
         Protocol::Json | Protocol::JsonCapitalMessage => codes::EXPIRED_TOKEN,
-        Protocol::Query => codes::EXPIRED_TOKEN_QUERY,
+        Protocol::Query(_) => codes::EXPIRED_TOKEN_QUERY,
     };
     ApiError::new(
         code,

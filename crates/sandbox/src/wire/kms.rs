@@ -1,6 +1,7 @@
 //! The KMS operations on the wire (`TrentService.*`): one typed request per operation as the
 //! KMS model names it (checked against the model first), the rules the model cannot express,
-//! and the typed answers.
+//! and the typed answers. GetKeyPolicy and PutKeyPolicy act on the key policy
+//! (`world::key_policy`).
 
 use serde::{Deserialize, Serialize};
 
@@ -8,7 +9,8 @@ use super::model::Service;
 use super::request::read;
 use super::{Op, secs, to_bytes};
 use crate::vocabulary::{ApiError, Millis, codes};
-use crate::world::{Key, World};
+use crate::world::iam::Actor;
+use crate::world::{Caller, DEFAULT_POLICY_NAME, Key, World};
 
 const KMS: Service = Service::Kms;
 
@@ -20,6 +22,8 @@ pub enum Request {
     /// EnableKey (`true`) or DisableKey (`false`).
     SetEnabled(KeyIdRequest, bool),
     ListKeys(ListKeysRequest),
+    GetKeyPolicy(GetKeyPolicyRequest),
+    PutKeyPolicy(PutKeyPolicyRequest),
 }
 
 impl Request {
@@ -32,20 +36,44 @@ impl Request {
             Op::EnableKey => Request::SetEnabled(read(KMS, name, body)?, true),
             Op::DisableKey => Request::SetEnabled(read(KMS, name, body)?, false),
             Op::ListKeys => Request::ListKeys(read(KMS, name, body)?),
+            Op::GetKeyPolicy => Request::GetKeyPolicy(read(KMS, name, body)?),
+            Op::PutKeyPolicy => Request::PutKeyPolicy(read(KMS, name, body)?),
             other => unreachable!("{} is not a KMS operation", other.name()),
         })
     }
 
-    /// Carries the request out against the world, for a caller of `account`; the answer's
+    /// Carries the request of `caller` out against the world, in its account; the answer's
     /// body.
     pub fn execute(
         &self,
         world: &mut World,
-        account: &str,
+        caller: &Caller,
         region: &str,
         now: Millis,
     ) -> Result<Vec<u8>, ApiError> {
+        let account = caller.account.as_str();
         match self {
+            Request::GetKeyPolicy(request) => {
+                let name = request.policy_name.as_deref();
+                let arn = caller.arn(region);
+                let policy = world.get_key_policy(&arn, account, region, &request.key_id, name)?;
+                Ok(to_bytes(&GetKeyPolicyResponse {
+                    policy,
+                    policy_name: name.unwrap_or(DEFAULT_POLICY_NAME),
+                }))
+            }
+            Request::PutKeyPolicy(request) => {
+                world.put_key_policy(
+                    &Actor::of(caller),
+                    &caller.arn(region),
+                    region,
+                    &request.key_id,
+                    request.policy_name.as_deref(),
+                    &request.policy,
+                    request.bypass_policy_lockout_safety_check.unwrap_or(false),
+                )?;
+                Ok(to_bytes(&Empty {}))
+            }
             Request::CreateKey(request) => {
                 let (spec, usage) = request.check()?;
                 let description = request.description.as_deref().unwrap_or("");
@@ -145,7 +173,36 @@ pub struct ListKeysRequest {
     marker: Option<String>,
 }
 
+/// `GetKeyPolicyRequest`: `PolicyName` defaults to `default`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetKeyPolicyRequest {
+    key_id: String,
+    #[serde(default)]
+    policy_name: Option<String>,
+}
+
+/// `PutKeyPolicyRequest`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PutKeyPolicyRequest {
+    key_id: String,
+    policy: String,
+    #[serde(default)]
+    policy_name: Option<String>,
+    #[serde(default)]
+    bypass_policy_lockout_safety_check: Option<bool>,
+}
+
 // -------------------------------------------------------------------- answers
+
+/// The answer of GetKeyPolicy.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct GetKeyPolicyResponse<'a> {
+    policy: &'a str,
+    policy_name: &'a str,
+}
 
 /// The answer of EnableKey and DisableKey: `{}`.
 #[derive(Serialize)]

@@ -1,28 +1,39 @@
 //! The wire protocols: AWS JSON 1.1 (Firehose, KMS, Organizations) and the query protocol
-//! (STS) as the SDKs, boto3 and the AWS CLI speak them. A [`Call`] is one request read: the
-//! operation (`X-Amz-Target`, or STS's form `Action`), the Region and access key (the SigV4
-//! credential scope), the session token, and the body as the operation's typed input, checked
-//! against the published model; [`Call::execute`] carries it out against the [`World`] in the
-//! caller's account; [`answer`] renders answers and errors (timestamps as epoch seconds in
-//! JSON, ISO 8601 in XML).
+//! (STS, IAM) as the SDKs, boto3 and the AWS CLI speak them. A [`Call`] is one request read: the
+//! operation (`X-Amz-Target`, or the query form's `Action`), the Region and access key (the
+//! SigV4 credential scope), the session token, and the body as the operation's typed input,
+//! checked against the published model; [`Call::execute`] carries it out against the [`World`]
+//! in the caller's account; [`answer`] renders answers and errors (timestamps as epoch seconds
+//! in JSON, ISO 8601 in XML).
+//!
+//! STS and IAM share the query protocol and the endpoint: a form goes to IAM when its `Version`
+//! is IAM's (`2010-05-08`), to STS when it is STS's (`2011-06-15`), and by the credential
+//! scope's service (`iam`, else STS) when it names no version.
 //!
 //! - `request`: a JSON body → an operation's typed input; `query`: a form → a document;
 //!   `model`: the published input models;
-//! - `firehose`, `kms`, `sts`, `organizations`: one input per operation, its checks and its
-//!   typed answer;
+//! - `firehose`, `records` (PutRecord, PutRecordBatch), `kms`, `sts`, `iam`, `organizations`:
+//!   one input per operation, its checks and its typed answer; `iam_answers` and `xml`: IAM's
+//!   XML;
 //! - `documents`: the configurations Describe echoes (destinations, source);
 //! - [`answer`]: HTTP answers.
 
 pub mod answer;
 mod documents;
 mod firehose;
+mod iam;
+mod iam_answers;
 mod kms;
 mod model;
 mod organizations;
 mod query;
+mod records;
 mod request;
 mod sts;
+pub mod xml;
 
+#[cfg(test)]
+mod iam_tests;
 #[cfg(test)]
 mod tests;
 
@@ -30,7 +41,7 @@ use hyper::header::HeaderMap;
 use serde::Serialize;
 
 use crate::vocabulary::{ApiError, Millis, codes, is_valid_region};
-use crate::world::{Caller, World};
+use crate::world::{Caller, Quota, World};
 
 const FIREHOSE_PREFIX: &str = "Firehose_20150804.";
 const KMS_PREFIX: &str = "TrentService.";
@@ -48,16 +59,34 @@ pub enum Op {
     ListDeliveryStreams,
     StartDeliveryStreamEncryption,
     StopDeliveryStreamEncryption,
+    PutRecord,
+    PutRecordBatch,
     CreateKey,
     DescribeKey,
     DisableKey,
     EnableKey,
     ListKeys,
+    GetKeyPolicy,
+    PutKeyPolicy,
     GetCallerIdentity,
     AssumeRole,
     ListAccounts,
+    AddUserToGroup,
+    AttachGroupPolicy,
+    AttachRolePolicy,
+    AttachUserPolicy,
+    CreateGroup,
+    CreatePolicy,
+    CreateRole,
+    CreateUser,
+    GetAccountAuthorizationDetails,
+    PutGroupPolicy,
+    PutRolePolicy,
+    PutUserPolicy,
+    SimulatePrincipalPolicy,
 }
 
+/// Firehose's control plane: subject to `--tps`.
 const FIREHOSE_OPS: [Op; 6] = [
     Op::CreateDeliveryStream,
     Op::DeleteDeliveryStream,
@@ -66,12 +95,32 @@ const FIREHOSE_OPS: [Op; 6] = [
     Op::StartDeliveryStreamEncryption,
     Op::StopDeliveryStreamEncryption,
 ];
-const KMS_OPS: [Op; 5] = [
+/// Firehose's data plane.
+const RECORD_OPS: [Op; 2] = [Op::PutRecord, Op::PutRecordBatch];
+const KMS_OPS: [Op; 7] = [
     Op::CreateKey,
     Op::DescribeKey,
     Op::DisableKey,
     Op::EnableKey,
     Op::ListKeys,
+    Op::GetKeyPolicy,
+    Op::PutKeyPolicy,
+];
+const STS_OPS: [Op; 2] = [Op::GetCallerIdentity, Op::AssumeRole];
+const IAM_OPS: [Op; 13] = [
+    Op::AddUserToGroup,
+    Op::AttachGroupPolicy,
+    Op::AttachRolePolicy,
+    Op::AttachUserPolicy,
+    Op::CreateGroup,
+    Op::CreatePolicy,
+    Op::CreateRole,
+    Op::CreateUser,
+    Op::GetAccountAuthorizationDetails,
+    Op::PutGroupPolicy,
+    Op::PutRolePolicy,
+    Op::PutUserPolicy,
+    Op::SimulatePrincipalPolicy,
 ];
 
 impl Op {
@@ -83,21 +132,41 @@ impl Op {
             Op::ListDeliveryStreams => "ListDeliveryStreams",
             Op::StartDeliveryStreamEncryption => "StartDeliveryStreamEncryption",
             Op::StopDeliveryStreamEncryption => "StopDeliveryStreamEncryption",
+            Op::PutRecord => "PutRecord",
+            Op::PutRecordBatch => "PutRecordBatch",
             Op::CreateKey => "CreateKey",
             Op::DescribeKey => "DescribeKey",
             Op::DisableKey => "DisableKey",
             Op::EnableKey => "EnableKey",
             Op::ListKeys => "ListKeys",
+            Op::GetKeyPolicy => "GetKeyPolicy",
+            Op::PutKeyPolicy => "PutKeyPolicy",
             Op::GetCallerIdentity => "GetCallerIdentity",
             Op::AssumeRole => "AssumeRole",
             Op::ListAccounts => "ListAccounts",
+            Op::AddUserToGroup => "AddUserToGroup",
+            Op::AttachGroupPolicy => "AttachGroupPolicy",
+            Op::AttachRolePolicy => "AttachRolePolicy",
+            Op::AttachUserPolicy => "AttachUserPolicy",
+            Op::CreateGroup => "CreateGroup",
+            Op::CreatePolicy => "CreatePolicy",
+            Op::CreateRole => "CreateRole",
+            Op::CreateUser => "CreateUser",
+            Op::GetAccountAuthorizationDetails => "GetAccountAuthorizationDetails",
+            Op::PutGroupPolicy => "PutGroupPolicy",
+            Op::PutRolePolicy => "PutRolePolicy",
+            Op::PutUserPolicy => "PutUserPolicy",
+            Op::SimulatePrincipalPolicy => "SimulatePrincipalPolicy",
         }
     }
 
     /// From an `X-Amz-Target` value such as `Firehose_20150804.DescribeDeliveryStream`.
     pub fn from_target(target: &str) -> Option<Op> {
         if let Some(name) = target.strip_prefix(FIREHOSE_PREFIX) {
-            FIREHOSE_OPS.into_iter().find(|op| op.name() == name)
+            FIREHOSE_OPS
+                .into_iter()
+                .chain(RECORD_OPS)
+                .find(|op| op.name() == name)
         } else if let Some(name) = target.strip_prefix(KMS_PREFIX) {
             KMS_OPS.into_iter().find(|op| op.name() == name)
         } else if target.strip_prefix(ORGANIZATIONS_PREFIX) == Some(Op::ListAccounts.name()) {
@@ -107,17 +176,31 @@ impl Op {
         }
     }
 
-    /// From an STS form's `Action`.
-    pub fn from_action(action: &str) -> Option<Op> {
-        [Op::GetCallerIdentity, Op::AssumeRole]
-            .into_iter()
-            .find(|op| op.name() == action)
+    /// From a query form's `Action`, for `service`.
+    pub fn from_action(service: QueryService, action: &str) -> Option<Op> {
+        let ops: &[Op] = match service {
+            QueryService::Sts => &STS_OPS,
+            QueryService::Iam => &IAM_OPS,
+        };
+        ops.iter().copied().find(|op| op.name() == action)
     }
 
     /// Firehose control-plane operations are subject to `--tps`; KMS ones are not (the real
-    /// KMS quotas are in the thousands per second).
+    /// KMS quotas are in the thousands per second), nor Firehose's data plane (its quotas are
+    /// records and bytes per stream, not modelled).
     pub fn is_firehose(self) -> bool {
         FIREHOSE_OPS.contains(&self)
+    }
+
+    /// Which throttle the operation passes.
+    pub fn quota(self) -> Quota {
+        if self.is_firehose() {
+            Quota::ControlPlane
+        } else if IAM_OPS.contains(&self) {
+            Quota::Iam
+        } else {
+            Quota::Free
+        }
     }
 }
 
@@ -128,8 +211,44 @@ pub fn load_models() {
         model::Service::Kms,
         model::Service::Sts,
         model::Service::Organizations,
+        model::Service::Iam,
     ] {
         model::Model::of(service);
+    }
+}
+
+/// A service of the query protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryService {
+    Sts,
+    Iam,
+}
+
+impl QueryService {
+    /// Its API version, a form's `Version`.
+    pub fn version(self) -> &'static str {
+        match self {
+            QueryService::Sts => sts::VERSION,
+            QueryService::Iam => iam::VERSION,
+        }
+    }
+
+    /// The namespace of its XML answers.
+    pub fn namespace(self) -> &'static str {
+        match self {
+            QueryService::Sts => sts::NAMESPACE,
+            QueryService::Iam => iam::NAMESPACE,
+        }
+    }
+
+    /// The service a form is for: by its `Version`, else by the credential scope's service.
+    fn of(version: Option<&str>, scope_service: Option<&str>) -> QueryService {
+        match version {
+            Some(iam::VERSION) => QueryService::Iam,
+            Some(sts::VERSION) => QueryService::Sts,
+            _ if scope_service == Some("iam") => QueryService::Iam,
+            _ => QueryService::Sts,
+        }
     }
 }
 
@@ -142,24 +261,26 @@ pub enum Protocol {
     /// AWS JSON 1.1 as Organizations models its errors: `{"__type", "Message"}` (its exception
     /// shapes' member is `Message`; `InvalidInputException` adds `Reason`).
     JsonCapitalMessage,
-    /// The query protocol: a form body naming an `Action`, XML answers (STS).
-    Query,
+    /// The query protocol: a form body naming an `Action`, XML answers (STS, IAM).
+    Query(QueryService),
 }
 
 /// A request, read into its operation's typed input.
 #[derive(Debug, Clone)]
 enum Input {
     Firehose(firehose::Request),
+    Records(records::Request),
     Kms(kms::Request),
     Sts(sts::Request),
+    Iam(iam::Request),
     Organizations(organizations::Request),
 }
 
 /// One request, read.
 #[derive(Debug)]
 pub struct Call {
-    /// The operation, or the `X-Amz-Target` (STS: `Action`) the sandbox does not serve (empty
-    /// when absent).
+    /// The operation, or the `X-Amz-Target` (query protocol: `Action`) the sandbox does not
+    /// serve (empty when absent).
     op: Result<Op, String>,
     pub protocol: Protocol,
     /// The Region of the request: its signature's, else the sandbox's default.
@@ -188,17 +309,20 @@ impl Call {
         let token = header("x-amz-security-token").unwrap_or("").to_owned();
         let form = header("content-type")
             .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
-        if target.is_empty() && (form || scope.is_some_and(|s| s.service == "sts")) {
+        let scope_service = scope.map(|s| s.service);
+        if target.is_empty() && (form || matches!(scope_service, Some("sts" | "iam"))) {
             let form = String::from_utf8_lossy(body);
+            let version = query::form_value(&form, "Version");
+            let service = QueryService::of(version.as_deref(), scope_service);
             let action = query::form_value(&form, "Action").unwrap_or_default();
-            let op = Op::from_action(&action).ok_or(action);
-            let input = op
-                .as_ref()
-                .ok()
-                .map(|&op| sts::Request::read(op, &form).map(Input::Sts));
+            let op = Op::from_action(service, &action).ok_or(action);
+            let input = op.as_ref().ok().map(|&op| match service {
+                QueryService::Sts => sts::Request::read(op, &form).map(Input::Sts),
+                QueryService::Iam => iam::Request::read(op, &form).map(Input::Iam),
+            });
             return Call {
                 op,
-                protocol: Protocol::Query,
+                protocol: Protocol::Query(service),
                 region,
                 access_key,
                 token,
@@ -208,6 +332,9 @@ impl Call {
         let op = Op::from_target(target).ok_or_else(|| target.to_owned());
         let input = op.as_ref().ok().map(|&op| match op {
             Op::ListAccounts => organizations::Request::read(op, body).map(Input::Organizations),
+            Op::PutRecord | Op::PutRecordBatch => {
+                records::Request::read(op, body).map(Input::Records)
+            }
             op if op.is_firehose() => firehose::Request::read(op, body).map(Input::Firehose),
             op => kms::Request::read(op, body).map(Input::Kms),
         });
@@ -231,21 +358,25 @@ impl Call {
         self.op.as_ref().map_or(UNKNOWN_OPERATION, |op| op.name())
     }
 
-    /// Whether the operation is subject to the throttle (`--tps`): Firehose ones are.
-    pub fn is_throttled(&self) -> bool {
-        self.op.as_ref().is_ok_and(|op| op.is_firehose())
+    /// Which throttle the request passes (an operation not served: none).
+    pub fn quota(&self) -> Quota {
+        self.op.as_ref().map_or(Quota::Free, |op| op.quota())
     }
 
     /// Whether the request may be faulted: a Firehose or KMS operation, with a readable body
-    /// (STS is not Firehose: never faulted).
+    /// (STS and IAM are not Firehose: never faulted).
     pub fn is_faultable(&self) -> bool {
-        matches!(self.input, Some(Ok(Input::Firehose(_) | Input::Kms(_))))
+        matches!(
+            self.input,
+            Some(Ok(Input::Firehose(_) | Input::Records(_) | Input::Kms(_)))
+        )
     }
 
     /// `DeliveryStreamName` of the request, when it names one.
     pub fn stream_name(&self) -> Option<&str> {
         match &self.input {
             Some(Ok(Input::Firehose(request))) => request.stream_name(),
+            Some(Ok(Input::Records(request))) => Some(request.stream_name()),
             _ => None,
         }
     }
@@ -263,39 +394,51 @@ impl Call {
             Ok(_) => "",
             Err(target) => target,
         };
-        // A request must be signed before STS reads what it asks.
-        if self.protocol == Protocol::Query && self.op.is_ok() && self.access_key.is_empty() {
+        // A request must be signed before STS or IAM reads what it asks.
+        if matches!(self.protocol, Protocol::Query(_))
+            && self.op.is_ok()
+            && self.access_key.is_empty()
+        {
             return Err(ApiError::new(
                 codes::MISSING_AUTHENTICATION_TOKEN,
                 "Request is missing Authentication Token",
             ));
         }
         match &self.input {
-            None if self.protocol == Protocol::Query => Err(ApiError::new(
-                "InvalidAction",
-                format!("Could not find operation {target} for version 2011-06-15"),
-            )),
-            None if target.is_empty() => Err(ApiError::new(
-                codes::UNKNOWN_OPERATION,
-                "Missing X-Amz-Target header naming the operation.",
-            )),
-            None => Err(ApiError::new(
-                codes::UNKNOWN_OPERATION,
-                format!("Unknown operation {target}."),
-            )),
+            None => Err(match self.protocol {
+                Protocol::Query(service) => ApiError::new(
+                    "InvalidAction",
+                    format!(
+                        "Could not find operation {target} for version {}",
+                        service.version()
+                    ),
+                ),
+                _ if target.is_empty() => ApiError::new(
+                    codes::UNKNOWN_OPERATION,
+                    "Missing X-Amz-Target header naming the operation.",
+                ),
+                _ => ApiError::new(
+                    codes::UNKNOWN_OPERATION,
+                    format!("Unknown operation {target}."),
+                ),
+            }),
             Some(Err(unreadable)) => Err(unreadable.clone()),
             Some(Ok(Input::Firehose(request))) => {
                 let account = &caller.account;
                 let result = request.execute(world, account, &self.region, &self.token, now);
-                if let Some(name) = request.stream_name() {
-                    let found = !matches!(&result, Err(e) if e.is(codes::RESOURCE_NOT_FOUND));
-                    world.note_stream_request(account, &self.region, name, self.op_name(), found);
-                }
+                let found = !matches!(&result, Err(e) if e.is(codes::RESOURCE_NOT_FOUND));
+                self.note_stream(world, account, found);
                 result
             }
-            Some(Ok(Input::Kms(request))) => {
-                request.execute(world, &caller.account, &self.region, now)
+            Some(Ok(Input::Records(request))) => {
+                let result = request.execute(world, caller, &self.region, now);
+                let found = world
+                    .stream(&caller.account, &self.region, request.stream_name())
+                    .is_some();
+                self.note_stream(world, &caller.account, found);
+                result
             }
+            Some(Ok(Input::Kms(request))) => request.execute(world, caller, &self.region, now),
             Some(Ok(Input::Sts(request))) => request.execute(
                 world,
                 caller,
@@ -304,7 +447,19 @@ impl Call {
                 now,
                 request_id,
             ),
+            Some(Ok(Input::Iam(request))) => {
+                let op = *self.op.as_ref().expect("an IAM input has its operation");
+                request.execute(op, world, caller, &self.region, now, request_id)
+            }
             Some(Ok(Input::Organizations(request))) => request.execute(world, caller),
+        }
+    }
+
+    /// Records, for the ground truth, that the request named its stream (`found`: the
+    /// account has it).
+    fn note_stream(&self, world: &mut World, account: &str, found: bool) {
+        if let Some(name) = self.stream_name() {
+            world.note_stream_request(account, &self.region, name, self.op_name(), found);
         }
     }
 }

@@ -11,7 +11,10 @@
 //!   value set or range not kept) is one error of a `ValidationException`: `1 validation error
 //!   detected: Value '<v>' at '<path>' failed to satisfy constraint: Member must ...`, several
 //!   joined with `; ` under `N validation errors detected: `. Paths are the members' names in
-//!   camelCase joined with `.`, list elements `<n>.member` (1-based).
+//!   camelCase joined with `.`, list elements `<n>.member` (1-based). A blob (base64 text) is
+//!   measured decoded and shown as AWS's Java services show one
+//!   (`'java.nio.HeapByteBuffer[pos=0 lim=N cap=N]'`); text that is not base64 is a
+//!   `SerializationException`.
 //!
 //! Members the shape does not have are ignored, and a JSON `null` is an absent member, as AWS
 //! does. Patterns are matched against the whole value.
@@ -19,6 +22,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use base64::Engine;
 use fancy_regex::Regex;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -32,6 +36,7 @@ pub enum Service {
     Kms,
     Sts,
     Organizations,
+    Iam,
 }
 
 /// One shape as the trimmed model gives it.
@@ -120,6 +125,7 @@ impl Model {
         static KMS: OnceLock<Model> = OnceLock::new();
         static STS: OnceLock<Model> = OnceLock::new();
         static ORGANIZATIONS: OnceLock<Model> = OnceLock::new();
+        static IAM: OnceLock<Model> = OnceLock::new();
         match service {
             Service::Firehose => FIREHOSE
                 .get_or_init(|| Model::parse(include_str!("../../models/firehose-input.json"))),
@@ -132,6 +138,9 @@ impl Model {
             Service::Organizations => ORGANIZATIONS.get_or_init(|| {
                 Model::parse(include_str!("../../models/organizations-input.json"))
             }),
+            Service::Iam => {
+                IAM.get_or_init(|| Model::parse(include_str!("../../models/iam-input.json")))
+            }
         }
     }
 
@@ -234,7 +243,27 @@ impl Model {
                 }
                 return;
             }
-            "string" | "blob" => {
+            "blob" => {
+                let Value::String(text) = value else {
+                    return found.wrong(value, "a ByteBuffer", path);
+                };
+                match base64::engine::general_purpose::STANDARD.decode(text) {
+                    Err(_) => {
+                        if found.wrong_type.is_none() {
+                            found.wrong_type =
+                                Some(format!("Invalid base64 value at '{}'", path.join(".")));
+                        }
+                    }
+                    Ok(bytes) => {
+                        // AWS shows a blob as the Java buffer holding it.
+                        let n = bytes.len();
+                        let shown = format!("java.nio.HeapByteBuffer[pos=0 lim={n} cap={n}]");
+                        length(raw, n, &Value::String(shown), path, found);
+                    }
+                }
+                return;
+            }
+            "string" => {
                 let Value::String(text) = value else {
                     return found.wrong(value, "a String", path);
                 };
@@ -501,6 +530,7 @@ mod tests {
             Service::Kms,
             Service::Sts,
             Service::Organizations,
+            Service::Iam,
         ] {
             let model = Model::of(service);
             assert!(model.shapes.values().any(|s| s.pattern.is_some()));

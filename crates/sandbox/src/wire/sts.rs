@@ -11,11 +11,14 @@ use serde::Deserialize;
 use super::Op;
 use super::model::Service;
 use super::query;
+use super::xml::escape;
 use crate::vocabulary::{ApiError, Millis, iso8601};
 use crate::world::{AssumeRoleRequest, Caller, Issued, World};
 
 /// The namespace of every STS answer (STS model, `xmlNamespace`).
-const NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
+pub const NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
+/// STS's API version, the form's `Version`.
+pub const VERSION: &str = "2011-06-15";
 
 /// An STS request, read.
 #[derive(Debug, Clone)]
@@ -76,15 +79,6 @@ impl Request {
     }
 }
 
-/// XML text with `&`, `<`, `>`, `"` and `'` escaped.
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&apos;")
-}
-
 /// The `GetCallerIdentity` answer for `caller`, whose request was signed with `access_key`.
 pub fn caller_identity(
     caller: &Caller,
@@ -128,22 +122,6 @@ fn assume_role(issued: &Issued, request_id: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-/// An STS error answer's body.
-pub fn error_body(err: &ApiError, request_id: &str) -> Vec<u8> {
-    let kind = if err.status() >= 500 {
-        "Receiver"
-    } else {
-        "Sender"
-    };
-    format!(
-        "<ErrorResponse xmlns=\"{NAMESPACE}\"><Error><Type>{kind}</Type><Code>{}</Code>\
-         <Message>{}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>",
-        escape(&err.code),
-        escape(&err.message),
-    )
-    .into_bytes()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,11 +129,7 @@ mod tests {
 
     #[test]
     fn answers_are_the_query_protocol_documents() {
-        let base = Caller {
-            account: "123456789012".into(),
-            session: None,
-            expired: false,
-        };
+        let base = Caller::base("123456789012");
         let body =
             String::from_utf8(caller_identity(&base, "us-east-1", "AKID<&>", "rid")).unwrap();
         assert_eq!(
@@ -173,6 +147,7 @@ mod tests {
                 name: "run-1".into(),
                 role_id: "AROAEXAMPLE".into(),
             }),
+            user: None,
             expired: false,
         };
         let body =
@@ -186,7 +161,7 @@ mod tests {
         );
         let err = ApiError::new("InvalidAction", "Could not find operation AssumeRoles");
         assert_eq!(
-            String::from_utf8(error_body(&err, "rid")).unwrap(),
+            String::from_utf8(super::super::xml::error_body(NAMESPACE, &err, "rid")).unwrap(),
             "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error>\
              <Type>Sender</Type><Code>InvalidAction</Code>\
              <Message>Could not find operation AssumeRoles</Message></Error>\

@@ -59,7 +59,7 @@ fn targets() {
         Some(Op::DescribeKey)
     );
     assert_eq!(Op::from_target("TrentService.DescribeDeliveryStream"), None);
-    assert_eq!(Op::from_target("Firehose_20150804.PutRecord"), None);
+    assert_eq!(Op::from_target("Firehose_20150804.UpdateDestination"), None);
 }
 
 #[test]
@@ -84,7 +84,7 @@ fn unreadable_bodies_are_serialization_errors_and_not_faultable() {
     ] {
         let call = Call::parse(&headers(DESCRIBE), body.as_bytes(), REGION);
         assert!(!call.is_faultable(), "{body}");
-        assert!(call.is_throttled());
+        assert_eq!(call.quota(), Quota::ControlPlane);
         let mut world = world();
         let caller = world.caller("", T0);
         let err = call.execute(&mut world, &caller, T0, "rid").unwrap_err();
@@ -102,8 +102,12 @@ fn unreadable_bodies_are_serialization_errors_and_not_faultable() {
     assert!(call.is_faultable());
     assert_eq!(call.stream_name(), None);
     // Unknown operations are neither throttled nor faulted, whatever the body.
-    let call = Call::parse(&headers("Firehose_20150804.PutRecord"), b"{}", REGION);
-    assert!(!call.is_throttled() && !call.is_faultable());
+    let call = Call::parse(
+        &headers("Firehose_20150804.UpdateDestination"),
+        b"{}",
+        REGION,
+    );
+    assert!(call.quota() == Quota::Free && !call.is_faultable());
     assert_eq!(call.op_name(), UNKNOWN_OPERATION);
 }
 
@@ -438,9 +442,9 @@ fn sts_get_caller_identity_speaks_the_query_protocol() {
         &[("content-type", form), ("authorization", SIGNED)],
         "Action=GetCallerIdentity&Version=2011-06-15",
     );
-    assert_eq!(call.protocol, Protocol::Query);
+    assert_eq!(call.protocol, Protocol::Query(QueryService::Sts));
     assert_eq!(call.op_name(), "GetCallerIdentity");
-    assert!(!call.is_throttled() && !call.is_faultable());
+    assert!(call.quota() == Quota::Free && !call.is_faultable());
     assert_eq!(
         (call.region.as_str(), call.access_key.as_str()),
         ("eu-west-1", "ASIAEXAMPLE")
@@ -476,10 +480,16 @@ fn sts_get_caller_identity_speaks_the_query_protocol() {
         &[("authorization", SIGNED)],
         "Action=GetCallerIdentity",
     );
-    assert_eq!(call.protocol, Protocol::Query);
+    assert_eq!(call.protocol, Protocol::Query(QueryService::Sts));
     // Expired credentials: each protocol's own answer.
-    assert_eq!(answer::expired(Protocol::Query).code, "ExpiredToken");
-    assert_eq!(answer::expired(Protocol::Query).status(), 403);
+    assert_eq!(
+        answer::expired(Protocol::Query(QueryService::Sts)).code,
+        "ExpiredToken"
+    );
+    assert_eq!(
+        answer::expired(Protocol::Query(QueryService::Sts)).status(),
+        403
+    );
     assert_eq!(
         answer::expired(Protocol::Json).code,
         "ExpiredTokenException"
@@ -619,9 +629,9 @@ fn assume_role_issues_credentials_that_act_in_the_roles_account() {
     );
     assert_eq!(
         (call.op_name(), call.protocol),
-        ("AssumeRole", Protocol::Query)
+        ("AssumeRole", Protocol::Query(QueryService::Sts))
     );
-    assert!(!call.is_throttled() && !call.is_faultable());
+    assert!(call.quota() == Quota::Free && !call.is_faultable());
     let body = String::from_utf8(result.unwrap()).unwrap();
     assert!(body.starts_with("<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleResult><AssumedRoleUser><Arn>arn:aws:sts::111111111111:assumed-role/firehose-sse/run-7</Arn>"), "{body}");
     assert_eq!(xml(&body, "Expiration"), "2027-01-15T09:00:00Z");
@@ -711,7 +721,7 @@ fn list_accounts_speaks_json_with_organizations_errors() {
         (call.op_name(), call.protocol),
         ("ListAccounts", Protocol::JsonCapitalMessage)
     );
-    assert!(!call.is_throttled() && !call.is_faultable());
+    assert!(call.quota() == Quota::Free && !call.is_faultable());
     let page: Value = serde_json::from_slice(&result.unwrap()).unwrap();
     assert_eq!(page["Accounts"][0]["Id"], "123456789012");
     assert_eq!(page["Accounts"][0]["Status"], "ACTIVE");

@@ -153,7 +153,8 @@ fn a_role_that_cannot_be_assumed_is_access_denied() {
         .unwrap();
     let stats = w.stats(T0);
     let of = |id: &str| stats.account_stats(id).unwrap().clone();
-    assert_eq!((of(A).assume_role_denied, of(A).sessions_issued), (1, 1));
+    // A's denials: `nope`, and `ops/firehose-sse` (a role of A's at a path it does not have).
+    assert_eq!((of(A).assume_role_denied, of(A).sessions_issued), (2, 1));
     assert_eq!((of(B).assume_role_denied, of(B).sessions_issued), (2, 1));
     assert_eq!(of("333333333333").assume_role_denied, 1);
     assert_eq!(of(MGMT).sessions_issued, 1);
@@ -212,7 +213,14 @@ fn issued_credentials_expire_after_their_duration() {
     let key = issued.access_key_id.as_str();
     let admit = |w: &mut World, now: Millis| {
         let caller = w.caller(key, now);
-        w.admit("DescribeDeliveryStream", &caller, R, true, true, now)
+        w.admit(
+            "DescribeDeliveryStream",
+            &caller,
+            R,
+            Quota::ControlPlane,
+            true,
+            now,
+        )
     };
     assert_eq!(admit(&mut w, T0 + 3_599_999), Admission::Proceed);
     assert_eq!(admit(&mut w, T0 + 3_600_000), Admission::Expired);
@@ -306,7 +314,7 @@ fn throttle_buckets_are_per_account_region_and_operation() {
     let op = "DescribeDeliveryStream";
     let admit = |w: &mut World, key: &str, region: &str| {
         let caller = w.caller(key, T0);
-        w.admit(op, &caller, region, true, true, T0)
+        w.admit(op, &caller, region, Quota::ControlPlane, true, T0)
     };
     // Each account has its own bucket of 1 per second for the operation in each Region.
     for key in ["AKIDBASE", &a.access_key_id, &b.access_key_id] {

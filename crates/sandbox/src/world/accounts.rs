@@ -1,36 +1,18 @@
 //! The accounts of the world: the sandbox's own and its organization's members, as
-//! Organizations describes them (name, email, status, how and when they joined), the roles
-//! callers may assume in each, and what each account's credentials did (the ground truth per
-//! account: requests, throttles, expired credentials, sessions issued, and the streams they
-//! named that the account does not have).
+//! Organizations describes them (name, email, status, how and when they joined), the IAM of
+//! each (its users, groups, roles — the ones callers may assume among them — and policies:
+//! `iam`), and what each account's credentials did (the ground truth per account: requests,
+//! throttles, expired credentials, sessions issued, and the streams they named that the
+//! account does not have).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use crate::seed::{SeedAccount, SeedRole};
+use super::iam::Iam;
+use crate::seed::SeedAccount;
 use crate::vocabulary::{AccountStatus, JoinedMethod, Millis};
 
 /// Distinct (Region, stream, operation) not-found records kept per account.
 const NOT_FOUND_CAP: usize = 10_000;
-
-/// A role callers may assume.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Role {
-    pub name: String,
-    /// The `ExternalId` an AssumeRole must give.
-    pub external_id: Option<String>,
-    /// `MaxSessionDuration`, in seconds.
-    pub max_session: u64,
-}
-
-impl Role {
-    fn of(seed: &SeedRole) -> Role {
-        Role {
-            name: seed.name.clone(),
-            external_id: seed.external_id.clone(),
-            max_session: seed.max_session().expect("checked").as_secs(),
-        }
-    }
-}
 
 /// One account.
 #[derive(Debug)]
@@ -44,7 +26,8 @@ pub struct Account {
     /// A member of the organization (`false`: the sandbox's own account, its management
     /// account).
     pub member: bool,
-    pub roles: BTreeMap<String, Role>,
+    /// Its users, groups, roles and managed policies.
+    pub iam: Iam,
     pub(super) counters: AccountCounters,
 }
 
@@ -87,8 +70,8 @@ impl AccountCounters {
 }
 
 impl Account {
-    /// The sandbox's own account, with `roles`, joined at `joined_at`.
-    pub(super) fn own(id: &str, roles: &[SeedRole], joined_at: Millis) -> Account {
+    /// The sandbox's own account, joined at `joined_at` (its IAM has its base user only).
+    pub(super) fn own(id: &str, joined_at: Millis) -> Account {
         Account {
             id: id.to_owned(),
             name: "management".to_owned(),
@@ -97,12 +80,12 @@ impl Account {
             joined_method: JoinedMethod::Created,
             joined_at,
             member: false,
-            roles: roles_of(roles),
+            iam: Iam::new(id, joined_at),
             counters: AccountCounters::default(),
         }
     }
 
-    /// A member account as seeded, joined at `joined_at`.
+    /// A member account as seeded, joined at `joined_at` (its IAM has its base user only).
     pub(super) fn member(seed: &SeedAccount, joined_at: Millis) -> Account {
         Account {
             id: seed.id.clone(),
@@ -126,15 +109,8 @@ impl Account {
                 .unwrap_or(JoinedMethod::Created),
             joined_at,
             member: true,
-            roles: roles_of(&seed.roles),
+            iam: Iam::new(&seed.id, joined_at),
             counters: AccountCounters::default(),
         }
     }
-}
-
-fn roles_of(roles: &[SeedRole]) -> BTreeMap<String, Role> {
-    roles
-        .iter()
-        .map(|r| (r.name.clone(), Role::of(r)))
-        .collect()
 }

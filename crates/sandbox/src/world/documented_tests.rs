@@ -356,7 +356,14 @@ fn expired_credentials_are_refused_before_the_throttle() {
     );
     let admit = |w: &mut World, key: &str, now: Millis| {
         let caller = w.caller(key, now);
-        w.admit("DescribeDeliveryStream", &caller, R, true, true, now)
+        w.admit(
+            "DescribeDeliveryStream",
+            &caller,
+            R,
+            Quota::ControlPlane,
+            true,
+            now,
+        )
     };
     assert_eq!(admit(&mut w, "ASIANOW", T0), Admission::Expired);
     assert_eq!(admit(&mut w, "ASIALATER", T0 + 2_999), Admission::Proceed);

@@ -1,18 +1,20 @@
 //! The front door: every request is counted (per operation and per operation of its caller's
 //! account, and their rates over a sliding second), a request signed with an expired access key
-//! is refused, then Firehose operations pass the throttle (a token bucket per account, Region
-//! and operation, burst = tps: AWS's quotas are per account and Region), then a seeded draw
-//! decides whether it is faulted: HTTP 500, a dropped connection, or a 2 s delay, and for the
-//! first two whether the request is carried out first (a delayed request always is).
+//! is refused, then Firehose control-plane operations pass the throttle (a token bucket per
+//! account, Region and operation, burst = tps: AWS's quotas are per account and Region) and IAM
+//! operations IAM's (one bucket per account, all operations together, burst = `iam_tps`: IAM
+//! is global and publishes no per-operation quota), then a seeded draw decides whether it is
+//! faulted: HTTP 500, a dropped connection, or a 2 s delay, and for the first two whether the
+//! request is carried out first (a delayed request always is).
 
 use std::num::NonZeroU32;
 use std::time::Duration;
 
+use governor::RateLimiter;
 use governor::clock::FakeRelativeClock;
 use governor::middleware::NoOpMiddleware;
 use governor::nanos::Nanos;
 use governor::state::keyed::HashMapStateStore;
-use governor::{Quota, RateLimiter};
 use rand::Rng;
 
 use super::World;
@@ -22,6 +24,17 @@ use crate::vocabulary::Millis;
 
 /// Fault records kept in the stats log.
 const FAULT_LOG_CAP: usize = 10_000;
+
+/// Which throttle a request passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quota {
+    /// None (KMS, STS, Organizations, Firehose's data plane).
+    Free,
+    /// `--tps`: per account, Region and operation.
+    ControlPlane,
+    /// `iam_tps`: per account.
+    Iam,
+}
 
 /// How the front door treats a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,7 +92,10 @@ impl Throttle {
         let rate = NonZeroU32::new(tps)?;
         let clock = FakeRelativeClock::default();
         Some(Throttle {
-            limiter: RateLimiter::hashmap_with_clock(Quota::per_second(rate), clock.clone()),
+            limiter: RateLimiter::hashmap_with_clock(
+                governor::Quota::per_second(rate),
+                clock.clone(),
+            ),
             clock,
             origin: now,
             advanced: 0,
@@ -101,14 +117,14 @@ impl Throttle {
 
 impl World {
     /// Counts a request of `caller` and decides whether it is refused for its expired
-    /// credentials, throttled or faulted. `throttled` says whether the operation is subject to
-    /// `--tps`; `faultable` whether it may be faulted.
+    /// credentials, throttled or faulted. `quota` says which throttle the operation passes;
+    /// `faultable` whether it may be faulted.
     pub fn admit(
         &mut self,
         op: &'static str,
         caller: &Caller,
         region: &str,
-        throttled: bool,
+        quota: Quota,
         faultable: bool,
         now: Millis,
     ) -> Admission {
@@ -130,10 +146,18 @@ impl World {
             }
             return Admission::Expired;
         }
-        if throttled
-            && let Some(throttle) = &mut self.throttle
-            && !throttle.allow(&caller.account, region, op, now)
-        {
+        let throttle = match quota {
+            Quota::Free => None,
+            Quota::ControlPlane => self
+                .throttle
+                .as_mut()
+                .map(|t| t.allow(&caller.account, region, op, now)),
+            Quota::Iam => self
+                .iam_throttle
+                .as_mut()
+                .map(|t| t.allow(&caller.account, "", "IAM", now)),
+        };
+        if throttle == Some(false) {
             *self.counters.throttled.entry(op).or_default() += 1;
             if let Some(a) = account {
                 *a.counters.throttled.entry(op).or_default() += 1;

@@ -1,10 +1,16 @@
 //! Who is calling, and STS `AssumeRole`. Each request acts in the account of its access key:
-//! a key AssumeRole issued acts in its role's account until it expires, a seeded credential in
-//! its account, any other key (the base credentials) in the sandbox's own account.
+//! a key AssumeRole issued acts in its role's account, as a session of that role, until it
+//! expires; a seeded credential in its account, as its user (default `sandbox`); any other key
+//! (the base credentials) in the sandbox's own account as its user `sandbox`.
 //!
 //! AssumeRole (STS model `AssumeRoleRequest`; its input constraints are the wire's) issues
-//! credentials for a role of an account of the world when the role exists, its account is
-//! ACTIVE and the request gives the `ExternalId` the role requires; anything else is
+//! credentials for a role of an account of the world when the role exists (at the ARN's path),
+//! its account is ACTIVE and its trust policy allows the caller `sts:AssumeRole` (with the
+//! request's `ExternalId` as `sts:ExternalId`), as `iam::authorize` evaluates a resource-based
+//! policy: a statement naming the caller's account root delegates to the caller's identity
+//! policies, one naming the caller allows it directly; a service principal never names a
+//! caller. A role seeded without a trust policy trusts any principal (`{"AWS": "*"}`, with the
+//! external id it requires), as the sandbox's roles always did. Anything else is
 //! `AccessDenied` (HTTP 403), "User: `<caller>` is not authorized to perform: sts:AssumeRole on
 //! resource: `<RoleArn>`", as AWS answers. `DurationSeconds` (default 3600) may not exceed the
 //! role's `MaxSessionDuration` (default one hour), nor one hour when the caller is itself an
@@ -15,9 +21,10 @@
 use rand::Rng;
 
 use super::World;
+use super::iam::{Actor, BASE_USER, Context};
 use crate::vocabulary::{
-    AccountStatus, ApiError, DEFAULT_SESSION_SECONDS, Millis, ROLE_CHAINING_MAX_SECONDS, RoleArn,
-    assumed_role_arn, codes, partition, role_id,
+    AccountStatus, ApiError, DEFAULT_SESSION_SECONDS, IamArn, IamKind, Millis,
+    ROLE_CHAINING_MAX_SECONDS, assumed_role_arn, codes, iam_arn, partition,
 };
 
 /// An access key the sandbox knows.
@@ -26,17 +33,28 @@ pub(super) struct Credential {
     account: String,
     expires_at: Millis,
     session: Option<Session>,
+    /// The IAM user of a seeded key (`None`: `sandbox`).
+    user: Option<String>,
 }
 
 impl Credential {
-    /// A seeded access key of `account`, expiring at `expires_at`.
-    pub(super) fn seeded(account: String, expires_at: Millis) -> Self {
+    /// A seeded access key of `account` (of its `user`, default `sandbox`), expiring at
+    /// `expires_at`.
+    pub(super) fn seeded(account: String, user: Option<String>, expires_at: Millis) -> Self {
         Credential {
             account,
             expires_at,
             session: None,
+            user,
         }
     }
+}
+
+/// An IAM user a request is from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRef {
+    pub name: String,
+    pub path: String,
 }
 
 /// An assumed-role session.
@@ -57,19 +75,38 @@ pub struct Caller {
     pub account: String,
     /// The assumed-role session of its credentials, if AssumeRole issued them.
     pub session: Option<Session>,
+    /// The IAM user of its credentials when it is not a session (`None`: `sandbox`).
+    pub user: Option<UserRef>,
     /// Whether its credentials have expired.
     pub expired: bool,
 }
 
 impl Caller {
+    /// The base user `sandbox` of `account`.
+    pub fn base(account: &str) -> Caller {
+        Caller {
+            account: account.to_owned(),
+            session: None,
+            user: None,
+            expired: false,
+        }
+    }
+
     /// The caller's ARN, as GetCallerIdentity and AWS's messages name it: the assumed-role
-    /// session, or the user `sandbox` of its account.
+    /// session, or the user of its account.
     pub fn arn(&self, region: &str) -> String {
         let partition = partition(region);
-        match &self.session {
-            Some(s) => assumed_role_arn(partition, &self.account, &s.role, &s.name),
-            None => format!("arn:{partition}:iam::{}:user/sandbox", self.account),
+        match (&self.session, &self.user) {
+            (Some(s), _) => assumed_role_arn(partition, &self.account, &s.role, &s.name),
+            (None, Some(u)) => iam_arn(partition, &self.account, IamKind::User, &u.path, &u.name),
+            (None, None) => iam_arn(partition, &self.account, IamKind::User, "/", BASE_USER),
         }
+    }
+
+    /// The name of its IAM user (`sandbox` unless a seeded credential names another); for a
+    /// session, of no use.
+    pub fn user_name(&self) -> &str {
+        self.user.as_ref().map_or(BASE_USER, |u| u.name.as_str())
     }
 }
 
@@ -105,13 +142,16 @@ impl World {
             Some(c) => Caller {
                 account: c.account.clone(),
                 session: c.session.clone(),
+                user: c.user.as_ref().map(|name| UserRef {
+                    name: name.clone(),
+                    path: self
+                        .iam(&c.account)
+                        .and_then(|iam| iam.users.get(name))
+                        .map_or_else(|| "/".to_owned(), |u| u.entity.path.clone()),
+                }),
                 expired: now >= c.expires_at,
             },
-            None => Caller {
-                account: self.account.clone(),
-                session: None,
-                expired: false,
-            },
+            None => Caller::base(&self.account),
         }
     }
 
@@ -132,22 +172,37 @@ impl World {
                 request.role_arn
             ),
         );
-        let Some(target) = RoleArn::parse(request.role_arn) else {
+        let Some(target) = IamArn::parse(request.role_arn).filter(|a| a.kind == IamKind::Role)
+        else {
             return Err(denied);
         };
-        let Some(account) = self.accounts.get_mut(&target.account) else {
+        let Some(account) = self.accounts.get(&target.account) else {
             return Err(denied);
         };
         let role = account
+            .iam
             .roles
             .get(&target.name)
             .filter(|_| account.status == AccountStatus::Active)
-            .filter(|role| {
-                role.external_id
-                    .as_deref()
-                    .is_none_or(|id| request.external_id == Some(id))
-            });
-        let Some(role) = role else {
+            .filter(|role| role.entity.path == target.path);
+        let trusted = role.is_some_and(|role| {
+            let context = match request.external_id {
+                Some(id) => Context::default().with("sts:ExternalId", vec![id.to_owned()]),
+                None => Context::default(),
+            };
+            self.authorize_with(
+                &Actor::of(caller),
+                &target.partition,
+                &role.trust.policy,
+                &target.account,
+                "sts:AssumeRole",
+                request.role_arn,
+                &context,
+            )
+            .is_ok()
+        });
+        let account = self.accounts.get_mut(&target.account).expect("found");
+        let Some(role) = account.iam.roles.get(&target.name).filter(|_| trusted) else {
             account.counters.assume_role_denied += 1;
             return Err(denied);
         };
@@ -165,9 +220,9 @@ impl World {
                 "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
             ));
         }
-        let role_name = role.name.clone();
+        let role_name = role.entity.name.clone();
+        let role_id = role.entity.id.clone();
         account.counters.sessions_issued += 1;
-        let role_id = role_id(request.role_arn);
         let session = Session {
             role: role_name.clone(),
             name: request.session_name.to_owned(),
@@ -193,6 +248,7 @@ impl World {
                 account: target.account,
                 expires_at: issued.expires_at,
                 session: Some(session),
+                user: None,
             },
         );
         Ok(issued)

@@ -10,8 +10,11 @@ use std::ops::Bound;
 use rand::Rng;
 
 use super::World;
+use super::iam::Document;
+use super::key_policy::default_key_policy;
 use super::stream::Failure;
-use crate::seed::{SeedKey, failure_place};
+use crate::seed::{SeedKey, document_text, failure_place};
+use crate::vocabulary::policy::PolicyKind;
 use crate::vocabulary::{
     ApiError, FailurePlace, KeyManager, KmsKeyArn, Millis, codes, is_valid_key_id, kms_key_arn,
     partition,
@@ -35,6 +38,8 @@ pub struct Key {
     pub(super) describe_error: Option<String>,
     /// Starts with this key are refused with this KMS error, so many more times (`None` = all).
     pub(super) start_error: Option<(String, Option<u32>)>,
+    /// Its key policy (`default`).
+    pub policy: Document,
 }
 
 /// A seeded failure of the Starts with a key: its type, how many more Starts it fails (`None`
@@ -54,6 +59,10 @@ impl World {
             .clone()
             .unwrap_or_else(|| default_region.to_owned());
         let account = k.account_or(scope).to_owned();
+        let policy = match &k.policy {
+            Some(doc) => Document::read(&document_text(doc), PolicyKind::Key).expect("checked"),
+            None => default_key_policy(partition(&region), &account),
+        };
         let key = Key {
             id: k.id.clone(),
             arn: kms_key_arn(&region, &account, &k.id),
@@ -75,6 +84,7 @@ impl World {
             }),
             describe_error: k.describe_error.clone(),
             start_error: k.start_error.as_ref().map(|e| (e.code.clone(), e.times)),
+            policy,
         };
         self.keys
             .entry(key.account.clone())
@@ -84,8 +94,16 @@ impl World {
             .insert(k.id.clone(), key);
     }
 
+    /// The key a parsed key ARN names, if it exists (any account), to read.
+    pub(super) fn key_ref(&self, arn: &KmsKeyArn) -> Option<&Key> {
+        self.keys
+            .get(&arn.account)?
+            .get(&arn.region)?
+            .get(&arn.key_id)
+    }
+
     /// The key a parsed key ARN names, if it exists (any account).
-    fn key_by_arn(&mut self, arn: &KmsKeyArn) -> Option<&mut Key> {
+    pub(super) fn key_by_arn(&mut self, arn: &KmsKeyArn) -> Option<&mut Key> {
         self.keys
             .get_mut(&arn.account)?
             .get_mut(&arn.region)?
@@ -179,7 +197,7 @@ impl World {
     /// Finds a key by id, key ARN or alias for a caller of `account`, as KMS answers when it
     /// cannot: a key id of `account` in `region`, or the ARN of a key in `region` of any
     /// account.
-    fn find_key(
+    pub(super) fn find_key(
         &mut self,
         account: &str,
         region: &str,
@@ -250,6 +268,7 @@ impl World {
             failure: None,
             describe_error: None,
             start_error: None,
+            policy: default_key_policy(partition(region), account),
         };
         self.keys
             .entry(account.to_owned())

@@ -10,22 +10,29 @@
 //! due times; every operation first settles what is due by its `now` (so per-key counts are
 //! exact when a Start is checked), and a stream read or written settles itself first.
 //!
-//! By concept: `seeding` the world a seed describes; `accounts` the accounts, their roles and
-//! counters; `identity` callers, AssumeRole and the credentials it issues; `organization`
-//! ListAccounts; `stream` one stream and its transitions; `streams` Create, Delete, Describe,
-//! List; `encryption` Start and Stop; `keys` the KMS keys and what a Start with one ends as;
-//! `limits` the stream budget and the key limit; `front_door` expired credentials, the
-//! throttle and the faults; `truth` the ground truth ([`crate::stats`]).
+//! By concept: `seeding` the world a seed describes (`seeding_iam` its IAM); `accounts` the
+//! accounts and their counters; `iam` each account's users, groups, roles and policies, what
+//! they allow and the IAM operations; `identity` callers, AssumeRole and the credentials it
+//! issues; `organization` ListAccounts; `stream` one stream and its transitions; `streams`
+//! Create, Delete, Describe, List; `encryption` Start and Stop; `records` PutRecord and
+//! PutRecordBatch; `keys` the KMS keys and what a Start with one ends as; `key_policy` key
+//! policies and who may use a key; `limits` the stream budget and the key limit; `front_door`
+//! expired credentials, the throttles and the faults; `truth` the ground truth
+//! ([`crate::stats`]).
 
 mod accounts;
 mod config;
 mod encryption;
 mod front_door;
+pub mod iam;
 mod identity;
+mod key_policy;
 mod keys;
 mod limits;
 mod organization;
+mod records;
 mod seeding;
+mod seeding_iam;
 mod stream;
 mod streams;
 mod truth;
@@ -34,6 +41,10 @@ mod truth;
 mod account_tests;
 #[cfg(test)]
 mod documented_tests;
+#[cfg(test)]
+mod iam_tests;
+#[cfg(test)]
+mod records_tests;
 #[cfg(test)]
 mod tests;
 
@@ -44,13 +55,15 @@ use std::time::Duration;
 use rand::rngs::StdRng;
 use rand_distr::{Distribution, LogNormal};
 
-pub use accounts::{Account, Role};
+pub use accounts::Account;
 pub use config::SandboxConfig;
-pub use front_door::{Admission, FaultKind};
-pub use identity::{AssumeRoleRequest, Caller, Issued, Session};
+pub use front_door::{Admission, FaultKind, Quota};
+pub use identity::{AssumeRoleRequest, Caller, Issued, Session, UserRef};
+pub use key_policy::DEFAULT_POLICY_NAME;
 pub use keys::InjectedFailure;
 pub use keys::Key;
 pub use organization::AccountPage;
+pub use records::{BATCH_LIMIT, KMS_REFUSED, MinuteCount, PutOutcome, RecordLog};
 pub use stream::{Failure, KeyRef, Stream};
 pub use streams::NewStream;
 
@@ -80,6 +93,8 @@ pub struct World {
     grant_retirement: Millis,
     fault_rate: f64,
     tps: u32,
+    /// IAM requests per second per account (0: unlimited).
+    iam_tps: u32,
     /// Streams per account, per Region, by name.
     streams: HashMap<String, Regions<Stream>>,
     /// KMS keys per owning account, per Region, by id.
@@ -101,6 +116,10 @@ pub struct World {
     /// stream was deleted or settled by a read), settling checks.
     due: BinaryHeap<Reverse<(Millis, String, String, String)>>,
     throttle: Option<Throttle>,
+    /// IAM's throttle: one bucket per account.
+    iam_throttle: Option<Throttle>,
+    /// Records accepted so far (they number the record ids).
+    records_put: u64,
     latency_rng: StdRng,
     fault_rng: StdRng,
     id_rng: StdRng,

@@ -1,6 +1,7 @@
 //! The world a seed describes: every account (the sandbox's own first, then the members in the
-//! order listed) with its roles, keys and streams, seeded streams in the encryption they show
-//! (a DISABLING one with its transition under way), and the credentials that expire.
+//! order listed) with its keys, streams and IAM (`seeding_iam`), seeded streams in the
+//! encryption they show (a DISABLING one with its transition under way), and the credentials
+//! that expire.
 
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 
@@ -30,6 +31,7 @@ impl World {
             grant_retirement: config.grant_retirement.as_millis() as Millis,
             fault_rate: config.fault_rate,
             tps: config.tps,
+            iam_tps: seed.iam_tps.unwrap_or(0),
             streams: HashMap::new(),
             keys: HashMap::new(),
             accounts: BTreeMap::new(),
@@ -39,13 +41,15 @@ impl World {
             longest_transition: 0,
             due: BinaryHeap::new(),
             throttle: Throttle::new(config.tps, now),
+            iam_throttle: Throttle::new(seed.iam_tps.unwrap_or(0), now),
+            records_put: 0,
             latency_rng: StdRng::seed_from_u64(config.seed),
             fault_rng: StdRng::seed_from_u64(config.seed ^ 0x5eed_fa17),
             id_rng: StdRng::seed_from_u64(config.seed ^ 0x0000_1d5e),
             counters: Counters::default(),
         };
         let members = seed.accounts.len() as Millis;
-        let own = Account::own(&config.account, &seed.roles, now - (members + 1) * 60_000);
+        let own = Account::own(&config.account, now - (members + 1) * 60_000);
         world.accounts.insert(config.account.clone(), own);
         for (i, a) in seed.accounts.iter().enumerate() {
             let joined = now - (members - i as Millis) * 60_000;
@@ -96,12 +100,15 @@ impl World {
                     .insert(s.name.clone(), stream);
             }
         }
+        for scope in &scopes {
+            world.seed_iam(scope, &config.region, now);
+        }
         for c in &seed.credentials {
             let after = c.expires_after().expect("checked");
             let account = c.account.clone().unwrap_or_else(|| config.account.clone());
             world.credentials.insert(
                 c.access_key.clone(),
-                Credential::seeded(account, now + after.as_millis() as Millis),
+                Credential::seeded(account, c.user.clone(), now + after.as_millis() as Millis),
             );
         }
         Ok(world)

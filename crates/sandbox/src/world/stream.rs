@@ -13,7 +13,10 @@ use std::collections::VecDeque;
 
 use serde_json::Value;
 
-use crate::vocabulary::{EncStatus, FailurePlace, KeyType, Millis, StreamStatus, StreamType};
+use super::records::RecordLog;
+use crate::vocabulary::{
+    EncStatus, FailurePlace, KeyType, Millis, STREAM_OPERATIONS, StreamStatus, StreamType,
+};
 
 /// A key a stream is (or is to be) encrypted with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,13 +130,15 @@ pub struct Stream {
     pub(super) start_tokens: Vec<String>,
     /// Requests that named this stream and found it, per operation of
     /// [`crate::vocabulary::STREAM_OPERATIONS`] (all signed by its account's credentials).
-    pub(super) requests: [u32; 5],
+    pub(super) requests: [u32; STREAM_OPERATIONS.len()],
     /// `Source` of Describe, echoed from Create; `None` for DirectPut and seeded streams.
     pub source: Option<Value>,
     /// The source ARN a seeded stream's `Source` shows (`None`: its default).
     pub source_arn: Option<String>,
     /// `Destinations` of Describe, echoed from Create; `None` = the default S3 destination.
     pub destinations: Option<Value>,
+    /// What producers put to it (`None` until the first put reaches it).
+    pub(super) records: Option<Box<RecordLog>>,
 }
 
 impl Stream {
@@ -155,11 +160,17 @@ impl Stream {
             stop_calls: 0,
             rejected_calls: 0,
             start_tokens: Vec::new(),
-            requests: [0; 5],
+            requests: [0; STREAM_OPERATIONS.len()],
             source: None,
             source_arn: None,
             destinations: None,
+            records: None,
         }
+    }
+
+    /// Its record counts, started on first use.
+    pub(super) fn records_mut(&mut self) -> &mut RecordLog {
+        self.records.get_or_insert_with(Box::default)
     }
 
     /// Whether a transition (or a grant's retirement) is due by `now`.

@@ -345,7 +345,7 @@ fn throttle_is_a_token_bucket_per_region_and_operation() {
     let op = "DescribeDeliveryStream";
     let admit = |w: &mut World, op, region, now| {
         let caller = w.caller("", now);
-        w.admit(op, &caller, region, true, true, now)
+        w.admit(op, &caller, region, Quota::ControlPlane, true, now)
     };
     assert_eq!(admit(&mut w, op, R, T0), Admission::Proceed);
     assert_eq!(admit(&mut w, op, R, T0), Admission::Proceed);
@@ -364,7 +364,7 @@ fn throttle_is_a_token_bucket_per_region_and_operation() {
     for _ in 0..10 {
         let caller = w.caller("", T0);
         assert_eq!(
-            w.admit("DescribeKey", &caller, R, false, true, T0),
+            w.admit("DescribeKey", &caller, R, Quota::Free, true, T0),
             Admission::Proceed
         );
     }
@@ -382,7 +382,7 @@ fn max_rate_is_over_a_sliding_second() {
     for t in [0, 400, 800, 999, 1_000, 1_001, 1_500] {
         let caller = w.caller("", T0 + t);
         assert_eq!(
-            w.admit("ListKeys", &caller, R, true, true, T0 + t),
+            w.admit("ListKeys", &caller, R, Quota::ControlPlane, true, T0 + t),
             Admission::Proceed
         );
     }
@@ -523,7 +523,14 @@ fn faults_are_seeded_and_recorded() {
         (0..200)
             .map(|_| {
                 let caller = w.caller("", T0);
-                w.admit("StartDeliveryStreamEncryption", &caller, R, true, true, T0)
+                w.admit(
+                    "StartDeliveryStreamEncryption",
+                    &caller,
+                    R,
+                    Quota::ControlPlane,
+                    true,
+                    T0,
+                )
             })
             .collect::<Vec<_>>()
     };
@@ -548,7 +555,9 @@ fn faults_are_seeded_and_recorded() {
     // Unfaultable requests never are.
     let mut w = world(cfg, 0, vec![]);
     let caller = w.caller("", T0);
-    assert!((0..100).all(|_| w.admit("X", &caller, R, false, false, T0) == Admission::Proceed));
+    assert!(
+        (0..100).all(|_| w.admit("X", &caller, R, Quota::Free, false, T0) == Admission::Proceed)
+    );
     w.record_fault(
         "StartDeliveryStreamEncryption",
         FaultKind::Drop,

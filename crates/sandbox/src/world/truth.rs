@@ -8,7 +8,8 @@ use super::accounts::Account;
 use super::limits::settle_counted;
 use super::stream::{KeyRef, Stream};
 use crate::stats::{
-    AccountStats, FaultStats, LimitExceeded, Limits, Stats, StreamCall, StreamStats,
+    AccountStats, FaultStats, LimitExceeded, Limits, MinuteRecords, RecordStats, Stats, StreamCall,
+    StreamStats,
 };
 use crate::vocabulary::{Millis, STREAM_OPERATIONS};
 
@@ -58,6 +59,7 @@ impl World {
             now,
             limits: Limits {
                 tps: self.tps,
+                iam_tps: self.iam_tps,
                 stream_budget: self.stream_budget,
                 window_ms: self.window as u64,
                 cmk_limit: self.cmk_limit,
@@ -115,6 +117,21 @@ impl World {
                 .filter(|(_, n)| *n > 0)
                 .map(|(op, n)| (op.to_string(), u64::from(n)))
                 .collect(),
+            records: s.records.as_deref().map(|log| RecordStats {
+                accepted: log.accepted,
+                refused: log.refused,
+                bytes: log.bytes,
+                per_minute: log
+                    .minutes
+                    .iter()
+                    .map(|m| MinuteRecords {
+                        minute: m.minute,
+                        accepted: m.accepted,
+                        refused: m.refused,
+                        bytes: m.bytes,
+                    })
+                    .collect(),
+            }),
         }
     }
 
@@ -132,7 +149,7 @@ impl World {
             status: a.status.as_str().to_owned(),
             joined_method: a.joined_method.as_str().to_owned(),
             member: a.member,
-            roles: a.roles.keys().cloned().collect(),
+            roles: a.iam.roles.keys().cloned().collect(),
             streams: count(self.streams.get(&a.id)),
             keys: count(self.keys.get(&a.id)),
             requests: to_strings(&c.requests),
