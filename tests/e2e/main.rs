@@ -25,6 +25,7 @@ mod hostile;
 mod hostile_input;
 mod mistakes;
 mod plan;
+mod producers;
 mod reports;
 mod sandbox;
 mod seed_commands;

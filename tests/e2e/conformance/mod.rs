@@ -37,7 +37,7 @@
 
 mod backend;
 mod mixed;
-mod moto;
+pub mod moto;
 mod organization;
 mod scenarios;
 mod sdk;
