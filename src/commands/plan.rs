@@ -41,9 +41,15 @@ pub async fn plan(opts: &PlanOptions) -> anyhow::Result<Exit> {
         }),
         _ => None,
     };
+    // The producer check reads an account's principals again unless a pass as recent as the
+    // observations it may reuse is in the ledger (`--refresh`: always again).
+    let mut clients = session.clients();
+    clients.producers.reuse_since = opts
+        .recent_within
+        .map(|age| session.ledger.now() - age.as_millis() as i64);
     let surveyed = survey_fleet_with(
         &session.ledger,
-        &session.clients(),
+        &clients,
         session.progress,
         FleetSurvey {
             fleet: &fleet,

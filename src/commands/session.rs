@@ -113,9 +113,11 @@ impl Session {
             accounts: self.accounts.clone(),
             pacer: self.pacer.clone(),
             concurrency: self.concurrency,
+            // A pass over an account's principals younger than a plan may be (`--max-plan-age`'s
+            // default) is read again rather than asked of IAM; `plan` sets its own.
             producers: crate::survey::producers::CheckOptions {
                 iam_tps: self.iam_tps,
-                reuse_since: None,
+                reuse_since: Some(self.ledger.now() - crate::clock::HOUR),
             },
         }
     }

@@ -318,3 +318,30 @@ fn skipping_the_check_asks_iam_nothing_and_says_so() {
     assert_eq!(item(&plan, "orders-a")["action"], "enable");
     assert_eq!(plan["producer_check"]["skipped"], "--skip-producer-check");
 }
+
+#[test]
+fn a_recent_pass_over_the_principals_is_read_from_the_ledger() {
+    let (sandbox, w, _dir, _k) = setup("");
+    let fleet = w.path("fleet.csv");
+    let plan = |extra: &[&str]| {
+        let mut args = vec!["plan", fleet.to_str().unwrap(), "--output", "json", "-q"];
+        args.extend_from_slice(extra);
+        w.run(&args).assert_code(0).json()
+    };
+    let reads = || {
+        sandbox
+            .stats()
+            .requests_for("GetAccountAuthorizationDetails")
+    };
+    let first = plan(&[]);
+    let after_first = reads();
+    assert!(after_first >= 1);
+    assert_eq!(first["producer_check"]["reused"], 0);
+    let second = plan(&[]);
+    assert_eq!(reads(), after_first, "the ledger's pass stands in for IAM");
+    assert_eq!(second["producer_check"]["reused"], 1);
+    // The verdicts are the same either way.
+    assert_eq!(item(&second, "orders-a")["reason"], "producers_denied");
+    plan(&["--refresh"]);
+    assert!(reads() > after_first, "--refresh asks IAM again");
+}
