@@ -55,6 +55,22 @@ impl Backend {
         kms_client(&self.url, REGION)
     }
 
+    /// An IAM client (IAM is global: it signs in us-east-1).
+    pub fn iam(&self) -> aws_sdk_iam::Client {
+        let config = aws_sdk_iam::Config::builder()
+            .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
+            .region(aws_sdk_iam::config::Region::new("us-east-1"))
+            .endpoint_url(&self.url)
+            .credentials_provider(crate::common::test_credentials())
+            .http_client(firehose_sse::aws::http_client(None).unwrap())
+            .build();
+        aws_sdk_iam::Client::from_conf(config)
+    }
+
+    pub fn is_moto(&self) -> bool {
+        matches!(self.server, Server::Moto { .. })
+    }
+
     /// A working directory whose binary talks to this backend.
     pub fn workdir(&self) -> Workdir {
         Workdir {

@@ -33,17 +33,21 @@
 //! moto or our sandbox behind one interface, `sdk` seeds a backend through the SDK and reads it
 //! back with a direct Describe, `mixed` is the fleet of scenarios 1, 2, 3 and 5; `scenarios` holds
 //! those five scenarios, `organization` scenario 6 (three member accounts reached with
-//! `--assume-role`: moto makes them through Organizations, the sandbox is started with them) and `tls` the private certificate authority test (moto over HTTPS).
+//! `--assume-role`: moto makes them through Organizations, the sandbox is started with them),
+//! `producers` scenario 7 (the producer check: moto lists principals and key policies but has no
+//! policy simulator) and `tls` the private certificate authority test (moto over HTTPS).
 
 mod backend;
 mod mixed;
 pub mod moto;
 mod organization;
+mod producers;
 mod scenarios;
 mod sdk;
 mod tls;
 
 use backend::Backend;
+use producers::producers_of_a_stream_moving_to_a_key;
 use scenarios::{
     apply_of_a_mixed_fleet, inventory_of_a_region, plan_of_a_mixed_fleet,
     resume_after_kill_9_converges, rollback_of_a_mixed_apply,
@@ -74,4 +78,5 @@ on_both!(
     inventory_of_a_region,
     resume_after_kill_9_converges,
     rollback_of_a_mixed_apply,
+    producers_of_a_stream_moving_to_a_key,
 );
