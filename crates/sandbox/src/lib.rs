@@ -2,10 +2,13 @@
 //! that enforces the real AWS limits, so every test, benchmark and demo of firehose-sse runs
 //! without an AWS account — or with a whole AWS Organization's worth of them: member accounts
 //! with their own streams, keys and roles, STS `AssumeRole` into those roles and Organizations
-//! `ListAccounts`, each request acting in the account of its credentials. It speaks AWS JSON
-//! 1.1 (and STS's query protocol), so the Rust SDK, boto3 and the AWS CLI work against it
-//! unchanged, and it serves its ground truth, per stream and per account, at
-//! `GET /_sandbox/stats`.
+//! `ListAccounts`, each request acting in the account of its credentials. Each account has its
+//! IAM (users, groups, roles, managed policies; GetAccountAuthorizationDetails and
+//! SimulatePrincipalPolicy), each key its key policy, and producers' `PutRecord` and
+//! `PutRecordBatch` are allowed or refused by both, as AWS refuses a producer a customer key.
+//! It speaks AWS JSON 1.1 (and the query protocol of STS and IAM), so the Rust SDK, boto3 and
+//! the AWS CLI work against it unchanged, and it serves its ground truth, per stream and per
+//! account, at `GET /_sandbox/stats`. `crates/sandbox/README.md` is its reference.
 //!
 //! It depends on nothing of firehose-sse: an emulator that shared the client's parsing would
 //! share its misreadings. Its yardstick is AWS's published service models: requests are checked
@@ -14,7 +17,8 @@
 //! Layers, each depending only on those before it:
 //!
 //! 1. [`vocabulary`]: names, Regions, ARNs, the API's enums, error codes, time;
-//! 2. [`seed`]: the world to start from (`--fleet FILE`, `--streams N`, `--accounts N`);
+//! 2. [`seed`]: the world to start from (`--fleet FILE`, `--streams N`, `--accounts N`), IAM
+//!    principals, producers and key policies included;
 //! 3. [`world`]: the state and its rules (pure, time passed in), and beside it [`stats`],
 //!    the ground-truth document it fills in;
 //! 4. [`wire`]: requests read into typed inputs, answers written from typed outputs;

@@ -62,7 +62,8 @@ pub struct AccountStats {
     pub joined_method: String,
     /// `false` for the sandbox's own account (the organization's management account).
     pub member: bool,
-    /// The roles callers may assume in it.
+    /// Its IAM roles (the ones seeded without a trust policy, which any caller may assume, and
+    /// those with one, created or seeded).
     pub roles: Vec<String>,
     /// Its streams (now) and keys.
     pub streams: u64,

@@ -366,4 +366,4 @@ pub(crate) use check::SeedKeyRef;
 pub use iam::{SeedGroup, SeedKmsGrant, SeedPolicy, SeedProducer, SeedUser, document_text};
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

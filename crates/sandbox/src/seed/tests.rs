@@ -309,3 +309,23 @@ fn seeded_principals_are_checked_every_problem_at_once() {
     }
     assert_eq!(problems.len(), 16, "{text}");
 }
+
+/// The world file of `crates/sandbox/README.md`'s example, as written there.
+pub(crate) fn readme_example() -> Seed {
+    let readme = include_str!("../../README.md");
+    let marker = readme
+        .find("<!-- world-example")
+        .expect("the README marks its example");
+    let block = &readme[marker..];
+    let start = block.find("```json\n").expect("a json block") + "```json\n".len();
+    let end = start + block[start..].find("```").expect("the block ends");
+    serde_json::from_str(&block[start..end]).expect("the README's example is a world file")
+}
+
+#[test]
+fn the_readmes_example_world_passes_the_checks() {
+    let seed = readme_example();
+    seed.check(ACCOUNT, "us-east-1").unwrap();
+    assert_eq!(seed.iam_tps, Some(5));
+    assert_eq!(seed.streams[0].producers.len(), 2);
+}

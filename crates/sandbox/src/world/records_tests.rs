@@ -330,3 +330,57 @@ fn a_seeded_credential_acts_as_its_user() {
     assert!(put(&mut w, &job, "orders").unwrap().encrypted);
     assert_eq!(put(&mut w, &job, "other").unwrap_err().0, ACCESS_DENIED);
 }
+
+#[test]
+fn the_readmes_example_world_refuses_and_allows_as_it_says() {
+    let seed = crate::seed::tests::readme_example();
+    let mut w = World::new(&SandboxConfig::default(), &seed, T0).unwrap();
+    // The EventBridge role trusts the account's root too: a test can play its part.
+    let events_target = session(&mut w, "service-role/eventbridge-target");
+    assert!(put(&mut w, &events_target, "clicks").is_ok());
+    assert_eq!(
+        put(&mut w, &events_target, "orders")
+            .unwrap_err()
+            .1
+            .as_deref(),
+        Some("AccessDeniedException")
+    );
+    // A producer without the KMS permissions is refused the customer key; one with them, and
+    // named by the key policy, is not.
+    let app = session(&mut w, "orders-app");
+    assert!(put(&mut w, &app, "orders").unwrap().encrypted);
+    // The service-only producer role cannot be assumed by a user at all.
+    let base = Caller::base(A);
+    let arn = format!("arn:aws:iam::{A}:role/orders-events");
+    let request = AssumeRoleRequest {
+        role_arn: &arn,
+        session_name: "producer",
+        duration_seconds: None,
+        external_id: None,
+    };
+    assert_eq!(
+        w.assume_role(&base, R, &request, T0).unwrap_err().code,
+        "AccessDenied"
+    );
+    // Alice may put to every stream, but her explicit deny of KMS refuses her the key.
+    let alice = w.caller("AKIDALICE", T0);
+    assert!(put(&mut w, &alice, "clicks").is_ok());
+    assert_eq!(
+        put(&mut w, &alice, "orders").unwrap_err().1.as_deref(),
+        Some("AccessDeniedException")
+    );
+    let clickstream = Actor::User {
+        account: A.into(),
+        name: "clickstream".into(),
+    };
+    assert_eq!(
+        w.identity_outcome(
+            &clickstream,
+            "firehose:PutRecord",
+            &crate::vocabulary::firehose_arn(R, A, "clicks"),
+            &Default::default()
+        )
+        .decision,
+        super::iam::Decision::Allowed
+    );
+}

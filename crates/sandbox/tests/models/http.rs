@@ -14,7 +14,8 @@ use serde::Serialize;
 #[derive(Debug, Clone, Serialize)]
 pub struct Exchange {
     pub label: String,
-    /// `firehose`, `kms`, `sts` or `organizations`: the model the answer is checked against.
+    /// `firehose`, `kms`, `sts`, `iam` or `organizations`: the model the answer is checked
+    /// against.
     pub service: &'static str,
     /// The operation named by the request (`None` when it names none the model has).
     pub operation: Option<String>,

@@ -4,15 +4,19 @@
 //! they serve, in every state: streams of each type and status, encryption in each status with
 //! its failure descriptions in each place, keys of each state, spec and manager, accounts of an
 //! organization with their roles (AssumeRole and ListAccounts through success, refusal, expiry,
-//! bad input and pages), each error each operation can give, and malformed requests of each
-//! kind. Every raw answer (status,
+//! bad input and pages), IAM's users, groups, roles and policies (each operation through
+//! success, each error, pages and throttling), key policies, producers' puts to streams on each
+//! kind of key, each error each operation can give, and malformed requests of each kind. Every
+//! raw answer (status,
 //! headers, body) is saved, then `validate.py` checks each against botocore's models (pinned in
 //! `venv.rs`): the output shape of a 200, the error shapes an operation lists, and what the
 //! input model says of each request. The test prints every deviation and asserts there are
 //! none. It never skips: without Python it fails saying what to install.
 
 mod http;
+mod iam;
 mod organization;
+mod producers;
 mod scenarios;
 mod venv;
 
@@ -178,13 +182,24 @@ impl<'a> Driver<'a> {
 
     /// An STS (query protocol) request with a form body.
     pub fn sts(&mut self, label: &str, form: &str) -> Option<Value> {
+        self.query(label, "sts", form)
+    }
+
+    /// An IAM (query protocol) request with a form body, signed for `iam` in `us-east-1` as
+    /// the SDKs sign IAM's.
+    pub fn iam(&mut self, label: &str, form: &str) -> Option<Value> {
+        self.query(label, "iam", form)
+    }
+
+    /// A query-protocol request of `service` (`sts`, `iam`).
+    fn query(&mut self, label: &str, service: &'static str, form: &str) -> Option<Value> {
         let mut headers = vec![
             (
                 "Content-Type",
                 "application/x-www-form-urlencoded; charset=utf-8".to_owned(),
             ),
             ("X-Amz-Date", "20270115T080000Z".to_owned()),
-            ("Authorization", self.authorization("sts")),
+            ("Authorization", self.authorization(service)),
         ];
         if let Some(token) = &self.token {
             headers.push(("X-Amz-Security-Token", token.clone()));
@@ -193,7 +208,7 @@ impl<'a> Driver<'a> {
             .split('&')
             .find_map(|kv| kv.strip_prefix("Action="))
             .map(str::to_owned);
-        self.record(label, "sts", operation, &headers, form)
+        self.record(label, service, operation, &headers, form)
     }
 
     fn record(
@@ -300,6 +315,7 @@ fn embedded_input_models_are_the_pinned_botocores() {
         "kms-input.json",
         "sts-input.json",
         "organizations-input.json",
+        "iam-input.json",
     ] {
         let embedded = std::fs::read_to_string(models.join(name)).unwrap();
         let published = std::fs::read_to_string(dir.join(name)).unwrap();

@@ -41,7 +41,7 @@ fn world() -> Seed {
 }
 
 /// `%`-encodes a form value.
-fn enc(text: &str) -> String {
+pub fn enc(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {

@@ -32,6 +32,8 @@ pub fn all() -> Vec<Exchange> {
     documented(&mut out);
     credentials(&mut out);
     super::organization::scenarios(&mut out);
+    super::iam::scenarios(&mut out);
+    super::producers::scenarios(&mut out);
     out
 }
 
@@ -853,7 +855,7 @@ fn malformed(out: &mut Vec<Exchange>) {
     d.raw_json(
         "unknown firehose operation",
         "firehose",
-        Some("Firehose_20150804.PutRecord"),
+        Some("Firehose_20150804.UpdateDestination"),
         "{}",
     );
     d.raw_json(

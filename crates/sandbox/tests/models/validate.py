@@ -19,13 +19,21 @@ What is checked:
 - Organizations words a broken constraint as its modeled InvalidInputException (its
   InvalidInputExceptionReason lists MAX_VALUE_EXCEEDED, MIN_VALUE_EXCEEDED, INVALID_PATTERN,
   INPUT_REQUIRED, ...) rather than ValidationException, with the same message;
-- STS answers must be the query protocol's XML: <Op>Response / <Op>Result with the output
-  shape's members (nested structures, timestamps in ISO 8601), or ErrorResponse / Error with
-  Type, Code and Message, the code one the operation lists or a common one of the query
-  protocol, HTTP 403 for AccessDenied and the credential errors, the modeled status for the
-  modeled ones, 400 otherwise; a form that breaks the operation's input model must be refused
-  as STS refuses it: ValidationError ("N validation error(s) detected: ...") for a constraint,
-  MalformedInput for a value not of its type;
+- STS and IAM answers must be the query protocol's XML in the service's namespace:
+  <Op>Response / <Op>Result with the output shape's members (nested structures, lists of
+  <member>, timestamps in ISO 8601; an operation without output answers <Op>Response with its
+  ResponseMetadata only), or ErrorResponse / Error with Type, Code and Message, the code one the
+  operation lists or a common one of the query protocol, HTTP 403 for AccessDenied and the
+  credential errors, the modeled status for the modeled ones (IAM's NoSuchEntity 404,
+  EntityAlreadyExists 409, ...), 400 otherwise; a form that breaks the operation's input model
+  must be refused as STS and IAM refuse it: ValidationError ("N validation error(s) detected:
+  ...") for a constraint, MalformedInput for a value not of its type;
+- IAM's policy documents (shape policyDocumentType in its answers) must be JSON percent-encoded
+  as RFC 3986 says ("Policies returned by this operation are URL-encoded compliant with RFC
+  3986", GetAccountAuthorizationDetails' API reference): nothing but unreserved characters and
+  %XX, decoding to a JSON object;
+- a blob is base64 (else SerializationException) and its length constraints are of the bytes
+  it decodes to;
 - every answer carries x-amzn-RequestId.
 
 botocore's own validator checks inputs as Python values; the output walk here is our own, over
@@ -37,7 +45,7 @@ import json
 import math
 import sys
 import xml.etree.ElementTree as ET
-from urllib.parse import unquote_plus
+from urllib.parse import unquote, unquote_plus
 
 import regex
 from botocore.session import get_session
@@ -198,9 +206,11 @@ def walk(shape, value, path, out, *, output):
             out.append(("type", path, f"expected a blob (base64 string), got {json.dumps(value)[:80]}"))
             return
         try:
-            base64.b64decode(value, validate=True)
+            decoded = base64.b64decode(value, validate=True)
         except Exception:
             out.append(("type", path, "blob is not base64"))
+            return
+        bounds(meta, len(decoded), path, out, "length")
     else:
         out.append(("type", path, f"unhandled shape type {t}"))
 
@@ -358,7 +368,7 @@ def check_validation_message(label, message, found):
             deviation(label, f"ValidationException message does not name {at!r} ({what}): {message!r}")
 
 
-# ----------------------------------------------------------------------------- STS (query/XML)
+# ----------------------------------------------------------------------------- STS and IAM (query/XML)
 
 
 def form_document(shape, params, key, malformed):
@@ -436,9 +446,28 @@ def xml_value(shape, el, path, out, ns):
             out.append(("type", path, f"expected a boolean, got {el.text!r}"))
     else:
         walk(shape, el.text or "", path, out, output=True)
+        if shape.name == "policyDocumentType":
+            policy_document(el.text or "", path, out)
 
 
-def check_sts(ex, model):
+UNRESERVED = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~%")
+
+
+def policy_document(text, path, out):
+    """An IAM policy document as IAM answers with one: RFC 3986 percent-encoded JSON."""
+    if any(c not in UNRESERVED for c in text):
+        out.append(("constraint", path, f"policy document is not percent-encoded: {text[:60]!r}"))
+        return
+    try:
+        document = json.loads(unquote(text))
+    except ValueError:
+        out.append(("constraint", path, f"policy document does not decode to JSON: {text[:60]!r}"))
+        return
+    if not isinstance(document, dict):
+        out.append(("constraint", path, "policy document is not a JSON object"))
+
+
+def check_query(ex, model):
     label = ex["label"]
     status = ex["status"]
     if "x-amzn-requestid" not in ex["headers"]:
@@ -481,6 +510,10 @@ def check_sts(ex, model):
             deviation(label, f"root {root.tag}, expected {want}")
             return
         children = list(root)
+        if op.output_shape is None:
+            if [c.tag for c in children] != [ns + "ResponseMetadata"]:
+                deviation(label, f"an operation without output answers more than its ResponseMetadata: {[c.tag for c in children]}")
+            return
         result_tag = ns + op.output_shape.serialization.get("resultWrapper", op.name + "Result")
         if not children or children[0].tag != result_tag:
             deviation(label, f"first child is not {result_tag}")
@@ -539,12 +572,12 @@ def check_sts(ex, model):
 def main():
     exchanges = json.load(open(sys.argv[1]))
     session = get_session()
-    models = {name: session.get_service_model(name) for name in ("firehose", "kms", "sts", "organizations")}
+    models = {name: session.get_service_model(name) for name in ("firehose", "kms", "sts", "organizations", "iam")}
     for ex in exchanges:
         ex["headers"] = {k.lower(): v for k, v in ex["headers"].items()}
         service = ex["service"]
-        if service == "sts":
-            check_sts(ex, models["sts"])
+        if service in ("sts", "iam"):
+            check_query(ex, models[service])
         else:
             check_json(ex, models[service])
     for line in deviations:
