@@ -158,7 +158,7 @@ async fn unknown_operations_and_malformed_requests_are_400s_never_500s() {
         assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
     };
     check(
-        sb.call("Firehose_20150804.PutRecord", "{}"),
+        sb.call("Firehose_20150804.UpdateDestination", "{}"),
         "UnknownOperationException",
     );
     check(
