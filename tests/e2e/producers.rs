@@ -345,3 +345,47 @@ fn a_recent_pass_over_the_principals_is_read_from_the_ledger() {
     plan(&["--refresh"]);
     assert!(reads() > after_first, "--refresh asks IAM again");
 }
+
+#[test]
+fn when_iam_may_not_be_read_the_producers_are_unknown_and_nothing_is_skipped_for_it() {
+    let k = key_arn(R, "k");
+    let dir = tempfile::tempdir().unwrap();
+    // A deployer that may do the rollout but not read IAM.
+    let mut world: serde_json::Value = serde_json::from_str(&world(&k, "")).unwrap();
+    world["users"] = serde_json::json!([{"name": "deployer", "policies": {"rollout": {
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["firehose:*", "kms:DescribeKey", "kms:CreateGrant", "kms:GetKeyPolicy"], "Resource": "*"}]}}}]);
+    world["credentials"] = serde_json::json!([{"access_key": "AKIDDEPLOYER", "expires_after": "10h", "user": "deployer"}]);
+    let sandbox = Sandbox::with_world(dir.path(), &world.to_string(), &["--latency", "100ms"]);
+    let w = Workdir::new(&sandbox);
+    let fleet = w.fleet(
+        "fleet.csv",
+        &format!("stream,region,key_arn\norders-a,{R},{k}\n"),
+    );
+    let out = w
+        .command()
+        .env("AWS_ACCESS_KEY_ID", "AKIDDEPLOYER")
+        .args(["plan", fleet.to_str().unwrap(), "--output", "json", "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let it = item(&plan, "orders-a");
+    assert_eq!(it["action"], "enable", "{it:#}");
+    let unread = it["producers"]["unread"].as_str().unwrap();
+    assert!(
+        unread.contains("iam:GetAccountAuthorizationDetails"),
+        "{unread}"
+    );
+    let warnings = plan["warnings"].to_string();
+    assert!(warnings.contains("unknown"), "{warnings}");
+    assert!(
+        warnings.contains("--skip-producer-check"),
+        "the warning says how to go on: {warnings}"
+    );
+}
