@@ -351,7 +351,6 @@ pub fn report_csv(
 }
 
 pub fn report_markdown(rows: &[RunItemRow]) -> String {
-    let escape = |c: &str| c.replace('|', "\\|").replace('\n', " ");
     // As many separator cells as header cells, or Markdown renders no table.
     let mut out = format!(
         "| {} |\n|{}\n",
@@ -359,7 +358,7 @@ pub fn report_markdown(rows: &[RunItemRow]) -> String {
         "---|".repeat(COLUMNS.len())
     );
     for r in rows {
-        let cells: Vec<String> = cells(r).iter().map(|c| escape(c)).collect();
+        let cells: Vec<String> = cells(r).iter().map(|c| super::md_cell(c)).collect();
         let _ = writeln!(out, "| {} |", cells.join(" | "));
     }
     out.push_str(&report_counts(rows));
@@ -421,6 +420,17 @@ mod tests {
         assert_eq!(pipes(header), COLUMNS.len() + 1);
         assert_eq!(pipes(separator), COLUMNS.len() + 1, "{separator}");
         assert_eq!(separator, format!("|{}", "---|".repeat(COLUMNS.len())));
+    }
+
+    #[test]
+    fn untrusted_text_in_a_markdown_cell_cannot_become_html_or_break_the_table() {
+        let mut r = row(0, "123456789012", Phase::Failed);
+        r.failure_details = Some("<script>alert(1)</script> | & more\nlines".into());
+        let md = report_markdown(&[r]);
+        let line = md.lines().nth(2).unwrap();
+        assert!(!md.contains("<script>"), "{md}");
+        assert!(line.contains("&lt;script&gt;alert(1)&lt;/script&gt; \\| &amp; more lines"));
+        assert_eq!(line.matches(" | ").count(), COLUMNS.len() - 1, "{line}");
     }
 
     fn row(seq: usize, account: &str, phase: Phase) -> RunItemRow {

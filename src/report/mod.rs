@@ -25,6 +25,14 @@ pub fn color_enabled(choice: ColorChoice, is_terminal: bool) -> bool {
 }
 
 /// A borderless table in the style of `terraform` and `kubectl` output.
+/// A Markdown table cell: text from AWS (failure messages), from policies or from a fleet is
+/// untrusted, so `<`, `>`, `&` and quotes are escaped as HTML would (a Markdown page renders
+/// inline HTML: a `<script>` would reach a pull request or a wiki), `|` so the table holds, and
+/// a line break becomes a space.
+pub fn md_cell(text: &str) -> String {
+    html::escape(text).replace('|', "\\|").replace('\n', " ")
+}
+
 pub fn table<'a>(header: impl IntoIterator<Item = &'a str>) -> comfy_table::Table {
     let mut table = comfy_table::Table::new();
     table.load_style(comfy_table::presets::NOTHING);

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::apply::spreadsheet_safe;
 use super::html::escape;
+pub use super::md_cell;
 use crate::producers::{Counts, StreamProducers, Verdict};
 
 /// One stream's producers, with where the stream is.
@@ -158,12 +159,6 @@ pub fn csv(rows: &[StreamRow]) -> anyhow::Result<String> {
         w.into_inner()
             .map_err(|e| anyhow::anyhow!("{}", e.error()))?,
     )?)
-}
-
-/// A Markdown cell: text from AWS and from policies is untrusted, so `<`, `>` and `&` are
-/// escaped as HTML would (a Markdown page renders inline HTML), `|` so the table holds.
-pub fn md_cell(text: &str) -> String {
-    escape(text).replace('|', "\\|").replace('\n', " ")
 }
 
 pub fn markdown(rows: &[StreamRow]) -> String {
