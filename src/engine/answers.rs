@@ -12,10 +12,8 @@ use super::phase::{ItemUpdate, Phase, Why};
 use super::poll::PollSchedule;
 use super::state::{Purpose, RunState};
 use crate::clock::{EpochMillis, SECOND};
-use crate::cloud::CallError;
 use crate::limits::budget;
-use crate::model::{KeyChoice, Reached, StreamObservation, StreamStatus};
-use crate::pace::Operation;
+use crate::model::{CallError, KeyChoice, Operation, Reached, StreamObservation, StreamStatus};
 use crate::plan::Reason;
 
 fn ms(d: Duration) -> EpochMillis {

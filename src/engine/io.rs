@@ -8,10 +8,8 @@ use std::time::Duration;
 use super::phase::{ItemUpdate, Phase, Why};
 use super::track::NewItem;
 use crate::clock::EpochMillis;
-use crate::cloud::CallError;
 use crate::limits::KeyChange;
-use crate::model::StreamObservation;
-use crate::pace::Operation;
+use crate::model::{CallError, Operation, StreamObservation};
 
 /// Something that happened. Items are named by their index in the run (the order they were
 /// added), not by their ledger number.

@@ -41,7 +41,7 @@ pub use phase::{ItemUpdate, Phase, Why};
 pub use state::RunState;
 pub use track::{NewItem, Notes, SendLog, Track};
 
-use crate::pace::Operation;
+use crate::model::Operation;
 use crate::plan::{Action, Settings};
 
 /// How a run goes.

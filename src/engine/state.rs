@@ -20,8 +20,7 @@ use super::track::{NewItem, SendLog, Track};
 use super::{Config, Outcome};
 use crate::clock::EpochMillis;
 use crate::limits::KeyRoom;
-use crate::model::Interner;
-use crate::pace::Operation;
+use crate::model::{Interner, Operation};
 
 /// Why a Describe was sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

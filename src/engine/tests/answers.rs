@@ -1,7 +1,7 @@
 //! What each answer to a Start or a Describe leads to (DESIGN §5.2, §5.3, the failure table of §2).
 
 use super::*;
-use crate::pace::Operation;
+use crate::model::Operation;
 
 fn started_and_polled(run: &mut Run, item: usize) {
     run.start_ok(item);

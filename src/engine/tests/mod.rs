@@ -13,10 +13,9 @@ use std::time::Duration;
 
 use super::*;
 use crate::clock::{EpochMillis, SECOND};
-use crate::cloud::CallError;
 use crate::model::{
-    EncStatus, Encryption, Failure, KeyChoice, KmsKeyArn, SourceType, StreamId, StreamObservation,
-    StreamStatus,
+    CallError, EncStatus, Encryption, Failure, KeyChoice, KmsKeyArn, SourceType, StreamId,
+    StreamObservation, StreamStatus,
 };
 use crate::plan::Action;
 

@@ -13,7 +13,7 @@ fn a_stream_is_started_polled_once_and_done() {
     assert_eq!(updates(&fx)[0].1.phase, Some(Phase::Polling));
     assert!(fx.contains(&Effect::Paced {
         item: 0,
-        op: crate::pace::Operation::Start,
+        op: crate::model::Operation::Start,
         throttled: false
     }));
     // The first poll is planned at the first-poll delay; with the Describe quota idle, it
@@ -200,7 +200,7 @@ fn observation_keeps_the_run_open_until_it_is_done() {
         outcome.throttles, 3,
         "key throttles and the observer's count"
     );
-    assert_eq!(outcome.calls[&crate::pace::Operation::Describe], 2);
+    assert_eq!(outcome.calls[&crate::model::Operation::Describe], 2);
 }
 
 #[test]
