@@ -36,7 +36,7 @@ mod tests;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-pub use io::{Effect, Event, Notice, Snapshot};
+pub use io::{Abort, Effect, Event, Note, Notice, Snapshot};
 pub use phase::{ItemUpdate, Phase, Why};
 pub use state::RunState;
 pub use track::{NewItem, Notes, SendLog, Track};
@@ -82,7 +82,7 @@ pub struct Outcome {
     /// Stopped by a signal with items left.
     pub interrupted: bool,
     /// Stopped because continuing could not help (access denied, lock lost, ...).
-    pub aborted: Option<String>,
+    pub aborted: Option<Abort>,
 }
 
 impl Outcome {

@@ -13,7 +13,7 @@ use std::num::NonZeroI64;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::io::{Effect, Event, Notice, Snapshot};
+use super::io::{Abort, Effect, Event, Note, Notice, Snapshot};
 use super::phase::{ItemUpdate, Phase, Why};
 use super::poll::PollSchedule;
 use super::track::{NewItem, SendLog, Track};
@@ -111,7 +111,7 @@ pub struct RunState {
     pub(super) calls: BTreeMap<Operation, u64>,
     pub(super) throttles: u64,
     pub(super) poll_describes: u64,
-    pub(super) aborted: Option<String>,
+    pub(super) aborted: Option<Abort>,
     pub(super) began: EpochMillis,
 }
 
@@ -238,7 +238,9 @@ impl RunState {
             }
             Event::StartAnswered { item, result } => {
                 self.start_done(item);
+                let outcome = super::answers::attempt_outcome(&result);
                 self.started(item, result, now, &mut fx);
+                fx.push(Effect::CompleteAttempt { item, outcome });
             }
             Event::Described {
                 item,
@@ -271,10 +273,7 @@ impl RunState {
             Event::Shutdown => {
                 if !self.stopping {
                     self.stopping = true;
-                    fx.push(Effect::Notice(Notice::Note(
-                        "stopping: no new Starts; waiting for the calls in flight to be answered"
-                            .into(),
-                    )));
+                    fx.push(Effect::Notice(Notice::Note(Note::Stopping)));
                 }
             }
         }

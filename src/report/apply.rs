@@ -127,7 +127,7 @@ pub fn summary(
         "polling_describes_per_stream": polls_per_stream,
         "throttles": outcome.throttles,
         "interrupted": outcome.interrupted,
-        "aborted": outcome.aborted,
+        "aborted": outcome.aborted.as_ref().map(ToString::to_string),
         "failed": failed.iter().map(|r| item_json(r)).collect::<Vec<_>>(),
         "deferred": deferred.iter().map(|r| item_json(r)).collect::<Vec<_>>(),
         "keys": key_json,

@@ -222,7 +222,7 @@ fn updates(fx: &[Effect]) -> Vec<(usize, ItemUpdate)> {
 fn notes(fx: &[Effect]) -> Vec<String> {
     fx.iter()
         .filter_map(|e| match e {
-            Effect::Notice(Notice::Note(text)) => Some(text.clone()),
+            Effect::Notice(Notice::Note(note)) => Some(note.to_string()),
             _ => None,
         })
         .collect()

@@ -214,16 +214,13 @@ fn an_abort_stops_dispatch_and_ends_the_run_once_calls_are_answered() {
         item(1, KeyChoice::AwsOwned),
     ]);
     run.send(0);
-    run.event(Event::Abort("the apply lock was taken over".into()));
+    run.event(Event::Abort(Abort::LockLost));
     assert!(run.st.is_stopping());
     assert!(!run.st.is_finished());
     let fx = run.answer(0, Ok(())).to_vec();
     assert!(starts(&fx).is_empty());
     assert!(run.st.is_finished());
     let outcome = run.st.into_outcome(run.now);
-    assert_eq!(
-        outcome.aborted.as_deref(),
-        Some("the apply lock was taken over")
-    );
+    assert_eq!(outcome.aborted, Some(Abort::LockLost));
     assert!(!outcome.interrupted);
 }
