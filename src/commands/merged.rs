@@ -1,5 +1,5 @@
-//! `status` and `report` over several ledgers (`--ledger A --ledger B ...`; `history` reads
-//! several in `runs`, each run named with its ledger): the
+//! `status` and `report` over several ledgers (`--ledger A --ledger B ...`; `runs` decides
+//! when, and `history` reads several there, each run named with its ledger): the
 //! shards of one rollout (DESIGN §9), each carried out by its own process with its own ledger
 //! (`apply --shard I/N`), read as one. Each ledger's newest apply run is taken; their streams
 //! are reported together, as one process would have reported them, and each ledger's run is
@@ -7,15 +7,15 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use super::runs::open_path;
-use crate::clock::rfc3339;
+use crate::clock::{SystemClock, rfc3339};
 use crate::engine::Phase;
 use crate::error::{Exit, UsageError};
-use crate::ledger::{RunItemRow, RunRow};
-use crate::options::{Global, ReportOptions, RunQuery};
+use crate::ledger::{Ledger, RunItemRow, RunRow};
+use crate::options::{ReportOptions, RunQuery};
 use crate::report::OutputFormat;
 use crate::report::apply::{
     ReportFormat, counts_by_account, item_json, phase_counts, report_csv, report_markdown,
@@ -30,7 +30,7 @@ struct Part {
 }
 
 /// Each ledger's newest apply run; a RUN names a run of one ledger, so it is refused here.
-fn parts(global: &Global, run_id: Option<i64>) -> anyhow::Result<Vec<Part>> {
+fn parts(ledgers: &[PathBuf], run_id: Option<i64>) -> anyhow::Result<Vec<Part>> {
     if run_id.is_some() {
         return Err(UsageError::new(
             "RUN names a run of one ledger: with several --ledger, each ledger's newest apply \
@@ -39,8 +39,8 @@ fn parts(global: &Global, run_id: Option<i64>) -> anyhow::Result<Vec<Part>> {
         .into());
     }
     let mut parts = Vec::new();
-    for path in &global.ledgers {
-        let ledger = open_path(path)?;
+    for path in ledgers {
+        let ledger = Ledger::open_read_only(path, Arc::new(SystemClock))?;
         let run = ledger
             .runs()?
             .into_iter()
@@ -105,8 +105,8 @@ fn phase_totals(rows: &[RunItemRow]) -> BTreeMap<&'static str, usize> {
 }
 
 /// `report --ledger A --ledger B ...`.
-pub fn report(args: &ReportOptions) -> anyhow::Result<Exit> {
-    let parts = parts(&args.global, args.run_id)?;
+pub(super) fn report(args: &ReportOptions, ledgers: &[PathBuf]) -> anyhow::Result<Exit> {
+    let parts = parts(ledgers, args.run_id)?;
     let rows = all_rows(&parts);
     let document = || {
         json!({
@@ -162,8 +162,8 @@ pub fn report(args: &ReportOptions) -> anyhow::Result<Exit> {
 }
 
 /// `status --ledger A --ledger B ...`.
-pub fn status(args: &RunQuery) -> anyhow::Result<Exit> {
-    let parts = parts(&args.global, args.run_id)?;
+pub(super) fn status(args: &RunQuery, ledgers: &[PathBuf]) -> anyhow::Result<Exit> {
+    let parts = parts(ledgers, args.run_id)?;
     let rows = all_rows(&parts);
     let totals = phase_totals(&rows);
     let document = || {

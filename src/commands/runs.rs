@@ -1,5 +1,8 @@
 //! `status`, `report` and `history`: read the ledger, never call AWS, never create a ledger.
+//! Whether they read one ledger or several (the shards of one rollout, read as one by
+//! [`super::merged`]) is decided here, once: [`reading`].
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::clock::{SystemClock, rfc3339};
@@ -12,11 +15,23 @@ use crate::report::apply::{
 };
 use crate::report::{Output, OutputFormat};
 
-fn open(global: &Global) -> anyhow::Result<Ledger> {
-    open_path(&global.ledger)
+/// What a reading command reads.
+enum Reading<'a> {
+    /// One ledger.
+    One(&'a PathBuf),
+    /// `--ledger` given several times: the shards of one rollout, each with its own ledger.
+    Shards(&'a [PathBuf]),
 }
 
-pub(super) fn open_path(path: &std::path::Path) -> anyhow::Result<Ledger> {
+/// One ledger or several, for `status`, `report` and `history` alike.
+fn reading(global: &Global) -> Reading<'_> {
+    match global.ledgers.as_slice() {
+        [_, _, ..] => Reading::Shards(&global.ledgers),
+        _ => Reading::One(&global.ledger),
+    }
+}
+
+fn open(path: &Path) -> anyhow::Result<Ledger> {
     Ok(Ledger::open_read_only(path, Arc::new(SystemClock))?)
 }
 
@@ -38,10 +53,10 @@ fn pick(ledger: &Ledger, id: Option<i64>) -> anyhow::Result<RunRow> {
 
 pub fn status(args: &RunQuery) -> anyhow::Result<Exit> {
     let global = &args.global;
-    if global.ledgers.len() > 1 {
-        return super::merged::status(args);
-    }
-    let ledger = open(global)?;
+    let ledger = match reading(global) {
+        Reading::One(path) => open(path)?,
+        Reading::Shards(paths) => return super::merged::status(args, paths),
+    };
     let run = pick(&ledger, args.run_id)?;
     let rows = ledger.run_items(run.id)?;
     let holder = ledger.lock_holder()?;
@@ -165,10 +180,10 @@ pub fn status(args: &RunQuery) -> anyhow::Result<Exit> {
 }
 
 pub fn report(args: &ReportOptions) -> anyhow::Result<Exit> {
-    if args.global.ledgers.len() > 1 {
-        return super::merged::report(args);
-    }
-    let ledger = open(&args.global)?;
+    let ledger = match reading(&args.global) {
+        Reading::One(path) => open(path)?,
+        Reading::Shards(paths) => return super::merged::report(args, paths),
+    };
     let run = pick(&ledger, args.run_id)?;
     let rows = ledger.run_items(run.id)?;
     let output = &args.global.output;
@@ -240,11 +255,14 @@ fn plan_run_note(run: &RunRow, newest_apply: Option<&RunRow>) -> String {
 /// `history`: every run of the ledger, newest last; with `--ledger` given several times, every
 /// run of each, named with its ledger.
 pub fn history(global: &Global) -> anyhow::Result<Exit> {
-    let merged = global.ledgers.len() > 1;
+    let (paths, merged) = match reading(global) {
+        Reading::One(path) => (std::slice::from_ref(path), false),
+        Reading::Shards(paths) => (paths, true),
+    };
     let mut runs: Vec<(Option<String>, RunRow)> = Vec::new();
-    for path in &global.ledgers {
+    for path in paths {
         let name = merged.then(|| path.display().to_string());
-        let ledger = open_path(path)?;
+        let ledger = open(path)?;
         runs.extend(ledger.runs()?.into_iter().map(|r| (name.clone(), r)));
     }
     let document = || {
