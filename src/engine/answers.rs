@@ -34,7 +34,7 @@ fn failed_with(reason: Why, failure: (String, String)) -> ItemUpdate {
 }
 
 /// How the ledger records a Start's answer: only calls proven never sent spare the budget.
-pub(super) fn attempt_outcome(result: &Result<(), CallError>) -> AttemptOutcome {
+fn attempt_outcome(result: &Result<(), CallError>) -> AttemptOutcome {
     match result {
         Ok(()) => AttemptOutcome::Ok,
         Err(e) if !e.may_have_reached_service() => AttemptOutcome::NotSent {
@@ -74,7 +74,20 @@ impl RunState {
         }
     }
 
-    pub(super) fn started(
+    /// A Start's answer: what it leads to, then its attempt completed.
+    pub(super) fn start_answered(
+        &mut self,
+        i: usize,
+        result: Result<(), CallError>,
+        now: EpochMillis,
+        fx: &mut Vec<Effect>,
+    ) {
+        let outcome = attempt_outcome(&result);
+        self.started(i, result, now, fx);
+        fx.push(Effect::CompleteAttempt { item: i, outcome });
+    }
+
+    fn started(
         &mut self,
         i: usize,
         result: Result<(), CallError>,

@@ -238,9 +238,7 @@ impl RunState {
             }
             Event::StartAnswered { item, result } => {
                 self.start_done(item);
-                let outcome = super::answers::attempt_outcome(&result);
-                self.started(item, result, now, &mut fx);
-                fx.push(Effect::CompleteAttempt { item, outcome });
+                self.start_answered(item, result, now, &mut fx);
             }
             Event::Described {
                 item,
