@@ -19,7 +19,7 @@ use crate::clock::{EpochMillis, SystemClock};
 use crate::engine::{Config, NewItem, RunState, Track};
 use crate::error::{Exit, UsageError};
 use crate::input::Target;
-use crate::ledger::{Ledger, LockGuard, RunGuard, RunRow, SavedPlan};
+use crate::ledger::{Ledger, LockGuard, RunArgs, RunGuard, RunKind, RunOutcome, RunRow, SavedPlan};
 use crate::model::Interner;
 use crate::options::{ApplyOptions, Global, PlanSource, ResumeOptions, RunOptions};
 use crate::plan::{Action, Pace, Settings, Summary};
@@ -80,7 +80,7 @@ pub async fn apply(args: &ApplyOptions) -> anyhow::Result<Exit> {
         && let Some(then) = ledger
             .runs_of_plan(saved.id)?
             .first()
-            .and_then(|r| Place::of_run(&r.args))
+            .and_then(Place::of_run)
     {
         let what = format!("plan {}", saved.id);
         place.check(&then, &what, args.run.allow_endpoint_change)?;
@@ -117,16 +117,21 @@ fn saved_plan_to_apply(global: &Global, id: i64) -> anyhow::Result<SavedPlan> {
         .load_plan(id)?
         .ok_or_else(|| UsageError::new(format!("no plan {id} in {}", ledger.path().display())))?;
     let done = ledger.runs_of_plan(id)?.into_iter().rev().find(|r| {
-        r.kind == "apply"
-            && r.outcome
-                .as_deref()
-                .is_some_and(|o| !matches!(o, "interrupted" | "cancelled" | "abandoned"))
+        r.kind == RunKind::Apply
+            && r.outcome.as_ref().is_some_and(|o| {
+                !matches!(
+                    o,
+                    RunOutcome::Interrupted | RunOutcome::Cancelled | RunOutcome::Abandoned
+                )
+            })
     });
     if let Some(run) = done {
-        let outcome = run.outcome.as_deref().unwrap_or_default();
+        let outcome = run.outcome.as_ref().map_or("", RunOutcome::as_str);
         let when = run.ended_at.map(crate::clock::rfc3339).unwrap_or_default();
-        let next = match outcome {
-            "error" => format!("continue that run with `firehose-sse resume {}`", run.id),
+        let next = match run.outcome {
+            Some(RunOutcome::Error) => {
+                format!("continue that run with `firehose-sse resume {}`", run.id)
+            }
             _ => format!(
                 "make a new plan (`firehose-sse plan {}`), or apply the fleet file \
                  (`firehose-sse apply {} --yes`)",
@@ -217,17 +222,15 @@ async fn apply_locked(
 ) -> anyhow::Result<Exit> {
     let ledger = &session.ledger;
     let pace = args.run.pace.plan();
-    let run_args = serde_json::json!({
-        "command": "apply",
-        "fleet": args.source.fleet().map(super::fleet_name),
-        "plan": args.source.saved(),
-        "shard": args.shard.map(|s| s.to_string()),
-        "reserve": args.settings.reserve,
-        "cmk_limit": args.settings.cmk_limit,
-        "place": place,
-    })
-    .to_string();
-    let run = ledger.start_run("apply", None, &run_args)?;
+    let run_args = RunArgs::Apply {
+        fleet: args.source.fleet().map(super::fleet_name),
+        plan: args.source.saved(),
+        shard: args.shard.map(|s| s.to_string()),
+        reserve: args.settings.reserve,
+        cmk_limit: args.settings.cmk_limit,
+        place: place.document(),
+    };
+    let run = ledger.start_run(RunKind::Apply, None, &run_args)?;
     lock.set_run(run.id())?;
     session.accounts.set_run(run.id());
 
@@ -330,7 +333,7 @@ async fn apply_locked(
         }
         if !confirm("Do you want to perform these actions?")? {
             // As Terraform: declining is not a success a script could mistake for one.
-            run.finish("cancelled")?;
+            run.finish(RunOutcome::Cancelled)?;
             anyhow::bail!("apply cancelled: nothing was started");
         }
     } else if !global.quiet {
@@ -387,7 +390,7 @@ async fn resume_locked(
 ) -> anyhow::Result<Exit> {
     let ledger = &session.ledger;
     session.accounts.set_run(row.id);
-    if let Some(then) = Place::of_run(&row.args) {
+    if let Some(then) = Place::of_run(&row) {
         if then.endpoint == IN_PROCESS_SANDBOX {
             return Err(UsageError::new(format!(
                 "run {} ran against an in-process sandbox, which ended with its process: there \

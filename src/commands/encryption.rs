@@ -16,6 +16,8 @@ use crate::apply::feed::ToObserve;
 use crate::engine::{Notice, Phase, RunState};
 use crate::error::{Exit, UsageError};
 use crate::input::Target;
+use crate::ledger::{EncryptionArgs, RunArgs, RunKind, RunOutcome};
+use crate::options::aws_input::Operation;
 use crate::options::{EncryptionAction, EncryptionOptions};
 
 pub async fn encryption(opts: &EncryptionOptions) -> anyhow::Result<Exit> {
@@ -76,18 +78,20 @@ pub async fn encryption(opts: &EncryptionOptions) -> anyhow::Result<Exit> {
     let place = session.place().await;
     let held = take_lock(ledger)?;
     ledger.abandon_planless_runs()?;
-    let run_args = serde_json::json!({
-        "command": command,
-        "fleet": fleet,
-        "stream": request.name,
-        "region": region,
-        "reserve": opts.settings.reserve,
-        "cmk_limit": opts.settings.cmk_limit,
-        "no_wait": opts.no_wait,
-        "place": place,
-    })
-    .to_string();
-    let run = ledger.start_run("apply", None, &run_args)?;
+    let run_args = EncryptionArgs {
+        fleet: fleet.clone(),
+        stream: request.name.clone(),
+        region: region.clone(),
+        reserve: opts.settings.reserve,
+        cmk_limit: opts.settings.cmk_limit,
+        no_wait: opts.no_wait,
+        place: place.document(),
+    };
+    let run_args = match opts.operation {
+        Operation::Start => RunArgs::StartEncryption(run_args),
+        Operation::Stop => RunArgs::StopEncryption(run_args),
+    };
+    let run = ledger.start_run(RunKind::Apply, None, &run_args)?;
     held.set_run(run.id())?;
     let run_id = run.id();
     let to_observe = ToObserve {
@@ -145,7 +149,7 @@ pub async fn encryption(opts: &EncryptionOptions) -> anyhow::Result<Exit> {
     // Stopped by --no-wait once the call was accepted: a success, the run left open.
     let waiting = accepted && outcome.interrupted && outcome.aborted.is_none();
     let (exit, label) = if waiting {
-        (Exit::Ok, "interrupted")
+        (Exit::Ok, RunOutcome::Interrupted)
     } else {
         exit_for(&outcome)
     };

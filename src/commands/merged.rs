@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use crate::clock::{SystemClock, rfc3339};
 use crate::engine::Phase;
 use crate::error::{Exit, UsageError};
-use crate::ledger::{Ledger, RunItemRow, RunRow};
+use crate::ledger::{Ledger, RunItemRow, RunOutcome, RunRow};
 use crate::options::{ReportOptions, RunQuery};
 use crate::report::OutputFormat;
 use crate::report::apply::{
@@ -57,22 +57,29 @@ fn parts(ledgers: &[PathBuf], run_id: Option<i64>) -> anyhow::Result<Vec<Part>> 
 }
 
 /// The outcome of the whole from its parts': the one that needs attention most.
-fn overall(parts: &[Part]) -> Option<String> {
-    let rank = |o: Option<&str>| match o {
-        Some("error") => 0,
+fn overall(parts: &[Part]) -> Option<&RunOutcome> {
+    let rank = |o: Option<&RunOutcome>| match o {
+        Some(RunOutcome::Error) => 0,
         None => 1, // still running, or died
-        Some("interrupted") => 2,
-        Some("failed") => 3,
-        Some("deferred") => 4,
-        Some("converged") => 6,
+        Some(RunOutcome::Interrupted) => 2,
+        Some(RunOutcome::Failed) => 3,
+        Some(RunOutcome::Deferred) => 4,
+        Some(RunOutcome::Converged) => 6,
         Some(_) => 5,
     };
     parts
         .iter()
-        .map(|p| p.run.outcome.as_deref())
+        .map(|p| p.run.outcome.as_ref())
         .min_by_key(|o| rank(*o))
         .flatten()
-        .map(str::to_owned)
+}
+
+/// How a part's run ended, for the heading.
+fn ended(part: &Part) -> &str {
+    part.run
+        .outcome
+        .as_ref()
+        .map_or("not finished", RunOutcome::as_str)
 }
 
 fn runs_json(parts: &[Part]) -> Vec<Value> {
@@ -127,7 +134,7 @@ pub(super) fn report(args: &ReportOptions, ledgers: &[PathBuf]) -> anyhow::Resul
                 "{}: run {} ({})\n",
                 p.ledger.display(),
                 p.run.id,
-                p.run.outcome.as_deref().unwrap_or("not finished")
+                ended(p)
             ));
         }
         text
@@ -199,7 +206,7 @@ pub(super) fn status(args: &RunQuery, ledgers: &[PathBuf]) -> anyhow::Result<Exi
                 "  {}: run {} ({}), {} streams: {}\n",
                 p.ledger.display(),
                 p.run.id,
-                p.run.outcome.as_deref().unwrap_or("not finished"),
+                ended(p),
                 p.rows.len(),
                 phase_counts(&phase_totals(&p.rows))
             ));

@@ -16,7 +16,7 @@ use crate::clock::SystemClock;
 use crate::engine::Phase;
 use crate::error::{Exit, UsageError};
 use crate::input::Target;
-use crate::ledger::{Ledger, RunItemRow, RunRow};
+use crate::ledger::{Ledger, RunArgs, RunItemRow, RunKind, RunOutcome, RunRow};
 use crate::model::{KeyChoice, StreamId};
 use crate::options::RollbackOptions;
 use crate::plan::{Action, Item, Summary};
@@ -32,7 +32,7 @@ pub async fn rollback(args: &RollbackOptions) -> anyhow::Result<Exit> {
         let rows = ledger.run_items(of.id)?;
         (of, rows)
     };
-    if let Some(then) = Place::of_run(&of.args)
+    if let Some(then) = Place::of_run(&of)
         && then.endpoint == IN_PROCESS_SANDBOX
     {
         return Err(UsageError::new(format!(
@@ -52,7 +52,7 @@ pub async fn rollback(args: &RollbackOptions) -> anyhow::Result<Exit> {
     .await?;
     let ledger = &session.ledger;
     let mut place = session.place().await;
-    if let Some(then) = Place::of_run(&of.args) {
+    if let Some(then) = Place::of_run(&of) {
         let what = format!("run {}", of.id);
         place.check(&then, &what, args.run.allow_endpoint_change)?;
         Place::adopt_roles(&then, &session).await?;
@@ -67,16 +67,18 @@ pub async fn rollback(args: &RollbackOptions) -> anyhow::Result<Exit> {
         ledger.abandon_planless_runs()?;
         Some(lock)
     };
-    let run_args = serde_json::json!({
-        "command": "rollback",
-        "rollback_of": of.id,
-        "dry_run": args.dry_run,
-        "reserve": args.settings.reserve,
-        "cmk_limit": args.settings.cmk_limit,
-        "place": place,
-    })
-    .to_string();
-    let kind = if args.dry_run { "plan" } else { "rollback" };
+    let run_args = RunArgs::Rollback {
+        rollback_of: of.id,
+        dry_run: args.dry_run,
+        reserve: args.settings.reserve,
+        cmk_limit: args.settings.cmk_limit,
+        place: place.document(),
+    };
+    let kind = if args.dry_run {
+        RunKind::Plan
+    } else {
+        RunKind::Rollback
+    };
     let run = ledger.start_run(kind, None, &run_args)?;
     session.accounts.set_run(run.id());
     if let Some(lock) = &lock {
@@ -133,7 +135,7 @@ pub async fn rollback(args: &RollbackOptions) -> anyhow::Result<Exit> {
         next: Some(format!("firehose-sse rollback {}", of.id)),
     };
     if args.dry_run {
-        run.finish("planned")?;
+        run.finish(RunOutcome::Planned)?;
         global.output.print(
             "Rollback",
             || json(&view),
@@ -149,7 +151,7 @@ pub async fn rollback(args: &RollbackOptions) -> anyhow::Result<Exit> {
             table_text(&PlanView { next: None, ..view }, session.color)
         );
         if !confirm(&format!("Do you want to roll back run {} as shown?", of.id))? {
-            run.finish("cancelled")?;
+            run.finish(RunOutcome::Cancelled)?;
             anyhow::bail!("rollback cancelled: nothing was sent");
         }
     } else if !global.quiet {
@@ -182,7 +184,7 @@ fn run_to_roll_back(ledger: &Ledger, id: Option<i64>) -> anyhow::Result<RunRow> 
     let runs = ledger.runs()?;
     let run = match id {
         Some(id) => runs.into_iter().find(|r| r.id == id),
-        None => runs.into_iter().find(|r| r.kind == "apply"),
+        None => runs.into_iter().find(|r| r.kind == RunKind::Apply),
     };
     let run = run.ok_or_else(|| {
         UsageError::new(match id {

@@ -9,7 +9,7 @@ use super::Session;
 use crate::apply::{Dispatcher, Feed};
 use crate::engine::{Config, NewItem, Notice, Outcome, Phase, RunState};
 use crate::error::Exit;
-use crate::ledger::{Ledger, LockGuard, StaleAfter, lock};
+use crate::ledger::{Ledger, LockGuard, RunOutcome, StaleAfter, lock};
 use crate::options::{Global, RunOptions};
 use crate::plan::{Pace, Settings};
 use crate::report::plan::summary_line;
@@ -82,17 +82,17 @@ pub(super) fn finish_feed(
     Ok(())
 }
 
-/// The exit code of a run's outcome, and the label its run row gets.
-pub(super) fn exit_for(outcome: &Outcome) -> (Exit, &'static str) {
+/// The exit code of a run's outcome, and the outcome its run row gets.
+pub(super) fn exit_for(outcome: &Outcome) -> (Exit, RunOutcome) {
     if outcome.aborted.is_some() {
-        (Exit::Runtime, "error")
+        (Exit::Runtime, RunOutcome::Error)
     } else if outcome.interrupted {
-        (Exit::Interrupted, "interrupted")
+        (Exit::Interrupted, RunOutcome::Interrupted)
     } else if outcome.count(Phase::Failed) > 0 {
-        (Exit::Failed, "failed")
+        (Exit::Failed, RunOutcome::Failed)
     } else if outcome.count(Phase::Deferred) > 0 {
-        (Exit::Deferred, "deferred")
+        (Exit::Deferred, RunOutcome::Deferred)
     } else {
-        (Exit::Ok, "converged")
+        (Exit::Ok, RunOutcome::Converged)
     }
 }

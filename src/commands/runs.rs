@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::clock::{SystemClock, rfc3339};
 use crate::engine::Phase;
 use crate::error::{Exit, UsageError};
-use crate::ledger::{Ledger, RunRow};
+use crate::ledger::{Ledger, RunKind, RunRow};
 use crate::options::{Global, ReportOptions, RunQuery};
 use crate::report::apply::{
     ReportFormat, next_deferred_slot, report_csv, report_json, report_markdown, report_table,
@@ -159,7 +159,7 @@ pub fn status(args: &RunQuery) -> anyhow::Result<Exit> {
         if let Some(slot) = next_slot {
             line(format!("Next deferred slot: {}", rfc3339(slot)));
         }
-        let unfinished = run.outcome.is_none() || run.outcome.as_deref() == Some("interrupted");
+        let unfinished = run.unfinished();
         match running {
             Some(h) if unfinished && h.run_id == Some(run.id) => line(format!(
                 "Running now (pid {} on {}): follow it with `firehose-sse status {}`",
@@ -188,7 +188,7 @@ pub fn report(args: &ReportOptions) -> anyhow::Result<Exit> {
     let rows = ledger.run_items(run.id)?;
     let output = &args.global.output;
     let mut note = None;
-    if run.kind == "plan" {
+    if run.kind == RunKind::Plan {
         // A plan run starts nothing: there are no per-stream outcomes to show.
         let text = plan_run_note(&run, ledger.runs()?.iter().find(|r| r.carries_out()));
         match args.format {
@@ -292,10 +292,10 @@ pub fn history(global: &Global) -> anyhow::Result<Exit> {
         let mut table = crate::report::table(merged.then_some("ledger").into_iter().chain(columns));
         for (ledger, r) in &runs {
             // A rollback run, or the plan of a rollback's dry run.
-            let kind = match (r.rollback_of(), r.kind.as_str()) {
-                (Some(of), "rollback") => format!("rollback of run {of}"),
+            let kind = match (r.rollback_of(), &r.kind) {
+                (Some(of), RunKind::Rollback) => format!("rollback of run {of}"),
                 (Some(of), _) => format!("{}: rollback of run {of}", r.kind),
-                (None, _) => r.kind.clone(),
+                (None, _) => r.kind.to_string(),
             };
             let cells = [
                 r.id.to_string(),
@@ -304,8 +304,8 @@ pub fn history(global: &Global) -> anyhow::Result<Exit> {
                 rfc3339(r.started_at),
                 r.ended_at.map_or("-".into(), rfc3339),
                 r.outcome
-                    .clone()
-                    .unwrap_or_else(|| "running or interrupted".into()),
+                    .as_ref()
+                    .map_or_else(|| "running or interrupted".into(), ToString::to_string),
             ];
             table.add_row(ledger.iter().cloned().chain(cells).collect::<Vec<_>>());
         }

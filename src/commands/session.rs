@@ -14,7 +14,7 @@ use crate::clock::SystemClock;
 use crate::cloud::Accounts;
 use crate::error::UsageError;
 use crate::input::Target;
-use crate::ledger::Ledger;
+use crate::ledger::{Ledger, RunRow};
 use crate::options::{Global, PaceOptions, SandboxOptions};
 use crate::pace::Pacer;
 use crate::report::progress::Mode;
@@ -46,9 +46,13 @@ pub const IN_PROCESS_SANDBOX: &str = "in-process sandbox";
 
 impl Place {
     /// Read back from a run's recorded arguments; `None` for runs recorded before places were.
-    pub fn of_run(args: &str) -> Option<Place> {
-        let doc: serde_json::Value = serde_json::from_str(args).ok()?;
-        serde_json::from_value(doc.get("place")?.clone()).ok()
+    pub fn of_run(run: &RunRow) -> Option<Place> {
+        serde_json::from_value(run.arguments().place()?.clone()).ok()
+    }
+
+    /// As a run's arguments record it.
+    pub fn document(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("a place is plain JSON")
     }
 
     /// Takes up the roles `then` reached other accounts with, unless roles were given now.

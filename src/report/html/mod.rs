@@ -177,7 +177,7 @@ fn header(html: &mut String, input: &Input) {
         html,
         "<header>\n<h1>Encryption rollout: run {}</h1>\n<p class=\"meta\">{} run{} · started {} · {} · {} streams · report made {}</p>",
         run.id,
-        escape(&run.kind),
+        escape(run.kind.as_str()),
         run.plan_id
             .map_or(String::new(), |p| format!(" of plan {p}")),
         rfc3339(run.started_at),
@@ -186,7 +186,7 @@ fn header(html: &mut String, input: &Input) {
                 "ended {} after {} ({})",
                 rfc3339(end),
                 super::human_duration(end - run.started_at),
-                escape(outcome)
+                escape(outcome.as_str())
             ),
             _ => "not finished".to_owned(),
         },
