@@ -25,6 +25,7 @@ pub(super) fn config(run: &RunOptions, settings: Settings) -> Config {
         max_attempts: run.max_attempts,
         first_poll: run.first_poll,
         key_retry: std::time::Duration::from_secs(30),
+        no_wait: false,
     }
 }
 

@@ -116,6 +116,11 @@ impl RunState {
         match result {
             Ok(()) => {
                 fx.push(paced(false));
+                if self.config.no_wait {
+                    // Accepted: as the AWS CLI returns now, the stream is not followed.
+                    self.set_phase(i, Phase::Polling, fx);
+                    return self.leave(i);
+                }
                 let delay = self.schedule.first_delay();
                 let live = &mut self.live[i];
                 live.set_started(Some(now));

@@ -5,6 +5,7 @@
 mod answers;
 mod credentials;
 mod gates;
+mod no_wait;
 mod run;
 mod stop;
 
@@ -39,6 +40,7 @@ fn config() -> Config {
         max_attempts: 3,
         first_poll: Duration::from_secs(5),
         key_retry: Duration::from_secs(30),
+        no_wait: false,
     }
 }
 
