@@ -6,13 +6,9 @@
 //! like `apply` — then carried out by the same engine as its own run, linked to RUN and
 //! resumable like any.
 
-use std::sync::Arc;
-
-use super::apply::{confirm, run_engine};
-use super::running::{config, take_lock};
+use super::running::{Run, carry_out, config, confirm, exit_code, take_lock};
 use super::session::IN_PROCESS_SANDBOX;
 use super::{LedgerMode, Place, Session};
-use crate::clock::SystemClock;
 use crate::engine::Phase;
 use crate::error::{Exit, UsageError};
 use crate::input::Target;
@@ -25,13 +21,10 @@ use crate::survey::{FleetSurvey, survey_fleet};
 
 pub async fn rollback(args: &RollbackOptions) -> anyhow::Result<Exit> {
     let global = &args.global;
-    // The run to roll back, read before anything is written.
-    let (of, rows) = {
-        let ledger = Ledger::open_existing(&global.ledger, Arc::new(SystemClock))?;
-        let of = run_to_roll_back(&ledger, args.run_id)?;
-        let rows = ledger.run_items(of.id)?;
-        (of, rows)
-    };
+    // The run to roll back, read before anything is written (in the ledger the session keeps).
+    let ledger = Session::open_ledger(global, LedgerMode::Existing)?;
+    let of = run_to_roll_back(&ledger, args.run_id)?;
+    let rows = ledger.run_items(of.id)?;
     if let Some(then) = Place::of_run(&of)
         && then.endpoint == IN_PROCESS_SANDBOX
     {
@@ -42,12 +35,12 @@ pub async fn rollback(args: &RollbackOptions) -> anyhow::Result<Exit> {
         ))
         .into());
     }
-    let session = Session::open(
+    let session = Session::open_on(
+        ledger,
         global,
         &args.run.pace,
         args.run.sandbox.as_ref(),
         None,
-        LedgerMode::Existing,
     )
     .await?;
     let ledger = &session.ledger;
@@ -163,15 +156,14 @@ pub async fn rollback(args: &RollbackOptions) -> anyhow::Result<Exit> {
         );
     }
     let items = crate::apply::items_of_plan(ledger, run.id(), items)?;
-    let exit = run_engine(
-        global,
-        &session,
-        run,
+    let run = Run {
+        row: run,
         items,
-        config(&args.run, args.settings),
-        None,
-    )
-    .await?;
+        feed: None,
+        config: config(&args.run, args.settings),
+        title: "Apply",
+    };
+    let exit = exit_code(&carry_out(global, &session, run).await?);
     if let Some(lock) = lock {
         lock.release()?;
     }

@@ -144,6 +144,49 @@ impl Session {
         fleet: Option<(&Path, &[Target])>,
         mode: LedgerMode,
     ) -> anyhow::Result<Session> {
+        // Flags are checked (endpoint, CA bundle) before the ledger is touched.
+        let connection = Connection::open(global, sandbox, fleet).await?;
+        let ledger = Session::open_ledger(global, mode)?;
+        Ok(connection.with(ledger, global, pace))
+    }
+
+    /// As [`Session::open`], on the ledger a command opened first to read what it was asked
+    /// to take up (a saved plan, a run to roll back) before anything else: the command opens
+    /// its ledger once.
+    pub async fn open_on(
+        ledger: Ledger,
+        global: &Global,
+        pace: &PaceOptions,
+        sandbox: Option<&SandboxOptions>,
+        fleet: Option<(&Path, &[Target])>,
+    ) -> anyhow::Result<Session> {
+        let connection = Connection::open(global, sandbox, fleet).await?;
+        Ok(connection.with(ledger, global, pace))
+    }
+
+    /// The ledger, as a command takes it.
+    pub fn open_ledger(global: &Global, mode: LedgerMode) -> anyhow::Result<Ledger> {
+        let clock = Arc::new(SystemClock);
+        Ok(match mode {
+            LedgerMode::Create => Ledger::open(&global.ledger, clock)?,
+            LedgerMode::Existing => Ledger::open_existing(&global.ledger, clock)?,
+        })
+    }
+}
+
+/// A session before its ledger: where the calls go and the clients that make them.
+struct Connection {
+    sandbox: Option<Sandbox>,
+    endpoint: String,
+    accounts: Arc<Accounts>,
+}
+
+impl Connection {
+    async fn open(
+        global: &Global,
+        sandbox: Option<&SandboxOptions>,
+        fleet: Option<(&Path, &[Target])>,
+    ) -> anyhow::Result<Connection> {
         let mut options = global.connect.clone();
         let mut endpoint = endpoint_of(&options);
         let sandbox = match sandbox {
@@ -162,7 +205,6 @@ impl Session {
                 Some(sb)
             }
         };
-        // Flags are checked (endpoint, CA bundle) before the ledger is touched.
         let sdk = crate::aws::sdk_config(&options).await?;
         let accounts = Arc::new(Accounts::new(
             sdk,
@@ -180,20 +222,24 @@ impl Session {
                 )
             })?;
         }
-        let ledger = match mode {
-            LedgerMode::Create => Ledger::open(&global.ledger, Arc::new(SystemClock))?,
-            LedgerMode::Existing => Ledger::open_existing(&global.ledger, Arc::new(SystemClock))?,
-        };
-        Ok(Session {
+        Ok(Connection {
             sandbox,
             endpoint,
             accounts,
+        })
+    }
+
+    fn with(self, ledger: Ledger, global: &Global, pace: &PaceOptions) -> Session {
+        Session {
+            sandbox: self.sandbox,
+            endpoint: self.endpoint,
+            accounts: self.accounts,
             pacer: Arc::new(Pacer::new(pace.rates())),
             ledger,
             progress: global.progress,
             color: global.color,
             concurrency: pace.concurrency,
-        })
+        }
     }
 }
 
