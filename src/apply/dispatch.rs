@@ -366,8 +366,11 @@ impl<'l> Dispatcher<'l> {
                     io.attempts.insert(item, attempt);
                 }
                 Effect::MarkBudgetFull { item } => {
-                    let attempt = io.attempts[&item];
-                    self.ledger.mark_budget_full(attempt)?;
+                    let attempt = io
+                        .attempts
+                        .get(&item)
+                        .expect("a refusal for the budget answers a Start with its attempt");
+                    self.ledger.mark_budget_full(*attempt)?;
                 }
                 Effect::CompleteAttempt { item, outcome } => {
                     let attempt = io
