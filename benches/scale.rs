@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use firehose_sse::clock::{Clock, DAY, EpochMillis, HOUR, SystemClock};
 use firehose_sse::engine::Phase;
 use firehose_sse::input::Target;
-use firehose_sse::ledger::Ledger;
+use firehose_sse::ledger::{Ledger, RunArgs, RunKind, RunOutcome};
 use firehose_sse::model::{
     EncStatus, Encryption, KeyChoice, KeyObservation, KmsKeyArn, SourceType, StreamId,
     StreamObservation, StreamStatus,
@@ -338,7 +338,10 @@ fn bench_ledger(args: &Args, items: &[Item], now: EpochMillis) -> serde_json::Va
 
     // The newest apply run: the planned fleet, every stream done.
     let begun = Instant::now();
-    let run = ledger.start_run("apply", None, "{}").expect("run");
+    let run_args = RunArgs::Unknown(json!({}));
+    let run = ledger
+        .start_run(RunKind::Apply, None, &run_args)
+        .expect("run");
     let rows: Vec<(Item, Phase, Option<KeyChoice>)> = items
         .iter()
         .map(|item| {
@@ -355,7 +358,7 @@ fn bench_ledger(args: &Args, items: &[Item], now: EpochMillis) -> serde_json::Va
         })
         .collect();
     ledger.insert_run_items(run.id(), &rows).expect("run items");
-    run.finish("deferred").expect("end run");
+    run.finish(RunOutcome::Deferred).expect("end run");
     let run_insert = begun.elapsed();
 
     // Budget queries for random streams, as the dispatcher makes one before every Start.

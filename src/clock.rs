@@ -54,12 +54,18 @@ impl Clock for ManualClock {
 }
 
 /// RFC 3339 in UTC with second precision, e.g. `2026-11-26T20:24:17Z`.
+/// Outside what RFC 3339 writes here (before 1970, after 9999), the number itself.
 pub fn rfc3339(at: EpochMillis) -> String {
-    use aws_smithy_types::DateTime;
-    use aws_smithy_types::date_time::Format;
-    DateTime::from_secs(at.div_euclid(SECOND))
-        .fmt(Format::DateTime)
-        .unwrap_or_else(|_| at.to_string())
+    use std::fmt::Write as _;
+    let Ok(secs) = u64::try_from(at.div_euclid(SECOND)) else {
+        return at.to_string();
+    };
+    let time = UNIX_EPOCH + std::time::Duration::from_secs(secs);
+    let mut text = String::new();
+    match write!(text, "{}", humantime::format_rfc3339_seconds(time)) {
+        Ok(()) => text,
+        Err(_) => at.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -70,6 +76,9 @@ mod tests {
     fn formats_rfc3339() {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_795_724_657_999), "2026-11-26T20:24:17Z");
+        assert_eq!(rfc3339(253_402_300_799_000), "9999-12-31T23:59:59Z");
+        assert_eq!(rfc3339(253_402_300_800_000), "253402300800000");
+        assert_eq!(rfc3339(-1), "-1");
     }
 
     #[test]

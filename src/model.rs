@@ -6,6 +6,10 @@ use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 
+pub mod call;
+
+pub use call::{AttemptOutcome, CallError, Operation};
+
 /// The KMS key type of a Firehose encryption configuration (`KeyType` in the API), or — as a
 /// fleet file's target only — `NONE`: encryption off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -11,34 +11,7 @@ use std::time::Duration;
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-/// The control-plane operations we pace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Operation {
-    Describe,
-    List,
-    DescribeKey,
-    Start,
-    Stop,
-    /// The producer check's reads (IAM, and KMS GetKeyPolicy), on a pacer of their own.
-    IamRead,
-}
-
-impl Operation {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Operation::Describe => "DescribeDeliveryStream",
-            Operation::List => "ListDeliveryStreams",
-            Operation::DescribeKey => "DescribeKey",
-            Operation::Start => "StartDeliveryStreamEncryption",
-            Operation::Stop => "StopDeliveryStreamEncryption",
-            Operation::IamRead => "IAM",
-        }
-    }
-
-    fn is_write(self) -> bool {
-        matches!(self, Operation::Start | Operation::Stop)
-    }
-}
+pub use crate::model::Operation;
 
 /// What a token is drawn for. `op` is `None` when all operations share one quota.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

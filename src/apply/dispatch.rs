@@ -20,8 +20,8 @@ use super::Feed;
 use super::turn::Turn;
 use crate::clock::{Clock, EpochMillis};
 use crate::cloud::{Accounts, CallError};
-use crate::engine::{Effect, Event, NewItem, Notice, Outcome, RunState, Snapshot, Why};
-use crate::ledger::{AttemptOutcome, Ledger, LedgerError, Op};
+use crate::engine::{Abort, Effect, Event, NewItem, Notice, Outcome, RunState, Snapshot, Why};
+use crate::ledger::{Ledger, LedgerError, Op};
 use crate::model::StreamObservation;
 use crate::observe::Observed;
 use crate::pace::{Operation, Pacer};
@@ -98,10 +98,8 @@ struct Io<'l> {
     tx: mpsc::UnboundedSender<Msg>,
     /// The turn under way: its transaction and the Starts it holds.
     turn: Option<Turn<'l>>,
-    /// The attempt row of each Start in flight.
+    /// The attempt row of each Start in flight, until the engine completes it.
     attempts: HashMap<usize, i64>,
-    /// The attempt just answered, for a `MarkBudgetFull` that follows.
-    answered: Option<(usize, i64)>,
 }
 
 impl<'l> Dispatcher<'l> {
@@ -120,7 +118,6 @@ impl<'l> Dispatcher<'l> {
             tx,
             turn: None,
             attempts: HashMap::new(),
-            answered: None,
         };
         let mut heartbeat = tokio::time::interval(Duration::from_millis(
             crate::ledger::lock::HEARTBEAT_EVERY as u64,
@@ -213,8 +210,7 @@ impl<'l> Dispatcher<'l> {
             Wake::Heartbeat => {
                 let (pid, host) = &self.lock_owner;
                 if !self.ledger.heartbeat_lock(*pid, host)? {
-                    let why = "the apply lock was taken over by another process; stopped to keep one writer";
-                    self.event(state, io, Event::Abort(why.into()))?;
+                    self.event(state, io, Event::Abort(Abort::LockLost))?;
                 }
             }
         }
@@ -253,7 +249,8 @@ impl<'l> Dispatcher<'l> {
         let decided = match observed.result {
             Ok(observation) => feed.accept(self.ledger, self.run_id, observed.seq, observation)?,
             Err(e) => {
-                self.event(state, io, Event::Abort(e.to_string()))?;
+                let abort = Abort::ObservationFailed(e.to_string());
+                self.event(state, io, Event::Abort(abort))?;
                 super::feed::Decided::default()
             }
         };
@@ -293,16 +290,7 @@ impl<'l> Dispatcher<'l> {
                 self.event(state, io, Event::StartWithheld { item, why, details })
             }
             Msg::Started { item, result } => {
-                let attempt = io
-                    .attempts
-                    .remove(&item)
-                    .expect("an answered Start has its attempt");
-                self.ledger
-                    .complete_attempt(attempt, &attempt_outcome(&result))?;
-                io.answered = Some((item, attempt));
-                let result = self.event(state, io, Event::StartAnswered { item, result });
-                io.answered = None;
-                result
+                self.event(state, io, Event::StartAnswered { item, result })
             }
             Msg::Described {
                 item,
@@ -378,11 +366,18 @@ impl<'l> Dispatcher<'l> {
                     io.attempts.insert(item, attempt);
                 }
                 Effect::MarkBudgetFull { item } => {
-                    if let Some((answered, attempt)) = io.answered
-                        && answered == item
-                    {
-                        self.ledger.mark_budget_full(attempt)?;
-                    }
+                    let attempt = io
+                        .attempts
+                        .get(&item)
+                        .expect("a refusal for the budget answers a Start with its attempt");
+                    self.ledger.mark_budget_full(*attempt)?;
+                }
+                Effect::CompleteAttempt { item, outcome } => {
+                    let attempt = io
+                        .attempts
+                        .remove(&item)
+                        .expect("an answered Start has its attempt");
+                    self.ledger.complete_attempt(attempt, &outcome)?;
                 }
                 Effect::Update { item, update } => {
                     let seq = state.track(item).seq;
@@ -496,23 +491,6 @@ impl Io<'_> {
             Some(turn) => turn.commit().map(|_| ()),
             None => Ok(()),
         }
-    }
-}
-
-/// How the ledger records a Start's answer: only calls proven never sent spare the budget.
-fn attempt_outcome(result: &Result<(), CallError>) -> AttemptOutcome {
-    match result {
-        Ok(()) => AttemptOutcome::Ok,
-        Err(e) if !e.may_have_reached_service() => AttemptOutcome::NotSent {
-            message: e.message(),
-        },
-        Err(e @ CallError::Unknown(_)) => AttemptOutcome::Unknown {
-            message: e.message(),
-        },
-        Err(e) => AttemptOutcome::Rejected {
-            code: e.code().to_owned(),
-            message: e.message(),
-        },
     }
 }
 

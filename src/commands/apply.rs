@@ -1,78 +1,49 @@
 //! `apply` and `resume`: wiring only. Take the lock, find or make the plan (observing the
-//! fleet, or loading a saved plan), show it and confirm, then hand the items to the engine's
-//! dispatcher with a reporter and the signals, and record how the run ended. The lock and the
-//! run are guards: whatever way this returns, the lock is released and the run's outcome is
-//! recorded (`error` unless it ended otherwise; a kill -9 leaves it open, to resume).
+//! fleet, or loading a saved plan), show it and confirm, then hand the run to
+//! [`super::running`], which carries it out and records how it ended. The lock and the run are
+//! guards: whatever way this returns, the lock is released and the run's outcome is recorded
+//! (`error` unless it ended otherwise; a kill -9 leaves it open, to resume).
 
-use std::io::{BufRead as _, Write as _};
+use std::path::Path;
 
-use std::sync::Arc;
-
-use tokio::sync::mpsc;
-
-use super::running::{config, dispatch, exit_for, finish_feed, stop_on_signals, take_lock};
+use super::running::{Run, carry_out, config, confirm, exit_code, take_lock};
 use super::session::IN_PROCESS_SANDBOX;
 use super::{LedgerMode, Place, Session, read_fleet};
 use crate::apply::feed::ToObserve;
 use crate::apply::{self, Feed};
-use crate::clock::{EpochMillis, SystemClock};
-use crate::engine::{Config, NewItem, RunState, Track};
+use crate::clock::EpochMillis;
+use crate::engine::Track;
 use crate::error::{Exit, UsageError};
 use crate::input::Target;
-use crate::ledger::{Ledger, LockGuard, RunGuard, RunRow, SavedPlan};
+use crate::ledger::{Ledger, LockGuard, RunArgs, RunKind, RunOutcome, RunRow, SavedPlan};
 use crate::model::Interner;
 use crate::options::{ApplyOptions, Global, PlanSource, ResumeOptions, RunOptions};
-use crate::plan::{Action, Pace, Settings, Summary};
+use crate::plan::{Action, Settings, Summary};
 use crate::report::plan::{PlanView, summary_line, table_text};
 use crate::survey::{FleetSurvey, survey_fleet};
 
-/// Asks on the terminal; only `yes` proceeds.
-pub(super) fn confirm(question: &str) -> std::io::Result<bool> {
-    eprint!("{question} Only 'yes' will be accepted: ");
-    std::io::stderr().flush()?;
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer)?;
-    Ok(answer.trim() == "yes")
-}
-
 pub async fn apply(args: &ApplyOptions) -> anyhow::Result<Exit> {
     let global = &args.global;
+    let (pace, sandbox) = (&args.run.pace, args.run.sandbox.as_ref());
     // What to carry out, checked before anything is written: a fleet file, or a saved plan
-    // that exists and was not carried out already.
-    let (targets, saved) = match &args.source {
-        PlanSource::Fleet { path, region } => (
-            Some(read_fleet(&global.connect, region.as_deref(), path).await?),
-            None,
-        ),
-        PlanSource::Saved { id, .. } => (None, Some(saved_plan_to_apply(global, *id)?)),
-    };
-    // An in-process sandbox for a saved plan is seeded as it was when the plan was made.
-    let plan_fleet = saved.as_ref().map(|p| {
-        let targets: Vec<Target> = p.items.iter().map(|i| i.target.clone()).collect();
-        (std::path::PathBuf::from(&p.fleet), targets)
-    });
-    let fleet = match (&args.source, &plan_fleet) {
-        (PlanSource::Fleet { path, .. }, _) => Some(path.as_path()).zip(targets.as_deref()),
-        (PlanSource::Saved { .. }, Some((path, targets))) => Some((path.as_path(), &targets[..])),
-        _ => None,
-    };
-    let mode = match &args.source {
-        PlanSource::Fleet { .. } => LedgerMode::Create,
-        PlanSource::Saved { .. } => LedgerMode::Existing,
-    };
-    let session = Session::open(
-        global,
-        &args.run.pace,
-        args.run.sandbox.as_ref(),
-        fleet,
-        mode,
-    )
-    .await?;
-    let targets = match targets {
-        Some(targets) => {
-            Some(super::keep_shard(&session, targets, args.shard, global.quiet).await?)
+    // that exists and was not carried out already (read in the ledger the session keeps).
+    let (session, targets, saved) = match &args.source {
+        PlanSource::Fleet { path, region } => {
+            let targets = read_fleet(&global.connect, region.as_deref(), path).await?;
+            let fleet = Some((path.as_path(), &targets[..]));
+            let session = Session::open(global, pace, sandbox, fleet, LedgerMode::Create).await?;
+            let targets = super::keep_shard(&session, targets, args.shard, global.quiet).await?;
+            (session, Some(targets), None)
         }
-        None => None,
+        PlanSource::Saved { id, .. } => {
+            let ledger = Session::open_ledger(global, LedgerMode::Existing)?;
+            let saved = saved_plan_to_apply(&ledger, *id)?;
+            // An in-process sandbox is seeded as it was when the plan was made.
+            let targets: Vec<Target> = saved.items.iter().map(|i| i.target.clone()).collect();
+            let fleet = Some((Path::new(&saved.fleet), &targets[..]));
+            let session = Session::open_on(ledger, global, pace, sandbox, fleet).await?;
+            (session, None, Some(saved))
+        }
     };
     let ledger = &session.ledger;
     let mut place = session.place().await;
@@ -80,7 +51,7 @@ pub async fn apply(args: &ApplyOptions) -> anyhow::Result<Exit> {
         && let Some(then) = ledger
             .runs_of_plan(saved.id)?
             .first()
-            .and_then(|r| Place::of_run(&r.args))
+            .and_then(Place::of_run)
     {
         let what = format!("plan {}", saved.id);
         place.check(&then, &what, args.run.allow_endpoint_change)?;
@@ -111,22 +82,26 @@ pub async fn apply(args: &ApplyOptions) -> anyhow::Result<Exit> {
 /// A saved plan to carry out: it must exist, and must not have been carried out already — a
 /// plan is a snapshot of what needed doing then, and applying it again would Start every
 /// stream again (Terraform calls such a plan stale). Reads the ledger only.
-fn saved_plan_to_apply(global: &Global, id: i64) -> anyhow::Result<SavedPlan> {
-    let ledger = Ledger::open_existing(&global.ledger, Arc::new(SystemClock))?;
+fn saved_plan_to_apply(ledger: &Ledger, id: i64) -> anyhow::Result<SavedPlan> {
     let saved = ledger
         .load_plan(id)?
         .ok_or_else(|| UsageError::new(format!("no plan {id} in {}", ledger.path().display())))?;
     let done = ledger.runs_of_plan(id)?.into_iter().rev().find(|r| {
-        r.kind == "apply"
-            && r.outcome
-                .as_deref()
-                .is_some_and(|o| !matches!(o, "interrupted" | "cancelled" | "abandoned"))
+        r.kind == RunKind::Apply
+            && r.outcome.as_ref().is_some_and(|o| {
+                !matches!(
+                    o,
+                    RunOutcome::Interrupted | RunOutcome::Cancelled | RunOutcome::Abandoned
+                )
+            })
     });
     if let Some(run) = done {
-        let outcome = run.outcome.as_deref().unwrap_or_default();
+        let outcome = run.outcome.as_ref().map_or("", RunOutcome::as_str);
         let when = run.ended_at.map(crate::clock::rfc3339).unwrap_or_default();
-        let next = match outcome {
-            "error" => format!("continue that run with `firehose-sse resume {}`", run.id),
+        let next = match run.outcome {
+            Some(RunOutcome::Error) => {
+                format!("continue that run with `firehose-sse resume {}`", run.id)
+            }
             _ => format!(
                 "make a new plan (`firehose-sse plan {}`), or apply the fleet file \
                  (`firehose-sse apply {} --yes`)",
@@ -217,17 +192,15 @@ async fn apply_locked(
 ) -> anyhow::Result<Exit> {
     let ledger = &session.ledger;
     let pace = args.run.pace.plan();
-    let run_args = serde_json::json!({
-        "command": "apply",
-        "fleet": args.source.fleet().map(super::fleet_name),
-        "plan": args.source.saved(),
-        "shard": args.shard.map(|s| s.to_string()),
-        "reserve": args.settings.reserve,
-        "cmk_limit": args.settings.cmk_limit,
-        "place": place,
-    })
-    .to_string();
-    let run = ledger.start_run("apply", None, &run_args)?;
+    let run_args = RunArgs::Apply {
+        fleet: args.source.fleet().map(super::fleet_name),
+        plan: args.source.saved(),
+        shard: args.shard.map(|s| s.to_string()),
+        reserve: args.settings.reserve,
+        cmk_limit: args.settings.cmk_limit,
+        place: place.document(),
+    };
+    let run = ledger.start_run(RunKind::Apply, None, &run_args)?;
     lock.set_run(run.id())?;
     session.accounts.set_run(run.id());
 
@@ -279,8 +252,14 @@ async fn apply_locked(
                 feed.plan_id
             );
         }
-        let config = config(&args.run, settings);
-        return run_engine(global, session, run, first, config, Some((feed, pace))).await;
+        let run = Run {
+            row: run,
+            items: first,
+            feed: Some((feed, pace)),
+            config: config(&args.run, settings),
+            title: "Apply",
+        };
+        return Ok(exit_code(&carry_out(global, session, run).await?));
     }
     // Otherwise the whole plan is made (or loaded) first, shown, and confirmed.
     let (view, items) = match plan {
@@ -331,15 +310,21 @@ async fn apply_locked(
         }
         if !confirm("Do you want to perform these actions?")? {
             // As Terraform: declining is not a success a script could mistake for one.
-            run.finish("cancelled")?;
+            run.finish(RunOutcome::Cancelled)?;
             anyhow::bail!("apply cancelled: nothing was started");
         }
     } else if !global.quiet {
         eprintln!("Plan {plan_id}: {}", summary_line(&summary));
     }
     let items = apply::items_of_plan(ledger, run.id(), items)?;
-    let config = config(&args.run, settings);
-    run_engine(global, session, run, items, config, None).await
+    let run = Run {
+        row: run,
+        items,
+        feed: None,
+        config: config(&args.run, settings),
+        title: "Apply",
+    };
+    Ok(exit_code(&carry_out(global, session, run).await?))
 }
 
 pub async fn resume(args: &ResumeOptions) -> anyhow::Result<Exit> {
@@ -388,7 +373,7 @@ async fn resume_locked(
 ) -> anyhow::Result<Exit> {
     let ledger = &session.ledger;
     session.accounts.set_run(row.id);
-    if let Some(then) = Place::of_run(&row.args) {
+    if let Some(then) = Place::of_run(&row) {
         if then.endpoint == IN_PROCESS_SANDBOX {
             return Err(UsageError::new(format!(
                 "run {} ran against an in-process sandbox, which ended with its process: there \
@@ -460,58 +445,12 @@ async fn resume_locked(
         items.extend(first);
         (feed, pace)
     });
-    let config = config(options, settings);
-    run_engine(global, session, run, items, config, feed).await
-}
-
-/// Runs the engine with a reporter and signal handling, records the outcome, prints the summary.
-pub(super) async fn run_engine(
-    global: &Global,
-    session: &Session,
-    run: RunGuard<'_>,
-    items: Vec<NewItem>,
-    config: Config,
-    feed: Option<(Feed, Pace)>,
-) -> anyhow::Result<Exit> {
-    let ledger = &session.ledger;
-    let run_id = run.id();
-    let customer_keys = items
-        .iter()
-        .any(|i| i.track.action.starts() && i.track.target.key_arn().is_some())
-        || feed
-            .as_ref()
-            .is_some_and(|(f, _)| f.survey.undecided().any(|(_, t)| t.key.key_arn().is_some()));
-    super::warn_if_credentials_cannot_refresh(session.accounts.base(), customer_keys).await;
-    let (notices, notices_rx) = mpsc::unbounded_channel();
-    let total = items.len() + feed.as_ref().map_or(0, |(f, _)| f.survey.len());
-    let reporter = crate::report::apply::spawn_reporter(session.progress, total, notices_rx);
-    let mut state = RunState::new(config, ledger.key_counts_now()?, ledger.now());
-    state.reserve(total);
-    let (feed, pace) = match feed {
-        Some((feed, pace)) => {
-            state.expect_observations(feed.throttles);
-            (Some(feed), Some(pace))
-        }
-        None => (None, None),
+    let run = Run {
+        row: run,
+        items,
+        feed,
+        config: config(options, settings),
+        title: "Apply",
     };
-    let stop = stop_on_signals();
-    let result = dispatch(session, run_id, state, items, feed, stop, notices).await;
-    let _ = reporter.await; // it ends with the last notice, also when the run failed
-    let (outcome, feed) = result?;
-    if let (Some(feed), Some(pace)) = (feed, pace) {
-        finish_feed(global, ledger, feed, pace)?;
-    }
-    let (exit, label) = exit_for(&outcome);
-    run.finish(label)?;
-    let summary = crate::report::apply::summary(ledger, run_id, &outcome, session.color)?;
-    global
-        .output
-        .print("Apply", || summary.json.clone(), || summary.text.clone())?;
-    if outcome.interrupted {
-        eprintln!("Interrupted. Continue with: firehose-sse resume {run_id}");
-    }
-    if let Some(why) = &outcome.aborted {
-        anyhow::bail!("run {run_id} stopped: {why}. Fix it, then: firehose-sse resume {run_id}");
-    }
-    Ok(exit)
+    Ok(exit_code(&carry_out(global, session, run).await?))
 }

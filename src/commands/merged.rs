@@ -1,5 +1,5 @@
-//! `status` and `report` over several ledgers (`--ledger A --ledger B ...`; `history` reads
-//! several in `runs`, each run named with its ledger): the
+//! `status` and `report` over several ledgers (`--ledger A --ledger B ...`; `runs` decides
+//! when, and `history` reads several there, each run named with its ledger): the
 //! shards of one rollout (DESIGN §9), each carried out by its own process with its own ledger
 //! (`apply --shard I/N`), read as one. Each ledger's newest apply run is taken; their streams
 //! are reported together, as one process would have reported them, and each ledger's run is
@@ -7,15 +7,15 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use super::runs::open_path;
-use crate::clock::rfc3339;
+use crate::clock::{SystemClock, rfc3339};
 use crate::engine::Phase;
 use crate::error::{Exit, UsageError};
-use crate::ledger::{RunItemRow, RunRow};
-use crate::options::{Global, ReportOptions, RunQuery};
+use crate::ledger::{Ledger, RunItemRow, RunOutcome, RunRow};
+use crate::options::{ReportOptions, RunQuery};
 use crate::report::OutputFormat;
 use crate::report::apply::{
     ReportFormat, counts_by_account, item_json, phase_counts, report_csv, report_markdown,
@@ -30,7 +30,7 @@ struct Part {
 }
 
 /// Each ledger's newest apply run; a RUN names a run of one ledger, so it is refused here.
-fn parts(global: &Global, run_id: Option<i64>) -> anyhow::Result<Vec<Part>> {
+fn parts(ledgers: &[PathBuf], run_id: Option<i64>) -> anyhow::Result<Vec<Part>> {
     if run_id.is_some() {
         return Err(UsageError::new(
             "RUN names a run of one ledger: with several --ledger, each ledger's newest apply \
@@ -39,8 +39,8 @@ fn parts(global: &Global, run_id: Option<i64>) -> anyhow::Result<Vec<Part>> {
         .into());
     }
     let mut parts = Vec::new();
-    for path in &global.ledgers {
-        let ledger = open_path(path)?;
+    for path in ledgers {
+        let ledger = Ledger::open_read_only(path, Arc::new(SystemClock))?;
         let run = ledger
             .runs()?
             .into_iter()
@@ -57,22 +57,29 @@ fn parts(global: &Global, run_id: Option<i64>) -> anyhow::Result<Vec<Part>> {
 }
 
 /// The outcome of the whole from its parts': the one that needs attention most.
-fn overall(parts: &[Part]) -> Option<String> {
-    let rank = |o: Option<&str>| match o {
-        Some("error") => 0,
+fn overall(parts: &[Part]) -> Option<&RunOutcome> {
+    let rank = |o: Option<&RunOutcome>| match o {
+        Some(RunOutcome::Error) => 0,
         None => 1, // still running, or died
-        Some("interrupted") => 2,
-        Some("failed") => 3,
-        Some("deferred") => 4,
-        Some("converged") => 6,
+        Some(RunOutcome::Interrupted) => 2,
+        Some(RunOutcome::Failed) => 3,
+        Some(RunOutcome::Deferred) => 4,
+        Some(RunOutcome::Converged) => 6,
         Some(_) => 5,
     };
     parts
         .iter()
-        .map(|p| p.run.outcome.as_deref())
+        .map(|p| p.run.outcome.as_ref())
         .min_by_key(|o| rank(*o))
         .flatten()
-        .map(str::to_owned)
+}
+
+/// How a part's run ended, for the heading.
+fn ended(part: &Part) -> &str {
+    part.run
+        .outcome
+        .as_ref()
+        .map_or("not finished", RunOutcome::as_str)
 }
 
 fn runs_json(parts: &[Part]) -> Vec<Value> {
@@ -105,8 +112,8 @@ fn phase_totals(rows: &[RunItemRow]) -> BTreeMap<&'static str, usize> {
 }
 
 /// `report --ledger A --ledger B ...`.
-pub fn report(args: &ReportOptions) -> anyhow::Result<Exit> {
-    let parts = parts(&args.global, args.run_id)?;
+pub(super) fn report(args: &ReportOptions, ledgers: &[PathBuf]) -> anyhow::Result<Exit> {
+    let parts = parts(ledgers, args.run_id)?;
     let rows = all_rows(&parts);
     let document = || {
         json!({
@@ -127,7 +134,7 @@ pub fn report(args: &ReportOptions) -> anyhow::Result<Exit> {
                 "{}: run {} ({})\n",
                 p.ledger.display(),
                 p.run.id,
-                p.run.outcome.as_deref().unwrap_or("not finished")
+                ended(p)
             ));
         }
         text
@@ -162,8 +169,8 @@ pub fn report(args: &ReportOptions) -> anyhow::Result<Exit> {
 }
 
 /// `status --ledger A --ledger B ...`.
-pub fn status(args: &RunQuery) -> anyhow::Result<Exit> {
-    let parts = parts(&args.global, args.run_id)?;
+pub(super) fn status(args: &RunQuery, ledgers: &[PathBuf]) -> anyhow::Result<Exit> {
+    let parts = parts(ledgers, args.run_id)?;
     let rows = all_rows(&parts);
     let totals = phase_totals(&rows);
     let document = || {
@@ -199,7 +206,7 @@ pub fn status(args: &RunQuery) -> anyhow::Result<Exit> {
                 "  {}: run {} ({}), {} streams: {}\n",
                 p.ledger.display(),
                 p.run.id,
-                p.run.outcome.as_deref().unwrap_or("not finished"),
+                ended(p),
                 p.rows.len(),
                 phase_counts(&phase_totals(&p.rows))
             ));

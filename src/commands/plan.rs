@@ -2,6 +2,7 @@
 
 use super::{LedgerMode, Session, read_fleet};
 use crate::error::Exit;
+use crate::ledger::{RunArgs, RunKind, RunOutcome};
 use crate::options::PlanOptions;
 use crate::plan::Action;
 use crate::report::plan::{PlanView, json, table_text};
@@ -24,11 +25,13 @@ pub async fn plan(opts: &PlanOptions) -> anyhow::Result<Exit> {
     let fleet = super::fleet_name(&opts.fleet);
     // Where its calls went: `apply --plan` refuses to carry it out anywhere else.
     let place = session.place().await;
-    let run_args =
-        serde_json::json!({"command": "plan", "fleet": fleet, "place": place, "shard": opts.shard.map(|s| s.to_string())})
-            .to_string();
+    let run_args = RunArgs::Plan {
+        fleet: fleet.clone(),
+        place: place.document(),
+        shard: opts.shard.map(|s| s.to_string()),
+    };
     // Dropped on any error below: the run is recorded as ended in error.
-    let run = session.ledger.start_run("plan", None, &run_args)?;
+    let run = session.ledger.start_run(RunKind::Plan, None, &run_args)?;
     session.accounts.set_run(run.id());
     let settings = opts.settings;
     let pace = opts.pace.plan();
@@ -61,7 +64,7 @@ pub async fn plan(opts: &PlanOptions) -> anyhow::Result<Exit> {
         recent,
     )
     .await?;
-    run.finish("planned")?;
+    run.finish(RunOutcome::Planned)?;
     if surveyed.reused > 0 && !global.quiet {
         eprintln!(
             "{} stream(s) planned from what inventory observed {} ago (younger than \

@@ -6,17 +6,13 @@
 //! like `apply` — then carried out by the same engine as its own run, linked to RUN and
 //! resumable like any.
 
-use std::sync::Arc;
-
-use super::apply::{confirm, run_engine};
-use super::running::{config, take_lock};
+use super::running::{Run, carry_out, config, confirm, exit_code, take_lock};
 use super::session::IN_PROCESS_SANDBOX;
 use super::{LedgerMode, Place, Session};
-use crate::clock::SystemClock;
 use crate::engine::Phase;
 use crate::error::{Exit, UsageError};
 use crate::input::Target;
-use crate::ledger::{Ledger, RunItemRow, RunRow};
+use crate::ledger::{Ledger, RunArgs, RunItemRow, RunKind, RunOutcome, RunRow};
 use crate::model::{KeyChoice, StreamId};
 use crate::options::RollbackOptions;
 use crate::plan::{Action, Item, Summary};
@@ -25,14 +21,11 @@ use crate::survey::{FleetSurvey, survey_fleet};
 
 pub async fn rollback(args: &RollbackOptions) -> anyhow::Result<Exit> {
     let global = &args.global;
-    // The run to roll back, read before anything is written.
-    let (of, rows) = {
-        let ledger = Ledger::open_existing(&global.ledger, Arc::new(SystemClock))?;
-        let of = run_to_roll_back(&ledger, args.run_id)?;
-        let rows = ledger.run_items(of.id)?;
-        (of, rows)
-    };
-    if let Some(then) = Place::of_run(&of.args)
+    // The run to roll back, read before anything is written (in the ledger the session keeps).
+    let ledger = Session::open_ledger(global, LedgerMode::Existing)?;
+    let of = run_to_roll_back(&ledger, args.run_id)?;
+    let rows = ledger.run_items(of.id)?;
+    if let Some(then) = Place::of_run(&of)
         && then.endpoint == IN_PROCESS_SANDBOX
     {
         return Err(UsageError::new(format!(
@@ -42,17 +35,17 @@ pub async fn rollback(args: &RollbackOptions) -> anyhow::Result<Exit> {
         ))
         .into());
     }
-    let session = Session::open(
+    let session = Session::open_on(
+        ledger,
         global,
         &args.run.pace,
         args.run.sandbox.as_ref(),
         None,
-        LedgerMode::Existing,
     )
     .await?;
     let ledger = &session.ledger;
     let mut place = session.place().await;
-    if let Some(then) = Place::of_run(&of.args) {
+    if let Some(then) = Place::of_run(&of) {
         let what = format!("run {}", of.id);
         place.check(&then, &what, args.run.allow_endpoint_change)?;
         Place::adopt_roles(&then, &session).await?;
@@ -67,16 +60,18 @@ pub async fn rollback(args: &RollbackOptions) -> anyhow::Result<Exit> {
         ledger.abandon_planless_runs()?;
         Some(lock)
     };
-    let run_args = serde_json::json!({
-        "command": "rollback",
-        "rollback_of": of.id,
-        "dry_run": args.dry_run,
-        "reserve": args.settings.reserve,
-        "cmk_limit": args.settings.cmk_limit,
-        "place": place,
-    })
-    .to_string();
-    let kind = if args.dry_run { "plan" } else { "rollback" };
+    let run_args = RunArgs::Rollback {
+        rollback_of: of.id,
+        dry_run: args.dry_run,
+        reserve: args.settings.reserve,
+        cmk_limit: args.settings.cmk_limit,
+        place: place.document(),
+    };
+    let kind = if args.dry_run {
+        RunKind::Plan
+    } else {
+        RunKind::Rollback
+    };
     let run = ledger.start_run(kind, None, &run_args)?;
     session.accounts.set_run(run.id());
     if let Some(lock) = &lock {
@@ -134,7 +129,7 @@ pub async fn rollback(args: &RollbackOptions) -> anyhow::Result<Exit> {
         producer_check: surveyed.producer_check,
     };
     if args.dry_run {
-        run.finish("planned")?;
+        run.finish(RunOutcome::Planned)?;
         global.output.print(
             "Rollback",
             || json(&view),
@@ -150,7 +145,7 @@ pub async fn rollback(args: &RollbackOptions) -> anyhow::Result<Exit> {
             table_text(&PlanView { next: None, ..view }, session.color)
         );
         if !confirm(&format!("Do you want to roll back run {} as shown?", of.id))? {
-            run.finish("cancelled")?;
+            run.finish(RunOutcome::Cancelled)?;
             anyhow::bail!("rollback cancelled: nothing was sent");
         }
     } else if !global.quiet {
@@ -162,15 +157,14 @@ pub async fn rollback(args: &RollbackOptions) -> anyhow::Result<Exit> {
         );
     }
     let items = crate::apply::items_of_plan(ledger, run.id(), items)?;
-    let exit = run_engine(
-        global,
-        &session,
-        run,
+    let run = Run {
+        row: run,
         items,
-        config(&args.run, args.settings),
-        None,
-    )
-    .await?;
+        feed: None,
+        config: config(&args.run, args.settings),
+        title: "Apply",
+    };
+    let exit = exit_code(&carry_out(global, &session, run).await?);
     if let Some(lock) = lock {
         lock.release()?;
     }
@@ -183,7 +177,7 @@ fn run_to_roll_back(ledger: &Ledger, id: Option<i64>) -> anyhow::Result<RunRow> 
     let runs = ledger.runs()?;
     let run = match id {
         Some(id) => runs.into_iter().find(|r| r.id == id),
-        None => runs.into_iter().find(|r| r.kind == "apply"),
+        None => runs.into_iter().find(|r| r.kind == RunKind::Apply),
     };
     let run = run.ok_or_else(|| {
         UsageError::new(match id {

@@ -1,7 +1,13 @@
-//! What every command that carries out a run shares (`apply`, `resume`, `rollback`, and the
-//! encryption commands): the engine's settings from the flags, the apply lock, the signals that
-//! stop a run, the dispatch of a run's items, the plan a run made as it observed, and the exit
-//! code of its outcome.
+//! Carrying out a run: what `apply`, `resume`, `rollback` and the AWS CLI's encryption commands
+//! do once they know what to do. The caller describes the run ([`Run`]: its row in the ledger,
+//! the items decided before it starts, the feed that decides more as it observes, the engine's
+//! settings); [`carry_out`] runs the engine's dispatcher with the live reporter and the
+//! signals, records the plan the feed made and the run's outcome, prints the summary and says
+//! how to go on, and hands back the engine's [`Outcome`] (its [`exit_code`] is the command's).
+//! Also here: the engine's settings from the flags, the apply lock, and the confirmation
+//! prompt.
+
+use std::io::{BufRead as _, Write as _};
 
 use tokio::sync::{mpsc, watch};
 
@@ -9,10 +15,25 @@ use super::Session;
 use crate::apply::{Dispatcher, Feed};
 use crate::engine::{Config, NewItem, Notice, Outcome, Phase, RunState};
 use crate::error::Exit;
-use crate::ledger::{Ledger, LockGuard, StaleAfter, lock};
+use crate::ledger::{Ledger, LockGuard, RunGuard, RunOutcome, StaleAfter, lock};
 use crate::options::{Global, RunOptions};
 use crate::plan::{Pace, Settings};
 use crate::report::plan::summary_line;
+
+/// A run to carry out.
+pub(super) struct Run<'l> {
+    /// Its row in the ledger, which gets the outcome.
+    pub row: RunGuard<'l>,
+    /// Items decided before it starts: a plan's, a resumed run's.
+    pub items: Vec<NewItem>,
+    /// Streams still to observe and decide as it goes, with the pace their plan's estimate
+    /// assumes.
+    pub feed: Option<(Feed, Pace)>,
+    /// How the engine goes ([`config`], and `no_wait` for `--no-wait`).
+    pub config: Config,
+    /// The summary's title: `Apply`, or the AWS operation carried out.
+    pub title: &'static str,
+}
 
 /// The engine's settings: the run's flags and the plan's limits (a Start refused for its key's
 /// limit just after a rekey freed a slot there is tried once more 30 s later).
@@ -25,17 +46,17 @@ pub(super) fn config(run: &RunOptions, settings: Settings) -> Config {
         max_attempts: run.max_attempts,
         first_poll: run.first_poll,
         key_retry: std::time::Duration::from_secs(30),
+        no_wait: false,
     }
 }
 
-/// SIGINT/SIGTERM: the first stops dispatching (the engine finishes what is in flight), the
-/// second exits at once — the ledger never depends on a clean exit.
-pub(super) fn stop_on_signals() -> watch::Receiver<bool> {
-    crate::signal::stop_on_signals(
-        "stopping: finishing the calls in flight (signal again to exit at once)",
-        "exiting now; the ledger is consistent, `firehose-sse resume` continues",
-        Exit::Interrupted.code(),
-    )
+/// Asks on the terminal; only `yes` proceeds.
+pub(super) fn confirm(question: &str) -> std::io::Result<bool> {
+    eprint!("{question} Only 'yes' will be accepted: ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(answer.trim() == "yes")
 }
 
 /// Takes the ledger's apply lock for this process.
@@ -44,9 +65,87 @@ pub(super) fn take_lock(ledger: &Ledger) -> anyhow::Result<LockGuard<'_>> {
     Ok(ledger.acquire_lock(pid, &host, None, StaleAfter::ProcessTable)?)
 }
 
+/// Carries `run` out to its end (or until a signal stops it), records how it ended, prints
+/// the summary under its title and says how to go on. A run that stopped because going on
+/// could not help is an error, saying how to resume once it is fixed.
+pub(super) async fn carry_out(
+    global: &Global,
+    session: &Session,
+    run: Run<'_>,
+) -> anyhow::Result<Outcome> {
+    let Run {
+        row,
+        items,
+        feed,
+        config,
+        title,
+    } = run;
+    let ledger = &session.ledger;
+    let run_id = row.id();
+    let customer_keys = items
+        .iter()
+        .any(|i| i.track.action.starts() && i.track.target.key_arn().is_some())
+        || feed
+            .as_ref()
+            .is_some_and(|(f, _)| f.survey.undecided().any(|(_, t)| t.key.key_arn().is_some()));
+    super::warn_if_credentials_cannot_refresh(session.accounts.base(), customer_keys).await;
+    let (notices, notices_rx) = mpsc::unbounded_channel();
+    let total = items.len() + feed.as_ref().map_or(0, |(f, _)| f.survey.len());
+    let reporter = crate::report::apply::spawn_reporter(session.progress, total, notices_rx);
+    let mut state = RunState::new(config, ledger.key_counts_now()?, ledger.now());
+    state.reserve(total);
+    let (feed, pace) = match feed {
+        Some((feed, pace)) => {
+            state.expect_observations(feed.throttles);
+            (Some(feed), Some(pace))
+        }
+        None => (None, None),
+    };
+    let result = dispatch(
+        session,
+        run_id,
+        state,
+        items,
+        feed,
+        stop_on_signals(),
+        notices,
+    )
+    .await;
+    let _ = reporter.await; // it ends with the last notice, also when the run failed
+    let (outcome, feed) = result?;
+    if let (Some(feed), Some(pace)) = (feed, pace) {
+        finish_feed(global, ledger, feed, pace)?;
+    }
+    row.finish(exit_for(&outcome).1)?;
+    let summary = crate::report::apply::summary(ledger, run_id, &outcome, session.color)?;
+    global
+        .output
+        .print(title, || summary.json.clone(), || summary.text.clone())?;
+    how_to_go_on(session, run_id, &outcome);
+    if let Some(why) = &outcome.aborted {
+        anyhow::bail!("run {run_id} stopped: {why}. Fix it, then: firehose-sse resume {run_id}");
+    }
+    Ok(outcome)
+}
+
+/// The exit code of a command whose run ended so.
+pub(super) fn exit_code(outcome: &Outcome) -> Exit {
+    exit_for(outcome).0
+}
+
+/// SIGINT/SIGTERM: the first stops dispatching (the engine finishes what is in flight), the
+/// second exits at once — the ledger never depends on a clean exit.
+fn stop_on_signals() -> watch::Receiver<bool> {
+    crate::signal::stop_on_signals(
+        "stopping: finishing the calls in flight (signal again to exit at once)",
+        "exiting now; the ledger is consistent, `firehose-sse resume` continues",
+        Exit::Interrupted.code(),
+    )
+}
+
 /// Carries out `items`, and what `feed` decides as it observes, until the run ends or `stop`
 /// turns true; the engine's notices go to `notices`, which is closed on return.
-pub(super) async fn dispatch(
+async fn dispatch(
     session: &Session,
     run_id: i64,
     state: RunState,
@@ -67,12 +166,7 @@ pub(super) async fn dispatch(
 }
 
 /// Records the plan of a run that observed as it went, and says its summary.
-pub(super) fn finish_feed(
-    global: &Global,
-    ledger: &Ledger,
-    feed: Feed,
-    pace: Pace,
-) -> anyhow::Result<()> {
+fn finish_feed(global: &Global, ledger: &Ledger, feed: Feed, pace: Pace) -> anyhow::Result<()> {
     let plan_id = feed.plan_id;
     if let Some(summary) = feed.finish(ledger, pace)?
         && !global.quiet
@@ -82,17 +176,121 @@ pub(super) fn finish_feed(
     Ok(())
 }
 
-/// The exit code of a run's outcome, and the label its run row gets.
-pub(super) fn exit_for(outcome: &Outcome) -> (Exit, &'static str) {
+/// The exit code of a run's outcome, and the outcome its row records. Streams left in their
+/// transition (`--no-wait`) are a success that keeps the run open for `resume`.
+fn exit_for(outcome: &Outcome) -> (Exit, RunOutcome) {
+    let open = outcome.left_in_transition > 0;
+    let or_open = |ended| if open { RunOutcome::Interrupted } else { ended };
     if outcome.aborted.is_some() {
-        (Exit::Runtime, "error")
+        (Exit::Runtime, RunOutcome::Error)
     } else if outcome.interrupted {
-        (Exit::Interrupted, "interrupted")
+        (Exit::Interrupted, RunOutcome::Interrupted)
     } else if outcome.count(Phase::Failed) > 0 {
-        (Exit::Failed, "failed")
+        (Exit::Failed, or_open(RunOutcome::Failed))
     } else if outcome.count(Phase::Deferred) > 0 {
-        (Exit::Deferred, "deferred")
+        (Exit::Deferred, or_open(RunOutcome::Deferred))
     } else {
-        (Exit::Ok, "converged")
+        (Exit::Ok, or_open(RunOutcome::Converged))
+    }
+}
+
+/// After the summary: how to follow a run that stopped before its end.
+fn how_to_go_on(session: &Session, run_id: i64, outcome: &Outcome) {
+    if outcome.interrupted {
+        eprintln!("Interrupted. Continue with: firehose-sse resume {run_id}");
+        return;
+    }
+    if outcome.left_in_transition == 0 || outcome.aborted.is_some() {
+        return;
+    }
+    let left: Vec<String> = outcome
+        .tracks
+        .iter()
+        .filter(|t| t.phase == Phase::Polling)
+        .map(|t| format!("{}/{}", t.region, t.name))
+        .collect();
+    let (what, it) = match left.as_slice() {
+        [one] => (format!("{one} is in its transition"), "it"),
+        _ => (
+            format!("{} streams are in their transition", left.len()),
+            "them",
+        ),
+    };
+    if session.sandbox.is_some() {
+        eprintln!("Accepted: {what} (the in-process sandbox ends with this command).");
+    } else {
+        eprintln!(
+            "Accepted: {what}. Follow {it} with `firehose-sse resume {run_id}` (or \
+             `firehose-sse status {run_id}`)."
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Abort, Notes, Track};
+    use crate::model::KeyChoice;
+    use crate::plan::Action;
+
+    fn outcome(phases: &[Phase], left: usize) -> Outcome {
+        let track = |(seq, phase): (usize, &Phase)| {
+            Track::new(
+                seq,
+                seq as u64 + 2,
+                "us-east-1".into(),
+                format!("s{seq}").into(),
+                None,
+                KeyChoice::AwsOwned,
+                Action::Enable,
+                *phase,
+                1,
+                Notes::default(),
+            )
+        };
+        Outcome {
+            tracks: phases.iter().enumerate().map(track).collect(),
+            calls: Default::default(),
+            throttles: 0,
+            poll_describes: 0,
+            wall: Default::default(),
+            interrupted: false,
+            left_in_transition: left,
+            aborted: None,
+        }
+    }
+
+    #[test]
+    fn a_run_is_recorded_by_what_needs_attention_most() {
+        use Phase::*;
+        let done = outcome(&[Done, Skipped], 0);
+        assert_eq!(exit_for(&done), (Exit::Ok, RunOutcome::Converged));
+        let deferred = outcome(&[Done, Deferred], 0);
+        assert_eq!(exit_for(&deferred), (Exit::Deferred, RunOutcome::Deferred));
+        let failed = outcome(&[Failed, Deferred], 0);
+        assert_eq!(exit_for(&failed), (Exit::Failed, RunOutcome::Failed));
+        let interrupted = Outcome {
+            interrupted: true,
+            ..outcome(&[Done, Pending], 0)
+        };
+        assert_eq!(
+            exit_for(&interrupted),
+            (Exit::Interrupted, RunOutcome::Interrupted)
+        );
+        let aborted = Outcome {
+            aborted: Some(Abort::LockLost),
+            ..outcome(&[Failed, Pending], 0)
+        };
+        assert_eq!(exit_for(&aborted), (Exit::Runtime, RunOutcome::Error));
+    }
+
+    #[test]
+    fn streams_left_in_their_transition_are_a_success_that_keeps_the_run_open() {
+        use Phase::*;
+        let accepted = outcome(&[Polling], 1);
+        assert_eq!(exit_for(&accepted), (Exit::Ok, RunOutcome::Interrupted));
+        // Whatever else happened, `resume` must find the run to follow them.
+        let failed = outcome(&[Polling, Failed], 1);
+        assert_eq!(exit_for(&failed), (Exit::Failed, RunOutcome::Interrupted));
     }
 }

@@ -1,11 +1,14 @@
 //! `status`, `report` and `history`: read the ledger, never call AWS, never create a ledger.
+//! Whether they read one ledger or several (the shards of one rollout, read as one by
+//! [`super::merged`]) is decided here, once: [`reading`].
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::clock::{SystemClock, rfc3339};
 use crate::engine::Phase;
 use crate::error::{Exit, UsageError};
-use crate::ledger::{Ledger, RunRow};
+use crate::ledger::{Ledger, RunKind, RunRow};
 use crate::options::{Global, ReportOptions, RunQuery};
 use crate::report::apply::{
     ReportFormat, next_deferred_slot, report_csv, report_json, report_markdown, report_table,
@@ -13,11 +16,23 @@ use crate::report::apply::{
 use crate::report::producers::{self, StreamRow};
 use crate::report::{Output, OutputFormat};
 
-fn open(global: &Global) -> anyhow::Result<Ledger> {
-    open_path(&global.ledger)
+/// What a reading command reads.
+enum Reading<'a> {
+    /// One ledger.
+    One(&'a PathBuf),
+    /// `--ledger` given several times: the shards of one rollout, each with its own ledger.
+    Shards(&'a [PathBuf]),
 }
 
-pub(super) fn open_path(path: &std::path::Path) -> anyhow::Result<Ledger> {
+/// One ledger or several, for `status`, `report` and `history` alike.
+fn reading(global: &Global) -> Reading<'_> {
+    match global.ledgers.as_slice() {
+        [_, _, ..] => Reading::Shards(&global.ledgers),
+        _ => Reading::One(&global.ledger),
+    }
+}
+
+fn open(path: &Path) -> anyhow::Result<Ledger> {
     Ok(Ledger::open_read_only(path, Arc::new(SystemClock))?)
 }
 
@@ -39,10 +54,10 @@ fn pick(ledger: &Ledger, id: Option<i64>) -> anyhow::Result<RunRow> {
 
 pub fn status(args: &RunQuery) -> anyhow::Result<Exit> {
     let global = &args.global;
-    if global.ledgers.len() > 1 {
-        return super::merged::status(args);
-    }
-    let ledger = open(global)?;
+    let ledger = match reading(global) {
+        Reading::One(path) => open(path)?,
+        Reading::Shards(paths) => return super::merged::status(args, paths),
+    };
     let run = pick(&ledger, args.run_id)?;
     let rows = ledger.run_items(run.id)?;
     let holder = ledger.lock_holder()?;
@@ -145,7 +160,7 @@ pub fn status(args: &RunQuery) -> anyhow::Result<Exit> {
         if let Some(slot) = next_slot {
             line(format!("Next deferred slot: {}", rfc3339(slot)));
         }
-        let unfinished = run.outcome.is_none() || run.outcome.as_deref() == Some("interrupted");
+        let unfinished = run.unfinished();
         match running {
             Some(h) if unfinished && h.run_id == Some(run.id) => line(format!(
                 "Running now (pid {} on {}): follow it with `firehose-sse status {}`",
@@ -166,15 +181,15 @@ pub fn status(args: &RunQuery) -> anyhow::Result<Exit> {
 }
 
 pub fn report(args: &ReportOptions) -> anyhow::Result<Exit> {
-    if args.global.ledgers.len() > 1 {
-        return super::merged::report(args);
-    }
-    let ledger = open(&args.global)?;
+    let ledger = match reading(&args.global) {
+        Reading::One(path) => open(path)?,
+        Reading::Shards(paths) => return super::merged::report(args, paths),
+    };
     let run = pick(&ledger, args.run_id)?;
     let rows = ledger.run_items(run.id)?;
     let output = &args.global.output;
     let mut note = None;
-    if run.kind == "plan" {
+    if run.kind == RunKind::Plan {
         // A plan run starts nothing: there are no per-stream outcomes to show.
         let text = plan_run_note(&run, ledger.runs()?.iter().find(|r| r.carries_out()));
         match args.format {
@@ -270,11 +285,14 @@ fn plan_run_note(run: &RunRow, newest_apply: Option<&RunRow>) -> String {
 /// `history`: every run of the ledger, newest last; with `--ledger` given several times, every
 /// run of each, named with its ledger.
 pub fn history(global: &Global) -> anyhow::Result<Exit> {
-    let merged = global.ledgers.len() > 1;
+    let (paths, merged) = match reading(global) {
+        Reading::One(path) => (std::slice::from_ref(path), false),
+        Reading::Shards(paths) => (paths, true),
+    };
     let mut runs: Vec<(Option<String>, RunRow)> = Vec::new();
-    for path in &global.ledgers {
+    for path in paths {
         let name = merged.then(|| path.display().to_string());
-        let ledger = open_path(path)?;
+        let ledger = open(path)?;
         runs.extend(ledger.runs()?.into_iter().map(|r| (name.clone(), r)));
     }
     let document = || {
@@ -304,10 +322,10 @@ pub fn history(global: &Global) -> anyhow::Result<Exit> {
         let mut table = crate::report::table(merged.then_some("ledger").into_iter().chain(columns));
         for (ledger, r) in &runs {
             // A rollback run, or the plan of a rollback's dry run.
-            let kind = match (r.rollback_of(), r.kind.as_str()) {
-                (Some(of), "rollback") => format!("rollback of run {of}"),
+            let kind = match (r.rollback_of(), &r.kind) {
+                (Some(of), RunKind::Rollback) => format!("rollback of run {of}"),
                 (Some(of), _) => format!("{}: rollback of run {of}", r.kind),
-                (None, _) => r.kind.clone(),
+                (None, _) => r.kind.to_string(),
             };
             let cells = [
                 r.id.to_string(),
@@ -316,8 +334,8 @@ pub fn history(global: &Global) -> anyhow::Result<Exit> {
                 rfc3339(r.started_at),
                 r.ended_at.map_or("-".into(), rfc3339),
                 r.outcome
-                    .clone()
-                    .unwrap_or_else(|| "running or interrupted".into()),
+                    .as_ref()
+                    .map_or_else(|| "running or interrupted".into(), ToString::to_string),
             ];
             table.add_row(ledger.iter().cloned().chain(cells).collect::<Vec<_>>());
         }

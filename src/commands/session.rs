@@ -14,7 +14,7 @@ use crate::clock::SystemClock;
 use crate::cloud::Accounts;
 use crate::error::UsageError;
 use crate::input::Target;
-use crate::ledger::Ledger;
+use crate::ledger::{Ledger, RunRow};
 use crate::options::{Global, PaceOptions, SandboxOptions};
 use crate::pace::Pacer;
 use crate::report::progress::Mode;
@@ -46,9 +46,13 @@ pub const IN_PROCESS_SANDBOX: &str = "in-process sandbox";
 
 impl Place {
     /// Read back from a run's recorded arguments; `None` for runs recorded before places were.
-    pub fn of_run(args: &str) -> Option<Place> {
-        let doc: serde_json::Value = serde_json::from_str(args).ok()?;
-        serde_json::from_value(doc.get("place")?.clone()).ok()
+    pub fn of_run(run: &RunRow) -> Option<Place> {
+        serde_json::from_value(run.arguments().place()?.clone()).ok()
+    }
+
+    /// As a run's arguments record it.
+    pub fn document(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("a place is plain JSON")
     }
 
     /// Takes up the roles `then` reached other accounts with, unless roles were given now.
@@ -148,6 +152,49 @@ impl Session {
         fleet: Option<(&Path, &[Target])>,
         mode: LedgerMode,
     ) -> anyhow::Result<Session> {
+        // Flags are checked (endpoint, CA bundle) before the ledger is touched.
+        let connection = Connection::open(global, sandbox, fleet).await?;
+        let ledger = Session::open_ledger(global, mode)?;
+        Ok(connection.with(ledger, global, pace))
+    }
+
+    /// As [`Session::open`], on the ledger a command opened first to read what it was asked
+    /// to take up (a saved plan, a run to roll back) before anything else: the command opens
+    /// its ledger once.
+    pub async fn open_on(
+        ledger: Ledger,
+        global: &Global,
+        pace: &PaceOptions,
+        sandbox: Option<&SandboxOptions>,
+        fleet: Option<(&Path, &[Target])>,
+    ) -> anyhow::Result<Session> {
+        let connection = Connection::open(global, sandbox, fleet).await?;
+        Ok(connection.with(ledger, global, pace))
+    }
+
+    /// The ledger, as a command takes it.
+    pub fn open_ledger(global: &Global, mode: LedgerMode) -> anyhow::Result<Ledger> {
+        let clock = Arc::new(SystemClock);
+        Ok(match mode {
+            LedgerMode::Create => Ledger::open(&global.ledger, clock)?,
+            LedgerMode::Existing => Ledger::open_existing(&global.ledger, clock)?,
+        })
+    }
+}
+
+/// A session before its ledger: where the calls go and the clients that make them.
+struct Connection {
+    sandbox: Option<Sandbox>,
+    endpoint: String,
+    accounts: Arc<Accounts>,
+}
+
+impl Connection {
+    async fn open(
+        global: &Global,
+        sandbox: Option<&SandboxOptions>,
+        fleet: Option<(&Path, &[Target])>,
+    ) -> anyhow::Result<Connection> {
         let mut options = global.connect.clone();
         let mut endpoint = endpoint_of(&options);
         let sandbox = match sandbox {
@@ -166,7 +213,6 @@ impl Session {
                 Some(sb)
             }
         };
-        // Flags are checked (endpoint, CA bundle) before the ledger is touched.
         let sdk = crate::aws::sdk_config(&options).await?;
         let accounts = Arc::new(Accounts::new(
             sdk,
@@ -184,21 +230,25 @@ impl Session {
                 )
             })?;
         }
-        let ledger = match mode {
-            LedgerMode::Create => Ledger::open(&global.ledger, Arc::new(SystemClock))?,
-            LedgerMode::Existing => Ledger::open_existing(&global.ledger, Arc::new(SystemClock))?,
-        };
-        Ok(Session {
+        Ok(Connection {
             sandbox,
             endpoint,
             accounts,
+        })
+    }
+
+    fn with(self, ledger: Ledger, global: &Global, pace: &PaceOptions) -> Session {
+        Session {
+            sandbox: self.sandbox,
+            endpoint: self.endpoint,
+            accounts: self.accounts,
             pacer: Arc::new(Pacer::new(pace.rates())),
             ledger,
             progress: global.progress,
             color: global.color,
             concurrency: pace.concurrency,
             iam_tps: pace.iam_tps,
-        })
+        }
     }
 }
 

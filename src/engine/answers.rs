@@ -7,15 +7,15 @@ use std::time::Duration;
 
 use super::Config;
 use super::failure::{self, FailureClass};
-use super::io::{Effect, Notice};
+use super::io::{Abort, Effect, Note, Notice};
 use super::phase::{ItemUpdate, Phase, Why};
 use super::poll::PollSchedule;
 use super::state::{Purpose, RunState};
 use crate::clock::{EpochMillis, SECOND};
-use crate::cloud::CallError;
 use crate::limits::budget;
-use crate::model::{KeyChoice, Reached, StreamObservation, StreamStatus};
-use crate::pace::Operation;
+use crate::model::{
+    AttemptOutcome, CallError, KeyChoice, Operation, Reached, StreamObservation, StreamStatus,
+};
 use crate::plan::Reason;
 
 fn ms(d: Duration) -> EpochMillis {
@@ -33,24 +33,20 @@ fn failed_with(reason: Why, failure: (String, String)) -> ItemUpdate {
     }
 }
 
-/// Why the run stops when the service refuses a call's caller: the IAM action to allow, or —
-/// for credentials that are invalid or expired — to refresh them.
-fn refused(operation: &str, e: &CallError) -> String {
-    let (code, message) = (e.code(), e.message());
-    if e.is_access_denied() {
-        let extra = match operation {
-            "StartDeliveryStreamEncryption" => " (and kms:CreateGrant on customer keys)",
-            _ => "",
-        };
-        format!(
-            "{code} on {operation} ({message}); the caller's IAM policy must allow firehose:{operation}{extra}"
-        )
-    } else {
-        format!(
-            "AWS refused the credentials on {operation} ({code}: {message}): they are invalid or \
-             expired. Refresh them (`aws sso login`, a new session token, or a role profile that \
-             refreshes)"
-        )
+/// How the ledger records a Start's answer: only calls proven never sent spare the budget.
+fn attempt_outcome(result: &Result<(), CallError>) -> AttemptOutcome {
+    match result {
+        Ok(()) => AttemptOutcome::Ok,
+        Err(e) if !e.may_have_reached_service() => AttemptOutcome::NotSent {
+            message: e.message(),
+        },
+        Err(e @ CallError::Unknown(_)) => AttemptOutcome::Unknown {
+            message: e.message(),
+        },
+        Err(e) => AttemptOutcome::Rejected {
+            code: e.code().to_owned(),
+            message: e.message(),
+        },
     }
 }
 
@@ -62,12 +58,10 @@ impl RunState {
             Err(e @ CallError::NotSent(_)) => {
                 self.not_sent += 1;
                 if self.not_sent >= UNREACHABLE_AFTER {
-                    self.aborted.get_or_insert(format!(
-                        "the endpoint cannot be reached: {} calls in a row never left ({}); \
-                         check the network, --endpoint-url and the region",
-                        self.not_sent,
-                        e.message()
-                    ));
+                    self.aborted.get_or_insert(Abort::Unreachable {
+                        calls: self.not_sent,
+                        error: e.message(),
+                    });
                     return true;
                 }
                 false
@@ -80,7 +74,20 @@ impl RunState {
         }
     }
 
-    pub(super) fn started(
+    /// A Start's answer: what it leads to, then its attempt completed.
+    pub(super) fn start_answered(
+        &mut self,
+        i: usize,
+        result: Result<(), CallError>,
+        now: EpochMillis,
+        fx: &mut Vec<Effect>,
+    ) {
+        let outcome = attempt_outcome(&result);
+        self.started(i, result, now, fx);
+        fx.push(Effect::CompleteAttempt { item: i, outcome });
+    }
+
+    fn started(
         &mut self,
         i: usize,
         result: Result<(), CallError>,
@@ -109,6 +116,11 @@ impl RunState {
         match result {
             Ok(()) => {
                 fx.push(paced(false));
+                if self.config.no_wait {
+                    // Accepted: as the AWS CLI returns now, the stream is not followed.
+                    self.set_phase(i, Phase::Polling, fx);
+                    return self.leave(i);
+                }
                 let delay = self.schedule.first_delay();
                 let live = &mut self.live[i];
                 live.set_started(Some(now));
@@ -121,9 +133,9 @@ impl RunState {
                 self.throttles += 1;
                 fx.push(paced(true));
                 let region = &self.tracks[i].region;
-                fx.push(Effect::Notice(Notice::Note(format!(
-                    "Start throttled in {region}; slowing down"
-                ))));
+                fx.push(Effect::Notice(Notice::Note(Note::StartThrottled {
+                    region: region.to_string(),
+                })));
                 self.set_phase(i, Phase::Pending, fx);
                 self.make_ready(i);
             }
@@ -158,12 +170,13 @@ impl RunState {
                 );
                 self.finish(i, Phase::Failed, failed_with(Why::KmsRefused, failure), fx);
             }
-            Err(e @ CallError::Denied { .. }) => {
-                self.aborted = Some(refused(self.tracks[i].operation().as_str(), &e));
+            Err(error @ CallError::Denied { .. }) => {
+                let operation = self.tracks[i].operation();
+                self.aborted = Some(Abort::Refused { operation, error });
                 self.set_phase(i, Phase::Pending, fx);
             }
             Err(CallError::NoCredentials(message)) => {
-                self.aborted = Some(format!("no AWS credentials: {message}"));
+                self.aborted = Some(Abort::NoCredentials(message));
                 self.set_phase(i, Phase::Pending, fx);
             }
             Err(CallError::NotSent(message)) => {
@@ -236,10 +249,9 @@ impl RunState {
             }
             // Full for the run: no other Start goes to it, its streams end without a call.
             self.keys.mark_full(&arn);
-            fx.push(Effect::Notice(Notice::Note(format!(
-                "{arn} is full (the service refused a Start for its stream limit): its other \
-                 streams are skipped"
-            ))));
+            fx.push(Effect::Notice(Notice::Note(Note::KeyFull {
+                key_arn: arn.clone(),
+            })));
             self.finish(i, Phase::Failed, failed_with(Why::CMK_LIMIT, failure), fx);
             // Those waiting for room under it will never get it.
             if let Some(waiters) = self.key_waiters.remove(&arn) {
@@ -287,12 +299,13 @@ impl RunState {
                 );
                 return self.finish(i, Phase::Failed, update, fx);
             }
-            Err(e @ CallError::Denied { .. }) => {
-                self.aborted = Some(refused("DescribeDeliveryStream", &e));
+            Err(error @ CallError::Denied { .. }) => {
+                let operation = Operation::Describe;
+                self.aborted = Some(Abort::Refused { operation, error });
                 return;
             }
             Err(CallError::NoCredentials(message)) => {
-                self.aborted = Some(format!("no AWS credentials: {message}"));
+                self.aborted = Some(Abort::NoCredentials(message));
                 return;
             }
             Err(_) => {

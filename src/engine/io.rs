@@ -1,17 +1,17 @@
 //! What goes into the engine ([`Event`]) and what comes out ([`Effect`], and the [`Notice`]s
-//! the reporter draws). The dispatcher turns effects into calls, ledger writes and notices, and
-//! answers into events; the engine itself never waits, sends or writes.
+//! the reporter draws, its [`Note`]s among them), and why a run stops early ([`Abort`]). The
+//! dispatcher turns effects into calls, ledger writes and notices, and answers into events; the
+//! engine itself never waits, sends or writes.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::time::Duration;
 
 use super::phase::{ItemUpdate, Phase, Why};
 use super::track::NewItem;
 use crate::clock::EpochMillis;
-use crate::cloud::CallError;
 use crate::limits::KeyChange;
-use crate::model::StreamObservation;
-use crate::pace::Operation;
+use crate::model::{AttemptOutcome, CallError, Operation, StreamObservation};
 
 /// Something that happened. Items are named by their index in the run (the order they were
 /// added), not by their ledger number.
@@ -32,7 +32,7 @@ pub enum Event {
     /// The survey has described every stream: no more items will be added.
     ObservationDone,
     /// The run cannot go on (observation failed for good, the apply lock was lost, ...).
-    Abort(String),
+    Abort(Abort),
     /// A Start worker has its token: its attempt is about to be written and the Start sent.
     StartSending { item: usize },
     /// A Start worker gave up before sending.
@@ -44,7 +44,7 @@ pub enum Event {
         why: Why,
         details: String,
     },
-    /// A Start came back (its attempt is already completed in the ledger).
+    /// A Start came back (the engine completes its attempt: [`Effect::CompleteAttempt`]).
     StartAnswered {
         item: usize,
         result: Result<(), CallError>,
@@ -74,8 +74,16 @@ pub enum Effect {
     Describe { item: usize, early: bool },
     /// Write the item's attempt (`in_flight`, sent at `at`) before its Start leaves.
     BeginAttempt { item: usize, at: EpochMillis },
-    /// The item's latest attempt was refused for a spent budget: it fills the budget.
+    /// The item's latest attempt was refused for a spent budget: it fills the budget. Comes
+    /// before the [`Effect::CompleteAttempt`] of the same answer.
     MarkBudgetFull { item: usize },
+    /// Record how the item's attempt ended, decided from its Start's answer (only calls proven
+    /// never sent spare the budget). It closes the attempt, so it follows whatever else the
+    /// answer does to it ([`Effect::MarkBudgetFull`]).
+    CompleteAttempt {
+        item: usize,
+        outcome: AttemptOutcome,
+    },
     /// Record the item's change.
     Update { item: usize, update: ItemUpdate },
     /// An answer for the pacer: `throttled`, or a success that lets a slowed key recover.
@@ -106,8 +114,98 @@ pub enum Notice {
         /// key).
         key: Option<String>,
     },
-    /// Something the operator should know now (a throttle, a stop request, a lost lock).
-    Note(String),
+    /// Something the operator should know now.
+    Note(Note),
+}
+
+/// What the operator is told as it happens, apart from progress and finished streams.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Note {
+    /// A Start was throttled in the region: the pacer slows down, the Start is sent again.
+    StartThrottled { region: String },
+    /// The service refused a Start for the key's stream limit: the key's other streams are
+    /// skipped.
+    KeyFull { key_arn: String },
+    /// A stop was asked for: no new Starts, the calls in flight are waited for.
+    Stopping,
+}
+
+impl fmt::Display for Note {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Note::StartThrottled { region } => {
+                write!(f, "Start throttled in {region}; slowing down")
+            }
+            Note::KeyFull { key_arn } => write!(
+                f,
+                "{key_arn} is full (the service refused a Start for its stream limit): its \
+                 other streams are skipped"
+            ),
+            Note::Stopping => f.write_str(
+                "stopping: no new Starts; waiting for the calls in flight to be answered",
+            ),
+        }
+    }
+}
+
+/// Why a run stopped before its end: going on could not help. The run stays resumable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Abort {
+    /// The service refused the caller on `operation`: access denied (an IAM action to allow),
+    /// or credentials that are invalid or expired.
+    Refused {
+        operation: Operation,
+        error: CallError,
+    },
+    /// No credentials could be found.
+    NoCredentials(String),
+    /// `calls` calls in a row never left (the last one's error): the endpoint cannot be
+    /// reached.
+    Unreachable { calls: u32, error: String },
+    /// Another process took the apply lock over.
+    LockLost,
+    /// Observing the fleet failed for good (the observer's error).
+    ObservationFailed(String),
+}
+
+impl fmt::Display for Abort {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Abort::Refused { operation, error } => {
+                let (operation, code, message) =
+                    (operation.as_str(), error.code(), error.message());
+                if error.is_access_denied() {
+                    let extra = match operation {
+                        "StartDeliveryStreamEncryption" => {
+                            " (and kms:CreateGrant on customer keys)"
+                        }
+                        _ => "",
+                    };
+                    write!(
+                        f,
+                        "{code} on {operation} ({message}); the caller's IAM policy must allow firehose:{operation}{extra}"
+                    )
+                } else {
+                    write!(
+                        f,
+                        "AWS refused the credentials on {operation} ({code}: {message}): they are \
+                         invalid or expired. Refresh them (`aws sso login`, a new session token, \
+                         or a role profile that refreshes)"
+                    )
+                }
+            }
+            Abort::NoCredentials(message) => write!(f, "no AWS credentials: {message}"),
+            Abort::Unreachable { calls, error } => write!(
+                f,
+                "the endpoint cannot be reached: {calls} calls in a row never left ({error}); \
+                 check the network, --endpoint-url and the region"
+            ),
+            Abort::LockLost => f.write_str(
+                "the apply lock was taken over by another process; stopped to keep one writer",
+            ),
+            Abort::ObservationFailed(error) => f.write_str(error),
+        }
+    }
 }
 
 /// Counters of a run at one instant.

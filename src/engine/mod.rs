@@ -36,12 +36,12 @@ mod tests;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-pub use io::{Effect, Event, Notice, Snapshot};
+pub use io::{Abort, Effect, Event, Note, Notice, Snapshot};
 pub use phase::{ItemUpdate, Phase, Why};
 pub use state::RunState;
 pub use track::{NewItem, Notes, SendLog, Track};
 
-use crate::pace::Operation;
+use crate::model::Operation;
 use crate::plan::{Action, Settings};
 
 /// How a run goes.
@@ -62,6 +62,10 @@ pub struct Config {
     /// a rekey away from that key freed a slot shortly before: AWS only *schedules* the old
     /// grant's retirement, so the slot may not be free yet.
     pub key_retry: Duration,
+    /// Stop following a stream once its Start (or Stop) is accepted, as the AWS CLI returns
+    /// then (`--no-wait`): it is left in its transition (`Polling`, in the ledger too) for
+    /// `resume` to follow, and counts in [`Outcome::left_in_transition`].
+    pub no_wait: bool,
 }
 
 impl Config {
@@ -81,8 +85,11 @@ pub struct Outcome {
     pub wall: Duration,
     /// Stopped by a signal with items left.
     pub interrupted: bool,
+    /// Streams whose call was accepted and that were left in their transition
+    /// ([`Config::no_wait`]): the run is to stay open for `resume` to follow them.
+    pub left_in_transition: usize,
     /// Stopped because continuing could not help (access denied, lock lost, ...).
-    pub aborted: Option<String>,
+    pub aborted: Option<Abort>,
 }
 
 impl Outcome {

@@ -13,15 +13,14 @@ use std::num::NonZeroI64;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::io::{Effect, Event, Notice, Snapshot};
+use super::io::{Abort, Effect, Event, Note, Notice, Snapshot};
 use super::phase::{ItemUpdate, Phase, Why};
 use super::poll::PollSchedule;
 use super::track::{NewItem, SendLog, Track};
 use super::{Config, Outcome};
 use crate::clock::EpochMillis;
 use crate::limits::KeyRoom;
-use crate::model::Interner;
-use crate::pace::Operation;
+use crate::model::{Interner, Operation};
 
 /// Why a Describe was sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,14 +104,16 @@ pub struct RunState {
     /// may be added.
     pub(super) observing: bool,
     pub(super) stopping: bool,
-    /// Items not in a terminal phase.
+    /// Items not in a terminal phase (those left in their transition aside).
     pub(super) unfinished: usize,
+    /// Items whose call was accepted and that are no longer followed ([`Config::no_wait`]).
+    pub(super) left: usize,
     pub(super) early_polls: u64,
     pub(super) schedule: PollSchedule,
     pub(super) calls: BTreeMap<Operation, u64>,
     pub(super) throttles: u64,
     pub(super) poll_describes: u64,
-    pub(super) aborted: Option<String>,
+    pub(super) aborted: Option<Abort>,
     pub(super) began: EpochMillis,
 }
 
@@ -140,6 +141,7 @@ impl RunState {
             observing: false,
             stopping: false,
             unfinished: 0,
+            left: 0,
             early_polls: 0,
             calls: BTreeMap::new(),
             throttles: 0,
@@ -239,7 +241,7 @@ impl RunState {
             }
             Event::StartAnswered { item, result } => {
                 self.start_done(item);
-                self.started(item, result, now, &mut fx);
+                self.start_answered(item, result, now, &mut fx);
             }
             Event::Described {
                 item,
@@ -272,10 +274,7 @@ impl RunState {
             Event::Shutdown => {
                 if !self.stopping {
                     self.stopping = true;
-                    fx.push(Effect::Notice(Notice::Note(
-                        "stopping: no new Starts; waiting for the calls in flight to be answered"
-                            .into(),
-                    )));
+                    fx.push(Effect::Notice(Notice::Note(Note::Stopping)));
                 }
             }
         }
@@ -359,6 +358,7 @@ impl RunState {
             poll_describes: self.poll_describes,
             wall: elapsed(self.began, now),
             interrupted,
+            left_in_transition: self.left,
             aborted: self.aborted,
         }
     }
@@ -514,7 +514,27 @@ impl RunState {
         };
         fx.push(Effect::Update { item: i, update });
         fx.push(Effect::Notice(notice));
-        // Waiters for a key nobody can free any more will never get room.
+        self.wake_stuck_waiters();
+    }
+
+    /// Stops following an item whose call was accepted ([`Config::no_wait`]), left in its
+    /// transition: it no longer keeps the run open, nor waiters for room under the key it
+    /// leaves (the engine will not see that slot freed).
+    pub(super) fn leave(&mut self, i: usize) {
+        debug_assert_eq!(self.tracks[i].phase, Phase::Polling);
+        self.unfinished -= 1;
+        self.left += 1;
+        if let Some(arn) = self.tracks[i].leaves_key()
+            && let Some(n) = self.leaving.get_mut(arn)
+        {
+            *n = n.saturating_sub(1);
+        }
+        self.wake_stuck_waiters();
+    }
+
+    /// Waiters for a key nobody can free any more will never get room: they go through the
+    /// gate again (and end there).
+    fn wake_stuck_waiters(&mut self) {
         let stuck: Vec<String> = self
             .key_waiters
             .iter()

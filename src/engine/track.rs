@@ -11,8 +11,7 @@ use std::sync::Arc;
 use super::phase::{Phase, Why};
 use crate::clock::EpochMillis;
 use crate::limits::budget;
-use crate::model::{Interner, KeyChoice, Reached, StreamId};
-use crate::pace::Operation;
+use crate::model::{Interner, KeyChoice, Operation, Reached, StreamId};
 use crate::plan::{Action, Item};
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -38,7 +38,7 @@ pub use plans::SavedPlan;
 pub use producers::PlannedProducers;
 pub use recent::Recent;
 pub use records::{AttemptOutcome, AttemptRow, Op, StreamState};
-pub use runs::{RunGuard, RunRow};
+pub use runs::{EncryptionArgs, RunArgs, RunGuard, RunKind, RunOutcome, RunRow};
 pub use timeline::{Described, SentCall};
 
 /// The schema, one entry per file of `migrations/`, in order. Append only.

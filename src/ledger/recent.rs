@@ -95,6 +95,7 @@ mod tests {
     use super::*;
     use crate::clock::{Clock as _, SECOND};
     use crate::ledger::tests::{ledger, observe, sid};
+    use crate::ledger::{RunArgs, RunKind};
 
     #[test]
     fn a_settled_observation_is_offered_until_a_call_is_sent_or_it_is_too_old() {
@@ -139,7 +140,13 @@ mod tests {
         let (_dir, ledger, _clock) = ledger();
         observe(&ledger, "c", EncStatus::Disabled, None);
         assert!(ledger.recent_observation(&sid("c"), 0).unwrap().is_some());
-        let run = ledger.start_run("plan", None, "{}").unwrap();
+        let run = ledger
+            .start_run(
+                RunKind::Plan,
+                None,
+                &RunArgs::Unknown(serde_json::json!({})),
+            )
+            .unwrap();
         let obs = ledger
             .recent_observation(&sid("c"), 0)
             .unwrap()

@@ -8,6 +8,9 @@ use super::{Ledger, Result};
 use crate::clock::EpochMillis;
 use crate::model::{KeyChoice, KeyObservation, StreamId, StreamObservation};
 
+/// How an attempt ended.
+pub use crate::model::AttemptOutcome;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
     Start,
@@ -21,19 +24,6 @@ impl Op {
             Op::Stop => "stop",
         }
     }
-}
-
-/// How an attempt ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AttemptOutcome {
-    /// The service accepted the call.
-    Ok,
-    /// The service answered with an error (throttles included): it reached the service.
-    Rejected { code: String, message: String },
-    /// No answer; the request may have reached the service.
-    Unknown { message: String },
-    /// Proven never to have left this machine.
-    NotSent { message: String },
 }
 
 /// One row of `attempts`.

@@ -550,13 +550,22 @@ fn an_apply_stopped_before_recording_its_streams_is_abandoned_not_resumed() {
     let (_d, ledger, _clock) = ledger();
     let settings = Settings::default();
     // Killed (the runs stay open) while describing keys: no plan, no items.
-    let keys = ledger.start_run("apply", None, "").unwrap().detach();
+    let keys = ledger
+        .start_run(RunKind::Apply, None, &no_args())
+        .unwrap()
+        .detach();
     // Stopped at the confirmation prompt: a plan, no items.
-    let prompt = ledger.start_run("apply", None, "").unwrap().detach();
+    let prompt = ledger
+        .start_run(RunKind::Apply, None, &no_args())
+        .unwrap()
+        .detach();
     let plan = ledger.create_plan("fleet.csv", &settings, T0, 0).unwrap();
     ledger.set_run_plan(prompt, plan).unwrap();
     // Stopped while streaming: its streams are recorded, so it resumes.
-    let streaming = ledger.start_run("apply", None, "").unwrap().detach();
+    let streaming = ledger
+        .start_run(RunKind::Apply, None, &no_args())
+        .unwrap()
+        .detach();
     ledger.set_run_plan(streaming, plan).unwrap();
     let target = Target {
         line: 2,
@@ -571,7 +580,14 @@ fn an_apply_stopped_before_recording_its_streams_is_abandoned_not_resumed() {
         .unwrap();
 
     assert_eq!(ledger.abandon_planless_runs().unwrap(), 2);
-    let outcome = |id| ledger.run(id).unwrap().unwrap().outcome;
+    let outcome = |id| {
+        ledger
+            .run(id)
+            .unwrap()
+            .unwrap()
+            .outcome
+            .map(|o| o.to_string())
+    };
     assert_eq!(outcome(keys).as_deref(), Some("abandoned"));
     assert_eq!(outcome(prompt).as_deref(), Some("abandoned"));
     assert_eq!(outcome(streaming), None);
@@ -610,25 +626,34 @@ fn a_run_dropped_without_finish_is_recorded_as_ended_in_error() {
     let run_row = |id| ledger.run(id).unwrap().unwrap();
     let mut started = None;
     let planned_then_failed = |started: &mut Option<i64>| -> Result<()> {
-        let run = ledger.start_run("plan", None, "{}")?;
+        let run = ledger.start_run(RunKind::Plan, None, &no_args())?;
         *started = Some(run.id());
         Err(LedgerError::Missing("an early return".into()))?;
-        run.finish("planned")
+        run.finish(RunOutcome::Planned)
     };
     clock.advance(SECOND);
     assert!(planned_then_failed(&mut started).is_err());
     let failed = run_row(started.unwrap());
-    assert_eq!(failed.outcome.as_deref(), Some("error"));
+    assert_eq!(
+        failed.outcome.as_ref().map(RunOutcome::as_str),
+        Some("error")
+    );
     assert_eq!(failed.ended_at, Some(T0 + SECOND));
 
-    let run = ledger.start_run("plan", None, "{}").unwrap();
+    let run = ledger.start_run(RunKind::Plan, None, &no_args()).unwrap();
     let id = run.id();
     assert_eq!(run_row(id).outcome, None, "open while it runs");
-    run.finish("planned").unwrap();
-    assert_eq!(run_row(id).outcome.as_deref(), Some("planned"));
+    run.finish(RunOutcome::Planned).unwrap();
+    assert_eq!(
+        run_row(id).outcome.as_ref().map(RunOutcome::as_str),
+        Some("planned")
+    );
 
     // Detached, a run stays open for the caller (or `resume`) to end.
-    let id = ledger.start_run("apply", None, "{}").unwrap().detach();
+    let id = ledger
+        .start_run(RunKind::Apply, None, &no_args())
+        .unwrap()
+        .detach();
     assert_eq!(run_row(id).outcome, None);
     assert_eq!(run_row(id).ended_at, None);
 }
@@ -705,13 +730,23 @@ fn a_ledger_of_the_first_schema_is_brought_to_the_latest_with_every_row_kept() {
     assert!(broken.is_empty(), "{broken:?}");
     // And a rollback run may now be recorded.
     let run = ledger
-        .start_run("rollback", None, "{\"rollback_of\": 2}")
+        .start_run(
+            RunKind::Rollback,
+            None,
+            &RunArgs::Rollback {
+                rollback_of: 2,
+                dry_run: false,
+                reserve: 1,
+                cmk_limit: 500,
+                place: serde_json::Value::Null,
+            },
+        )
         .unwrap();
     assert_eq!(
         ledger.run(run.id()).unwrap().unwrap().rollback_of(),
         Some(2)
     );
-    run.finish("converged").unwrap();
+    run.finish(RunOutcome::Converged).unwrap();
 }
 
 #[test]
@@ -745,4 +780,230 @@ fn ledger_of_the_first_schema(path: &std::path::Path, sql: &str) {
         .unwrap();
     conn.pragma_update(None, "user_version", 1).unwrap();
     conn.execute_batch(sql).unwrap();
+}
+
+/// Arguments a test does not look at.
+fn no_args() -> RunArgs {
+    RunArgs::Unknown(serde_json::json!({}))
+}
+
+/// A `runs` row as the commands wrote it before run records were typed: kind, outcome and
+/// arguments as plain text.
+fn insert_run_as_written(ledger: &Ledger, kind: &str, outcome: Option<&str>, args: &str) -> i64 {
+    ledger
+        .conn()
+        .execute(
+            "INSERT INTO runs (kind, started_at, ended_at, outcome, args, pid, host)
+             VALUES (?1, ?2, ?2, ?3, ?4, 1, 'h')",
+            rusqlite::params![kind, T0, outcome, args],
+        )
+        .unwrap();
+    ledger.conn().last_insert_rowid()
+}
+
+#[test]
+fn run_rows_written_before_run_records_were_typed_read_back_typed() {
+    let (_d, ledger, _clock) = ledger();
+    let place =
+        serde_json::json!({"endpoint": "https://firehose.example", "account": "123456789012"});
+    let apply = serde_json::json!({
+        "command": "apply", "fleet": "/x/fleet.csv", "plan": null, "shard": null,
+        "reserve": 1, "cmk_limit": 500, "place": place,
+    });
+    let apply = insert_run_as_written(&ledger, "apply", Some("interrupted"), &apply.to_string());
+    let rollback = serde_json::json!({
+        "command": "rollback", "rollback_of": apply, "dry_run": false, "reserve": 1,
+        "cmk_limit": 500, "place": place,
+    });
+    let rollback = insert_run_as_written(
+        &ledger,
+        "rollback",
+        Some("converged"),
+        &rollback.to_string(),
+    );
+    // A plan run of a version that recorded no shard, and one that recorded no place.
+    let plan = serde_json::json!({"command": "plan", "fleet": "/x/fleet.csv", "place": place});
+    let plan = insert_run_as_written(&ledger, "plan", Some("planned"), &plan.to_string());
+    let placeless = serde_json::json!({"command": "plan", "fleet": "/x/fleet.csv"});
+    let placeless = insert_run_as_written(&ledger, "plan", None, &placeless.to_string());
+
+    let run = |id| ledger.run(id).unwrap().unwrap();
+    let (apply, rollback, plan, placeless) = (run(apply), run(rollback), run(plan), run(placeless));
+    assert_eq!(
+        (apply.kind.clone(), apply.outcome.clone()),
+        (RunKind::Apply, Some(RunOutcome::Interrupted))
+    );
+    assert!(apply.carries_out() && apply.unfinished());
+    assert_eq!(
+        apply.arguments(),
+        RunArgs::Apply {
+            fleet: Some("/x/fleet.csv".into()),
+            plan: None,
+            shard: None,
+            reserve: 1,
+            cmk_limit: 500,
+            place: place.clone(),
+        }
+    );
+    assert_eq!(
+        (rollback.kind.clone(), rollback.outcome.clone()),
+        (RunKind::Rollback, Some(RunOutcome::Converged))
+    );
+    assert_eq!(rollback.rollback_of(), Some(apply.id));
+    assert_eq!(rollback.arguments().place(), Some(&place));
+    assert_eq!(
+        plan.arguments(),
+        RunArgs::Plan {
+            fleet: "/x/fleet.csv".into(),
+            place: place.clone(),
+            shard: None,
+        }
+    );
+    assert_eq!(
+        (plan.kind.clone(), plan.outcome),
+        (RunKind::Plan, Some(RunOutcome::Planned))
+    );
+    assert_eq!(placeless.arguments().place(), None);
+    assert_eq!(
+        ledger.unfinished_apply(None).unwrap().map(|r| r.id),
+        Some(apply.id)
+    );
+}
+
+#[test]
+fn run_records_are_written_as_the_commands_always_wrote_them() {
+    let (_d, ledger, _clock) = ledger();
+    let place = serde_json::json!({"endpoint": "the AWS endpoints", "account": null});
+    let encryption = |no_wait| EncryptionArgs {
+        fleet: "start-delivery-stream-encryption us-east-1/s".into(),
+        stream: "s".into(),
+        region: "us-east-1".into(),
+        reserve: 1,
+        cmk_limit: 500,
+        no_wait,
+        place: place.clone(),
+    };
+    // Each as the json! literal its command used to write, member for member and in order.
+    let cases = [
+        (
+            RunArgs::Plan {
+                fleet: "/x/f.csv".into(),
+                place: place.clone(),
+                shard: Some("1/2".into()),
+            },
+            serde_json::json!({"command": "plan", "fleet": "/x/f.csv", "place": place, "shard": "1/2"}),
+        ),
+        (
+            RunArgs::Apply {
+                fleet: None,
+                plan: Some(3),
+                shard: None,
+                reserve: 2,
+                cmk_limit: 400,
+                place: place.clone(),
+            },
+            serde_json::json!({
+                "command": "apply", "fleet": null, "plan": 3, "shard": null, "reserve": 2,
+                "cmk_limit": 400, "place": place,
+            }),
+        ),
+        (
+            RunArgs::Rollback {
+                rollback_of: 4,
+                dry_run: true,
+                reserve: 1,
+                cmk_limit: 500,
+                place: place.clone(),
+            },
+            serde_json::json!({
+                "command": "rollback", "rollback_of": 4, "dry_run": true, "reserve": 1,
+                "cmk_limit": 500, "place": place,
+            }),
+        ),
+        (
+            RunArgs::StartEncryption(encryption(true)),
+            serde_json::json!({
+                "command": "start-delivery-stream-encryption",
+                "fleet": "start-delivery-stream-encryption us-east-1/s", "stream": "s",
+                "region": "us-east-1", "reserve": 1, "cmk_limit": 500, "no_wait": true,
+                "place": place,
+            }),
+        ),
+        (
+            RunArgs::StopEncryption(encryption(false)),
+            serde_json::json!({
+                "command": "stop-delivery-stream-encryption",
+                "fleet": "start-delivery-stream-encryption us-east-1/s", "stream": "s",
+                "region": "us-east-1", "reserve": 1, "cmk_limit": 500, "no_wait": false,
+                "place": place,
+            }),
+        ),
+    ];
+    for (args, then) in cases {
+        let run = ledger.start_run(RunKind::Apply, None, &args).unwrap();
+        let row = ledger.run(run.id()).unwrap().unwrap();
+        assert_eq!(row.args, then.to_string());
+        assert_eq!(row.arguments(), args);
+        run.finish(RunOutcome::Converged).unwrap();
+        let stored: String = ledger
+            .conn()
+            .query_row(
+                "SELECT kind || ' ' || outcome FROM runs WHERE id = ?1",
+                [row.id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(stored, "apply converged");
+    }
+}
+
+#[test]
+fn an_outcome_or_arguments_a_later_version_wrote_are_kept_as_written() {
+    let (_d, ledger, _clock) = ledger();
+    let args = r#"{"command":"wave","wave":2,"place":{"endpoint":"x"}}"#;
+    let id = insert_run_as_written(&ledger, "apply", Some("paused"), args);
+    let row = ledger.run(id).unwrap().unwrap();
+    assert_eq!(row.outcome, Some(RunOutcome::Other("paused".into())));
+    assert_eq!(row.outcome.as_ref().map(RunOutcome::as_str), Some("paused"));
+    assert_eq!(serde_json::to_value(&row.outcome).unwrap(), "paused");
+    assert!(
+        !row.unfinished(),
+        "ended, in a way this version does not know"
+    );
+    let parsed: serde_json::Value = serde_json::from_str(args).unwrap();
+    assert_eq!(row.arguments(), RunArgs::Unknown(parsed));
+    assert_eq!(
+        row.arguments().place(),
+        Some(&serde_json::json!({"endpoint": "x"}))
+    );
+    assert_eq!(row.args, args, "shown as written");
+    // Arguments that are not even JSON read as unknown too.
+    assert_eq!(
+        RunArgs::read("not json"),
+        RunArgs::Unknown(serde_json::Value::Null)
+    );
+    // The schema admits no other kind today; a later one's reads as written all the same.
+    for kind in ["plan", "apply", "rollback", "wave"] {
+        let read = RunKind::from(kind.to_owned());
+        assert_eq!((read.as_str(), read.to_string()), (kind, kind.to_owned()));
+        assert_eq!(read.carries_out(), matches!(kind, "apply" | "rollback"));
+    }
+    assert_eq!(
+        RunKind::from("wave".to_owned()),
+        RunKind::Other("wave".into())
+    );
+    for outcome in [
+        "planned",
+        "converged",
+        "failed",
+        "deferred",
+        "interrupted",
+        "cancelled",
+        "abandoned",
+        "error",
+    ] {
+        let read = RunOutcome::from(outcome.to_owned());
+        assert!(!matches!(read, RunOutcome::Other(_)), "{outcome}");
+        assert_eq!(read.as_str(), outcome);
+    }
 }

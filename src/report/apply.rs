@@ -126,8 +126,9 @@ pub fn summary(
         "calls": outcome.calls.iter().map(|(op, n)| (op.as_str(), *n)).collect::<BTreeMap<_, _>>(),
         "polling_describes_per_stream": polls_per_stream,
         "throttles": outcome.throttles,
-        "interrupted": outcome.interrupted,
-        "aborted": outcome.aborted,
+        // The run stays open for `resume`: stopped, or streams left in their transition.
+        "interrupted": outcome.interrupted || outcome.left_in_transition > 0,
+        "aborted": outcome.aborted.as_ref().map(ToString::to_string),
         "failed": failed.iter().map(|r| item_json(r)).collect::<Vec<_>>(),
         "deferred": deferred.iter().map(|r| item_json(r)).collect::<Vec<_>>(),
         "keys": key_json,

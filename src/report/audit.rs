@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
-use super::html::escape;
+use super::escape;
 use super::plan::{check_line, fixes_text};
 use super::producers::{self, StreamRow};
 use crate::clock::{EpochMillis, rfc3339};

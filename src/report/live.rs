@@ -58,7 +58,9 @@ pub fn spawn_reporter(
                             progress.println(line);
                         }
                     }
-                    Some(Notice::Note(text)) if mode != Mode::Quiet => progress.println(text),
+                    Some(Notice::Note(note)) if mode != Mode::Quiet => {
+                        progress.println(note.to_string())
+                    }
                     Some(_) => {}
                 },
                 _ = gather.tick() => {

@@ -25,12 +25,28 @@ pub fn color_enabled(choice: ColorChoice, is_terminal: bool) -> bool {
 }
 
 /// A borderless table in the style of `terraform` and `kubectl` output.
+/// HTML-escapes text for an element or an attribute.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// A Markdown table cell: text from AWS (failure messages), from policies or from a fleet is
 /// untrusted, so `<`, `>`, `&` and quotes are escaped as HTML would (a Markdown page renders
 /// inline HTML: a `<script>` would reach a pull request or a wiki), `|` so the table holds, and
 /// a line break becomes a space.
 pub fn md_cell(text: &str) -> String {
-    html::escape(text).replace('|', "\\|").replace('\n', " ")
+    escape(text).replace('|', "\\|").replace('\n', " ")
 }
 
 pub fn table<'a>(header: impl IntoIterator<Item = &'a str>) -> comfy_table::Table {

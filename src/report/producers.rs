@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use serde_json::{Value, json};
 
 use super::apply::spreadsheet_safe;
-use super::html::escape;
+use super::escape;
 pub use super::md_cell;
 use crate::producers::{Counts, StreamProducers, Verdict};
 

@@ -163,6 +163,35 @@ fn a_damaged_or_foreign_or_newer_ledger_is_refused_and_left_untouched() {
 }
 
 #[test]
+fn a_run_outcome_and_arguments_a_later_version_wrote_are_read_and_shown_as_written() {
+    let sandbox = Sandbox::start(&["--streams", "1"]);
+    let w = Workdir::new(&sandbox);
+    let fleet = w.fleet("f.csv", &fleet_csv(stream_names(1), "us-east-1"));
+    w.run(&["plan", fleet.to_str().unwrap(), "-q"])
+        .assert_code(0);
+    let args = r#"{"command":"wave","wave":2}"#;
+    w.sql()
+        .execute(
+            "UPDATE runs SET outcome = 'paused', args = ?1 WHERE id = 1",
+            [args],
+        )
+        .unwrap();
+    let history = w
+        .run(&["history", "--output", "json"])
+        .assert_code(0)
+        .json();
+    assert_eq!(history[0]["outcome"], "paused", "{history:#}");
+    assert_eq!(
+        history[0]["args"],
+        serde_json::json!({"command": "wave", "wave": 2})
+    );
+    let status = w.run(&["status", "1"]);
+    status.assert_code(0);
+    assert!(status.stdout.contains("(paused)"), "{}", status.stdout);
+    w.run(&["report", "1"]).assert_code(0);
+}
+
+#[test]
 fn an_unwritable_ledger_location_is_a_clear_error() {
     let sandbox = Sandbox::start(&["--streams", "1"]);
     let w = Workdir::new(&sandbox);

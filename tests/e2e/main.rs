@@ -1,5 +1,6 @@
 //! The integration tests, linked once: one binary, one module per area, each driving the real
-//! `firehose-sse` binary end to end against the sandbox (conformance also against moto).
+//! `firehose-sse` binary end to end against the sandbox (conformance also against moto) — but
+//! `layout`, which reads the sources.
 //! `cargo test --test e2e` runs them all; a module path filters them (`cargo test --test e2e
 //! chaos::`).
 //!
@@ -23,6 +24,7 @@ mod documented;
 mod first_look;
 mod hostile;
 mod hostile_input;
+mod layout;
 mod mistakes;
 mod plan;
 mod producers;

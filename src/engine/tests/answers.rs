@@ -1,7 +1,7 @@
 //! What each answer to a Start or a Describe leads to (DESIGN §5.2, §5.3, the failure table of §2).
 
 use super::*;
-use crate::pace::Operation;
+use crate::model::{AttemptOutcome, Operation};
 
 fn started_and_polled(run: &mut Run, item: usize) {
     run.start_ok(item);
@@ -57,6 +57,73 @@ fn a_limit_refusal_with_the_budget_spent_defers_for_a_window() {
         update.failure.as_ref().map(|f| f.0.as_str()),
         Some("LimitExceededException")
     );
+}
+
+#[test]
+fn the_engine_completes_each_answered_attempt_and_only_unsent_calls_spare_the_budget() {
+    let rejected = |code: &str, message: &str| AttemptOutcome::Rejected {
+        code: code.into(),
+        message: message.into(),
+    };
+    let cases = [
+        (Ok(()), AttemptOutcome::Ok),
+        (
+            Err(CallError::Throttled("Rate exceeded".into())),
+            rejected("ThrottlingException", "Rate exceeded"),
+        ),
+        (
+            Err(CallError::Invalid {
+                code: "InvalidArgumentException".into(),
+                message: "bad".into(),
+            }),
+            rejected("InvalidArgumentException", "bad"),
+        ),
+        (
+            Err(CallError::Unknown("connection reset".into())),
+            AttemptOutcome::Unknown {
+                message: "connection reset".into(),
+            },
+        ),
+        (
+            Err(CallError::NotSent("Connection refused".into())),
+            AttemptOutcome::NotSent {
+                message: "Connection refused".into(),
+            },
+        ),
+        (
+            Err(CallError::NoCredentials("none found".into())),
+            AttemptOutcome::NotSent {
+                message: "none found".into(),
+            },
+        ),
+    ];
+    for (result, outcome) in cases {
+        let mut run = Run::new(config());
+        run.add(vec![item(0, KeyChoice::AwsOwned)]);
+        run.send(0);
+        let fx = run.answer(0, result).to_vec();
+        let completed: Vec<&Effect> = fx
+            .iter()
+            .filter(|e| matches!(e, Effect::CompleteAttempt { .. }))
+            .collect();
+        assert_eq!(completed, [&Effect::CompleteAttempt { item: 0, outcome }]);
+    }
+}
+
+#[test]
+fn a_refusal_for_the_spent_budget_marks_the_attempt_before_completing_it() {
+    let mut run = Run::new(config());
+    let mut new = item(0, KeyChoice::AwsOwned);
+    new.sends = SendLog::of(&(0..23).map(|i| T0 - 3_600_000 + i).collect::<Vec<_>>());
+    run.add(vec![new]);
+    run.send(0);
+    let fx = run
+        .answer(0, Err(CallError::LimitExceeded("limit exceeded".into())))
+        .to_vec();
+    let at = |wanted: fn(&Effect) -> bool| fx.iter().position(wanted);
+    let marked = at(|e| matches!(e, Effect::MarkBudgetFull { item: 0 }));
+    let completed = at(|e| matches!(e, Effect::CompleteAttempt { item: 0, .. }));
+    assert!(marked.is_some() && marked < completed, "{fx:?}");
 }
 
 #[test]
@@ -208,7 +275,7 @@ fn access_denied_stops_the_run_with_the_iam_action_to_allow() {
     run.answer(1, Ok(()));
     assert!(run.st.is_finished(), "nothing is polled after an abort");
     let outcome = run.st.into_outcome(run.now);
-    let why = outcome.aborted.unwrap();
+    let why = outcome.aborted.unwrap().to_string();
     assert!(
         why.contains("firehose:StartDeliveryStreamEncryption"),
         "{why}"
@@ -383,7 +450,7 @@ fn expired_credentials_stop_the_run_with_the_credentials_message() {
             message: "The security token included in the request is expired".into(),
         }),
     );
-    let why = run.st.into_outcome(run.now).aborted.unwrap();
+    let why = run.st.into_outcome(run.now).aborted.unwrap().to_string();
     assert!(why.contains("credentials"), "{why}");
     assert!(!why.contains("IAM policy"), "{why}");
 }
@@ -531,7 +598,7 @@ fn an_endpoint_that_cannot_be_reached_stops_the_run() {
     run.answer(1, refused());
     assert!(run.st.is_finished(), "nothing in flight, nothing retried");
     let outcome = run.st.into_outcome(run.now);
-    let why = outcome.aborted.unwrap();
+    let why = outcome.aborted.unwrap().to_string();
     assert!(why.contains("cannot be reached"), "{why}");
     assert!(why.contains("Connection refused"), "{why}");
     assert!(

@@ -226,7 +226,7 @@ fn a_key_the_service_says_is_full_gets_no_other_start() {
     assert_eq!(run.phase(6), Phase::Skipped);
     assert!(run.st.is_finished());
     let outcome = run.st.into_outcome(run.now);
-    assert_eq!(outcome.calls[&crate::pace::Operation::Start], 1);
+    assert_eq!(outcome.calls[&crate::model::Operation::Start], 1);
 }
 
 #[test]

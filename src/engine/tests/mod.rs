@@ -5,6 +5,7 @@
 mod answers;
 mod credentials;
 mod gates;
+mod no_wait;
 mod run;
 mod stop;
 
@@ -13,10 +14,9 @@ use std::time::Duration;
 
 use super::*;
 use crate::clock::{EpochMillis, SECOND};
-use crate::cloud::CallError;
 use crate::model::{
-    EncStatus, Encryption, Failure, KeyChoice, KmsKeyArn, SourceType, StreamId, StreamObservation,
-    StreamStatus,
+    CallError, EncStatus, Encryption, Failure, KeyChoice, KmsKeyArn, SourceType, StreamId,
+    StreamObservation, StreamStatus,
 };
 use crate::plan::Action;
 
@@ -40,6 +40,7 @@ fn config() -> Config {
         max_attempts: 3,
         first_poll: Duration::from_secs(5),
         key_retry: Duration::from_secs(30),
+        no_wait: false,
     }
 }
 
@@ -223,7 +224,7 @@ fn updates(fx: &[Effect]) -> Vec<(usize, ItemUpdate)> {
 fn notes(fx: &[Effect]) -> Vec<String> {
     fx.iter()
         .filter_map(|e| match e {
-            Effect::Notice(Notice::Note(text)) => Some(text.clone()),
+            Effect::Notice(Notice::Note(note)) => Some(note.to_string()),
             _ => None,
         })
         .collect()

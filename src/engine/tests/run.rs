@@ -13,7 +13,7 @@ fn a_stream_is_started_polled_once_and_done() {
     assert_eq!(updates(&fx)[0].1.phase, Some(Phase::Polling));
     assert!(fx.contains(&Effect::Paced {
         item: 0,
-        op: crate::pace::Operation::Start,
+        op: crate::model::Operation::Start,
         throttled: false
     }));
     // The first poll is planned at the first-poll delay; with the Describe quota idle, it
@@ -200,7 +200,7 @@ fn observation_keeps_the_run_open_until_it_is_done() {
         outcome.throttles, 3,
         "key throttles and the observer's count"
     );
-    assert_eq!(outcome.calls[&crate::pace::Operation::Describe], 2);
+    assert_eq!(outcome.calls[&crate::model::Operation::Describe], 2);
 }
 
 #[test]
@@ -214,16 +214,13 @@ fn an_abort_stops_dispatch_and_ends_the_run_once_calls_are_answered() {
         item(1, KeyChoice::AwsOwned),
     ]);
     run.send(0);
-    run.event(Event::Abort("the apply lock was taken over".into()));
+    run.event(Event::Abort(Abort::LockLost));
     assert!(run.st.is_stopping());
     assert!(!run.st.is_finished());
     let fx = run.answer(0, Ok(())).to_vec();
     assert!(starts(&fx).is_empty());
     assert!(run.st.is_finished());
     let outcome = run.st.into_outcome(run.now);
-    assert_eq!(
-        outcome.aborted.as_deref(),
-        Some("the apply lock was taken over")
-    );
+    assert_eq!(outcome.aborted, Some(Abort::LockLost));
     assert!(!outcome.interrupted);
 }

@@ -1,7 +1,7 @@
 //! Encryption off as a target: the engine Stops, polls to DISABLED, frees the old key's slot.
 
 use super::*;
-use crate::pace::Operation;
+use crate::model::Operation;
 
 fn off(seq: usize, was: KeyChoice) -> NewItem {
     let mut new = item(seq, KeyChoice::Off);

@@ -100,21 +100,7 @@ impl Input {
     }
 }
 
-/// HTML-escapes text for an element or an attribute.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use super::escape;
 
 /// Each item's timeline facts, its attempts found by stream.
 fn item_times(input: &Input) -> Vec<ItemTimes> {
@@ -182,7 +168,7 @@ fn header(html: &mut String, input: &Input) {
         html,
         "<header>\n<h1>Encryption rollout: run {}</h1>\n<p class=\"meta\">{} run{} · started {} · {} · {} streams · report made {}</p>",
         run.id,
-        escape(&run.kind),
+        escape(run.kind.as_str()),
         run.plan_id
             .map_or(String::new(), |p| format!(" of plan {p}")),
         rfc3339(run.started_at),
@@ -191,7 +177,7 @@ fn header(html: &mut String, input: &Input) {
                 "ended {} after {} ({})",
                 rfc3339(end),
                 super::human_duration(end - run.started_at),
-                escape(outcome)
+                escape(outcome.as_str())
             ),
             _ => "not finished".to_owned(),
         },

@@ -158,3 +158,31 @@ api_enum!(
         Created => "CREATED",
     }
 );
+
+/// A key a stream is (or is to be) encrypted with: the AWS-owned key, or a customer key by ARN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyRef {
+    AwsOwned,
+    Customer(String),
+}
+
+impl KeyRef {
+    pub fn key_type(&self) -> KeyType {
+        match self {
+            KeyRef::AwsOwned => KeyType::AwsOwned,
+            KeyRef::Customer(_) => KeyType::CustomerManaged,
+        }
+    }
+
+    pub fn arn(&self) -> Option<&str> {
+        match self {
+            KeyRef::AwsOwned => None,
+            KeyRef::Customer(arn) => Some(arn),
+        }
+    }
+
+    /// As ground truth shows it: the ARN, or `AWS_OWNED_CMK`.
+    pub fn label(&self) -> String {
+        self.arn().unwrap_or(KeyType::AwsOwned.as_str()).to_owned()
+    }
+}

@@ -13,7 +13,7 @@ use super::model::Service;
 use super::xml::{self, Xml};
 use super::{Op, query};
 use crate::vocabulary::{ApiError, IamKind, partition};
-use crate::world::iam::{Actor, Context, EntityFilter, NewPolicy, NewRole, SimulationRequest};
+use crate::world::iam::{Context, EntityFilter, NewPolicy, NewRole, SimulationRequest};
 use crate::world::{Caller, World};
 
 /// The namespace of every IAM answer (IAM model, `xmlNamespace`).
@@ -175,7 +175,7 @@ impl Request {
         now: crate::vocabulary::Millis,
         request_id: &str,
     ) -> Result<Vec<u8>, ApiError> {
-        let actor = Actor::of(caller);
+        let actor = caller.actor();
         let arn = caller.arn(region);
         let partition = partition(region);
         let place = Place {

@@ -9,7 +9,6 @@ use super::model::Service;
 use super::request::read;
 use super::{Op, secs, to_bytes};
 use crate::vocabulary::{ApiError, Millis, codes};
-use crate::world::iam::Actor;
 use crate::world::{Caller, DEFAULT_POLICY_NAME, Key, World};
 
 const KMS: Service = Service::Kms;
@@ -64,7 +63,7 @@ impl Request {
             }
             Request::PutKeyPolicy(request) => {
                 world.put_key_policy(
-                    &Actor::of(caller),
+                    &caller.actor(),
                     &caller.arn(region),
                     region,
                     &request.key_id,

@@ -63,8 +63,7 @@ fn simulate(
         marker: None,
     };
     let base = Caller::base(A);
-    w.simulate(&Actor::of(&base), &base.arn(R), &request)
-        .unwrap()
+    w.simulate(&base.actor(), &base.arn(R), &request).unwrap()
 }
 
 /// A world of users and groups whose policies exercise the evaluator.
@@ -276,7 +275,7 @@ fn the_simulator_answers_once_per_action_with_results_per_resource() {
 fn the_simulator_pages_by_action_and_refuses_what_it_cannot_find() {
     let w = principals();
     let base = Caller::base(A);
-    let actor = Actor::of(&base);
+    let actor = base.actor();
     let actions: Vec<String> = ["a:A", "a:B", "a:C"].map(String::from).to_vec();
     let mut request = SimulationRequest {
         source_arn: "arn:aws:iam::123456789012:user/member",
@@ -358,7 +357,7 @@ fn assume(role: &str) -> AssumeRoleRequest<'_> {
 fn trust_policies_decide_who_may_assume_a_role() {
     let mut w = principals();
     let base = Caller::base(A);
-    let admin = Actor::of(&base);
+    let admin = base.actor();
     let arn = base.arn(R);
     let service_only = json!({"Statement": {"Effect": "Allow", "Action": "sts:AssumeRole",
         "Principal": {"Service": "events.amazonaws.com"}}});
@@ -416,7 +415,7 @@ fn trust_policies_decide_who_may_assume_a_role() {
 fn iam_operations_refuse_as_iam_does() {
     let mut w = principals();
     let base = Caller::base(A);
-    let admin = Actor::of(&base);
+    let admin = base.actor();
     let arn = base.arn(R);
     let trust =
         json!({"Statement": {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": "*"}});
@@ -540,7 +539,7 @@ fn iam_operations_refuse_as_iam_does() {
 fn authorization_details_are_filtered_and_paged() {
     let w = principals();
     let base = Caller::base(A);
-    let admin = Actor::of(&base);
+    let admin = base.actor();
     let all = w
         .authorization_details(&admin, "me", &[], Some(1000), None)
         .unwrap();

@@ -82,6 +82,21 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// Who its requests are from, as policies name it: the assumed role's session, or the user.
+    pub fn actor(&self) -> Actor {
+        match &self.session {
+            Some(s) => Actor::Session {
+                account: self.account.clone(),
+                role: s.role.clone(),
+                session: s.name.clone(),
+            },
+            None => Actor::User {
+                account: self.account.clone(),
+                name: self.user_name().to_owned(),
+            },
+        }
+    }
+
     /// The base user `sandbox` of `account`.
     pub fn base(account: &str) -> Caller {
         Caller {
@@ -191,7 +206,7 @@ impl World {
                 None => Context::default(),
             };
             self.authorize_with(
-                &Actor::of(caller),
+                &caller.actor(),
                 &target.partition,
                 &role.trust.policy,
                 &target.account,

@@ -16,23 +16,13 @@ use super::World;
 use super::iam::{Actor, Context, Denial, Document};
 use super::keys::Key;
 use crate::vocabulary::policy::PolicyKind;
-use crate::vocabulary::{ApiError, KmsKeyArn, codes, partition, root_arn};
+use crate::vocabulary::{ApiError, KmsKeyArn, codes, partition};
 
 /// The only key policy name PutKeyPolicy sets.
 pub const DEFAULT_POLICY_NAME: &str = "default";
 
 /// The longest key policy KMS takes, in bytes.
 const MAX_KEY_POLICY: usize = 32 * 1024;
-
-/// KMS's default key policy for a key of `account`, as GetKeyPolicy shows it for a key created
-/// without one.
-pub fn default_key_policy(partition: &str, account: &str) -> Document {
-    let text = format!(
-        "{{\n  \"Version\" : \"2012-10-17\",\n  \"Id\" : \"key-default-1\",\n  \"Statement\" : [ {{\n    \"Sid\" : \"Enable IAM User Permissions\",\n    \"Effect\" : \"Allow\",\n    \"Principal\" : {{\n      \"AWS\" : \"{}\"\n    }},\n    \"Action\" : \"kms:*\",\n    \"Resource\" : \"*\"\n  }} ]\n}}",
-        root_arn(partition, account)
-    );
-    Document::read(&text, PolicyKind::Key).expect("the default key policy reads")
-}
 
 impl World {
     /// The key `key_id` names for a caller of `account`, refused when it is another account's

@@ -11,7 +11,6 @@ use rand::Rng;
 
 use super::World;
 use super::iam::Document;
-use super::key_policy::default_key_policy;
 use super::stream::Failure;
 use crate::seed::{SeedKey, document_text, failure_place};
 use crate::vocabulary::policy::PolicyKind;
@@ -351,4 +350,15 @@ impl World {
         };
         (page, next)
     }
+}
+
+/// KMS's default key policy for a key of `account`, as GetKeyPolicy shows it for a key created
+/// without one.
+pub fn default_key_policy(partition: &str, account: &str) -> Document {
+    use crate::vocabulary::root_arn;
+    let text = format!(
+        "{{\n  \"Version\" : \"2012-10-17\",\n  \"Id\" : \"key-default-1\",\n  \"Statement\" : [ {{\n    \"Sid\" : \"Enable IAM User Permissions\",\n    \"Effect\" : \"Allow\",\n    \"Principal\" : {{\n      \"AWS\" : \"{}\"\n    }},\n    \"Action\" : \"kms:*\",\n    \"Resource\" : \"*\"\n  }} ]\n}}",
+        root_arn(partition, account)
+    );
+    Document::read(&text, PolicyKind::Key).expect("the default key policy reads")
 }

@@ -27,9 +27,8 @@ use sha2::{Digest, Sha256};
 use super::World;
 use super::iam::{Actor, Context};
 use super::identity::Caller;
-use super::stream::KeyRef;
 use crate::vocabulary::{
-    ApiError, KmsKeyArn, Millis, StreamStatus, StreamType, codes, firehose_arn,
+    ApiError, KeyRef, KmsKeyArn, Millis, StreamStatus, StreamType, codes, firehose_arn,
 };
 
 /// The most a PutRecordBatch may carry, in bytes of data (its API reference: "up to a limit of
@@ -123,7 +122,7 @@ impl World {
         let operation = if batch { "PutRecordBatch" } else { "PutRecord" };
         let action = format!("firehose:{operation}");
         let arn = firehose_arn(region, &account, name);
-        let actor = Actor::of(caller);
+        let actor = caller.actor();
         let found = self.touch(&account, region, name, now);
         let refusal = match self.authorize(&actor, &action, &arn, &Context::default()) {
             Err(denial) => Some(ApiError::new(

@@ -162,7 +162,7 @@ fn a_customer_key_needs_both_its_policy_and_the_callers() {
 fn a_key_policy_without_the_account_takes_iam_out_of_it() {
     let mut w = world();
     let base = Caller::base(A);
-    let admin = Actor::of(&base);
+    let admin = base.actor();
     let named_only = json!({"Statement": [
         {"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{A}:role/named")}, "Action": "kms:*", "Resource": "*"}]})
     .to_string();
@@ -216,7 +216,7 @@ fn key_policies_start_as_kms_default_and_refuse_what_kms_refuses() {
         "NotFoundException"
     );
     let base = Caller::base(A);
-    let admin = Actor::of(&base);
+    let admin = base.actor();
     let put = |w: &mut World, name: Option<&str>, text: &str| {
         w.put_key_policy(&admin, "me", R, "default", name, text, false)
             .map_err(|e| (e.code.to_string(), e.message))

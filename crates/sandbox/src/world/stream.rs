@@ -15,36 +15,10 @@ use serde_json::Value;
 
 use super::records::RecordLog;
 use crate::vocabulary::{
-    EncStatus, FailurePlace, KeyType, Millis, STREAM_OPERATIONS, StreamStatus, StreamType,
+    EncStatus, FailurePlace, Millis, STREAM_OPERATIONS, StreamStatus, StreamType,
 };
 
-/// A key a stream is (or is to be) encrypted with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KeyRef {
-    AwsOwned,
-    Customer(String),
-}
-
-impl KeyRef {
-    pub fn key_type(&self) -> KeyType {
-        match self {
-            KeyRef::AwsOwned => KeyType::AwsOwned,
-            KeyRef::Customer(_) => KeyType::CustomerManaged,
-        }
-    }
-
-    pub fn arn(&self) -> Option<&str> {
-        match self {
-            KeyRef::AwsOwned => None,
-            KeyRef::Customer(arn) => Some(arn),
-        }
-    }
-
-    /// As ground truth shows it: the ARN, or `AWS_OWNED_CMK`.
-    pub(super) fn label(&self) -> String {
-        self.arn().unwrap_or(KeyType::AwsOwned.as_str()).to_owned()
-    }
-}
+pub use crate::vocabulary::KeyRef;
 
 /// `FailureDescription`, and where Describe shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]

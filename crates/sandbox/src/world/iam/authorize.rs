@@ -10,7 +10,7 @@ use super::evaluate::{self, Context, Decision, Grants, Outcome, Source, SourceKi
 use super::{Entity, Iam, PolicyRef, entity_arn};
 use crate::vocabulary::policy::PolicyDocument;
 use crate::vocabulary::{IamKind, assumed_role_arn, aws_managed_policy};
-use crate::world::{Caller, World};
+use crate::world::World;
 
 /// Who a request is from, as policies name it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,21 +26,6 @@ pub enum Actor {
 }
 
 impl Actor {
-    /// The actor of `caller`'s requests.
-    pub fn of(caller: &Caller) -> Actor {
-        match &caller.session {
-            Some(s) => Actor::Session {
-                account: caller.account.clone(),
-                role: s.role.clone(),
-                session: s.name.clone(),
-            },
-            None => Actor::User {
-                account: caller.account.clone(),
-                name: caller.user_name().to_owned(),
-            },
-        }
-    }
-
     pub fn account(&self) -> &str {
         match self {
             Actor::User { account, .. } | Actor::Session { account, .. } => account,
