@@ -24,6 +24,7 @@ pub mod report;
 pub mod shard;
 pub mod signal;
 pub mod survey;
+pub mod waves;
 
 use crate::error::{Exit, HasExit, UsageError};
 use crate::options::CommandOptions;
