@@ -389,3 +389,58 @@ fn when_iam_may_not_be_read_the_producers_are_unknown_and_nothing_is_skipped_for
         "the warning says how to go on: {warnings}"
     );
 }
+
+#[test]
+fn a_member_accounts_producers_are_read_through_the_assumed_role() {
+    const MEMBER: &str = "111111111111";
+    let k = format!("arn:aws:kms:{R}:{MEMBER}:key/m");
+    let stream = format!("arn:aws:firehose:{R}:{MEMBER}:deliverystream/orders");
+    let world = format!(
+        r#"{{"accounts": [{{"id": "{MEMBER}", "keys": [{{"id": "m"}}], "streams": [{{"name": "orders"}}],
+          "roles": ["firehose-sse",
+            {{"name": "orders-events", "service": "events.amazonaws.com",
+              "policies": {{"put": {{"Version": "2012-10-17", "Statement": [
+                {{"Effect": "Allow", "Action": "firehose:PutRecord", "Resource": "{stream}"}},
+                {{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}}]}}}}}}]}}]}}"#
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = Sandbox::with_world(dir.path(), &world, &["--latency", "100ms"]);
+    let w = Workdir::new(&sandbox);
+    let fleet = w.fleet(
+        "fleet.csv",
+        &format!("stream,region,key_arn\n{stream},{R},{k}\n"),
+    );
+    let plan = w
+        .run(&[
+            "plan",
+            fleet.to_str().unwrap(),
+            "--assume-role",
+            "firehose-sse",
+            "--output",
+            "json",
+            "-q",
+        ])
+        .assert_code(0)
+        .json();
+    let it = item(&plan, "orders");
+    assert_eq!(it["account"], MEMBER);
+    assert_eq!(it["reason"], "producers_denied", "{it:#}");
+    let producers = it["producers"]["producers"].as_array().unwrap();
+    let role = format!("arn:aws:iam::{MEMBER}:role/orders-events");
+    let p = producers
+        .iter()
+        .find(|p| p["principal"] == role.as_str())
+        .unwrap();
+    assert_eq!(p["verdict"], "denied", "{p:#}");
+    // The caller's own grant was simulated as the assumed role: allowed (an administrator).
+    assert_eq!(plan["producer_check"]["accounts"], 1);
+    assert_eq!(
+        sandbox.stats().account_stats(ACCOUNT).map(|a| a
+            .requests
+            .get("GetAccountAuthorizationDetails")
+            .copied()
+            .unwrap_or(0)),
+        Some(0),
+        "the management account's IAM is never read for a member's streams"
+    );
+}
