@@ -10,6 +10,7 @@
 //! | 2 | usage or input error: nothing was called, no ledger written; `plan --detailed-exitcode`: the plan has changes; `audit`: a producer would be refused its key |
 //! | 3 | finished, some streams failed |
 //! | 4 | finished, some streams deferred (budget) and none failed |
+//! | 5 | halted by a health gate of a rollout in waves (`resume --override-gate` goes on) |
 //! | 130 | interrupted (SIGINT/SIGTERM); `resume` continues |
 
 use std::process::ExitCode;
@@ -26,6 +27,8 @@ pub enum Exit {
     Changes,
     /// `audit`: a producer would be refused its stream's key.
     ProducersDenied,
+    /// A rollout in waves halted by a failed health gate.
+    Halted,
 }
 
 impl Exit {
@@ -36,6 +39,7 @@ impl Exit {
             Exit::Usage | Exit::Changes | Exit::ProducersDenied => 2,
             Exit::Failed => 3,
             Exit::Deferred => 4,
+            Exit::Halted => 5,
             Exit::Interrupted => 130,
         }
     }

@@ -18,8 +18,8 @@ pub use parse::{command, parse, try_parse_from};
 pub use sandbox::SandboxArgs;
 pub use values::parse_duration;
 use values::{
-    parse_account, parse_external_id, parse_margin, parse_role_duration, parse_session_name,
-    parse_timeout, parse_tps,
+    parse_account, parse_external_id, parse_margin, parse_max_errors, parse_role_duration,
+    parse_session_name, parse_share, parse_steps, parse_timeout, parse_tps,
 };
 
 #[derive(Debug, Parser)]
@@ -372,6 +372,9 @@ pub struct ApplyArgs {
     pub shard: Option<Shard>,
 
     #[command(flatten)]
+    pub waves: WaveArgs,
+
+    #[command(flatten)]
     pub run: RunArgs,
 
     #[command(flatten)]
@@ -386,6 +389,10 @@ pub struct ResumeArgs {
     /// The run to continue (default: the newest unfinished one).
     #[arg(value_name = "RUN")]
     pub run_id: Option<i64>,
+
+    /// Go on past a wave whose health gate failed (the ledger records who and when).
+    #[arg(long)]
+    pub override_gate: bool,
 
     #[command(flatten)]
     pub run: RunArgs,
@@ -596,6 +603,80 @@ pub struct PaceArgs {
     /// unpublished per operation: a throttle slows it further.
     #[arg(long, default_value_t = 5.0, value_name = "N", value_parser = parse_tps)]
     pub iam_tps: f64,
+}
+
+/// A rollout in waves, each watched before the next (apply; plan shows the waves).
+#[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Waves")]
+pub struct WaveArgs {
+    /// Roll out in waves: cumulative counts or shares of the fleet, ending at 100%, e.g.
+    /// `1,5%,25%,100%` (one stream first, then up to 5% of the fleet, ...). Each wave is
+    /// carried out, then watched for --bake before the next; a failed gate halts the rollout.
+    #[arg(long, value_name = "SPEC", value_parser = parse_steps)]
+    pub waves: Option<crate::waves::Steps>,
+
+    /// What a wave takes whole: `account` or `region` keeps a bad change inside the accounts or
+    /// regions it reached; `none` takes streams in fleet order.
+    #[arg(long, value_enum, default_value_t = WaveByArg::None, requires = "waves")]
+    pub wave_by: WaveByArg,
+
+    /// How long each wave is watched once all its streams have ended, before the next starts
+    /// (default 15m with --waves). At least three --metric-period.
+    #[arg(long, value_name = "DUR", value_parser = parse_duration, requires = "waves")]
+    pub bake: Option<Duration>,
+
+    /// How long the last wave is watched (default: not at all).
+    #[arg(long, value_name = "DUR", value_parser = parse_duration, requires = "waves")]
+    pub final_bake: Option<Duration>,
+
+    /// Failed streams a wave may have before the rollout halts: a count or a share of the
+    /// wave (`2`, `10%`), as SSM's MaxErrors.
+    #[arg(long, value_name = "N|P%", value_parser = parse_max_errors, default_value = "0", requires = "waves")]
+    pub max_errors: crate::waves::gate::MaxErrors,
+
+    /// A CloudWatch alarm (repeatable) watched in each account and region of a wave during the
+    /// wave and its bake: any in ALARM fails the gate.
+    #[arg(long = "alarm", value_name = "NAME", action = ArgAction::Append, requires = "waves")]
+    pub alarms: Vec<String>,
+
+    /// The largest fall of a stream's incoming records (after ENABLED against the hour before
+    /// its Start) that passes the gate; a stream with no data before has no signal and never
+    /// gates.
+    #[arg(long, value_name = "P%", value_parser = parse_share, default_value = "50%", requires = "waves")]
+    pub gate_drop: f64,
+
+    /// The CloudWatch period the gate reads metrics at (AWS publishes Firehose's per minute).
+    #[arg(long, value_name = "DUR", value_parser = parse_duration, default_value = "1m", requires = "waves")]
+    pub metric_period: Duration,
+
+    /// What a failed gate does: `halt` (stop, exit 5) or `rollback` (halt, then return the
+    /// streams the run changed to their earlier encryption, with every limit of an apply).
+    #[arg(long, value_enum, default_value_t = OnGateFailureArg::Halt, requires = "waves")]
+    pub on_gate_failure: OnGateFailureArg,
+
+    /// With --on-gate-failure rollback: the failing wave's streams (`wave`) or every wave's of
+    /// the run (`run`).
+    #[arg(long, value_enum, default_value_t = RollbackScopeArg::Wave, requires = "waves")]
+    pub rollback_scope: RollbackScopeArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WaveByArg {
+    None,
+    Account,
+    Region,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnGateFailureArg {
+    Halt,
+    Rollback,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RollbackScopeArg {
+    Wave,
+    Run,
 }
 
 /// Who writes to a stream moved to a customer-managed key, and whether they may use the key.

@@ -85,3 +85,24 @@ pub(super) fn parse_timeout(text: &str) -> Result<Duration, String> {
         Err(_) => parse_duration(text),
     }
 }
+
+/// `--waves`: cumulative counts and shares, ending at 100%.
+pub(super) fn parse_steps(text: &str) -> Result<crate::waves::Steps, String> {
+    crate::waves::Steps::parse(text)
+}
+
+/// `--max-errors`: a count or a share.
+pub(super) fn parse_max_errors(text: &str) -> Result<crate::waves::gate::MaxErrors, String> {
+    crate::waves::gate::MaxErrors::parse(text)
+}
+
+/// A share written `50%` (or `0.5`): 0 to 1.
+pub(super) fn parse_share(text: &str) -> Result<f64, String> {
+    match text.trim().strip_suffix('%') {
+        Some(p) => match p.trim().parse::<f64>() {
+            Ok(p) if (0.0..=100.0).contains(&p) => Ok(p / 100.0),
+            _ => Err("a share is 0% to 100%".into()),
+        },
+        None => parse_fraction(text),
+    }
+}

@@ -9,6 +9,7 @@
 mod accounts;
 mod error;
 mod iam;
+mod watch;
 mod issued;
 
 use std::collections::HashMap;
@@ -23,6 +24,7 @@ pub use accounts::{Accounts, Roles, SELF, Unreachable};
 pub use error::CallError;
 use error::classify;
 pub use iam::global_region;
+pub use watch::{AlarmState, QUERIES_PER_CALL, StreamMetric};
 use issued::{Record, Tracked, fit_for_grant};
 
 use crate::model::{

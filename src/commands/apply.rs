@@ -199,6 +199,7 @@ async fn apply_locked(
         reserve: args.settings.reserve,
         cmk_limit: args.settings.cmk_limit,
         place: place.document(),
+        waves: args.waves.clone(),
     };
     let run = ledger.start_run(RunKind::Apply, None, &run_args)?;
     lock.set_run(run.id())?;

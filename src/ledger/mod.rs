@@ -18,6 +18,7 @@ mod recent;
 mod records;
 mod runs;
 mod timeline;
+mod waves;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -40,6 +41,7 @@ pub use recent::Recent;
 pub use records::{AttemptOutcome, AttemptRow, Op, StreamState};
 pub use runs::{EncryptionArgs, RunArgs, RunGuard, RunKind, RunOutcome, RunRow};
 pub use timeline::{Described, SentCall};
+pub use waves::{WaveRow, WaveState};
 
 /// The schema, one entry per file of `migrations/`, in order. Append only.
 const MIGRATION_FILES: &[&str] = &[
@@ -47,6 +49,7 @@ const MIGRATION_FILES: &[&str] = &[
     include_str!("../../migrations/0002_aws_as_documented.sql"),
     include_str!("../../migrations/0003_undo.sql"),
     include_str!("../../migrations/0004_producers.sql"),
+    include_str!("../../migrations/0005_waves.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

@@ -76,6 +76,8 @@ pub enum RunOutcome {
     Abandoned,
     /// Ended by an error (or stopped because going on could not help).
     Error,
+    /// A rollout in waves stopped by a failed health gate: `resume --override-gate` goes on.
+    Halted,
     /// An outcome a later version records, as written.
     Other(String),
 }
@@ -91,6 +93,7 @@ impl RunOutcome {
             RunOutcome::Cancelled => "cancelled",
             RunOutcome::Abandoned => "abandoned",
             RunOutcome::Error => "error",
+            RunOutcome::Halted => "halted",
             RunOutcome::Other(outcome) => outcome,
         }
     }
@@ -107,6 +110,7 @@ impl From<String> for RunOutcome {
             "cancelled" => RunOutcome::Cancelled,
             "abandoned" => RunOutcome::Abandoned,
             "error" => RunOutcome::Error,
+            "halted" => RunOutcome::Halted,
             _ => RunOutcome::Other(text),
         }
     }
@@ -155,6 +159,9 @@ pub enum RunArgs {
         reserve: u32,
         cmk_limit: u32,
         place: Value,
+        /// A rollout in waves (`--waves`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        waves: Option<crate::waves::WavePlan>,
     },
     #[serde(rename = "rollback")]
     Rollback {
@@ -206,6 +213,14 @@ impl RunArgs {
             | RunArgs::Rollback { place, .. } => Some(place),
             RunArgs::StartEncryption(args) | RunArgs::StopEncryption(args) => Some(&args.place),
             RunArgs::Unknown(doc) => doc.get("place"),
+        }
+    }
+
+    /// How a rollout in waves goes, when it does.
+    pub fn waves(&self) -> Option<&crate::waves::WavePlan> {
+        match self {
+            RunArgs::Apply { waves, .. } => waves.as_ref(),
+            _ => None,
         }
     }
 
@@ -267,7 +282,10 @@ impl RunRow {
 
     /// Not ended, or interrupted: `resume` takes it up (a run that carries a plan out).
     pub fn unfinished(&self) -> bool {
-        matches!(self.outcome, None | Some(RunOutcome::Interrupted))
+        matches!(
+            self.outcome,
+            None | Some(RunOutcome::Interrupted) | Some(RunOutcome::Halted)
+        )
     }
 
     /// What the run was asked to do.

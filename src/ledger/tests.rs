@@ -843,6 +843,7 @@ fn run_rows_written_before_run_records_were_typed_read_back_typed() {
             reserve: 1,
             cmk_limit: 500,
             place: place.clone(),
+            waves: None,
         }
     );
     assert_eq!(
@@ -901,6 +902,7 @@ fn run_records_are_written_as_the_commands_always_wrote_them() {
                 reserve: 2,
                 cmk_limit: 400,
                 place: place.clone(),
+                waves: None,
             },
             serde_json::json!({
                 "command": "apply", "fleet": null, "plan": 3, "shard": null, "reserve": 2,

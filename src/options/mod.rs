@@ -21,7 +21,7 @@ pub use global::{Global, ledger_path};
 
 use crate::cli::{
     ApplyArgs, AuditArgs, Cli, ColorArg, Command, GlobalArgs, InProcessSandbox, InventoryArgs,
-    LimitArgs, OutputArg, PaceArgs, PlanArgs, ProducerArgs, ReportArgs, ReportFormatArg,
+    LimitArgs, OnGateFailureArg, OutputArg, PaceArgs, PlanArgs, ProducerArgs, RollbackScopeArg, WaveArgs, WaveByArg, ReportArgs, ReportFormatArg,
     ResumeArgs, RunArgs, SandboxArgs,
 };
 use crate::error::UsageError;
@@ -231,6 +231,8 @@ pub struct ApplyOptions {
     pub shard: Option<Shard>,
     pub settings: Settings,
     pub run: RunOptions,
+    /// `--waves ...`: a staged rollout.
+    pub waves: Option<crate::waves::WavePlan>,
 }
 
 /// `rollback`.
@@ -252,6 +254,8 @@ pub struct ResumeOptions {
     /// The run to continue (default: the newest unfinished one).
     pub run_id: Option<i64>,
     pub run: RunOptions,
+    /// `--override-gate`: go on past a wave whose gate failed.
+    pub override_gate: bool,
 }
 
 /// What `apply` and `resume` share.
@@ -489,7 +493,53 @@ fn apply(g: &GlobalArgs, global: Global, args: ApplyArgs) -> Result<ApplyOptions
         shard: args.shard,
         settings: settings(&args.limits, &args.producers),
         run: run(&args.run),
+        waves: wave_plan(&args.waves)?,
     })
+}
+
+/// `--waves` and its flags, checked: a bake must cover three metric periods.
+pub fn wave_plan(args: &WaveArgs) -> Result<Option<crate::waves::WavePlan>, UsageError> {
+    use crate::waves::{OnGateFailure, RollbackScope, WaveBy, WavePlan, gate};
+    let Some(steps) = &args.waves else {
+        return Ok(None);
+    };
+    let period = args.metric_period.as_millis() as i64;
+    if period < 1000 {
+        return Err(UsageError::new(
+            "--metric-period is at least 1s (CloudWatch's finest resolution)",
+        ));
+    }
+    let bake = args
+        .bake
+        .unwrap_or(Duration::from_secs(15 * 60))
+        .as_millis() as i64;
+    let final_bake = args.final_bake.unwrap_or_default().as_millis() as i64;
+    gate::check_bake(bake, period, "--bake").map_err(UsageError::new)?;
+    gate::check_bake(final_bake, period, "--final-bake").map_err(UsageError::new)?;
+    Ok(Some(WavePlan {
+        steps: steps.to_string(),
+        by: match args.wave_by {
+            WaveByArg::None => WaveBy::None,
+            WaveByArg::Account => WaveBy::Account,
+            WaveByArg::Region => WaveBy::Region,
+        },
+        bake_ms: bake,
+        final_bake_ms: final_bake,
+        gate: gate::GateSettings {
+            drop: args.gate_drop,
+            max_errors: args.max_errors,
+            period,
+        },
+        alarms: args.alarms.clone(),
+        on_failure: match args.on_gate_failure {
+            OnGateFailureArg::Halt => OnGateFailure::Halt,
+            OnGateFailureArg::Rollback => OnGateFailure::Rollback,
+        },
+        rollback_scope: match args.rollback_scope {
+            RollbackScopeArg::Wave => RollbackScope::Wave,
+            RollbackScopeArg::Run => RollbackScope::Run,
+        },
+    }))
 }
 
 /// The connection of a command that sends Starts: `--max-credential-age` applies.
@@ -503,6 +553,7 @@ fn resume(global: Global, args: ResumeArgs) -> ResumeOptions {
         global: for_run(global, &args.run),
         run_id: args.run_id,
         run: run(&args.run),
+        override_gate: args.override_gate,
     }
 }
 

@@ -18,6 +18,8 @@ pub mod gate;
 use std::collections::BTreeMap;
 use std::fmt;
 
+use crate::clock::EpochMillis;
+
 /// One step of `--waves`: the fleet reached once the wave is done.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Step {
@@ -119,6 +121,61 @@ impl WaveBy {
             WaveBy::None => "none",
             WaveBy::Account => "account",
             WaveBy::Region => "region",
+        }
+    }
+}
+
+/// `--on-gate-failure`: what a failed gate does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnGateFailure {
+    /// Stop dispatching, let the calls in flight end, exit 5.
+    #[default]
+    Halt,
+    /// As `Halt`, then roll back the streams the run changed (see [`RollbackScope`]).
+    Rollback,
+}
+
+/// `--rollback-scope`: which streams a gate's rollback returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RollbackScope {
+    /// The failing wave's.
+    #[default]
+    Wave,
+    /// Every wave's of the run.
+    Run,
+}
+
+/// A rollout in waves as the run records it, so `resume` goes on the same way.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct WavePlan {
+    /// `--waves`, as given.
+    pub steps: String,
+    pub by: WaveBy,
+    /// `--bake` after each wave but the last, and `--final-bake` after the last.
+    pub bake_ms: EpochMillis,
+    pub final_bake_ms: EpochMillis,
+    pub gate: gate::GateSettings,
+    /// `--alarm`s.
+    #[serde(default)]
+    pub alarms: Vec<String>,
+    pub on_failure: OnGateFailure,
+    pub rollback_scope: RollbackScope,
+}
+
+impl WavePlan {
+    /// The steps, read again.
+    pub fn steps(&self) -> Steps {
+        Steps::parse(&self.steps).unwrap_or(Steps(vec![Step::Share(100.0)]))
+    }
+
+    /// The bake after wave `wave` (1-based) of `waves`.
+    pub fn bake_after(&self, wave: usize, waves: usize) -> EpochMillis {
+        if wave >= waves {
+            self.final_bake_ms
+        } else {
+            self.bake_ms
         }
     }
 }
