@@ -9,8 +9,8 @@
 mod accounts;
 mod error;
 mod iam;
-mod watch;
 mod issued;
+mod watch;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -24,8 +24,8 @@ pub use accounts::{Accounts, Roles, SELF, Unreachable};
 pub use error::CallError;
 use error::classify;
 pub use iam::global_region;
-pub use watch::{AlarmState, QUERIES_PER_CALL, StreamMetric};
 use issued::{Record, Tracked, fit_for_grant};
+pub use watch::{AlarmState, QUERIES_PER_CALL, StreamMetric};
 
 use crate::model::{
     EncStatus, Encryption, Failure, FirehoseArn, KeyChoice, KeyObservation, KmsKeyArn, SourceType,

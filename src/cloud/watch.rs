@@ -126,7 +126,11 @@ impl Cloud {
     }
 
     /// `DescribeAlarms` of the alarms named `names` (metric and composite alarms), every page.
-    pub async fn alarms(&self, region: &str, names: &[String]) -> Result<Vec<AlarmState>, CallError> {
+    pub async fn alarms(
+        &self,
+        region: &str,
+        names: &[String],
+    ) -> Result<Vec<AlarmState>, CallError> {
         let client = self.cloudwatch(region);
         let mut out = Vec::new();
         let mut next: Option<String> = None;

@@ -12,9 +12,10 @@ use super::{LedgerMode, Place, Session};
 use crate::engine::Phase;
 use crate::error::{Exit, UsageError};
 use crate::input::Target;
+use crate::ledger::LockGuard;
 use crate::ledger::{Ledger, RunArgs, RunItemRow, RunKind, RunOutcome, RunRow};
 use crate::model::{KeyChoice, StreamId};
-use crate::options::RollbackOptions;
+use crate::options::{Global, RollbackOptions, RunOptions};
 use crate::plan::{Action, Item, Summary};
 use crate::report::plan::{PlanView, json, summary_line, table_text};
 use crate::survey::{FleetSurvey, survey_fleet};
@@ -43,7 +44,6 @@ pub async fn rollback(args: &RollbackOptions) -> anyhow::Result<Exit> {
         None,
     )
     .await?;
-    let ledger = &session.ledger;
     let mut place = session.place().await;
     if let Some(then) = Place::of_run(&of) {
         let what = format!("run {}", of.id);
@@ -56,25 +56,83 @@ pub async fn rollback(args: &RollbackOptions) -> anyhow::Result<Exit> {
     let lock = if args.dry_run {
         None
     } else {
-        let lock = take_lock(ledger)?;
-        ledger.abandon_planless_runs()?;
+        let lock = take_lock(&session.ledger)?;
+        session.ledger.abandon_planless_runs()?;
         Some(lock)
+    };
+    let exit = undo(
+        global,
+        &session,
+        Undo {
+            of: &of,
+            rows,
+            only: None,
+            run: &args.run,
+            settings: args.settings,
+            dry_run: args.dry_run,
+            lock: lock.as_ref(),
+            place: &place,
+        },
+    )
+    .await?;
+    if let Some(lock) = lock {
+        lock.release()?;
+    }
+    Ok(exit)
+}
+
+/// A rollback to carry out (or show).
+pub(super) struct Undo<'a, 'l> {
+    /// The run rolled back, and its items.
+    pub of: &'a RunRow,
+    pub rows: Vec<RunItemRow>,
+    /// Only these of its items (a failed wave's); all when `None`.
+    pub only: Option<&'a std::collections::BTreeSet<usize>>,
+    pub run: &'a RunOptions,
+    pub settings: crate::plan::Settings,
+    pub dry_run: bool,
+    /// The apply lock, held by the caller (none for a dry run).
+    pub lock: Option<&'a LockGuard<'l>>,
+    pub place: &'a Place,
+}
+
+/// Plans the rollback of `of` (its changed items, or those of `only`), shows it, and — unless
+/// a dry run — confirms and carries it out as a run of its own linked to `of`.
+pub(super) async fn undo(
+    global: &Global,
+    session: &Session,
+    u: Undo<'_, '_>,
+) -> anyhow::Result<Exit> {
+    let Undo {
+        of,
+        rows,
+        only,
+        run: options,
+        settings,
+        dry_run,
+        lock,
+        place,
+    } = u;
+    let ledger = &session.ledger;
+    let rows: Vec<RunItemRow> = match only {
+        Some(only) => rows.into_iter().filter(|r| only.contains(&r.seq)).collect(),
+        None => rows,
     };
     let run_args = RunArgs::Rollback {
         rollback_of: of.id,
-        dry_run: args.dry_run,
-        reserve: args.settings.reserve,
-        cmk_limit: args.settings.cmk_limit,
+        dry_run: dry_run,
+        reserve: settings.reserve,
+        cmk_limit: settings.cmk_limit,
         place: place.document(),
     };
-    let kind = if args.dry_run {
+    let kind = if dry_run {
         RunKind::Plan
     } else {
         RunKind::Rollback
     };
     let run = ledger.start_run(kind, None, &run_args)?;
     session.accounts.set_run(run.id());
-    if let Some(lock) = &lock {
+    if let Some(lock) = lock {
         lock.set_run(run.id())?;
     }
 
@@ -83,7 +141,7 @@ pub async fn rollback(args: &RollbackOptions) -> anyhow::Result<Exit> {
         rows.iter().partition(|r| changed_by_its_run(r));
     let seqs: Vec<usize> = changed.iter().map(|r| r.seq).collect();
     let targets: Vec<Target> = changed.iter().map(|r| back_to_before(r)).collect();
-    let pace = args.run.pace.plan();
+    let pace = options.pace.plan();
     let fleet = format!("rollback of run {}", of.id);
     let mut surveyed = survey_fleet(
         ledger,
@@ -92,7 +150,7 @@ pub async fn rollback(args: &RollbackOptions) -> anyhow::Result<Exit> {
         FleetSurvey {
             fleet: &fleet,
             targets,
-            settings: args.settings,
+            settings: settings,
             pace,
             run_id: run.id(),
         },
@@ -120,7 +178,7 @@ pub async fn rollback(args: &RollbackOptions) -> anyhow::Result<Exit> {
         plan_id: surveyed.plan_id,
         items: &items,
         keys: surveyed.keys,
-        settings: args.settings,
+        settings: settings,
         warnings: surveyed.warnings,
         estimated_ms: surveyed.estimated_ms,
         pace,
@@ -128,7 +186,7 @@ pub async fn rollback(args: &RollbackOptions) -> anyhow::Result<Exit> {
         next: Some(format!("firehose-sse rollback {}", of.id)),
         producer_check: surveyed.producer_check,
     };
-    if args.dry_run {
+    if dry_run {
         run.finish(RunOutcome::Planned)?;
         global.output.print(
             "Rollback",
@@ -139,7 +197,7 @@ pub async fn rollback(args: &RollbackOptions) -> anyhow::Result<Exit> {
     }
     ledger.record_decisions(surveyed.plan_id, run.id(), &rows)?;
 
-    if !args.run.yes {
+    if !options.yes {
         eprint!(
             "{}",
             table_text(&PlanView { next: None, ..view }, session.color)
@@ -161,14 +219,10 @@ pub async fn rollback(args: &RollbackOptions) -> anyhow::Result<Exit> {
         row: run,
         items,
         feed: None,
-        config: config(&args.run, args.settings),
+        config: config(options, settings),
         title: "Apply",
     };
-    let exit = exit_code(&carry_out(global, &session, run).await?);
-    if let Some(lock) = lock {
-        lock.release()?;
-    }
-    Ok(exit)
+    Ok(exit_code(&carry_out(global, session, run).await?))
 }
 
 /// The run asked for, or else the newest apply run (a rollback is rolled back, redone, only

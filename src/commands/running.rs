@@ -82,38 +82,17 @@ pub(super) async fn carry_out(
     } = run;
     let ledger = &session.ledger;
     let run_id = row.id();
-    let customer_keys = items
-        .iter()
-        .any(|i| i.track.action.starts() && i.track.target.key_arn().is_some())
-        || feed
-            .as_ref()
-            .is_some_and(|(f, _)| f.survey.undecided().any(|(_, t)| t.key.key_arn().is_some()));
-    super::warn_if_credentials_cannot_refresh(session.accounts.base(), customer_keys).await;
-    let (notices, notices_rx) = mpsc::unbounded_channel();
-    let total = items.len() + feed.as_ref().map_or(0, |(f, _)| f.survey.len());
-    let reporter = crate::report::apply::spawn_reporter(session.progress, total, notices_rx);
-    let mut state = RunState::new(config, ledger.key_counts_now()?, ledger.now());
-    state.reserve(total);
-    let (feed, pace) = match feed {
-        Some((feed, pace)) => {
-            state.expect_observations(feed.throttles);
-            (Some(feed), Some(pace))
-        }
-        None => (None, None),
-    };
-    let result = dispatch(
+    let (outcome, feed) = pass(
         session,
         run_id,
-        state,
         items,
         feed,
+        config,
         stop_on_signals(),
-        notices,
+        None,
     )
-    .await;
-    let _ = reporter.await; // it ends with the last notice, also when the run failed
-    let (outcome, feed) = result?;
-    if let (Some(feed), Some(pace)) = (feed, pace) {
+    .await?;
+    if let Some((feed, pace)) = feed {
         finish_feed(global, ledger, feed, pace)?;
     }
     row.finish(exit_for(&outcome).1)?;
@@ -128,6 +107,63 @@ pub(super) async fn carry_out(
     Ok(outcome)
 }
 
+/// What sees each of the engine's notices before the reporter does.
+pub(super) type Tap = Box<dyn FnMut(&Notice) + Send>;
+
+/// One pass of the engine over `items`, and what `feed` decides as it observes, with the live
+/// reporter, until they end or `stop` turns true; `tap` sees every notice first. Hands back the
+/// outcome and the feed.
+pub(super) async fn pass(
+    session: &Session,
+    run_id: i64,
+    items: Vec<NewItem>,
+    feed: Option<(Feed, Pace)>,
+    config: Config,
+    stop: watch::Receiver<bool>,
+    tap: Option<Tap>,
+) -> anyhow::Result<(Outcome, Option<(Feed, Pace)>)> {
+    let ledger = &session.ledger;
+    let customer_keys = items
+        .iter()
+        .any(|i| i.track.action.starts() && i.track.target.key_arn().is_some())
+        || feed
+            .as_ref()
+            .is_some_and(|(f, _)| f.survey.undecided().any(|(_, t)| t.key.key_arn().is_some()));
+    super::warn_if_credentials_cannot_refresh(session.accounts.base(), customer_keys).await;
+    let (notices, notices_rx) = mpsc::unbounded_channel();
+    let total = items.len() + feed.as_ref().map_or(0, |(f, _)| f.survey.len());
+    let notices_rx = match tap {
+        None => notices_rx,
+        Some(mut tap) => {
+            let (to_reporter, reporter_rx) = mpsc::unbounded_channel();
+            let mut from_engine = notices_rx;
+            tokio::spawn(async move {
+                while let Some(notice) = from_engine.recv().await {
+                    tap(&notice);
+                    if to_reporter.send(notice).is_err() {
+                        break;
+                    }
+                }
+            });
+            reporter_rx
+        }
+    };
+    let reporter = crate::report::apply::spawn_reporter(session.progress, total, notices_rx);
+    let mut state = RunState::new(config, ledger.key_counts_now()?, ledger.now());
+    state.reserve(total);
+    let (feed, pace) = match feed {
+        Some((feed, pace)) => {
+            state.expect_observations(feed.throttles);
+            (Some(feed), Some(pace))
+        }
+        None => (None, None),
+    };
+    let result = dispatch(session, run_id, state, items, feed, stop, notices).await;
+    let _ = reporter.await; // it ends with the last notice, also when the run failed
+    let (outcome, feed) = result?;
+    Ok((outcome, feed.zip(pace)))
+}
+
 /// The exit code of a command whose run ended so.
 pub(super) fn exit_code(outcome: &Outcome) -> Exit {
     exit_for(outcome).0
@@ -135,7 +171,7 @@ pub(super) fn exit_code(outcome: &Outcome) -> Exit {
 
 /// SIGINT/SIGTERM: the first stops dispatching (the engine finishes what is in flight), the
 /// second exits at once — the ledger never depends on a clean exit.
-fn stop_on_signals() -> watch::Receiver<bool> {
+pub(super) fn stop_on_signals() -> watch::Receiver<bool> {
     crate::signal::stop_on_signals(
         "stopping: finishing the calls in flight (signal again to exit at once)",
         "exiting now; the ledger is consistent, `firehose-sse resume` continues",
@@ -166,7 +202,12 @@ async fn dispatch(
 }
 
 /// Records the plan of a run that observed as it went, and says its summary.
-fn finish_feed(global: &Global, ledger: &Ledger, feed: Feed, pace: Pace) -> anyhow::Result<()> {
+pub(super) fn finish_feed(
+    global: &Global,
+    ledger: &Ledger,
+    feed: Feed,
+    pace: Pace,
+) -> anyhow::Result<()> {
     let plan_id = feed.plan_id;
     if let Some(summary) = feed.finish(ledger, pace)?
         && !global.quiet
@@ -178,7 +219,7 @@ fn finish_feed(global: &Global, ledger: &Ledger, feed: Feed, pace: Pace) -> anyh
 
 /// The exit code of a run's outcome, and the outcome its row records. Streams left in their
 /// transition (`--no-wait`) are a success that keeps the run open for `resume`.
-fn exit_for(outcome: &Outcome) -> (Exit, RunOutcome) {
+pub(super) fn exit_for(outcome: &Outcome) -> (Exit, RunOutcome) {
     let open = outcome.left_in_transition > 0;
     let or_open = |ended| if open { RunOutcome::Interrupted } else { ended };
     if outcome.aborted.is_some() {
@@ -195,7 +236,7 @@ fn exit_for(outcome: &Outcome) -> (Exit, RunOutcome) {
 }
 
 /// After the summary: how to follow a run that stopped before its end.
-fn how_to_go_on(session: &Session, run_id: i64, outcome: &Outcome) {
+pub(super) fn how_to_go_on(session: &Session, run_id: i64, outcome: &Outcome) {
     if outcome.interrupted {
         eprintln!("Interrupted. Continue with: firehose-sse resume {run_id}");
         return;

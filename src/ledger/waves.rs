@@ -66,9 +66,8 @@ impl Ledger {
                 "INSERT INTO waves (run_id, wave, streams, state) VALUES (?1, ?2, ?3, 'pending')
                  ON CONFLICT (run_id, wave) DO NOTHING",
             )?;
-            let mut item = tx.prepare_cached(
-                "UPDATE run_items SET wave = ?3 WHERE run_id = ?1 AND seq = ?2",
-            )?;
+            let mut item =
+                tx.prepare_cached("UPDATE run_items SET wave = ?3 WHERE run_id = ?1 AND seq = ?2")?;
             for (i, seqs) in waves.iter().enumerate() {
                 wave_row.execute(params![run_id, i as i64 + 1, seqs.len() as i64])?;
                 for seq in seqs {

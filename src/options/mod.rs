@@ -21,8 +21,8 @@ pub use global::{Global, ledger_path};
 
 use crate::cli::{
     ApplyArgs, AuditArgs, Cli, ColorArg, Command, GlobalArgs, InProcessSandbox, InventoryArgs,
-    LimitArgs, OnGateFailureArg, OutputArg, PaceArgs, PlanArgs, ProducerArgs, RollbackScopeArg, WaveArgs, WaveByArg, ReportArgs, ReportFormatArg,
-    ResumeArgs, RunArgs, SandboxArgs,
+    LimitArgs, OnGateFailureArg, OutputArg, PaceArgs, PlanArgs, ProducerArgs, ReportArgs,
+    ReportFormatArg, ResumeArgs, RollbackScopeArg, RunArgs, SandboxArgs, WaveArgs, WaveByArg,
 };
 use crate::error::UsageError;
 use crate::logging::LogOptions;
