@@ -13,6 +13,7 @@ use std::collections::VecDeque;
 
 use serde_json::Value;
 
+use super::producers::Synthetic;
 use super::records::RecordLog;
 use crate::vocabulary::{
     EncStatus, FailurePlace, KeyType, Millis, STREAM_OPERATIONS, StreamStatus, StreamType,
@@ -139,6 +140,8 @@ pub struct Stream {
     pub destinations: Option<Value>,
     /// What producers put to it (`None` until the first put reaches it).
     pub(super) records: Option<Box<RecordLog>>,
+    /// Its synthetic producers (the world file's producers with a `rate`).
+    pub(super) synthetic: Vec<Synthetic>,
 }
 
 impl Stream {
@@ -165,6 +168,7 @@ impl Stream {
             source_arn: None,
             destinations: None,
             records: None,
+            synthetic: Vec::new(),
         }
     }
 
