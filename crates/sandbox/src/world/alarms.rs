@@ -212,6 +212,7 @@ impl World {
     }
 
     /// SetAlarmState: the alarm's state, reason and reason data, as of `now`.
+    #[allow(clippy::too_many_arguments)]
     pub fn set_alarm_state(
         &mut self,
         account: &str,
