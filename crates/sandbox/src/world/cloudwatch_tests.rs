@@ -864,3 +864,40 @@ fn describe_alarms_pages_by_name() {
         codes::INVALID_NEXT_TOKEN
     );
 }
+
+/// The CloudWatch example world of `crates/sandbox/README.md`, as written there.
+fn readme_example() -> Seed {
+    let readme = include_str!("../../README.md");
+    let marker = readme
+        .find("<!-- cloudwatch-example")
+        .expect("the README marks its CloudWatch example");
+    let block = &readme[marker..];
+    let start = block.find("```json\n").expect("a json block") + "```json\n".len();
+    let end = start + block[start..].find("```").expect("the block ends");
+    serde_json::from_str(&block[start..end]).expect("the README's example is a world file")
+}
+
+#[test]
+fn the_readmes_cloudwatch_example_does_what_it_says() {
+    let seed = readme_example();
+    let mut w = World::new(&SandboxConfig::default(), &seed, T0).unwrap();
+    let now = T0 + MIN;
+    let ten = |w: &mut World, metric: &str, stream: &str| {
+        series(
+            w,
+            query("q", stream_metric(metric, stream), 10, "Sum"),
+            T0,
+            now,
+            now,
+        )
+    };
+    let every = |value: f64| (0..6).map(|k| (T0 + k * 10 * S, value)).collect::<Vec<_>>();
+    assert_eq!(ten(&mut w, "IncomingRecords", "orders"), every(70.0));
+    assert_eq!(
+        ten(&mut w, "IncomingBytes", "orders"),
+        every(50.0 * 200.0 + 20.0 * 1_024.0)
+    );
+    assert_eq!(ten(&mut w, "KMSKeyAccessDenied", "clicks"), every(10.0));
+    assert!(ten(&mut w, "IncomingRecords", "clicks").is_empty());
+    assert_eq!(w.metric_period(), 10 * S);
+}
