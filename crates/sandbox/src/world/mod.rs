@@ -46,6 +46,8 @@ mod truth;
 #[cfg(test)]
 mod account_tests;
 #[cfg(test)]
+mod alarm_tests;
+#[cfg(test)]
 mod cloudwatch_tests;
 #[cfg(test)]
 mod documented_tests;
