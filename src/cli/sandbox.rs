@@ -97,4 +97,10 @@ pub struct SandboxArgs {
     /// the same requests give the same run.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub seed: u64,
+
+    /// The CloudWatch period the sandbox keeps datapoints at (1s, 5s, 10s, 20s, 30s or a
+    /// multiple of 1m; default: the world file's `metric_period`, else 1m). Short periods let a
+    /// rollout's bake be tested in seconds.
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub metric_period: Option<Duration>,
 }

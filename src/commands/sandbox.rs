@@ -100,6 +100,9 @@ fn seed(args: &SandboxArgs, config: &SandboxConfig) -> Result<Seed, UsageError> 
     } else if args.streams > 0 {
         seed.extend(Seed::generated(args.streams, &config.region));
     }
+    if let Some(period) = args.metric_period {
+        seed = seed.with_metric_period(period);
+    }
     seed.check(&config.account, &config.region)
         .map_err(|e| UsageError::new(e.to_string()))?;
     Ok(seed)

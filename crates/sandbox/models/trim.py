@@ -34,6 +34,9 @@ SERVICES = {
         "GetAccountAuthorizationDetails", "PutGroupPolicy", "PutRolePolicy", "PutUserPolicy",
         "SimulatePrincipalPolicy",
     ]),
+    "cloudwatch": ("2010-08-01", [
+        "DescribeAlarms", "GetMetricData", "PutMetricAlarm", "PutMetricData", "SetAlarmState",
+    ]),
 }
 KEPT = ("type", "required", "min", "max", "pattern", "enum")
 

@@ -6,9 +6,14 @@
 //! IAM (users, groups, roles, managed policies; GetAccountAuthorizationDetails and
 //! SimulatePrincipalPolicy), each key its key policy, and producers' `PutRecord` and
 //! `PutRecordBatch` are allowed or refused by both, as AWS refuses a producer a customer key.
-//! It speaks AWS JSON 1.1 (and the query protocol of STS and IAM), so the Rust SDK, boto3 and
-//! the AWS CLI work against it unchanged, and it serves its ground truth, per stream and per
-//! account, at `GET /_sandbox/stats`. `crates/sandbox/README.md` is its reference.
+//! CloudWatch counts every stream's puts in `AWS/Firehose` (`IncomingRecords`, the SSE error
+//! metrics such as `KMSKeyAccessDenied`), per the world file's metric period, for
+//! `GetMetricData`, beside custom metrics and metric alarms; a world file's synthetic producers
+//! put records by themselves, counted lazily against each stream's encryption history. It
+//! speaks AWS JSON 1.1 (and the query protocol of STS and IAM; CloudWatch's RPC v2 CBOR, JSON
+//! 1.0 and query protocols), so the Rust SDK, boto3 and the AWS CLI work against it unchanged,
+//! and it serves its ground truth, per stream and per account, at `GET /_sandbox/stats`.
+//! `crates/sandbox/README.md` is its reference.
 //!
 //! It depends on nothing of firehose-sse: an emulator that shared the client's parsing would
 //! share its misreadings. Its yardstick is AWS's published service models: requests are checked
@@ -18,7 +23,7 @@
 //!
 //! 1. [`vocabulary`]: names, Regions, ARNs, the API's enums, error codes, time;
 //! 2. [`seed`]: the world to start from (`--fleet FILE`, `--streams N`, `--accounts N`), IAM
-//!    principals, producers and key policies included;
+//!    principals, producers (synthetic ones too), key policies and the metric period included;
 //! 3. [`world`]: the state and its rules (pure, time passed in), and beside it [`stats`],
 //!    the ground-truth document it fills in;
 //! 4. [`wire`]: requests read into typed inputs, answers written from typed outputs;

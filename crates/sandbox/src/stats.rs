@@ -113,6 +113,9 @@ pub struct Limits {
     pub grant_retirement_ms: u64,
     pub latency_ms: u64,
     pub fault_rate: f64,
+    /// The granularity of CloudWatch's datapoints (the world file's `metric_period`).
+    #[serde(default)]
+    pub metric_period_ms: u64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -78,6 +78,9 @@ impl Seed {
                 super::check_iam::check_credential_user(user, scope, &at, &mut errors);
             }
         }
+        if let Err(e) = self.metric_period() {
+            errors.push(e);
+        }
         if errors.is_empty() {
             Ok(())
         } else {

@@ -218,7 +218,32 @@ fn producer<'a>(
     {
         errors.push(format!("{at}: kms {arn:?} {e}"));
     }
+    if let Some(rate) = p.rate
+        && !(rate.is_finite() && (0.0..=MAX_RATE).contains(&rate))
+    {
+        errors.push(format!(
+            "{at}: rate {rate} must be 0 to {MAX_RATE} records per second"
+        ));
+    }
+    if let Some(bytes) = p.bytes {
+        if p.rate.is_none() {
+            errors.push(format!(
+                "{at}: bytes is for a synthetic producer (give its rate)"
+            ));
+        }
+        if !(1..=MAX_RECORD_BYTES).contains(&bytes) {
+            errors.push(format!(
+                "{at}: bytes {bytes} must be 1 to {MAX_RECORD_BYTES} (a record's data is at most 1,000 KiB)"
+            ));
+        }
+    }
 }
+
+/// The most a synthetic producer puts: Firehose's default quota of a stream in the largest
+/// Regions (500,000 records per second).
+const MAX_RATE: f64 = 500_000.0;
+/// The largest record Firehose takes (`Data`, 1,000 KiB).
+const MAX_RECORD_BYTES: u64 = 1_024_000;
 
 /// A seeded credential's user: `sandbox`, one of its account's users, or a user its streams'
 /// producers create.

@@ -98,7 +98,17 @@ pub struct SeedProducer {
     pub service: Option<String>,
     #[serde(default)]
     pub kms: SeedKmsGrant,
+    /// A synthetic producer: records per second it puts to the stream, from the sandbox's start
+    /// on, one record per `PutRecord` (absent: it puts nothing by itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
+    /// Bytes of data per record of a synthetic producer (default 1,024).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
 }
+
+/// The data a synthetic producer's record carries unless its `bytes` says otherwise.
+pub const DEFAULT_RECORD_BYTES: u64 = 1_024;
 
 impl SeedProducer {
     /// The inline policy a producer of stream `arn` gets, for `kms_resource` (`None`: no KMS

@@ -46,6 +46,11 @@ pub struct Seed {
     /// a burst of as many); beyond it IAM answers `Throttling`. Absent or 0: unlimited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iam_tps: Option<u32>,
+    /// The granularity CloudWatch's datapoints are kept at (`"60s"`, `"1s"`, ...): 1, 5, 10,
+    /// 20 or 30 seconds, or a multiple of 60 seconds. Absent: 60 seconds, as Firehose
+    /// publishes its metrics.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric_period: Option<String>,
 }
 
 /// An access key that expires `expires_after` (`3s`, `1h`, `0s` = already) after the sandbox
@@ -352,8 +357,38 @@ impl Seed {
         self.groups.extend(other.groups);
         self.policies.extend(other.policies);
         self.iam_tps = self.iam_tps.or(other.iam_tps);
+        self.metric_period = self.metric_period.take().or(other.metric_period);
+    }
+
+    /// Sets the granularity of CloudWatch's datapoints (what `--metric-period` sets).
+    pub fn with_metric_period(mut self, period: Duration) -> Seed {
+        self.metric_period = Some(humantime::format_duration(period).to_string());
+        self
+    }
+
+    /// `metric_period` read: the default (60 s) when absent.
+    pub fn metric_period(&self) -> Result<Duration, String> {
+        let Some(text) = &self.metric_period else {
+            return Ok(DEFAULT_METRIC_PERIOD);
+        };
+        let period =
+            humantime::parse_duration(text).map_err(|e| format!("metric_period {text:?}: {e}"))?;
+        let ms = period.as_millis();
+        let valid = (ms % 1_000 == 0 && matches!(ms / 1_000, 1 | 5 | 10 | 20 | 30))
+            || (ms > 0 && ms % 60_000 == 0);
+        if valid {
+            Ok(period)
+        } else {
+            Err(format!(
+                "metric_period {text:?} must be 1, 5, 10, 20 or 30 seconds, or a multiple of 60 seconds (the periods CloudWatch keeps datapoints at)"
+            ))
+        }
     }
 }
+
+/// The granularity of CloudWatch's datapoints unless the world file says otherwise: Firehose
+/// publishes its metrics every minute.
+pub const DEFAULT_METRIC_PERIOD: Duration = Duration::from_secs(60);
 
 mod accounts;
 mod check;
@@ -363,7 +398,10 @@ mod iam;
 pub(crate) use accounts::Scope;
 pub use accounts::{FIRST_GENERATED_ACCOUNT, SeedAccount, SeedRole, trust_policy};
 pub(crate) use check::SeedKeyRef;
-pub use iam::{SeedGroup, SeedKmsGrant, SeedPolicy, SeedProducer, SeedUser, document_text};
+pub use iam::{
+    DEFAULT_RECORD_BYTES, SeedGroup, SeedKmsGrant, SeedPolicy, SeedProducer, SeedUser,
+    document_text,
+};
 
 #[cfg(test)]
 pub(crate) mod tests;

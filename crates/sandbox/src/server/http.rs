@@ -1,5 +1,5 @@
-//! The HTTP side: a hyper accept loop, one task per connection (HTTP/1.1 keep-alive), the
-//! admin endpoint, fault injection (500, dropped connection, 2 s delay) and a graceful stop. A
+//! The HTTP side: a hyper accept loop, one task per connection (HTTP/1.1 keep-alive), gzip
+//! request bodies inflated, the admin endpoint, fault injection (500, dropped connection, 2 s delay) and a graceful stop. A
 //! request holds the world's lock once, briefly (twice when faulted).
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -174,9 +174,34 @@ async fn handle(
             return Ok(answer::error(&err, &request_id));
         }
     };
+    // A body the client compressed (CloudWatch's PutMetricData: `requestcompression`).
+    let gzipped = parts
+        .headers
+        .get(hyper::header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|e| e.trim().eq_ignore_ascii_case("gzip")));
+    let body = if gzipped {
+        match gunzip(&body) {
+            Ok(plain) => Bytes::from(plain),
+            Err(e) => {
+                let err = ApiError::new(
+                    codes::SERIALIZATION,
+                    format!("Cannot read the gzip request body: {e}"),
+                );
+                return Ok(answer::error(&err, &request_id));
+            }
+        }
+    } else {
+        body
+    };
     // Arrival is before reading: a request's reading takes no part in the rates observed.
     let arrived = shared.now();
-    let call = Call::parse(&parts.headers, &body, &shared.default_region);
+    let call = Call::parse(
+        &parts.headers,
+        parts.uri.path(),
+        &body,
+        &shared.default_region,
+    );
     let (quota, faultable) = (call.quota(), call.is_faultable());
     // Admission and the operation under one lock: one acquisition per request on the hot path.
     let (admission, result, account) = {
@@ -239,6 +264,19 @@ async fn handle(
             }
         }
     }
+}
+
+/// A gzip body, inflated (at most `MAX_BODY` bytes of it).
+fn gunzip(body: &[u8]) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut plain = Vec::new();
+    flate2::read::GzDecoder::new(body)
+        .take(MAX_BODY as u64 + 1)
+        .read_to_end(&mut plain)?;
+    if plain.len() > MAX_BODY {
+        return Err(std::io::Error::other("the inflated body is too large"));
+    }
+    Ok(plain)
 }
 
 fn execute(shared: &Shared, call: &Call, request_id: &str) -> Result<Vec<u8>, ApiError> {

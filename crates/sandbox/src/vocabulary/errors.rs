@@ -40,6 +40,14 @@ pub mod codes {
     pub const IAM_LIMIT_EXCEEDED: &str = "LimitExceeded";
     // KMS's own.
     pub const KMS_MALFORMED_POLICY_DOCUMENT: &str = "MalformedPolicyDocumentException";
+    // CloudWatch (the `error.code` of its error shapes: the query protocol's codes, and the
+    // `x-amzn-query-error` codes of its JSON and CBOR answers).
+    pub const CW_RESOURCE_NOT_FOUND: &str = "ResourceNotFound";
+    pub const INVALID_NEXT_TOKEN: &str = "InvalidNextToken";
+    pub const INVALID_FORMAT: &str = "InvalidFormat";
+    pub const INVALID_PARAMETER_VALUE: &str = "InvalidParameterValue";
+    pub const MISSING_PARAMETER: &str = "MissingParameter";
+    pub const INVALID_PARAMETER_COMBINATION: &str = "InvalidParameterCombination";
 }
 
 /// The error codes the KMS model marks as server faults (`"fault": true`): answered HTTP 500.
@@ -52,7 +60,7 @@ const KMS_FAULTS: [&str; 3] = [
 /// An error answer: HTTP 400 (500 for `InternalFailure` and KMS's faults, 403 for expired
 /// credentials — `ExpiredTokenException`, as AWS's Common Errors list it for every JSON service,
 /// and the query protocol's `ExpiredToken` — and for the query protocol's other credential
-/// errors and `AccessDenied`; IAM's `NoSuchEntity` 404, `EntityAlreadyExists` and
+/// errors and `AccessDenied`; IAM's `NoSuchEntity` and CloudWatch's `ResourceNotFound` 404, `EntityAlreadyExists` and
 /// `LimitExceeded` 409, as its model's error shapes say) with `__type` = `code`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -105,7 +113,7 @@ impl ApiError {
             || self.code == codes::ACCESS_DENIED_QUERY
         {
             403
-        } else if self.code == codes::NO_SUCH_ENTITY {
+        } else if self.code == codes::NO_SUCH_ENTITY || self.code == codes::CW_RESOURCE_NOT_FOUND {
             404
         } else if self.code == codes::ENTITY_ALREADY_EXISTS
             || self.code == codes::IAM_LIMIT_EXCEEDED

@@ -18,7 +18,7 @@ mod managed;
 pub mod policy;
 
 pub use arn::{ArnError, KmsKeyArn, firehose_arn, kms_key_arn};
-pub use clock::{Clock, ManualClock, Millis, SystemClock, iso8601};
+pub use clock::{Clock, ManualClock, Millis, SystemClock, iso8601, iso8601_millis, parse_iso8601};
 pub use enums::{
     AccountStatus, EncStatus, FailurePlace, JoinedMethod, KEY_SPECS, KEY_STATES, KEY_USAGES,
     KeyManager, KeyRef, KeyType, SEEDABLE_ENC_STATUSES, SEEDABLE_STREAM_STATUSES, StreamStatus,

@@ -2,8 +2,12 @@
 //! (`{"__type", "message"}`, plus the modeled `code` member of `InvalidKMSResourceException`;
 //! Organizations' `{"__type", "Message"}`, plus `Reason` of its `InvalidInputException`;
 //! header `x-amzn-ErrorType`, HTTP 400, 500 for `InternalFailure`); the query protocol's XML
-//! answers and `ErrorResponse`s (STS, IAM, each in its namespace); each with an
-//! `x-amzn-RequestId`; and the plain JSON of the admin endpoint.
+//! answers and `ErrorResponse`s (STS, IAM, CloudWatch, each in its namespace); CloudWatch's
+//! AWS JSON 1.0 and Smithy RPC v2 CBOR answers (errors with `__type` naming the error shape and
+//! `x-amzn-query-error: <query code>;Sender`, as its `awsQueryCompatible` model has them; CBOR
+//! answers with `smithy-protocol: rpc-v2-cbor`, an operation without output an empty body
+//! without `Content-Type`); each with an `x-amzn-RequestId`; and the plain JSON of the admin
+//! endpoint.
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -12,10 +16,16 @@ use hyper::{Response, StatusCode};
 use serde::Serialize;
 
 use super::Protocol;
+use super::out::Out;
 use super::xml;
 use crate::vocabulary::{ApiError, codes};
 
 pub const JSON_1_1: &str = "application/x-amz-json-1.1";
+pub const JSON_1_0: &str = "application/x-amz-json-1.0";
+pub const CBOR: &str = "application/cbor";
+pub const SMITHY_PROTOCOL: &str = "smithy-protocol";
+pub const RPC_V2_CBOR: &str = "rpc-v2-cbor";
+pub const QUERY_ERROR: &str = "x-amzn-query-error";
 pub const XML: &str = "text/xml";
 pub const REQUEST_ID: &str = "x-amzn-RequestId";
 pub const ERROR_TYPE: &str = "x-amzn-ErrorType";
@@ -59,6 +69,65 @@ pub fn ok(body: Vec<u8>, request_id: &str) -> Response<Full<Bytes>> {
     response(StatusCode::OK, body, JSON_1_1, request_id)
 }
 
+/// The error shape of a CloudWatch error code (the query protocol's), as `__type` names it in
+/// JSON and CBOR.
+fn cloudwatch_shape(code: &str) -> Option<String> {
+    let shape = match code {
+        codes::CW_RESOURCE_NOT_FOUND => "ResourceNotFound",
+        codes::INVALID_NEXT_TOKEN => "InvalidNextToken",
+        codes::INVALID_FORMAT => "InvalidFormatFault",
+        codes::INVALID_PARAMETER_VALUE => "InvalidParameterValueException",
+        codes::MISSING_PARAMETER => "MissingRequiredParameterException",
+        codes::INVALID_PARAMETER_COMBINATION => "InvalidParameterCombinationException",
+        "LimitExceeded" => "LimitExceededFault",
+        "InternalServiceError" => "InternalServiceFault",
+        // Not a CloudWatch shape: the common error.
+        codes::VALIDATION_QUERY => return Some(codes::VALIDATION.to_owned()),
+        _ => return None,
+    };
+    Some(format!("{}#{shape}", super::cloudwatch::SHAPE_NAMESPACE))
+}
+
+/// A CloudWatch error in AWS JSON 1.0 or CBOR.
+fn query_compatible_error(
+    protocol: Protocol,
+    status: StatusCode,
+    err: &ApiError,
+    request_id: &str,
+) -> Response<Full<Bytes>> {
+    let shape = cloudwatch_shape(&err.code);
+    let kind = shape.as_deref().unwrap_or(&err.code);
+    let fields = vec![
+        ("__type".to_owned(), Out::str(kind)),
+        ("message".to_owned(), Out::str(&err.message)),
+    ];
+    let out = Out::Struct(fields);
+    let mut resp = if protocol == Protocol::Cbor {
+        let mut resp = response(status, super::cbor::encode(&out), CBOR, request_id);
+        resp.headers_mut()
+            .insert(SMITHY_PROTOCOL, HeaderValue::from_static(RPC_V2_CBOR));
+        resp
+    } else {
+        let body = serde_json::to_vec(&out.to_json()).unwrap_or_default();
+        let mut resp = response(status, body, JSON_1_0, request_id);
+        if let Ok(code) = HeaderValue::from_str(kind) {
+            resp.headers_mut().insert(ERROR_TYPE, code);
+        }
+        resp
+    };
+    if shape.is_some() {
+        let fault = if err.status() >= 500 {
+            "Receiver"
+        } else {
+            "Sender"
+        };
+        if let Ok(value) = HeaderValue::from_str(&format!("{};{fault}", err.code)) {
+            resp.headers_mut().insert(QUERY_ERROR, value);
+        }
+    }
+    resp
+}
+
 /// An error answer in `protocol`: JSON `{"__type", "message"}` with header
 /// `x-amzn-ErrorType`, or the query protocol's `ErrorResponse`.
 pub fn error_in(protocol: Protocol, err: &ApiError, request_id: &str) -> Response<Full<Bytes>> {
@@ -66,6 +135,9 @@ pub fn error_in(protocol: Protocol, err: &ApiError, request_id: &str) -> Respons
     if let Protocol::Query(service) = protocol {
         let body = xml::error_body(service.namespace(), err, request_id);
         return response(status, body, XML, request_id);
+    }
+    if matches!(protocol, Protocol::Json10 | Protocol::Cbor) {
+        return query_compatible_error(protocol, status, err, request_id);
     }
     let capital = protocol == Protocol::JsonCapitalMessage;
     let body = serde_json::to_vec(&ErrorBody {
@@ -97,6 +169,17 @@ pub fn reply(
     match (result, protocol) {
         (Ok(body), Protocol::Json | Protocol::JsonCapitalMessage) => ok(body, request_id),
         (Ok(body), Protocol::Query(_)) => response(StatusCode::OK, body, XML, request_id),
+        (Ok(body), Protocol::Json10) => response(StatusCode::OK, body, JSON_1_0, request_id),
+        (Ok(body), Protocol::Cbor) => {
+            let empty = body.is_empty();
+            let mut resp = response(StatusCode::OK, body, CBOR, request_id);
+            let headers = resp.headers_mut();
+            headers.insert(SMITHY_PROTOCOL, HeaderValue::from_static(RPC_V2_CBOR));
+            if empty {
+                headers.remove(CONTENT_TYPE);
+            }
+            resp
+        }
         (Err(e), _) => error_in(protocol, &e, request_id),
     }
 }
@@ -118,7 +201,9 @@ pub fn internal_failure() -> ApiError {
 /// query protocol (IAM's answer to a rate it does not take), "Rate exceeded".
 pub fn throttled(protocol: Protocol) -> ApiError {
     let code = match protocol {
-        Protocol::Json | Protocol::JsonCapitalMessage => codes::THROTTLING,
+        Protocol::Json | Protocol::JsonCapitalMessage | Protocol::Json10 | Protocol::Cbor => {
+            codes::THROTTLING
+        }
         Protocol::Query(_) => codes::THROTTLING_QUERY,
     };
     ApiError::new(code, "Rate exceeded")
@@ -128,7 +213,9 @@ pub fn throttled(protocol: Protocol) -> ApiError {
 /// in JSON 1.1 (AWS's Common Errors), `ExpiredToken` in the query protocol (STS).
 pub fn expired(protocol: Protocol) -> ApiError {
     let code = match protocol {
-        Protocol::Json | Protocol::JsonCapitalMessage => codes::EXPIRED_TOKEN,
+        Protocol::Json | Protocol::JsonCapitalMessage | Protocol::Json10 | Protocol::Cbor => {
+            codes::EXPIRED_TOKEN
+        }
         Protocol::Query(_) => codes::EXPIRED_TOKEN_QUERY,
     };
     ApiError::new(

@@ -38,7 +38,7 @@ fn send(
             HeaderValue::from_str(v).unwrap(),
         );
     }
-    let call = Call::parse(&map, body.as_bytes(), REGION);
+    let call = Call::parse(&map, "/", body.as_bytes(), REGION);
     let caller = world.caller(&call.access_key, T0);
     let result = call
         .execute(world, &caller, T0, "rid")

@@ -1,24 +1,30 @@
-//! The wire protocols: AWS JSON 1.1 (Firehose, KMS, Organizations) and the query protocol
-//! (STS, IAM) as the SDKs, boto3 and the AWS CLI speak them. A [`Call`] is one request read: the
+//! The wire protocols: AWS JSON 1.1 (Firehose, KMS, Organizations), the query protocol (STS,
+//! IAM, CloudWatch), AWS JSON 1.0 and Smithy RPC v2 CBOR (CloudWatch) as the SDKs, boto3 and
+//! the AWS CLI speak them. A [`Call`] is one request read: the
 //! operation (`X-Amz-Target`, or the query form's `Action`), the Region and access key (the
 //! SigV4 credential scope), the session token, and the body as the operation's typed input,
 //! checked against the published model; [`Call::execute`] carries it out against the [`World`]
 //! in the caller's account; [`answer`] renders answers and errors (timestamps as epoch seconds
 //! in JSON, ISO 8601 in XML).
 //!
-//! STS and IAM share the query protocol and the endpoint: a form goes to IAM when its `Version`
-//! is IAM's (`2010-05-08`), to STS when it is STS's (`2011-06-15`), and by the credential
-//! scope's service (`iam`, else STS) when it names no version.
+//! STS, IAM and CloudWatch share the query protocol and the endpoint: a form goes to IAM when
+//! its `Version` is IAM's (`2010-05-08`), to CloudWatch when it is CloudWatch's (`2010-08-01`),
+//! to STS when it is STS's (`2011-06-15`), and by the credential scope's service (`iam`,
+//! `monitoring`, else STS) when it names no version. CloudWatch's JSON 1.0 requests name their
+//! operation in `X-Amz-Target` (`GraniteServiceVersion20100801.<Op>`), its CBOR ones in the path
+//! (`/service/GraniteServiceVersion20100801/operation/<Op>`).
 //!
 //! - `request`: a JSON body → an operation's typed input; `query`: a form → a document;
 //!   `model`: the published input models;
-//! - `firehose`, `records` (PutRecord, PutRecordBatch), `kms`, `sts`, `iam`, `organizations`:
-//!   one input per operation, its checks and its typed answer; `iam_answers` and `xml`: IAM's
-//!   XML;
+//! - `firehose`, `records` (PutRecord, PutRecordBatch), `kms`, `sts`, `iam`, `organizations`,
+//!   `cloudwatch`: one input per operation, its checks and its typed answer; `iam_answers` and
+//!   `xml`: IAM's XML; `out` an answer written in any protocol, `cbor` CBOR;
 //! - `documents`: the configurations Describe echoes (destinations, source);
 //! - [`answer`]: HTTP answers.
 
 pub mod answer;
+mod cbor;
+pub mod cloudwatch;
 mod documents;
 mod firehose;
 mod iam;
@@ -26,12 +32,15 @@ mod iam_answers;
 mod kms;
 mod model;
 mod organizations;
+mod out;
 mod query;
 mod records;
 mod request;
 mod sts;
 pub mod xml;
 
+#[cfg(test)]
+mod cloudwatch_tests;
 #[cfg(test)]
 mod iam_tests;
 #[cfg(test)]
@@ -84,6 +93,11 @@ pub enum Op {
     PutRolePolicy,
     PutUserPolicy,
     SimulatePrincipalPolicy,
+    DescribeAlarms,
+    GetMetricData,
+    PutMetricAlarm,
+    PutMetricData,
+    SetAlarmState,
 }
 
 /// Firehose's control plane: subject to `--tps`.
@@ -157,7 +171,28 @@ impl Op {
             Op::PutRolePolicy => "PutRolePolicy",
             Op::PutUserPolicy => "PutUserPolicy",
             Op::SimulatePrincipalPolicy => "SimulatePrincipalPolicy",
+            Op::DescribeAlarms => "DescribeAlarms",
+            Op::GetMetricData => "GetMetricData",
+            Op::PutMetricAlarm => "PutMetricAlarm",
+            Op::PutMetricData => "PutMetricData",
+            Op::SetAlarmState => "SetAlarmState",
         }
+    }
+
+    /// A CloudWatch operation by name.
+    pub fn cloudwatch(name: &str) -> Option<Op> {
+        cloudwatch::OPS.into_iter().find(|op| op.name() == name)
+    }
+
+    /// Whether the operation can change what a producer may do from now on (a key's state or
+    /// policy, an IAM policy): synthetic producers are brought up to now before it.
+    pub fn changes_access(self) -> bool {
+        matches!(self, Op::DisableKey | Op::EnableKey | Op::PutKeyPolicy)
+            || (IAM_OPS.contains(&self)
+                && !matches!(
+                    self,
+                    Op::GetAccountAuthorizationDetails | Op::SimulatePrincipalPolicy
+                ))
     }
 
     /// From an `X-Amz-Target` value such as `Firehose_20150804.DescribeDeliveryStream`.
@@ -171,6 +206,8 @@ impl Op {
             KMS_OPS.into_iter().find(|op| op.name() == name)
         } else if target.strip_prefix(ORGANIZATIONS_PREFIX) == Some(Op::ListAccounts.name()) {
             Some(Op::ListAccounts)
+        } else if let Some(name) = target.strip_prefix(cloudwatch::TARGET_PREFIX) {
+            Op::cloudwatch(name)
         } else {
             None
         }
@@ -181,6 +218,7 @@ impl Op {
         let ops: &[Op] = match service {
             QueryService::Sts => &STS_OPS,
             QueryService::Iam => &IAM_OPS,
+            QueryService::CloudWatch => &cloudwatch::OPS,
         };
         ops.iter().copied().find(|op| op.name() == action)
     }
@@ -212,6 +250,7 @@ pub fn load_models() {
         model::Service::Sts,
         model::Service::Organizations,
         model::Service::Iam,
+        model::Service::CloudWatch,
     ] {
         model::Model::of(service);
     }
@@ -222,6 +261,7 @@ pub fn load_models() {
 pub enum QueryService {
     Sts,
     Iam,
+    CloudWatch,
 }
 
 impl QueryService {
@@ -230,6 +270,7 @@ impl QueryService {
         match self {
             QueryService::Sts => sts::VERSION,
             QueryService::Iam => iam::VERSION,
+            QueryService::CloudWatch => cloudwatch::VERSION,
         }
     }
 
@@ -238,6 +279,7 @@ impl QueryService {
         match self {
             QueryService::Sts => sts::NAMESPACE,
             QueryService::Iam => iam::NAMESPACE,
+            QueryService::CloudWatch => cloudwatch::NAMESPACE,
         }
     }
 
@@ -245,8 +287,10 @@ impl QueryService {
     fn of(version: Option<&str>, scope_service: Option<&str>) -> QueryService {
         match version {
             Some(iam::VERSION) => QueryService::Iam,
+            Some(cloudwatch::VERSION) => QueryService::CloudWatch,
             Some(sts::VERSION) => QueryService::Sts,
             _ if scope_service == Some("iam") => QueryService::Iam,
+            _ if scope_service == Some("monitoring") => QueryService::CloudWatch,
             _ => QueryService::Sts,
         }
     }
@@ -261,8 +305,15 @@ pub enum Protocol {
     /// AWS JSON 1.1 as Organizations models its errors: `{"__type", "Message"}` (its exception
     /// shapes' member is `Message`; `InvalidInputException` adds `Reason`).
     JsonCapitalMessage,
-    /// The query protocol: a form body naming an `Action`, XML answers (STS, IAM).
+    /// The query protocol: a form body naming an `Action`, XML answers (STS, IAM, CloudWatch).
     Query(QueryService),
+    /// AWS JSON 1.0 of a service that keeps its query protocol's error codes
+    /// (`awsQueryCompatible`: CloudWatch): `X-Amz-Target`, errors `{"__type", "message"}` with
+    /// `x-amzn-query-error`.
+    Json10,
+    /// Smithy RPC v2 CBOR (CloudWatch): the operation in the path, CBOR bodies,
+    /// `smithy-protocol: rpc-v2-cbor`, errors as `Json10`'s in CBOR.
+    Cbor,
 }
 
 /// A request, read into its operation's typed input.
@@ -274,6 +325,7 @@ enum Input {
     Sts(sts::Request),
     Iam(iam::Request),
     Organizations(organizations::Request),
+    CloudWatch(cloudwatch::Request),
 }
 
 /// One request, read.
@@ -295,7 +347,8 @@ pub struct Call {
 }
 
 impl Call {
-    pub fn parse(headers: &HeaderMap, body: &[u8], default_region: &str) -> Call {
+    /// Reads a request: its headers, the path of its URI, its body.
+    pub fn parse(headers: &HeaderMap, path: &str, body: &[u8], default_region: &str) -> Call {
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         let target = header("x-amz-target").unwrap_or("");
         let authorization = header("authorization").unwrap_or("");
@@ -310,7 +363,23 @@ impl Call {
         let form = header("content-type")
             .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
         let scope_service = scope.map(|s| s.service);
-        if target.is_empty() && (form || matches!(scope_service, Some("sts" | "iam"))) {
+        if let Some(name) = path.strip_prefix(cloudwatch::CBOR_PATH_PREFIX) {
+            let op = Op::cloudwatch(name).ok_or_else(|| name.to_owned());
+            let input = op.as_ref().ok().map(|&op| {
+                cloudwatch::Request::read(op, cloudwatch::Body::Cbor(body)).map(Input::CloudWatch)
+            });
+            return Call {
+                op,
+                protocol: Protocol::Cbor,
+                region,
+                access_key,
+                token,
+                input,
+            };
+        }
+        if target.is_empty()
+            && (form || matches!(scope_service, Some("sts" | "iam" | "monitoring")))
+        {
             let form = String::from_utf8_lossy(body);
             let version = query::form_value(&form, "Version");
             let service = QueryService::of(version.as_deref(), scope_service);
@@ -319,6 +388,10 @@ impl Call {
             let input = op.as_ref().ok().map(|&op| match service {
                 QueryService::Sts => sts::Request::read(op, &form).map(Input::Sts),
                 QueryService::Iam => iam::Request::read(op, &form).map(Input::Iam),
+                QueryService::CloudWatch => {
+                    cloudwatch::Request::read(op, cloudwatch::Body::Form(&form))
+                        .map(Input::CloudWatch)
+                }
             });
             return Call {
                 op,
@@ -332,6 +405,9 @@ impl Call {
         let op = Op::from_target(target).ok_or_else(|| target.to_owned());
         let input = op.as_ref().ok().map(|&op| match op {
             Op::ListAccounts => organizations::Request::read(op, body).map(Input::Organizations),
+            op if Op::cloudwatch(op.name()).is_some() => {
+                cloudwatch::Request::read(op, cloudwatch::Body::Json(body)).map(Input::CloudWatch)
+            }
             Op::PutRecord | Op::PutRecordBatch => {
                 records::Request::read(op, body).map(Input::Records)
             }
@@ -340,6 +416,8 @@ impl Call {
         });
         let protocol = if op == Ok(Op::ListAccounts) {
             Protocol::JsonCapitalMessage
+        } else if target.starts_with(cloudwatch::TARGET_PREFIX) {
+            Protocol::Json10
         } else {
             Protocol::Json
         };
@@ -404,6 +482,12 @@ impl Call {
                 "Request is missing Authentication Token",
             ));
         }
+        if let Ok(op) = self.op
+            && op.changes_access()
+            && matches!(self.input, Some(Ok(_)))
+        {
+            world.run_all_producers(now);
+        }
         match &self.input {
             None => Err(match self.protocol {
                 Protocol::Query(service) => ApiError::new(
@@ -452,6 +536,21 @@ impl Call {
                 request.execute(op, world, caller, &self.region, now, request_id)
             }
             Some(Ok(Input::Organizations(request))) => request.execute(world, caller),
+            Some(Ok(Input::CloudWatch(request))) => {
+                let op = *self
+                    .op
+                    .as_ref()
+                    .expect("a CloudWatch input has its operation");
+                request.execute(
+                    op,
+                    self.protocol,
+                    world,
+                    caller,
+                    &self.region,
+                    now,
+                    request_id,
+                )
+            }
         }
     }
 

@@ -37,6 +37,7 @@ pub enum Service {
     Sts,
     Organizations,
     Iam,
+    CloudWatch,
 }
 
 /// One shape as the trimmed model gives it.
@@ -126,6 +127,7 @@ impl Model {
         static STS: OnceLock<Model> = OnceLock::new();
         static ORGANIZATIONS: OnceLock<Model> = OnceLock::new();
         static IAM: OnceLock<Model> = OnceLock::new();
+        static CLOUDWATCH: OnceLock<Model> = OnceLock::new();
         match service {
             Service::Firehose => FIREHOSE
                 .get_or_init(|| Model::parse(include_str!("../../models/firehose-input.json"))),
@@ -141,6 +143,8 @@ impl Model {
             Service::Iam => {
                 IAM.get_or_init(|| Model::parse(include_str!("../../models/iam-input.json")))
             }
+            Service::CloudWatch => CLOUDWATCH
+                .get_or_init(|| Model::parse(include_str!("../../models/cloudwatch-input.json"))),
         }
     }
 
@@ -531,6 +535,7 @@ mod tests {
             Service::Sts,
             Service::Organizations,
             Service::Iam,
+            Service::CloudWatch,
         ] {
             let model = Model::of(service);
             assert!(model.shapes.values().any(|s| s.pattern.is_some()));

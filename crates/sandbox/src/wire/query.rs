@@ -1,4 +1,4 @@
-//! The query protocol's requests (STS): a form-encoded body (`Action=AssumeRole&Version=...&
+//! The query protocol's requests (STS, IAM, CloudWatch): a form-encoded body (`Action=AssumeRole&Version=...&
 //! RoleArn=...`) read into the operation's input document by its published input shape
 //! (nested members joined with `.`, list elements `<member>.member.<n>`, numbers and booleans
 //! parsed), then checked against the model as every request is. STS words the findings its own
@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Number, Value};
 
 use super::model::{Model, Service};
-use crate::vocabulary::{ApiError, codes};
+use crate::vocabulary::{ApiError, codes, parse_iso8601};
 
 /// The value of `name` in a form-encoded body, decoded.
 pub fn form_value(body: &str, name: &str) -> Option<String> {
@@ -144,6 +144,15 @@ impl Reader<'_> {
                 .ok()
                 .and_then(Number::from_f64)
                 .map(Value::Number),
+            // ISO 8601, as the SDKs write a timestamp in a form (epoch seconds taken too).
+            "timestamp" => parse_iso8601(text)
+                .map(|ms| Value::from(ms as f64 / 1_000.0))
+                .or_else(|| {
+                    text.parse::<f64>()
+                        .ok()
+                        .and_then(Number::from_f64)
+                        .map(Value::Number)
+                }),
             "boolean" => match text {
                 "true" => Some(Value::Bool(true)),
                 "false" => Some(Value::Bool(false)),

@@ -19,7 +19,7 @@ fn world() -> World {
 fn call(world: &mut World, target: &str, body: &str) -> (String, Value) {
     let mut headers = HeaderMap::new();
     headers.insert("x-amz-target", HeaderValue::from_str(target).unwrap());
-    let call = Call::parse(&headers, body.as_bytes(), REGION);
+    let call = Call::parse(&headers, "/", body.as_bytes(), REGION);
     let caller = world.caller(&call.access_key, T0);
     match call.execute(world, &caller, T0, "rid") {
         Ok(bytes) => ("ok".to_owned(), serde_json::from_slice(&bytes).unwrap()),
@@ -82,7 +82,7 @@ fn unreadable_bodies_are_serialization_errors_and_not_faultable() {
         unknown_surrogate,
         unknown_huge,
     ] {
-        let call = Call::parse(&headers(DESCRIBE), body.as_bytes(), REGION);
+        let call = Call::parse(&headers(DESCRIBE), "/", body.as_bytes(), REGION);
         assert!(!call.is_faultable(), "{body}");
         assert_eq!(call.quota(), Quota::ControlPlane);
         let mut world = world();
@@ -98,12 +98,13 @@ fn unreadable_bodies_are_serialization_errors_and_not_faultable() {
         "{message}"
     );
     // An empty body is `{}`.
-    let call = Call::parse(&headers(LIST), b" \n", REGION);
+    let call = Call::parse(&headers(LIST), "/", b" \n", REGION);
     assert!(call.is_faultable());
     assert_eq!(call.stream_name(), None);
     // Unknown operations are neither throttled nor faulted, whatever the body.
     let call = Call::parse(
         &headers("Firehose_20150804.UpdateDestination"),
+        "/",
         b"{}",
         REGION,
     );
@@ -425,7 +426,7 @@ fn call_with(
             HeaderValue::from_str(v).unwrap(),
         );
     }
-    let call = Call::parse(&map, body.as_bytes(), REGION);
+    let call = Call::parse(&map, "/", body.as_bytes(), REGION);
     let caller = world.caller(&call.access_key, T0);
     let result = call.execute(world, &caller, T0, "rid-1");
     (call, result)

@@ -53,6 +53,12 @@ impl Xml {
         self
     }
 
+    /// Text, escaped.
+    pub fn text(&mut self, text: &str) -> &mut Self {
+        self.out.push_str(&escape(text));
+        self
+    }
+
     /// `<tag>text</tag>`, the text escaped.
     pub fn leaf(&mut self, tag: &str, text: &str) -> &mut Self {
         self.open(tag);

@@ -18,9 +18,13 @@
 //! PutRecordBatch; `keys` the KMS keys and what a Start with one ends as; `key_policy` key
 //! policies and who may use a key; `limits` the stream budget and the key limit; `front_door`
 //! expired credentials, the throttles and the faults; `truth` the ground truth
-//! ([`crate::stats`]).
+//! ([`crate::stats`]); `producers` the synthetic producers (lazy, integrated over time);
+//! `metrics` CloudWatch's datapoints and statistics, `cloudwatch` PutMetricData and
+//! GetMetricData, `alarms` the metric alarms.
 
 mod accounts;
+mod alarms;
+mod cloudwatch;
 mod config;
 mod encryption;
 mod front_door;
@@ -29,16 +33,23 @@ mod identity;
 mod key_policy;
 mod keys;
 mod limits;
+pub mod metrics;
 mod organization;
+mod producers;
 mod records;
 mod seeding;
 mod seeding_iam;
 mod stream;
 mod streams;
+mod synthetic;
 mod truth;
 
 #[cfg(test)]
 mod account_tests;
+#[cfg(test)]
+mod alarm_tests;
+#[cfg(test)]
+mod cloudwatch_tests;
 #[cfg(test)]
 mod documented_tests;
 #[cfg(test)]
@@ -56,6 +67,10 @@ use rand::rngs::StdRng;
 use rand_distr::{Distribution, LogNormal};
 
 pub use accounts::Account;
+pub use alarms::{Alarm, AlarmConfig, AlarmFilter, AlarmPage, STATE_VALUES};
+pub use cloudwatch::{
+    DataQuery, Datum, MetricDataPage, MetricDataRequest, MetricDataResult, StatQuery,
+};
 pub use config::SandboxConfig;
 pub use front_door::{Admission, FaultKind, Quota};
 pub use identity::{AssumeRoleRequest, Caller, Issued, Session, UserRef};
@@ -63,9 +78,10 @@ pub use key_policy::DEFAULT_POLICY_NAME;
 pub use keys::InjectedFailure;
 pub use keys::Key;
 pub use organization::AccountPage;
-pub use records::{BATCH_LIMIT, KMS_REFUSED, MinuteCount, PutOutcome, RecordLog};
+pub use records::{BATCH_LIMIT, KMS_REFUSED, MinuteCount, PutOutcome, RecordLog, Tally};
 pub use stream::{Failure, KeyRef, Stream};
 pub use streams::NewStream;
+pub use synthetic::{SYNTHETIC_SESSION, Synthetic};
 
 use self::front_door::Throttle;
 use self::identity::Credential;
@@ -120,6 +136,10 @@ pub struct World {
     iam_throttle: Option<Throttle>,
     /// Records accepted so far (they number the record ids).
     records_put: u64,
+    /// The granularity of CloudWatch's datapoints (the world file's `metric_period`).
+    metric_period: Millis,
+    /// CloudWatch of each account, per Region: custom metrics and alarms.
+    cloudwatch: HashMap<(String, String), cloudwatch::CloudWatch>,
     latency_rng: StdRng,
     fault_rng: StdRng,
     id_rng: StdRng,
@@ -166,8 +186,10 @@ impl World {
         ms.round() as Millis
     }
 
-    /// Settles the stream; `false` when it does not exist (any more).
+    /// Settles the stream (its synthetic producers brought up to `now` first); `false` when it
+    /// does not exist (any more).
     fn touch(&mut self, account: &str, region: &str, name: &str, now: Millis) -> bool {
+        self.run_producers(account, region, name, now);
         let Some(map) = self
             .streams
             .get_mut(account)

@@ -16,8 +16,10 @@
 //! encrypted, take any caller allowed to put. `Encrypted` says whether a key is in force.
 //!
 //! Each stream counts the records it accepted (and their bytes) and refused, in total and per
-//! minute of the sandbox's clock (the minutes with puts, the last 15 days of them): the series
-//! a CloudWatch `IncomingRecords` reading would take ([`RecordLog::minutes`]).
+//! minute of the sandbox's clock (the minutes with puts, the last 15 days of them), and its
+//! `AWS/Firehose` metrics per metric period ([`RecordLog::metrics`]: `IncomingRecords`,
+//! `IncomingBytes`, `IncomingPutRequests` of accepted requests, and per refused request its KMS
+//! error's SSE metric, e.g. `KMSKeyAccessDenied`).
 
 use std::collections::VecDeque;
 
@@ -27,6 +29,7 @@ use sha2::{Digest, Sha256};
 use super::World;
 use super::iam::{Actor, Context};
 use super::identity::Caller;
+use super::metrics::{self, FirehoseMetric, Slots};
 use crate::vocabulary::{
     ApiError, KeyRef, KmsKeyArn, Millis, StreamStatus, StreamType, codes, firehose_arn,
 };
@@ -61,32 +64,85 @@ pub struct RecordLog {
     pub bytes: u64,
     /// The minutes with puts, oldest first.
     pub minutes: VecDeque<MinuteCount>,
+    /// Its `AWS/Firehose` metrics, per metric period.
+    pub metrics: Slots,
+}
+
+/// What puts did to a stream: records accepted (their bytes, the requests that carried them)
+/// and refused (the requests refused for a KMS error, counted by its SSE error metric).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub accepted: u64,
+    pub bytes: u64,
+    pub requests: u64,
+    pub refused: u64,
+    pub kms: Option<(FirehoseMetric, u64)>,
+}
+
+impl Tally {
+    /// One request's records, accepted.
+    pub(super) fn accepted(records: u64, bytes: u64) -> Tally {
+        Tally {
+            accepted: records,
+            bytes,
+            requests: 1,
+            ..Tally::default()
+        }
+    }
+
+    /// `records` refused with `err`, in `requests` requests.
+    pub(super) fn refused(records: u64, err: &ApiError, requests: u64) -> Tally {
+        let kms = err
+            .kms_code
+            .as_deref()
+            .and_then(FirehoseMetric::of_kms_code)
+            .map(|m| (m, requests));
+        Tally {
+            refused: records,
+            kms,
+            ..Tally::default()
+        }
+    }
 }
 
 impl RecordLog {
-    fn count(&mut self, now: Millis, accepted: u64, refused: u64, bytes: u64) {
-        self.accepted += accepted;
-        self.refused += refused;
-        self.bytes += bytes;
-        let minute = now - now.rem_euclid(60_000);
-        match self.minutes.back_mut() {
-            Some(last) if last.minute == minute => {
-                last.accepted += accepted;
-                last.refused += refused;
-                last.bytes += bytes;
+    /// Counts `t` at `at`, in the metric period of `period` ms holding it; the metric periods
+    /// that have left their retention by `now` are forgotten.
+    pub(super) fn count(&mut self, at: Millis, period: Millis, t: &Tally, now: Millis) {
+        self.accepted += t.accepted;
+        self.refused += t.refused;
+        self.bytes += t.bytes;
+        let minute = at - at.rem_euclid(60_000);
+        // Almost always the last minute or a new one after it; a clock set back finds its place.
+        let place = self.minutes.iter().rposition(|m| m.minute <= minute);
+        match place {
+            Some(i) if self.minutes[i].minute == minute => {
+                let m = &mut self.minutes[i];
+                m.accepted += t.accepted;
+                m.refused += t.refused;
+                m.bytes += t.bytes;
             }
             _ => {
-                if self.minutes.len() == MINUTES_KEPT {
+                let entry = MinuteCount {
+                    minute,
+                    accepted: t.accepted,
+                    refused: t.refused,
+                    bytes: t.bytes,
+                };
+                self.minutes.insert(place.map_or(0, |i| i + 1), entry);
+                if self.minutes.len() > MINUTES_KEPT {
                     self.minutes.pop_front();
                 }
-                self.minutes.push_back(MinuteCount {
-                    minute,
-                    accepted,
-                    refused,
-                    bytes,
-                });
             }
         }
+        let m = &mut self.metrics;
+        m.add(at, period, FirehoseMetric::IncomingRecords, t.accepted);
+        m.add(at, period, FirehoseMetric::IncomingBytes, t.bytes);
+        m.add(at, period, FirehoseMetric::IncomingPutRequests, t.requests);
+        if let Some((metric, n)) = t.kms {
+            m.add(at, period, metric, n);
+        }
+        m.prune(now - metrics::retention(period));
     }
 
     /// The minutes from `from` (inclusive) to `to` (exclusive) with puts.
@@ -134,16 +190,19 @@ impl World {
         };
         let bytes: usize = sizes.iter().sum();
         let records = sizes.len() as u64;
+        let period = self.metric_period;
         if let Some(err) = refusal {
             if found && let Some(stream) = self.stream_mut(&account, region, name) {
-                stream.records_mut().count(now, 0, records, 0);
+                let tally = Tally::refused(records, &err, 1);
+                stream.records_mut().count(now, period, &tally, now);
             }
             return Err(err);
         }
         let first = self.records_put;
         self.records_put += records;
         let stream = self.stream_mut(&account, region, name).expect("touched");
-        stream.records_mut().count(now, records, 0, bytes as u64);
+        let tally = Tally::accepted(records, bytes as u64);
+        stream.records_mut().count(now, period, &tally, now);
         let encrypted = stream.in_force.is_some();
         let record_ids = (first..first + records)
             .map(|n| record_id(&account, region, name, n))
@@ -155,7 +214,7 @@ impl World {
     }
 
     /// Why a put the identity side allows is refused by the stream or its key, if it is.
-    fn put_refusal(
+    pub(super) fn put_refusal(
         &self,
         actor: &Actor,
         region: &str,

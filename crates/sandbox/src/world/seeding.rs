@@ -10,12 +10,16 @@ use rand::rngs::StdRng;
 
 use super::accounts::Account;
 use super::front_door::Throttle;
+use super::iam::Actor;
 use super::identity::Credential;
 use super::limits::add_refs;
 use super::stream::{self, Failure, KeyRef, Stream};
+use super::synthetic::{SYNTHETIC_SESSION, Synthetic};
 use super::truth::Counters;
 use super::{SandboxConfig, World};
-use crate::seed::{Seed, SeedEncryption, SeedError, SeedKeyRef, failure_place};
+use crate::seed::{
+    DEFAULT_RECORD_BYTES, Seed, SeedEncryption, SeedError, SeedKeyRef, SeedStream, failure_place,
+};
 use crate::vocabulary::{EncStatus, FailurePlace, Millis, StreamStatus, StreamType};
 
 impl World {
@@ -43,6 +47,8 @@ impl World {
             throttle: Throttle::new(config.tps, now),
             iam_throttle: Throttle::new(seed.iam_tps.unwrap_or(0), now),
             records_put: 0,
+            metric_period: seed.metric_period().expect("checked").as_millis() as Millis,
+            cloudwatch: HashMap::new(),
             latency_rng: StdRng::seed_from_u64(config.seed),
             fault_rng: StdRng::seed_from_u64(config.seed ^ 0x5eed_fa17),
             id_rng: StdRng::seed_from_u64(config.seed ^ 0x0000_1d5e),
@@ -95,6 +101,7 @@ impl World {
                     }
                     add_refs(&mut world.cmk_counts, stream.cmk_refs(), 1);
                 }
+                stream.synthetic = synthetic_producers(s, scope.account, now);
                 world
                     .region_streams(scope.account, &region)
                     .insert(s.name.clone(), stream);
@@ -113,6 +120,30 @@ impl World {
         }
         Ok(world)
     }
+}
+
+/// The producers of a seeded stream that put records by themselves (those with a `rate`).
+fn synthetic_producers(s: &SeedStream, account: &str, now: Millis) -> Vec<Synthetic> {
+    s.producers
+        .iter()
+        .filter_map(|p| {
+            let rate = p.rate?;
+            let actor = match (&p.role, &p.user) {
+                (Some(role), _) => Actor::Session {
+                    account: account.to_owned(),
+                    role: role.clone(),
+                    session: SYNTHETIC_SESSION.to_owned(),
+                },
+                (None, Some(user)) => Actor::User {
+                    account: account.to_owned(),
+                    name: user.clone(),
+                },
+                (None, None) => return None,
+            };
+            let bytes = p.bytes.unwrap_or(DEFAULT_RECORD_BYTES);
+            Some(Synthetic::new(actor, rate, bytes, now))
+        })
+        .collect()
 }
 
 /// The `FailureDescription` of a seeded ENABLING_FAILED or DISABLING_FAILED stream.

@@ -14,6 +14,7 @@ use std::collections::VecDeque;
 use serde_json::Value;
 
 use super::records::RecordLog;
+use super::synthetic::Synthetic;
 use crate::vocabulary::{
     EncStatus, FailurePlace, Millis, STREAM_OPERATIONS, StreamStatus, StreamType,
 };
@@ -113,6 +114,8 @@ pub struct Stream {
     pub destinations: Option<Value>,
     /// What producers put to it (`None` until the first put reaches it).
     pub(super) records: Option<Box<RecordLog>>,
+    /// Its synthetic producers (the world file's producers with a `rate`).
+    pub(super) synthetic: Vec<Synthetic>,
 }
 
 impl Stream {
@@ -139,6 +142,7 @@ impl Stream {
             source_arn: None,
             destinations: None,
             records: None,
+            synthetic: Vec::new(),
         }
     }
 

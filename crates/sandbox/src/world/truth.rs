@@ -27,6 +27,7 @@ pub(super) struct Counters {
 impl World {
     /// The ground truth as of `now` (every stream settled first).
     pub fn stats(&mut self, now: Millis) -> Stats {
+        self.run_all_producers(now);
         self.settle_due(now);
         let counts = &mut self.cmk_counts;
         let longest = &mut self.longest_transition;
@@ -66,6 +67,7 @@ impl World {
                 grant_retirement_ms: self.grant_retirement as u64,
                 latency_ms: self.latency.as_millis() as u64,
                 fault_rate: self.fault_rate,
+                metric_period_ms: self.metric_period as u64,
             },
             requests: to_strings(&c.requests),
             throttled: to_strings(&c.throttled),

@@ -6,13 +6,17 @@
 //! organization with their roles (AssumeRole and ListAccounts through success, refusal, expiry,
 //! bad input and pages), IAM's users, groups, roles and policies (each operation through
 //! success, each error, pages and throttling), key policies, producers' puts to streams on each
-//! kind of key, each error each operation can give, and malformed requests of each kind. Every
+//! kind of key, CloudWatch's operations in each of its three protocols (RPC v2 CBOR, JSON 1.0,
+//! query) through success, each error and pages, each error each operation can give, and
+//! malformed requests of each kind. Every
 //! raw answer (status,
 //! headers, body) is saved, then `validate.py` checks each against botocore's models (pinned in
 //! `venv.rs`): the output shape of a 200, the error shapes an operation lists, and what the
 //! input model says of each request. The test prints every deviation and asserts there are
 //! none. It never skips: without Python it fails saying what to install.
 
+mod cbor;
+mod cloudwatch;
 mod http;
 mod iam;
 mod organization;
@@ -26,6 +30,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::sync::mpsc;
 
+use base64::Engine;
 use firehose_sse_sandbox::{ManualClock, Millis, Sandbox, SandboxConfig, Seed};
 use serde_json::Value;
 
@@ -97,6 +102,13 @@ impl Drop for Server {
     }
 }
 
+/// How a request travels: its path, CloudWatch's protocol, whether its bodies are binary.
+struct Request<'a> {
+    path: &'a str,
+    protocol: Option<&'static str>,
+    binary: bool,
+}
+
 /// Sends requests to one sandbox and records every exchange.
 pub struct Driver<'a> {
     pub server: &'a Server,
@@ -154,6 +166,71 @@ impl<'a> Driver<'a> {
         self.record(label, service, operation, &headers, body)
     }
 
+    /// A CloudWatch operation in AWS JSON 1.0 (boto3's protocol), with a body as given; the
+    /// answer's body.
+    pub fn cloudwatch_json(&mut self, label: &str, op: &str, body: &str) -> Option<Value> {
+        let mut headers = vec![
+            ("Content-Type", "application/x-amz-json-1.0".to_owned()),
+            ("X-Amz-Date", "20270115T080000Z".to_owned()),
+            ("Authorization", self.authorization("monitoring")),
+            (
+                "X-Amz-Target",
+                format!("GraniteServiceVersion20100801.{op}"),
+            ),
+            ("x-amzn-query-mode", "true".to_owned()),
+        ];
+        if let Some(token) = &self.token {
+            headers.push(("X-Amz-Security-Token", token.clone()));
+        }
+        let request = Request {
+            path: "/",
+            protocol: Some("json"),
+            binary: false,
+        };
+        self.send(
+            label,
+            "cloudwatch",
+            Some(op.to_owned()),
+            &headers,
+            body.as_bytes(),
+            request,
+        )
+    }
+
+    /// A CloudWatch operation in Smithy RPC v2 CBOR (the Rust SDK's protocol), `body` in CBOR.
+    pub fn cloudwatch_cbor(&mut self, label: &str, op: &str, body: &[u8]) {
+        let mut headers = vec![
+            ("Content-Type", "application/cbor".to_owned()),
+            ("Accept", "application/cbor".to_owned()),
+            ("smithy-protocol", "rpc-v2-cbor".to_owned()),
+            ("x-amzn-query-mode", "true".to_owned()),
+            ("X-Amz-Date", "20270115T080000Z".to_owned()),
+            ("Authorization", self.authorization("monitoring")),
+        ];
+        if let Some(token) = &self.token {
+            headers.push(("X-Amz-Security-Token", token.clone()));
+        }
+        let path = format!("/service/GraniteServiceVersion20100801/operation/{op}");
+        let request = Request {
+            path: &path,
+            protocol: Some("cbor"),
+            binary: true,
+        };
+        self.send(
+            label,
+            "cloudwatch",
+            Some(op.to_owned()),
+            &headers,
+            body,
+            request,
+        );
+    }
+
+    /// A CloudWatch form (the query protocol), signed for `monitoring`.
+    pub fn cloudwatch_query(&mut self, label: &str, form: &str) -> Option<Value> {
+        self.query(label, "cloudwatch", form)
+    }
+
     /// A Firehose operation with a JSON body; the answer's body.
     pub fn firehose(&mut self, label: &str, op: &str, body: Value) -> Value {
         let target = format!("Firehose_20150804.{op}");
@@ -193,13 +270,18 @@ impl<'a> Driver<'a> {
 
     /// A query-protocol request of `service` (`sts`, `iam`).
     fn query(&mut self, label: &str, service: &'static str, form: &str) -> Option<Value> {
+        let signing = if service == "cloudwatch" {
+            "monitoring"
+        } else {
+            service
+        };
         let mut headers = vec![
             (
                 "Content-Type",
                 "application/x-www-form-urlencoded; charset=utf-8".to_owned(),
             ),
             ("X-Amz-Date", "20270115T080000Z".to_owned()),
-            ("Authorization", self.authorization(service)),
+            ("Authorization", self.authorization(signing)),
         ];
         if let Some(token) = &self.token {
             headers.push(("X-Amz-Security-Token", token.clone()));
@@ -219,16 +301,38 @@ impl<'a> Driver<'a> {
         headers: &[(&str, String)],
         body: &str,
     ) -> Option<Value> {
-        let (status, headers, answer) = http::post(self.server.addr, headers, body.as_bytes())?;
-        let parsed = serde_json::from_str(&answer).ok();
+        let protocol = (service == "cloudwatch").then_some("query");
+        let request = Request {
+            path: "/",
+            protocol,
+            binary: false,
+        };
+        self.send(label, service, operation, headers, body.as_bytes(), request)
+    }
+
+    fn send(
+        &mut self,
+        label: &str,
+        service: &'static str,
+        operation: Option<String>,
+        headers: &[(&str, String)],
+        body: &[u8],
+        request: Request<'_>,
+    ) -> Option<Value> {
+        let (status, headers, answer) = http::post(self.server.addr, request.path, headers, body)?;
+        let parsed = serde_json::from_slice(&answer).ok();
+        let base64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
         self.exchanges.push(Exchange {
             label: label.to_owned(),
             service,
+            protocol: request.protocol,
             operation,
-            request: body.to_owned(),
+            request: String::from_utf8_lossy(body).into_owned(),
             status,
             headers,
-            body: answer,
+            body: String::from_utf8_lossy(&answer).into_owned(),
+            request_base64: request.binary.then(|| base64(body)),
+            body_base64: request.binary.then(|| base64(&answer)),
         });
         parsed
     }
@@ -316,6 +420,7 @@ fn embedded_input_models_are_the_pinned_botocores() {
         "sts-input.json",
         "organizations-input.json",
         "iam-input.json",
+        "cloudwatch-input.json",
     ] {
         let embedded = std::fs::read_to_string(models.join(name)).unwrap();
         let published = std::fs::read_to_string(dir.join(name)).unwrap();

@@ -34,6 +34,7 @@ pub fn all() -> Vec<Exchange> {
     super::organization::scenarios(&mut out);
     super::iam::scenarios(&mut out);
     super::producers::scenarios(&mut out);
+    super::cloudwatch::scenarios(&mut out);
     out
 }
 

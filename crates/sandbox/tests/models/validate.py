@@ -34,7 +34,18 @@ What is checked:
   %XX, decoding to a JSON object;
 - a blob is base64 (else SerializationException) and its length constraints are of the bytes
   it decodes to;
-- every answer carries x-amzn-RequestId.
+- every answer carries x-amzn-RequestId;
+- CloudWatch's answers in each of the three protocols its model lists, as the request was
+  sent: the query protocol's XML as for IAM (doubles as decimal text); AWS JSON 1.0
+  (content-type application/x-amz-json-1.0, timestamps epoch seconds); Smithy RPC v2 CBOR
+  (decoded with botocore's own CBOR parser: header smithy-protocol: rpc-v2-cbor, content-type
+  application/cbor unless an operation without output answers an empty body, timestamps as tag
+  1, doubles as CBOR floats, integers as CBOR integers); a JSON or CBOR error names in __type an
+  error shape the operation lists (its shape name, after the '#') or a common error, and a
+  modeled one carries x-amzn-query-error "<its error code>;Sender" and the shape's HTTP status
+  (the model's awsQueryCompatible trait); its requests are held to the input model as the JSON
+  services' are (SerializationException for a wrong type; ValidationException for a broken
+  constraint, whose x-amzn-query-error code is ValidationError).
 
 botocore's own validator checks inputs as Python values; the output walk here is our own, over
 botocore.model shapes (the same shapes botocore parses answers with).
@@ -48,6 +59,7 @@ import xml.etree.ElementTree as ET
 from urllib.parse import unquote, unquote_plus
 
 import regex
+from botocore.parsers import RpcV2CBORParser
 from botocore.session import get_session
 
 COMMON_ERRORS = {
@@ -96,6 +108,32 @@ QUERY_COMMON_ERRORS = {
 }
 # Services that word a broken input constraint as their own modeled exception.
 CONSTRAINT_ERROR = {"organizations": "InvalidInputException"}
+# CloudWatch's query protocol's common errors beside QUERY_COMMON_ERRORS, as its API
+# reference's Common Errors list them (all HTTP 400).
+CLOUDWATCH_QUERY_COMMON = {"InvalidParameterValue": 400, "InvalidParameterCombination": 400, "MissingParameter": 400}
+# Common errors of a JSON or CBOR CloudWatch answer and the x-amzn-query-error code each
+# carries (None: none, a protocol-level error).
+CLOUDWATCH_JSON_COMMON = {
+    "ValidationException": "ValidationError",
+    "SerializationException": None,
+    "UnknownOperationException": None,
+    "ExpiredTokenException": None,
+    "InternalFailure": None,
+    "ThrottlingException": None,
+}
+
+
+class Ts(float):
+    """A CBOR tag-1 timestamp, as botocore's CBOR parser hands it over."""
+
+
+def cbor_decode(data):
+    parser = RpcV2CBORParser(timestamp_parser=Ts)
+    stream = parser.get_peekable_stream_from_bytes(data)
+    value = parser.parse_data_item(stream)
+    if stream.read(1):
+        raise ValueError("bytes after the CBOR data item")
+    return value
 
 deviations = []
 
@@ -132,7 +170,7 @@ def is_number(v):
 # ----------------------------------------------------------------------------- shapes
 
 
-def walk(shape, value, path, out, *, output):
+def walk(shape, value, path, out, *, output, cbor=False):
     """Appends (kind, path, what) for each way `value` breaks `shape`: kind "type" for a wrong
     JSON type, "constraint" for the rest, "unknown" for a member the shape does not have
     (outputs only: inputs ignore unknown members, as AWS does)."""
@@ -152,7 +190,7 @@ def walk(shape, value, path, out, *, output):
                 if output:
                     out.append(("unknown", path + [name], "not a member of " + shape.name))
                 continue
-            walk(member, v, path + [name], out, output=output)
+            walk(member, v, path + [name], out, output=output, cbor=cbor)
         for name in shape.required_members:
             if value.get(name) is None:
                 out.append(("required", path + [name], f"required member {name} of {shape.name} is missing"))
@@ -165,16 +203,16 @@ def walk(shape, value, path, out, *, output):
             if v is None:
                 out.append(("constraint", path + [i], "list element is null"))
                 continue
-            walk(shape.member, v, path + [i], out, output=output)
+            walk(shape.member, v, path + [i], out, output=output, cbor=cbor)
     elif t == "map":
         if not isinstance(value, dict):
             out.append(("type", path, f"expected a map, got {json.dumps(value)[:80]}"))
             return
         bounds(meta, len(value), path, out, "length")
         for k, v in value.items():
-            walk(shape.key, k, path + [k], out, output=output)
+            walk(shape.key, k, path + [k], out, output=output, cbor=cbor)
             if v is not None:
-                walk(shape.value, v, path + [k], out, output=output)
+                walk(shape.value, v, path + [k], out, output=output, cbor=cbor)
     elif t == "string":
         if not isinstance(value, str):
             out.append(("type", path, f"expected a string, got {json.dumps(value)[:80]}"))
@@ -189,6 +227,10 @@ def walk(shape, value, path, out, *, output):
             out.append(("type", path, f"expected an integer, got {json.dumps(value)[:80]}"))
             return
         bounds(meta, value, path, out, "value")
+    elif t in ("double", "float") and cbor and output:
+        # A CBOR decoder reading a double wants a CBOR float (smithy-rs: decoder.double()).
+        if type(value) is not float:
+            out.append(("type", path, f"expected a CBOR float, got {value!r:.80}"))
     elif t in ("double", "float"):
         if not is_number(value):
             out.append(("type", path, f"expected a number, got {json.dumps(value)[:80]}"))
@@ -197,6 +239,9 @@ def walk(shape, value, path, out, *, output):
     elif t == "boolean":
         if not isinstance(value, bool):
             out.append(("type", path, f"expected a boolean, got {json.dumps(value)[:80]}"))
+    elif t == "timestamp" and cbor:
+        if not isinstance(value, Ts):
+            out.append(("type", path, f"expected a CBOR tag-1 timestamp, got {value!r:.80}"))
     elif t == "timestamp":
         # JSON 1.1 timestamps are epoch seconds.
         if not is_number(value):
@@ -403,6 +448,10 @@ def form_document(shape, params, key, malformed):
             return float(text)
         if t == "boolean":
             return {"true": True, "false": False}[text]
+        if t == "timestamp":
+            # The query protocol's timestamps are ISO 8601 (botocore's QuerySerializer).
+            from datetime import datetime
+            return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
     except (ValueError, KeyError):
         malformed.append(key)
     return text
@@ -444,6 +493,11 @@ def xml_value(shape, el, path, out, ns):
     elif t == "boolean":
         if (el.text or "") not in ("true", "false"):
             out.append(("type", path, f"expected a boolean, got {el.text!r}"))
+    elif t in ("double", "float"):
+        try:
+            float(el.text or "")
+        except ValueError:
+            out.append(("type", path, f"expected a number, got {el.text!r}"))
     else:
         walk(shape, el.text or "", path, out, output=True)
         if shape.name == "policyDocumentType":
@@ -542,10 +596,13 @@ def check_query(ex, model):
     if op is not None:
         for shape in op.error_shapes:
             listed[shape.error_code] = shape.metadata.get("error", {}).get("httpStatusCode", 400)
+    common = dict(QUERY_COMMON_ERRORS)
+    if ex["service"] == "cloudwatch":
+        common.update(CLOUDWATCH_QUERY_COMMON)
     if code in listed:
         want = listed[code]
-    elif code in QUERY_COMMON_ERRORS:
-        want = QUERY_COMMON_ERRORS[code]
+    elif code in common:
+        want = common[code]
     else:
         deviation(label, f"{code} is neither an error the action lists ({', '.join(sorted(listed))}) nor a common one")
         want = None
@@ -566,17 +623,142 @@ def check_query(ex, model):
         check_validation_message(label, message, expected[1])
 
 
+# ----------------------------------------------------------------------------- CloudWatch (JSON 1.0, CBOR)
+
+
+def check_cloudwatch(ex, model, protocol):
+    """A CloudWatch answer in AWS JSON 1.0 or Smithy RPC v2 CBOR (awsQueryCompatible)."""
+    label = ex["label"]
+    headers = ex["headers"]
+    status = ex["status"]
+    cbor = protocol == "cbor"
+    if "x-amzn-requestid" not in headers:
+        deviation(label, "no x-amzn-RequestId header")
+    request_bytes = base64.b64decode(ex["request_base64"]) if cbor else ex["request"].encode()
+    body_bytes = base64.b64decode(ex["body_base64"]) if cbor else ex["body"].encode()
+    if cbor and headers.get("smithy-protocol") != "rpc-v2-cbor":
+        deviation(label, f"smithy-protocol {headers.get('smithy-protocol')!r}")
+    try:
+        if cbor:
+            body = cbor_decode(body_bytes) if body_bytes else None
+        else:
+            body = json.loads(body_bytes) if body_bytes else None
+    except Exception as e:
+        deviation(label, f"HTTP {status} body does not decode ({e!r})")
+        return
+    op = model.operation_model(ex["operation"]) if ex.get("operation") in model.operation_names else None
+
+    expected = None
+    if op is not None and op.input_shape is not None:
+        try:
+            if cbor:
+                request = cbor_decode(request_bytes) if request_bytes else {}
+            else:
+                request = json.loads(request_bytes) if request_bytes.strip() else {}
+        except Exception:
+            request = None
+        if not isinstance(request, dict):
+            expected = ("SerializationException", [])
+        else:
+            found = []
+            walk(op.input_shape, request, [], found, output=False)
+            if any(kind == "type" for kind, _, _ in found):
+                expected = ("SerializationException", [])
+            elif found:
+                expected = ("ValidationException", found)
+
+    if status == 200:
+        if expected is not None:
+            deviation(label, f"accepted a request the input model refuses (expected {expected[0]}: "
+                      + "; ".join(f"{show(p)}: {w}" for _, p, w in expected[1]) + ")")
+        if op is None:
+            deviation(label, "HTTP 200 for an operation the model does not have")
+            return
+        content_type = headers.get("content-type")
+        if op.output_shape is None:
+            if cbor:
+                if body_bytes or content_type is not None:
+                    deviation(label, f"no output: answered {len(body_bytes)} bytes, content-type {content_type!r} (Smithy: an empty body without Content-Type)")
+            elif body not in ({}, None):
+                deviation(label, f"operation has no output, answer is {body!r:.120}")
+            return
+        want = "application/cbor" if cbor else "application/x-amz-json-1.0"
+        if content_type != want:
+            deviation(label, f"content-type {content_type!r}, expected {want}")
+        if not isinstance(body, dict):
+            deviation(label, f"the answer is not a map: {body!r:.120}")
+            return
+        found = []
+        walk(op.output_shape, body, [], found, output=True, cbor=cbor)
+        for kind, path, what in found:
+            deviation(label, f"output {show(path)}: {what}")
+        return
+
+    if not isinstance(body, dict) or not isinstance(body.get("__type"), str):
+        deviation(label, f"HTTP {status} without a __type: {body!r:.120}")
+        return
+    kind = body["__type"].split(":")[0].split("#")[-1]
+    message = body.get("message", body.get("Message"))
+    if not isinstance(message, str) or not message:
+        deviation(label, f"{kind} without a message string")
+    listed = {e.name: e for e in op.error_shapes} if op is not None else {}
+    query_error = headers.get("x-amzn-query-error")
+    shape = listed.get(kind)
+    if shape is not None:
+        code = shape.error_code
+        fault = "Receiver" if shape.metadata.get("fault") else "Sender"
+        if query_error != f"{code};{fault}":
+            deviation(label, f"x-amzn-query-error {query_error!r}, expected {code};{fault}")
+        want = shape.metadata.get("error", {}).get("httpStatusCode", 400)
+        if status != want:
+            deviation(label, f"{kind} answered HTTP {status}, expected {want}")
+        for name in body:
+            if name not in ("__type", "message", "Message") and name not in shape.members:
+                deviation(label, f"{kind} has member {name}, not in the model")
+        code_seen = code
+    elif kind in CLOUDWATCH_JSON_COMMON:
+        header_code = CLOUDWATCH_JSON_COMMON[kind]
+        want_header = None if header_code is None else f"{header_code};Sender"
+        if query_error != want_header:
+            deviation(label, f"x-amzn-query-error {query_error!r}, expected {want_header!r}")
+        want = {"ExpiredTokenException": 403, "InternalFailure": 500}.get(kind, 400)
+        if status != want:
+            deviation(label, f"{kind} answered HTTP {status}, expected {want}")
+        code_seen = header_code or kind
+    elif query_error and query_error.split(";")[0] in CLOUDWATCH_QUERY_COMMON:
+        # A common error of the query protocol, carried by its code.
+        code_seen = query_error.split(";")[0]
+        if status != 400:
+            deviation(label, f"{kind} answered HTTP {status}, expected 400")
+    else:
+        deviation(label, f"{kind} is neither an error {ex.get('operation')} lists ({', '.join(sorted(listed))}) nor a common one")
+        return
+    if kind == "UnknownOperationException":
+        expected = None
+    if expected is not None and kind != expected[0] and kind != "ExpiredTokenException":
+        deviation(label, f"answered {kind} to a request the input model refuses with {expected[0]}: "
+                  + "; ".join(f"{show(p)}: {w}" for _, p, w in expected[1]))
+    claims_model = isinstance(message, str) and " validation error" in message and " detected: " in message
+    if expected is None and op is not None and (kind == "SerializationException" or (kind == "ValidationException" and claims_model)):
+        deviation(label, f"answered {kind} ({message}) to a request that keeps the input model")
+    if expected is not None and expected[0] == "ValidationException" and kind == "ValidationException":
+        check_validation_message(label, message or "", expected[1])
+    del code_seen
+
+
 # ----------------------------------------------------------------------------- main
 
 
 def main():
     exchanges = json.load(open(sys.argv[1]))
     session = get_session()
-    models = {name: session.get_service_model(name) for name in ("firehose", "kms", "sts", "organizations", "iam")}
+    models = {name: session.get_service_model(name) for name in ("firehose", "kms", "sts", "organizations", "iam", "cloudwatch")}
     for ex in exchanges:
         ex["headers"] = {k.lower(): v for k, v in ex["headers"].items()}
         service = ex["service"]
-        if service in ("sts", "iam"):
+        if service == "cloudwatch" and ex.get("protocol") in ("json", "cbor"):
+            check_cloudwatch(ex, models[service], ex["protocol"])
+        elif service in ("sts", "iam", "cloudwatch"):
             check_query(ex, models[service])
         else:
             check_json(ex, models[service])
