@@ -1,10 +1,10 @@
 //! `rollback [RUN]`: wiring only. Return every stream RUN changed to its encryption before RUN
-//! (DESIGN §10): the key the ledger recorded in force before RUN restored, or encryption
-//! stopped where there was none. It is a plan first — observed, decided by the same planner
-//! (a stream someone changed since RUN is `changed_since_run`; an earlier key now disabled or
-//! gone skips with the key's reason; a stream out of budget is deferred), shown and confirmed
-//! like `apply` — then carried out by the same engine as its own run, linked to RUN and
-//! resumable like any.
+//! (docs/design.md#undo-and-drift): the key the ledger recorded in force before RUN restored, or
+//! encryption stopped where there was none. It is a plan first — observed, decided by the same
+//! planner (a stream someone changed since RUN is `changed_since_run`; an earlier key now disabled
+//! or gone skips with the key's reason; a stream out of budget is deferred), shown and confirmed
+//! like `apply` — then carried out by the same engine as its own run, linked to RUN and resumable
+//! like any.
 
 use super::running::{Run, carry_out, config, confirm, exit_code, take_lock};
 use super::session::IN_PROCESS_SANDBOX;

@@ -1,6 +1,6 @@
 //! The integration tests, linked once: one binary, one module per area, each driving the real
 //! `firehose-sse` binary end to end against the sandbox (conformance also against moto) — but
-//! `layout`, which reads the sources.
+//! `layout`, which reads the sources, and `docs`, which reads the documentation.
 //! `cargo test --test e2e` runs them all; a module path filters them (`cargo test --test e2e
 //! chaos::`).
 //!
@@ -20,6 +20,7 @@ mod apply;
 mod chaos;
 mod cli;
 mod conformance;
+mod docs;
 mod documented;
 mod first_look;
 mod hostile;
