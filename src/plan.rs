@@ -449,7 +449,9 @@ pub fn key_lines(
         }
     }
     let mut producers: HashMap<&str, Counts> = HashMap::new();
-    for item in items.iter().filter(|i| i.action != Action::Noop) {
+    // The streams it will start, and those it skips for their producers.
+    let counted = |i: &&Item| i.action.starts() || i.reason == Some(Reason::ProducersDenied);
+    for item in items.iter().filter(counted) {
         if let (Some(arn), Some(p)) = (item.target.key.key_arn(), &item.producers) {
             producers.entry(arn.as_str()).or_default().merge(p.counts());
         }
