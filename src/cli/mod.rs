@@ -621,7 +621,7 @@ pub struct WaveArgs {
     pub wave_by: WaveByArg,
 
     /// How long each wave is watched once all its streams have ended, before the next starts
-    /// (default 15m with --waves). At least three --metric-period.
+    /// (default 15m with --waves). At least three --metric-period (and 5 s and two periods).
     #[arg(long, value_name = "DUR", value_parser = parse_duration, requires = "waves")]
     pub bake: Option<Duration>,
 

@@ -12,6 +12,7 @@ mod running;
 mod runs;
 mod sandbox;
 mod session;
+mod waves;
 
 use crate::aws::ConnectOptions;
 use crate::cloud::Cloud;

@@ -76,7 +76,7 @@ impl Config {
 }
 
 /// What a run did.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Outcome {
     pub tracks: Vec<Track>,
     pub calls: BTreeMap<Operation, u64>,

@@ -14,6 +14,8 @@ pub enum Operation {
     Stop,
     /// The producer check's reads (IAM, and KMS GetKeyPolicy), on a pacer of their own.
     IamRead,
+    /// A rollout's health gates: CloudWatch GetMetricData and DescribeAlarms.
+    WatchRead,
 }
 
 impl Operation {
@@ -25,6 +27,7 @@ impl Operation {
             Operation::Start => "StartDeliveryStreamEncryption",
             Operation::Stop => "StopDeliveryStreamEncryption",
             Operation::IamRead => "IAM",
+            Operation::WatchRead => "CloudWatch",
         }
     }
 

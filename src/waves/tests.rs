@@ -292,15 +292,22 @@ fn failures_beyond_max_errors_fail_the_gate() {
 }
 
 #[test]
-fn a_bake_must_cover_three_periods() {
+fn a_bake_must_show_a_complete_period_after_enabled() {
     assert!(
         check_bake(120_000, P, "--bake")
             .unwrap_err()
-            .contains("shorter than 3")
+            .contains("at least 180s")
     );
     assert!(check_bake(180_000, P, "--bake").is_ok());
     assert!(
         check_bake(0, P, "--final-bake").is_ok(),
         "no final bake is fine"
+    );
+    // With short periods the 5 s to full effect counts: 5 s and two periods of 1 s.
+    assert_eq!(min_bake(1_000), 7_000);
+    assert!(
+        check_bake(5_000, 1_000, "--bake")
+            .unwrap_err()
+            .contains("at least 7s")
     );
 }
