@@ -120,7 +120,7 @@ pub(super) async fn undo(
     };
     let run_args = RunArgs::Rollback {
         rollback_of: of.id,
-        dry_run: dry_run,
+        dry_run,
         reserve: settings.reserve,
         cmk_limit: settings.cmk_limit,
         place: place.document(),
@@ -150,7 +150,7 @@ pub(super) async fn undo(
         FleetSurvey {
             fleet: &fleet,
             targets,
-            settings: settings,
+            settings,
             pace,
             run_id: run.id(),
         },
@@ -178,7 +178,7 @@ pub(super) async fn undo(
         plan_id: surveyed.plan_id,
         items: &items,
         keys: surveyed.keys,
-        settings: settings,
+        settings,
         warnings: surveyed.warnings,
         estimated_ms: surveyed.estimated_ms,
         pace,

@@ -33,3 +33,4 @@ mod reports;
 mod sandbox;
 mod seed_commands;
 mod undo;
+mod waves;
