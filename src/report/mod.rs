@@ -66,6 +66,7 @@ pub mod output;
 pub mod plan;
 pub mod producers;
 pub mod progress;
+pub mod waves;
 
 /// A duration for people: `45s`, `3m 20s`, `1h 05m`.
 pub fn human_duration(ms: crate::clock::EpochMillis) -> String {
