@@ -261,6 +261,9 @@ pub struct PlanArgs {
     pub out_policies: Option<PathBuf>,
 
     #[command(flatten)]
+    pub waves: WaveArgs,
+
+    #[command(flatten)]
     pub pace: PaceArgs,
 
     #[command(flatten)]

@@ -336,6 +336,10 @@ async fn apply_locked(
             throttles,
             next: None,
             producer_check: ledger.plan_producer_check(plan_id)?,
+            waves: args
+                .waves
+                .as_ref()
+                .map(|w| crate::waves::planned(&items, w, pace)),
         };
         eprint!("{}", table_text(&view, session.color));
         if summary.enable + summary.rekey == 0 {

@@ -185,6 +185,7 @@ pub(super) async fn undo(
         throttles: surveyed.throttles,
         next: Some(format!("firehose-sse rollback {}", of.id)),
         producer_check: surveyed.producer_check,
+        waves: None,
     };
     if dry_run {
         run.finish(RunOutcome::Planned)?;

@@ -118,6 +118,8 @@ pub struct PlanOptions {
     pub shard: Option<Shard>,
     /// `--out-policies DIR`: where the fixes for refused producers are written.
     pub out_policies: Option<PathBuf>,
+    /// `--waves ...`: the waves an apply of this plan would take, shown.
+    pub waves: Option<crate::waves::WavePlan>,
 }
 
 /// `inventory`.
@@ -432,6 +434,7 @@ fn plan(g: &GlobalArgs, global: Global, args: PlanArgs) -> Result<PlanOptions, U
         detailed_exitcode: args.detailed_exitcode,
         shard: args.shard,
         out_policies: args.out_policies,
+        waves: wave_plan(&args.waves)?,
         fleet: args.fleet,
     })
 }

@@ -311,3 +311,26 @@ fn a_bake_must_show_a_complete_period_after_enabled() {
             .contains("at least 7s")
     );
 }
+
+#[test]
+fn a_rollout_prints_the_flags_that_ask_for_it_again() {
+    let plan = WavePlan {
+        steps: "1,5%,100%".into(),
+        by: WaveBy::Account,
+        bake_ms: 15 * 60_000,
+        final_bake_ms: 0,
+        gate: GateSettings {
+            drop: 0.5,
+            max_errors: MaxErrors::Share(10.0),
+            period: 60_000,
+        },
+        alarms: vec!["orders-errors".into()],
+        on_failure: OnGateFailure::Rollback,
+        rollback_scope: RollbackScope::Wave,
+    };
+    assert_eq!(
+        plan.flags(),
+        "--waves 1,5%,100% --wave-by account --bake 15m --max-errors 10% --alarm orders-errors \
+         --on-gate-failure rollback"
+    );
+}

@@ -369,3 +369,82 @@ fn kill_9_during_a_bake_then_resume_finishes_the_bake_and_goes_on() {
     assert_eq!(wave_states(&w).len(), 2);
     assert!(wave_states(&w).iter().all(|(_, s)| s == "passed"));
 }
+
+#[test]
+fn plan_shows_the_waves_and_a_saved_plan_rolls_out_in_them() {
+    let (sandbox, w, _dir) = setup(
+        &[("a", "ok"), ("b", "quiet"), ("c", "quiet"), ("d", "quiet")],
+        |_| k(),
+    );
+    let fleet = w.path("fleet.csv");
+    let plan = w
+        .run(&[
+            "plan",
+            fleet.to_str().unwrap(),
+            "--waves",
+            "1,50%,100%",
+            "--bake",
+            "8s",
+            "--metric-period",
+            "1s",
+            "--output",
+            "json",
+            "-q",
+        ])
+        .assert_code(0)
+        .json();
+    let sizes: Vec<u64> = plan["waves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["streams"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sizes, [1, 1, 2]);
+    let with = plan["estimated_seconds_with_waves"].as_u64().unwrap();
+    assert!(with >= 16, "two bakes of 8 s: {plan:#}");
+    let text = w.run(&[
+        "plan",
+        fleet.to_str().unwrap(),
+        "--waves",
+        "1,50%,100%",
+        "--bake",
+        "8s",
+        "--metric-period",
+        "1s",
+    ]);
+    assert!(text.stdout.contains("Waves (3):"), "{}", text.stdout);
+    assert!(
+        text.stdout
+            .contains("apply --plan 2 --waves 1,50%,100% --bake 8s --metric-period 1s"),
+        "the printed command asks for the same waves: {}",
+        text.stdout
+    );
+    // The saved plan, carried out in waves.
+    w.run(&[
+        "apply",
+        "--plan",
+        "2",
+        "--yes",
+        "--waves",
+        "1,50%,100%",
+        "--bake",
+        "8s",
+        "--metric-period",
+        "1s",
+        "-q",
+    ])
+    .assert_code(0);
+    let truth = sandbox.stats();
+    for name in ["a", "b", "c", "d"] {
+        assert_eq!(starts(&truth, name), 1, "{name}");
+    }
+    let states: Vec<String> = w
+        .sql()
+        .prepare("SELECT state FROM waves WHERE run_id = 3 ORDER BY wave")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(states, ["passed", "passed", "passed"]);
+}
