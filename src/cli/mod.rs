@@ -412,6 +412,9 @@ pub struct RollbackArgs {
     pub dry_run: bool,
 
     #[command(flatten)]
+    pub waves: WaveArgs,
+
+    #[command(flatten)]
     pub run: RunArgs,
 
     #[command(flatten)]

@@ -72,6 +72,7 @@ pub async fn rollback(args: &RollbackOptions) -> anyhow::Result<Exit> {
             dry_run: args.dry_run,
             lock: lock.as_ref(),
             place: &place,
+            waves: args.waves.clone(),
         },
     )
     .await?;
@@ -94,6 +95,8 @@ pub(super) struct Undo<'a, 'l> {
     /// The apply lock, held by the caller (none for a dry run).
     pub lock: Option<&'a LockGuard<'l>>,
     pub place: &'a Place,
+    /// `--waves ...`: the rollback staged too.
+    pub waves: Option<crate::waves::WavePlan>,
 }
 
 /// Plans the rollback of `of` (its changed items, or those of `only`), shows it, and — unless
@@ -112,6 +115,7 @@ pub(super) async fn undo(
         dry_run,
         lock,
         place,
+        waves,
     } = u;
     let ledger = &session.ledger;
     let rows: Vec<RunItemRow> = match only {
@@ -124,6 +128,7 @@ pub(super) async fn undo(
         reserve: settings.reserve,
         cmk_limit: settings.cmk_limit,
         place: place.document(),
+        waves: waves.clone(),
     };
     let kind = if dry_run {
         RunKind::Plan
@@ -216,6 +221,24 @@ pub(super) async fn undo(
         );
     }
     let items = crate::apply::items_of_plan(ledger, run.id(), items)?;
+    if let (Some(waved), Some(lock)) = (waves, lock) {
+        drop(items);
+        let n = super::waves::record(ledger, run.id(), &waved)?;
+        if !global.quiet {
+            eprintln!("Rolling back in {n} wave(s), each watched before the next.");
+        }
+        let rollout = super::waves::Rollout {
+            row: run,
+            plan: waved,
+            fleet: format!("rollback of run {}", of.id),
+            settings,
+            options,
+            lock,
+            place,
+            override_gate: false,
+        };
+        return super::waves::roll_out(global, session, rollout).await;
+    }
     let run = Run {
         row: run,
         items,

@@ -817,7 +817,8 @@ async fn halt(
                 RollbackScope::Run => format!("waves 1 to {wave}"),
             }
         );
-        undo(
+        // Boxed: a rollback may itself roll out in waves (not this one: `waves` is `None`).
+        Box::pin(undo(
             global,
             session,
             Undo {
@@ -832,8 +833,9 @@ async fn halt(
                 dry_run: false,
                 lock: Some(lock),
                 place,
+                waves: None,
             },
-        )
+        ))
         .await?;
     }
     eprintln!(
