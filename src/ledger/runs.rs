@@ -284,10 +284,15 @@ impl RunRow {
     }
 
     /// Not ended, or interrupted: `resume` takes it up (a run that carries a plan out).
+    /// Whether `resume` takes it up: still running (or died), stopped by a signal, halted by a
+    /// gate, or stopped by an error it may recover from once fixed (a full disk, an endpoint
+    /// out of reach) — its streams not finished are carried on, those finished are not.
     pub fn unfinished(&self) -> bool {
         matches!(
             self.outcome,
-            None | Some(RunOutcome::Interrupted) | Some(RunOutcome::Halted)
+            None | Some(RunOutcome::Interrupted)
+                | Some(RunOutcome::Halted)
+                | Some(RunOutcome::Error)
         )
     }
 
@@ -403,7 +408,7 @@ impl Ledger {
     pub fn abandon_planless_runs(&self) -> Result<usize> {
         Ok(self.conn().execute(
             "UPDATE runs SET outcome = ?2, ended_at = ?1
-             WHERE kind IN (?3, ?4) AND (outcome IS NULL OR outcome = ?5)
+             WHERE kind IN (?3, ?4) AND (outcome IS NULL OR outcome IN (?5, ?6))
                AND NOT EXISTS (SELECT 1 FROM run_items i WHERE i.run_id = runs.id)",
             params![
                 self.now(),
@@ -411,6 +416,7 @@ impl Ledger {
                 RunKind::Apply.as_str(),
                 RunKind::Rollback.as_str(),
                 RunOutcome::Interrupted.as_str(),
+                RunOutcome::Error.as_str(),
             ],
         )?)
     }

@@ -572,3 +572,95 @@ fn output_that_cannot_be_written_is_an_error_and_a_closed_pipe_is_not() {
         "a reader that stopped early is no error"
     );
 }
+
+/// A small tmpfs of its own, unmounted when dropped (mounting needs root, as CI has).
+struct Tmpfs {
+    dir: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    fn mount(size: &str) -> Tmpfs {
+        let dir = tempfile::tempdir().unwrap();
+        let out = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .output()
+            .expect("run mount");
+        assert!(
+            out.status.success(),
+            "this test fills a small tmpfs and needs to mount one (root, as CI runs): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Tmpfs { dir }
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+#[test]
+fn a_disk_that_fills_during_apply_leaves_the_run_resumable_to_the_end() {
+    // No throttle: the test is about the disk, not the pace.
+    let sandbox = Sandbox::start(&["--streams", "150", "--latency", "100ms", "--tps", "0"]);
+    let w = Workdir::new(&sandbox);
+    let fleet = w.fleet("fleet.csv", &fleet_csv(stream_names(150), R));
+    let fs = Tmpfs::mount("8M");
+    let ledger = fs.dir.path().join("ledger.db");
+    let filler = fs.dir.path().join("filler");
+    // Leave the ledger about 400 KB: enough to begin, not to finish.
+    std::fs::write(&filler, vec![0u8; 7_980_000]).unwrap();
+    let run = |args: &[&str]| -> Run {
+        w.command_to(&sandbox.url, &ledger)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+            .into()
+    };
+    let fleet = fleet.to_str().unwrap();
+    let full = run(&[
+        "apply",
+        fleet,
+        "--yes",
+        "-q",
+        "--describe-tps",
+        "200",
+        "--start-tps",
+        "200",
+    ]);
+    full.assert_code(1);
+    assert!(full.stderr.contains("disk is full"), "{}", full.stderr);
+    let sent = starts(&sandbox);
+    assert!(sent < 150, "the disk filled mid-run ({sent} Starts sent)");
+    std::fs::remove_file(&filler).unwrap();
+    let status = run(&["status"]);
+    assert!(
+        status
+            .stdout
+            .contains("Continue with: firehose-sse resume 1"),
+        "{}",
+        status.stdout
+    );
+    run(&[
+        "resume",
+        "-q",
+        "--describe-tps",
+        "200",
+        "--start-tps",
+        "200",
+    ])
+    .assert_code(0);
+    let truth = sandbox.stats();
+    assert!(
+        truth
+            .streams
+            .iter()
+            .all(|s| s.status == "ENABLED" && s.start_calls == 1),
+        "every stream ENABLED with one Start"
+    );
+}
