@@ -12,6 +12,7 @@ mod running;
 mod runs;
 mod sandbox;
 mod session;
+mod undo;
 mod waves;
 
 use crate::aws::ConnectOptions;

@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::rollback::{Undo, undo};
 use super::running::{Tap, config, exit_for, finish_feed, how_to_go_on, pass, stop_on_signals};
+use super::undo::{Undo, undo};
 use super::{Place, Session};
 use crate::apply::feed::ToObserve;
 use crate::apply::{self, Feed};
@@ -861,8 +861,7 @@ async fn halt(
                 RollbackScope::Run => format!("waves 1 to {wave}"),
             }
         );
-        // Boxed: a rollback may itself roll out in waves (not this one: `waves` is `None`).
-        Box::pin(undo(
+        undo(
             global,
             session,
             Undo {
@@ -879,7 +878,7 @@ async fn halt(
                 place,
                 waves: None,
             },
-        ))
+        )
         .await?;
     }
     eprintln!(
