@@ -103,6 +103,10 @@ pub const GLOBAL_HEADING: &str = "Global options";
 /// Help heading of the options of the commands that call AWS.
 pub const AWS_HEADING: &str = "AWS connection";
 
+/// `--describe-tps`'s default: a call a second under Firehose's 5 per second per operation,
+/// account and region, which every other reader of the account's streams shares.
+pub const DESCRIBE_TPS: f64 = 4.0;
+
 /// Flags given before or after the subcommand. The AWS connection's are listed only by the
 /// commands that call AWS (plan, inventory, apply, resume): [`command`] hides them from the
 /// others, which still accept them as they always did. Environment variables are read by
@@ -581,14 +585,17 @@ pub struct EncryptionArgs {
     pub sandbox: InProcessSandbox,
 }
 
-/// How fast to call AWS. The defaults are the documented quota: 5 calls per second per
-/// operation per account and region.
+/// How fast to call AWS. The quota is 5 calls per second per operation per account and
+/// region, shared with every other caller of the account: Starts go at the quota, Describes a
+/// call under it.
 #[derive(Debug, Args, Clone)]
 #[command(next_help_heading = "Pacing")]
 pub struct PaceArgs {
     /// DescribeDeliveryStream, ListDeliveryStreams and KMS DescribeKey calls per second, per
-    /// account and region.
-    #[arg(long, default_value_t = 5.0, value_name = "N", value_parser = parse_tps)]
+    /// account and region. The quota (5/s) is shared with everything else that reads the
+    /// account's streams (consoles, Terraform, monitoring), so the default leaves one call a
+    /// second to them; a throttle slows it further.
+    #[arg(long, default_value_t = DESCRIBE_TPS, value_name = "N", value_parser = parse_tps)]
     pub describe_tps: f64,
 
     /// StartDeliveryStreamEncryption (and Stop) calls per second, per account and region.

@@ -22,7 +22,8 @@ fn defaults_reach_the_typed_options() {
             plan.pace.describe_tps,
             plan.pace.shared_quota
         ),
-        (5.0, 5.0, false)
+        (5.0, 4.0, false),
+        "Describes leave a call a second of the shared quota to the account's other readers"
     );
     assert_eq!(plan.pace.concurrency, 32);
     assert_eq!(plan.sandbox, None);
