@@ -309,7 +309,8 @@ pub struct InventoryArgs {
     pub account: Vec<String>,
 
     /// List the streams of every ACTIVE account of the organization (Organizations
-    /// ListAccounts, from the management account's credentials), through --assume-role.
+    /// ListAccounts, with the credentials of the management account or of a delegated
+    /// administrator), through --assume-role.
     #[arg(long, conflicts_with = "account")]
     pub organization: bool,
 
@@ -335,8 +336,9 @@ pub struct AuditArgs {
     #[arg(long, value_name = "ID", action = ArgAction::Append, value_parser = parse_account)]
     pub account: Vec<String>,
 
-    /// Audit every ACTIVE account of the organization (Organizations ListAccounts, from the
-    /// management account's credentials), through --assume-role.
+    /// Audit every ACTIVE account of the organization (Organizations ListAccounts, with the
+    /// credentials of the management account or of a delegated administrator), through
+    /// --assume-role.
     #[arg(long, conflicts_with = "account")]
     pub organization: bool,
 

@@ -109,3 +109,61 @@ fn every_key_state_but_enabled_is_named_with_what_to_do() {
         0
     );
 }
+
+#[test]
+fn a_delegated_administrator_inventories_the_organization() {
+    // Organizations API reference, ListAccounts: "You can only call this operation from the
+    // management account or a member account that is a delegated administrator."
+    let (_sandbox, w, _dir) = world(
+        r#"{"roles": ["firehose-sse"],
+            "accounts": [
+              {"id": "111111111111", "delegated_administrator": true, "roles": ["firehose-sse"],
+               "streams": [{"name": "a"}]},
+              {"id": "222222222222", "roles": ["firehose-sse"], "streams": [{"name": "b"}]}],
+            "credentials": [
+              {"access_key": "AKIDDELEGATED", "expires_after": "12h", "account": "111111111111"},
+              {"access_key": "AKIDMEMBER", "expires_after": "12h", "account": "222222222222"}]}"#,
+        &[],
+    );
+    let inventory = |key: &str| -> crate::common::Run {
+        w.command()
+            .env("AWS_ACCESS_KEY_ID", key)
+            .args([
+                "inventory",
+                "--organization",
+                "--assume-role",
+                "firehose-sse",
+                "--region",
+                R,
+                "-q",
+                "--output",
+                "json",
+            ])
+            .output()
+            .unwrap()
+            .into()
+    };
+    let listed = inventory("AKIDDELEGATED");
+    listed.assert_code(0);
+    let doc = listed.json();
+    let accounts: std::collections::BTreeSet<&str> = doc["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["account"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        accounts,
+        ["111111111111", "123456789012", "222222222222"].into(),
+        "{doc:#}"
+    );
+    // A member that is not a delegated administrator is refused, and told who may list.
+    let refused = inventory("AKIDMEMBER");
+    assert_eq!(refused.code, Some(1), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("delegated administrator")
+            && refused.stderr.contains("management account"),
+        "{}",
+        refused.stderr
+    );
+}

@@ -26,8 +26,8 @@ fn config() -> SandboxConfig {
 }
 
 /// A world of the management account (stream `shared`, role `admin`) and members A (streams
-/// `shared`, `a-only`, role `firehose-sse`, a key) and B (stream `shared`, a role that needs
-/// an external id and allows 12 h sessions), and C, suspended.
+/// `shared`, `a-only`, role `firehose-sse`, a key) and B (a delegated administrator, stream
+/// `shared`, a role that needs an external id and allows 12 h sessions), and C, suspended.
 fn world(config: SandboxConfig) -> World {
     let seed: Seed = serde_json::from_value(json!({
         "streams": [{"name": "shared"}],
@@ -36,6 +36,7 @@ fn world(config: SandboxConfig) -> World {
             {"id": A, "roles": ["firehose-sse"], "streams": [{"name": "shared"}, {"name": "a-only"}],
              "keys": [{"id": "a-key"}]},
             {"id": B, "name": "Bee", "email": "bee@example.org", "joined_method": "INVITED",
+             "delegated_administrator": true,
              "roles": [{"name": "firehose-sse", "external_id": "sesame", "max_session_duration": "12h"}],
              "streams": [{"name": "shared"}]},
             {"id": "333333333333", "status": "SUSPENDED", "roles": ["firehose-sse"]}
@@ -419,7 +420,7 @@ fn list_accounts_pages_through_the_organization_from_the_management_account() {
 }
 
 #[test]
-fn only_the_management_account_of_an_organization_lists_accounts() {
+fn a_member_that_is_no_delegated_administrator_may_not_list_accounts() {
     let mut w = world(config());
     let key = session_in(&mut w, A, None, T0).access_key_id;
     let member = w.caller(&key, T0);
@@ -443,6 +444,32 @@ fn only_the_management_account_of_an_organization_lists_accounts() {
             "Your account is not a member of an organization."
         )
     );
+}
+
+#[test]
+fn a_delegated_administrator_lists_the_accounts_as_the_management_account_does() {
+    // Organizations API reference, ListAccounts: "You can only call this operation from the
+    // management account or a member account that is a delegated administrator."
+    let mut w = world(config());
+    let management = w
+        .list_accounts(&w.caller("", T0), None, None)
+        .unwrap()
+        .accounts
+        .iter()
+        .map(|a| a.id.clone())
+        .collect::<Vec<_>>();
+    let key = session_in(&mut w, B, Some("sesame"), T0).access_key_id;
+    let delegated = w.caller(&key, T0);
+    assert_eq!(delegated.account, B);
+    let page = w.list_accounts(&delegated, None, None).unwrap();
+    let ids: Vec<String> = page.accounts.iter().map(|a| a.id.clone()).collect();
+    assert_eq!(ids, management);
+    // A member that is not one is still refused.
+    let key = session_in(&mut w, A, None, T0).access_key_id;
+    let err = w
+        .list_accounts(&w.caller(&key, T0), None, None)
+        .unwrap_err();
+    assert_eq!(err.code.as_ref(), "AccessDeniedException");
 }
 
 #[test]

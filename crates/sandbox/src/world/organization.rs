@@ -1,6 +1,9 @@
 //! Organizations `ListAccounts`: the organization the sandbox's account manages, when the world
-//! has member accounts. Only the management account may list them (a member gets
-//! `AccessDeniedException` "You don't have permissions to access this resource."); without
+//! has member accounts. Only the management account and a member account that is a delegated
+//! administrator may list them (the Organizations API reference: "You can only call this
+//! operation from the management account or a member account that is a delegated
+//! administrator"); another member gets `AccessDeniedException` "You don't have permissions to
+//! access this resource."; without
 //! members there is no organization (`AWSOrganizationsNotInUseException` "Your account is not a
 //! member of an organization."). Accounts are listed in the order they joined (the management
 //! account first), at most `MaxResults` (1–20, default 20) a page, with an opaque `NextToken`
@@ -74,7 +77,11 @@ impl World {
                 "Your account is not a member of an organization.",
             ));
         }
-        if caller.account != self.account {
+        let delegated = self
+            .accounts
+            .get(&caller.account)
+            .is_some_and(|a| a.member && a.delegated_administrator);
+        if caller.account != self.account && !delegated {
             return Err(ApiError::new(
                 codes::ACCESS_DENIED,
                 "You don't have permissions to access this resource.",
