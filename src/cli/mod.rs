@@ -460,6 +460,14 @@ pub struct RunArgs {
     #[arg(long, default_value = "5s", value_name = "DUR", value_parser = parse_duration)]
     pub first_poll: Duration,
 
+    /// How long after a rekey or Stop freed a slot under a customer key a Start refused for the
+    /// key's limit is taken to meet the old grant, not yet retired (Firehose retires it once it
+    /// has delivered what it buffered, up to 900 s; KMS takes up to about 5 minutes to see
+    /// it): the Start is tried again once this has passed (deferred `grant_retiring` when that
+    /// is beyond --max-wait), and the key is not taken to be full.
+    #[arg(long, default_value = "20m", value_name = "DUR", value_parser = parse_duration)]
+    pub grant_retirement_wait: Duration,
+
     /// Session credentials first seen longer ago than this are refreshed before a Start towards
     /// a customer-managed key (KMS grants fail for sessions older than 6 h); a session that
     /// cannot be refreshed stops that account's customer-key Starts.

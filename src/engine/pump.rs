@@ -165,13 +165,27 @@ impl RunState {
                 return self.finish(i, Phase::Deferred, update, fx);
             }
         }
-        // Gate 2: room under the target key's limit.
+        // Gate 2: room under the target key's limit, and the key not held while a slot freed
+        // on it may still hold its old grant.
         if let Some(arn) = self.tracks[i]
             .target
             .key_arn()
             .map(|a| a.as_str().to_owned())
             && !self.live[i].holds_slot
         {
+            if let Some(&until) = self.held.get(&arn)
+                && until > now
+            {
+                if until - now <= max_wait {
+                    return self.schedule_dispatch(i, until);
+                }
+                let update = ItemUpdate {
+                    reason: Some(Why::GrantRetiring),
+                    next_slot: Some(until),
+                    ..ItemUpdate::default()
+                };
+                return self.finish(i, Phase::Deferred, update, fx);
+            }
             let may_free = self.may_free(&arn);
             match key_gate(&mut self.keys, &arn, may_free) {
                 KeyGate::Taken => self.live[i].holds_slot = true,

@@ -92,6 +92,9 @@ pub struct RunState {
     /// When a slot was last freed on each key by a stream moving away from it (the old grant
     /// is only scheduled for retirement then).
     pub(super) freed_at: HashMap<String, EpochMillis>,
+    /// Keys the service refused for their limit while a slot freed on them may still hold its
+    /// old grant: no Start goes to them before this time.
+    pub(super) held: HashMap<String, EpochMillis>,
     /// Calls in a row proven never to have left (connection refused, DNS): an endpoint that
     /// cannot be reached stops the run instead of being retried forever.
     pub(super) not_sent: u32,
@@ -137,6 +140,7 @@ impl RunState {
             key_waiters: HashMap::new(),
             leaving: HashMap::new(),
             freed_at: HashMap::new(),
+            held: HashMap::new(),
             not_sent: 0,
             observing: false,
             stopping: false,

@@ -92,6 +92,11 @@ fn apply_source_and_run_options() {
     assert_eq!((apply.settings.reserve, apply.settings.cmk_limit), (2, 500));
     assert_eq!(apply.run.max_attempts, 5);
     assert_eq!(
+        apply.run.retirement_wait,
+        crate::engine::GRANT_RETIREMENT_WAIT,
+        "--grant-retirement-wait defaults to the engine's reading"
+    );
+    assert_eq!(
         apply.run.sandbox,
         Some(SandboxOptions {
             world: None,

@@ -167,3 +167,116 @@ fn a_delegated_administrator_inventories_the_organization() {
         refused.stderr
     );
 }
+
+#[test]
+fn a_budget_refusal_naming_monkey_logs_never_fills_its_key() {
+    // Someone else spent monkey-logs' budget (the sandbox allows it one call): its refusal
+    // echoes the stream's name, which holds "key". The tool counts no spent budget and no full
+    // key, so both limits stay plausible: the stream is deferred, the key stays usable.
+    let key = key_arn(R, "k");
+    let (sandbox, w, _dir) = world(
+        r#"{"keys": [{"id": "k"}], "streams": [{"name": "monkey-logs"}, {"name": "other"}]}"#,
+        &["--stream-budget", "1"],
+    );
+    let firehose = crate::common::firehose_client(&sandbox.url, R);
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        firehose
+            .start_delivery_stream_encryption()
+            .delivery_stream_name("monkey-logs")
+            .send()
+            .await
+            .unwrap();
+    });
+    let settled = |name: &str| {
+        (0..100).any(|_| {
+            let done = crate::common::stream(&sandbox.stats(), name).status == "ENABLED";
+            if !done {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            done
+        })
+    };
+    assert!(settled("monkey-logs"));
+    let fleet = w.fleet(
+        "fleet.csv",
+        &format!("stream,region,key_arn\nmonkey-logs,{R},{key}\nother,{R},{key}\n"),
+    );
+    // One Start at a time: `other` is sent after the refusal has been read.
+    let run = w.apply(&fleet, &["--concurrency", "1"]);
+    run.assert_code(4);
+    let report = report(&w);
+    let monkey = item(&report, "monkey-logs");
+    assert_eq!(
+        (&monkey["phase"], &monkey["reason"]),
+        (
+            &Value::from("deferred"),
+            &Value::from("budget_or_cmk_limit")
+        ),
+        "{monkey:#}"
+    );
+    let details = monkey["failure_details"].as_str().unwrap_or_default();
+    assert!(
+        details.contains("monkey-logs has reached the limit"),
+        "the raw message: {details}"
+    );
+    assert!(monkey["next_slot"].is_string(), "{monkey:#}");
+    assert_eq!(
+        item(&report, "other")["phase"],
+        "done",
+        "the key was not marked full"
+    );
+    let truth = sandbox.stats();
+    assert_eq!(truth.limit_exceeded.stream_budget, 1);
+    assert_eq!(
+        crate::common::stream(&truth, "other")
+            .key_in_force
+            .as_deref(),
+        Some(key.as_str())
+    );
+}
+
+#[test]
+fn a_key_refusal_soon_after_a_rekey_is_deferred_past_the_grants_retirement() {
+    // `leaving` frees the key's one slot; AWS retires its grant only after delivering what
+    // it buffered (up to 900 s) and KMS takes up to 5 min to see it: 20 min by default.
+    let key = key_arn(R, "k");
+    let (sandbox, w, _dir) = world(
+        &format!(
+            r#"{{"keys": [{{"id": "k"}}], "streams": [
+                 {{"name": "leaving", "encryption": {{"key_arn": "{key}"}}}},
+                 {{"name": "arriving"}}]}}"#
+        ),
+        &["--cmk-limit", "1", "--grant-retirement", "10m"],
+    );
+    let fleet = w.fleet(
+        "fleet.csv",
+        &format!("stream,region,key_arn\nleaving,{R},\narriving,{R},{key}\n"),
+    );
+    w.run(&["inventory", "--region", R, "-q"]).assert_code(0);
+    w.apply(&fleet, &["--cmk-limit", "1", "--first-poll", "300ms"])
+        .assert_code(4);
+    let report = report(&w);
+    let arriving = item(&report, "arriving");
+    assert_eq!(
+        (&arriving["phase"], &arriving["reason"]),
+        (&Value::from("deferred"), &Value::from("grant_retiring")),
+        "{arriving:#}"
+    );
+    // Its next try is 20 min after the rekey that freed the slot.
+    let (freed, next): (i64, i64) = w
+        .sql()
+        .query_row(
+            "SELECT l.enabled_at, a.next_slot FROM run_items l, run_items a
+             WHERE l.name = 'leaving' AND a.name = 'arriving' AND l.run_id = a.run_id",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(next - freed, 20 * 60 * 1000);
+    let truth = sandbox.stats();
+    assert_eq!(
+        truth.limit_exceeded.cmk_limit, 1,
+        "one refusal, no retry in the run"
+    );
+    assert_eq!(crate::common::stream(&truth, "arriving").status, "DISABLED");
+}
