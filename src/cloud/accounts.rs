@@ -177,7 +177,7 @@ impl Accounts {
 
     /// Makes sure the clients of `account` may create a KMS grant (see
     /// [`Cloud::fresh_for_grant`]); says why not.
-    pub async fn fresh_for_grant(&self, cloud: &Cloud) -> Result<(), String> {
+    pub async fn fresh_for_grant(&self, cloud: &Cloud) -> Result<(), super::Unfit> {
         cloud.fresh_for_grant(self.max_credential_age).await
     }
 
@@ -225,7 +225,7 @@ impl Accounts {
             .credentials_provider(SharedCredentialsProvider::new(provider))
             .identity_cache(IdentityCache::lazy().build())
             .build();
-        let cloud = Arc::new(Cloud::new(sdk));
+        let cloud = Arc::new(Cloud::fetching(sdk));
         match cloud.caller_account().await {
             Ok(acting) if acting == account => Ok(cloud),
             Ok(acting) => Err(format!(

@@ -150,6 +150,10 @@ impl RunState {
             };
             return self.finish(i, Phase::Failed, update, fx);
         }
+        // Its account's credentials cannot create the KMS grant a customer key needs.
+        if self.grant_withheld(i) {
+            return self.withhold_grant(i, fx);
+        }
         // Gate 1: budget above the reserve.
         let max_wait = self.config.max_wait.as_millis() as EpochMillis;
         let sends = self.live[i].sends.counted();

@@ -506,7 +506,9 @@ fn a_kinesis_sourced_stream_is_skipped_naming_its_source() {
 /// second: the customer-key Start comes some 3 s after the credentials were first used.
 /// A profile `p` in an AWS config file (returned) whose credential process hands out a new
 /// session token every time it is asked, counting how often in the file returned second.
-fn refreshing_credential_process(w: &Workdir) -> (std::path::PathBuf, std::path::PathBuf) {
+pub(crate) fn refreshing_credential_process(
+    w: &Workdir,
+) -> (std::path::PathBuf, std::path::PathBuf) {
     let counter = w.path("count");
     let script = w.path("creds.sh");
     std::fs::write(

@@ -280,3 +280,101 @@ fn a_key_refusal_soon_after_a_rekey_is_deferred_past_the_grants_retirement() {
     );
     assert_eq!(crate::common::stream(&truth, "arriving").status, "DISABLED");
 }
+
+#[test]
+fn credentials_of_unknown_age_are_refreshed_once_before_the_first_customer_key_start() {
+    // A credential process (as instance-profile and container credentials, its set may have
+    // been issued long before this process sees it): with the default --max-credential-age
+    // (5h) the provider is asked again before the first customer-key Start, and only then.
+    // `owned` (AWS-owned key) is started first, one Start at a time.
+    let key = key_arn(R, "k");
+    let (sandbox, w, _dir) = world(
+        r#"{"keys": [{"id": "k"}], "streams": [{"name": "owned"}, {"name": "a"}, {"name": "b"}]}"#,
+        &[],
+    );
+    let (config, counter) = crate::documented::refreshing_credential_process(&w);
+    let fleet = w.fleet(
+        "fleet.csv",
+        &format!("stream,region,key_arn\nowned,{R},\na,{R},{key}\nb,{R},{key}\n"),
+    );
+    let run: crate::common::Run = w
+        .command()
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env("AWS_CONFIG_FILE", &config)
+        .args([
+            "--profile",
+            "p",
+            "apply",
+            fleet.to_str().unwrap(),
+            "--yes",
+            "-q",
+            "--concurrency",
+            "1",
+        ])
+        .output()
+        .unwrap()
+        .into();
+    run.assert_code(0);
+    let asked: u32 = std::fs::read_to_string(&counter)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        asked, 2,
+        "first use, then once before the customer-key Starts"
+    );
+    let truth = sandbox.stats();
+    let tokens = |name: &str| crate::common::stream(&truth, name).start_tokens.clone();
+    assert_ne!(
+        tokens("owned"),
+        tokens("a"),
+        "the customer-key Start went with a set fetched for it"
+    );
+    assert_eq!(
+        tokens("a"),
+        tokens("b"),
+        "and the next one with the same set"
+    );
+}
+
+#[test]
+fn a_fixed_session_refused_a_grant_withholds_the_accounts_customer_key_starts_once() {
+    // The key's grants always fail; the session token is fixed (AWS_SESSION_TOKEN), so
+    // fetching it again cannot help: each stream's one Start, then nothing more.
+    let key = key_arn(R, "k");
+    let (sandbox, w, _dir) = world(
+        r#"{"keys": [{"id": "k", "failure": {"type": "CREATE_KMS_GRANT_FAILED"}}],
+            "streams": [{"name": "a"}, {"name": "b"}, {"name": "c"}, {"name": "owned"}]}"#,
+        &[],
+    );
+    let fleet = w.fleet(
+        "fleet.csv",
+        &format!("stream,region,key_arn\na,{R},{key}\nb,{R},{key}\nc,{R},{key}\nowned,{R},\n"),
+    );
+    let run: crate::common::Run = w
+        .command()
+        .env("AWS_SESSION_TOKEN", "a-fixed-session")
+        .args(["apply", fleet.to_str().unwrap(), "--yes", "-q"])
+        .output()
+        .unwrap()
+        .into();
+    run.assert_code(3);
+    let truth = sandbox.stats();
+    let report = report(&w);
+    for name in ["a", "b", "c"] {
+        assert!(
+            crate::common::stream(&truth, name).start_calls <= 1,
+            "{name}: not three tries per stream"
+        );
+        let it = item(&report, name);
+        assert_eq!(it["reason"], "credentials_too_old", "{it:#}");
+    }
+    let calls: u64 = ["a", "b", "c"]
+        .iter()
+        .map(|n| crate::common::stream(&truth, n).start_calls)
+        .sum();
+    assert!(calls <= 3, "{calls} Starts");
+    assert_eq!(item(&report, "owned")["phase"], "done");
+}
