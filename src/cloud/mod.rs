@@ -23,7 +23,6 @@ use aws_sdk_firehose::types::{DeliveryStreamEncryptionConfigurationInput, KeyTyp
 pub use accounts::{Accounts, Roles, SELF, Unreachable};
 pub use error::CallError;
 use error::classify;
-pub use iam::global_region;
 pub use issued::Unfit;
 use issued::{BeforeGrant, Record, Tracked};
 pub use watch::{AlarmState, QUERIES_PER_CALL, StreamMetric};
@@ -481,13 +480,18 @@ impl Cloud {
         Ok(())
     }
 
-    /// Organizations `ListAccounts` (from the management account, every page): each member
-    /// account's id and whether it is ACTIVE — its `State`, else (an older answer) its
-    /// `Status`, which AWS retires.
+    /// Organizations `ListAccounts` (by the management account or a delegated administrator,
+    /// every page): each member account's id and whether it is ACTIVE — its `State`, else (an
+    /// older answer) its `Status`, which AWS retires.
     pub async fn list_accounts(&self) -> Result<Vec<(String, bool)>, CallError> {
-        // A global service, served from us-east-1.
+        // A global service: one endpoint per partition (us-east-1, cn-northwest-1,
+        // us-gov-west-1, ...), which the SDK's endpoint rules pick from any Region of the
+        // partition — given the partition's own, so the signing Region is that one too.
         let config = aws_sdk_organizations::config::Builder::from(&self.sdk_config())
-            .region(aws_config::Region::new("us-east-1"))
+            .region(self.sdk_config().region().map(|r| {
+                let partition = crate::model::partition_of(r.as_ref());
+                aws_config::Region::new(crate::model::global_region(partition))
+            }))
             .build();
         let client = aws_sdk_organizations::Client::from_conf(config);
         let mut accounts = Vec::new();

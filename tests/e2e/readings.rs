@@ -378,3 +378,83 @@ fn a_fixed_session_refused_a_grant_withholds_the_accounts_customer_key_starts_on
     assert!(calls <= 3, "{calls} Starts");
     assert_eq!(item(&report, "owned")["phase"], "done");
 }
+
+/// A fleet of the sandbox's own account and a member account, all in `region` of `partition`,
+/// each stream to a customer key of its account, applied through --assume-role while the
+/// environment names a commercial Region; then the organization inventoried there.
+fn a_fleet_in_another_partition(region: &str, partition: &str) {
+    let (sandbox, w, _dir) = world(
+        &format!(
+            r#"{{"streams": [{{"name": "own", "region": "{region}"}}],
+                "keys": [{{"id": "k", "region": "{region}"}}],
+                "roles": ["firehose-sse"],
+                "accounts": [{{"id": "111111111111", "roles": ["firehose-sse"],
+                  "streams": [{{"name": "theirs", "region": "{region}"}}],
+                  "keys": [{{"id": "tk", "region": "{region}"}}]}}]}}"#
+        ),
+        &[],
+    );
+    let own_key = format!("arn:{partition}:kms:{region}:123456789012:key/k");
+    let their_key = format!("arn:{partition}:kms:{region}:111111111111:key/tk");
+    let fleet = w.fleet(
+        "fleet.csv",
+        &format!(
+            "stream,region,key_arn\nown,{region},{own_key}\n\
+             arn:{partition}:firehose:{region}:111111111111:deliverystream/theirs,,{their_key}\n"
+        ),
+    );
+    let run = |args: &[&str]| -> crate::common::Run {
+        w.command()
+            .env("AWS_REGION", "us-east-1")
+            .args(args)
+            .args(["--assume-role", "firehose-sse"])
+            .output()
+            .unwrap()
+            .into()
+    };
+    let applied = run(&["apply", fleet.to_str().unwrap(), "--yes", "-q"]);
+    assert_eq!(applied.code, Some(0), "{region}: {}", applied.stderr);
+    let truth = sandbox.stats();
+    for (name, key) in [("own", &own_key), ("theirs", &their_key)] {
+        let s = crate::common::stream(&truth, name);
+        assert_eq!(
+            (s.status.as_str(), s.key_in_force.as_deref()),
+            ("ENABLED", Some(key.as_str())),
+            "{region}: {name}"
+        );
+    }
+    // Organizations is asked in the partition too, and every account is reached.
+    let listed = run(&[
+        "inventory",
+        "--organization",
+        "--region",
+        region,
+        "-q",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(listed.code, Some(0), "{region}: {}", listed.stderr);
+    let doc = listed.json();
+    assert_eq!(
+        doc["unreachable"],
+        serde_json::json!([]),
+        "{region}: {doc:#}"
+    );
+    let accounts: std::collections::BTreeSet<&str> = doc["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["account"].as_str().unwrap())
+        .collect();
+    assert_eq!(accounts, ["111111111111", "123456789012"].into(), "{doc:#}");
+}
+
+#[test]
+fn a_govcloud_fleet_is_reached_in_its_partition() {
+    a_fleet_in_another_partition("us-gov-west-1", "aws-us-gov");
+}
+
+#[test]
+fn a_china_fleet_is_reached_in_its_partition() {
+    a_fleet_in_another_partition("cn-north-1", "aws-cn");
+}

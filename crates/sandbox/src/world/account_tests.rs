@@ -406,11 +406,20 @@ fn list_accounts_pages_through_the_organization_from_the_management_account() {
             .all(|p| p[0].joined_at < p[1].joined_at)
     );
     assert_eq!(all.accounts[1].name, "account-111111111111");
-    let arn = w.account_arn(A);
+    let arn = w.account_arn(A, R);
     assert!(
         arn.starts_with("arn:aws:organizations::123456789012:account/o-")
             && arn.ends_with("/111111111111"),
         "{arn}"
+    );
+    // In the partition of the Region the request was signed for.
+    assert!(
+        w.account_arn(A, "us-gov-west-1")
+            .starts_with("arn:aws-us-gov:organizations::123456789012:account/o-")
+    );
+    assert!(
+        w.account_arn(A, "cn-northwest-1")
+            .starts_with("arn:aws-cn:organizations::")
     );
     let err = w.list_accounts(&base, None, Some("garbage")).unwrap_err();
     assert_eq!(
@@ -443,6 +452,64 @@ fn a_member_that_is_no_delegated_administrator_may_not_list_accounts() {
             "AWSOrganizationsNotInUseException",
             "Your account is not a member of an organization."
         )
+    );
+}
+
+#[test]
+fn a_role_is_assumed_only_in_the_partition_of_the_region_sts_is_called_in() {
+    let mut w = world(config());
+    let base = w.caller("AKIDBASE", T0);
+    let gov = "us-gov-west-1";
+    let commercial = role(A, "firehose-sse");
+    let err = w
+        .assume_role(&base, gov, &assume(&commercial, None), T0)
+        .unwrap_err();
+    assert_eq!(err.code.as_ref(), "AccessDenied");
+    let govcloud = format!("arn:aws-us-gov:iam::{A}:role/firehose-sse");
+    let issued = w
+        .assume_role(&base, gov, &assume(&govcloud, None), T0)
+        .unwrap();
+    assert!(
+        issued
+            .arn
+            .starts_with("arn:aws-us-gov:sts::111111111111:assumed-role/")
+    );
+    // And a China role only from a China Region.
+    let china = format!("arn:aws-cn:iam::{A}:role/firehose-sse");
+    assert!(w.assume_role(&base, R, &assume(&china, None), T0).is_err());
+    let china_key = w
+        .assume_role(&base, "cn-north-1", &assume(&china, None), T0)
+        .unwrap()
+        .access_key_id;
+    // Credentials are good only in the partition that issued them: elsewhere they are unknown.
+    let admit = |w: &mut World, key: &str, region: &str| {
+        let caller = w.caller(key, T0);
+        w.admit(
+            "DescribeDeliveryStream",
+            &caller,
+            region,
+            Quota::ControlPlane,
+            false,
+            T0,
+        )
+    };
+    assert_eq!(
+        admit(&mut w, &china_key, "cn-northwest-1"),
+        Admission::Proceed
+    );
+    assert_eq!(admit(&mut w, &china_key, R), Admission::OtherPartition);
+    assert_eq!(
+        admit(&mut w, &issued.access_key_id, R),
+        Admission::OtherPartition
+    );
+    assert_eq!(
+        admit(&mut w, &issued.access_key_id, "us-gov-east-1"),
+        Admission::Proceed
+    );
+    // Seeded and base credentials are good anywhere.
+    assert_eq!(
+        admit(&mut w, "AKIDBASE", "us-gov-west-1"),
+        Admission::Proceed
     );
 }
 

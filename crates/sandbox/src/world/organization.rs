@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use super::World;
 use super::accounts::Account;
 use super::identity::Caller;
-use crate::vocabulary::{ApiError, codes};
+use crate::vocabulary::{ApiError, codes, partition};
 
 /// Accounts per page when `MaxResults` is absent.
 pub const DEFAULT_PAGE: usize = 20;
@@ -49,11 +49,14 @@ impl World {
         self.accounts.values().any(|a| a.member)
     }
 
-    /// `Account.Arn`: `arn:aws:organizations::<management>:account/<organization>/<id>`.
-    pub fn account_arn(&self, id: &str) -> String {
+    /// `Account.Arn`: `arn:<partition>:organizations::<management>:account/<organization>/<id>`,
+    /// in the partition of `region`, the Region a request was signed for.
+    pub fn account_arn(&self, id: &str, region: &str) -> String {
         format!(
-            "arn:aws:organizations::{}:account/{}/{id}",
-            self.account, self.organization_id
+            "arn:{}:organizations::{}:account/{}/{id}",
+            partition(region),
+            self.account,
+            self.organization_id
         )
     }
 
