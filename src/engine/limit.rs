@@ -1,7 +1,7 @@
-//! Which limit a `LimitExceededException` means (DESIGN §2, §5.2). A Start meets two: the
-//! stream's 25 Start+Stop calls per rolling 24 h, and the 500 streams a customer-managed key
-//! may encrypt. AWS documents the exception for both and the text of neither, so the reading
-//! goes from what is certain to what is not:
+//! Which limit a `LimitExceededException` means (docs/design.md#two-readings-of-limitexceeded).
+//! A Start meets two: the stream's 25 Start+Stop calls per rolling 24 h, and the 500 streams a
+//! customer-managed key may encrypt. AWS documents the exception for both and the text of
+//! neither, so the reading goes from what is certain to what is not:
 //!
 //! 1. A Start without a customer key cannot meet the key limit: the budget.
 //! 2. Our own counts: the stream's calls in the window reached its budget — the budget; the
