@@ -6,10 +6,11 @@
 //! [`Tracked`] wraps a credentials provider and records each set it hands out. A set's issue
 //! time is *known* only for credentials this process fetched from STS on demand (a role it
 //! assumed): it is the time they were first seen. Any other set — the default chain's — may be
-//! older than that: instance-profile (IMDS) and container credentials are rotated by AWS "at
-//! least five minutes before the expiration of the old credentials" and may be hours old when
-//! first seen; a credential process may hand out a cached set; a session token from the
-//! environment or a file is a fixed set of unknown age. Long-term keys (no session token) are
+//! older than that: instance-profile (IMDS) credentials are rotated by AWS, new ones "available
+//! at least five minutes before the expiration of the old credentials" (EC2 User Guide), so a
+//! set may be hours old when first seen, and container credentials come with an expiry too; a
+//! credential process may hand out a cached set; a session token from the environment or a file
+//! is a fixed set of unknown age. Long-term keys (no session token) are
 //! not session credentials: the rule does not apply.
 //!
 //! Before a customer-key Start ([`before_grant`]):
