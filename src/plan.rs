@@ -348,8 +348,8 @@ impl Planner {
         if key.arn.region() != stream_region {
             return Some(Reason::KeyWrongRegion);
         }
-        if key.state != "Enabled" {
-            return Some(Reason::KeyDisabled);
+        if let Some(reason) = Reason::for_key_state(&key.state) {
+            return Some(reason);
         }
         if key.spec != "SYMMETRIC_DEFAULT" || key.usage != "ENCRYPT_DECRYPT" {
             return Some(Reason::KeyNotSymmetric);

@@ -98,7 +98,6 @@ pub fn track_from_row(row: &RunItemRow, names: &mut Interner) -> Option<Track> {
             failure: row.failure_type.clone().zip(row.failure_details.clone()),
             next_slot: row.next_slot,
             refused: 0,
-            key_retried: false,
         },
     );
     track.needs_describe = matches!(

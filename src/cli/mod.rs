@@ -103,6 +103,10 @@ pub const GLOBAL_HEADING: &str = "Global options";
 /// Help heading of the options of the commands that call AWS.
 pub const AWS_HEADING: &str = "AWS connection";
 
+/// `--describe-tps`'s default: a call a second under Firehose's 5 per second per operation,
+/// account and region, which every other reader of the account's streams shares.
+pub const DESCRIBE_TPS: f64 = 4.0;
+
 /// Flags given before or after the subcommand. The AWS connection's are listed only by the
 /// commands that call AWS (plan, inventory, apply, resume): [`command`] hides them from the
 /// others, which still accept them as they always did. Environment variables are read by
@@ -305,7 +309,8 @@ pub struct InventoryArgs {
     pub account: Vec<String>,
 
     /// List the streams of every ACTIVE account of the organization (Organizations
-    /// ListAccounts, from the management account's credentials), through --assume-role.
+    /// ListAccounts, with the credentials of the management account or of a delegated
+    /// administrator), through --assume-role.
     #[arg(long, conflicts_with = "account")]
     pub organization: bool,
 
@@ -331,8 +336,9 @@ pub struct AuditArgs {
     #[arg(long, value_name = "ID", action = ArgAction::Append, value_parser = parse_account)]
     pub account: Vec<String>,
 
-    /// Audit every ACTIVE account of the organization (Organizations ListAccounts, from the
-    /// management account's credentials), through --assume-role.
+    /// Audit every ACTIVE account of the organization (Organizations ListAccounts, with the
+    /// credentials of the management account or of a delegated administrator), through
+    /// --assume-role.
     #[arg(long, conflicts_with = "account")]
     pub organization: bool,
 
@@ -453,6 +459,14 @@ pub struct RunArgs {
     /// Delay of the first poll after a Start until the run has learned the transition time.
     #[arg(long, default_value = "5s", value_name = "DUR", value_parser = parse_duration)]
     pub first_poll: Duration,
+
+    /// How long after a rekey or Stop freed a slot under a customer key a Start refused for the
+    /// key's limit is taken to meet the old grant, not yet retired (Firehose retires it once it
+    /// has delivered what it buffered, up to 900 s; KMS takes up to about 5 minutes to see
+    /// it): the Start is tried again once this has passed (deferred `grant_retiring` when that
+    /// is beyond --max-wait), and the key is not taken to be full.
+    #[arg(long, default_value = "20m", value_name = "DUR", value_parser = parse_duration)]
+    pub grant_retirement_wait: Duration,
 
     /// Session credentials first seen longer ago than this are refreshed before a Start towards
     /// a customer-managed key (KMS grants fail for sessions older than 6 h); a session that
@@ -581,14 +595,17 @@ pub struct EncryptionArgs {
     pub sandbox: InProcessSandbox,
 }
 
-/// How fast to call AWS. The defaults are the documented quota: 5 calls per second per
-/// operation per account and region.
+/// How fast to call AWS. The quota is 5 calls per second per operation per account and
+/// region, shared with every other caller of the account: Starts go at the quota, Describes a
+/// call under it.
 #[derive(Debug, Args, Clone)]
 #[command(next_help_heading = "Pacing")]
 pub struct PaceArgs {
     /// DescribeDeliveryStream, ListDeliveryStreams and KMS DescribeKey calls per second, per
-    /// account and region.
-    #[arg(long, default_value_t = 5.0, value_name = "N", value_parser = parse_tps)]
+    /// account and region. The quota (5/s) is shared with everything else that reads the
+    /// account's streams (consoles, Terraform, monitoring), so the default leaves one call a
+    /// second to them; a throttle slows it further.
+    #[arg(long, default_value_t = DESCRIBE_TPS, value_name = "N", value_parser = parse_tps)]
     pub describe_tps: f64,
 
     /// StartDeliveryStreamEncryption (and Stop) calls per second, per account and region.

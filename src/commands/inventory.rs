@@ -273,13 +273,12 @@ async fn accounts_to_list(
         AccountScope::Own => Ok((vec![None], Vec::new())),
         AccountScope::Listed(ids) => Ok((ids.iter().cloned().map(Some).collect(), Vec::new())),
         AccountScope::Organization => {
-            let all = session.accounts.base().list_accounts().await.map_err(|e| {
-                anyhow::anyhow!(
-                    "Organizations ListAccounts failed ({e}): `inventory --organization` \
-                         needs the credentials of the organization's management account (or of \
-                         a delegated administrator) with organizations:ListAccounts"
-                )
-            })?;
+            let all = session
+                .accounts
+                .base()
+                .list_accounts()
+                .await
+                .map_err(|e| anyhow::anyhow!(list_accounts_refused(&e)))?;
             let (active, other): (Vec<_>, Vec<_>) = all.into_iter().partition(|(_, a)| *a);
             let skipped = other
                 .into_iter()
@@ -291,6 +290,18 @@ async fn accounts_to_list(
             ))
         }
     }
+}
+
+/// Why `--organization` could not list the accounts, and who may: Organizations lets only the
+/// management account and a member account that is a delegated administrator call ListAccounts
+/// (its API reference).
+fn list_accounts_refused(error: &crate::model::CallError) -> String {
+    format!(
+        "Organizations ListAccounts failed ({error}): --organization needs the credentials of \
+         the organization's management account, or of a member account that is a delegated \
+         administrator (for any AWS service), allowed organizations:ListAccounts; or name the \
+         accounts with --account ID"
+    )
 }
 
 fn summarize(
@@ -479,7 +490,7 @@ fn write_fleet(path: &Path, rows: &[Row], key: &KeyChoice, arns: bool) -> anyhow
 
 #[cfg(test)]
 mod tests {
-    use super::{next_page, summary_text};
+    use super::{list_accounts_refused, next_page, summary_text};
     use crate::cloud::StreamPage;
 
     fn page(names: &[&str], has_more: bool) -> StreamPage {
@@ -542,6 +553,28 @@ us-east-1: 2 streams, 0 DirectPut without encryption
    AWS_OWNED_CMK                                                                1
    arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab  1
 "
+        );
+    }
+
+    #[test]
+    fn a_refused_listing_names_both_accounts_that_may_list() {
+        let denied = crate::model::CallError::Denied {
+            code: "AccessDeniedException".into(),
+            message: "You don't have permissions to access this resource.".into(),
+        };
+        let text = list_accounts_refused(&denied);
+        for part in [
+            "AccessDeniedException",
+            "management account",
+            "delegated administrator",
+            "organizations:ListAccounts",
+            "--account",
+        ] {
+            assert!(text.contains(part), "{part}: {text}");
+        }
+        assert!(
+            !text.contains("inventory --organization"),
+            "audit says it too: {text}"
         );
     }
 }

@@ -35,8 +35,7 @@ pub(super) struct Run<'l> {
     pub title: &'static str,
 }
 
-/// The engine's settings: the run's flags and the plan's limits (a Start refused for its key's
-/// limit just after a rekey freed a slot there is tried once more 30 s later).
+/// The engine's settings: the run's flags and the plan's limits.
 pub(super) fn config(run: &RunOptions, settings: Settings) -> Config {
     Config {
         settings,
@@ -45,7 +44,7 @@ pub(super) fn config(run: &RunOptions, settings: Settings) -> Config {
         poll_timeout: run.poll_timeout,
         max_attempts: run.max_attempts,
         first_poll: run.first_poll,
-        key_retry: std::time::Duration::from_secs(30),
+        retirement_wait: run.retirement_wait,
         no_wait: false,
     }
 }

@@ -196,6 +196,10 @@ impl Connection {
         fleet: Option<(&Path, &[Target])>,
     ) -> anyhow::Result<Connection> {
         let mut options = global.connect.clone();
+        // STS and Organizations are called in the fleet's partition.
+        if let Some((_, targets)) = fleet {
+            options.streams_region = targets.first().map(|t| t.region.to_string());
+        }
         let mut endpoint = endpoint_of(&options);
         let sandbox = match sandbox {
             None => None,

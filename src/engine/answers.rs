@@ -6,9 +6,9 @@
 
 use std::time::Duration;
 
-use super::Config;
 use super::failure::{self, FailureClass};
 use super::io::{Abort, Effect, Note, Notice};
+use super::limit::{self, Limit};
 use super::phase::{ItemUpdate, Phase, Why};
 use super::poll::PollSchedule;
 use super::state::{Purpose, RunState};
@@ -198,8 +198,12 @@ impl RunState {
         }
     }
 
-    /// `LimitExceededException`: decide which limit it was, from our own counts and the
-    /// service's message, and defer (budget) or fail (key limit). Never retried blindly.
+    /// `LimitExceededException`: which limit it was, from our own counts first and then the
+    /// service's words ([`limit::which`]). The budget defers the stream for a window; the key
+    /// limit fails it and fills the key for the run — unless a rekey freed a slot under the key
+    /// lately, when the old grant may not be retired yet ([`RunState::key_limit_refused`]);
+    /// when both limits stay plausible the stream is deferred as for the budget, its reason
+    /// saying so, the message kept, and the key never taken to be full. Never retried blindly.
     fn limit_exceeded(
         &mut self,
         i: usize,
@@ -210,55 +214,94 @@ impl RunState {
         let settings = self.config.settings;
         let sends = self.live[i].sends.counted();
         let window = settings.counted_window();
-        let budget_spent = budget::used(&sends, now, window) >= settings.stream_budget;
-        let key_full = self.tracks[i].target.key_arn().is_some_and(|arn| {
-            self.keys.count(arn.as_str()) >= settings.cmk_limit
-                || message.to_ascii_lowercase().contains("key")
-        });
+        let arn = self.tracks[i]
+            .target
+            .key_arn()
+            .map(|a| a.as_str().to_owned());
+        let refusal = limit::Refusal {
+            message: &message,
+            stream: &self.tracks[i].name,
+            key_arn: arn.as_deref(),
+            budget_reached: budget::used(&sends, now, window) >= settings.stream_budget,
+            key_reached: arn.as_deref().is_some_and(|arn| {
+                let ours = u32::from(self.live[i].holds_slot);
+                self.keys.count(arn).saturating_sub(ours) >= settings.cmk_limit
+            }),
+        };
+        let reading = limit::which(&refusal);
         let failure = ("LimitExceededException".to_owned(), message);
-        if budget_spent || !key_full {
-            // Others may have spent it too (the service counts every caller): the budget is
-            // full as of this refusal, for a whole window unless our own calls free it sooner.
-            fx.push(Effect::MarkBudgetFull { item: i });
-            self.live[i].sends.mark_last_full();
-            let sends = self.live[i].sends.counted();
-            let slot =
-                budget::next_slot(&sends, now, window, settings.allowed()).unwrap_or(now + window);
-            let update = ItemUpdate {
-                next_slot: Some(slot),
-                ..failed_with(Why::BUDGET, failure)
-            };
-            self.finish(i, Phase::Deferred, update, fx);
-        } else {
-            let arn = self.tracks[i]
-                .target
-                .key_arn()
-                .map(|a| a.as_str().to_owned())
-                .expect("a key refusal has a customer key");
-            let freed_lately = self
-                .freed_at
-                .get(&arn)
-                .is_some_and(|&at| now - at <= Config::RETIREMENT_GRACE.as_millis() as EpochMillis);
-            if freed_lately && !self.tracks[i].notes().is_some_and(|n| n.key_retried) {
-                // The slot a rekey freed a moment ago may still hold the old grant: once more,
-                // later.
-                self.tracks[i].notes_mut().key_retried = true;
-                self.release_slot(i);
+        match (reading, arn) {
+            (Limit::Key, Some(arn)) => self.key_limit_refused(i, arn, failure, now, fx),
+            (Limit::Unclear, _) => self.budget_refused(i, Why::LimitUnclear, failure, now, fx),
+            _ => self.budget_refused(i, Why::BUDGET, failure, now, fx),
+        }
+    }
+
+    /// A refusal taken for a spent budget: others may have spent it too (the service counts
+    /// every caller), so the budget is full as of this refusal, for a whole window unless our
+    /// own calls free it sooner. The stream is deferred to its next slot with `why`.
+    fn budget_refused(
+        &mut self,
+        i: usize,
+        why: Why,
+        failure: (String, String),
+        now: EpochMillis,
+        fx: &mut Vec<Effect>,
+    ) {
+        let settings = self.config.settings;
+        let window = settings.counted_window();
+        fx.push(Effect::MarkBudgetFull { item: i });
+        self.live[i].sends.mark_last_full();
+        let sends = self.live[i].sends.counted();
+        let slot =
+            budget::next_slot(&sends, now, window, settings.allowed()).unwrap_or(now + window);
+        let update = ItemUpdate {
+            next_slot: Some(slot),
+            ..failed_with(why, failure)
+        };
+        self.finish(i, Phase::Deferred, update, fx);
+    }
+
+    /// A refusal for the key's limit. Within [`super::Config::retirement_wait`] of a rekey or Stop
+    /// that freed a slot under the key, the old grant may still count: the key is held until
+    /// that wait has passed (no Start goes to it before), and the stream is tried again then —
+    /// in this run when that is within `--max-wait`, else deferred `grant_retiring` with that
+    /// time. Otherwise the key is full for the run: no other Start goes to it, its streams end
+    /// without a call.
+    fn key_limit_refused(
+        &mut self,
+        i: usize,
+        arn: String,
+        failure: (String, String),
+        now: EpochMillis,
+        fx: &mut Vec<Effect>,
+    ) {
+        let wait = ms(self.config.retirement_wait);
+        if let Some(&freed) = self.freed_at.get(&arn)
+            && now < freed + wait
+        {
+            let retry = freed + wait;
+            self.held.insert(arn, retry);
+            self.release_slot(i);
+            if retry - now <= ms(self.config.max_wait) {
                 self.set_phase(i, Phase::Pending, fx);
-                let wait = ms(self.config.key_retry);
-                return self.schedule_dispatch(i, now + wait);
+                return self.schedule_dispatch(i, retry);
             }
-            // Full for the run: no other Start goes to it, its streams end without a call.
-            self.keys.mark_full(&arn);
-            fx.push(Effect::Notice(Notice::Note(Note::KeyFull {
-                key_arn: arn.clone(),
-            })));
-            self.finish(i, Phase::Failed, failed_with(Why::CMK_LIMIT, failure), fx);
-            // Those waiting for room under it will never get it.
-            if let Some(waiters) = self.key_waiters.remove(&arn) {
-                for w in waiters {
-                    self.make_ready(w);
-                }
+            let update = ItemUpdate {
+                next_slot: Some(retry),
+                ..failed_with(Why::GrantRetiring, failure)
+            };
+            return self.finish(i, Phase::Deferred, update, fx);
+        }
+        self.keys.mark_full(&arn);
+        fx.push(Effect::Notice(Notice::Note(Note::KeyFull {
+            key_arn: arn.clone(),
+        })));
+        self.finish(i, Phase::Failed, failed_with(Why::CMK_LIMIT, failure), fx);
+        // Those waiting for room under it will never get it.
+        if let Some(waiters) = self.key_waiters.remove(&arn) {
+            for w in waiters {
+                self.make_ready(w);
             }
         }
     }

@@ -43,8 +43,6 @@ pub struct Notes {
     pub next_slot: Option<EpochMillis>,
     /// Starts the service refused (throttled or in use, then tried again), for the report.
     pub refused: u32,
-    /// A refusal for its key's limit was already retried once (a grant not yet retired).
-    pub key_retried: bool,
 }
 
 impl Notes {
@@ -116,7 +114,6 @@ impl Track {
                 failure: None,
                 next_slot: item.next_slot,
                 refused: 0,
-                key_retried: false,
             },
         )
     }

@@ -273,6 +273,9 @@ pub struct RunOptions {
     pub poll_timeout: Duration,
     pub max_attempts: u32,
     pub first_poll: Duration,
+    /// `--grant-retirement-wait`: how long after a slot was freed under a key a refusal for
+    /// its limit may be the old grant.
+    pub retirement_wait: Duration,
     pub sandbox: Option<SandboxOptions>,
 }
 
@@ -433,6 +436,7 @@ fn run(args: &RunArgs) -> RunOptions {
         poll_timeout: args.poll_timeout,
         max_attempts: args.max_attempts,
         first_poll: args.first_poll,
+        retirement_wait: args.grant_retirement_wait,
         sandbox: sandbox(&args.sandbox),
     }
 }

@@ -29,6 +29,7 @@ mod layout;
 mod mistakes;
 mod plan;
 mod producers;
+mod readings;
 mod reports;
 mod sandbox;
 mod seed_commands;

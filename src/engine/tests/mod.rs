@@ -39,7 +39,7 @@ fn config() -> Config {
         poll_timeout: Duration::from_secs(600),
         max_attempts: 3,
         first_poll: Duration::from_secs(5),
-        key_retry: Duration::from_secs(30),
+        retirement_wait: GRANT_RETIREMENT_WAIT,
         no_wait: false,
     }
 }

@@ -163,7 +163,8 @@ pub struct SeedKey {
     /// Defaults to the sandbox's region.
     #[serde(default)]
     pub region: Option<String>,
-    /// `KeyState`: Enabled (default), Disabled, PendingDeletion.
+    /// `KeyState`: Enabled (default), or any other value of the KMS model (Disabled,
+    /// PendingDeletion, PendingImport, PendingReplicaDeletion, Unavailable, Creating, Updating).
     #[serde(default = "default_key_state")]
     pub state: String,
     /// `KeySpec`: SYMMETRIC_DEFAULT (default), RSA_2048, HMAC_256, ...

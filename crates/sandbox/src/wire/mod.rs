@@ -535,7 +535,7 @@ impl Call {
                 let op = *self.op.as_ref().expect("an IAM input has its operation");
                 request.execute(op, world, caller, &self.region, now, request_id)
             }
-            Some(Ok(Input::Organizations(request))) => request.execute(world, caller),
+            Some(Ok(Input::Organizations(request))) => request.execute(world, caller, &self.region),
             Some(Ok(Input::CloudWatch(request))) => {
                 let op = *self
                     .op
