@@ -328,7 +328,8 @@ fn tags_are_set_listed_and_found_by_get_resources_in_pages() {
     assert_eq!(code, "ok");
     assert_eq!(
         out,
-        json!({"Tags": [{"Key": "aws:cloudformation:stack-name", "Value": "orders"}], "HasMoreTags": true})
+        // The aws: tags CloudFormation set are the Tagging API's to report, not Firehose's.
+        json!({"Tags": [{"Key": "team", "Value": "x"}], "HasMoreTags": false})
     );
     // GetResources: the stack's stream by its tag; every tagged stream a page at a time.
     let get = "ResourceGroupsTaggingAPI_20170126.GetResources";

@@ -163,9 +163,7 @@ impl Request {
                         },
                         retention_period_hours: 24,
                         stream_creation_timestamp: secs(s.created_at),
-                        enhanced_monitoring: [EnhancedMetrics {
-                            shard_level_metrics: [],
-                        }],
+                        enhanced_monitoring: [],
                         encryption_type: if s.key_id.is_some() { "KMS" } else { "NONE" },
                         key_id: s.key_id.as_deref(),
                         open_shard_count: s.shards,
@@ -197,16 +195,12 @@ struct StreamDescriptionSummary<'a> {
     stream_mode_details: StreamModeDetails,
     retention_period_hours: u32,
     stream_creation_timestamp: f64,
-    enhanced_monitoring: [EnhancedMetrics; 1],
+    /// No enhanced monitoring (the model's `ShardLevelMetrics` has at least one metric, so
+    /// the list is empty rather than holding an empty one).
+    enhanced_monitoring: [(); 0],
     encryption_type: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     key_id: Option<&'a str>,
     open_shard_count: u32,
     consumer_count: u32,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct EnhancedMetrics {
-    shard_level_metrics: [&'static str; 0],
 }

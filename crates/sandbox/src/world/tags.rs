@@ -146,6 +146,8 @@ impl World {
     }
 
     /// ListTagsForDeliveryStream: up to `limit` tags after `after`, and whether more follow.
+    /// Keys beginning `aws:` are not listed: the Firehose model's `TagKey` excludes them from
+    /// its answers too (the Tagging API reports them).
     pub fn list_stream_tags(
         &mut self,
         account: &str,
@@ -163,6 +165,7 @@ impl World {
         let mut rest = stream
             .tags
             .iter()
+            .filter(|(k, _)| !k.starts_with("aws:"))
             .filter(|(k, _)| after.is_none_or(|a| k.as_str() > a))
             .map(|(k, v)| (k.clone(), v.clone()));
         let page: Vec<_> = rest.by_ref().take(limit).collect();
