@@ -10,6 +10,7 @@ mod accounts;
 mod error;
 mod iam;
 mod issued;
+mod sources;
 mod watch;
 
 use std::collections::HashMap;
@@ -25,6 +26,7 @@ pub use error::CallError;
 use error::classify;
 pub use iam::global_region;
 use issued::{Record, Tracked, fit_for_grant};
+pub use sources::TaggedPage;
 pub use watch::{AlarmState, QUERIES_PER_CALL, StreamMetric};
 
 use crate::model::{

@@ -20,9 +20,10 @@ use global::global;
 pub use global::{Global, ledger_path};
 
 use crate::cli::{
-    ApplyArgs, AuditArgs, Cli, ColorArg, Command, GlobalArgs, InProcessSandbox, InventoryArgs,
-    LimitArgs, OnGateFailureArg, OutputArg, PaceArgs, PlanArgs, ProducerArgs, ReportArgs,
-    ReportFormatArg, ResumeArgs, RollbackScopeArg, RunArgs, SandboxArgs, WaveArgs, WaveByArg,
+    ApplyArgs, AuditArgs, Cli, ColorArg, Command, GlobalArgs, IacArgs, IacOwnedArg,
+    InProcessSandbox, InventoryArgs, LimitArgs, OnGateFailureArg, OutputArg, PaceArgs, PlanArgs,
+    ProducerArgs, ReportArgs, ReportFormatArg, ResumeArgs, RollbackScopeArg, RunArgs, SandboxArgs,
+    WaveArgs, WaveByArg,
 };
 use crate::error::UsageError;
 use crate::logging::LogOptions;
@@ -118,6 +119,10 @@ pub struct PlanOptions {
     pub shard: Option<Shard>,
     /// `--out-policies DIR`: where the fixes for refused producers are written.
     pub out_policies: Option<PathBuf>,
+    /// `--out-iac DIR`: where the changes to the owning code are written.
+    pub out_iac: Option<PathBuf>,
+    /// `--terraform-state`s, read.
+    pub iac: crate::iac::IacInput,
 }
 
 /// `inventory`.
@@ -233,6 +238,8 @@ pub struct ApplyOptions {
     pub run: RunOptions,
     /// `--waves ...`: a staged rollout.
     pub waves: Option<crate::waves::WavePlan>,
+    /// `--terraform-state`s, read.
+    pub iac: crate::iac::IacInput,
 }
 
 /// `rollback`.
@@ -426,13 +433,36 @@ fn plan(g: &GlobalArgs, global: Global, args: PlanArgs) -> Result<PlanOptions, U
         region: g.single_region()?.map(str::to_owned),
         global,
         pace: pace(&args.pace),
-        settings: settings(&args.limits, &args.producers),
+        settings: Settings {
+            skip_iac_owned: args.iac.iac_owned == IacOwnedArg::Skip,
+            ..settings(&args.limits, &args.producers)
+        },
         sandbox: sandbox(&args.sandbox),
         recent_within: (!args.refresh).then_some(args.max_plan_age),
         detailed_exitcode: args.detailed_exitcode,
         shard: args.shard,
         out_policies: args.out_policies,
+        out_iac: args.out_iac,
+        iac: iac_input(&args.iac)?,
         fleet: args.fleet,
+    })
+}
+
+/// The `--terraform-state` files, read now: one that cannot be read is a usage error.
+fn iac_input(args: &IacArgs) -> Result<crate::iac::IacInput, UsageError> {
+    let mut streams = Vec::new();
+    for path in &args.terraform_state {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            UsageError::new(format!("--terraform-state {shown} cannot be read: {e}"))
+        })?;
+        streams.extend(
+            crate::iac::terraform::read_state(&text, &shown)
+                .map_err(|e| UsageError::new(format!("--terraform-state {e}")))?,
+        );
+    }
+    Ok(crate::iac::IacInput {
+        terraform: std::sync::Arc::new(streams),
     })
 }
 
@@ -491,9 +521,13 @@ fn apply(g: &GlobalArgs, global: Global, args: ApplyArgs) -> Result<ApplyOptions
         global: for_run(global, &args.run),
         source,
         shard: args.shard,
-        settings: settings(&args.limits, &args.producers),
+        settings: Settings {
+            skip_iac_owned: args.iac.iac_owned == IacOwnedArg::Skip,
+            ..settings(&args.limits, &args.producers)
+        },
         run: run(&args.run),
         waves: wave_plan(&args.waves)?,
+        iac: iac_input(&args.iac)?,
     })
 }
 
