@@ -351,6 +351,11 @@ pub struct AuditArgs {
     #[arg(long, value_name = "DIR")]
     pub out_policies: Option<PathBuf>,
 
+    /// The JSON of `terraform show -json` (repeat for several): the streams it manages are
+    /// reported as owned by Terraform.
+    #[arg(long, value_name = "FILE", action = ArgAction::Append)]
+    pub terraform_state: Vec<PathBuf>,
+
     #[command(flatten)]
     pub pace: PaceArgs,
 

@@ -20,10 +20,10 @@ use global::global;
 pub use global::{Global, ledger_path};
 
 use crate::cli::{
-    ApplyArgs, AuditArgs, Cli, ColorArg, Command, GlobalArgs, IacArgs, IacOwnedArg,
-    InProcessSandbox, InventoryArgs, LimitArgs, OnGateFailureArg, OutputArg, PaceArgs, PlanArgs,
-    ProducerArgs, ReportArgs, ReportFormatArg, ResumeArgs, RollbackScopeArg, RunArgs, SandboxArgs,
-    WaveArgs, WaveByArg,
+    ApplyArgs, AuditArgs, Cli, ColorArg, Command, GlobalArgs, IacOwnedArg, InProcessSandbox,
+    InventoryArgs, LimitArgs, OnGateFailureArg, OutputArg, PaceArgs, PlanArgs, ProducerArgs,
+    ReportArgs, ReportFormatArg, ResumeArgs, RollbackScopeArg, RunArgs, SandboxArgs, WaveArgs,
+    WaveByArg,
 };
 use crate::error::UsageError;
 use crate::logging::LogOptions;
@@ -152,6 +152,8 @@ pub struct AuditOptions {
     pub out_policies: Option<PathBuf>,
     pub pace: PaceOptions,
     pub sandbox: Option<SandboxOptions>,
+    /// `--terraform-state`s, read.
+    pub iac: crate::iac::IacInput,
 }
 
 impl AuditOptions {
@@ -353,7 +355,7 @@ impl Options {
             Command::Inventory(args) => {
                 CommandOptions::Inventory(Box::new(inventory(g, global, args)))
             }
-            Command::Audit(args) => CommandOptions::Audit(Box::new(audit(g, global, args))),
+            Command::Audit(args) => CommandOptions::Audit(Box::new(audit(g, global, args)?)),
             Command::Apply(args) => CommandOptions::Apply(Box::new(apply(g, global, args)?)),
             Command::Resume(args) => CommandOptions::Resume(Box::new(resume(global, args))),
             Command::Rollback(args) => {
@@ -443,15 +445,15 @@ fn plan(g: &GlobalArgs, global: Global, args: PlanArgs) -> Result<PlanOptions, U
         shard: args.shard,
         out_policies: args.out_policies,
         out_iac: args.out_iac,
-        iac: iac_input(&args.iac)?,
+        iac: iac_input(&args.iac.terraform_state)?,
         fleet: args.fleet,
     })
 }
 
 /// The `--terraform-state` files, read now: one that cannot be read is a usage error.
-fn iac_input(args: &IacArgs) -> Result<crate::iac::IacInput, UsageError> {
+fn iac_input(paths: &[PathBuf]) -> Result<crate::iac::IacInput, UsageError> {
     let mut streams = Vec::new();
-    for path in &args.terraform_state {
+    for path in paths {
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| {
             UsageError::new(format!("--terraform-state {shown} cannot be read: {e}"))
@@ -479,8 +481,8 @@ fn account_scope(organization: bool, listed: Vec<String>) -> AccountScope {
     }
 }
 
-fn audit(g: &GlobalArgs, global: Global, args: AuditArgs) -> AuditOptions {
-    AuditOptions {
+fn audit(g: &GlobalArgs, global: Global, args: AuditArgs) -> Result<AuditOptions, UsageError> {
+    Ok(AuditOptions {
         global,
         regions: g.region.clone(),
         accounts: account_scope(args.organization, args.account),
@@ -488,7 +490,8 @@ fn audit(g: &GlobalArgs, global: Global, args: AuditArgs) -> AuditOptions {
         out_policies: args.out_policies,
         pace: pace(&args.pace),
         sandbox: sandbox(&args.sandbox),
-    }
+        iac: iac_input(&args.terraform_state)?,
+    })
 }
 
 fn inventory(g: &GlobalArgs, global: Global, args: InventoryArgs) -> InventoryOptions {
@@ -527,7 +530,7 @@ fn apply(g: &GlobalArgs, global: Global, args: ApplyArgs) -> Result<ApplyOptions
         },
         run: run(&args.run),
         waves: wave_plan(&args.waves)?,
-        iac: iac_input(&args.iac)?,
+        iac: iac_input(&args.iac.terraform_state)?,
     })
 }
 

@@ -24,6 +24,7 @@ mod documented;
 mod first_look;
 mod hostile;
 mod hostile_input;
+mod iam_policy;
 mod layout;
 mod mistakes;
 mod plan;
