@@ -82,8 +82,8 @@ impl KeyChoice {
     }
 
     /// Where a stream whose encryption Describe shows as `status` with `key` stands with
-    /// respect to this target (DESIGN §2: Start goes ENABLING → ENABLED | ENABLING_FAILED,
-    /// Stop DISABLING → DISABLED | DISABLING_FAILED).
+    /// respect to this target (Start goes ENABLING → ENABLED | ENABLING_FAILED, Stop DISABLING →
+    /// DISABLED | DISABLING_FAILED: docs/design.md#the-asynchronous-transition-and-polling).
     pub fn reached(&self, status: &EncStatus, key: Option<&KeyChoice>) -> Reached {
         let ours = key == Some(self);
         match (self, status) {

@@ -1,6 +1,7 @@
 //! The planner: a pure function of targets × observations × ledger budgets × key usage × the
 //! clock, deciding for each stream of the fleet what apply will do and why. No I/O here: the
-//! plan command and apply feed it the same data and get the same decisions (STYLE §10).
+//! plan command and apply feed it the same data and get the same decisions
+//! (docs/design.md#the-dry-run-goes-down-the-real-path).
 //!
 //! Decisions are taken in fleet order by a [`Planner`], one item at a time, so apply can decide
 //! each stream as soon as it is observed; the per-key stream counts run along, so the 500-per-key
@@ -478,7 +479,9 @@ pub fn key_lines(
         }
     }
     let mut producers: HashMap<&str, Counts> = HashMap::new();
-    for item in items.iter().filter(|i| i.action != Action::Noop) {
+    // The streams it will start, and those it skips for their producers.
+    let counted = |i: &&Item| i.action.starts() || i.reason == Some(Reason::ProducersDenied);
+    for item in items.iter().filter(counted) {
         if let (Some(arn), Some(p)) = (item.target.key.key_arn(), &item.producers) {
             producers.entry(arn.as_str()).or_default().merge(p.counts());
         }

@@ -1,8 +1,8 @@
-//! Past one machine (DESIGN §9): accounts share nothing — budgets are per stream, key limits
-//! per key, quotas per account and region — so a fleet splits by account into shards that
-//! separate processes carry out, each with its own ledger. `--shard I/N` keeps the rows whose
-//! account's stable hash falls in shard I; every process given the same N and fleet file agrees
-//! on the split, on any machine and with any build (FNV-1a of the account id, not Rust's
+//! Past one machine (docs/design.md#many-accounts-and-shards): accounts share nothing — budgets are
+//! per stream, key limits per key, quotas per account and region — so a fleet splits by account
+//! into shards that separate processes carry out, each with its own ledger. `--shard I/N` keeps the
+//! rows whose account's stable hash falls in shard I; every process given the same N and fleet file
+//! agrees on the split, on any machine and with any build (FNV-1a of the account id, not Rust's
 //! randomly seeded hasher).
 
 use std::fmt;

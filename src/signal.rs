@@ -1,7 +1,7 @@
-//! SIGINT (Ctrl-C) and SIGTERM, for every command that runs until told to stop (STYLE §7:
-//! shutdown is a parameter). `apply`/`resume` get a stop request whose first signal asks the
-//! engine to stop dispatching and whose second exits at once; the sandbox serves until the
-//! first.
+//! SIGINT (Ctrl-C) and SIGTERM, for every command that runs until told to stop (shutdown is a
+//! parameter: docs/design.md#shutdown-is-a-parameter). `apply`/`resume` get a stop request whose
+//! first signal asks the engine to stop dispatching and whose second exits at once; the sandbox
+//! serves until the first.
 
 use tokio::sync::watch;
 

@@ -3,8 +3,8 @@
 //! — goes into one [`Batch`] committed at the turn's end, so the disk is waited for once per
 //! turn rather than once per write. A Start whose attempt the turn wrote is *held*: its worker
 //! is told to send only after the commit that holds the attempt, so an attempt is durable
-//! before its request leaves (DESIGN §4). A turn that is never committed (a ledger error, a
-//! crash) lets none of its held Starts leave: their workers see the go-ahead dropped.
+//! before its request leaves (docs/design.md#the-ledger). A turn that is never committed (a ledger
+//! error, a crash) lets none of its held Starts leave: their workers see the go-ahead dropped.
 
 use tokio::sync::oneshot;
 

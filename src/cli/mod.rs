@@ -266,6 +266,9 @@ pub struct PlanArgs {
     pub out_iac: Option<PathBuf>,
 
     #[command(flatten)]
+    pub waves: WaveArgs,
+
+    #[command(flatten)]
     pub pace: PaceArgs,
 
     #[command(flatten)]
@@ -423,6 +426,9 @@ pub struct RollbackArgs {
     /// Show the rollback's plan, as `plan` does (in `--output json` too), and send nothing.
     #[arg(long)]
     pub dry_run: bool,
+
+    #[command(flatten)]
+    pub waves: WaveArgs,
 
     #[command(flatten)]
     pub run: RunArgs,
@@ -637,7 +643,7 @@ pub struct WaveArgs {
     pub wave_by: WaveByArg,
 
     /// How long each wave is watched once all its streams have ended, before the next starts
-    /// (default 15m with --waves). At least three --metric-period.
+    /// (default 15m with --waves). At least three --metric-period (and 5 s and two periods).
     #[arg(long, value_name = "DUR", value_parser = parse_duration, requires = "waves")]
     pub bake: Option<Duration>,
 

@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::values::{parse_duration, parse_fraction};
 
-/// `firehose-sse sandbox`: flags as README "Sandbox" documents them. The sandbox's
+/// `firehose-sse sandbox`: flags as crates/sandbox/README.md#flags documents them. The sandbox's
 /// default region (unsigned requests, `--streams`, seeded items without one) is the global
 /// `--region`, else `us-east-1`.
 #[derive(Debug, Args)]

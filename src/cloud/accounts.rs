@@ -1,10 +1,10 @@
-//! The clients of every account a run reaches (DESIGN §9). The credentials' own account is
-//! served by the base credentials; any other account by a role assumed in it (`--assume-role`),
-//! with its own credentials provider on top of the base chain, refreshed before expiry by the
-//! SDK's identity cache. Each account's clients are checked once to act in that account (STS
-//! `GetCallerIdentity`), so a stream is never described or started with another account's
-//! credentials. Without `--assume-role`, every call goes with the base credentials and a row of
-//! another account is never reached.
+//! The clients of every account a run reaches (docs/design.md#many-accounts-and-shards). The
+//! credentials' own account is served by the base credentials; any other account by a role assumed
+//! in it (`--assume-role`), with its own credentials provider on top of the base chain, refreshed
+//! before expiry by the SDK's identity cache. Each account's clients are checked once to act in
+//! that account (STS `GetCallerIdentity`), so a stream is never described or started with another
+//! account's credentials. Without `--assume-role`, every call goes with the base credentials and a
+//! row of another account is never reached.
 
 use std::collections::HashMap;
 use std::sync::Arc;

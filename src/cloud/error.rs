@@ -65,7 +65,8 @@ where
 /// without a namespace (`...#`) or a suffix (`:...`). Not the SDK's `code()`: its JSON error
 /// parser lets a body member named `code` win over both, and `InvalidKMSResourceException`
 /// carries KMS's own error in such a member — read that way, a problem with one stream's key
-/// would look like a run-wide "access denied" or a missing stream (DESIGN §2).
+/// would look like a run-wide "access denied" or a missing stream
+/// (docs/design.md#errors-read-by-their-type).
 fn error_type(header: Option<&str>, body: &[u8]) -> Option<String> {
     let text = header
         .map(str::to_owned)

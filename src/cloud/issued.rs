@@ -1,6 +1,7 @@
 //! When the credentials in use were issued, as far as this process can tell: Firehose fails
 //! the KMS grant of a Start towards a customer-managed key when the caller's session
-//! credentials are older than 6 h (DESIGN §2), so a Start checks their age first.
+//! credentials are older than 6 h (docs/design.md#credential-age-and-kms-grants), so a Start checks
+//! their age first.
 //!
 //! [`Tracked`] wraps a credentials provider and records each set it hands out. A set is as old
 //! as the first time this process saw it — its issue time exactly for credentials fetched on

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use super::running::{Run, carry_out, config, confirm, exit_code, take_lock};
 use super::session::IN_PROCESS_SANDBOX;
-use super::{LedgerMode, Place, Session, read_fleet};
+use super::{LedgerMode, Place, Session, read_fleet, waves};
 use crate::apply::feed::ToObserve;
 use crate::apply::{self, Feed};
 use crate::clock::EpochMillis;
@@ -72,7 +72,7 @@ pub async fn apply(args: &ApplyOptions) -> anyhow::Result<Exit> {
                 ))? =>
         {
             eprintln!("Resuming run {} instead of starting a new one.", run.id);
-            resume_locked(global, &session, &lock, run, &args.run, &place).await?
+            resume_locked(global, &session, &lock, run, &args.run, &place, false).await?
         }
         _ => apply_locked(global, &session, &lock, args, targets, saved, &place).await?,
     };
@@ -230,6 +230,38 @@ async fn apply_locked(
         _ => unreachable!("a fleet's targets or a saved plan are read first"),
     };
 
+    // In waves, unattended: the plan and every stream recorded first, then each wave observed,
+    // decided and carried out in its turn.
+    if let (Some(waved), true) = (&args.waves, args.run.yes)
+        && let Plan::Observe {
+            fleet,
+            targets,
+            settings,
+        } = &plan
+    {
+        let plan_id = ledger.create_plan(fleet, settings, ledger.now(), 0)?;
+        ledger.set_run_plan(run.id(), plan_id)?;
+        ledger.insert_run_targets(run.id(), targets.iter().enumerate())?;
+        let n = waves::record(ledger, run.id(), waved)?;
+        if !global.quiet {
+            eprintln!(
+                "Rolling out {} streams in {n} wave(s) (plan {plan_id}): each wave observed, \
+                 started and watched before the next.",
+                targets.len()
+            );
+        }
+        let rollout = waves::Rollout {
+            row: run,
+            plan: waved.clone(),
+            fleet: fleet.clone(),
+            settings: *settings,
+            options: &args.run,
+            lock,
+            place,
+            override_gate: false,
+        };
+        return waves::roll_out(global, session, rollout).await;
+    }
     // Unattended: start each stream as soon as it is observed and decided, so observation,
     // Starts and polling overlap. The plan and the run's streams are recorded first, the
     // decisions as they are made, so an interrupted run resumes where it stopped.
@@ -305,6 +337,10 @@ async fn apply_locked(
             throttles,
             next: None,
             producer_check: ledger.plan_producer_check(plan_id)?,
+            waves: args
+                .waves
+                .as_ref()
+                .map(|w| crate::waves::planned(&items, w, pace)),
         };
         eprint!("{}", table_text(&view, session.color));
         if summary.enable + summary.rekey == 0 {
@@ -319,6 +355,24 @@ async fn apply_locked(
         eprintln!("Plan {plan_id}: {}", summary_line(&summary));
     }
     let items = apply::items_of_plan(ledger, run.id(), items)?;
+    if let Some(waved) = &args.waves {
+        drop(items);
+        let n = waves::record(ledger, run.id(), waved)?;
+        if !global.quiet {
+            eprintln!("Rolling out plan {plan_id} in {n} wave(s), each watched before the next.");
+        }
+        let rollout = waves::Rollout {
+            row: run,
+            plan: waved.clone(),
+            fleet: ledger.plan_fleet(plan_id)?.unwrap_or_default(),
+            settings,
+            options: &args.run,
+            lock,
+            place,
+            override_gate: false,
+        };
+        return waves::roll_out(global, session, rollout).await;
+    }
     let run = Run {
         row: run,
         items,
@@ -359,7 +413,16 @@ pub async fn resume(args: &ResumeOptions) -> anyhow::Result<Exit> {
             }
         },
     };
-    let exit = resume_locked(global, &session, &lock, run, &args.run, &place).await?;
+    let exit = resume_locked(
+        global,
+        &session,
+        &lock,
+        run,
+        &args.run,
+        &place,
+        args.override_gate,
+    )
+    .await?;
     lock.release()?;
     Ok(exit)
 }
@@ -372,6 +435,7 @@ async fn resume_locked(
     row: RunRow,
     options: &RunOptions,
     place: &Place,
+    override_gate: bool,
 ) -> anyhow::Result<Exit> {
     let ledger = &session.ledger;
     session.accounts.set_run(row.id);
@@ -396,6 +460,27 @@ async fn resume_locked(
         Some(p) => ledger.load_plan(p)?.map(|p| p.settings).unwrap_or_default(),
         None => Settings::default(),
     };
+    // A rollout in waves goes on wave by wave, from where its waves stand.
+    if let Some(plan) = row.arguments().waves().cloned() {
+        let fleet = match row.plan_id {
+            Some(p) => ledger.plan_fleet(p)?.unwrap_or_default(),
+            None => String::new(),
+        };
+        if !global.quiet {
+            eprintln!("Resuming run {}, a rollout in waves.", row.id);
+        }
+        let rollout = waves::Rollout {
+            row: ledger.reopen_run(row.id)?,
+            plan,
+            fleet,
+            settings,
+            options,
+            lock,
+            place,
+            override_gate,
+        };
+        return waves::roll_out(global, session, rollout).await;
+    }
     let rows = ledger.run_items(row.id)?;
     let mut names = Interner::default();
     let mut tracks: Vec<Track> = rows

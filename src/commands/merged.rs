@@ -1,9 +1,9 @@
 //! `status` and `report` over several ledgers (`--ledger A --ledger B ...`; `runs` decides
 //! when, and `history` reads several there, each run named with its ledger): the
-//! shards of one rollout (DESIGN §9), each carried out by its own process with its own ledger
-//! (`apply --shard I/N`), read as one. Each ledger's newest apply run is taken; their streams
-//! are reported together, as one process would have reported them, and each ledger's run is
-//! named. Read-only, like the commands of one ledger.
+//! shards of one rollout (docs/design.md#many-accounts-and-shards), each carried out by its own
+//! process with its own ledger (`apply --shard I/N`), read as one. Each ledger's newest apply run
+//! is taken; their streams are reported together, as one process would have reported them, and each
+//! ledger's run is named. Read-only, like the commands of one ledger.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -12,6 +12,7 @@ mod running;
 mod runs;
 mod sandbox;
 mod session;
+mod waves;
 
 use crate::aws::ConnectOptions;
 use crate::cloud::Cloud;
@@ -111,8 +112,9 @@ pub fn fleet_name(path: &std::path::Path) -> String {
 }
 
 /// Warns when the run targets customer-managed keys with session credentials that cannot be
-/// refreshed: KMS grants fail for credentials older than 6 h (DESIGN §2), in every path that
-/// may Start — not only in `plan`.
+/// refreshed: KMS grants fail for credentials older than 6 h
+/// (docs/design.md#credential-age-and-kms-grants), in every path that may Start — not only in
+/// `plan`.
 pub async fn warn_if_credentials_cannot_refresh(cloud: &Cloud, customer_keys: bool) {
     if customer_keys && cloud.static_session_credentials().await {
         eprintln!(

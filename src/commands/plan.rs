@@ -84,15 +84,23 @@ pub async fn plan(opts: &PlanOptions) -> anyhow::Result<Exit> {
         pace,
         throttles: surveyed.throttles,
         producer_check: surveyed.producer_check.clone(),
+        waves: opts
+            .waves
+            .as_ref()
+            .map(|w| crate::waves::planned(&surveyed.items, w, pace)),
         // An in-process sandbox's plan is carried out on one seeded the same way.
         next: Some(format!(
-            "firehose-sse apply --plan {}{}",
+            "firehose-sse apply --plan {}{}{}",
             surveyed.plan_id,
             if opts.sandbox.is_some() {
                 " --sandbox"
             } else {
                 ""
-            }
+            },
+            opts.waves
+                .as_ref()
+                .map(|w| format!(" {}", w.flags()))
+                .unwrap_or_default()
         )),
     };
     global

@@ -1,10 +1,10 @@
 //! `rollback [RUN]`: wiring only. Return every stream RUN changed to its encryption before RUN
-//! (DESIGN §10): the key the ledger recorded in force before RUN restored, or encryption
-//! stopped where there was none. It is a plan first — observed, decided by the same planner
-//! (a stream someone changed since RUN is `changed_since_run`; an earlier key now disabled or
-//! gone skips with the key's reason; a stream out of budget is deferred), shown and confirmed
-//! like `apply` — then carried out by the same engine as its own run, linked to RUN and
-//! resumable like any.
+//! (docs/design.md#undo-and-drift): the key the ledger recorded in force before RUN restored, or
+//! encryption stopped where there was none. It is a plan first — observed, decided by the same
+//! planner (a stream someone changed since RUN is `changed_since_run`; an earlier key now disabled
+//! or gone skips with the key's reason; a stream out of budget is deferred), shown and confirmed
+//! like `apply` — then carried out by the same engine as its own run, linked to RUN and resumable
+//! like any.
 
 use super::running::{Run, carry_out, config, confirm, exit_code, take_lock};
 use super::session::IN_PROCESS_SANDBOX;
@@ -72,6 +72,7 @@ pub async fn rollback(args: &RollbackOptions) -> anyhow::Result<Exit> {
             dry_run: args.dry_run,
             lock: lock.as_ref(),
             place: &place,
+            waves: args.waves.clone(),
         },
     )
     .await?;
@@ -94,6 +95,8 @@ pub(super) struct Undo<'a, 'l> {
     /// The apply lock, held by the caller (none for a dry run).
     pub lock: Option<&'a LockGuard<'l>>,
     pub place: &'a Place,
+    /// `--waves ...`: the rollback staged too.
+    pub waves: Option<crate::waves::WavePlan>,
 }
 
 /// Plans the rollback of `of` (its changed items, or those of `only`), shows it, and — unless
@@ -112,6 +115,7 @@ pub(super) async fn undo(
         dry_run,
         lock,
         place,
+        waves,
     } = u;
     let ledger = &session.ledger;
     let rows: Vec<RunItemRow> = match only {
@@ -120,10 +124,11 @@ pub(super) async fn undo(
     };
     let run_args = RunArgs::Rollback {
         rollback_of: of.id,
-        dry_run: dry_run,
+        dry_run,
         reserve: settings.reserve,
         cmk_limit: settings.cmk_limit,
         place: place.document(),
+        waves: waves.clone(),
     };
     let kind = if dry_run {
         RunKind::Plan
@@ -150,7 +155,7 @@ pub(super) async fn undo(
         FleetSurvey {
             fleet: &fleet,
             targets,
-            settings: settings,
+            settings,
             pace,
             run_id: run.id(),
         },
@@ -178,13 +183,14 @@ pub(super) async fn undo(
         plan_id: surveyed.plan_id,
         items: &items,
         keys: surveyed.keys,
-        settings: settings,
+        settings,
         warnings: surveyed.warnings,
         estimated_ms: surveyed.estimated_ms,
         pace,
         throttles: surveyed.throttles,
         next: Some(format!("firehose-sse rollback {}", of.id)),
         producer_check: surveyed.producer_check,
+        waves: None,
     };
     if dry_run {
         run.finish(RunOutcome::Planned)?;
@@ -215,6 +221,24 @@ pub(super) async fn undo(
         );
     }
     let items = crate::apply::items_of_plan(ledger, run.id(), items)?;
+    if let (Some(waved), Some(lock)) = (waves, lock) {
+        drop(items);
+        let n = super::waves::record(ledger, run.id(), &waved)?;
+        if !global.quiet {
+            eprintln!("Rolling back in {n} wave(s), each watched before the next.");
+        }
+        let rollout = super::waves::Rollout {
+            row: run,
+            plan: waved,
+            fleet: format!("rollback of run {}", of.id),
+            settings,
+            options,
+            lock,
+            place,
+            override_gate: false,
+        };
+        return super::waves::roll_out(global, session, rollout).await;
+    }
     let run = Run {
         row: run,
         items,

@@ -65,6 +65,7 @@ pub fn status(args: &RunQuery) -> anyhow::Result<Exit> {
     let running = holder.as_ref().filter(|h| !h.gone(ledger.now()));
     let count = |p: Phase| rows.iter().filter(|r| r.phase == p).count();
     let next_slot = next_deferred_slot(&rows);
+    let waves = crate::report::waves::Waves::load(&ledger, run.id)?;
     let document = || {
         let phases: serde_json::Map<String, serde_json::Value> = Phase::ALL
             .iter()
@@ -88,6 +89,7 @@ pub fn status(args: &RunQuery) -> anyhow::Result<Exit> {
                 .into_iter()
                 .map(|(account, phases)| serde_json::json!({"account": account, "phases": phases}))
                 .collect::<Vec<_>>(),
+            "waves": waves.json(),
         })
     };
     let human = || {
@@ -121,6 +123,9 @@ pub fn status(args: &RunQuery) -> anyhow::Result<Exit> {
                 parts.join(", ")
             }
         ));
+        for wave in waves.lines() {
+            line(wave);
+        }
         // Several accounts: those with streams still to finish, each with its counts.
         let accounts = crate::report::apply::counts_by_account(&rows);
         if crate::report::apply::several(&accounts) {
@@ -209,9 +214,11 @@ pub fn report(args: &ReportOptions) -> anyhow::Result<Exit> {
         Some(plan) => StreamRow::of_plan(ledger.plan_producers(plan)?),
         None => Vec::new(),
     };
+    let waves = crate::report::waves::Waves::load(&ledger, run.id)?;
     let document = || {
         let mut doc = report_json(&run, &rows);
         doc["producers"] = producers::json(&producers);
+        doc["waves"] = waves.json();
         doc
     };
     let as_document = |format: OutputFormat| Output {
@@ -222,6 +229,12 @@ pub fn report(args: &ReportOptions) -> anyhow::Result<Exit> {
         ReportFormat::Table => {
             as_document(OutputFormat::Table).print("Report", document, || {
                 let mut text = report_table(&rows);
+                if !waves.is_empty() {
+                    text.push_str("\nWaves:\n");
+                    for line in waves.lines() {
+                        text.push_str(&format!("  {line}\n"));
+                    }
+                }
                 if !producers.is_empty() {
                     text.push_str("\nProducers:\n");
                     text.push_str(&producers::table(&producers));
@@ -244,6 +257,10 @@ pub fn report(args: &ReportOptions) -> anyhow::Result<Exit> {
         }
         ReportFormat::Md => {
             let mut text = report_markdown(&rows);
+            if !waves.is_empty() {
+                text.push_str("\n## Waves\n\n");
+                text.push_str(&waves.markdown());
+            }
             if !producers.is_empty() {
                 text.push_str("\n## Producers\n\n");
                 text.push_str(&producers::markdown(&producers));
@@ -253,6 +270,7 @@ pub fn report(args: &ReportOptions) -> anyhow::Result<Exit> {
         ReportFormat::Html => {
             let mut input = crate::report::html::Input::load(&ledger, &run, rows, note)?;
             input.producers = producers;
+            input.waves = waves;
             crate::out!("{}", crate::report::html::page(&input));
         }
     }

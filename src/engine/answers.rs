@@ -1,7 +1,8 @@
-//! What the engine does with each answer (DESIGN §5.2, §5.3): a Start accepted, throttled,
-//! refused for a limit, for a transition under way, for a missing stream or as invalid, denied,
-//! never sent or unanswered; a Describe that finds the stream ENABLED, still ENABLING,
-//! ENABLING_FAILED, in someone else's transition, or not at its target.
+//! What the engine does with each answer (docs/design.md#answers-to-a-start,
+//! docs/design.md#the-asynchronous-transition-and-polling): a Start accepted, throttled, refused
+//! for a limit, for a transition under way, for a missing stream or as invalid, denied, never sent
+//! or unanswered; a Describe that finds the stream ENABLED, still ENABLING, ENABLING_FAILED, in
+//! someone else's transition, or not at its target.
 
 use std::time::Duration;
 

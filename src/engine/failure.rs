@@ -1,5 +1,6 @@
 //! What to do about an `ENABLING_FAILED`: the failure type (`DeliveryStreamFailureType`) decides
-//! whether a retry can help, and what the operator should be told (DESIGN §2's table).
+//! whether a retry can help, and what the operator should be told (the table of
+//! docs/design.md#failure-classes).
 
 /// The class of a failure type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -1,6 +1,6 @@
-//! The gates a Start passes before it is sent (DESIGN §5.1), as pure functions: the stream's
-//! budget above the reserve, and room under its customer key's limit. (Concurrency is a count
-//! per region kept by the engine; the token is taken by the Start worker.)
+//! The gates a Start passes before it is sent (docs/design.md#the-gates-of-a-start), as pure
+//! functions: the stream's budget above the reserve, and room under its customer key's limit.
+//! (Concurrency is a count per region kept by the engine; the token is taken by the Start worker.)
 
 use crate::clock::EpochMillis;
 use crate::limits::{KeyRoom, budget};

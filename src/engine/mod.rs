@@ -1,10 +1,11 @@
-//! The rollout engine as a state machine without I/O (DESIGN §3, §5; the "sans-IO" shape of
-//! quinn-proto and rustls). [`RunState::handle`] takes an [`Event`] — items added, streams seen
-//! on a key, a Start or Describe answered, a timer, a shutdown — with the time it happened, and
-//! returns the [`Effect`]s to carry out: send a Start or a Describe, write to the ledger, tell
-//! the pacer, tell the operator. [`RunState::poll_timeout`] says when to wake it next. The
-//! dispatcher in [`crate::apply`] only turns effects into calls and answers into events, so
-//! every rule here is a unit test on a manual clock (`engine/tests`).
+//! The rollout engine as a state machine without I/O (docs/design.md#the-engine-has-no-io, its
+//! rules in docs/design.md#the-rules-of-the-rollout; the "sans-IO" shape of quinn-proto and
+//! rustls). [`RunState::handle`] takes an [`Event`] — items added, streams seen on a key, a Start
+//! or Describe answered, a timer, a shutdown — with the time it happened, and returns the
+//! [`Effect`]s to carry out: send a Start or a Describe, write to the ledger, tell the pacer, tell
+//! the operator. [`RunState::poll_timeout`] says when to wake it next. The dispatcher in
+//! [`crate::apply`] only turns effects into calls and answers into events, so every rule here is a
+//! unit test on a manual clock (`engine/tests`).
 //!
 //! An item's life: pending → starting → polling → done | failed | deferred (or skipped by the
 //! plan). A Start is dispatched when its stream has budget above the reserve, its key has room
@@ -75,7 +76,7 @@ impl Config {
 }
 
 /// What a run did.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Outcome {
     pub tracks: Vec<Track>,
     pub calls: BTreeMap<Operation, u64>,

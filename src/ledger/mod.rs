@@ -174,7 +174,8 @@ impl HasExit for LedgerError {
 
 pub type Result<T, E = LedgerError> = std::result::Result<T, E>;
 
-/// An open ledger. Not `Sync`: one owner writes (STYLE §6); others send it events.
+/// An open ledger. Not `Sync`: one owner writes (docs/design.md#one-owner-of-run-state); others
+/// send it events.
 #[derive(Debug)]
 pub struct Ledger {
     conn: Connection,

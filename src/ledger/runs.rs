@@ -170,6 +170,9 @@ pub enum RunArgs {
         reserve: u32,
         cmk_limit: u32,
         place: Value,
+        /// A rollback in waves (`--waves`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        waves: Option<crate::waves::WavePlan>,
     },
     #[serde(rename = "start-delivery-stream-encryption")]
     StartEncryption(EncryptionArgs),
@@ -219,7 +222,7 @@ impl RunArgs {
     /// How a rollout in waves goes, when it does.
     pub fn waves(&self) -> Option<&crate::waves::WavePlan> {
         match self {
-            RunArgs::Apply { waves, .. } => waves.as_ref(),
+            RunArgs::Apply { waves, .. } | RunArgs::Rollback { waves, .. } => waves.as_ref(),
             _ => None,
         }
     }

@@ -741,6 +741,7 @@ fn a_ledger_of_the_first_schema_is_brought_to_the_latest_with_every_row_kept() {
                 reserve: 1,
                 cmk_limit: 500,
                 place: serde_json::Value::Null,
+                waves: None,
             },
         )
         .unwrap();
@@ -918,6 +919,7 @@ fn run_records_are_written_as_the_commands_always_wrote_them() {
                 reserve: 1,
                 cmk_limit: 500,
                 place: place.clone(),
+                waves: None,
             },
             serde_json::json!({
                 "command": "rollback", "rollback_of": 4, "dry_run": true, "reserve": 1,

@@ -58,6 +58,9 @@ pub struct WaveRow {
     pub overridden: Option<(String, EpochMillis)>,
 }
 
+/// A stream of a wave: its item number, its first call of the run, when it was ENABLED.
+pub type StreamTimes = (usize, Option<EpochMillis>, Option<EpochMillis>);
+
 impl Ledger {
     /// Records a run's waves (each its streams' item numbers), all pending.
     pub fn record_waves(&self, run_id: i64, waves: &[Vec<usize>]) -> Result<()> {
@@ -218,11 +221,7 @@ impl Ledger {
 
     /// When each stream of a wave was first sent a call in this run, and when it was seen at
     /// its target: the gate's "before" and "after".
-    pub fn wave_times(
-        &self,
-        run_id: i64,
-        wave: usize,
-    ) -> Result<Vec<(usize, Option<EpochMillis>, Option<EpochMillis>)>> {
+    pub fn wave_times(&self, run_id: i64, wave: usize) -> Result<Vec<StreamTimes>> {
         let mut stmt = self.conn().prepare_cached(
             "SELECT i.seq,
                     (SELECT MIN(a.sent_at) FROM attempts a JOIN streams s ON s.id = a.stream_id

@@ -1,8 +1,8 @@
-//! The per-key stream limit (DESIGN §2: a customer-managed key encrypts at most 500 streams) as
-//! one small type: how many streams each customer-managed key protects, and whether one more
-//! fits. The planner counts with it as it decides in fleet order, the survey corrects it as
-//! observations arrive, and the engine takes and frees slots as Starts go out and transitions
-//! end — so the three agree on what "room under the key" means.
+//! The per-key stream limit (a customer-managed key encrypts at most 500 streams:
+//! docs/design.md#the-key-limit) as one small type: how many streams each customer-managed key
+//! protects, and whether one more fits. The planner counts with it as it decides in fleet order,
+//! the survey corrects it as observations arrive, and the engine takes and frees slots as Starts go
+//! out and transitions end — so the three agree on what "room under the key" means.
 //!
 //! A stream counts under a key when the key is in force on it (ENABLED with it, or a failed
 //! rekey left it in force) or when it is ENABLING towards it ([`counted_under`]).

@@ -19,6 +19,8 @@ pub enum Operation {
     DescribeSource,
     /// The Tagging API's `GetResources` (who owns the streams), on the same side pacer.
     GetResources,
+    /// A rollout's health gates: CloudWatch GetMetricData and DescribeAlarms.
+    WatchRead,
 }
 
 impl Operation {
@@ -32,6 +34,7 @@ impl Operation {
             Operation::IamRead => "IAM",
             Operation::DescribeSource => "DescribeStreamSummary",
             Operation::GetResources => "GetResources",
+            Operation::WatchRead => "CloudWatch",
         }
     }
 

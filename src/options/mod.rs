@@ -123,6 +123,8 @@ pub struct PlanOptions {
     pub out_iac: Option<PathBuf>,
     /// `--terraform-state`s, read.
     pub iac: crate::iac::IacInput,
+    /// `--waves ...`: the waves an apply of this plan would take, shown.
+    pub waves: Option<crate::waves::WavePlan>,
 }
 
 /// `inventory`.
@@ -254,6 +256,8 @@ pub struct RollbackOptions {
     pub dry_run: bool,
     pub settings: Settings,
     pub run: RunOptions,
+    /// `--waves ...`: the rollback staged too.
+    pub waves: Option<crate::waves::WavePlan>,
 }
 
 /// `resume`.
@@ -360,7 +364,19 @@ impl Options {
             Command::Resume(args) => CommandOptions::Resume(Box::new(resume(global, args))),
             Command::Rollback(args) => {
                 check_confirmable(args.run.yes || args.dry_run)?;
+                let waves = wave_plan(&args.waves)?;
+                if waves
+                    .as_ref()
+                    .is_some_and(|w| w.on_failure == crate::waves::OnGateFailure::Rollback)
+                {
+                    return Err(UsageError::new(
+                        "rollback --on-gate-failure rollback would undo the rollback: a \
+                         rollback in waves halts on a failed gate (exit 5); `firehose-sse \
+                         resume RUN --override-gate` goes on",
+                    ));
+                }
                 CommandOptions::Rollback(Box::new(RollbackOptions {
+                    waves,
                     global: for_run(global, &args.run),
                     run_id: args.run_id,
                     dry_run: args.dry_run,
@@ -446,6 +462,7 @@ fn plan(g: &GlobalArgs, global: Global, args: PlanArgs) -> Result<PlanOptions, U
         out_policies: args.out_policies,
         out_iac: args.out_iac,
         iac: iac_input(&args.iac.terraform_state)?,
+        waves: wave_plan(&args.waves)?,
         fleet: args.fleet,
     })
 }

@@ -137,8 +137,8 @@ pub fn summary(
 }
 
 /// Failed items grouped by cause (failure type, or error code or reason, and key), each group
-/// with its class: a failure type has its class (DESIGN §2); an error code or a reason alone is
-/// `other`.
+/// with its class: a failure type has its class (docs/design.md#failure-classes); an error code or
+/// a reason alone is `other`.
 pub fn failure_groups(failed: &[&RunItemRow]) -> Vec<(Group, &'static str)> {
     let mut classes: BTreeMap<String, &'static str> = BTreeMap::new();
     let groups = group(failed.iter().map(|r| {
@@ -181,7 +181,8 @@ fn key_text(key: Option<&crate::model::KeyChoice>) -> (Option<&'static str>, Opt
     }
 }
 
-/// One run item as JSON: the shape documented in README.
+/// One run item as JSON: the shape documented in
+/// docs/commands/report.md#run-report-json-report---format-json.
 pub fn item_json(r: &RunItemRow) -> Value {
     let (target_type, target_arn) = key_text(Some(&r.target));
     let (key_type, key_arn) = key_text(r.last_key.as_ref());

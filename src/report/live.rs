@@ -126,7 +126,8 @@ fn in_flight(what: &str, n: usize) -> Segment {
 /// observe each stream not yet observed, one to confirm each stream that starts) at the
 /// Describe rate achieved so far, or the Starts still needed at the Start rate, whichever is
 /// longer. None before [`ETA_AFTER`] and [`ETA_AFTER_DESCRIBES`]: until then no rate is known
-/// (DESIGN §8: from a fleet file the Describe quota sets the pace, 2N/5 s per region).
+/// (from a fleet file the Describe quota sets the pace, 2N/5 s per region:
+/// docs/design.md#the-ceiling).
 pub fn eta(snap: &Snapshot, total: usize) -> Option<Duration> {
     let describes = snap.calls.get(&Operation::Describe).copied().unwrap_or(0);
     let starts = snap.calls.get(&Operation::Start).copied().unwrap_or(0) as f64;

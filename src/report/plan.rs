@@ -27,6 +27,8 @@ pub struct PlanView<'a> {
     pub next: Option<String>,
     /// What the producer check did (`None`: no stream moves to a customer key).
     pub producer_check: Option<CheckSummary>,
+    /// The waves an apply with `--waves` would take, and its estimated wall with the bakes.
+    pub waves: Option<(Vec<crate::waves::PlannedWave>, EpochMillis)>,
 }
 
 fn key_json(key: Option<&KeyChoice>) -> (Value, Value) {
@@ -105,6 +107,11 @@ pub fn json(view: &PlanView<'_>) -> Value {
         },
         "throttles": view.throttles,
         "producer_check": view.producer_check,
+        "waves": view.waves.as_ref().map(|(waves, _)| waves),
+        "estimated_seconds_with_waves": view
+            .waves
+            .as_ref()
+            .map(|(_, total)| (*total as f64 / 1000.0).ceil() as u64),
     })
 }
 
@@ -285,6 +292,28 @@ pub fn table_text(view: &PlanView<'_>, color: bool) -> String {
         view.items.iter().filter_map(|i| i.producers.as_deref()),
     ));
 
+    if let Some((waves, total)) = &view.waves {
+        out.push_str(&format!("\nWaves ({}):\n", waves.len()));
+        for w in waves {
+            let places: Vec<String> = w
+                .by_place
+                .iter()
+                .map(|(place, n)| format!("{place}: {n}"))
+                .collect();
+            out.push_str(&format!(
+                "  {}. {} stream(s), {} to change, ~{} ({})\n",
+                w.wave,
+                w.streams,
+                w.changes,
+                human_duration(w.estimated_ms),
+                places.join(", ")
+            ));
+        }
+        out.push_str(&format!(
+            "  With the bakes, the rollout takes about {}.\n",
+            human_duration(*total)
+        ));
+    }
     out.push('\n');
     if view.estimated_ms > 0 {
         out.push_str(&format!(
@@ -465,6 +494,7 @@ mod tests {
             throttles: 0,
             next: None,
             producer_check: None,
+            waves: None,
         }
     }
 

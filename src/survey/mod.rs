@@ -65,8 +65,8 @@ impl Survey {
     /// Prepares the decisions for `targets`, with the keys already described. Reads the budgets
     /// and key counts from the ledger once.
     /// `unreachable`: the accounts no credentials act in, and why; their rows are decided
-    /// `no_credentials` without a Describe (DESIGN §2: Describe and Start take only a name and
-    /// act in the caller's account).
+    /// `no_credentials` without a Describe (Describe and Start take only a name and act in the
+    /// caller's account: docs/design.md#no-cross-account-calls).
     pub fn new(
         ledger: &Ledger,
         targets: Vec<Target>,

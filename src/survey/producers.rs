@@ -246,6 +246,10 @@ async fn check_account(
                     Ok(statements) => KeyPolicy::Read(statements),
                     Err(e) => KeyPolicy::Unreadable(format!("its key policy cannot be read: {e}")),
                 },
+                // A key KMS does not know: its streams are skipped for the key itself.
+                Err(CallError::NotFound(_)) => {
+                    KeyPolicy::Unreadable("KMS does not know the key".into())
+                }
                 Err(e) => {
                     out.notes.push(format!(
                         "kms:GetKeyPolicy of {key} was refused ({e}): its producers' verdicts \

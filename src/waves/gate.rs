@@ -276,17 +276,26 @@ pub fn judge(facts: &Facts, settings: &GateSettings) -> Reading {
     }
 }
 
-/// Refuses a bake that cannot cover [`MIN_BAKE_PERIODS`] metric periods.
+/// The shortest bake that shows a complete metric period after a stream's encryption is fully
+/// effective: [`MIN_BAKE_PERIODS`] periods, and at least the 5 s to full effect and two periods
+/// (one to begin, one to end).
+pub fn min_bake(period: EpochMillis) -> EpochMillis {
+    (MIN_BAKE_PERIODS * period).max(FULLY_EFFECTIVE_AFTER + 2 * period)
+}
+
+/// Refuses a bake too short to show a complete metric period after ENABLED ([`min_bake`]).
 pub fn check_bake(bake: EpochMillis, period: EpochMillis, flag: &str) -> Result<(), String> {
-    if bake > 0 && bake < MIN_BAKE_PERIODS * period {
+    let min = min_bake(period);
+    if bake > 0 && bake < min {
         return Err(format!(
-            "{flag} {}s is shorter than {MIN_BAKE_PERIODS} metric periods of {}s: CloudWatch \
-             publishes a period's datapoint only once it has ended, so the gate would see no \
-             complete period after a stream was ENABLED. Bake at least {}s, or read a shorter \
+            "{flag} {}s is too short for metric periods of {}s: CloudWatch publishes a period's \
+             datapoint only once it has ended, and a stream's encryption is fully effective 5 s \
+             after ENABLED, so the gate would see no complete period after it. Bake at least \
+             {}s ({MIN_BAKE_PERIODS} periods, or 5 s and two periods), or read a shorter \
              --metric-period",
             bake / 1000,
             period / 1000,
-            MIN_BAKE_PERIODS * period / 1000
+            (min + 999) / 1000
         ));
     }
     Ok(())

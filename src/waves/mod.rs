@@ -170,6 +170,42 @@ impl WavePlan {
         Steps::parse(&self.steps).unwrap_or(Steps(vec![Step::Share(100.0)]))
     }
 
+    /// The flags that ask for this rollout again, for a printed command.
+    pub fn flags(&self) -> String {
+        let secs = |ms: EpochMillis| {
+            humantime::format_duration(std::time::Duration::from_millis(ms as u64))
+        };
+        let mut out = format!("--waves {}", self.steps);
+        if self.by != WaveBy::None {
+            out.push_str(&format!(" --wave-by {}", self.by.as_str()));
+        }
+        out.push_str(&format!(" --bake {}", secs(self.bake_ms)));
+        if self.final_bake_ms > 0 {
+            out.push_str(&format!(" --final-bake {}", secs(self.final_bake_ms)));
+        }
+        match self.gate.max_errors {
+            gate::MaxErrors::Count(0) => {}
+            gate::MaxErrors::Count(n) => out.push_str(&format!(" --max-errors {n}")),
+            gate::MaxErrors::Share(p) => out.push_str(&format!(" --max-errors {p}%")),
+        }
+        for alarm in &self.alarms {
+            out.push_str(&format!(" --alarm {alarm}"));
+        }
+        if (self.gate.drop - 0.5).abs() > f64::EPSILON {
+            out.push_str(&format!(" --gate-drop {}%", self.gate.drop * 100.0));
+        }
+        if self.gate.period != 60_000 {
+            out.push_str(&format!(" --metric-period {}", secs(self.gate.period)));
+        }
+        if self.on_failure == OnGateFailure::Rollback {
+            out.push_str(" --on-gate-failure rollback");
+            if self.rollback_scope == RollbackScope::Run {
+                out.push_str(" --rollback-scope run");
+            }
+        }
+        out
+    }
+
     /// The bake after wave `wave` (1-based) of `waves`.
     pub fn bake_after(&self, wave: usize, waves: usize) -> EpochMillis {
         if wave >= waves {
@@ -232,6 +268,55 @@ pub fn plan_waves(steps: &Steps, by: WaveBy, rows: &[(&str, &str)]) -> Vec<Vec<u
         }
     }
     waves
+}
+
+/// One wave of a plan, for the plan report.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PlannedWave {
+    pub wave: usize,
+    pub streams: usize,
+    /// Streams per account and region.
+    pub by_place: BTreeMap<String, usize>,
+    /// Streams it starts (or stops).
+    pub changes: usize,
+    pub estimated_ms: EpochMillis,
+}
+
+/// The waves of a plan: its items (in fleet order) divided as [`plan_waves`] does, each with
+/// its own estimate; and the rollout's estimated wall with the bakes.
+pub fn planned(
+    items: &[crate::plan::Item],
+    plan: &WavePlan,
+    pace: crate::plan::Pace,
+) -> (Vec<PlannedWave>, EpochMillis) {
+    let own = crate::plan::own_account(items);
+    let labels: Vec<(&str, &str)> = items
+        .iter()
+        .map(|i| (i.account().unwrap_or(own), &*i.target.region))
+        .collect();
+    let waves = plan_waves(&plan.steps(), plan.by, &labels);
+    let planned: Vec<PlannedWave> = waves
+        .iter()
+        .enumerate()
+        .map(|(k, rows)| {
+            let wave_items: Vec<crate::plan::Item> =
+                rows.iter().map(|&i| items[i].clone()).collect();
+            let mut by_place = BTreeMap::new();
+            for (account, region) in rows.iter().map(|&i| labels[i]) {
+                *by_place.entry(format!("{account} {region}")).or_default() += 1;
+            }
+            PlannedWave {
+                wave: k + 1,
+                streams: rows.len(),
+                by_place,
+                changes: wave_items.iter().filter(|i| i.action.starts()).count(),
+                estimated_ms: crate::plan::estimate(&wave_items, pace, false),
+            }
+        })
+        .collect();
+    let estimates: Vec<EpochMillis> = planned.iter().map(|w| w.estimated_ms).collect();
+    let total = estimate(&estimates, plan.bake_ms, plan.final_bake_ms);
+    (planned, total)
 }
 
 /// The estimated wall of a waved rollout: each wave's own estimate, its bake after it (the

@@ -292,15 +292,45 @@ fn failures_beyond_max_errors_fail_the_gate() {
 }
 
 #[test]
-fn a_bake_must_cover_three_periods() {
+fn a_bake_must_show_a_complete_period_after_enabled() {
     assert!(
         check_bake(120_000, P, "--bake")
             .unwrap_err()
-            .contains("shorter than 3")
+            .contains("at least 180s")
     );
     assert!(check_bake(180_000, P, "--bake").is_ok());
     assert!(
         check_bake(0, P, "--final-bake").is_ok(),
         "no final bake is fine"
+    );
+    // With short periods the 5 s to full effect counts: 5 s and two periods of 1 s.
+    assert_eq!(min_bake(1_000), 7_000);
+    assert!(
+        check_bake(5_000, 1_000, "--bake")
+            .unwrap_err()
+            .contains("at least 7s")
+    );
+}
+
+#[test]
+fn a_rollout_prints_the_flags_that_ask_for_it_again() {
+    let plan = WavePlan {
+        steps: "1,5%,100%".into(),
+        by: WaveBy::Account,
+        bake_ms: 15 * 60_000,
+        final_bake_ms: 0,
+        gate: GateSettings {
+            drop: 0.5,
+            max_errors: MaxErrors::Share(10.0),
+            period: 60_000,
+        },
+        alarms: vec!["orders-errors".into()],
+        on_failure: OnGateFailure::Rollback,
+        rollback_scope: RollbackScope::Wave,
+    };
+    assert_eq!(
+        plan.flags(),
+        "--waves 1,5%,100% --wave-by account --bake 15m --max-errors 10% --alarm orders-errors \
+         --on-gate-failure rollback"
     );
 }

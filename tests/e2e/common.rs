@@ -48,7 +48,8 @@ impl Sandbox {
         }
     }
 
-    /// A sandbox seeded with a world description (JSON, README "Sandbox").
+    /// A sandbox seeded with a world description (JSON,
+    /// crates/sandbox/README.md#fleet-file---fleet-file).
     pub fn with_world(dir: &Path, world: &str, args: &[&str]) -> Sandbox {
         let path = dir.join("world.json");
         std::fs::write(&path, world).unwrap();

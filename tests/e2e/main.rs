@@ -1,6 +1,6 @@
 //! The integration tests, linked once: one binary, one module per area, each driving the real
 //! `firehose-sse` binary end to end against the sandbox (conformance also against moto) — but
-//! `layout`, which reads the sources.
+//! `layout`, which reads the sources, and `docs`, which reads the documentation.
 //! `cargo test --test e2e` runs them all; a module path filters them (`cargo test --test e2e
 //! chaos::`).
 //!
@@ -21,6 +21,7 @@ mod chaos;
 mod cli;
 mod code_owned;
 mod conformance;
+mod docs;
 mod documented;
 mod first_look;
 mod hostile;
@@ -35,3 +36,4 @@ mod reports;
 mod sandbox;
 mod seed_commands;
 mod undo;
+mod waves;

@@ -494,3 +494,81 @@ fn history_says_which_id_is_a_run_and_which_a_plan() {
         "{header}"
     );
 }
+
+/// Runs the binary with its stderr (and, with `both`, its stdout) a pipe whose reader is
+/// already gone — as `cmd 2>&1 | head -1` is once head has its line — and returns the exit
+/// code.
+fn with_closed_output(w: &Workdir, args: &[&str], both: bool) -> Option<i32> {
+    let mut cmd = w.command();
+    cmd.args(args)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    cmd.stdout(if both {
+        std::process::Stdio::piped()
+    } else {
+        std::process::Stdio::null()
+    });
+    let mut child = cmd.spawn().unwrap();
+    drop(child.stderr.take());
+    drop(child.stdout.take());
+    child.wait().unwrap().code()
+}
+
+#[test]
+fn a_closed_stderr_changes_neither_a_runs_outcome_nor_its_exit_code() {
+    let (_sandbox, w, fleet) = world(5);
+    let fleet = fleet.to_str().unwrap();
+    assert_eq!(with_closed_output(&w, &["plan", fleet], true), Some(0));
+    assert_eq!(
+        with_closed_output(&w, &["apply", fleet, "--yes"], true),
+        Some(0)
+    );
+    let outcomes: Vec<(String, String)> = w
+        .sql()
+        .prepare("SELECT kind, outcome FROM runs ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("plan".to_owned(), "planned".to_owned()),
+            ("apply".to_owned(), "converged".to_owned())
+        ]
+    );
+}
+
+#[test]
+fn output_that_cannot_be_written_is_an_error_and_a_closed_pipe_is_not() {
+    let (_sandbox, w, fleet) = world(2);
+    plan(&w, &fleet);
+    let full = std::fs::File::options()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    for args in [
+        vec!["report", "1"],
+        vec!["report", "1", "--format", "csv"],
+        vec!["history"],
+    ] {
+        let out = w
+            .command()
+            .args(&args)
+            .stdout(full.try_clone().unwrap())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("cannot write to standard output"),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(
+        with_closed_output(&w, &["report", "1", "--format", "csv"], true),
+        Some(0),
+        "a reader that stopped early is no error"
+    );
+}

@@ -1,4 +1,5 @@
-//! What each answer to a Start or a Describe leads to (DESIGN §5.2, §5.3, the failure table of §2).
+//! What each answer to a Start or a Describe leads to (docs/design.md#answers-to-a-start,
+//! docs/design.md#the-asynchronous-transition-and-polling, docs/design.md#failure-classes).
 
 use super::*;
 use crate::model::{AttemptOutcome, Operation};

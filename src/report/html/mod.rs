@@ -55,6 +55,8 @@ pub struct Input {
     pub now: EpochMillis,
     /// The producers of the run's streams moving to a customer key, as its plan found them.
     pub producers: Vec<super::producers::StreamRow>,
+    /// A rollout in waves: its waves and their gates' readings.
+    pub waves: super::waves::Waves,
 }
 
 impl Input {
@@ -79,6 +81,10 @@ impl Input {
             note,
             now: ledger.now(),
             producers: Vec::new(),
+            waves: super::waves::Waves {
+                waves: Vec::new(),
+                now: ledger.now(),
+            },
         })
     }
 
@@ -149,6 +155,7 @@ pub fn page(input: &Input) -> String {
         include_str!("style.css")
     );
     header(&mut html, input);
+    input.waves.html(&mut html);
     sections::calls_section(&mut html, input);
     sections::phases_section(&mut html, input, &times);
     sections::enabled_section(&mut html, input, &times);

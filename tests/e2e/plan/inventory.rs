@@ -130,7 +130,7 @@ fn inventory_out_writes_a_fleet_of_the_unencrypted_direct_put_streams_that_plan_
     assert_eq!(plan["summary"]["enable"], 2, "{plan:#}");
     assert_eq!(
         key_line(&plan, &k),
-        &serde_json::json!({"key_arn": k, "streams_now": 1, "streams_after": 3, "limit": 500})
+        serde_json::json!({"key_arn": k, "streams_now": 1, "streams_after": 3, "limit": 500})
     );
     assert_only_reads(&sandbox.stats());
 }

@@ -29,14 +29,20 @@ fn plan_and_inventory_never_send_start_or_stop() {
     assert_only_reads(&truth);
     // Exactly one Describe per fleet stream (13) and per listed stream (12), one List, one
     // DescribeKey per distinct key (good, missing, off, rsa, small), and the plan's one STS
-    // GetCallerIdentity (where its calls went).
+    // GetCallerIdentity (where its calls went); the producer check reads the account's
+    // principals once (one page), simulates its one candidate (the administrator, user
+    // `sandbox`, who may put to every stream) and the caller's own kms:CreateGrant, and reads
+    // each key's policy once.
     assert_eq!(
         truth.requests,
         [
             ("DescribeDeliveryStream".to_owned(), 13 + 12),
             ("DescribeKey".to_owned(), 5),
+            ("GetAccountAuthorizationDetails".to_owned(), 1),
             ("GetCallerIdentity".to_owned(), 1),
+            ("GetKeyPolicy".to_owned(), 5),
             ("ListDeliveryStreams".to_owned(), 1),
+            ("SimulatePrincipalPolicy".to_owned(), 2),
         ]
         .into()
     );

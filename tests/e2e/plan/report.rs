@@ -92,11 +92,11 @@ fn plan_json_has_the_documented_fields_and_types() {
     }
     assert_eq!(
         key_line(&plan, &key("good")),
-        &serde_json::json!({"key_arn": key("good"), "streams_now": 1, "streams_after": 2, "limit": 2})
+        serde_json::json!({"key_arn": key("good"), "streams_now": 1, "streams_after": 2, "limit": 2})
     );
     assert_eq!(
         key_line(&plan, &key("small")),
-        &serde_json::json!({"key_arn": key("small"), "streams_now": 0, "streams_after": 2, "limit": 2})
+        serde_json::json!({"key_arn": key("small"), "streams_now": 0, "streams_after": 2, "limit": 2})
     );
 
     insta::assert_snapshot!(

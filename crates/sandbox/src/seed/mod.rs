@@ -1,9 +1,10 @@
 //! The world a sandbox starts with: streams and KMS keys, of the sandbox's account and of the
 //! member accounts of its organization (`accounts`, with the roles callers may assume), their
 //! IAM principals (`iam`: users, groups, managed policies; `producers` of a stream) and key
-//! policies, read from a JSON fleet description (`--fleet FILE`, format in README "Sandbox" and
-//! `crates/sandbox/README.md`) or generated (`--streams N`, `--accounts N`), and checked, every
-//! problem at once, before the sandbox serves anything. Above the vocabulary, below the world.
+//! policies, read from a JSON fleet description (`--fleet FILE`, format in
+//! crates/sandbox/README.md#fleet-file---fleet-file) or generated (`--streams N`, `--accounts N`),
+//! and checked, every problem at once, before the sandbox serves anything. Above the vocabulary,
+//! below the world.
 
 use std::collections::BTreeMap;
 use std::path::Path;
