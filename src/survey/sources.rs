@@ -55,12 +55,15 @@ pub async fn describe_sources(
         let (Some(account), Some(region)) = (arn_account(&arn), arn_region(&arn)) else {
             continue;
         };
-        let found = match accounts.cloud(Some(account)).await {
+        // Without --assume-role the base credentials are the only ones: a source of another
+        // account is refused by AWS, which says why (and no STS call is spent to know it).
+        let whose = accounts.roles().map(|_| account);
+        let found = match accounts.cloud(whose).await {
             Err(why) => SourceEncryption::Unreadable {
                 why: format!("account {account} is not reached: {why}"),
             },
             Ok(cloud) => {
-                let key = accounts.pace_key(Some(account));
+                let key = accounts.pace_key(whose);
                 let (result, t) = paced_read(
                     &pacer,
                     key,
