@@ -185,4 +185,30 @@ fn with_iac_owned_skip_no_owned_stream_is_started() {
         "{}",
         refused.stderr
     );
+
+    // boto3 sees the same tags: a tag set with TagDeliveryStream, the stacks' streams through
+    // the Tagging API's own paginator (pages of 100, the last token empty).
+    let python = crate::conformance::moto::MOTO.ensure().join("python");
+    let boto3 = std::process::Command::new(python)
+        .args([
+            "-c",
+            "import boto3, sys\n\
+             kw = dict(endpoint_url=sys.argv[1], region_name='us-east-1',\n\
+                 aws_access_key_id='AKIDTESTFIREHOSESSE', aws_secret_access_key='x')\n\
+             boto3.client('firehose', **kw).tag_delivery_stream(DeliveryStreamName='free', Tags=[{'Key': 'team', 'Value': 'x'}])\n\
+             t = boto3.client('resourcegroupstaggingapi', **kw)\n\
+             pages = list(t.get_paginator('get_resources').paginate(ResourceTypeFilters=['firehose:deliverystream'],\n\
+                 TagFilters=[{'Key': 'aws:cloudformation:stack-name'}], ResourcesPerPage=100))\n\
+             assert [len(p['ResourceTagMappingList']) for p in pages] == [100, 51], [len(p['ResourceTagMappingList']) for p in pages]\n\
+             team = t.get_resources(TagFilters=[{'Key': 'team', 'Values': ['x']}])['ResourceTagMappingList']\n\
+             assert [r['ResourceARN'].split('/')[-1] for r in team] == ['free'], team\n",
+            &sandbox.url,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        boto3.status.success(),
+        "{}",
+        String::from_utf8_lossy(&boto3.stderr)
+    );
 }

@@ -47,7 +47,7 @@ fn a_kinesis_sourced_stream_says_how_its_source_is_encrypted_and_nothing_is_chan
     };
     let key = format!("arn:aws:kms:{R}:{ACCOUNT}:key/k");
     assert!(
-        line("orders").contains(&format!("! "))
+        line("orders").trim_start().starts_with("! ")
             && line("orders").contains(&format!(
                 "not_direct_put (source orders-raw: KMS, key {key})"
             )),
@@ -131,4 +131,33 @@ fn a_kinesis_sourced_stream_says_how_its_source_is_encrypted_and_nothing_is_chan
     for name in ["orders", "clicks", "lost"] {
         assert_eq!(crate::common::stream(&truth, name).start_calls, 0);
     }
+
+    // The operator encrypts the source with boto3, as the plan line says to: the next plan
+    // sees it.
+    let python = crate::conformance::moto::MOTO.ensure().join("python");
+    let boto3 = std::process::Command::new(python)
+        .args([
+            "-c",
+            "import boto3, sys, time\n\
+             k = boto3.client('kinesis', endpoint_url=sys.argv[1], region_name='us-east-1',\n\
+                 aws_access_key_id='AKIDTESTFIREHOSESSE', aws_secret_access_key='x')\n\
+             k.start_stream_encryption(StreamName='clicks-raw', EncryptionType='KMS', KeyId='alias/aws/kinesis')\n\
+             time.sleep(1)\n\
+             s = k.describe_stream_summary(StreamName='clicks-raw')['StreamDescriptionSummary']\n\
+             assert (s['EncryptionType'], s['KeyId'], s['StreamStatus']) == ('KMS', 'alias/aws/kinesis', 'ACTIVE'), s\n",
+            &sandbox.url,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        boto3.status.success(),
+        "{}",
+        String::from_utf8_lossy(&boto3.stderr)
+    );
+    let plan = w.run(&["plan", f, "--output", "json", "-q"]).json();
+    let clicks = &item(&plan, "clicks")["current"]["source"];
+    assert_eq!(
+        (clicks["encryption"].as_str(), clicks["key_id"].as_str()),
+        (Some("KMS"), Some("alias/aws/kinesis"))
+    );
 }

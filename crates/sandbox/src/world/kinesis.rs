@@ -123,6 +123,7 @@ impl World {
     }
 
     /// Adds a stream (seeding and CreateStream): ACTIVE from `active_at`.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn add_kinesis_stream(
         &mut self,
         account: &str,
@@ -195,7 +196,6 @@ impl World {
     /// key ARN or id of a KMS key must exist (`KMSNotFoundException`) and be enabled
     /// (`KMSDisabledException`, `KMSInvalidStateException` pending deletion); an alias is taken
     /// as given (aliases are not modelled). UPDATING, then ACTIVE after a drawn latency.
-    #[allow(clippy::too_many_arguments)]
     pub fn start_kinesis_encryption(
         &mut self,
         caller_arn: &str,
