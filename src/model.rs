@@ -661,6 +661,47 @@ pub struct StreamObservation {
     pub encryption: Encryption,
 }
 
+/// How the Kinesis stream a `KinesisStreamAsSource` stream reads from is encrypted (Kinesis
+/// `DescribeStreamSummary`): server-side encryption there protects the data Firehose reads,
+/// since Firehose does not store it at rest itself.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "encryption", rename_all = "snake_case")]
+pub enum SourceEncryption {
+    /// `EncryptionType` KMS, with its `KeyId` (a key ARN or id, or an alias such as
+    /// `alias/aws/kinesis`).
+    Kms { key_id: String },
+    /// `EncryptionType` NONE.
+    None,
+    /// DescribeStreamSummary did not answer; why (the IAM action it needs when refused).
+    Unreadable { why: String },
+}
+
+impl SourceEncryption {
+    /// `KMS, key K`, `NOT encrypted` or `cannot be read: WHY`.
+    pub fn describe(&self) -> String {
+        match self {
+            SourceEncryption::Kms { key_id } => format!("KMS, key {key_id}"),
+            SourceEncryption::None => "NOT encrypted".to_owned(),
+            SourceEncryption::Unreadable { why } => format!("cannot be read: {why}"),
+        }
+    }
+
+    /// Its name in counts: `KMS`, `NONE`, `unreadable`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SourceEncryption::Kms { .. } => "KMS",
+            SourceEncryption::None => "NONE",
+            SourceEncryption::Unreadable { .. } => "unreadable",
+        }
+    }
+}
+
+/// The Kinesis stream name of a Kinesis stream ARN (`arn:…:kinesis:…:stream/NAME`).
+pub fn kinesis_stream_name(arn: &str) -> Option<&str> {
+    let (head, name) = arn.split_once(":stream/")?;
+    (head.contains(":kinesis:") && !name.is_empty()).then_some(name)
+}
+
 /// What one KMS DescribeKey showed (or that the key does not exist).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyObservation {

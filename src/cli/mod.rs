@@ -264,6 +264,11 @@ pub struct PlanArgs {
     #[arg(long, value_name = "DIR")]
     pub out_policies: Option<PathBuf>,
 
+    /// Write the change to make in the code that owns each changed stream (a Terraform
+    /// server_side_encryption block, a CloudFormation property) as files in DIR.
+    #[arg(long, value_name = "DIR")]
+    pub out_iac: Option<PathBuf>,
+
     #[command(flatten)]
     pub waves: WaveArgs,
 
@@ -275,6 +280,9 @@ pub struct PlanArgs {
 
     #[command(flatten)]
     pub producers: ProducerArgs,
+
+    #[command(flatten)]
+    pub iac: IacArgs,
 
     #[command(flatten)]
     pub sandbox: InProcessSandbox,
@@ -352,6 +360,11 @@ pub struct AuditArgs {
     #[arg(long, value_name = "DIR")]
     pub out_policies: Option<PathBuf>,
 
+    /// The JSON of `terraform show -json` (repeat for several): the streams it manages are
+    /// reported as owned by Terraform.
+    #[arg(long, value_name = "FILE", action = ArgAction::Append)]
+    pub terraform_state: Vec<PathBuf>,
+
     #[command(flatten)]
     pub pace: PaceArgs,
 
@@ -391,6 +404,9 @@ pub struct ApplyArgs {
 
     #[command(flatten)]
     pub producers: ProducerArgs,
+
+    #[command(flatten)]
+    pub iac: IacArgs,
 }
 
 #[derive(Debug, Args)]
@@ -715,6 +731,28 @@ pub struct ProducerArgs {
     /// kms:Decrypt); without it such a stream is skipped `producers_denied`.
     #[arg(long)]
     pub allow_producer_risk: bool,
+}
+
+/// Streams that code owns: a CloudFormation stack (found by its tag) or Terraform.
+#[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Code that owns streams")]
+pub struct IacArgs {
+    /// The JSON of `terraform show -json` (repeat for several states): streams its
+    /// aws_kinesis_firehose_delivery_stream resources manage are shown with their address and
+    /// whether the next `terraform apply` would revert the change.
+    #[arg(long, value_name = "FILE", action = ArgAction::Append)]
+    pub terraform_state: Vec<PathBuf>,
+
+    /// What to do with a stream a CloudFormation stack or Terraform owns: warn (change it, its
+    /// line says who owns it) or skip it (`iac_owned`).
+    #[arg(long, value_enum, default_value_t = IacOwnedArg::Warn)]
+    pub iac_owned: IacOwnedArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum IacOwnedArg {
+    Skip,
+    Warn,
 }
 
 /// The limits the plan keeps to.

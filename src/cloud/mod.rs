@@ -10,6 +10,7 @@ mod accounts;
 mod error;
 mod iam;
 mod issued;
+mod sources;
 mod watch;
 
 use std::collections::HashMap;
@@ -25,6 +26,7 @@ pub use error::CallError;
 use error::classify;
 pub use issued::Unfit;
 use issued::{BeforeGrant, Record, Tracked};
+pub use sources::TaggedPage;
 pub use watch::{AlarmState, QUERIES_PER_CALL, StreamMetric};
 
 use crate::model::{

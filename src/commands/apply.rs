@@ -27,7 +27,7 @@ pub async fn apply(args: &ApplyOptions) -> anyhow::Result<Exit> {
     let (pace, sandbox) = (&args.run.pace, args.run.sandbox.as_ref());
     // What to carry out, checked before anything is written: a fleet file, or a saved plan
     // that exists and was not carried out already (read in the ledger the session keeps).
-    let (session, targets, saved) = match &args.source {
+    let (mut session, targets, saved) = match &args.source {
         PlanSource::Fleet { path, region } => {
             let targets = read_fleet(&global.connect, region.as_deref(), path).await?;
             let fleet = Some((path.as_path(), &targets[..]));
@@ -45,6 +45,7 @@ pub async fn apply(args: &ApplyOptions) -> anyhow::Result<Exit> {
             (session, None, Some(saved))
         }
     };
+    session.iac = args.iac.clone();
     let ledger = &session.ledger;
     let mut place = session.place().await;
     if let Some(saved) = &saved

@@ -141,13 +141,48 @@ pub async fn inventory(args: &InventoryOptions) -> anyhow::Result<Exit> {
     if let Some(out) = &args.out {
         write_fleet(out, &rows, &key, arns)?;
     }
-    let summary = summarize(&rows, &lanes, &unreachable, throttles);
+    let sources = sources_of(&session, &rows).await;
+    let mut summary = summarize(&rows, &lanes, &unreachable, throttles);
+    add_source_counts(&mut summary, &sources);
     global.output.print(
         "Inventory",
         || summary.clone(),
         || summary_text(&summary, args.out.as_deref()),
     )?;
     Ok(Exit::Ok)
+}
+
+/// The encryption of the Kinesis stream each of `rows`' `KinesisStreamAsSource` streams reads
+/// from: (stream, source ARN, encryption), in the rows' order.
+pub(super) async fn sources_of(
+    session: &Session,
+    rows: &[Row],
+) -> Vec<(
+    crate::model::StreamId,
+    String,
+    crate::model::SourceEncryption,
+)> {
+    let wanted: Vec<(crate::model::StreamId, String)> = rows
+        .iter()
+        .filter(|r| r.obs.source == SourceType::KinesisStreamAsSource)
+        .filter_map(|r| {
+            let arn = r.obs.source_arn.clone()?;
+            crate::model::kinesis_stream_name(&arn)?;
+            Some((r.obs.id.clone(), arn))
+        })
+        .collect();
+    if wanted.is_empty() {
+        return Vec::new();
+    }
+    let (found, _) =
+        crate::survey::sources::describe_sources(&session.accounts, wanted.clone()).await;
+    wanted
+        .into_iter()
+        .filter_map(|(id, arn)| {
+            let enc = found.get(&id)?.clone();
+            Some((id, arn, enc))
+        })
+        .collect()
 }
 
 /// Every stream of a scope, listed and described, each observation recorded in the ledger
@@ -365,6 +400,32 @@ fn summarize(
     json!({ "regions": by_region, "unreachable": unreachable, "throttles": throttles })
 }
 
+/// Adds each region's `kinesis_sources` counts (`KMS`, `NONE`, `unreadable`: how the Kinesis
+/// streams its Kinesis-sourced streams read from are encrypted).
+fn add_source_counts(
+    summary: &mut serde_json::Value,
+    sources: &[(
+        crate::model::StreamId,
+        String,
+        crate::model::SourceEncryption,
+    )],
+) {
+    let Some(regions) = summary["regions"].as_array_mut() else {
+        return;
+    };
+    for region in regions {
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for (id, _, enc) in sources {
+            if region["account"] == id.account.as_str() && region["region"] == id.region.as_str() {
+                *counts.entry(enc.kind()).or_default() += 1;
+            }
+        }
+        if !counts.is_empty() {
+            region["kinesis_sources"] = json!(counts);
+        }
+    }
+}
+
 fn summary_text(summary: &serde_json::Value, out: Option<&Path>) -> String {
     let mut text = String::new();
     let empty = Vec::new();
@@ -407,6 +468,13 @@ fn summary_text(summary: &serde_json::Value, out: Option<&Path>) -> String {
             ("By encryption status", "by_encryption_status"),
         ] {
             text.push_str(&counts_table(heading, &counts(field)));
+        }
+        let sources = counts("kinesis_sources");
+        if !sources.is_empty() {
+            text.push_str(&counts_table(
+                "Kinesis sources by encryption (KMS, NONE, unreadable; encryption belongs there)",
+                &sources,
+            ));
         }
         let keys = counts("by_key");
         if !keys.is_empty() {

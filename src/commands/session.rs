@@ -108,6 +108,8 @@ pub struct Session {
     pub concurrency: usize,
     /// The producer check's IAM calls per second per account.
     pub iam_tps: f64,
+    /// The code that owns streams, as the command line gave it (`--terraform-state`).
+    pub iac: crate::iac::IacInput,
 }
 
 impl Session {
@@ -123,6 +125,7 @@ impl Session {
                 iam_tps: self.iam_tps,
                 reuse_since: Some(self.ledger.now() - crate::clock::HOUR),
             },
+            iac: self.iac.clone(),
         }
     }
 
@@ -252,6 +255,7 @@ impl Connection {
             color: global.color,
             concurrency: pace.concurrency,
             iam_tps: pace.iam_tps,
+            iac: Default::default(),
         }
     }
 }

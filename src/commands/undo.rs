@@ -228,5 +228,6 @@ fn left_as_it_was(row: &RunItemRow) -> Item {
         current: None,
         budget_used: 0,
         producers: None,
+        owner: None,
     }
 }

@@ -435,12 +435,14 @@ fn plans_round_trip() {
         current,
         budget_used: seq as u32,
         producers: None,
+        owner: None,
     };
     let cur = Current {
         stream_status: StreamStatus::Active,
         status: EncStatus::Enabled,
         key: Some(customer(KEY_J)),
         source_arn: Some("arn:aws:kinesis:us-east-1:123456789012:stream/src".into()),
+        source_encryption: None,
         in_force_unknown: true,
     };
     let mut items = vec![

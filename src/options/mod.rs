@@ -20,9 +20,10 @@ use global::global;
 pub use global::{Global, ledger_path};
 
 use crate::cli::{
-    ApplyArgs, AuditArgs, Cli, ColorArg, Command, GlobalArgs, InProcessSandbox, InventoryArgs,
-    LimitArgs, OnGateFailureArg, OutputArg, PaceArgs, PlanArgs, ProducerArgs, ReportArgs,
-    ReportFormatArg, ResumeArgs, RollbackScopeArg, RunArgs, SandboxArgs, WaveArgs, WaveByArg,
+    ApplyArgs, AuditArgs, Cli, ColorArg, Command, GlobalArgs, IacOwnedArg, InProcessSandbox,
+    InventoryArgs, LimitArgs, OnGateFailureArg, OutputArg, PaceArgs, PlanArgs, ProducerArgs,
+    ReportArgs, ReportFormatArg, ResumeArgs, RollbackScopeArg, RunArgs, SandboxArgs, WaveArgs,
+    WaveByArg,
 };
 use crate::error::UsageError;
 use crate::logging::LogOptions;
@@ -118,6 +119,10 @@ pub struct PlanOptions {
     pub shard: Option<Shard>,
     /// `--out-policies DIR`: where the fixes for refused producers are written.
     pub out_policies: Option<PathBuf>,
+    /// `--out-iac DIR`: where the changes to the owning code are written.
+    pub out_iac: Option<PathBuf>,
+    /// `--terraform-state`s, read.
+    pub iac: crate::iac::IacInput,
     /// `--waves ...`: the waves an apply of this plan would take, shown.
     pub waves: Option<crate::waves::WavePlan>,
 }
@@ -149,6 +154,8 @@ pub struct AuditOptions {
     pub out_policies: Option<PathBuf>,
     pub pace: PaceOptions,
     pub sandbox: Option<SandboxOptions>,
+    /// `--terraform-state`s, read.
+    pub iac: crate::iac::IacInput,
 }
 
 impl AuditOptions {
@@ -235,6 +242,8 @@ pub struct ApplyOptions {
     pub run: RunOptions,
     /// `--waves ...`: a staged rollout.
     pub waves: Option<crate::waves::WavePlan>,
+    /// `--terraform-state`s, read.
+    pub iac: crate::iac::IacInput,
 }
 
 /// `rollback`.
@@ -353,7 +362,7 @@ impl Options {
             Command::Inventory(args) => {
                 CommandOptions::Inventory(Box::new(inventory(g, global, args)))
             }
-            Command::Audit(args) => CommandOptions::Audit(Box::new(audit(g, global, args))),
+            Command::Audit(args) => CommandOptions::Audit(Box::new(audit(g, global, args)?)),
             Command::Apply(args) => CommandOptions::Apply(Box::new(apply(g, global, args)?)),
             Command::Resume(args) => CommandOptions::Resume(Box::new(resume(global, args))),
             Command::Rollback(args) => {
@@ -446,14 +455,37 @@ fn plan(g: &GlobalArgs, global: Global, args: PlanArgs) -> Result<PlanOptions, U
         region: g.single_region()?.map(str::to_owned),
         global,
         pace: pace(&args.pace),
-        settings: settings(&args.limits, &args.producers),
+        settings: Settings {
+            skip_iac_owned: args.iac.iac_owned == IacOwnedArg::Skip,
+            ..settings(&args.limits, &args.producers)
+        },
         sandbox: sandbox(&args.sandbox),
         recent_within: (!args.refresh).then_some(args.max_plan_age),
         detailed_exitcode: args.detailed_exitcode,
         shard: args.shard,
         out_policies: args.out_policies,
+        out_iac: args.out_iac,
+        iac: iac_input(&args.iac.terraform_state)?,
         waves: wave_plan(&args.waves)?,
         fleet: args.fleet,
+    })
+}
+
+/// The `--terraform-state` files, read now: one that cannot be read is a usage error.
+fn iac_input(paths: &[PathBuf]) -> Result<crate::iac::IacInput, UsageError> {
+    let mut streams = Vec::new();
+    for path in paths {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            UsageError::new(format!("--terraform-state {shown} cannot be read: {e}"))
+        })?;
+        streams.extend(
+            crate::iac::terraform::read_state(&text, &shown)
+                .map_err(|e| UsageError::new(format!("--terraform-state {e}")))?,
+        );
+    }
+    Ok(crate::iac::IacInput {
+        terraform: std::sync::Arc::new(streams),
     })
 }
 
@@ -470,8 +502,8 @@ fn account_scope(organization: bool, listed: Vec<String>) -> AccountScope {
     }
 }
 
-fn audit(g: &GlobalArgs, global: Global, args: AuditArgs) -> AuditOptions {
-    AuditOptions {
+fn audit(g: &GlobalArgs, global: Global, args: AuditArgs) -> Result<AuditOptions, UsageError> {
+    Ok(AuditOptions {
         global,
         regions: g.region.clone(),
         accounts: account_scope(args.organization, args.account),
@@ -479,7 +511,8 @@ fn audit(g: &GlobalArgs, global: Global, args: AuditArgs) -> AuditOptions {
         out_policies: args.out_policies,
         pace: pace(&args.pace),
         sandbox: sandbox(&args.sandbox),
-    }
+        iac: iac_input(&args.terraform_state)?,
+    })
 }
 
 fn inventory(g: &GlobalArgs, global: Global, args: InventoryArgs) -> InventoryOptions {
@@ -512,9 +545,13 @@ fn apply(g: &GlobalArgs, global: Global, args: ApplyArgs) -> Result<ApplyOptions
         global: for_run(global, &args.run),
         source,
         shard: args.shard,
-        settings: settings(&args.limits, &args.producers),
+        settings: Settings {
+            skip_iac_owned: args.iac.iac_owned == IacOwnedArg::Skip,
+            ..settings(&args.limits, &args.producers)
+        },
         run: run(&args.run),
         waves: wave_plan(&args.waves)?,
+        iac: iac_input(&args.iac.terraform_state)?,
     })
 }
 

@@ -779,3 +779,39 @@ mod producers {
         assert_eq!(verdict(&second), (Action::Enable, None));
     }
 }
+
+#[test]
+fn a_stream_code_owns_carries_its_owner_and_is_skipped_only_when_asked() {
+    let state = include_str!("../../tests/data/terraform-show.json");
+    let owners = Arc::new(crate::iac::Owners::from_terraform(
+        &crate::iac::terraform::read_state(state, "state.json").unwrap(),
+    ));
+    let decide = |skip_iac_owned: bool, name: &str, seen: &Seen| {
+        let settings = Settings {
+            skip_iac_owned,
+            ..Settings::default()
+        };
+        let mut planner = Planner::new(settings, HashMap::new(), keys(), NOW);
+        planner.set_owners(owners.clone());
+        planner.decide(0, &target(name, cmk(K1)), seen, &[])
+    };
+    // warn (the default): changed, and its owner named.
+    let item = decide(false, "orders", &plain("orders"));
+    assert_eq!(verdict(&item), (Action::Enable, None));
+    assert!(matches!(
+        item.owner.as_deref(),
+        Some(crate::iac::Owner::Terraform { address, .. }) if address == "aws_kinesis_firehose_delivery_stream.orders"
+    ));
+    // skip: not changed, iac_owned.
+    let item = decide(true, "orders", &plain("orders"));
+    assert_eq!(verdict(&item), (Action::Skip, Some(Reason::IacOwned)));
+    // A stream no code owns is planned as ever; one already at its target is a noop either way.
+    assert_eq!(
+        verdict(&decide(true, "quiet", &plain("quiet"))),
+        (Action::Enable, None)
+    );
+    assert_eq!(
+        verdict(&decide(true, "orders", &enabled("orders", cmk(K1)))),
+        (Action::Noop, None)
+    );
+}

@@ -127,10 +127,12 @@ pub enum Reason {
     /// The caller may not create a grant on the target key (kms:CreateGrant), which every
     /// Start with a customer key needs.
     KeyGrantDenied,
+    /// A CloudFormation stack or a Terraform state owns the stream (`--iac-owned skip`).
+    IacOwned,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 23] = [
+    pub const ALL: [Reason; 24] = [
         Reason::NoCredentials,
         Reason::NotDirectPut,
         Reason::NotFound,
@@ -154,6 +156,7 @@ impl Reason {
         Reason::ChangedSinceRun,
         Reason::ProducersDenied,
         Reason::KeyGrantDenied,
+        Reason::IacOwned,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -181,6 +184,7 @@ impl Reason {
             Reason::ChangedSinceRun => "changed_since_run",
             Reason::ProducersDenied => "producers_denied",
             Reason::KeyGrantDenied => "key_grant_denied",
+            Reason::IacOwned => "iac_owned",
         }
     }
 
@@ -268,6 +272,9 @@ impl Reason {
             }
             Reason::KeyGrantDenied => {
                 "the caller may not create a grant on the key (kms:CreateGrant, which Firehose needs to use it): allow it in the caller's IAM policy and the key policy"
+            }
+            Reason::IacOwned => {
+                "a CloudFormation stack or Terraform owns the stream (--iac-owned skip): change its code (--out-iac DIR writes the change)"
             }
         }
     }

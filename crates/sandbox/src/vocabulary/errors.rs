@@ -50,6 +50,12 @@ pub mod codes {
     pub const INVALID_PARAMETER_VALUE: &str = "InvalidParameterValue";
     pub const MISSING_PARAMETER: &str = "MissingParameter";
     pub const INVALID_PARAMETER_COMBINATION: &str = "InvalidParameterCombination";
+    // Kinesis (its KMS errors are shapes of its own).
+    pub const KINESIS_KMS_NOT_FOUND: &str = "KMSNotFoundException";
+    pub const KINESIS_KMS_DISABLED: &str = "KMSDisabledException";
+    // The Resource Groups Tagging API.
+    pub const INVALID_PARAMETER: &str = "InvalidParameterException";
+    pub const PAGINATION_TOKEN_EXPIRED: &str = "PaginationTokenExpiredException";
 }
 
 /// The error codes the KMS model marks as server faults (`"fault": true`): answered HTTP 500.

@@ -35,6 +35,7 @@ pub fn all() -> Vec<Exchange> {
     super::iam::scenarios(&mut out);
     super::producers::scenarios(&mut out);
     super::cloudwatch::scenarios(&mut out);
+    super::sources::scenarios(&mut out);
     out
 }
 
