@@ -31,6 +31,15 @@ pub(super) enum Purpose {
     Reconcile,
 }
 
+/// Which poll a Describe's answer is to: why it was sent, whether early (on an idle quota),
+/// and when.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct PollOf {
+    pub purpose: Purpose,
+    pub early: bool,
+    pub sent_at: EpochMillis,
+}
+
 /// Per-item state beyond what [`Track`] carries: one per stream of the run, so kept to 40
 /// bytes (times as plain numbers, none as 0).
 #[derive(Debug, Default)]
@@ -280,7 +289,12 @@ impl RunState {
                 if purpose == Purpose::Poll {
                     self.poll_describes += 1;
                 }
-                self.described(item, purpose, early, sent_at, result, now, &mut fx);
+                let poll = PollOf {
+                    purpose,
+                    early,
+                    sent_at,
+                };
+                self.described(item, poll, result, now, &mut fx);
             }
             Event::EarlyPollDeclined { item } => {
                 self.live[item].describing = None;
