@@ -269,24 +269,24 @@ pub(super) fn how_to_go_on(session: &Session, run_id: i64, outcome: &Outcome) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{Abort, Notes, Track};
+    use crate::engine::{Abort, Notes, Track, TrackParts};
     use crate::model::KeyChoice;
     use crate::plan::Action;
 
     fn outcome(phases: &[Phase], left: usize) -> Outcome {
         let track = |(seq, phase): (usize, &Phase)| {
-            Track::new(
+            Track::new(TrackParts {
                 seq,
-                seq as u64 + 2,
-                "us-east-1".into(),
-                format!("s{seq}").into(),
-                None,
-                KeyChoice::AwsOwned,
-                Action::Enable,
-                *phase,
-                1,
-                Notes::default(),
-            )
+                line: seq as u64 + 2,
+                region: "us-east-1".into(),
+                name: format!("s{seq}").into(),
+                account: None,
+                target: KeyChoice::AwsOwned,
+                action: Action::Enable,
+                phase: *phase,
+                starts: 1,
+                notes: Notes::default(),
+            })
         };
         Outcome {
             tracks: phases.iter().enumerate().map(track).collect(),

@@ -42,7 +42,7 @@ use std::time::Duration;
 pub use io::{Abort, Effect, Event, Note, Notice, Snapshot};
 pub use phase::{ItemUpdate, Phase, Why};
 pub use state::RunState;
-pub use track::{NewItem, Notes, SendLog, Track};
+pub use track::{NewItem, Notes, SendLog, Track, TrackParts};
 
 use crate::model::Operation;
 use crate::plan::{Action, Settings};

@@ -84,21 +84,21 @@ fn a_full_key_waits_for_a_rekey_away_from_it_to_finish() {
     let mut run = with_cmk_limit(1, HashMap::from([(K1.to_owned(), 1)]));
     // Item 0 moves its stream from K1 to the AWS-owned key; item 1 wants K1.
     let mut away = item(0, KeyChoice::AwsOwned);
-    away.track = Track::new(
-        0,
-        2,
-        REGION.into(),
-        stream_name(0).into(),
-        Some(ACCOUNT.into()),
-        KeyChoice::AwsOwned,
-        Action::Rekey,
-        Phase::Pending,
-        0,
-        Notes {
+    away.track = Track::new(TrackParts {
+        seq: 0,
+        line: 2,
+        region: REGION.into(),
+        name: stream_name(0).into(),
+        account: Some(ACCOUNT.into()),
+        target: KeyChoice::AwsOwned,
+        action: Action::Rekey,
+        phase: Phase::Pending,
+        starts: 0,
+        notes: Notes {
             old_key: Some(key(K1)),
             ..Notes::default()
         },
-    );
+    });
     let fx = run.add(vec![away, item(1, key(K1))]).to_vec();
     assert_eq!(starts(&fx), [0], "item 1 waits for room");
     assert_eq!(run.phase(1), Phase::Pending);
