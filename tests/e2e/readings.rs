@@ -1,6 +1,7 @@
-//! AWS as documented, part 2, end to end on the sandbox: which limit a `LimitExceededException`
-//! means, a key slot a rekey freed, credentials whose issue time is unknown, partitions other
-//! than `aws`, Organizations' delegated administrator, every KMS key state.
+//! How firehose-sse reads AWS where its documents leave room, end to end on the sandbox: which
+//! limit a `LimitExceededException` means, a key slot a rekey freed, credentials whose issue
+//! time is unknown, partitions other than `aws`, Organizations' delegated administrator, every
+//! KMS key state.
 
 use std::path::Path;
 
