@@ -170,6 +170,12 @@ pub struct Planner {
     owners: Option<Arc<Owners>>,
 }
 
+/// What the rules before the budget decided.
+enum Screened {
+    Noop,
+    Skip(Reason),
+}
+
 impl Planner {
     /// `counts_now`: streams each key protects now (from the ledger); `keys`: KMS
     /// DescribeKey results by key ARN.
@@ -278,58 +284,17 @@ impl Planner {
             source_encryption: None,
             in_force_unknown,
         });
-        let skip = |mut item: Item, reason| {
-            item.action = Action::Skip;
-            item.reason = Some(reason);
-            item
-        };
-        if obs.source != SourceType::DirectPut {
-            return skip(item, Reason::NotDirectPut);
-        }
-        if obs.status != StreamStatus::Active {
-            return skip(item, Reason::NotActive);
-        }
-        if let EncStatus::Other(_) = enc.status {
-            return skip(item, Reason::UnknownStatus);
-        }
-        if matches!(
-            target.key.reached(&enc.status, enc.key.as_ref()),
-            Reached::Done | Reached::Moving
-        ) {
-            item.action = Action::Noop;
-            return item;
-        }
-        // A rollback touches a stream only where the run it undoes left it (a stream already
-        // back, say by an earlier rollback, is a noop above).
-        if let Some(expect) = &target.expect
-            && !matches!(
-                expect.reached(&enc.status, enc.key.as_ref()),
-                Reached::Done | Reached::Moving
-            )
-        {
-            return skip(item, Reason::ChangedSinceRun);
-        }
-        if let KeyChoice::Customer(arn) = &target.key
-            && let Some(reason) = self.key_problem(arn.as_str(), &obs.id.region)
-        {
-            return skip(item, reason);
-        }
-        if let (KeyChoice::Customer(arn), Some(findings)) = (&target.key, &self.producers) {
-            if findings
-                .grant(&obs.id.account, arn.as_str())
-                .is_some_and(Verdict::is_denied)
-            {
-                return skip(item, Reason::KeyGrantDenied);
+        match self.screen(&mut item, target, obs) {
+            Some(Screened::Noop) => {
+                item.action = Action::Noop;
+                return item;
             }
-            item.producers = findings.streams.get(&obs.id).cloned().map(Box::new);
-            if item.producers.as_ref().is_some_and(|p| p.any_denied())
-                && !self.settings.allow_producer_risk
-            {
-                return skip(item, Reason::ProducersDenied);
+            Some(Screened::Skip(reason)) => {
+                item.action = Action::Skip;
+                item.reason = Some(reason);
+                return item;
             }
-        }
-        if item.owner.is_some() && self.settings.skip_iac_owned {
-            return skip(item, Reason::IacOwned);
+            None => {}
         }
         let allowed = self.settings.allowed();
         if item.budget_used >= allowed {
@@ -348,7 +313,9 @@ impl Planner {
             && !counted_under(&enc.status, enc.key.as_ref(), protecting, &target.key)
             && !self.room.take(arn.as_str())
         {
-            return skip(item, Reason::CmkLimit);
+            item.action = Action::Skip;
+            item.reason = Some(Reason::CmkLimit);
+            return item;
         }
         if let Some(KeyChoice::Customer(old)) = protecting.filter(|k| **k != target.key) {
             self.room.free(old.as_str());
@@ -360,6 +327,68 @@ impl Planner {
             (_, None) => Action::Enable,
         };
         item
+    }
+
+    /// The rules before the budget, in order: a stream that is not DirectPut, not ACTIVE or in
+    /// an unknown status is skipped; one already at (or moving to) its target is a noop; a
+    /// rollback's stream changed since its run, a key with a problem, a grant or a producer
+    /// refused, a stream code owns (when asked) are skipped. `None`: on to the budget. Sets the
+    /// item's producers when the check ran.
+    fn screen(
+        &self,
+        item: &mut Item,
+        target: &Target,
+        obs: &StreamObservation,
+    ) -> Option<Screened> {
+        let enc = &obs.encryption;
+        if obs.source != SourceType::DirectPut {
+            return Some(Screened::Skip(Reason::NotDirectPut));
+        }
+        if obs.status != StreamStatus::Active {
+            return Some(Screened::Skip(Reason::NotActive));
+        }
+        if let EncStatus::Other(_) = enc.status {
+            return Some(Screened::Skip(Reason::UnknownStatus));
+        }
+        if matches!(
+            target.key.reached(&enc.status, enc.key.as_ref()),
+            Reached::Done | Reached::Moving
+        ) {
+            return Some(Screened::Noop);
+        }
+        // A rollback touches a stream only where the run it undoes left it (a stream already
+        // back, say by an earlier rollback, is a noop above).
+        if let Some(expect) = &target.expect
+            && !matches!(
+                expect.reached(&enc.status, enc.key.as_ref()),
+                Reached::Done | Reached::Moving
+            )
+        {
+            return Some(Screened::Skip(Reason::ChangedSinceRun));
+        }
+        if let KeyChoice::Customer(arn) = &target.key
+            && let Some(reason) = self.key_problem(arn.as_str(), &obs.id.region)
+        {
+            return Some(Screened::Skip(reason));
+        }
+        if let (KeyChoice::Customer(arn), Some(findings)) = (&target.key, &self.producers) {
+            if findings
+                .grant(&obs.id.account, arn.as_str())
+                .is_some_and(Verdict::is_denied)
+            {
+                return Some(Screened::Skip(Reason::KeyGrantDenied));
+            }
+            item.producers = findings.streams.get(&obs.id).cloned().map(Box::new);
+            if item.producers.as_ref().is_some_and(|p| p.any_denied())
+                && !self.settings.allow_producer_risk
+            {
+                return Some(Screened::Skip(Reason::ProducersDenied));
+            }
+        }
+        if item.owner.is_some() && self.settings.skip_iac_owned {
+            return Some(Screened::Skip(Reason::IacOwned));
+        }
+        None
     }
 
     fn key_problem(&self, arn: &str, stream_region: &str) -> Option<Reason> {
