@@ -60,26 +60,9 @@ pub fn parse_fleet(
         if is_blank_or_comment(&record) {
             continue;
         }
-        let mut fields = Vec::with_capacity(record.len());
-        let mut utf8_ok = true;
-        for field in record.iter() {
-            match std::str::from_utf8(field) {
-                Ok(text) => fields.push(text.to_owned()),
-                Err(_) => {
-                    utf8_ok = false;
-                    problems.push(Problem {
-                        line: Some(line),
-                        column: None,
-                        value: Some(String::from_utf8_lossy(field).into_owned()),
-                        message: "not valid UTF-8: save the file as UTF-8".into(),
-                    });
-                    break;
-                }
-            }
-        }
-        if !utf8_ok {
+        let Some(fields) = utf8_fields(&record, line, &mut problems) else {
             continue;
-        }
+        };
         match &columns {
             None => {
                 let cols = header(&fields, line, &mut problems);
@@ -129,6 +112,30 @@ pub fn parse_fleet(
     } else {
         Err(problems)
     }
+}
+
+/// A record's fields as text; `None` (and a problem) when one is not UTF-8.
+fn utf8_fields(
+    record: &csv::ByteRecord,
+    line: u64,
+    problems: &mut Vec<Problem>,
+) -> Option<Vec<String>> {
+    let mut fields = Vec::with_capacity(record.len());
+    for field in record.iter() {
+        match std::str::from_utf8(field) {
+            Ok(text) => fields.push(text.to_owned()),
+            Err(_) => {
+                problems.push(Problem {
+                    line: Some(line),
+                    column: None,
+                    value: Some(String::from_utf8_lossy(field).into_owned()),
+                    message: "not valid UTF-8: save the file as UTF-8".into(),
+                });
+                return None;
+            }
+        }
+    }
+    Some(fields)
 }
 
 fn is_blank_or_comment(record: &csv::ByteRecord) -> bool {
