@@ -19,6 +19,7 @@ pub mod observe;
 pub mod options;
 pub mod pace;
 pub mod plan;
+pub mod planfile;
 pub mod producers;
 pub mod report;
 pub mod shard;
@@ -64,6 +65,7 @@ pub fn exit_code_for(error: &anyhow::Error) -> Exit {
         if cause.is::<UsageError>()
             || cause.is::<input::FleetErrors>()
             || cause.is::<report::QueryError>()
+            || cause.is::<planfile::PlanFileError>()
         {
             return Exit::Usage;
         }
