@@ -340,6 +340,7 @@ async fn apply_locked(
                 .waves
                 .as_ref()
                 .map(|w| crate::waves::planned(&items, w, pace)),
+            hash: None,
         };
         eprint!("{}", table_text(&view, session.color));
         if summary.enable + summary.rekey == 0 {

@@ -101,6 +101,7 @@ pub async fn plan(opts: &PlanOptions) -> anyhow::Result<Exit> {
                 .map(|w| format!(" {}", w.flags()))
                 .unwrap_or_default()
         )),
+        hash: None,
     };
     global
         .output

@@ -186,6 +186,7 @@ pub(super) async fn undo(
         next: Some(format!("firehose-sse rollback {}", of.id)),
         producer_check: surveyed.producer_check,
         waves: None,
+        hash: None,
     };
     if dry_run {
         run.finish(RunOutcome::Planned)?;
