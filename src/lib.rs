@@ -50,6 +50,7 @@ pub fn run(command: CommandOptions) -> anyhow::Result<Exit> {
             CommandOptions::Rollback(opts) => commands::rollback(opts).await,
             CommandOptions::Status(opts) => commands::status(opts),
             CommandOptions::Report(opts) => commands::report(opts),
+            CommandOptions::Show(opts) => commands::show(opts),
             CommandOptions::History(global) => commands::history(global),
             CommandOptions::Encryption(opts) => commands::encryption(opts).await,
             CommandOptions::Sandbox(_) => unreachable!("served above"),

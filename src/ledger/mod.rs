@@ -40,7 +40,7 @@ pub use plans::{PlanReview, SavedPlan, settings_document, settings_from_document
 pub use producers::PlannedProducers;
 pub use recent::Recent;
 pub use records::{AttemptOutcome, AttemptRow, Op, StreamState};
-pub use runs::{EncryptionArgs, RunArgs, RunGuard, RunKind, RunOutcome, RunRow};
+pub use runs::{EncryptionArgs, Reviewed, RunArgs, RunGuard, RunKind, RunOutcome, RunRow};
 pub use timeline::{Described, SentCall};
 pub use transfer::{CallFacts, ImportedPlan, KeyFacts, PlanFacts, StreamFacts};
 pub use waves::{WaveRow, WaveState};
