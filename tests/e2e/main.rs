@@ -30,6 +30,7 @@ mod mistakes;
 mod plan;
 mod producers;
 mod reports;
+mod review;
 mod sandbox;
 mod seed_commands;
 mod undo;
