@@ -482,9 +482,26 @@ fn check(path: &Path, doc: &Document) -> Result<(), PlanFileError> {
         at,
         why,
     };
+    let observed: std::collections::BTreeSet<(&str, &str, &str)> = doc
+        .observations
+        .streams
+        .iter()
+        .map(|s| (s.account.as_str(), s.region.as_str(), s.name.as_str()))
+        .collect();
     for (i, item) in doc.plan.items.iter().enumerate() {
-        item.item()
-            .map_err(|why| invalid(format!("plan.items[{i}] ({})", item.stream), why))?;
+        let at = || format!("plan.items[{i}] ({})", item.stream);
+        let read = item.item().map_err(|why| invalid(at(), why))?;
+        // A stream the plan was decided from an observation of carries that observation.
+        if let Some(id) = &read.stream
+            && !observed.contains(&(id.account.as_str(), id.region.as_str(), id.name.as_str()))
+        {
+            return Err(invalid(
+                at(),
+                "the file carries no observation of this stream, which the plan was decided \
+                 from"
+                    .into(),
+            ));
+        }
     }
     for (s, stream) in doc.observations.streams.iter().enumerate() {
         for (c, call) in stream.calls.iter().enumerate() {

@@ -66,34 +66,58 @@ fn document() -> Document {
         place: serde_json::json!({"endpoint": "http://127.0.0.1:1", "account": "123456789012"}),
         shard: None,
     };
+    let observed = |name: &str| StreamFacts {
+        account: "123456789012".into(),
+        region: "us-east-1".into(),
+        name: name.into(),
+        arn: format!("arn:aws:firehose:us-east-1:123456789012:deliverystream/{name}"),
+        source_type: "DirectPut".into(),
+        status: "ACTIVE".into(),
+        enc_status: "DISABLED".into(),
+        key_type: None,
+        key_arn: None,
+        failure_type: None,
+        failure_details: None,
+        in_force_type: None,
+        in_force_arn: None,
+        in_force_unknown: false,
+        source_arn: None,
+        observed_at: 1_799_999_990_001,
+        calls: Vec::new(),
+    };
     let facts = PlanFacts {
-        streams: vec![StreamFacts {
-            account: "123456789012".into(),
-            region: "us-east-1".into(),
-            name: "s-defer".into(),
-            arn: "arn:aws:firehose:us-east-1:123456789012:deliverystream/s-defer".into(),
-            source_type: "DirectPut".into(),
-            status: "ACTIVE".into(),
-            enc_status: "DISABLED".into(),
-            key_type: None,
-            key_arn: None,
-            failure_type: None,
-            failure_details: None,
-            in_force_type: None,
-            in_force_arn: None,
-            in_force_unknown: false,
-            source_arn: None,
-            observed_at: 1_799_999_990_001,
-            calls: vec![CallFacts {
-                op: "start".into(),
-                key_type: Some("AWS_OWNED_CMK".into()),
+        streams: vec![
+            observed("s-enable"),
+            observed("s-cmk"),
+            observed("s-skip"),
+            StreamFacts {
+                account: "123456789012".into(),
+                region: "us-east-1".into(),
+                name: "s-defer".into(),
+                arn: "arn:aws:firehose:us-east-1:123456789012:deliverystream/s-defer".into(),
+                source_type: "DirectPut".into(),
+                status: "ACTIVE".into(),
+                enc_status: "DISABLED".into(),
+                key_type: None,
                 key_arn: None,
-                sent_at: 1_799_999_000_000,
-                state: "ok".into(),
-                error_code: None,
-                budget_full: false,
-            }],
-        }],
+                failure_type: None,
+                failure_details: None,
+                in_force_type: None,
+                in_force_arn: None,
+                in_force_unknown: false,
+                source_arn: None,
+                observed_at: 1_799_999_990_001,
+                calls: vec![CallFacts {
+                    op: "start".into(),
+                    key_type: Some("AWS_OWNED_CMK".into()),
+                    key_arn: None,
+                    sent_at: 1_799_999_000_000,
+                    state: "ok".into(),
+                    error_code: None,
+                    budget_full: false,
+                }],
+            },
+        ],
         keys: Vec::new(),
     };
     Document::new(&saved, None, review, facts)
@@ -130,7 +154,7 @@ fn a_plan_file_reads_back_as_written_with_its_hash() {
     }
     assert_eq!(saved.items[3].next_slot, Some(1_800_000_123_456));
     assert_eq!(
-        file.document.observations.streams[0].calls[0].sent_at,
+        file.document.observations.streams[3].calls[0].sent_at,
         1_799_999_000_000
     );
 }
@@ -202,6 +226,23 @@ fn a_file_that_is_not_a_plan_file_of_this_version_is_refused_saying_why() {
             .to_string()
             .contains("plan.items[2] (s-skip): action: \"teleport\" is not an action"),
         "{unknown}"
+    );
+    // A stream decided from an observation the file does not carry.
+    let mut value: Value = serde_json::from_str(&text).unwrap();
+    let map = value.as_object_mut().unwrap();
+    map.remove("hash");
+    map["observations"]["streams"]
+        .as_array_mut()
+        .unwrap()
+        .remove(0);
+    let hash = canonical_hash(&value);
+    value["hash"] = hash.into();
+    let missing = err(&value.to_string());
+    assert!(
+        missing
+            .to_string()
+            .contains("plan.items[0] (s-enable): the file carries no observation"),
+        "{missing}"
     );
 }
 
