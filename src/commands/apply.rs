@@ -357,6 +357,13 @@ async fn apply_locked(
     } = carried;
     let ledger = &session.ledger;
     let pace = args.run.pace.plan();
+    // A saved plan observed and decided again is not the plan reviewed: the run records no
+    // reviewed hash then (`--expect-plan-hash` refused it already).
+    let decided_again = saved
+        .as_ref()
+        .zip(args.source.max_age())
+        .is_some_and(|(s, max)| ledger.now() - s.observed_at > max.as_millis() as EpochMillis);
+    let reviewed = reviewed.filter(|_| !decided_again);
     let run_args = RunArgs::Apply {
         fleet: args.source.fleet().map(super::fleet_name),
         plan: saved.as_ref().map(|s| s.id),

@@ -256,4 +256,12 @@ fn a_plan_files_observations_older_than_max_plan_age_are_observed_again() {
         again >= 18,
         "{again} Describes: the plan was not observed again"
     );
+    // Decided again, it is not the plan file's plan: the run does not claim its hash.
+    let report = w
+        .command_to(&sandbox.url, &w.path("fresh2.db"))
+        .args(["report", "--output", "json"])
+        .output()
+        .unwrap();
+    let report = crate::common::Run::from(report).assert_code(0).json();
+    assert!(report["plan_hash"].is_null(), "{}", report["plan_hash"]);
 }
