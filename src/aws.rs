@@ -31,6 +31,31 @@ pub struct ConnectOptions {
     /// Session credentials first seen longer ago are refreshed before a Start towards a
     /// customer-managed key (`--max-credential-age`).
     pub max_credential_age: Duration,
+    /// The first `--region` given.
+    pub region: Option<String>,
+    /// A Region of the streams the command acts on (the fleet's first row's), when known: its
+    /// partition is the run's ([`home_region`]).
+    pub streams_region: Option<String>,
+}
+
+/// The Region of the calls that are about no one Region's streams — STS `GetCallerIdentity` and
+/// `AssumeRole`, Organizations (whose endpoint the SDK picks in that Region's partition), the
+/// SDK's own default — chosen from `candidates` (`--region`, then `AWS_REGION` or the
+/// profile's): the first in the partition of `streams` (a Region of the streams acted on), else
+/// `streams` itself; with no streams known, the first candidate; else `us-east-1`. Credentials
+/// of one partition reach nothing in another, so a GovCloud or China fleet's STS calls go to
+/// its own partition even when the environment names a commercial Region.
+pub fn home_region(candidates: &[&str], streams: Option<&str>) -> String {
+    use crate::model::partition_of;
+    match streams {
+        Some(streams) => candidates
+            .iter()
+            .find(|c| partition_of(c) == partition_of(streams))
+            .copied()
+            .unwrap_or(streams),
+        None => candidates.first().copied().unwrap_or("us-east-1"),
+    }
+    .to_owned()
 }
 
 /// `--max-credential-age`'s default: an hour short of the 6 h after which KMS grants fail.
@@ -85,11 +110,14 @@ pub async fn sdk_config(opts: &ConnectOptions) -> Result<SdkConfig, UsageError> 
             check_endpoint_url(var, &url, opts.allow_insecure_endpoint)?;
         }
     }
-    // Every client is built for its streams' region; the loader still needs one, and without
-    // it would ask the instance metadata service.
-    let region = default_region(None, opts.profile.as_deref())
-        .await
-        .unwrap_or_else(|| "us-east-1".to_owned());
+    // Every client is built for its streams' region; the loader still needs one (without it
+    // it would ask the instance metadata service), and STS and Organizations go to it.
+    let default = default_region(None, opts.profile.as_deref()).await;
+    let candidates: Vec<&str> = [opts.region.as_deref(), default.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    let region = home_region(&candidates, opts.streams_region.as_deref());
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(aws_config::Region::new(region))
         .http_client(http_client(opts.ca_bundle.as_deref())?);
@@ -188,6 +216,28 @@ mod tests {
         );
         assert!(check("http://firehose.example.com").is_err());
         assert!(check_endpoint_url("--endpoint-url", "http://10.0.0.5:4599", true).is_ok());
+    }
+
+    #[test]
+    fn the_home_region_is_in_the_partition_of_the_streams() {
+        // A GovCloud or China fleet while the environment names a commercial Region.
+        assert_eq!(
+            home_region(&["us-east-1"], Some("us-gov-west-1")),
+            "us-gov-west-1"
+        );
+        assert_eq!(
+            home_region(&["eu-west-1"], Some("cn-north-1")),
+            "cn-north-1"
+        );
+        // A candidate of the streams' partition is kept (the operator's choice of STS Region).
+        assert_eq!(
+            home_region(&["us-east-1", "us-gov-east-1"], Some("us-gov-west-1")),
+            "us-gov-east-1"
+        );
+        assert_eq!(home_region(&["eu-west-1"], Some("us-east-1")), "eu-west-1");
+        // No streams known (inventory, resume): --region, then the profile's; else us-east-1.
+        assert_eq!(home_region(&["cn-northwest-1"], None), "cn-northwest-1");
+        assert_eq!(home_region(&[], None), "us-east-1");
     }
 
     #[test]

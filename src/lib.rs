@@ -1,6 +1,18 @@
 //! firehose-sse: roll out Firehose server-side encryption across a fleet, within every AWS
 //! limit, resumably. See ARCHITECTURE.md for how the modules fit together.
 
+// Writes to stderr never panic: std's `eprintln!` panics when stderr is closed (`cmd 2>&1 | head`),
+// which would turn a finished run into exit 101 and a run recorded as failed. These shadow std's
+// macros in every module declared below; a message that cannot be written is dropped.
+macro_rules! eprintln {
+    () => { $crate::report::stderr("\n") };
+    ($($arg:tt)*) => { $crate::report::stderr(&format!("{}\n", format_args!($($arg)*))) };
+}
+
+macro_rules! eprint {
+    ($($arg:tt)*) => { $crate::report::stderr(&format!($($arg)*)) };
+}
+
 pub mod apply;
 pub mod aws;
 pub mod cli;
@@ -10,6 +22,7 @@ pub mod commands;
 pub mod engine;
 pub mod error;
 pub mod files;
+pub mod iac;
 pub mod input;
 pub mod ledger;
 pub mod limits;

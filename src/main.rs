@@ -27,10 +27,15 @@ fn main() -> ExitCode {
             firehose_sse::logging::init(&options.log);
             run(options.command)
         });
+    let result = result.and_then(|exit| match firehose_sse::report::stdout_failed() {
+        // Output that could not be written is no success: a truncated report says nothing.
+        Some(why) => Err(anyhow::anyhow!("cannot write to standard output: {why}")),
+        None => Ok(exit),
+    });
     match result {
         Ok(exit) => exit.into(),
         Err(err) => {
-            eprintln!("error: {err:#}");
+            firehose_sse::report::stderr(&format!("error: {err:#}\n"));
             match detailed {
                 true => firehose_sse::error::Exit::Runtime.into(),
                 false => exit_code_for(&err).into(),

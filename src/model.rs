@@ -184,19 +184,53 @@ pub fn is_valid_account(account: &str) -> bool {
     account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// The partition a Region is in (`aws`, `aws-cn` for China, `aws-us-gov` for GovCloud, the
-/// isolated ones), from the Region's name as AWS names them.
+/// The partition a Region is in, as the AWS SDKs' endpoint resolver reads it (its partitions
+/// table, `regionRegex` per partition): `aws-cn` for `cn-*`, `aws-us-gov` for `us-gov-*`,
+/// `aws-iso` for `us-iso-*`, `aws-iso-b` for `us-isob-*`, `aws-iso-e` for `eu-isoe-*`,
+/// `aws-iso-f` for `us-isof-*`, `aws-eusc` for `eusc-de-*`; anything else `aws`, the
+/// resolver's fallback too. ARNs (`arn:<partition>:…`) and the global services' endpoints go by
+/// it: IAM credentials of one partition reach nothing in another.
 pub fn partition_of(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
+    let area = |prefix: &str| {
+        region
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with('-'))
+    };
+    if area("cn") {
         "aws-cn"
-    } else if region.starts_with("us-gov-") {
+    } else if area("us-gov") {
         "aws-us-gov"
-    } else if region.starts_with("us-isob-") {
+    } else if area("us-isob") {
         "aws-iso-b"
-    } else if region.starts_with("us-iso-") {
+    } else if area("us-isof") {
+        "aws-iso-f"
+    } else if area("us-iso") {
         "aws-iso"
+    } else if area("eu-isoe") {
+        "aws-iso-e"
+    } else if area("eusc-de") {
+        "aws-eusc"
     } else {
         "aws"
+    }
+}
+
+/// A Region of `partition` for the calls that are not about one Region's streams (Organizations,
+/// IAM): the partition's `implicitGlobalRegion` in the SDKs' partitions table. Given it, the
+/// SDK's endpoint rules pick each global service's endpoint and signing Region in the partition
+/// (Organizations `organizations.us-east-1.amazonaws.com`, `…cn-northwest-1.amazonaws.com.cn`,
+/// `…us-gov-west-1.amazonaws.com`; IAM `iam.amazonaws.com`, `iam.cn-north-1.amazonaws.com.cn`,
+/// `iam.us-gov.amazonaws.com`).
+pub fn global_region(partition: &str) -> &'static str {
+    match partition {
+        "aws-cn" => "cn-northwest-1",
+        "aws-us-gov" => "us-gov-west-1",
+        "aws-iso" => "us-iso-east-1",
+        "aws-iso-b" => "us-isob-east-1",
+        "aws-iso-e" => "eu-isoe-west-1",
+        "aws-iso-f" => "us-isof-south-1",
+        "aws-eusc" => "eusc-de-east-1",
+        _ => "us-east-1",
     }
 }
 
@@ -221,6 +255,8 @@ pub enum ArnError {
     NotAnArn,
     #[error("unknown partition {0:?} (expected aws, aws-cn, aws-us-gov, ...)")]
     Partition(String),
+    #[error("is an ARN of partition {0:?}, but region {1:?} is in partition {2:?}")]
+    WrongPartition(String, String, &'static str),
     #[error("is an ARN of service {0:?}, expected {1:?}")]
     Service(String, &'static str),
     #[error("malformed region {0:?}")]
@@ -271,6 +307,14 @@ fn split_arn(text: &str) -> Result<ArnParts<'_>, ArnError> {
 fn check_region_account(parts: &ArnParts<'_>) -> Result<(), ArnError> {
     if !is_valid_region(parts.region) {
         return Err(ArnError::Region(parts.region.to_owned()));
+    }
+    let partition = partition_of(parts.region);
+    if parts.partition != partition {
+        return Err(ArnError::WrongPartition(
+            parts.partition.to_owned(),
+            parts.region.to_owned(),
+            partition,
+        ));
     }
     if !is_valid_account(parts.account) {
         return Err(ArnError::Account(parts.account.to_owned()));
@@ -433,6 +477,50 @@ mod tests {
     }
 
     #[test]
+    fn partitions_follow_the_sdks_table() {
+        for (region, partition, global) in [
+            ("us-east-1", "aws", "us-east-1"),
+            ("eu-west-3", "aws", "us-east-1"),
+            ("il-central-1", "aws", "us-east-1"),
+            ("us-gov-west-1", "aws-us-gov", "us-gov-west-1"),
+            ("us-gov-east-1", "aws-us-gov", "us-gov-west-1"),
+            ("cn-north-1", "aws-cn", "cn-northwest-1"),
+            ("cn-northwest-1", "aws-cn", "cn-northwest-1"),
+            ("us-iso-east-1", "aws-iso", "us-iso-east-1"),
+            ("us-isob-east-1", "aws-iso-b", "us-isob-east-1"),
+            ("eu-isoe-west-1", "aws-iso-e", "eu-isoe-west-1"),
+            ("us-isof-south-1", "aws-iso-f", "us-isof-south-1"),
+            ("eusc-de-east-1", "aws-eusc", "eusc-de-east-1"),
+        ] {
+            assert_eq!(partition_of(region), partition, "{region}");
+            assert_eq!(global_region(partition), global, "{partition}");
+            assert_eq!(partition_of(global), partition, "{global}");
+        }
+        // Not a prefix of a longer area name.
+        assert_eq!(partition_of("cnx-north-1"), "aws");
+    }
+
+    #[test]
+    fn an_arn_names_its_regions_partition() {
+        let gov = "arn:aws-us-gov:firehose:us-gov-west-1:123456789012:deliverystream/logs";
+        assert_eq!(FirehoseArn::parse(gov).unwrap().partition, "aws-us-gov");
+        let cn = "arn:aws-cn:kms:cn-north-1:123456789012:key/1234abcd";
+        assert_eq!(KmsKeyArn::parse(cn).unwrap().region(), "cn-north-1");
+        assert_eq!(
+            KmsKeyArn::parse("arn:aws:kms:cn-north-1:123456789012:key/1234abcd"),
+            Err(ArnError::WrongPartition(
+                "aws".into(),
+                "cn-north-1".into(),
+                "aws-cn"
+            ))
+        );
+        assert!(
+            FirehoseArn::parse("arn:aws-cn:firehose:us-east-1:123456789012:deliverystream/x")
+                .is_err()
+        );
+    }
+
+    #[test]
     fn firehose_arn() {
         let arn = FirehoseArn::parse("arn:aws:firehose:eu-west-1:123456789012:deliverystream/logs")
             .unwrap();
@@ -571,6 +659,47 @@ pub struct StreamObservation {
     pub source_arn: Option<String>,
     pub status: StreamStatus,
     pub encryption: Encryption,
+}
+
+/// How the Kinesis stream a `KinesisStreamAsSource` stream reads from is encrypted (Kinesis
+/// `DescribeStreamSummary`): server-side encryption there protects the data Firehose reads,
+/// since Firehose does not store it at rest itself.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "encryption", rename_all = "snake_case")]
+pub enum SourceEncryption {
+    /// `EncryptionType` KMS, with its `KeyId` (a key ARN or id, or an alias such as
+    /// `alias/aws/kinesis`).
+    Kms { key_id: String },
+    /// `EncryptionType` NONE.
+    None,
+    /// DescribeStreamSummary did not answer; why (the IAM action it needs when refused).
+    Unreadable { why: String },
+}
+
+impl SourceEncryption {
+    /// `KMS, key K`, `NOT encrypted` or `cannot be read: WHY`.
+    pub fn describe(&self) -> String {
+        match self {
+            SourceEncryption::Kms { key_id } => format!("KMS, key {key_id}"),
+            SourceEncryption::None => "NOT encrypted".to_owned(),
+            SourceEncryption::Unreadable { why } => format!("cannot be read: {why}"),
+        }
+    }
+
+    /// Its name in counts: `KMS`, `NONE`, `unreadable`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SourceEncryption::Kms { .. } => "KMS",
+            SourceEncryption::None => "NONE",
+            SourceEncryption::Unreadable { .. } => "unreadable",
+        }
+    }
+}
+
+/// The Kinesis stream name of a Kinesis stream ARN (`arn:…:kinesis:…:stream/NAME`).
+pub fn kinesis_stream_name(arn: &str) -> Option<&str> {
+    let (head, name) = arn.split_once(":stream/")?;
+    (head.contains(":kinesis:") && !name.is_empty()).then_some(name)
 }
 
 /// What one KMS DescribeKey showed (or that the key does not exist).

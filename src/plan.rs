@@ -22,6 +22,8 @@ use crate::model::{
 
 mod verdict;
 
+use crate::iac::{Owner, Owners};
+use crate::model::SourceEncryption;
 use crate::producers::{Counts, Findings, StreamProducers, Verdict};
 
 pub use verdict::{Action, Reason};
@@ -47,6 +49,9 @@ pub struct Settings {
     /// `--allow-producer-risk`: a stream whose producers would be refused its key is started
     /// anyway (its line still names them).
     pub allow_producer_risk: bool,
+    /// `--iac-owned skip`: a stream a CloudFormation stack or a Terraform state owns is
+    /// skipped `iac_owned` (default: changed, its line warning who owns it).
+    pub skip_iac_owned: bool,
 }
 
 impl Default for Settings {
@@ -60,6 +65,7 @@ impl Default for Settings {
             restore: false,
             skip_producer_check: false,
             allow_producer_risk: false,
+            skip_iac_owned: false,
         }
     }
 }
@@ -103,6 +109,8 @@ pub struct Current {
     pub key: Option<KeyChoice>,
     /// The stream a non-DirectPut stream reads from (where encryption belongs instead).
     pub source_arn: Option<String>,
+    /// How that source is encrypted, when it is a Kinesis stream and was read.
+    pub source_encryption: Option<SourceEncryption>,
     /// First seen failed or mid-transition: the key protecting it is not known.
     pub in_force_unknown: bool,
 }
@@ -125,6 +133,8 @@ pub struct Item {
     /// Who writes to it and whether they may use its target customer key (the producer
     /// check), for a stream moving to one.
     pub producers: Option<Box<StreamProducers>>,
+    /// The CloudFormation stack or Terraform resource that owns it, if any.
+    pub owner: Option<Box<Owner>>,
 }
 
 /// The label of the credentials' own account among `items`: the account Describe showed for a
@@ -156,6 +166,8 @@ pub struct Planner {
     now: EpochMillis,
     /// What the producer check found, when one was made.
     producers: Option<Arc<Findings>>,
+    /// The streams code owns, when anyone looked.
+    owners: Option<Arc<Owners>>,
 }
 
 impl Planner {
@@ -173,7 +185,14 @@ impl Planner {
             room: KeyRoom::new(settings.cmk_limit, counts_now),
             now,
             producers: None,
+            owners: None,
         }
+    }
+
+    /// Decides knowing which streams code owns: such a stream carries its owner, and is
+    /// skipped `iac_owned` with `--iac-owned skip`.
+    pub fn set_owners(&mut self, owners: Arc<Owners>) {
+        self.owners = Some(owners);
     }
 
     /// Decides with what the producer check found: a stream whose producers would be refused
@@ -226,6 +245,7 @@ impl Planner {
             current: None,
             budget_used: budget::used(sends, self.now, self.settings.counted_window()),
             producers: None,
+            owner: None,
         };
         let (obs, in_force, in_force_unknown) = match seen {
             Seen::Missing => {
@@ -243,12 +263,19 @@ impl Planner {
             } => (obs, in_force.as_ref(), *in_force_unknown),
         };
         item.stream = Some(obs.id.clone());
+        item.owner = self
+            .owners
+            .as_ref()
+            .and_then(|o| o.owner(&obs.arn, &obs.id.name))
+            .cloned()
+            .map(Box::new);
         let enc = &obs.encryption;
         item.current = Some(Current {
             stream_status: obs.status.clone(),
             status: enc.status.clone(),
             key: enc.key.clone(),
             source_arn: obs.source_arn.clone(),
+            source_encryption: None,
             in_force_unknown,
         });
         let skip = |mut item: Item, reason| {
@@ -301,6 +328,9 @@ impl Planner {
                 return skip(item, Reason::ProducersDenied);
             }
         }
+        if item.owner.is_some() && self.settings.skip_iac_owned {
+            return skip(item, Reason::IacOwned);
+        }
         let allowed = self.settings.allowed();
         if item.budget_used >= allowed {
             item.action = Action::Defer;
@@ -348,8 +378,8 @@ impl Planner {
         if key.arn.region() != stream_region {
             return Some(Reason::KeyWrongRegion);
         }
-        if key.state != "Enabled" {
-            return Some(Reason::KeyDisabled);
+        if let Some(reason) = Reason::for_key_state(&key.state) {
+            return Some(reason);
         }
         if key.spec != "SYMMETRIC_DEFAULT" || key.usage != "ENCRYPT_DECRYPT" {
             return Some(Reason::KeyNotSymmetric);

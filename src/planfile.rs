@@ -227,6 +227,8 @@ impl ItemDoc {
                     Some(k) => Some(key(k, "current.key")?),
                 },
                 source_arn: c.source_arn.clone(),
+                // Not kept in the ledger, so not in a plan file either.
+                source_encryption: None,
                 in_force_unknown: c.in_force_unknown,
             }),
         };
@@ -258,6 +260,8 @@ impl ItemDoc {
             current,
             budget_used: self.budget_used,
             producers: self.producers.clone().map(Box::new),
+            // Not kept in the ledger (a saved plan's line names no owner), nor here.
+            owner: None,
         })
     }
 }

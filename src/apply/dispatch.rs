@@ -19,7 +19,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use super::Feed;
 use super::turn::Turn;
 use crate::clock::{Clock, EpochMillis};
-use crate::cloud::{Accounts, CallError};
+use crate::cloud::{Accounts, CallError, Unfit};
 use crate::engine::{Abort, Effect, Event, NewItem, Notice, Outcome, RunState, Snapshot, Why};
 use crate::ledger::{Ledger, LedgerError, Op};
 use crate::model::StreamObservation;
@@ -40,6 +40,9 @@ enum Msg {
         why: Why,
         details: String,
     },
+    /// A Start worker will not send, and no customer-key Start of its account will: its
+    /// credentials cannot create a KMS grant and refreshing them cannot help.
+    GrantsWithheld { item: usize, details: String },
     /// A Start came back.
     Started {
         item: usize,
@@ -289,6 +292,9 @@ impl<'l> Dispatcher<'l> {
             Msg::Withheld { item, why, details } => {
                 self.event(state, io, Event::StartWithheld { item, why, details })
             }
+            Msg::GrantsWithheld { item, details } => {
+                self.event(state, io, Event::GrantsWithheld { item, details })
+            }
             Msg::Started { item, result } => {
                 self.event(state, io, Event::StartAnswered { item, result })
             }
@@ -401,7 +407,7 @@ impl<'l> Dispatcher<'l> {
                     let accounts = self.accounts.clone();
                     tokio::spawn(async move {
                         if let Ok(cloud) = accounts.cloud(account.as_deref()).await {
-                            cloud.refresh_credentials();
+                            cloud.grant_failed();
                         }
                     });
                 }
@@ -439,9 +445,14 @@ impl<'l> Dispatcher<'l> {
             };
             if op == Operation::Start
                 && key.key_arn().is_some()
-                && let Err(why) = accounts.fresh_for_grant(&cloud).await
+                && let Err(unfit) = accounts.fresh_for_grant(&cloud).await
             {
-                return withheld(Why::CredentialsTooOld, why);
+                return match unfit {
+                    Unfit::CannotRefresh(details) => {
+                        let _ = tx.send(Msg::GrantsWithheld { item, details });
+                    }
+                    Unfit::RefreshFailed(details) => withheld(Why::CredentialsTooOld, details),
+                };
             }
             let (reply, answer) = oneshot::channel();
             if tx.send(Msg::Sending { item, reply }).is_err() {

@@ -13,7 +13,7 @@ pub mod feed;
 pub mod turn;
 
 use crate::clock::EpochMillis;
-use crate::engine::{NewItem, Notes, SendLog, Track, Why};
+use crate::engine::{NewItem, Notes, SendLog, Track, TrackParts, Why};
 use crate::ledger::{AttemptOutcome, Ledger, LedgerError, RunItemRow};
 use crate::limits::key_room::counted_under;
 use crate::model::Interner;
@@ -82,25 +82,24 @@ pub fn items_of_plan(
 /// An item of an interrupted run, as the ledger left it; `None` when it was never decided
 /// (the run stopped before observing it).
 pub fn track_from_row(row: &RunItemRow, names: &mut Interner) -> Option<Track> {
-    let mut track = Track::new(
-        row.seq,
-        row.line,
-        names.get(&row.region),
-        row.name.as_str().into(),
-        row.account.as_deref().map(|a| names.get(a)),
-        row.target.clone(),
-        row.action?,
-        row.phase,
-        row.starts,
-        Notes {
+    let mut track = Track::new(TrackParts {
+        seq: row.seq,
+        line: row.line,
+        region: names.get(&row.region),
+        name: row.name.as_str().into(),
+        account: row.account.as_deref().map(|a| names.get(a)),
+        target: row.target.clone(),
+        action: row.action?,
+        phase: row.phase,
+        starts: row.starts,
+        notes: Notes {
             old_key: row.old_key.clone(),
             reason: row.reason.as_deref().and_then(Why::parse),
             failure: row.failure_type.clone().zip(row.failure_details.clone()),
             next_slot: row.next_slot,
             refused: 0,
-            key_retried: false,
         },
-    );
+    });
     track.needs_describe = matches!(
         row.phase,
         crate::engine::Phase::Starting | crate::engine::Phase::Polling

@@ -52,7 +52,7 @@ mod tests {
 
     use super::*;
     use crate::clock::{Clock, ManualClock};
-    use crate::engine::{Notes, Phase, Track};
+    use crate::engine::{Notes, Phase, Track, TrackParts};
     use crate::ledger::Op;
     use crate::model::{
         EncStatus, Interner, KeyChoice, SourceType, StreamId, StreamObservation, StreamStatus,
@@ -192,18 +192,18 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(seq, name)| {
-                Track::new(
+                Track::new(TrackParts {
                     seq,
-                    seq as u64 + 2,
-                    names.get("us-east-1"),
-                    (*name).into(),
-                    Some(names.get("123456789012")),
-                    KeyChoice::AwsOwned,
-                    Action::Enable,
-                    Phase::Starting,
-                    1,
-                    Notes::default(),
-                )
+                    line: seq as u64 + 2,
+                    region: names.get("us-east-1"),
+                    name: (*name).into(),
+                    account: Some(names.get("123456789012")),
+                    target: KeyChoice::AwsOwned,
+                    action: Action::Enable,
+                    phase: Phase::Starting,
+                    starts: 1,
+                    notes: Notes::default(),
+                })
             })
             .collect();
         assert_eq!(

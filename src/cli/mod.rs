@@ -108,6 +108,10 @@ pub const GLOBAL_HEADING: &str = "Global options";
 /// Help heading of the options of the commands that call AWS.
 pub const AWS_HEADING: &str = "AWS connection";
 
+/// `--describe-tps`'s default: a call a second under Firehose's 5 per second per operation,
+/// account and region, which every other reader of the account's streams shares.
+pub const DESCRIBE_TPS: f64 = 4.0;
+
 /// Flags given before or after the subcommand. The AWS connection's are listed only by the
 /// commands that call AWS (plan, inventory, apply, resume): [`command`] hides them from the
 /// others, which still accept them as they always did. Environment variables are read by
@@ -276,6 +280,10 @@ pub struct PlanArgs {
     /// from, its settings, where it was made, its hash) for `show FILE` and `apply FILE`.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Write the change to make in the code that owns each changed stream (a Terraform
+    /// server_side_encryption block, a CloudFormation property) as files in DIR.
+    #[arg(long, value_name = "DIR")]
+    pub out_iac: Option<PathBuf>,
 
     #[command(flatten)]
     pub waves: WaveArgs,
@@ -288,6 +296,9 @@ pub struct PlanArgs {
 
     #[command(flatten)]
     pub producers: ProducerArgs,
+
+    #[command(flatten)]
+    pub iac: IacArgs,
 
     #[command(flatten)]
     pub sandbox: InProcessSandbox,
@@ -333,7 +344,8 @@ pub struct InventoryArgs {
     pub account: Vec<String>,
 
     /// List the streams of every ACTIVE account of the organization (Organizations
-    /// ListAccounts, from the management account's credentials), through --assume-role.
+    /// ListAccounts, with the credentials of the management account or of a delegated
+    /// administrator), through --assume-role.
     #[arg(long, conflicts_with = "account")]
     pub organization: bool,
 
@@ -359,8 +371,9 @@ pub struct AuditArgs {
     #[arg(long, value_name = "ID", action = ArgAction::Append, value_parser = parse_account)]
     pub account: Vec<String>,
 
-    /// Audit every ACTIVE account of the organization (Organizations ListAccounts, from the
-    /// management account's credentials), through --assume-role.
+    /// Audit every ACTIVE account of the organization (Organizations ListAccounts, with the
+    /// credentials of the management account or of a delegated administrator), through
+    /// --assume-role.
     #[arg(long, conflicts_with = "account")]
     pub organization: bool,
 
@@ -373,6 +386,11 @@ pub struct AuditArgs {
     /// (one per principal and key) in DIR. Nothing is applied.
     #[arg(long, value_name = "DIR")]
     pub out_policies: Option<PathBuf>,
+
+    /// The JSON of `terraform show -json` (repeat for several): the streams it manages are
+    /// reported as owned by Terraform.
+    #[arg(long, value_name = "FILE", action = ArgAction::Append)]
+    pub terraform_state: Vec<PathBuf>,
 
     #[command(flatten)]
     pub pace: PaceArgs,
@@ -422,6 +440,9 @@ pub struct ApplyArgs {
 
     #[command(flatten)]
     pub producers: ProducerArgs,
+
+    #[command(flatten)]
+    pub iac: IacArgs,
 }
 
 #[derive(Debug, Args)]
@@ -447,6 +468,9 @@ pub struct RollbackArgs {
     /// Show the rollback's plan, as `plan` does (in `--output json` too), and send nothing.
     #[arg(long)]
     pub dry_run: bool,
+
+    #[command(flatten)]
+    pub waves: WaveArgs,
 
     #[command(flatten)]
     pub run: RunArgs,
@@ -487,6 +511,14 @@ pub struct RunArgs {
     /// Delay of the first poll after a Start until the run has learned the transition time.
     #[arg(long, default_value = "5s", value_name = "DUR", value_parser = parse_duration)]
     pub first_poll: Duration,
+
+    /// How long after a rekey or Stop freed a slot under a customer key a Start refused for the
+    /// key's limit is taken to meet the old grant, not yet retired (Firehose retires it once it
+    /// has delivered what it buffered, up to 900 s; KMS takes up to about 5 minutes to see
+    /// it): the Start is tried again once this has passed (deferred `grant_retiring` when that
+    /// is beyond --max-wait), and the key is not taken to be full.
+    #[arg(long, default_value = "20m", value_name = "DUR", value_parser = parse_duration)]
+    pub grant_retirement_wait: Duration,
 
     /// Session credentials first seen longer ago than this are refreshed before a Start towards
     /// a customer-managed key (KMS grants fail for sessions older than 6 h); a session that
@@ -615,14 +647,17 @@ pub struct EncryptionArgs {
     pub sandbox: InProcessSandbox,
 }
 
-/// How fast to call AWS. The defaults are the documented quota: 5 calls per second per
-/// operation per account and region.
+/// How fast to call AWS. The quota is 5 calls per second per operation per account and
+/// region, shared with every other caller of the account: Starts go at the quota, Describes a
+/// call under it.
 #[derive(Debug, Args, Clone)]
 #[command(next_help_heading = "Pacing")]
 pub struct PaceArgs {
     /// DescribeDeliveryStream, ListDeliveryStreams and KMS DescribeKey calls per second, per
-    /// account and region.
-    #[arg(long, default_value_t = 5.0, value_name = "N", value_parser = parse_tps)]
+    /// account and region. The quota (5/s) is shared with everything else that reads the
+    /// account's streams (consoles, Terraform, monitoring), so the default leaves one call a
+    /// second to them; a throttle slows it further.
+    #[arg(long, default_value_t = DESCRIBE_TPS, value_name = "N", value_parser = parse_tps)]
     pub describe_tps: f64,
 
     /// StartDeliveryStreamEncryption (and Stop) calls per second, per account and region.
@@ -732,6 +767,28 @@ pub struct ProducerArgs {
     /// kms:Decrypt); without it such a stream is skipped `producers_denied`.
     #[arg(long)]
     pub allow_producer_risk: bool,
+}
+
+/// Streams that code owns: a CloudFormation stack (found by its tag) or Terraform.
+#[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Code that owns streams")]
+pub struct IacArgs {
+    /// The JSON of `terraform show -json` (repeat for several states): streams its
+    /// aws_kinesis_firehose_delivery_stream resources manage are shown with their address and
+    /// whether the next `terraform apply` would revert the change.
+    #[arg(long, value_name = "FILE", action = ArgAction::Append)]
+    pub terraform_state: Vec<PathBuf>,
+
+    /// What to do with a stream a CloudFormation stack or Terraform owns: warn (change it, its
+    /// line says who owns it) or skip it (`iac_owned`).
+    #[arg(long, value_enum, default_value_t = IacOwnedArg::Warn)]
+    pub iac_owned: IacOwnedArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum IacOwnedArg {
+    Skip,
+    Warn,
 }
 
 /// The limits the plan keeps to.

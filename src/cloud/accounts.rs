@@ -16,6 +16,7 @@ use aws_config::sts::AssumeRoleProvider;
 use aws_credential_types::provider::SharedCredentialsProvider;
 
 use super::{CallError, Cloud};
+use crate::model::partition_of;
 
 /// How to reach another account: the role to assume in it. Recorded with each run, so that
 /// `resume`, `apply --plan` and `rollback` reach the same accounts the same way.
@@ -30,8 +31,9 @@ pub struct Roles {
 }
 
 impl Roles {
-    /// `--assume-role NAME` names a role in every account; an ARN containing `{account}` is a
-    /// template. Anything else is refused (the caller says so as a usage error).
+    /// `--assume-role NAME` names a role in every account, in the partition of the Region the
+    /// run works in (`{partition}`, filled by [`Roles::arn`]); an ARN containing `{account}` is
+    /// a template. Anything else is refused (the caller says so as a usage error).
     pub fn template_of(role: &str) -> Result<String, String> {
         if role.starts_with("arn:") {
             if !role.contains("{account}") {
@@ -54,12 +56,15 @@ impl Roles {
                  role ARN containing {{account}}"
             ));
         }
-        Ok(format!("arn:aws:iam::{{account}}:role/{role}"))
+        Ok(format!("arn:{{partition}}:iam::{{account}}:role/{role}"))
     }
 
-    /// The role's ARN in `account`.
-    pub fn arn(&self, account: &str) -> String {
-        self.template.replace("{account}", account)
+    /// The role's ARN in `account` of `partition` (templates recorded before roles named their
+    /// partition say `arn:aws:`).
+    pub fn arn(&self, account: &str, partition: &str) -> String {
+        self.template
+            .replace("{account}", account)
+            .replace("{partition}", partition)
     }
 }
 
@@ -177,7 +182,7 @@ impl Accounts {
 
     /// Makes sure the clients of `account` may create a KMS grant (see
     /// [`Cloud::fresh_for_grant`]); says why not.
-    pub async fn fresh_for_grant(&self, cloud: &Cloud) -> Result<(), String> {
+    pub async fn fresh_for_grant(&self, cloud: &Cloud) -> Result<(), super::Unfit> {
         cloud.fresh_for_grant(self.max_credential_age).await
     }
 
@@ -207,7 +212,10 @@ impl Accounts {
                  --assume-role"
             ));
         };
-        let arn = roles.arn(account);
+        // The role is in the partition of the Region STS is called in (IAM credentials of one
+        // partition reach nothing in another).
+        let region = self.base_sdk.region().map_or("us-east-1", |r| r.as_ref());
+        let arn = roles.arn(account, partition_of(region));
         let mut provider = AssumeRoleProvider::builder(arn.clone())
             .session_name(self.session_name(roles))
             .session_length(roles.duration)
@@ -225,7 +233,7 @@ impl Accounts {
             .credentials_provider(SharedCredentialsProvider::new(provider))
             .identity_cache(IdentityCache::lazy().build())
             .build();
-        let cloud = Arc::new(Cloud::new(sdk));
+        let cloud = Arc::new(Cloud::fetching(sdk));
         match cloud.caller_account().await {
             Ok(acting) if acting == account => Ok(cloud),
             Ok(acting) => Err(format!(
@@ -244,7 +252,7 @@ mod tests {
     fn a_role_is_a_name_or_a_template() {
         assert_eq!(
             Roles::template_of("firehose-sse").unwrap(),
-            "arn:aws:iam::{account}:role/firehose-sse"
+            "arn:{partition}:iam::{account}:role/firehose-sse"
         );
         assert_eq!(
             Roles::template_of("arn:aws-us-gov:iam::{account}:role/ops/sse").unwrap(),
@@ -257,8 +265,26 @@ mod tests {
             duration: Duration::from_secs(3600),
         };
         assert_eq!(
-            roles.arn("111111111111"),
+            roles.arn("111111111111", "aws"),
             "arn:aws:iam::111111111111:role/ops/sse"
+        );
+        // A role name follows the partition of the run's Region: GovCloud, China.
+        assert_eq!(
+            roles.arn("111111111111", "aws-us-gov"),
+            "arn:aws-us-gov:iam::111111111111:role/ops/sse"
+        );
+        assert_eq!(
+            roles.arn("111111111111", "aws-cn"),
+            "arn:aws-cn:iam::111111111111:role/ops/sse"
+        );
+        // A template recorded with its partition, and one the operator wrote, keep theirs.
+        let recorded = Roles {
+            template: "arn:aws:iam::{account}:role/x".into(),
+            ..roles
+        };
+        assert_eq!(
+            recorded.arn("111111111111", "aws"),
+            "arn:aws:iam::111111111111:role/x"
         );
         let err = Roles::template_of("arn:aws:iam::111111111111:role/x").unwrap_err();
         assert!(err.contains("{account}"), "{err}");

@@ -9,24 +9,13 @@ use aws_sdk_iam::types::{ContextEntry, ContextKeyTypeEnum, EntityType};
 
 use super::error::classify;
 use super::{CallError, Cloud};
-use crate::model::KmsKeyArn;
+use crate::model::{KmsKeyArn, global_region};
 use crate::producers::assess::{Simulated, Simulation};
 use crate::producers::{Decision, Details, Entity, PolicyText};
 
 /// Entries per page of `GetAccountAuthorizationDetails` and `SimulatePrincipalPolicy` (the API's
 /// `MaxItems` allows up to 1000).
 const PAGE: i32 = 1000;
-
-/// The region IAM's global endpoint signs in for a partition.
-pub fn global_region(partition: &str) -> &'static str {
-    match partition {
-        "aws-cn" => "cn-north-1",
-        "aws-us-gov" => "us-gov-west-1",
-        "aws-iso" => "us-iso-east-1",
-        "aws-iso-b" => "us-isob-east-1",
-        _ => "us-east-1",
-    }
-}
 
 fn policies(list: &[aws_sdk_iam::types::PolicyDetail]) -> Vec<PolicyText> {
     list.iter()

@@ -10,6 +10,7 @@ mod accounts;
 mod error;
 mod iam;
 mod issued;
+mod sources;
 mod watch;
 
 use std::collections::HashMap;
@@ -23,8 +24,9 @@ use aws_sdk_firehose::types::{DeliveryStreamEncryptionConfigurationInput, KeyTyp
 pub use accounts::{Accounts, Roles, SELF, Unreachable};
 pub use error::CallError;
 use error::classify;
-pub use iam::global_region;
-use issued::{Record, Tracked, fit_for_grant};
+pub use issued::Unfit;
+use issued::{BeforeGrant, Record, Tracked};
+pub use sources::TaggedPage;
 pub use watch::{AlarmState, QUERIES_PER_CALL, StreamMetric};
 
 use crate::model::{
@@ -44,6 +46,8 @@ pub struct Cloud {
     caller: tokio::sync::OnceCell<(String, String)>,
     /// The credentials last handed out, and when they were first seen.
     issued: Record,
+    /// Held while the credentials are checked (and refreshed) for a KMS grant.
+    refreshing: tokio::sync::Mutex<()>,
 }
 
 /// A page of `ListDeliveryStreams`.
@@ -54,8 +58,20 @@ pub struct StreamPage {
 }
 
 impl Cloud {
+    /// Clients with `sdk`'s credentials, whose issue time is unknown (the default chain's: an
+    /// instance profile, a container, a process or the environment may hand out a set issued
+    /// long before this process saw it).
     pub fn new(sdk: SdkConfig) -> Self {
-        let issued = Record::default();
+        Cloud::tracking(sdk, issued::record(false))
+    }
+
+    /// Clients whose credentials provider fetches each set from STS when asked (a role this
+    /// process assumes): a set is as old as the first time it was seen.
+    pub fn fetching(sdk: SdkConfig) -> Self {
+        Cloud::tracking(sdk, issued::record(true))
+    }
+
+    fn tracking(sdk: SdkConfig, issued: Record) -> Self {
         let sdk = match sdk.credentials_provider() {
             Some(provider) => sdk
                 .to_builder()
@@ -69,52 +85,67 @@ impl Cloud {
             kms: Mutex::default(),
             caller: tokio::sync::OnceCell::new(),
             issued,
+            refreshing: tokio::sync::Mutex::default(),
         }
     }
 
-    /// Makes sure the credentials may create a KMS grant: a session first seen more than
-    /// `max_age` ago is refreshed first. Says why not when it cannot be (a fixed session, such
-    /// as `AWS_SESSION_TOKEN` gives, or a refresh that failed).
-    pub async fn fresh_for_grant(&self, max_age: Duration) -> Result<(), String> {
+    /// Makes sure the credentials may create a KMS grant ([`issued`]): refreshed first when
+    /// their issue time is unknown and they were not refreshed within `max_age`, when they are
+    /// older than that, or when a grant failed with them. Says why not when they cannot be
+    /// used: the refresh failed, or refreshing cannot help (a fixed session, such as
+    /// `AWS_SESSION_TOKEN` gives, too old or refused a grant).
+    pub async fn fresh_for_grant(&self, max_age: Duration) -> Result<(), Unfit> {
         use aws_credential_types::provider::ProvideCredentials as _;
-        let fit = |cloud: &Cloud| {
-            let issued = cloud.issued.lock().unwrap_or_else(|e| e.into_inner());
-            fit_for_grant(issued.as_ref(), max_age, SystemTime::now())
+        // One refresh at a time: the Starts waiting meanwhile find the credentials it got.
+        let _one = self.refreshing.lock().await;
+        let (need, before) = {
+            let tracking = self.issued.lock().unwrap_or_else(|e| e.into_inner());
+            (
+                issued::before_grant(&tracking, max_age, SystemTime::now()),
+                tracking.last.clone(),
+            )
         };
-        if fit(self) {
+        if need == BeforeGrant::Fit {
             return Ok(());
         }
-        self.refresh_credentials();
         let provider = self
             .sdk_config()
             .credentials_provider()
-            .ok_or("no credentials provider")?;
-        if let Err(e) = provider.provide_credentials().await {
-            return Err(format!(
-                "they are older than {} and refreshing them failed: {}",
-                issued::spoken(max_age),
+            .ok_or_else(|| Unfit::RefreshFailed("no credentials provider".into()))?;
+        let fresh = provider.provide_credentials().await.map_err(|e| {
+            Unfit::RefreshFailed(format!(
+                "refreshing them for a KMS grant failed: {}",
                 aws_smithy_types::error::display::DisplayErrorContext(&e)
-            ));
-        }
-        if fit(self) {
-            return Ok(());
-        }
-        Err(format!(
-            "these session credentials have been in use for more than {} and do not refresh (a \
-             fixed session, such as AWS_SESSION_TOKEN gives): Firehose fails the KMS grant for \
-             session credentials older than 6 h. Run again with credentials that refresh (a \
-             profile with a role, SSO, --assume-role) or a new session",
-            issued::spoken(max_age),
-        ))
+            ))
+        })?;
+        // The clients' next call takes this set from a new identity cache: the provider is
+        // asked once per refresh.
+        self.issued
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pending = Some(fresh);
+        self.refresh_credentials();
+        let mut tracking = self.issued.lock().unwrap_or_else(|e| e.into_inner());
+        issued::after_refresh(&mut tracking, before.as_ref(), max_age, SystemTime::now())
+    }
+
+    /// A KMS grant failed with the credentials in use (`CREATE_KMS_GRANT_FAILED`): the next
+    /// customer-key Start asks for fresh ones first, and is withheld when refreshing cannot
+    /// help.
+    pub fn grant_failed(&self) {
+        self.issued
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .grant_failed = true;
     }
 
     fn sdk_config(&self) -> SdkConfig {
         self.sdk.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// Makes the next call of every client ask the credential provider again, instead of
-    /// reusing cached credentials: KMS grant creation fails with session credentials older
-    /// than 6 h, so a retry of `CREATE_KMS_GRANT_FAILED` goes with fresh ones.
+    /// Makes the next call of every client ask the credential provider again (a new identity
+    /// cache), instead of reusing cached credentials: the set [`Cloud::fresh_for_grant`]
+    /// fetched is used from then on.
     pub fn refresh_credentials(&self) {
         let mut sdk = self.sdk.lock().unwrap_or_else(|e| e.into_inner());
         *sdk = sdk
@@ -134,11 +165,28 @@ impl Cloud {
     /// after they were issued sees its KMS grants fail.
     pub async fn static_session_credentials(&self) -> bool {
         use aws_credential_types::provider::ProvideCredentials as _;
+        let seen = self
+            .issued
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .last
+            .clone();
+        if let Some(last) = seen {
+            return last.session && !last.expires;
+        }
         let Some(provider) = self.sdk_config().credentials_provider() else {
             return false;
         };
         match provider.provide_credentials().await {
-            Ok(c) => c.session_token().is_some() && c.expiry().is_none(),
+            Ok(c) => {
+                let fixed = c.session_token().is_some() && c.expiry().is_none();
+                // Nothing was fetched before: the clients' first call takes this set.
+                self.issued
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .pending = Some(c);
+                fixed
+            }
             Err(_) => false,
         }
     }
@@ -434,13 +482,18 @@ impl Cloud {
         Ok(())
     }
 
-    /// Organizations `ListAccounts` (from the management account, every page): each member
-    /// account's id and whether it is ACTIVE — its `State`, else (an older answer) its
-    /// `Status`, which AWS retires.
+    /// Organizations `ListAccounts` (by the management account or a delegated administrator,
+    /// every page): each member account's id and whether it is ACTIVE — its `State`, else (an
+    /// older answer) its `Status`, which AWS retires.
     pub async fn list_accounts(&self) -> Result<Vec<(String, bool)>, CallError> {
-        // A global service, served from us-east-1.
+        // A global service: one endpoint per partition (us-east-1, cn-northwest-1,
+        // us-gov-west-1, ...), which the SDK's endpoint rules pick from any Region of the
+        // partition — given the partition's own, so the signing Region is that one too.
         let config = aws_sdk_organizations::config::Builder::from(&self.sdk_config())
-            .region(aws_config::Region::new("us-east-1"))
+            .region(self.sdk_config().region().map(|r| {
+                let partition = crate::model::partition_of(r.as_ref());
+                aws_config::Region::new(crate::model::global_region(partition))
+            }))
             .build();
         let client = aws_sdk_organizations::Client::from_conf(config);
         let mut accounts = Vec::new();

@@ -31,7 +31,7 @@ pub async fn apply(args: &ApplyOptions) -> anyhow::Result<Exit> {
     // What to carry out, checked before anything is written or sent: a fleet file, or a saved
     // plan (in the ledger, or a plan file) that exists, is the one expected, and was not
     // carried out already (read in the ledger the session keeps).
-    let (session, targets, saved, reviewed) = match &args.source {
+    let (mut session, targets, saved, reviewed) = match &args.source {
         PlanSource::Fleet { path, region } => {
             let targets = read_fleet(&global.connect, region.as_deref(), path).await?;
             let fleet = Some((path.as_path(), &targets[..]));
@@ -56,6 +56,7 @@ pub async fn apply(args: &ApplyOptions) -> anyhow::Result<Exit> {
             (session, None, Some(saved), reviewed)
         }
     };
+    session.iac = args.iac.clone();
     let ledger = &session.ledger;
     let mut place = session.place().await;
     if let Some(saved) = &saved

@@ -12,7 +12,7 @@ use crate::model::{EncStatus, KeyChoice};
 use crate::options::AuditOptions;
 use crate::producers::Subject;
 use crate::report::apply::ReportFormat;
-use crate::report::audit::Audit;
+use crate::report::audit::{Audit, Elsewhere};
 use crate::report::producers::StreamRow;
 use crate::report::{Output, OutputFormat};
 use crate::survey::producers;
@@ -44,8 +44,12 @@ pub async fn audit(args: &AuditOptions) -> anyhow::Result<Exit> {
     )
     .await?;
     let Scanned {
-        rows, unreachable, ..
+        rows,
+        unreachable,
+        lanes,
+        ..
     } = scan(&session, &args.accounts, &regions, global.quiet).await?;
+    let elsewhere = elsewhere(&session, &rows, &lanes, &args.iac).await;
     let on_keys: Vec<(&Row, Subject)> = rows
         .iter()
         .filter_map(|r| {
@@ -94,6 +98,7 @@ pub async fn audit(args: &AuditOptions) -> anyhow::Result<Exit> {
         check: findings.map(|f| f.summary),
         unreachable,
         made_at: session.ledger.now(),
+        elsewhere,
     };
     let as_format = |format| Output {
         format,
@@ -128,4 +133,38 @@ pub async fn audit(args: &AuditOptions) -> anyhow::Result<Exit> {
         true => Exit::ProducersDenied,
         false => Exit::Ok,
     })
+}
+
+/// Where the other streams' encryption is decided: the Kinesis sources of the Kinesis-sourced
+/// streams, and the streams CloudFormation stacks (GetResources in each account and Region
+/// listed) or the `--terraform-state`s own.
+async fn elsewhere(
+    session: &Session,
+    rows: &[Row],
+    lanes: &[(String, String)],
+    iac: &crate::iac::IacInput,
+) -> Elsewhere {
+    let sources = super::inventory::sources_of(session, rows).await;
+    let base = session.accounts.base_account_now().map(str::to_owned);
+    let lanes = lanes
+        .iter()
+        .map(|(account, region)| {
+            let own = account == crate::cloud::SELF || Some(account) == base.as_ref();
+            ((!own).then(|| account.clone()), region.clone())
+        })
+        .collect();
+    let mut owners = crate::iac::Owners::from_terraform(&iac.terraform);
+    let notes = crate::survey::sources::find_stacks(&session.accounts, lanes, &mut owners).await;
+    let owned = rows
+        .iter()
+        .filter_map(|r| {
+            let owner = owners.owner(&r.obs.arn, &r.obs.id.name)?.clone();
+            Some((r.obs.id.clone(), owner))
+        })
+        .collect();
+    Elsewhere {
+        sources,
+        owned,
+        notes,
+    }
 }

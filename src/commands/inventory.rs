@@ -141,13 +141,48 @@ pub async fn inventory(args: &InventoryOptions) -> anyhow::Result<Exit> {
     if let Some(out) = &args.out {
         write_fleet(out, &rows, &key, arns)?;
     }
-    let summary = summarize(&rows, &lanes, &unreachable, throttles);
+    let sources = sources_of(&session, &rows).await;
+    let mut summary = summarize(&rows, &lanes, &unreachable, throttles);
+    add_source_counts(&mut summary, &sources);
     global.output.print(
         "Inventory",
         || summary.clone(),
         || summary_text(&summary, args.out.as_deref()),
     )?;
     Ok(Exit::Ok)
+}
+
+/// The encryption of the Kinesis stream each of `rows`' `KinesisStreamAsSource` streams reads
+/// from: (stream, source ARN, encryption), in the rows' order.
+pub(super) async fn sources_of(
+    session: &Session,
+    rows: &[Row],
+) -> Vec<(
+    crate::model::StreamId,
+    String,
+    crate::model::SourceEncryption,
+)> {
+    let wanted: Vec<(crate::model::StreamId, String)> = rows
+        .iter()
+        .filter(|r| r.obs.source == SourceType::KinesisStreamAsSource)
+        .filter_map(|r| {
+            let arn = r.obs.source_arn.clone()?;
+            crate::model::kinesis_stream_name(&arn)?;
+            Some((r.obs.id.clone(), arn))
+        })
+        .collect();
+    if wanted.is_empty() {
+        return Vec::new();
+    }
+    let (found, _) =
+        crate::survey::sources::describe_sources(&session.accounts, wanted.clone()).await;
+    wanted
+        .into_iter()
+        .filter_map(|(id, arn)| {
+            let enc = found.get(&id)?.clone();
+            Some((id, arn, enc))
+        })
+        .collect()
 }
 
 /// Every stream of a scope, listed and described, each observation recorded in the ledger
@@ -273,13 +308,12 @@ async fn accounts_to_list(
         AccountScope::Own => Ok((vec![None], Vec::new())),
         AccountScope::Listed(ids) => Ok((ids.iter().cloned().map(Some).collect(), Vec::new())),
         AccountScope::Organization => {
-            let all = session.accounts.base().list_accounts().await.map_err(|e| {
-                anyhow::anyhow!(
-                    "Organizations ListAccounts failed ({e}): `inventory --organization` \
-                         needs the credentials of the organization's management account (or of \
-                         a delegated administrator) with organizations:ListAccounts"
-                )
-            })?;
+            let all = session
+                .accounts
+                .base()
+                .list_accounts()
+                .await
+                .map_err(|e| anyhow::anyhow!(list_accounts_refused(&e)))?;
             let (active, other): (Vec<_>, Vec<_>) = all.into_iter().partition(|(_, a)| *a);
             let skipped = other
                 .into_iter()
@@ -291,6 +325,18 @@ async fn accounts_to_list(
             ))
         }
     }
+}
+
+/// Why `--organization` could not list the accounts, and who may: Organizations lets only the
+/// management account and a member account that is a delegated administrator call ListAccounts
+/// (its API reference).
+fn list_accounts_refused(error: &crate::model::CallError) -> String {
+    format!(
+        "Organizations ListAccounts failed ({error}): --organization needs the credentials of \
+         the organization's management account, or of a member account that is a delegated \
+         administrator (for any AWS service), allowed organizations:ListAccounts; or name the \
+         accounts with --account ID"
+    )
 }
 
 fn summarize(
@@ -354,6 +400,32 @@ fn summarize(
     json!({ "regions": by_region, "unreachable": unreachable, "throttles": throttles })
 }
 
+/// Adds each region's `kinesis_sources` counts (`KMS`, `NONE`, `unreadable`: how the Kinesis
+/// streams its Kinesis-sourced streams read from are encrypted).
+fn add_source_counts(
+    summary: &mut serde_json::Value,
+    sources: &[(
+        crate::model::StreamId,
+        String,
+        crate::model::SourceEncryption,
+    )],
+) {
+    let Some(regions) = summary["regions"].as_array_mut() else {
+        return;
+    };
+    for region in regions {
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for (id, _, enc) in sources {
+            if region["account"] == id.account.as_str() && region["region"] == id.region.as_str() {
+                *counts.entry(enc.kind()).or_default() += 1;
+            }
+        }
+        if !counts.is_empty() {
+            region["kinesis_sources"] = json!(counts);
+        }
+    }
+}
+
 fn summary_text(summary: &serde_json::Value, out: Option<&Path>) -> String {
     let mut text = String::new();
     let empty = Vec::new();
@@ -396,6 +468,13 @@ fn summary_text(summary: &serde_json::Value, out: Option<&Path>) -> String {
             ("By encryption status", "by_encryption_status"),
         ] {
             text.push_str(&counts_table(heading, &counts(field)));
+        }
+        let sources = counts("kinesis_sources");
+        if !sources.is_empty() {
+            text.push_str(&counts_table(
+                "Kinesis sources by encryption (KMS, NONE, unreadable; encryption belongs there)",
+                &sources,
+            ));
         }
         let keys = counts("by_key");
         if !keys.is_empty() {
@@ -479,7 +558,7 @@ fn write_fleet(path: &Path, rows: &[Row], key: &KeyChoice, arns: bool) -> anyhow
 
 #[cfg(test)]
 mod tests {
-    use super::{next_page, summary_text};
+    use super::{list_accounts_refused, next_page, summary_text};
     use crate::cloud::StreamPage;
 
     fn page(names: &[&str], has_more: bool) -> StreamPage {
@@ -542,6 +621,28 @@ us-east-1: 2 streams, 0 DirectPut without encryption
    AWS_OWNED_CMK                                                                1
    arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab  1
 "
+        );
+    }
+
+    #[test]
+    fn a_refused_listing_names_both_accounts_that_may_list() {
+        let denied = crate::model::CallError::Denied {
+            code: "AccessDeniedException".into(),
+            message: "You don't have permissions to access this resource.".into(),
+        };
+        let text = list_accounts_refused(&denied);
+        for part in [
+            "AccessDeniedException",
+            "management account",
+            "delegated administrator",
+            "organizations:ListAccounts",
+            "--account",
+        ] {
+            assert!(text.contains(part), "{part}: {text}");
+        }
+        assert!(
+            !text.contains("inventory --organization"),
+            "audit says it too: {text}"
         );
     }
 }

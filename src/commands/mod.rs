@@ -14,6 +14,7 @@ mod runs;
 mod sandbox;
 mod session;
 mod show;
+mod undo;
 mod waves;
 
 use crate::aws::ConnectOptions;

@@ -50,6 +50,7 @@ pub async fn plan(opts: &PlanOptions) -> anyhow::Result<Exit> {
     // The producer check reads an account's principals again unless a pass as recent as the
     // observations it may reuse is in the ledger (`--refresh`: always again).
     let mut clients = session.clients();
+    clients.iac = opts.iac.clone();
     clients.producers.reuse_since = opts
         .recent_within
         .map(|age| session.ledger.now() - age.as_millis() as i64);
@@ -157,9 +158,36 @@ pub async fn plan(opts: &PlanOptions) -> anyhow::Result<Exit> {
             );
         }
     }
+    if let Some(dir) = &opts.out_iac {
+        let n = write_code_changes(dir, &surveyed.items)?;
+        if !global.quiet {
+            eprintln!(
+                "Wrote {n} code change(s) to {} (nothing was applied).",
+                dir.display()
+            );
+        }
+    }
     let changes = surveyed.items.iter().filter(|i| i.action != Action::Noop);
     Ok(match (opts.detailed_exitcode, changes.count()) {
         (true, n) if n > 0 => Exit::Changes,
         _ => Exit::Ok,
     })
+}
+
+/// Writes, for each stream the plan changes (or skips `iac_owned`) that code owns, the change
+/// to make in that code, one file each in `dir`.
+fn write_code_changes(dir: &std::path::Path, items: &[crate::plan::Item]) -> anyhow::Result<usize> {
+    use anyhow::Context as _;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the --out-iac directory {}", dir.display()))?;
+    let mut written = 0;
+    for item in items {
+        let changed = item.action.starts() || item.reason == Some(crate::plan::Reason::IacOwned);
+        if let (true, Some(owner), Some(stream)) = (changed, &item.owner, &item.stream) {
+            let change = owner.change(stream, &item.target.key);
+            crate::files::write(&dir.join(&change.file), change.text.as_bytes())?;
+            written += 1;
+        }
+    }
+    Ok(written)
 }

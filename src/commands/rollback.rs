@@ -6,19 +6,13 @@
 //! like `apply` — then carried out by the same engine as its own run, linked to RUN and resumable
 //! like any.
 
-use super::running::{Run, carry_out, config, confirm, exit_code, take_lock};
+use super::running::take_lock;
 use super::session::IN_PROCESS_SANDBOX;
+use super::undo::{self, Undo, Undone, prepare};
 use super::{LedgerMode, Place, Session};
-use crate::engine::Phase;
 use crate::error::{Exit, UsageError};
-use crate::input::Target;
-use crate::ledger::LockGuard;
-use crate::ledger::{Ledger, RunArgs, RunItemRow, RunKind, RunOutcome, RunRow};
-use crate::model::{KeyChoice, StreamId};
-use crate::options::{Global, RollbackOptions, RunOptions};
-use crate::plan::{Action, Item, Summary};
-use crate::report::plan::{PlanView, json, summary_line, table_text};
-use crate::survey::{FleetSurvey, survey_fleet};
+use crate::ledger::{Ledger, RunKind, RunRow};
+use crate::options::RollbackOptions;
 
 pub async fn rollback(args: &RollbackOptions) -> anyhow::Result<Exit> {
     let global = &args.global;
@@ -60,188 +54,45 @@ pub async fn rollback(args: &RollbackOptions) -> anyhow::Result<Exit> {
         session.ledger.abandon_planless_runs()?;
         Some(lock)
     };
-    let exit = undo(
-        global,
-        &session,
-        Undo {
-            of: &of,
-            rows,
-            only: None,
-            run: &args.run,
-            settings: args.settings,
-            dry_run: args.dry_run,
-            lock: lock.as_ref(),
-            place: &place,
+    let undo = Undo {
+        of: &of,
+        rows,
+        only: None,
+        run: &args.run,
+        settings: args.settings,
+        dry_run: args.dry_run,
+        lock: lock.as_ref(),
+        place: &place,
+        waves: args.waves.clone(),
+    };
+    let exit = match (args.waves.clone(), lock.as_ref()) {
+        (Some(waved), Some(lock)) => match prepare(global, &session, undo).await? {
+            Undone::Ended(exit) => exit,
+            // Its items are in the ledger: the rollout takes them wave by wave from there.
+            Undone::Ready { run, items: _ } => {
+                let n = super::waves::record(&session.ledger, run.id(), &waved)?;
+                if !global.quiet {
+                    eprintln!("Rolling back in {n} wave(s), each watched before the next.");
+                }
+                let rollout = super::waves::Rollout {
+                    row: run,
+                    plan: waved,
+                    fleet: format!("rollback of run {}", of.id),
+                    settings: args.settings,
+                    options: &args.run,
+                    lock,
+                    place: &place,
+                    override_gate: false,
+                };
+                super::waves::roll_out(global, &session, rollout).await?
+            }
         },
-    )
-    .await?;
+        _ => undo::undo(global, &session, undo).await?,
+    };
     if let Some(lock) = lock {
         lock.release()?;
     }
     Ok(exit)
-}
-
-/// A rollback to carry out (or show).
-pub(super) struct Undo<'a, 'l> {
-    /// The run rolled back, and its items.
-    pub of: &'a RunRow,
-    pub rows: Vec<RunItemRow>,
-    /// Only these of its items (a failed wave's); all when `None`.
-    pub only: Option<&'a std::collections::BTreeSet<usize>>,
-    pub run: &'a RunOptions,
-    pub settings: crate::plan::Settings,
-    pub dry_run: bool,
-    /// The apply lock, held by the caller (none for a dry run).
-    pub lock: Option<&'a LockGuard<'l>>,
-    pub place: &'a Place,
-}
-
-/// Plans the rollback of `of` (its changed items, or those of `only`), shows it, and — unless
-/// a dry run — confirms and carries it out as a run of its own linked to `of`.
-pub(super) async fn undo(
-    global: &Global,
-    session: &Session,
-    u: Undo<'_, '_>,
-) -> anyhow::Result<Exit> {
-    let Undo {
-        of,
-        rows,
-        only,
-        run: options,
-        settings,
-        dry_run,
-        lock,
-        place,
-    } = u;
-    let ledger = &session.ledger;
-    let rows: Vec<RunItemRow> = match only {
-        Some(only) => rows.into_iter().filter(|r| only.contains(&r.seq)).collect(),
-        None => rows,
-    };
-    let run_args = RunArgs::Rollback {
-        rollback_of: of.id,
-        dry_run,
-        reserve: settings.reserve,
-        cmk_limit: settings.cmk_limit,
-        place: place.document(),
-    };
-    let kind = if dry_run {
-        RunKind::Plan
-    } else {
-        RunKind::Rollback
-    };
-    let run = ledger.start_run(kind, None, &run_args)?;
-    session.accounts.set_run(run.id());
-    if let Some(lock) = lock {
-        lock.set_run(run.id())?;
-    }
-
-    // What RUN changed is observed and decided; what it left as it was is a noop.
-    let (changed, unchanged): (Vec<&RunItemRow>, Vec<&RunItemRow>) =
-        rows.iter().partition(|r| changed_by_its_run(r));
-    let seqs: Vec<usize> = changed.iter().map(|r| r.seq).collect();
-    let targets: Vec<Target> = changed.iter().map(|r| back_to_before(r)).collect();
-    let pace = options.pace.plan();
-    let fleet = format!("rollback of run {}", of.id);
-    let mut surveyed = survey_fleet(
-        ledger,
-        &session.clients(),
-        session.progress,
-        FleetSurvey {
-            fleet: &fleet,
-            targets,
-            settings,
-            pace,
-            run_id: run.id(),
-        },
-    )
-    .await?;
-    // The survey numbered its own targets; the rollback keeps the numbers of RUN's items.
-    for item in &mut surveyed.items {
-        item.seq = seqs[item.seq];
-    }
-    let noops: Vec<Item> = unchanged.iter().map(|r| left_as_it_was(r)).collect();
-    let rows: Vec<_> = noops
-        .iter()
-        .map(|i| {
-            (
-                i.clone(),
-                Phase::Done,
-                i.current.as_ref().and_then(|c| c.key.clone()),
-            )
-        })
-        .collect();
-    let mut items = surveyed.items;
-    items.extend(noops);
-    items.sort_by_key(|i| i.seq);
-    let view = PlanView {
-        plan_id: surveyed.plan_id,
-        items: &items,
-        keys: surveyed.keys,
-        settings,
-        warnings: surveyed.warnings,
-        estimated_ms: surveyed.estimated_ms,
-        pace,
-        throttles: surveyed.throttles,
-        next: Some(format!("firehose-sse rollback {}", of.id)),
-        producer_check: surveyed.producer_check,
-        waves: None,
-        hash: None,
-    };
-    if dry_run {
-        // Its review and hash recorded, so `report` of this plan run shows it whole.
-        let review = crate::ledger::PlanReview {
-            keys: view.keys.clone(),
-            warnings: view.warnings.clone(),
-            start_tps: pace.start_tps,
-            describe_tps: pace.describe_tps,
-            throttles: view.throttles,
-            waves: None,
-            place: place.document(),
-            shard: None,
-        };
-        let document =
-            super::review::record(ledger, view.plan_id, review, view.producer_check.clone())?;
-        let view = PlanView {
-            hash: Some(document.hash()),
-            ..view
-        };
-        run.finish(RunOutcome::Planned)?;
-        global.output.print(
-            "Rollback",
-            || json(&view),
-            || table_text(&view, session.color),
-        )?;
-        return Ok(Exit::Ok);
-    }
-    ledger.record_decisions(surveyed.plan_id, run.id(), &rows)?;
-
-    if !options.yes {
-        eprint!(
-            "{}",
-            table_text(&PlanView { next: None, ..view }, session.color)
-        );
-        if !confirm(&format!("Do you want to roll back run {} as shown?", of.id))? {
-            run.finish(RunOutcome::Cancelled)?;
-            anyhow::bail!("rollback cancelled: nothing was sent");
-        }
-    } else if !global.quiet {
-        eprintln!(
-            "Rollback of run {} (plan {}): {}",
-            of.id,
-            surveyed.plan_id,
-            summary_line(&Summary::of(&items))
-        );
-    }
-    let items = crate::apply::items_of_plan(ledger, run.id(), items)?;
-    let run = Run {
-        row: run,
-        items,
-        feed: None,
-        config: config(options, settings),
-        title: "Apply",
-    };
-    Ok(exit_code(&carry_out(global, session, run).await?))
 }
 
 /// The run asked for, or else the newest apply run (a rollback is rolled back, redone, only
@@ -266,45 +117,4 @@ fn run_to_roll_back(ledger: &Ledger, id: Option<i64>) -> anyhow::Result<RunRow> 
         .into());
     }
     Ok(run)
-}
-
-/// Whether the run brought the stream to its target (or sent the call that is taking it
-/// there): what a rollback undoes.
-fn changed_by_its_run(row: &RunItemRow) -> bool {
-    row.starts > 0
-        && row.action.is_some_and(Action::starts)
-        && matches!(row.phase, Phase::Done | Phase::Polling | Phase::Starting)
-}
-
-/// The stream as the rollback wants it: the key in force before the run, or — when none was —
-/// encryption off; expected, before that, where the run left it.
-fn back_to_before(row: &RunItemRow) -> Target {
-    Target {
-        key: row.old_key.clone().unwrap_or(KeyChoice::Off),
-        expect: Some(row.target.clone()),
-        ..row.target()
-    }
-}
-
-/// A stream the run did not change: nothing to roll back.
-fn left_as_it_was(row: &RunItemRow) -> Item {
-    let back = row.old_key.clone().unwrap_or(KeyChoice::Off);
-    Item {
-        seq: row.seq,
-        stream: row.account.as_ref().map(|account| StreamId {
-            account: account.clone(),
-            region: row.region.clone(),
-            name: row.name.clone(),
-        }),
-        target: Target {
-            key: back,
-            ..row.target()
-        },
-        action: Action::Noop,
-        reason: None,
-        next_slot: None,
-        current: None,
-        budget_used: 0,
-        producers: None,
-    }
 }

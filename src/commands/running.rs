@@ -35,8 +35,7 @@ pub(super) struct Run<'l> {
     pub title: &'static str,
 }
 
-/// The engine's settings: the run's flags and the plan's limits (a Start refused for its key's
-/// limit just after a rekey freed a slot there is tried once more 30 s later).
+/// The engine's settings: the run's flags and the plan's limits.
 pub(super) fn config(run: &RunOptions, settings: Settings) -> Config {
     Config {
         settings,
@@ -45,7 +44,7 @@ pub(super) fn config(run: &RunOptions, settings: Settings) -> Config {
         poll_timeout: run.poll_timeout,
         max_attempts: run.max_attempts,
         first_poll: run.first_poll,
-        key_retry: std::time::Duration::from_secs(30),
+        retirement_wait: run.retirement_wait,
         no_wait: false,
     }
 }
@@ -270,24 +269,24 @@ pub(super) fn how_to_go_on(session: &Session, run_id: i64, outcome: &Outcome) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{Abort, Notes, Track};
+    use crate::engine::{Abort, Notes, Track, TrackParts};
     use crate::model::KeyChoice;
     use crate::plan::Action;
 
     fn outcome(phases: &[Phase], left: usize) -> Outcome {
         let track = |(seq, phase): (usize, &Phase)| {
-            Track::new(
+            Track::new(TrackParts {
                 seq,
-                seq as u64 + 2,
-                "us-east-1".into(),
-                format!("s{seq}").into(),
-                None,
-                KeyChoice::AwsOwned,
-                Action::Enable,
-                *phase,
-                1,
-                Notes::default(),
-            )
+                line: seq as u64 + 2,
+                region: "us-east-1".into(),
+                name: format!("s{seq}").into(),
+                account: None,
+                target: KeyChoice::AwsOwned,
+                action: Action::Enable,
+                phase: *phase,
+                starts: 1,
+                notes: Notes::default(),
+            })
         };
         Outcome {
             tracks: phases.iter().enumerate().map(track).collect(),

@@ -108,6 +108,8 @@ pub struct Session {
     pub concurrency: usize,
     /// The producer check's IAM calls per second per account.
     pub iam_tps: f64,
+    /// The code that owns streams, as the command line gave it (`--terraform-state`).
+    pub iac: crate::iac::IacInput,
 }
 
 impl Session {
@@ -123,6 +125,7 @@ impl Session {
                 iam_tps: self.iam_tps,
                 reuse_since: Some(self.ledger.now() - crate::clock::HOUR),
             },
+            iac: self.iac.clone(),
         }
     }
 
@@ -196,6 +199,10 @@ impl Connection {
         fleet: Option<(&Path, &[Target])>,
     ) -> anyhow::Result<Connection> {
         let mut options = global.connect.clone();
+        // STS and Organizations are called in the fleet's partition.
+        if let Some((_, targets)) = fleet {
+            options.streams_region = targets.first().map(|t| t.region.to_string());
+        }
         let mut endpoint = endpoint_of(&options);
         let sandbox = match sandbox {
             None => None,
@@ -248,6 +255,7 @@ impl Connection {
             color: global.color,
             concurrency: pace.concurrency,
             iam_tps: pace.iam_tps,
+            iac: Default::default(),
         }
     }
 }

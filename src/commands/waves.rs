@@ -17,20 +17,20 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::rollback::{Undo, undo};
 use super::running::{Tap, config, exit_for, finish_feed, how_to_go_on, pass, stop_on_signals};
+use super::undo::{Undo, undo};
 use super::{Place, Session};
 use crate::apply::feed::ToObserve;
 use crate::apply::{self, Feed};
 use crate::clock::EpochMillis;
 use crate::cloud::{Accounts, StreamMetric};
-use crate::engine::{Notice, Outcome, Phase};
+use crate::engine::{NewItem, Notice, Outcome, Phase};
 use crate::error::Exit;
 use crate::input::Target;
 use crate::ledger::{Ledger, LockGuard, RunGuard, RunItemRow, RunOutcome, WaveRow, WaveState};
 use crate::model::{Interner, Operation};
 use crate::options::{Global, RunOptions};
-use crate::plan::Settings;
+use crate::plan::{Pace, Settings};
 use crate::waves::gate::{self, AlarmFact, Facts, Reading, StreamFacts, Verdict};
 use crate::waves::{OnGateFailure, RollbackScope, WavePlan, plan_waves};
 
@@ -194,6 +194,64 @@ async fn run_wave(
         global,
         format!("Wave {wave}/{n}: {} stream(s).", rows.len()),
     );
+    let (items, feed) = wave_items(session, r, &rows).await?;
+
+    let stopper = Stopper::new();
+    let forward = stopper.forward(signals.clone());
+    let alarms = watch_alarms(
+        session.accounts.clone(),
+        alarm_lanes(session, &rows).await,
+        r.plan.clone(),
+        stopper.stop.clone(),
+        stopper.failed_gate.clone(),
+    );
+    let allowed = r.plan.gate.max_errors.allowed(rows.len());
+    let result = pass(
+        session,
+        run_id,
+        items,
+        feed,
+        config(r.options, r.settings),
+        stopper.receiver(),
+        Some(stopper.max_errors_tap(allowed, rows.len())),
+    )
+    .await;
+    forward.abort();
+    alarms.abort();
+    let (outcome, feed) = result?;
+    if let Some((feed, pace)) = feed {
+        finish_feed(global, ledger, feed, pace)?;
+    }
+    let failed = outcome.count(Phase::Failed);
+    let why = stopper.gate_failure().or_else(|| {
+        // Every stream of the wave ended (or was stopped): its failures against --max-errors.
+        (!stopper.signalled() && !outcome.interrupted && failed > allowed)
+            .then(|| vec![too_many_failures(failed, rows.len(), allowed)])
+    });
+    if let Some(why) = why {
+        record_failure(ledger, run_id, wave, &why, failed, rows.len(), allowed)?;
+        return Ok((outcome, WaveEnd::Failed(why)));
+    }
+    if stopper.signalled() || outcome.interrupted {
+        return Ok((outcome, WaveEnd::Interrupted));
+    }
+    Ok((outcome, WaveEnd::Passed))
+}
+
+fn too_many_failures(failed: usize, size: usize, allowed: usize) -> String {
+    format!(
+        "{failed} stream(s) of the wave's {size} failed, more than --max-errors allows ({allowed})"
+    )
+}
+
+/// A wave's engine items: its streams already decided, from the ledger (their calls in flight
+/// reconciled), and a feed observing the rest.
+async fn wave_items(
+    session: &Session,
+    r: &Rollout<'_, '_>,
+    rows: &[RunItemRow],
+) -> anyhow::Result<(Vec<NewItem>, Option<(Feed, Pace)>)> {
+    let ledger = &session.ledger;
     let mut names = Interner::default();
     let mut tracks: Vec<_> = rows
         .iter()
@@ -210,113 +268,85 @@ async fn run_wave(
         .into_iter()
         .map(|t| apply::new_item(ledger, t, now))
         .collect::<Result<Vec<_>, _>>()?;
-    let feed = if undecided.is_empty() {
-        None
-    } else {
-        let to_observe = ToObserve {
-            fleet: &r.fleet,
-            targets: undecided,
-            seqs,
-            settings: r.settings,
-        };
-        let (feed, first) = Feed::start(ledger, &session.clients(), run_id, to_observe).await?;
-        items.extend(first);
-        Some((feed, r.options.pace.plan()))
+    if undecided.is_empty() {
+        return Ok((items, None));
+    }
+    let to_observe = ToObserve {
+        fleet: &r.fleet,
+        targets: undecided,
+        seqs,
+        settings: r.settings,
     };
+    let (feed, first) = Feed::start(ledger, &session.clients(), r.row.id(), to_observe).await?;
+    items.extend(first);
+    Ok((items, Some((feed, r.options.pace.plan()))))
+}
 
-    // Stopped by a signal or by the gate: whichever comes first.
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let stop_tx = Arc::new(stop_tx);
-    let signalled = Arc::new(AtomicBool::new(false));
-    let failed_gate: Arc<Mutex<Option<Vec<String>>>> = Arc::default();
-    let forward = {
-        let (mut sig, stop, signalled) = (signals.clone(), stop_tx.clone(), signalled.clone());
+/// What stops a wave while it runs: a signal, or its gate failing (an alarm, too many
+/// failures), whichever comes first.
+struct Stopper {
+    stop: Arc<watch::Sender<bool>>,
+    signalled: Arc<AtomicBool>,
+    failed_gate: Arc<Mutex<Option<Vec<String>>>>,
+}
+
+impl Stopper {
+    fn new() -> Self {
+        Stopper {
+            stop: Arc::new(watch::channel(false).0),
+            signalled: Arc::default(),
+            failed_gate: Arc::default(),
+        }
+    }
+
+    fn receiver(&self) -> watch::Receiver<bool> {
+        self.stop.subscribe()
+    }
+
+    /// Passes a signal on as a stop, remembering it was one.
+    fn forward(&self, mut signals: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+        let (stop, signalled) = (self.stop.clone(), self.signalled.clone());
         tokio::spawn(async move {
             loop {
-                if *sig.borrow() {
+                if *signals.borrow() {
                     signalled.store(true, Ordering::SeqCst);
                     let _ = stop.send(true);
                     break;
                 }
-                if sig.changed().await.is_err() {
+                if signals.changed().await.is_err() {
                     break;
                 }
             }
         })
-    };
-    let alarms = watch_alarms(
-        session.accounts.clone(),
-        alarm_lanes(session, &rows).await,
-        r.plan.clone(),
-        stop_tx.clone(),
-        failed_gate.clone(),
-    );
-    let allowed = r.plan.gate.max_errors.allowed(rows.len());
-    let tap: Tap = {
-        let (stop, failed_gate) = (stop_tx.clone(), failed_gate.clone());
-        let size = rows.len();
+    }
+
+    /// A tap on the engine's progress failing the gate once more streams failed than allowed.
+    fn max_errors_tap(&self, allowed: usize, size: usize) -> Tap {
+        let (stop, failed_gate) = (self.stop.clone(), self.failed_gate.clone());
         Box::new(move |notice: &Notice| {
             if let Notice::Progress(snap) = notice {
                 let failed = snap.count(Phase::Failed);
                 if failed > allowed {
                     let mut gate = failed_gate.lock().unwrap_or_else(|e| e.into_inner());
-                    gate.get_or_insert_with(|| {
-                        vec![format!(
-                            "{failed} stream(s) of the wave's {size} failed, more than \
-                             --max-errors allows ({allowed})"
-                        )]
-                    });
+                    gate.get_or_insert_with(|| vec![too_many_failures(failed, size, allowed)]);
                     let _ = stop.send(true);
                 }
             }
         })
-    };
-    let result = pass(
-        session,
-        run_id,
-        items,
-        feed,
-        config(r.options, r.settings),
-        stop_rx,
-        Some(tap),
-    )
-    .await;
-    forward.abort();
-    alarms.abort();
-    let (outcome, feed) = result?;
-    if let Some((feed, pace)) = feed {
-        finish_feed(global, ledger, feed, pace)?;
     }
-    let gate_failure = failed_gate.lock().unwrap_or_else(|e| e.into_inner()).take();
-    if let Some(why) = gate_failure {
-        record_failure(
-            ledger,
-            run_id,
-            wave,
-            &why,
-            outcome.count(Phase::Failed),
-            rows.len(),
-            allowed,
-        )?;
-        return Ok((outcome, WaveEnd::Failed(why)));
+
+    fn signalled(&self) -> bool {
+        self.signalled.load(Ordering::SeqCst)
     }
-    if signalled.load(Ordering::SeqCst) || outcome.interrupted {
-        return Ok((outcome, WaveEnd::Interrupted));
+
+    fn gate_failure(&self) -> Option<Vec<String>> {
+        self.failed_gate
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
     }
-    // Every stream of the wave ended: its failures against --max-errors.
-    let failed = outcome.count(Phase::Failed);
-    if failed > allowed {
-        let why = vec![format!(
-            "{failed} stream(s) of the wave's {} failed, more than --max-errors allows ({allowed})",
-            rows.len()
-        )];
-        record_failure(ledger, run_id, wave, &why, failed, rows.len(), allowed)?;
-        return Ok((outcome, WaveEnd::Failed(why)));
-    }
-    Ok((outcome, WaveEnd::Passed))
 }
 
-/// Records a gate that failed while its wave ran (its alarms or its failures) as a reading.
 fn record_failure(
     ledger: &Ledger,
     run_id: i64,
@@ -624,7 +654,6 @@ async fn read_facts(
         failed: rows.iter().filter(|r| r.phase == Phase::Failed).count(),
         wave_size: rows.len(),
     };
-    let period = r.plan.gate.period;
     for ((account, region), rows) in lanes {
         if !r.plan.alarms.is_empty() {
             match read_alarms(&session.accounts, &account, &region, &r.plan.alarms).await {
@@ -640,59 +669,75 @@ async fn read_facts(
                 _ => None,
             })
             .collect();
-        let Some(first) = started.iter().map(|(_, s, _)| *s).min() else {
-            continue;
-        };
-        let cloud = match session.accounts.reach(&account).await {
-            Ok(cloud) => cloud,
-            Err(why) => {
-                return Ok(Err(format!(
-                    "the metrics of account {account} cannot be read: {why}"
-                )));
-            }
-        };
-        let mut queries = Vec::new();
-        for (k, (row, _, _)) in started.iter().enumerate() {
-            for (j, metric) in std::iter::once(INCOMING).chain(SSE_ERRORS).enumerate() {
-                queries.push(StreamMetric {
-                    id: format!("s{k}m{j}"),
-                    stream: row.name.clone(),
-                    metric,
-                });
-            }
+        match stream_facts(session, r.plan.gate.period, &account, &region, started, now).await {
+            Ok(streams) => facts.streams.extend(streams),
+            Err(why) => return Ok(Err(why)),
         }
-        let mut series: HashMap<String, gate::Series> = HashMap::new();
-        let pace_key = session.accounts.pace_key(Some(&account)).to_owned();
-        for chunk in queries.chunks(crate::cloud::QUERIES_PER_CALL) {
-            session
-                .pacer
-                .wait(&pace_key, &region, Operation::WatchRead)
-                .await;
-            match cloud
-                .firehose_metrics(
-                    &region,
-                    chunk,
-                    (period / 1000) as i32,
-                    first - gate::BASELINE - period,
-                    now,
+    }
+    Ok(Ok(facts))
+}
+
+/// A lane's started streams with their incoming records and SSE error metrics, read from an
+/// hour before the first Start; why not, when they cannot be read.
+async fn stream_facts(
+    session: &Session,
+    period: EpochMillis,
+    account: &str,
+    region: &str,
+    started: Vec<(&RunItemRow, EpochMillis, Option<EpochMillis>)>,
+    now: EpochMillis,
+) -> Result<Vec<StreamFacts>, String> {
+    let Some(first) = started.iter().map(|(_, s, _)| *s).min() else {
+        return Ok(Vec::new());
+    };
+    let cloud = session
+        .accounts
+        .reach(account)
+        .await
+        .map_err(|why| format!("the metrics of account {account} cannot be read: {why}"))?;
+    let mut queries = Vec::new();
+    for (k, (row, _, _)) in started.iter().enumerate() {
+        for (j, metric) in std::iter::once(INCOMING).chain(SSE_ERRORS).enumerate() {
+            queries.push(StreamMetric {
+                id: format!("s{k}m{j}"),
+                stream: row.name.clone(),
+                metric,
+            });
+        }
+    }
+    let mut series: HashMap<String, gate::Series> = HashMap::new();
+    let pace_key = session.accounts.pace_key(Some(account)).to_owned();
+    for chunk in queries.chunks(crate::cloud::QUERIES_PER_CALL) {
+        session
+            .pacer
+            .wait(&pace_key, region, Operation::WatchRead)
+            .await;
+        let results = cloud
+            .firehose_metrics(
+                region,
+                chunk,
+                (period / 1000) as i32,
+                first - gate::BASELINE - period,
+                now,
+            )
+            .await
+            .map_err(|e| {
+                format!(
+                    "the metrics of {account} {region} cannot be read \
+                     (cloudwatch:GetMetricData: {e}): the gate cannot tell whether the wave's \
+                     producers still write"
                 )
-                .await
-            {
-                Ok(results) => series.extend(results),
-                Err(e) => {
-                    return Ok(Err(format!(
-                        "the metrics of {account} {region} cannot be read \
-                         (cloudwatch:GetMetricData: {e}): the gate cannot tell whether the \
-                         wave's producers still write"
-                    )));
-                }
-            }
-        }
-        for (k, (row, started_at, enabled_at)) in started.into_iter().enumerate() {
+            })?;
+        series.extend(results);
+    }
+    Ok(started
+        .into_iter()
+        .enumerate()
+        .map(|(k, (row, started_at, enabled_at))| {
             let mut take = |j: usize| series.remove(&format!("s{k}m{j}")).unwrap_or_default();
-            facts.streams.push(StreamFacts {
-                account: account.clone(),
-                region: region.clone(),
+            StreamFacts {
+                account: account.to_owned(),
+                region: region.to_owned(),
                 name: row.name.clone(),
                 started_at,
                 enabled_at,
@@ -703,10 +748,9 @@ async fn read_facts(
                     .map(|(j, m)| ((*m).to_owned(), take(j + 1)))
                     .filter(|(_, s)| !s.is_empty())
                     .collect(),
-            });
-        }
-    }
-    Ok(Ok(facts))
+            }
+        })
+        .collect())
 }
 
 /// What the rollout did, over this process's passes and the ledger's rows: every stream's
@@ -832,6 +876,7 @@ async fn halt(
                 dry_run: false,
                 lock: Some(lock),
                 place,
+                waves: None,
             },
         )
         .await?;

@@ -6,16 +6,17 @@
 
 use std::time::Duration;
 
-use super::Config;
 use super::failure::{self, FailureClass};
 use super::io::{Abort, Effect, Note, Notice};
+use super::limit::{self, Limit};
 use super::phase::{ItemUpdate, Phase, Why};
 use super::poll::PollSchedule;
-use super::state::{Purpose, RunState};
+use super::state::{PollOf, Purpose, RunState};
 use crate::clock::{EpochMillis, SECOND};
 use crate::limits::budget;
 use crate::model::{
-    AttemptOutcome, CallError, KeyChoice, Operation, Reached, StreamObservation, StreamStatus,
+    AttemptOutcome, CallError, Encryption, KeyChoice, Operation, Reached, StreamObservation,
+    StreamStatus,
 };
 use crate::plan::Reason;
 
@@ -198,8 +199,12 @@ impl RunState {
         }
     }
 
-    /// `LimitExceededException`: decide which limit it was, from our own counts and the
-    /// service's message, and defer (budget) or fail (key limit). Never retried blindly.
+    /// `LimitExceededException`: which limit it was, from our own counts first and then the
+    /// service's words ([`limit::which`]). The budget defers the stream for a window; the key
+    /// limit fails it and fills the key for the run — unless a rekey freed a slot under the key
+    /// lately, when the old grant may not be retired yet ([`RunState::key_limit_refused`]);
+    /// when both limits stay plausible the stream is deferred as for the budget, its reason
+    /// saying so, the message kept, and the key never taken to be full. Never retried blindly.
     fn limit_exceeded(
         &mut self,
         i: usize,
@@ -210,241 +215,136 @@ impl RunState {
         let settings = self.config.settings;
         let sends = self.live[i].sends.counted();
         let window = settings.counted_window();
-        let budget_spent = budget::used(&sends, now, window) >= settings.stream_budget;
-        let key_full = self.tracks[i].target.key_arn().is_some_and(|arn| {
-            self.keys.count(arn.as_str()) >= settings.cmk_limit
-                || message.to_ascii_lowercase().contains("key")
-        });
+        let arn = self.tracks[i]
+            .target
+            .key_arn()
+            .map(|a| a.as_str().to_owned());
+        let refusal = limit::Refusal {
+            message: &message,
+            stream: &self.tracks[i].name,
+            key_arn: arn.as_deref(),
+            budget_reached: budget::used(&sends, now, window) >= settings.stream_budget,
+            key_reached: arn.as_deref().is_some_and(|arn| {
+                let ours = u32::from(self.live[i].holds_slot);
+                self.keys.count(arn).saturating_sub(ours) >= settings.cmk_limit
+            }),
+        };
+        let reading = limit::which(&refusal);
         let failure = ("LimitExceededException".to_owned(), message);
-        if budget_spent || !key_full {
-            // Others may have spent it too (the service counts every caller): the budget is
-            // full as of this refusal, for a whole window unless our own calls free it sooner.
-            fx.push(Effect::MarkBudgetFull { item: i });
-            self.live[i].sends.mark_last_full();
-            let sends = self.live[i].sends.counted();
-            let slot =
-                budget::next_slot(&sends, now, window, settings.allowed()).unwrap_or(now + window);
-            let update = ItemUpdate {
-                next_slot: Some(slot),
-                ..failed_with(Why::BUDGET, failure)
-            };
-            self.finish(i, Phase::Deferred, update, fx);
-        } else {
-            let arn = self.tracks[i]
-                .target
-                .key_arn()
-                .map(|a| a.as_str().to_owned())
-                .expect("a key refusal has a customer key");
-            let freed_lately = self
-                .freed_at
-                .get(&arn)
-                .is_some_and(|&at| now - at <= Config::RETIREMENT_GRACE.as_millis() as EpochMillis);
-            if freed_lately && !self.tracks[i].notes().is_some_and(|n| n.key_retried) {
-                // The slot a rekey freed a moment ago may still hold the old grant: once more,
-                // later.
-                self.tracks[i].notes_mut().key_retried = true;
-                self.release_slot(i);
+        match (reading, arn) {
+            (Limit::Key, Some(arn)) => self.key_limit_refused(i, arn, failure, now, fx),
+            (Limit::Unclear, _) => self.budget_refused(i, Why::LimitUnclear, failure, now, fx),
+            _ => self.budget_refused(i, Why::BUDGET, failure, now, fx),
+        }
+    }
+
+    /// A refusal taken for a spent budget: others may have spent it too (the service counts
+    /// every caller), so the budget is full as of this refusal, for a whole window unless our
+    /// own calls free it sooner. The stream is deferred to its next slot with `why`.
+    fn budget_refused(
+        &mut self,
+        i: usize,
+        why: Why,
+        failure: (String, String),
+        now: EpochMillis,
+        fx: &mut Vec<Effect>,
+    ) {
+        let settings = self.config.settings;
+        let window = settings.counted_window();
+        fx.push(Effect::MarkBudgetFull { item: i });
+        self.live[i].sends.mark_last_full();
+        let sends = self.live[i].sends.counted();
+        let slot =
+            budget::next_slot(&sends, now, window, settings.allowed()).unwrap_or(now + window);
+        let update = ItemUpdate {
+            next_slot: Some(slot),
+            ..failed_with(why, failure)
+        };
+        self.finish(i, Phase::Deferred, update, fx);
+    }
+
+    /// A refusal for the key's limit. Within [`super::Config::retirement_wait`] of a rekey or Stop
+    /// that freed a slot under the key, the old grant may still count: the key is held until
+    /// that wait has passed (no Start goes to it before), and the stream is tried again then —
+    /// in this run when that is within `--max-wait`, else deferred `grant_retiring` with that
+    /// time. Otherwise the key is full for the run: no other Start goes to it, its streams end
+    /// without a call.
+    fn key_limit_refused(
+        &mut self,
+        i: usize,
+        arn: String,
+        failure: (String, String),
+        now: EpochMillis,
+        fx: &mut Vec<Effect>,
+    ) {
+        let wait = ms(self.config.retirement_wait);
+        if let Some(&freed) = self.freed_at.get(&arn)
+            && now < freed + wait
+        {
+            let retry = freed + wait;
+            self.held.insert(arn, retry);
+            self.release_slot(i);
+            if retry - now <= ms(self.config.max_wait) {
                 self.set_phase(i, Phase::Pending, fx);
-                let wait = ms(self.config.key_retry);
-                return self.schedule_dispatch(i, now + wait);
+                return self.schedule_dispatch(i, retry);
             }
-            // Full for the run: no other Start goes to it, its streams end without a call.
-            self.keys.mark_full(&arn);
-            fx.push(Effect::Notice(Notice::Note(Note::KeyFull {
-                key_arn: arn.clone(),
-            })));
-            self.finish(i, Phase::Failed, failed_with(Why::CMK_LIMIT, failure), fx);
-            // Those waiting for room under it will never get it.
-            if let Some(waiters) = self.key_waiters.remove(&arn) {
-                for w in waiters {
-                    self.make_ready(w);
-                }
+            let update = ItemUpdate {
+                next_slot: Some(retry),
+                ..failed_with(Why::GrantRetiring, failure)
+            };
+            return self.finish(i, Phase::Deferred, update, fx);
+        }
+        self.keys.mark_full(&arn);
+        fx.push(Effect::Notice(Notice::Note(Note::KeyFull {
+            key_arn: arn.clone(),
+        })));
+        self.finish(i, Phase::Failed, failed_with(Why::CMK_LIMIT, failure), fx);
+        // Those waiting for room under it will never get it.
+        if let Some(waiters) = self.key_waiters.remove(&arn) {
+            for w in waiters {
+                self.make_ready(w);
             }
         }
     }
 
-    /// `early`: the poll was an early one (on an idle quota), which teaches the first-poll
-    /// learner nothing: only polls sent at the learned delay measure it.
-    #[allow(clippy::too_many_arguments)]
+    /// A Describe's answer: a stream that is not ACTIVE ends; else its encryption against its
+    /// target decides (reached, moving, failed, unknown, someone else's transition, not taken).
     pub(super) fn described(
         &mut self,
         i: usize,
-        purpose: Purpose,
-        early: bool,
-        sent_at: EpochMillis,
+        poll: PollOf,
         result: Result<StreamObservation, CallError>,
         now: EpochMillis,
         fx: &mut Vec<Effect>,
     ) {
-        let reconcile = purpose == Purpose::Reconcile;
+        let reconcile = poll.purpose == Purpose::Reconcile;
         if self.unreachable(result.as_ref().map(|_| ())) {
             return;
         }
-        let paced = |throttled| Effect::Paced {
-            item: i,
-            op: Operation::Describe,
-            throttled,
-        };
         let obs = match result {
             Ok(obs) => obs,
-            Err(CallError::Throttled(_)) => {
-                self.throttles += 1;
-                fx.push(paced(true));
-                self.schedule_describe(i, now, reconcile);
-                return;
-            }
-            Err(CallError::NotFound(message)) => {
-                let update = failed_with(
-                    Why::NOT_FOUND,
-                    ("ResourceNotFoundException".into(), message),
-                );
-                return self.finish(i, Phase::Failed, update, fx);
-            }
-            Err(error @ CallError::Denied { .. }) => {
-                let operation = Operation::Describe;
-                self.aborted = Some(Abort::Refused { operation, error });
-                return;
-            }
-            Err(CallError::NoCredentials(message)) => {
-                self.aborted = Some(Abort::NoCredentials(message));
-                return;
-            }
-            Err(_) => {
-                self.schedule_describe(i, now + SECOND, reconcile);
-                return;
-            }
+            Err(error) => return self.describe_refused(i, error, reconcile, now, fx),
         };
-        fx.push(paced(false));
+        fx.push(Effect::Paced {
+            item: i,
+            op: Operation::Describe,
+            throttled: false,
+        });
         if self.tracks[i].account.is_none() {
             self.tracks[i].account = Some(self.names.get(&obs.id.account));
         }
         self.tracks[i].needs_describe = false;
         if obs.status != StreamStatus::Active {
-            // Start needs an ACTIVE stream (CREATING, DELETING, *_FAILED: never started).
-            let status = obs.status.as_str().to_owned();
-            let update = failed_with(
-                Why::Plan(Reason::NotActive),
-                (
-                    status.clone(),
-                    format!("the stream is {status}; Start needs an ACTIVE stream"),
-                ),
-            );
-            let phase = match self.tracks[i].starts {
-                0 => Phase::Skipped,
-                _ => Phase::Failed,
-            };
-            return self.finish(i, phase, update, fx);
+            return self.not_active(i, &obs, fx);
         }
         let target = self.tracks[i].target.clone();
         let enc = &obs.encryption;
         let reached = target.reached(&enc.status, enc.key.as_ref());
-        let live = &mut self.live[i];
-        let elapsed = live
-            .started()
-            .map(|s| Duration::from_millis((sent_at - s).max(0) as u64));
-        let first_poll = purpose == Purpose::Poll && live.polls == 0 && !early;
-        if purpose == Purpose::Poll {
-            live.polls = live.polls.saturating_add(1);
-        }
-        if first_poll && let (Some(planned), Some(elapsed)) = (live.first_planned(), elapsed) {
-            self.schedule
-                .learn(planned, elapsed, reached != Reached::Moving);
-        }
+        let elapsed = self.count_poll(i, poll, reached);
         match reached {
-            Reached::Done => {
-                self.take_slot(i);
-                if let Some(elapsed) = elapsed {
-                    self.schedule.saw_done(elapsed);
-                }
-                // A rekey away from a customer key (or a Stop) frees its slot now (its grant is
-                // only scheduled for retirement: see `limit_exceeded`).
-                if let Some(KeyChoice::Customer(old)) = self.tracks[i].old_key().cloned()
-                    && target.key_arn() != Some(&old)
-                {
-                    self.freed_at.insert(old.as_str().to_owned(), now);
-                    self.key_freed(old.as_str());
-                }
-                let update = ItemUpdate {
-                    enabled_at: Some(now),
-                    ..ItemUpdate::default()
-                };
-                self.finish(i, Phase::Done, update, fx);
-            }
-            Reached::Moving => {
-                self.take_slot(i);
-                if self.tracks[i].phase != Phase::Polling {
-                    self.set_phase(i, Phase::Polling, fx);
-                }
-                let live = &mut self.live[i];
-                let started = live.started().unwrap_or(sent_at);
-                live.set_started(Some(started));
-                let since = Duration::from_millis((now - started).max(0) as u64);
-                if since >= self.config.poll_timeout {
-                    let update = failed_with(
-                        Why::TimedOut,
-                        (
-                            "TIMED_OUT".into(),
-                            format!(
-                                "still {} after {}s; resume to keep polling",
-                                enc.status,
-                                since.as_secs()
-                            ),
-                        ),
-                    );
-                    return self.finish(i, Phase::Failed, update, fx);
-                }
-                let wait = match live.first_planned() {
-                    None => {
-                        let first = self.schedule.first_delay();
-                        live.set_first_planned(Some(first));
-                        first
-                    }
-                    Some(_) => PollSchedule::next_delay(since),
-                };
-                self.schedule_describe(i, now + ms(wait), false);
-            }
-            Reached::Failed => {
-                self.release_slot(i);
-                let live = &mut self.live[i];
-                live.set_started(None);
-                live.set_first_planned(None);
-                let t = &self.tracks[i];
-                if reconcile && t.starts == 0 && t.phase == Phase::Pending {
-                    // A failure from before this run: this run's Start has not happened yet.
-                    return self.make_ready(i);
-                }
-                let Some(f) = enc.failure.as_ref() else {
-                    // Neither the encryption configuration nor the stream says why: nothing
-                    // tells a retry could help.
-                    let update = failed_with(
-                        Why::EnablingFailed(FailureClass::NeedsOperator),
-                        (
-                            enc.status.as_str().to_owned(),
-                            "no FailureDescription on the stream or its encryption \
-                             configuration: look at the stream, then run again"
-                                .into(),
-                        ),
-                    );
-                    return self.finish(i, Phase::Failed, update, fx);
-                };
-                let (kind, details) = (f.kind.clone(), f.details.clone());
-                let class = failure::classify(&kind);
-                if class == FailureClass::Transient && t.starts < self.config.max_attempts {
-                    if kind == "CREATE_KMS_GRANT_FAILED" {
-                        // Often credentials older than 6 h: the retry goes with fresh ones.
-                        fx.push(Effect::RefreshCredentials { item: i });
-                    }
-                    let backoff = SECOND * 2i64.saturating_pow(t.starts.min(6));
-                    self.set_phase(i, Phase::Pending, fx);
-                    return self.schedule_dispatch(i, now + backoff);
-                }
-                let hint = failure::hint(&kind);
-                let update = failed_with(
-                    Why::EnablingFailed(class),
-                    (kind, format!("{details} — {hint}")),
-                );
-                self.finish(i, Phase::Failed, update, fx);
-            }
+            Reached::Done => self.reached(i, &target, elapsed, now, fx),
+            Reached::Moving => self.still_moving(i, enc, poll.sent_at, now, fx),
+            Reached::Failed => self.enabling_failed(i, enc, reconcile, now, fx),
             Reached::Unknown => {
                 let raw = enc.status.as_str();
                 let update = failed_with(
@@ -466,35 +366,233 @@ impl RunState {
                 let wait = ms(self.schedule.first_delay());
                 self.schedule_describe(i, now + wait, true);
             }
-            Reached::Not => {
-                // Not at the target and not moving: our call did not take (or was never
-                // sent). Send it (again) within the attempt limit.
-                let live = &mut self.live[i];
-                live.set_started(None);
-                live.set_first_planned(None);
-                let t = &self.tracks[i];
-                if t.starts >= self.config.max_attempts {
-                    let refused = t.notes().map_or(0, |n| n.refused);
-                    let update = failed_with(
-                        Why::AttemptsExhausted,
-                        (
-                            "NOT_APPLIED".into(),
-                            format!(
-                                "{} Start call(s): {} accepted or unanswered, {refused} refused \
-                                 (throttled or in use); the stream still shows {}",
-                                t.starts,
-                                t.starts.saturating_sub(refused),
-                                enc.status
-                            ),
-                        ),
-                    );
-                    return self.finish(i, Phase::Failed, update, fx);
-                }
-                if t.phase != Phase::Pending {
-                    self.set_phase(i, Phase::Pending, fx);
-                }
-                self.make_ready(i);
-            }
+            Reached::Not => self.not_taken(i, enc, fx),
         }
+    }
+
+    /// A Describe refused: a throttle is paced and tried again, a stream gone ends, a refusal
+    /// or missing credentials abort the run, anything else is tried again a second later.
+    fn describe_refused(
+        &mut self,
+        i: usize,
+        error: CallError,
+        reconcile: bool,
+        now: EpochMillis,
+        fx: &mut Vec<Effect>,
+    ) {
+        match error {
+            CallError::Throttled(_) => {
+                self.throttles += 1;
+                fx.push(Effect::Paced {
+                    item: i,
+                    op: Operation::Describe,
+                    throttled: true,
+                });
+                self.schedule_describe(i, now, reconcile);
+            }
+            CallError::NotFound(message) => {
+                let update = failed_with(
+                    Why::NOT_FOUND,
+                    ("ResourceNotFoundException".into(), message),
+                );
+                self.finish(i, Phase::Failed, update, fx);
+            }
+            error @ CallError::Denied { .. } => {
+                let operation = Operation::Describe;
+                self.aborted = Some(Abort::Refused { operation, error });
+            }
+            CallError::NoCredentials(message) => {
+                self.aborted = Some(Abort::NoCredentials(message));
+            }
+            _ => self.schedule_describe(i, now + SECOND, reconcile),
+        }
+    }
+
+    /// Start needs an ACTIVE stream (CREATING, DELETING, *_FAILED: never started).
+    fn not_active(&mut self, i: usize, obs: &StreamObservation, fx: &mut Vec<Effect>) {
+        let status = obs.status.as_str().to_owned();
+        let update = failed_with(
+            Why::Plan(Reason::NotActive),
+            (
+                status.clone(),
+                format!("the stream is {status}; Start needs an ACTIVE stream"),
+            ),
+        );
+        let phase = match self.tracks[i].starts {
+            0 => Phase::Skipped,
+            _ => Phase::Failed,
+        };
+        self.finish(i, phase, update, fx);
+    }
+
+    /// Counts a poll and teaches the first-poll learner from the first one sent at the learned
+    /// delay (an early poll, on an idle quota, teaches it nothing); the time since the Start.
+    fn count_poll(&mut self, i: usize, poll: PollOf, reached: Reached) -> Option<Duration> {
+        let live = &mut self.live[i];
+        let elapsed = live
+            .started()
+            .map(|s| Duration::from_millis((poll.sent_at - s).max(0) as u64));
+        let first_poll = poll.purpose == Purpose::Poll && live.polls == 0 && !poll.early;
+        if poll.purpose == Purpose::Poll {
+            live.polls = live.polls.saturating_add(1);
+        }
+        if first_poll && let (Some(planned), Some(elapsed)) = (live.first_planned(), elapsed) {
+            self.schedule
+                .learn(planned, elapsed, reached != Reached::Moving);
+        }
+        elapsed
+    }
+
+    /// At its target: done, and a rekey away from a customer key (or a Stop) frees its slot
+    /// now (its grant is only scheduled for retirement: see `limit_exceeded`).
+    fn reached(
+        &mut self,
+        i: usize,
+        target: &KeyChoice,
+        elapsed: Option<Duration>,
+        now: EpochMillis,
+        fx: &mut Vec<Effect>,
+    ) {
+        self.take_slot(i);
+        if let Some(elapsed) = elapsed {
+            self.schedule.saw_done(elapsed);
+        }
+        if let Some(KeyChoice::Customer(old)) = self.tracks[i].old_key().cloned()
+            && target.key_arn() != Some(&old)
+        {
+            self.freed_at.insert(old.as_str().to_owned(), now);
+            self.key_freed(old.as_str());
+        }
+        let update = ItemUpdate {
+            enabled_at: Some(now),
+            ..ItemUpdate::default()
+        };
+        self.finish(i, Phase::Done, update, fx);
+    }
+
+    /// On its way to the target: polled again (first at the learned delay, then backing off),
+    /// or failed once it has taken longer than the poll timeout.
+    fn still_moving(
+        &mut self,
+        i: usize,
+        enc: &Encryption,
+        sent_at: EpochMillis,
+        now: EpochMillis,
+        fx: &mut Vec<Effect>,
+    ) {
+        self.take_slot(i);
+        if self.tracks[i].phase != Phase::Polling {
+            self.set_phase(i, Phase::Polling, fx);
+        }
+        let live = &mut self.live[i];
+        let started = live.started().unwrap_or(sent_at);
+        live.set_started(Some(started));
+        let since = Duration::from_millis((now - started).max(0) as u64);
+        if since >= self.config.poll_timeout {
+            let update = failed_with(
+                Why::TimedOut,
+                (
+                    "TIMED_OUT".into(),
+                    format!(
+                        "still {} after {}s; resume to keep polling",
+                        enc.status,
+                        since.as_secs()
+                    ),
+                ),
+            );
+            return self.finish(i, Phase::Failed, update, fx);
+        }
+        let wait = match live.first_planned() {
+            None => {
+                let first = self.schedule.first_delay();
+                live.set_first_planned(Some(first));
+                first
+            }
+            Some(_) => PollSchedule::next_delay(since),
+        };
+        self.schedule_describe(i, now + ms(wait), false);
+    }
+
+    /// ENABLING_FAILED (or DISABLING_FAILED): a transient failure is started again with a
+    /// backoff within the attempt limit (with fresh credentials after a failed grant); any
+    /// other ends the stream with its class and what to do.
+    fn enabling_failed(
+        &mut self,
+        i: usize,
+        enc: &Encryption,
+        reconcile: bool,
+        now: EpochMillis,
+        fx: &mut Vec<Effect>,
+    ) {
+        self.release_slot(i);
+        let live = &mut self.live[i];
+        live.set_started(None);
+        live.set_first_planned(None);
+        let t = &self.tracks[i];
+        if reconcile && t.starts == 0 && t.phase == Phase::Pending {
+            // A failure from before this run: this run's Start has not happened yet.
+            return self.make_ready(i);
+        }
+        let Some(f) = enc.failure.as_ref() else {
+            // Neither the encryption configuration nor the stream says why: nothing tells a
+            // retry could help.
+            let update = failed_with(
+                Why::EnablingFailed(FailureClass::NeedsOperator),
+                (
+                    enc.status.as_str().to_owned(),
+                    "no FailureDescription on the stream or its encryption configuration: look \
+                     at the stream, then run again"
+                        .into(),
+                ),
+            );
+            return self.finish(i, Phase::Failed, update, fx);
+        };
+        let (kind, details) = (f.kind.clone(), f.details.clone());
+        let class = failure::classify(&kind);
+        if class == FailureClass::Transient && t.starts < self.config.max_attempts {
+            if kind == "CREATE_KMS_GRANT_FAILED" {
+                // Often credentials older than 6 h: the retry goes with fresh ones.
+                fx.push(Effect::RefreshCredentials { item: i });
+            }
+            let backoff = SECOND * 2i64.saturating_pow(t.starts.min(6));
+            self.set_phase(i, Phase::Pending, fx);
+            return self.schedule_dispatch(i, now + backoff);
+        }
+        let hint = failure::hint(&kind);
+        let update = failed_with(
+            Why::EnablingFailed(class),
+            (kind, format!("{details} — {hint}")),
+        );
+        self.finish(i, Phase::Failed, update, fx);
+    }
+
+    /// Not at the target and not moving: our call did not take (or was never sent). Sent
+    /// (again) within the attempt limit.
+    fn not_taken(&mut self, i: usize, enc: &Encryption, fx: &mut Vec<Effect>) {
+        let live = &mut self.live[i];
+        live.set_started(None);
+        live.set_first_planned(None);
+        let t = &self.tracks[i];
+        if t.starts >= self.config.max_attempts {
+            let refused = t.notes().map_or(0, |n| n.refused);
+            let update = failed_with(
+                Why::AttemptsExhausted,
+                (
+                    "NOT_APPLIED".into(),
+                    format!(
+                        "{} Start call(s): {} accepted or unanswered, {refused} refused \
+                         (throttled or in use); the stream still shows {}",
+                        t.starts,
+                        t.starts.saturating_sub(refused),
+                        enc.status
+                    ),
+                ),
+            );
+            return self.finish(i, Phase::Failed, update, fx);
+        }
+        if t.phase != Phase::Pending {
+            self.set_phase(i, Phase::Pending, fx);
+        }
+        self.make_ready(i);
     }
 }

@@ -44,6 +44,11 @@ pub enum Event {
         why: Why,
         details: String,
     },
+    /// A Start worker would not send because its account's credentials cannot create a KMS
+    /// grant and refreshing them cannot help (a fixed session too old, or one a grant failed
+    /// with): the item fails `credentials_too_old`, and so does every other Start towards a
+    /// customer key in that account, once, without being sent.
+    GrantsWithheld { item: usize, details: String },
     /// A Start came back (the engine completes its attempt: [`Effect::CompleteAttempt`]).
     StartAnswered {
         item: usize,
@@ -92,8 +97,9 @@ pub enum Effect {
         op: Operation,
         throttled: bool,
     },
-    /// Ask the credential provider of the item's account for fresh credentials before its next
-    /// call (a KMS grant fails for session credentials older than 6 h).
+    /// A KMS grant failed with the credentials of the item's account (a grant fails for
+    /// session credentials older than 6 h): its next customer-key Start asks for fresh ones
+    /// first, and is withheld ([`Event::GrantsWithheld`]) when refreshing cannot help.
     RefreshCredentials { item: usize },
     /// Tell the operator.
     Notice(Notice),

@@ -15,6 +15,7 @@
 //! - [`state`]: the run's state, events in, the phase changes and how an item ends;
 //! - [`pump`]: what runs after every event: timers, Describes, early polls, dispatch, key slots;
 //! - [`answers`]: what each Start and Describe answer leads to;
+//! - [`limit`]: which limit a `LimitExceededException` means;
 //! - [`gates`]: the budget and key gates as pure functions;
 //! - [`track`]: one stream of a run; [`phase`]: its phase and why it ended there;
 //! - [`poll`]: when to Describe a transitioning stream (the first-poll learner);
@@ -25,6 +26,7 @@ mod answers;
 pub mod failure;
 pub mod gates;
 mod io;
+pub mod limit;
 mod phase;
 pub mod poll;
 mod pump;
@@ -40,7 +42,7 @@ use std::time::Duration;
 pub use io::{Abort, Effect, Event, Note, Notice, Snapshot};
 pub use phase::{ItemUpdate, Phase, Why};
 pub use state::RunState;
-pub use track::{NewItem, Notes, SendLog, Track};
+pub use track::{NewItem, Notes, SendLog, Track, TrackParts};
 
 use crate::model::Operation;
 use crate::plan::{Action, Settings};
@@ -59,21 +61,23 @@ pub struct Config {
     pub max_attempts: u32,
     /// The first poll's delay before any transition has been seen.
     pub first_poll: Duration,
-    /// How long a Start refused for its key's limit waits before it is tried once more, when
-    /// a rekey away from that key freed a slot shortly before: AWS only *schedules* the old
-    /// grant's retirement, so the slot may not be free yet.
-    pub key_retry: Duration,
+    /// How long after a rekey or Stop freed a slot under a customer key a refusal for the key's
+    /// limit may still be the old grant ([`GRANT_RETIREMENT_WAIT`]): a Start refused in that
+    /// time is tried again only once it has passed, and the key is not taken to be full.
+    pub retirement_wait: Duration,
     /// Stop following a stream once its Start (or Stop) is accepted, as the AWS CLI returns
     /// then (`--no-wait`): it is left in its transition (`Polling`, in the ledger too) for
     /// `resume` to follow, and counts in [`Outcome::left_in_transition`].
     pub no_wait: bool,
 }
 
-impl Config {
-    /// How long after a slot was freed on a key a refusal for its limit may be about the old
-    /// grant not yet retired.
-    pub const RETIREMENT_GRACE: Duration = Duration::from_secs(600);
-}
+/// [`Config::retirement_wait`]'s default, 20 minutes: Firehose retires the grant on the key a
+/// stream leaves only after it has finished delivering what it buffered with it (the
+/// StopDeliveryStreamEncryption reference), and a buffer holds data up to 900 s
+/// (`BufferingHints.IntervalInSeconds`, at most 900); then KMS takes "usually less than five
+/// minutes" to see a retired grant everywhere (the CreateGrant and RetireGrant references).
+/// 900 s + 300 s.
+pub const GRANT_RETIREMENT_WAIT: Duration = Duration::from_secs(20 * 60);
 
 /// What a run did.
 #[derive(Debug, Default)]

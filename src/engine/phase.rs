@@ -77,6 +77,14 @@ pub enum Why {
     /// The account's session credentials are too old for a KMS grant and cannot be refreshed:
     /// its customer-key Starts are not sent.
     CredentialsTooOld,
+    /// `LimitExceededException` that could be the stream's budget or its key's limit: our
+    /// counts do not say and the message names no key ([`super::limit`]). Deferred as for the
+    /// budget; the key is not taken to be full.
+    LimitUnclear,
+    /// Refused for the key's limit soon after a rekey or Stop freed a slot under the key: the
+    /// old grant may not be retired yet ([`super::GRANT_RETIREMENT_WAIT`]). Tried again once
+    /// that wait has passed (`next_slot`).
+    GrantRetiring,
 }
 
 impl Why {
@@ -92,6 +100,8 @@ impl Why {
             Why::KmsRefused => "kms_refused",
             Why::AttemptsExhausted => "attempts_exhausted",
             Why::CredentialsTooOld => "credentials_too_old",
+            Why::LimitUnclear => "budget_or_cmk_limit",
+            Why::GrantRetiring => "grant_retiring",
             Why::EnablingFailed(class) => match class {
                 FailureClass::NeedsOperator => "enabling_failed:needs_operator",
                 FailureClass::Transient => "enabling_failed:transient",
@@ -111,6 +121,8 @@ impl Why {
             Why::KmsRefused,
             Why::AttemptsExhausted,
             Why::CredentialsTooOld,
+            Why::LimitUnclear,
+            Why::GrantRetiring,
             Why::EnablingFailed(FailureClass::NeedsOperator),
             Why::EnablingFailed(FailureClass::Transient),
             Why::EnablingFailed(FailureClass::OldKey),
@@ -151,6 +163,8 @@ mod tests {
             Why::KmsRefused,
             Why::AttemptsExhausted,
             Why::CredentialsTooOld,
+            Why::LimitUnclear,
+            Why::GrantRetiring,
         ]);
         for class in [
             FailureClass::NeedsOperator,

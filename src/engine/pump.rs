@@ -150,6 +150,10 @@ impl RunState {
             };
             return self.finish(i, Phase::Failed, update, fx);
         }
+        // Its account's credentials cannot create the KMS grant a customer key needs.
+        if self.grant_withheld(i) {
+            return self.withhold_grant(i, fx);
+        }
         // Gate 1: budget above the reserve.
         let max_wait = self.config.max_wait.as_millis() as EpochMillis;
         let sends = self.live[i].sends.counted();
@@ -165,13 +169,27 @@ impl RunState {
                 return self.finish(i, Phase::Deferred, update, fx);
             }
         }
-        // Gate 2: room under the target key's limit.
+        // Gate 2: room under the target key's limit, and the key not held while a slot freed
+        // on it may still hold its old grant.
         if let Some(arn) = self.tracks[i]
             .target
             .key_arn()
             .map(|a| a.as_str().to_owned())
             && !self.live[i].holds_slot
         {
+            if let Some(&until) = self.held.get(&arn)
+                && until > now
+            {
+                if until - now <= max_wait {
+                    return self.schedule_dispatch(i, until);
+                }
+                let update = ItemUpdate {
+                    reason: Some(Why::GrantRetiring),
+                    next_slot: Some(until),
+                    ..ItemUpdate::default()
+                };
+                return self.finish(i, Phase::Deferred, update, fx);
+            }
             let may_free = self.may_free(&arn);
             match key_gate(&mut self.keys, &arn, may_free) {
                 KeyGate::Taken => self.live[i].holds_slot = true,

@@ -31,6 +31,15 @@ pub(super) enum Purpose {
     Reconcile,
 }
 
+/// Which poll a Describe's answer is to: why it was sent, whether early (on an idle quota),
+/// and when.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct PollOf {
+    pub purpose: Purpose,
+    pub early: bool,
+    pub sent_at: EpochMillis,
+}
+
 /// Per-item state beyond what [`Track`] carries: one per stream of the run, so kept to 40
 /// bytes (times as plain numbers, none as 0).
 #[derive(Debug, Default)]
@@ -92,6 +101,12 @@ pub struct RunState {
     /// When a slot was last freed on each key by a stream moving away from it (the old grant
     /// is only scheduled for retirement then).
     pub(super) freed_at: HashMap<String, EpochMillis>,
+    /// Keys the service refused for their limit while a slot freed on them may still hold its
+    /// old grant: no Start goes to them before this time.
+    pub(super) held: HashMap<String, EpochMillis>,
+    /// Accounts whose credentials cannot create a KMS grant, and why: none of their Starts
+    /// towards a customer key is sent.
+    pub(super) grants_withheld: HashMap<String, String>,
     /// Calls in a row proven never to have left (connection refused, DNS): an endpoint that
     /// cannot be reached stops the run instead of being retried forever.
     pub(super) not_sent: u32,
@@ -137,6 +152,8 @@ impl RunState {
             key_waiters: HashMap::new(),
             leaving: HashMap::new(),
             freed_at: HashMap::new(),
+            held: HashMap::new(),
+            grants_withheld: HashMap::new(),
             not_sent: 0,
             observing: false,
             stopping: false,
@@ -217,6 +234,11 @@ impl RunState {
                 };
                 self.finish(item, Phase::Skipped, update, &mut fx);
             }
+            Event::StartSending { item } if self.grant_withheld(item) => {
+                // Its account's credentials were found unfit since this Start was dispatched.
+                self.start_done(item);
+                self.withhold_grant(item, &mut fx);
+            }
             Event::StartSending { item } => {
                 let t = &mut self.tracks[item];
                 t.starts += 1;
@@ -239,6 +261,15 @@ impl RunState {
                 };
                 self.finish(item, Phase::Failed, update, &mut fx);
             }
+            Event::GrantsWithheld { item, details } => {
+                self.start_done(item);
+                if let Some(account) = self.tracks[item].account.clone() {
+                    self.grants_withheld
+                        .entry(account.to_string())
+                        .or_insert(details);
+                }
+                self.withhold_grant(item, &mut fx);
+            }
             Event::StartAnswered { item, result } => {
                 self.start_done(item);
                 self.start_answered(item, result, now, &mut fx);
@@ -258,7 +289,12 @@ impl RunState {
                 if purpose == Purpose::Poll {
                     self.poll_describes += 1;
                 }
-                self.described(item, purpose, early, sent_at, result, now, &mut fx);
+                let poll = PollOf {
+                    purpose,
+                    early,
+                    sent_at,
+                };
+                self.described(item, poll, result, now, &mut fx);
             }
             Event::EarlyPollDeclined { item } => {
                 self.live[item].describing = None;
@@ -361,6 +397,34 @@ impl RunState {
             left_in_transition: self.left,
             aborted: self.aborted,
         }
+    }
+
+    /// Whether the item is a Start towards a customer key in an account whose credentials
+    /// cannot create a KMS grant.
+    pub(super) fn grant_withheld(&self, i: usize) -> bool {
+        let t = &self.tracks[i];
+        t.operation() == Operation::Start
+            && t.target.key_arn().is_some()
+            && t.account
+                .as_deref()
+                .is_some_and(|a| self.grants_withheld.contains_key(a))
+    }
+
+    /// Fails the item `credentials_too_old`, with its account's reason, nothing sent.
+    pub(super) fn withhold_grant(&mut self, i: usize, fx: &mut Vec<Effect>) {
+        let details = self.tracks[i]
+            .account
+            .as_deref()
+            .and_then(|a| self.grants_withheld.get(a))
+            .cloned()
+            .unwrap_or_default();
+        let why = Why::CredentialsTooOld;
+        let update = ItemUpdate {
+            reason: Some(why),
+            failure: Some((why.as_str().to_owned(), details)),
+            ..ItemUpdate::default()
+        };
+        self.finish(i, Phase::Failed, update, fx);
     }
 
     /// Whether the item's customer key is one the service said is full.

@@ -32,6 +32,21 @@ pub struct Track {
     notes: Option<Box<Notes>>,
 }
 
+/// What a [`Track`] is made of, by name.
+#[derive(Debug, Clone)]
+pub struct TrackParts {
+    pub seq: usize,
+    pub line: u64,
+    pub region: Arc<str>,
+    pub name: Box<str>,
+    pub account: Option<Arc<str>>,
+    pub target: KeyChoice,
+    pub action: Action,
+    pub phase: Phase,
+    pub starts: u32,
+    pub notes: Notes,
+}
+
 /// What only some of a run's items carry.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Notes {
@@ -43,8 +58,6 @@ pub struct Notes {
     pub next_slot: Option<EpochMillis>,
     /// Starts the service refused (throttled or in use, then tried again), for the report.
     pub refused: u32,
-    /// A refusal for its key's limit was already retried once (a grant not yet retired).
-    pub key_retried: bool,
 }
 
 impl Notes {
@@ -55,20 +68,20 @@ impl Notes {
 }
 
 impl Track {
-    /// A track from its parts; `notes` boxed only when there is something to note.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        seq: usize,
-        line: u64,
-        region: Arc<str>,
-        name: Box<str>,
-        account: Option<Arc<str>>,
-        target: KeyChoice,
-        action: Action,
-        phase: Phase,
-        starts: u32,
-        notes: Notes,
-    ) -> Track {
+    /// A track from its parts; its notes boxed only when there is something to note.
+    pub fn new(parts: TrackParts) -> Track {
+        let TrackParts {
+            seq,
+            line,
+            region,
+            name,
+            account,
+            target,
+            action,
+            phase,
+            starts,
+            notes,
+        } = parts;
         Track {
             seq,
             line,
@@ -100,25 +113,24 @@ impl Track {
             Action::Skip => Phase::Skipped,
             Action::Defer => Phase::Deferred,
         };
-        Track::new(
-            item.seq,
-            item.target.line,
-            names.get(&item.target.region),
-            item.target.name.as_str().into(),
-            item.account().map(|a| names.get(a)),
-            item.target.key.clone(),
-            item.action,
+        Track::new(TrackParts {
+            seq: item.seq,
+            line: item.target.line,
+            region: names.get(&item.target.region),
+            name: item.target.name.as_str().into(),
+            account: item.account().map(|a| names.get(a)),
+            target: item.target.key.clone(),
+            action: item.action,
             phase,
-            0,
-            Notes {
+            starts: 0,
+            notes: Notes {
                 old_key,
                 reason: item.reason.map(Why::Plan),
                 failure: None,
                 next_slot: item.next_slot,
                 refused: 0,
-                key_retried: false,
             },
-        )
+        })
     }
 
     /// The call that moves the stream to its target: Start, or Stop for encryption off.

@@ -113,6 +113,250 @@ pub(super) fn header(
     columns
 }
 
+/// One row being checked: its fields by column, and where its problems go.
+struct RowCheck<'a> {
+    columns: &'a [Option<Column>],
+    fields: &'a [String],
+    line: u64,
+    problems: &'a mut Vec<Problem>,
+}
+
+/// What the stream column says: a name, and from an ARN its region and account.
+#[derive(Default)]
+struct StreamField {
+    name: Option<String>,
+    arn_region: Option<String>,
+    arn_account: Option<String>,
+}
+
+impl RowCheck<'_> {
+    fn get(&self, want: Column) -> &str {
+        self.columns
+            .iter()
+            .position(|c| *c == Some(want))
+            .map(|i| self.fields[i].as_str())
+            .unwrap_or("")
+    }
+
+    fn problem(&mut self, column: Column, value: &str, message: String) {
+        self.problems.push(Problem {
+            line: Some(self.line),
+            column: Some(column.name().into()),
+            value: Some(value.to_owned()),
+            message,
+        });
+    }
+
+    /// As many fields as the header has columns, and nothing under a column without a name.
+    fn shape(&mut self) -> bool {
+        if self.fields.len() != self.columns.len() {
+            self.problems.push(Problem {
+                line: Some(self.line),
+                column: None,
+                value: None,
+                message: format!(
+                    "{} fields, but the header has {}",
+                    self.fields.len(),
+                    self.columns.len()
+                ),
+            });
+            return false;
+        }
+        // A column without a name is ignored only while it is empty.
+        for (i, value) in self.fields.iter().enumerate() {
+            if self.columns[i] == Some(Column::Unnamed) && !value.is_empty() {
+                self.problems.push(Problem {
+                    line: Some(self.line),
+                    column: Some(format!("#{}", i + 1)),
+                    value: Some(value.clone()),
+                    message: format!(
+                        "a value in column #{}, which has no name in the header: name it \
+                         (accepted columns are {ACCEPTED}) or leave it empty",
+                        i + 1
+                    ),
+                });
+            }
+        }
+        true
+    }
+
+    /// Stream: a name or a Firehose ARN.
+    fn stream(&mut self) -> StreamField {
+        let stream = self.get(Column::Stream).to_owned();
+        if stream.is_empty() {
+            self.problem(Column::Stream, &stream, "stream is empty".into());
+            return StreamField::default();
+        }
+        if stream.starts_with("arn:") {
+            return match FirehoseArn::parse(&stream) {
+                Ok(arn) => StreamField {
+                    name: Some(arn.name),
+                    arn_region: Some(arn.region),
+                    arn_account: Some(arn.account),
+                },
+                Err(e) => {
+                    self.problem(
+                        Column::Stream,
+                        &stream,
+                        format!("malformed Firehose ARN: {e}"),
+                    );
+                    StreamField::default()
+                }
+            };
+        }
+        if is_valid_stream_name(&stream) {
+            return StreamField {
+                name: Some(stream),
+                ..StreamField::default()
+            };
+        }
+        self.problem(
+            Column::Stream,
+            &stream,
+            "not a stream name: 1-64 characters of a-z A-Z 0-9 _ . - (or a Firehose ARN)".into(),
+        );
+        StreamField::default()
+    }
+
+    /// Account: the column, else the ARN's; both must agree.
+    fn account(&mut self, from_arn: Option<String>) -> Option<String> {
+        let column = self.get(Column::Account).to_owned();
+        if column.is_empty() {
+            return from_arn;
+        }
+        if column.len() != 12 || !column.bytes().all(|b| b.is_ascii_digit()) {
+            self.problem(
+                Column::Account,
+                &column,
+                "not an AWS account id (12 digits)".into(),
+            );
+            return from_arn;
+        }
+        if let Some(arn) = from_arn.as_deref().filter(|a| *a != column) {
+            let message =
+                format!("the stream ARN is in account {arn}, the account column says {column}");
+            self.problem(Column::Account, &column, message);
+            return from_arn;
+        }
+        Some(column)
+    }
+
+    /// Region: the column, else the ARN's, else the default.
+    fn region(
+        &mut self,
+        from_arn: Option<String>,
+        default_region: Option<&str>,
+        named: bool,
+    ) -> Option<String> {
+        let column = self.get(Column::Region).to_owned();
+        if !column.is_empty() {
+            if !is_valid_region(&column) {
+                self.problem(
+                    Column::Region,
+                    &column,
+                    "malformed region (expected e.g. us-east-1)".into(),
+                );
+                return None;
+            }
+            if let Some(arn) = from_arn.as_deref().filter(|r| *r != column) {
+                let message =
+                    format!("the stream ARN is in region {arn}, the region column says {column}");
+                self.problem(Column::Region, &column, message);
+                return None;
+            }
+            return Some(column);
+        }
+        if from_arn.is_some() {
+            return from_arn;
+        }
+        match default_region {
+            Some(r) if is_valid_region(r) => Some(r.to_owned()),
+            Some(r) => {
+                self.problem(
+                    Column::Region,
+                    r,
+                    "malformed default region (from --region or AWS_REGION)".into(),
+                );
+                None
+            }
+            None => {
+                if named {
+                    self.problem(
+                        Column::Region,
+                        "",
+                        "no region: add a region column, give the stream as an ARN, or pass \
+                         --region"
+                            .into(),
+                    );
+                }
+                None
+            }
+        }
+    }
+
+    /// Key: the ARN (of the stream's region) and the type must agree. `None` with a problem
+    /// recorded when they do not.
+    fn key(&mut self, region: Option<&str>) -> Option<KeyChoice> {
+        let arn_text = self.get(Column::KeyArn).to_owned();
+        let mut key_arn = None;
+        if !arn_text.is_empty() {
+            match KmsKeyArn::parse(&arn_text) {
+                Ok(arn) => {
+                    if let Some(r) = region.filter(|r| *r != arn.region()) {
+                        let message = format!(
+                            "the key is in region {} but the stream is in {r}: KMS keys are \
+                             regional, use a key of the stream's region",
+                            arn.region()
+                        );
+                        self.problem(Column::KeyArn, &arn_text, message);
+                        return None;
+                    }
+                    key_arn = Some(arn);
+                }
+                Err(e) => {
+                    self.problem(Column::KeyArn, &arn_text, format!("not a KMS key ARN: {e}"));
+                    return None;
+                }
+            }
+        }
+        let type_text = self.get(Column::KeyType).to_owned();
+        if type_text.is_empty() {
+            return Some(key_arn.map_or(KeyChoice::AwsOwned, KeyChoice::Customer));
+        }
+        let refuse = |check: &mut Self, message: String| {
+            check.problem(Column::KeyType, &type_text, message);
+            None
+        };
+        match (KeyType::parse(&type_text), key_arn) {
+            (None, _) => refuse(
+                self,
+                format!(
+                    "unknown key type; expected {}, {} or {} (encryption off)",
+                    KeyType::AWS_OWNED,
+                    KeyType::CUSTOMER_MANAGED,
+                    KeyType::NONE
+                ),
+            ),
+            (Some(KeyType::AwsOwned), None) => Some(KeyChoice::AwsOwned),
+            (Some(KeyType::AwsOwned), Some(_)) => refuse(
+                self,
+                "AWS_OWNED_CMK takes no key ARN: empty key_arn, or use CUSTOMER_MANAGED_CMK".into(),
+            ),
+            (Some(KeyType::CustomerManaged), Some(arn)) => Some(KeyChoice::Customer(arn)),
+            (Some(KeyType::None), None) => Some(KeyChoice::Off),
+            (Some(KeyType::None), Some(_)) => refuse(
+                self,
+                "NONE (encryption off) takes no key ARN: empty key_arn".into(),
+            ),
+            (Some(KeyType::CustomerManaged), None) => refuse(
+                self,
+                "CUSTOMER_MANAGED_CMK needs a key ARN in the key_arn column".into(),
+            ),
+        }
+    }
+}
+
+/// One row checked into a target, or `None` with every problem it has recorded.
 pub(super) fn row(
     columns: &[Option<Column>],
     line: u64,
@@ -122,235 +366,25 @@ pub(super) fn row(
     problems: &mut Vec<Problem>,
 ) -> Option<Target> {
     let before = problems.len();
-    if fields.len() != columns.len() {
-        problems.push(Problem {
-            line: Some(line),
-            column: None,
-            value: None,
-            message: format!(
-                "{} fields, but the header has {}",
-                fields.len(),
-                columns.len()
-            ),
-        });
+    let mut check = RowCheck {
+        columns,
+        fields,
+        line,
+        problems,
+    };
+    if !check.shape() {
         return None;
     }
-    // A column without a name is ignored only while it is empty.
-    for (i, value) in fields.iter().enumerate() {
-        if columns[i] == Some(Column::Unnamed) && !value.is_empty() {
-            problems.push(Problem {
-                line: Some(line),
-                column: Some(format!("#{}", i + 1)),
-                value: Some(value.clone()),
-                message: format!(
-                    "a value in column #{}, which has no name in the header: name it \
-                     (accepted columns are {ACCEPTED}) or leave it empty",
-                    i + 1
-                ),
-            });
-        }
-    }
-    let mut problem = |column: Column, value: &str, message: String| {
-        problems.push(Problem {
-            line: Some(line),
-            column: Some(column.name().into()),
-            value: Some(value.to_owned()),
-            message,
-        });
-    };
-    let get = |want: Column| {
-        columns
-            .iter()
-            .position(|c| *c == Some(want))
-            .map(|i| fields[i].as_str())
-            .unwrap_or("")
-    };
-
-    // Stream: a name or a Firehose ARN.
-    let stream = get(Column::Stream);
-    let mut name = None;
-    let mut arn_region = None;
-    let mut account = None;
-    if stream.is_empty() {
-        problem(Column::Stream, stream, "stream is empty".into());
-    } else if stream.starts_with("arn:") {
-        match FirehoseArn::parse(stream) {
-            Ok(arn) => {
-                name = Some(arn.name);
-                arn_region = Some(arn.region);
-                account = Some(arn.account);
-            }
-            Err(e) => problem(
-                Column::Stream,
-                stream,
-                format!("malformed Firehose ARN: {e}"),
-            ),
-        }
-    } else if is_valid_stream_name(stream) {
-        name = Some(stream.to_owned());
-    } else {
-        problem(
-            Column::Stream,
-            stream,
-            "not a stream name: 1-64 characters of a-z A-Z 0-9 _ . - (or a Firehose ARN)".into(),
-        );
-    }
-
-    // Account: the column, else the ARN's; both must agree.
-    let column_account = get(Column::Account);
-    if !column_account.is_empty() {
-        if column_account.len() != 12 || !column_account.bytes().all(|b| b.is_ascii_digit()) {
-            problem(
-                Column::Account,
-                column_account,
-                "not an AWS account id (12 digits)".into(),
-            );
-        } else if let Some(from_arn) = account.as_deref().filter(|a| *a != column_account) {
-            problem(
-                Column::Account,
-                column_account,
-                format!(
-                    "the stream ARN is in account {from_arn}, the account column says \
-                     {column_account}"
-                ),
-            );
-        } else {
-            account = Some(column_account.to_owned());
-        }
-    }
-
-    // Region: column, else the ARN's, else the default.
-    let column_region = get(Column::Region);
-    let mut region = None;
-    if !column_region.is_empty() {
-        if !is_valid_region(column_region) {
-            problem(
-                Column::Region,
-                column_region,
-                "malformed region (expected e.g. us-east-1)".into(),
-            );
-        } else if let Some(from_arn) = arn_region.as_deref().filter(|r| *r != column_region) {
-            problem(
-                Column::Region,
-                column_region,
-                format!(
-                    "the stream ARN is in region {from_arn}, the region column says {column_region}"
-                ),
-            );
-        } else {
-            region = Some(column_region.to_owned());
-        }
-    } else if let Some(r) = arn_region {
-        region = Some(r);
-    } else if let Some(r) = default_region {
-        if is_valid_region(r) {
-            region = Some(r.to_owned());
-        } else {
-            problem(
-                Column::Region,
-                r,
-                "malformed default region (from --region or AWS_REGION)".into(),
-            );
-        }
-    } else if name.is_some() {
-        problem(
-            Column::Region,
-            "",
-            "no region: add a region column, give the stream as an ARN, or pass --region".into(),
-        );
-    }
-
-    // Key: ARN and type must agree.
-    let key_arn_text = get(Column::KeyArn);
-    let mut key_arn = None;
-    let mut key_ok = true;
-    if !key_arn_text.is_empty() {
-        match KmsKeyArn::parse(key_arn_text) {
-            Ok(arn) => {
-                if let Some(r) = region.as_deref().filter(|r| *r != arn.region()) {
-                    key_ok = false;
-                    problem(
-                        Column::KeyArn,
-                        key_arn_text,
-                        format!(
-                            "the key is in region {} but the stream is in {r}: KMS keys are regional, use a key of the stream's region",
-                            arn.region()
-                        ),
-                    );
-                }
-                key_arn = Some(arn);
-            }
-            Err(e) => {
-                key_ok = false;
-                problem(
-                    Column::KeyArn,
-                    key_arn_text,
-                    format!("not a KMS key ARN: {e}"),
-                );
-            }
-        }
-    }
-    let key_type_text = get(Column::KeyType);
-    let key = if key_type_text.is_empty() {
-        Some(
-            key_arn
-                .clone()
-                .map_or(KeyChoice::AwsOwned, KeyChoice::Customer),
-        )
-    } else {
-        match (KeyType::parse(key_type_text), key_arn.clone()) {
-            (None, _) => {
-                problem(
-                    Column::KeyType,
-                    key_type_text,
-                    format!(
-                        "unknown key type; expected {}, {} or {} (encryption off)",
-                        KeyType::AWS_OWNED,
-                        KeyType::CUSTOMER_MANAGED,
-                        KeyType::NONE
-                    ),
-                );
-                None
-            }
-            (Some(KeyType::AwsOwned), None) if key_arn_text.is_empty() => Some(KeyChoice::AwsOwned),
-            (Some(KeyType::AwsOwned), _) => {
-                problem(
-                    Column::KeyType,
-                    key_type_text,
-                    "AWS_OWNED_CMK takes no key ARN: empty key_arn, or use CUSTOMER_MANAGED_CMK"
-                        .into(),
-                );
-                None
-            }
-            (Some(KeyType::CustomerManaged), Some(arn)) => Some(KeyChoice::Customer(arn)),
-            (Some(KeyType::None), None) if key_arn_text.is_empty() => Some(KeyChoice::Off),
-            (Some(KeyType::None), _) => {
-                problem(
-                    Column::KeyType,
-                    key_type_text,
-                    "NONE (encryption off) takes no key ARN: empty key_arn".into(),
-                );
-                None
-            }
-            (Some(KeyType::CustomerManaged), None) => {
-                if key_arn_text.is_empty() {
-                    problem(
-                        Column::KeyType,
-                        key_type_text,
-                        "CUSTOMER_MANAGED_CMK needs a key ARN in the key_arn column".into(),
-                    );
-                }
-                None
-            }
-        }
-    };
-
-    if problems.len() != before || !key_ok {
+    let stream = check.stream();
+    let account = check.account(stream.arn_account);
+    let region = check.region(stream.arn_region, default_region, stream.name.is_some());
+    let key = check.key(region.as_deref());
+    if problems.len() != before {
         return None;
     }
     Some(Target {
         line,
-        name: name?,
+        name: stream.name?,
         region: names.get(&region?),
         account: account.map(|a| names.get(&a)),
         key: key?,

@@ -34,6 +34,7 @@ pub(super) fn settings_json(s: &Settings) -> String {
         "restore": s.restore,
         "skip_producer_check": s.skip_producer_check,
         "allow_producer_risk": s.allow_producer_risk,
+        "skip_iac_owned": s.skip_iac_owned,
     })
     .to_string()
 }
@@ -55,6 +56,10 @@ pub(super) fn settings_from_json(text: &str) -> Settings {
             .unwrap_or(false),
         allow_producer_risk: v
             .get("allow_producer_risk")
+            .and_then(|x| x.as_bool())
+            .unwrap_or(false),
+        skip_iac_owned: v
+            .get("skip_iac_owned")
             .and_then(|x| x.as_bool())
             .unwrap_or(false),
     }
@@ -270,6 +275,7 @@ impl Ledger {
                     status: EncStatus::parse(&status),
                     key: cur_type.and_then(|t| KeyChoice::from_parts(&t, cur_arn.as_deref())),
                     source_arn: r.get(15)?,
+                    source_encryption: None,
                     in_force_unknown: r.get(16)?,
                 }),
                 _ => None,
@@ -309,6 +315,8 @@ impl Ledger {
                     )),
                     None => None,
                 },
+                // Not kept in the ledger: a saved plan's line names no owner.
+                owner: None,
             })
         })?;
         let items = rows.collect::<rusqlite::Result<Vec<_>>>()?;

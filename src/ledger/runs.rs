@@ -176,6 +176,9 @@ pub enum RunArgs {
         reserve: u32,
         cmk_limit: u32,
         place: Value,
+        /// A rollback in waves (`--waves`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        waves: Option<crate::waves::WavePlan>,
     },
     #[serde(rename = "start-delivery-stream-encryption")]
     StartEncryption(EncryptionArgs),
@@ -261,7 +264,7 @@ impl RunArgs {
     /// How a rollout in waves goes, when it does.
     pub fn waves(&self) -> Option<&crate::waves::WavePlan> {
         match self {
-            RunArgs::Apply { waves, .. } => waves.as_ref(),
+            RunArgs::Apply { waves, .. } | RunArgs::Rollback { waves, .. } => waves.as_ref(),
             _ => None,
         }
     }
@@ -323,10 +326,15 @@ impl RunRow {
     }
 
     /// Not ended, or interrupted: `resume` takes it up (a run that carries a plan out).
+    /// Whether `resume` takes it up: still running (or died), stopped by a signal, halted by a
+    /// gate, or stopped by an error it may recover from once fixed (a full disk, an endpoint
+    /// out of reach) — its streams not finished are carried on, those finished are not.
     pub fn unfinished(&self) -> bool {
         matches!(
             self.outcome,
-            None | Some(RunOutcome::Interrupted) | Some(RunOutcome::Halted)
+            None | Some(RunOutcome::Interrupted)
+                | Some(RunOutcome::Halted)
+                | Some(RunOutcome::Error)
         )
     }
 
@@ -442,7 +450,7 @@ impl Ledger {
     pub fn abandon_planless_runs(&self) -> Result<usize> {
         Ok(self.conn().execute(
             "UPDATE runs SET outcome = ?2, ended_at = ?1
-             WHERE kind IN (?3, ?4) AND (outcome IS NULL OR outcome = ?5)
+             WHERE kind IN (?3, ?4) AND (outcome IS NULL OR outcome IN (?5, ?6))
                AND NOT EXISTS (SELECT 1 FROM run_items i WHERE i.run_id = runs.id)",
             params![
                 self.now(),
@@ -450,6 +458,7 @@ impl Ledger {
                 RunKind::Apply.as_str(),
                 RunKind::Rollback.as_str(),
                 RunOutcome::Interrupted.as_str(),
+                RunOutcome::Error.as_str(),
             ],
         )?)
     }

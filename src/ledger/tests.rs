@@ -435,12 +435,14 @@ fn plans_round_trip() {
         current,
         budget_used: seq as u32,
         producers: None,
+        owner: None,
     };
     let cur = Current {
         stream_status: StreamStatus::Active,
         status: EncStatus::Enabled,
         key: Some(customer(KEY_J)),
         source_arn: Some("arn:aws:kinesis:us-east-1:123456789012:stream/src".into()),
+        source_encryption: None,
         in_force_unknown: true,
     };
     let mut items = vec![
@@ -739,6 +741,7 @@ fn a_ledger_of_the_first_schema_is_brought_to_the_latest_with_every_row_kept() {
                 reserve: 1,
                 cmk_limit: 500,
                 place: serde_json::Value::Null,
+                waves: None,
             },
         )
         .unwrap();
@@ -920,6 +923,7 @@ fn run_records_are_written_as_the_commands_always_wrote_them() {
                 reserve: 1,
                 cmk_limit: 500,
                 place: place.clone(),
+                waves: None,
             },
             serde_json::json!({
                 "command": "rollback", "rollback_of": 4, "dry_run": true, "reserve": 1,

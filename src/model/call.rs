@@ -14,6 +14,11 @@ pub enum Operation {
     Stop,
     /// The producer check's reads (IAM, and KMS GetKeyPolicy), on a pacer of their own.
     IamRead,
+    /// Kinesis `DescribeStreamSummary` of a stream's source (its own quota: 20 per second per
+    /// account), on a pacer of its own.
+    DescribeSource,
+    /// The Tagging API's `GetResources` (who owns the streams), on the same side pacer.
+    GetResources,
     /// A rollout's health gates: CloudWatch GetMetricData and DescribeAlarms.
     WatchRead,
 }
@@ -27,6 +32,8 @@ impl Operation {
             Operation::Start => "StartDeliveryStreamEncryption",
             Operation::Stop => "StopDeliveryStreamEncryption",
             Operation::IamRead => "IAM",
+            Operation::DescribeSource => "DescribeStreamSummary",
+            Operation::GetResources => "GetResources",
             Operation::WatchRead => "CloudWatch",
         }
     }

@@ -92,6 +92,7 @@ fn resolve(
             poll_timeout: args.poll_timeout,
             max_attempts: args.max_attempts,
             first_poll: args.first_poll,
+            retirement_wait: crate::engine::GRANT_RETIREMENT_WAIT,
             sandbox: sandbox(&args.sandbox),
         },
         no_wait: args.no_wait,

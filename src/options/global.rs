@@ -89,6 +89,8 @@ pub(super) fn global(g: &GlobalArgs) -> Result<Global, UsageError> {
             static_credentials: None,
             roles: roles(g)?,
             max_credential_age: crate::aws::MAX_CREDENTIAL_AGE,
+            region: g.region.first().cloned(),
+            streams_region: None,
         },
     })
 }

@@ -20,10 +20,10 @@ use global::global;
 pub use global::{Global, ledger_path};
 
 use crate::cli::{
-    ApplyArgs, AuditArgs, Cli, ColorArg, Command, GlobalArgs, InProcessSandbox, InventoryArgs,
-    LimitArgs, OnGateFailureArg, OutputArg, PaceArgs, PlanArgs, ProducerArgs, ReportArgs,
-    ReportFormatArg, ResumeArgs, RollbackScopeArg, RunArgs, SandboxArgs, ShowArgs, WaveArgs,
-    WaveByArg,
+    ApplyArgs, AuditArgs, Cli, ColorArg, Command, GlobalArgs, IacOwnedArg, InProcessSandbox,
+    InventoryArgs, LimitArgs, OnGateFailureArg, OutputArg, PaceArgs, PlanArgs, ProducerArgs,
+    ReportArgs, ReportFormatArg, ResumeArgs, RollbackScopeArg, RunArgs, SandboxArgs, ShowArgs,
+    WaveArgs, WaveByArg,
 };
 use crate::error::UsageError;
 use crate::logging::LogOptions;
@@ -121,6 +121,10 @@ pub struct PlanOptions {
     pub shard: Option<Shard>,
     /// `--out-policies DIR`: where the fixes for refused producers are written.
     pub out_policies: Option<PathBuf>,
+    /// `--out-iac DIR`: where the changes to the owning code are written.
+    pub out_iac: Option<PathBuf>,
+    /// `--terraform-state`s, read.
+    pub iac: crate::iac::IacInput,
     /// `--waves ...`: the waves an apply of this plan would take, shown.
     pub waves: Option<crate::waves::WavePlan>,
     /// `--format` (else `--output`): how the plan is printed.
@@ -164,6 +168,8 @@ pub struct AuditOptions {
     pub out_policies: Option<PathBuf>,
     pub pace: PaceOptions,
     pub sandbox: Option<SandboxOptions>,
+    /// `--terraform-state`s, read.
+    pub iac: crate::iac::IacInput,
 }
 
 impl AuditOptions {
@@ -263,6 +269,8 @@ pub struct ApplyOptions {
     pub waves: Option<crate::waves::WavePlan>,
     /// `--expect-plan-hash`: the whole hash the plan must have (lowercase hex).
     pub expect_hash: Option<String>,
+    /// `--terraform-state`s, read.
+    pub iac: crate::iac::IacInput,
 }
 
 /// `rollback`.
@@ -275,6 +283,8 @@ pub struct RollbackOptions {
     pub dry_run: bool,
     pub settings: Settings,
     pub run: RunOptions,
+    /// `--waves ...`: the rollback staged too.
+    pub waves: Option<crate::waves::WavePlan>,
 }
 
 /// `resume`.
@@ -299,6 +309,9 @@ pub struct RunOptions {
     pub poll_timeout: Duration,
     pub max_attempts: u32,
     pub first_poll: Duration,
+    /// `--grant-retirement-wait`: how long after a slot was freed under a key a refusal for
+    /// its limit may be the old grant.
+    pub retirement_wait: Duration,
     pub sandbox: Option<SandboxOptions>,
 }
 
@@ -376,12 +389,24 @@ impl Options {
             Command::Inventory(args) => {
                 CommandOptions::Inventory(Box::new(inventory(g, global, args)))
             }
-            Command::Audit(args) => CommandOptions::Audit(Box::new(audit(g, global, args))),
+            Command::Audit(args) => CommandOptions::Audit(Box::new(audit(g, global, args)?)),
             Command::Apply(args) => CommandOptions::Apply(Box::new(apply(g, global, args)?)),
             Command::Resume(args) => CommandOptions::Resume(Box::new(resume(global, args))),
             Command::Rollback(args) => {
                 check_confirmable(args.run.yes || args.dry_run)?;
+                let waves = wave_plan(&args.waves)?;
+                if waves
+                    .as_ref()
+                    .is_some_and(|w| w.on_failure == crate::waves::OnGateFailure::Rollback)
+                {
+                    return Err(UsageError::new(
+                        "rollback --on-gate-failure rollback would undo the rollback: a \
+                         rollback in waves halts on a failed gate (exit 5); `firehose-sse \
+                         resume RUN --override-gate` goes on",
+                    ));
+                }
                 CommandOptions::Rollback(Box::new(RollbackOptions {
+                    waves,
                     global: for_run(global, &args.run),
                     run_id: args.run_id,
                     dry_run: args.dry_run,
@@ -448,6 +473,7 @@ fn run(args: &RunArgs) -> RunOptions {
         poll_timeout: args.poll_timeout,
         max_attempts: args.max_attempts,
         first_poll: args.first_poll,
+        retirement_wait: args.grant_retirement_wait,
         sandbox: sandbox(&args.sandbox),
     }
 }
@@ -456,12 +482,17 @@ fn plan(g: &GlobalArgs, global: Global, args: PlanArgs) -> Result<PlanOptions, U
     Ok(PlanOptions {
         region: g.single_region()?.map(str::to_owned),
         pace: pace(&args.pace),
-        settings: settings(&args.limits, &args.producers),
+        settings: Settings {
+            skip_iac_owned: args.iac.iac_owned == IacOwnedArg::Skip,
+            ..settings(&args.limits, &args.producers)
+        },
         sandbox: sandbox(&args.sandbox),
         recent_within: (!args.refresh).then_some(args.max_plan_age),
         detailed_exitcode: args.detailed_exitcode,
         shard: args.shard,
         out_policies: args.out_policies,
+        out_iac: args.out_iac,
+        iac: iac_input(&args.iac.terraform_state)?,
         waves: wave_plan(&args.waves)?,
         format: format(args.format, &global)?,
         out: match args.out {
@@ -485,6 +516,24 @@ fn show(global: Global, args: ShowArgs) -> Result<ShowOptions, UsageError> {
     })
 }
 
+/// The `--terraform-state` files, read now: one that cannot be read is a usage error.
+fn iac_input(paths: &[PathBuf]) -> Result<crate::iac::IacInput, UsageError> {
+    let mut streams = Vec::new();
+    for path in paths {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            UsageError::new(format!("--terraform-state {shown} cannot be read: {e}"))
+        })?;
+        streams.extend(
+            crate::iac::terraform::read_state(&text, &shown)
+                .map_err(|e| UsageError::new(format!("--terraform-state {e}")))?,
+        );
+    }
+    Ok(crate::iac::IacInput {
+        terraform: std::sync::Arc::new(streams),
+    })
+}
+
 /// Whose streams: `--organization`, the `--account`s given, or the credentials' own.
 fn account_scope(organization: bool, listed: Vec<String>) -> AccountScope {
     match (organization, listed) {
@@ -498,8 +547,8 @@ fn account_scope(organization: bool, listed: Vec<String>) -> AccountScope {
     }
 }
 
-fn audit(g: &GlobalArgs, global: Global, args: AuditArgs) -> AuditOptions {
-    AuditOptions {
+fn audit(g: &GlobalArgs, global: Global, args: AuditArgs) -> Result<AuditOptions, UsageError> {
+    Ok(AuditOptions {
         global,
         regions: g.region.clone(),
         accounts: account_scope(args.organization, args.account),
@@ -507,7 +556,8 @@ fn audit(g: &GlobalArgs, global: Global, args: AuditArgs) -> AuditOptions {
         out_policies: args.out_policies,
         pace: pace(&args.pace),
         sandbox: sandbox(&args.sandbox),
-    }
+        iac: iac_input(&args.terraform_state)?,
+    })
 }
 
 fn inventory(g: &GlobalArgs, global: Global, args: InventoryArgs) -> InventoryOptions {
@@ -570,10 +620,14 @@ fn apply(g: &GlobalArgs, global: Global, args: ApplyArgs) -> Result<ApplyOptions
         global: for_run(global, &args.run),
         source,
         shard: args.shard,
-        settings: settings(&args.limits, &args.producers),
+        settings: Settings {
+            skip_iac_owned: args.iac.iac_owned == IacOwnedArg::Skip,
+            ..settings(&args.limits, &args.producers)
+        },
         run: run(&args.run),
         waves: wave_plan(&args.waves)?,
         expect_hash,
+        iac: iac_input(&args.iac.terraform_state)?,
     })
 }
 

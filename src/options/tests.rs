@@ -22,7 +22,8 @@ fn defaults_reach_the_typed_options() {
             plan.pace.describe_tps,
             plan.pace.shared_quota
         ),
-        (5.0, 5.0, false)
+        (5.0, 4.0, false),
+        "Describes leave a call a second of the shared quota to the account's other readers"
     );
     assert_eq!(plan.pace.concurrency, 32);
     assert_eq!(plan.sandbox, None);
@@ -90,6 +91,11 @@ fn apply_source_and_run_options() {
     );
     assert_eq!((apply.settings.reserve, apply.settings.cmk_limit), (2, 500));
     assert_eq!(apply.run.max_attempts, 5);
+    assert_eq!(
+        apply.run.retirement_wait,
+        crate::engine::GRANT_RETIREMENT_WAIT,
+        "--grant-retirement-wait defaults to the engine's reading"
+    );
     assert_eq!(
         apply.run.sandbox,
         Some(SandboxOptions {

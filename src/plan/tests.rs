@@ -278,6 +278,59 @@ fn skips_with_each_key_reason() {
 }
 
 #[test]
+fn every_key_state_kms_lists_but_enabled_skips_with_its_own_reason() {
+    // KMS's model (`KeyState`): Creating, Enabled, Disabled, PendingDeletion, PendingImport,
+    // PendingReplicaDeletion, Unavailable, Updating; a value added later is not taken as usable.
+    let cases = [
+        ("Enabled", None),
+        ("Disabled", Some(Reason::KeyDisabled)),
+        ("PendingDeletion", Some(Reason::KeyPendingDeletion)),
+        ("PendingImport", Some(Reason::KeyPendingImport)),
+        (
+            "PendingReplicaDeletion",
+            Some(Reason::KeyPendingReplicaDeletion),
+        ),
+        ("Unavailable", Some(Reason::KeyUnavailable)),
+        ("Creating", Some(Reason::KeyCreating)),
+        ("Updating", Some(Reason::KeyUpdating)),
+        ("Archived", Some(Reason::KeyStateUnknown)),
+    ];
+    for (state, reason) in cases {
+        let keys = HashMap::from([key(K1, true, state, "SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT")]);
+        let mut planner = Planner::new(Settings::default(), HashMap::new(), keys, NOW);
+        let item = planner.decide(0, &target("a", cmk(K1)), &plain("a"), &[]);
+        let expected = match reason {
+            None => (Action::Enable, None),
+            Some(r) => (Action::Skip, Some(r)),
+        };
+        assert_eq!(verdict(&item), expected, "{state}");
+    }
+    // Each says what the operator can do, and the names stay apart.
+    let names: std::collections::BTreeSet<&str> = cases
+        .iter()
+        .filter_map(|(_, r)| r.map(Reason::as_str))
+        .collect();
+    assert_eq!(names.len(), 8);
+    assert!(
+        Reason::KeyPendingDeletion
+            .explain()
+            .contains("cancel-key-deletion")
+    );
+    assert!(
+        Reason::KeyUnavailable
+            .explain()
+            .contains("connect-custom-key-store")
+    );
+    assert!(
+        Reason::KeyPendingImport
+            .explain()
+            .contains("import-key-material")
+    );
+    // Ledgers written before the states had names of their own read back as they were.
+    assert_eq!(Reason::parse("key_disabled"), Some(Reason::KeyDisabled));
+}
+
+#[test]
 fn budget_defer_respects_the_reserve_and_names_the_next_slot() {
     let t = target("a", KeyChoice::AwsOwned);
     // 23 calls used: 24 allowed with reserve 1, so one more may be planned.
@@ -725,4 +778,40 @@ mod producers {
         let second = planner.decide(1, &target("fine", cmk(K1)), &plain("fine"), &[]);
         assert_eq!(verdict(&second), (Action::Enable, None));
     }
+}
+
+#[test]
+fn a_stream_code_owns_carries_its_owner_and_is_skipped_only_when_asked() {
+    let state = include_str!("../../tests/data/terraform-show.json");
+    let owners = Arc::new(crate::iac::Owners::from_terraform(
+        &crate::iac::terraform::read_state(state, "state.json").unwrap(),
+    ));
+    let decide = |skip_iac_owned: bool, name: &str, seen: &Seen| {
+        let settings = Settings {
+            skip_iac_owned,
+            ..Settings::default()
+        };
+        let mut planner = Planner::new(settings, HashMap::new(), keys(), NOW);
+        planner.set_owners(owners.clone());
+        planner.decide(0, &target(name, cmk(K1)), seen, &[])
+    };
+    // warn (the default): changed, and its owner named.
+    let item = decide(false, "orders", &plain("orders"));
+    assert_eq!(verdict(&item), (Action::Enable, None));
+    assert!(matches!(
+        item.owner.as_deref(),
+        Some(crate::iac::Owner::Terraform { address, .. }) if address == "aws_kinesis_firehose_delivery_stream.orders"
+    ));
+    // skip: not changed, iac_owned.
+    let item = decide(true, "orders", &plain("orders"));
+    assert_eq!(verdict(&item), (Action::Skip, Some(Reason::IacOwned)));
+    // A stream no code owns is planned as ever; one already at its target is a noop either way.
+    assert_eq!(
+        verdict(&decide(true, "quiet", &plain("quiet"))),
+        (Action::Enable, None)
+    );
+    assert_eq!(
+        verdict(&decide(true, "orders", &enabled("orders", cmk(K1)))),
+        (Action::Noop, None)
+    );
 }

@@ -95,7 +95,24 @@ pub enum Reason {
     KeyUnreadable,
     /// An AWS-managed key (`KeyManager` AWS) cannot be a customer-managed CMK.
     KeyNotCustomerManaged,
+    /// The key is not `Enabled`: one reason per `KeyState` KMS lists (its model's `KeyState`
+    /// enum), each with what the operator can do ([`Reason::for_key_state`]). `Disabled`.
     KeyDisabled,
+    /// `PendingDeletion`: scheduled for deletion.
+    KeyPendingDeletion,
+    /// `PendingImport`: its imported key material is missing or has expired.
+    KeyPendingImport,
+    /// `PendingReplicaDeletion`: a multi-Region primary key scheduled for deletion, waiting for
+    /// its replicas to be deleted.
+    KeyPendingReplicaDeletion,
+    /// `Unavailable`: its custom key store is disconnected.
+    KeyUnavailable,
+    /// `Creating`: a multi-Region replica key still being created.
+    KeyCreating,
+    /// `Updating`: a multi-Region key whose primary Region is being changed.
+    KeyUpdating,
+    /// A state KMS did not list when this was written (kept out of use until someone looks).
+    KeyStateUnknown,
     KeyNotSymmetric,
     KeyWrongRegion,
     CmkLimit,
@@ -110,10 +127,12 @@ pub enum Reason {
     /// The caller may not create a grant on the target key (kms:CreateGrant), which every
     /// Start with a customer key needs.
     KeyGrantDenied,
+    /// A CloudFormation stack or a Terraform state owns the stream (`--iac-owned skip`).
+    IacOwned,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 16] = [
+    pub const ALL: [Reason; 24] = [
         Reason::NoCredentials,
         Reason::NotDirectPut,
         Reason::NotFound,
@@ -123,6 +142,13 @@ impl Reason {
         Reason::KeyUnreadable,
         Reason::KeyNotCustomerManaged,
         Reason::KeyDisabled,
+        Reason::KeyPendingDeletion,
+        Reason::KeyPendingImport,
+        Reason::KeyPendingReplicaDeletion,
+        Reason::KeyUnavailable,
+        Reason::KeyCreating,
+        Reason::KeyUpdating,
+        Reason::KeyStateUnknown,
         Reason::KeyNotSymmetric,
         Reason::KeyWrongRegion,
         Reason::CmkLimit,
@@ -130,6 +156,7 @@ impl Reason {
         Reason::ChangedSinceRun,
         Reason::ProducersDenied,
         Reason::KeyGrantDenied,
+        Reason::IacOwned,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -143,6 +170,13 @@ impl Reason {
             Reason::KeyUnreadable => "key_unreadable",
             Reason::KeyNotCustomerManaged => "key_not_customer_managed",
             Reason::KeyDisabled => "key_disabled",
+            Reason::KeyPendingDeletion => "key_pending_deletion",
+            Reason::KeyPendingImport => "key_pending_import",
+            Reason::KeyPendingReplicaDeletion => "key_pending_replica_deletion",
+            Reason::KeyUnavailable => "key_unavailable",
+            Reason::KeyCreating => "key_creating",
+            Reason::KeyUpdating => "key_updating",
+            Reason::KeyStateUnknown => "key_state_unknown",
             Reason::KeyNotSymmetric => "key_not_symmetric",
             Reason::KeyWrongRegion => "key_wrong_region",
             Reason::CmkLimit => "cmk_limit",
@@ -150,6 +184,7 @@ impl Reason {
             Reason::ChangedSinceRun => "changed_since_run",
             Reason::ProducersDenied => "producers_denied",
             Reason::KeyGrantDenied => "key_grant_denied",
+            Reason::IacOwned => "iac_owned",
         }
     }
 
@@ -159,6 +194,23 @@ impl Reason {
             "wrong_account" => Some(Reason::NoCredentials),
             _ => Reason::ALL.into_iter().find(|r| r.as_str() == text),
         }
+    }
+
+    /// Why a key in KMS `KeyState` `state` cannot take a stream: `None` for `Enabled`, the only
+    /// state KMS lets a key be used in; every other value KMS's model lists has its own reason,
+    /// and one it may add later is [`Reason::KeyStateUnknown`].
+    pub fn for_key_state(state: &str) -> Option<Reason> {
+        Some(match state {
+            "Enabled" => return None,
+            "Disabled" => Reason::KeyDisabled,
+            "PendingDeletion" => Reason::KeyPendingDeletion,
+            "PendingImport" => Reason::KeyPendingImport,
+            "PendingReplicaDeletion" => Reason::KeyPendingReplicaDeletion,
+            "Unavailable" => Reason::KeyUnavailable,
+            "Creating" => Reason::KeyCreating,
+            "Updating" => Reason::KeyUpdating,
+            _ => Reason::KeyStateUnknown,
+        })
     }
 
     /// One sentence for the operator.
@@ -182,7 +234,30 @@ impl Reason {
             Reason::KeyNotCustomerManaged => {
                 "an AWS-managed key cannot be a customer-managed CMK: choose a customer managed key"
             }
-            Reason::KeyDisabled => "the key is not enabled (disabled or pending deletion)",
+            Reason::KeyDisabled => {
+                "the key is disabled: enable it (aws kms enable-key), then plan again"
+            }
+            Reason::KeyPendingDeletion => {
+                "the key is scheduled for deletion: cancel it (aws kms cancel-key-deletion leaves it disabled) and enable it (aws kms enable-key), or choose another key"
+            }
+            Reason::KeyPendingImport => {
+                "the key's imported key material is missing or expired: import it (aws kms import-key-material), then plan again"
+            }
+            Reason::KeyPendingReplicaDeletion => {
+                "a multi-Region primary key scheduled for deletion, waiting for its replicas to go: cancel it (aws kms cancel-key-deletion) and enable it, or choose another key"
+            }
+            Reason::KeyUnavailable => {
+                "the key's custom key store is disconnected: connect it (aws kms connect-custom-key-store), then plan again"
+            }
+            Reason::KeyCreating => {
+                "a multi-Region replica key still being created: plan again once it is Enabled"
+            }
+            Reason::KeyUpdating => {
+                "a multi-Region key whose primary Region is being changed: plan again once it is Enabled"
+            }
+            Reason::KeyStateUnknown => {
+                "the key is not Enabled, in a state this tool does not know: look at it (aws kms describe-key) before using it"
+            }
             Reason::KeyNotSymmetric => "Firehose needs a symmetric ENCRYPT_DECRYPT key",
             Reason::KeyWrongRegion => "the key is in another region than the stream",
             Reason::CmkLimit => "the key would protect more streams than the per-key limit",
@@ -197,6 +272,9 @@ impl Reason {
             }
             Reason::KeyGrantDenied => {
                 "the caller may not create a grant on the key (kms:CreateGrant, which Firehose needs to use it): allow it in the caller's IAM policy and the key policy"
+            }
+            Reason::IacOwned => {
+                "a CloudFormation stack or Terraform owns the stream (--iac-owned skip): change its code (--out-iac DIR writes the change)"
             }
         }
     }

@@ -34,10 +34,12 @@ fn item(seq: usize, name: &str, action: Action, reason: Option<Reason>) -> Item 
             status: EncStatus::Disabled,
             key: None,
             source_arn: None,
+            source_encryption: None,
             in_force_unknown: false,
         }),
         budget_used: 3,
         producers: None,
+        owner: None,
     }
 }
 

@@ -9,7 +9,11 @@ use serde_json::{Value, json};
 use super::escape;
 use super::plan::{check_line, fixes_text};
 use super::producers::{self, StreamRow};
+use std::collections::BTreeMap;
+
 use crate::clock::{EpochMillis, rfc3339};
+use crate::iac::Owner;
+use crate::model::{SourceEncryption, StreamId};
 use crate::producers::{CheckSummary, ENFORCED_FROM};
 
 /// What `audit` found.
@@ -23,6 +27,102 @@ pub struct Audit {
     /// Accounts not audited, with why.
     pub unreachable: Vec<(String, String)>,
     pub made_at: EpochMillis,
+    /// Where the other streams' encryption stands: Kinesis sources and the code that owns
+    /// streams.
+    pub elsewhere: Elsewhere,
+}
+
+/// The streams whose encryption is decided elsewhere than by a Start: those reading from a
+/// Kinesis stream (and how it is encrypted), and those a CloudFormation stack or Terraform owns.
+#[derive(Debug, Default)]
+pub struct Elsewhere {
+    /// (stream, its source ARN, the source's encryption).
+    pub sources: Vec<(StreamId, String, SourceEncryption)>,
+    /// (stream, its owner).
+    pub owned: Vec<(StreamId, Owner)>,
+    /// What could not be found out (owners of an account and Region unknown, ...).
+    pub notes: Vec<String>,
+}
+
+impl Elsewhere {
+    /// Kinesis sources per encryption (`KMS`, `NONE`, `unreadable`).
+    pub fn source_counts(&self) -> BTreeMap<&'static str, usize> {
+        let mut counts = BTreeMap::new();
+        for (_, _, enc) in &self.sources {
+            *counts.entry(enc.kind()).or_default() += 1;
+        }
+        counts
+    }
+
+    pub fn json(&self) -> Value {
+        let mut by_owner: BTreeMap<&str, usize> = BTreeMap::new();
+        for (_, owner) in &self.owned {
+            let kind = match owner {
+                Owner::Stack { .. } => "cloudformation",
+                Owner::Terraform { .. } => "terraform",
+            };
+            *by_owner.entry(kind).or_default() += 1;
+        }
+        json!({
+            "kinesis_sources": self.source_counts(),
+            "sources": self.sources.iter().map(|(id, arn, enc)| {
+                let mut v = json!({"account": id.account, "region": id.region, "stream": id.name,
+                    "source": arn, "encryption": enc.kind()});
+                match enc {
+                    SourceEncryption::Kms { key_id } => v["key_id"] = json!(key_id),
+                    SourceEncryption::Unreadable { why } => v["why"] = json!(why),
+                    SourceEncryption::None => {}
+                }
+                v
+            }).collect::<Vec<_>>(),
+            "owned_by": by_owner,
+            "owned": self.owned.iter().map(|(id, owner)| {
+                let mut v = owner.json(&crate::model::KeyChoice::Off);
+                if let Some(m) = v.as_object_mut() {
+                    m.remove("next_deploy");
+                    m.remove("reverts_to");
+                }
+                json!({"account": id.account, "region": id.region, "stream": id.name, "owner": v})
+            }).collect::<Vec<_>>(),
+            "notes": self.notes,
+        })
+    }
+
+    /// `Kinesis sources: …` and `Owned by code: …` lines, each stream under its count.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        if !self.sources.is_empty() {
+            let counts: Vec<String> = self
+                .source_counts()
+                .iter()
+                .map(|(k, n)| format!("{n} {k}"))
+                .collect();
+            let _ = writeln!(
+                out,
+                "Streams reading from a Kinesis stream ({}; encryption belongs on the source): {}",
+                self.sources.len(),
+                counts.join(", ")
+            );
+            for (id, arn, enc) in &self.sources {
+                let name = crate::model::kinesis_stream_name(arn).unwrap_or(arn);
+                let _ = writeln!(out, "  {} (source {name}: {})", id.name, enc.describe());
+            }
+        }
+        if !self.owned.is_empty() {
+            let _ = writeln!(
+                out,
+                "Streams code owns ({}; change their encryption in the code):",
+                self.owned.len()
+            );
+            for (id, owner) in &self.owned {
+                let _ = writeln!(out, "  {}: owned by {}", id.name, owner.label());
+            }
+        }
+        for note in &self.notes {
+            let _ = writeln!(out, "{note}");
+        }
+        out
+    }
 }
 
 impl Audit {
@@ -56,6 +156,7 @@ impl Audit {
                 .map(|(account, why)| json!({"account": account, "why": why}))
                 .collect::<Vec<_>>(),
             "made_at": rfc3339(self.made_at),
+            "elsewhere": self.elsewhere.json(),
         })
     }
 
@@ -73,6 +174,11 @@ impl Audit {
             out.push_str(&producers::table(&self.rows));
         }
         out.push_str(&fixes_text(self.rows.iter().map(|r| &r.found)));
+        let elsewhere = self.elsewhere.text();
+        if !elsewhere.is_empty() {
+            out.push('\n');
+            out.push_str(&elsewhere);
+        }
         out.push_str(&self.unreachable_lines());
         if let Some(check) = &self.check {
             out.push('\n');

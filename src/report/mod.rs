@@ -129,9 +129,30 @@ pub fn stdout(text: &str) {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Ok(()) => {}
+        // A reader that stopped early (`| head`): as the shell expects, nothing more to say.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-        Err(e) => tracing::error!("cannot write to standard output: {e}"),
+        Err(e) => {
+            let _ = STDOUT_FAILED.set(e.to_string());
+        }
     }
+}
+
+/// Why standard output could not be written (a full disk, a device that refuses), once it
+/// could not: the command then exits 1 saying so instead of reporting success over a
+/// truncated output.
+static STDOUT_FAILED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Why standard output could not be written, if it could not.
+pub fn stdout_failed() -> Option<&'static str> {
+    STDOUT_FAILED.get().map(String::as_str)
+}
+
+/// Writes to standard error, dropping what cannot be written: a closed stderr
+/// (`cmd 2>&1 | head`) changes neither a run's outcome nor its exit code.
+pub fn stderr(text: &str) {
+    use std::io::Write as _;
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(text.as_bytes()).and_then(|()| err.flush());
 }
 
 /// `println!` to [`stdout`].

@@ -6,7 +6,7 @@ use console::Style;
 use serde_json::{Value, json};
 
 use crate::clock::{EpochMillis, rfc3339};
-use crate::model::KeyChoice;
+use crate::model::{KeyChoice, SourceEncryption};
 use crate::plan::{Action, Current, Item, KeyLine, Pace, Reason, Settings, Summary};
 use crate::producers::{CheckSummary, StreamProducers};
 use crate::report::{human_duration, short_key, table};
@@ -47,12 +47,27 @@ fn key_json(key: Option<&KeyChoice>) -> (Value, Value) {
 pub fn item_json(item: &Item) -> Value {
     let current = item.current.as_ref().map(|c| {
         let (key_type, key_arn) = key_json(c.key.as_ref());
-        json!({
+        let mut current = json!({
             "stream_status": c.stream_status.as_str(),
             "status": c.status.as_str(),
             "key_type": key_type,
             "key_arn": key_arn,
-        })
+        });
+        if let Some(arn) = &c.source_arn {
+            // Where a non-DirectPut stream's encryption belongs, and how it stands there.
+            let mut source = json!({"arn": arn});
+            if let Some(enc) = &c.source_encryption {
+                source["stream"] = json!(crate::model::kinesis_stream_name(arn));
+                source["encryption"] = json!(enc.kind());
+                match enc {
+                    SourceEncryption::Kms { key_id } => source["key_id"] = json!(key_id),
+                    SourceEncryption::Unreadable { why } => source["why"] = json!(why),
+                    SourceEncryption::None => {}
+                }
+            }
+            current["source"] = source;
+        }
+        current
     });
     let (target_type, target_arn) = key_json(Some(&item.target.key));
     json!({
@@ -67,6 +82,7 @@ pub fn item_json(item: &Item) -> Value {
         "target": {"key_type": target_type, "key_arn": target_arn},
         "budget_used": item.budget_used,
         "producers": item.producers,
+        "owner": item.owner.as_ref().map(|o| o.json(&item.target.key)),
     })
 }
 
@@ -312,7 +328,7 @@ pub fn current_key(item: &Item) -> String {
 /// What a stream's line says of it: its reason explained, or what the producer check found.
 pub fn item_note(item: &Item) -> String {
     let current = item.current.as_ref();
-    match (item.action, item.reason) {
+    let note = match (item.action, item.reason) {
         (Action::Defer, _) => format!(
             "deferred: budget; next slot {}",
             item.next_slot
@@ -320,6 +336,10 @@ pub fn item_note(item: &Item) -> String {
                 .unwrap_or_else(|| "never (reserve covers the budget)".into())
         ),
         (_, Some(Reason::NotDirectPut)) => not_direct_put(current),
+        (_, Some(Reason::IacOwned)) => match &item.owner {
+            Some(owner) => format!("iac_owned: {}", owner.note(&item.target.key)),
+            None => format!("iac_owned: {}", Reason::IacOwned.explain()),
+        },
         (_, Some(Reason::ProducersDenied)) => match &item.producers {
             Some(p) => format!("producers_denied: {}", p.denied_line()),
             None => format!("producers_denied: {}", Reason::ProducersDenied.explain()),
@@ -333,6 +353,12 @@ pub fn item_note(item: &Item) -> String {
             .as_deref()
             .map(producer_note)
             .unwrap_or_default(),
+    };
+    // A stream code owns, about to be changed: say who owns it and what its next deploy does.
+    match (&item.owner, item.action.starts()) {
+        (Some(owner), true) if note.is_empty() => owner.note(&item.target.key),
+        (Some(owner), true) => format!("{note}; {}", owner.note(&item.target.key)),
+        _ => note,
     }
 }
 
@@ -402,9 +428,27 @@ fn producer_note(p: &StreamProducers) -> String {
     }
 }
 
-/// A stream fed by another service cannot be encrypted by Start: say where encryption belongs.
+/// A stream fed by another service cannot be encrypted by Start: say where encryption belongs,
+/// and — for a Kinesis source that was read — how it stands there: `not_direct_put (source
+/// orders-raw: KMS, key …)`, `(source orders-raw: NOT encrypted)`, or why it cannot be read.
 fn not_direct_put(current: Option<&Current>) -> String {
     let reason = Reason::NotDirectPut;
+    let source =
+        current.and_then(|c| Some((c.source_arn.as_deref()?, c.source_encryption.as_ref()?)));
+    if let Some((arn, enc)) = source {
+        let name = crate::model::kinesis_stream_name(arn).unwrap_or(arn);
+        let what = enc.describe();
+        return match enc {
+            SourceEncryption::Kms { .. } => format!(
+                "{reason} (source {name}: {what}): reads from {arn}, whose server-side \
+                 encryption protects the data"
+            ),
+            _ => format!(
+                "{reason} (source {name}: {what}): reads from {arn}; encrypt that Kinesis stream \
+                 instead (Kinesis server-side encryption, which Firehose keeps when it reads)"
+            ),
+        };
+    }
     match current.and_then(|c| c.source_arn.as_deref()) {
         Some(arn) if arn.contains(":kinesis:") => format!(
             "{reason}: reads from {arn}; encrypt that Kinesis stream instead (Kinesis server-side \
@@ -443,9 +487,11 @@ mod tests {
                 status: EncStatus::Disabled,
                 key: None,
                 source_arn: None,
+                source_encryption: None,
                 in_force_unknown: false,
             }),
             producers: None,
+            owner: None,
             budget_used: 0,
         }
     }
@@ -565,5 +611,72 @@ mod tests {
         let one = [item(0, "orders", Action::Enable, None)];
         let text = table_text(&view(&one), false);
         assert!(!text.contains("By account"), "{text}");
+    }
+
+    #[test]
+    fn a_kinesis_sourced_stream_says_how_its_source_is_encrypted() {
+        let arn = "arn:aws:kinesis:us-east-1:123456789012:stream/orders-raw";
+        let line = |enc: SourceEncryption| {
+            let mut it = item(0, "orders", Action::Skip, Some(Reason::NotDirectPut));
+            if let Some(c) = it.current.as_mut() {
+                c.source_arn = Some(arn.into());
+                c.source_encryption = Some(enc);
+            }
+            let items = [it];
+            let text = table_text(&view(&items), false);
+            let doc = json(&view(&items));
+            (
+                text.lines()
+                    .find(|l| l.contains("orders"))
+                    .unwrap()
+                    .to_owned(),
+                doc["items"][0]["current"]["source"].clone(),
+            )
+        };
+        let (text, doc) = line(SourceEncryption::Kms {
+            key_id: "alias/aws/kinesis".into(),
+        });
+        assert!(
+            text.contains("not_direct_put (source orders-raw: KMS, key alias/aws/kinesis)"),
+            "{text}"
+        );
+        assert_eq!(doc["encryption"], "KMS");
+        assert_eq!(doc["key_id"], "alias/aws/kinesis");
+        let (text, doc) = line(SourceEncryption::None);
+        assert!(
+            text.contains("not_direct_put (source orders-raw: NOT encrypted)"),
+            "{text}"
+        );
+        assert_eq!(doc["stream"], "orders-raw");
+        let (text, _) = line(SourceEncryption::Unreadable {
+            why: "access denied calling kinesis:DescribeStreamSummary".into(),
+        });
+        assert!(
+            text.contains("(source orders-raw: cannot be read: access denied calling kinesis:DescribeStreamSummary)"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_stream_code_owns_names_its_owner_on_its_line_and_in_json() {
+        let mut it = item(0, "orders", Action::Enable, None);
+        it.owner = Some(Box::new(crate::iac::Owner::Stack {
+            name: "ingest".into(),
+            logical_id: Some("Orders".into()),
+        }));
+        let items = [it];
+        let text = table_text(&view(&items), false);
+        assert!(text.contains("⚠ owned by stack ingest"), "{text}");
+        let doc = json(&view(&items));
+        assert_eq!(doc["items"][0]["owner"]["stack"], "ingest");
+        assert_eq!(
+            doc["items"][0]["owner"]["next_deploy"],
+            "keeps_until_template_changes"
+        );
+        // Not changed: no warning on its line.
+        let mut it = item(0, "orders", Action::Noop, None);
+        it.owner = items[0].owner.clone();
+        let items = [it];
+        assert!(!table_text(&view(&items), false).contains("owned by"));
     }
 }

@@ -10,6 +10,7 @@
 //! describe the keys, describe the streams, save the decided plan — are in [`steps`].
 
 pub mod producers;
+pub mod sources;
 mod steps;
 
 pub use steps::{
@@ -21,12 +22,13 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 
 use crate::clock::EpochMillis;
+use crate::iac::Owners;
 use crate::input::Target;
 use crate::ledger::{Ledger, Result, StreamState};
 pub use crate::limits::KeyChange;
 use crate::limits::KeyRoom;
 use crate::model::StreamId as Id;
-use crate::model::{KeyObservation, StreamId, StreamObservation};
+use crate::model::{KeyObservation, SourceEncryption, SourceType, StreamId, StreamObservation};
 use crate::observe::{Query, shrink};
 use crate::plan::{Item, Planner, Seen, Settings};
 use crate::producers::Findings;
@@ -53,6 +55,10 @@ pub struct Survey {
     run_id: Option<i64>,
     /// What the producer check found, when one was made (or skipped).
     producers: Option<Arc<Findings>>,
+    /// What the owner lookups could not find out.
+    owner_notes: Vec<String>,
+    /// The encryption of the Kinesis sources of the streams observed, when read.
+    sources: HashMap<StreamId, SourceEncryption>,
 }
 
 impl Survey {
@@ -105,7 +111,46 @@ impl Survey {
             run_id,
             unreachable,
             producers: None,
+            owner_notes: Vec::new(),
+            sources: HashMap::new(),
         })
+    }
+
+    /// Decides knowing which streams code owns; `notes` say where nobody could tell.
+    pub fn with_owners(mut self, owners: Owners, notes: Vec<String>) -> Self {
+        if !owners.is_empty() {
+            self.planner.set_owners(Arc::new(owners));
+        }
+        self.owner_notes = notes;
+        self
+    }
+
+    /// What the owner lookups could not find out.
+    pub fn owner_notes(&self) -> &[String] {
+        &self.owner_notes
+    }
+
+    /// Reads the encryption of the Kinesis stream every observed `KinesisStreamAsSource`
+    /// stream reads from, for its plan line. Returns the throttles met.
+    pub async fn describe_sources(&mut self, accounts: &crate::cloud::Accounts) -> u32 {
+        let wanted: Vec<(StreamId, String)> = self
+            .waiting
+            .values()
+            .filter_map(|seen| match seen {
+                Seen::Found { obs, .. } if obs.source == SourceType::KinesisStreamAsSource => {
+                    let arn = obs.source_arn.as_ref()?;
+                    crate::model::kinesis_stream_name(arn)?;
+                    Some((obs.id.clone(), arn.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        if wanted.is_empty() {
+            return 0;
+        }
+        let (found, throttles) = sources::describe_sources(accounts, wanted).await;
+        self.sources.extend(found);
+        throttles
     }
 
     /// Decides with what the producer check found.
@@ -285,7 +330,11 @@ impl Survey {
                     }
                     Seen::Missing | Seen::Unreachable => &[],
                 };
-                decided.push(self.planner.decide(next, &target, &seen, sends));
+                let mut item = self.planner.decide(next, &target, &seen, sends);
+                if let (Some(id), Some(current)) = (&item.stream, item.current.as_mut()) {
+                    current.source_encryption = self.sources.get(id).cloned();
+                }
+                decided.push(item);
             }
             shrink(queue);
         }

@@ -203,13 +203,20 @@ async fn check_account(
             return out;
         }
     };
-    let partition = partition_of(&subjects[0].stream.region);
+    let mut reader = Reader {
+        cloud: &cloud,
+        pacer,
+        account: &account,
+        partition: partition_of(&subjects[0].stream.region),
+        calls: Calls::default(),
+        notes: Vec::new(),
+    };
     let details = match cached {
-        Some(details) => details,
-        None => match read_details(&cloud, pacer, &account, partition, &mut out.calls).await {
+        Some(details) => Some(details),
+        None => match reader.details().await {
             Ok(details) => {
                 out.fresh = Some(details.clone());
-                details
+                Some(details)
             }
             Err(e) => {
                 let why = format!(
@@ -218,184 +225,228 @@ async fn check_account(
                      unknown; grant the action, or plan with --skip-producer-check"
                 );
                 out.streams = unread(&subjects, &why);
-                out.notes.push(why);
-                return out;
+                reader.notes.push(why);
+                None
             }
         },
     };
-    let principals = details.principals();
-    out.principals = principals.len();
-    let candidacies = assess::candidacies(&principals, &subjects);
-    out.candidates = candidacies.len();
-
-    let keys: BTreeSet<&KmsKeyArn> = subjects.iter().map(|s| &s.key).collect();
-    let mut policies = HashMap::new();
-    for key in &keys {
-        let policy = if key.account() != account {
-            KeyPolicy::Unreadable(format!(
-                "it belongs to account {}, whose key policy cannot be read from account {account}",
-                key.account()
+    if let Some(details) = details {
+        let principals = details.principals();
+        out.principals = principals.len();
+        let candidacies = assess::candidacies(&principals, &subjects);
+        out.candidates = candidacies.len();
+        let keys: Vec<&KmsKeyArn> = subjects
+            .iter()
+            .map(|s| &s.key)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let policies = reader.key_policies(&keys).await;
+        let answers = reader
+            .simulate_all(&assess::simulations(
+                &principals,
+                &subjects,
+                &candidacies,
+                &account,
             ))
-        } else {
-            match paced(pacer, &account, &mut out.calls, true, || {
-                cloud.key_policy(key)
-            })
-            .await
-            {
-                Ok(text) => match policy::parse_document(&text) {
-                    Ok(statements) => KeyPolicy::Read(statements),
-                    Err(e) => KeyPolicy::Unreadable(format!("its key policy cannot be read: {e}")),
-                },
-                // A key KMS does not know: its streams are skipped for the key itself.
-                Err(CallError::NotFound(_)) => {
-                    KeyPolicy::Unreadable("KMS does not know the key".into())
-                }
-                Err(e) => {
-                    out.notes.push(format!(
-                        "kms:GetKeyPolicy of {key} was refused ({e}): its producers' verdicts \
-                         are unknown"
-                    ));
-                    KeyPolicy::Unreadable(format!("kms:GetKeyPolicy was refused: {}", e.code()))
-                }
-            }
-        };
-        policies.insert(key.as_str().to_owned(), policy);
+            .await;
+        out.streams = assess::assemble(&principals, &subjects, &candidacies, &answers, &policies);
+        out.grants = reader.caller_grants(&details, &keys, &policies).await;
     }
-
-    let mut answers = Answers::default();
-    let simulations = assess::simulations(&principals, &subjects, &candidacies, &account);
-    let mut refused = 0;
-    for sim in &simulations {
-        match simulate(&cloud, pacer, &account, partition, sim, &mut out.calls).await {
-            Ok(list) => answers.add(&sim.principal, list),
-            Err(e) => {
-                refused += 1;
-                if refused == 1 {
-                    out.notes.push(format!(
-                        "iam:SimulatePrincipalPolicy of {} in account {account} failed ({e}): \
-                         those producers' verdicts are unknown",
-                        sim.principal
-                    ));
-                }
-            }
-        }
-    }
-    out.streams = assess::assemble(&principals, &subjects, &candidacies, &answers, &policies);
-
-    // The caller's own kms:CreateGrant on each key: Firehose creates its grant with the
-    // caller's credentials.
-    let keys: Vec<&KmsKeyArn> = keys.into_iter().collect();
-    let caller = match cloud.caller_arn().await {
-        Ok(arn) => simulated_principal(&arn, &details),
-        Err(e) => Err(format!("GetCallerIdentity failed: {e}")),
-    };
-    match caller {
-        Ok(Some(caller)) => {
-            let mut answers = Answers::default();
-            for sim in assess::grant_simulations(&caller, &account, &keys) {
-                match simulate(&cloud, pacer, &account, partition, &sim, &mut out.calls).await {
-                    Ok(list) => answers.add(&caller, list),
-                    Err(e) => out.notes.push(format!(
-                        "the caller's kms:CreateGrant could not be simulated ({e}): unknown"
-                    )),
-                }
-            }
-            for key in keys {
-                let verdict = assess::grant_verdict(&caller, &account, key, &answers, &policies);
-                out.grants.push((key.as_str().to_owned(), verdict));
-            }
-        }
-        // The account's root user: its IAM side allows everything; the key policy decides.
-        Ok(None) => {
-            let mut answers = Answers::default();
-            let root = format!("arn:{partition}:iam::{account}:root");
-            for key in &keys {
-                answers.add(
-                    &root,
-                    vec![assess::Simulated {
-                        action: assess::GRANT_ACTION.into(),
-                        resource: key.as_str().into(),
-                        decision: crate::producers::Decision::Allowed,
-                    }],
-                );
-            }
-            for key in keys {
-                let verdict = assess::grant_verdict(&root, &account, key, &answers, &policies);
-                out.grants.push((key.as_str().to_owned(), verdict));
-            }
-        }
-        Err(why) => {
-            for key in keys {
-                out.grants.push((
-                    key.as_str().to_owned(),
-                    Verdict::Unknown { why: why.clone() },
-                ));
-            }
-        }
-    }
+    out.calls = reader.calls;
+    out.notes.extend(reader.notes);
     out
 }
 
-/// Every page of the account's authorization details.
-async fn read_details(
-    cloud: &Cloud,
-    pacer: &Pacer,
-    account: &str,
-    partition: &str,
-    calls: &mut Calls,
-) -> Result<Details, CallError> {
-    let mut details = Details::default();
-    let mut marker: Option<String> = None;
-    let mut seen = BTreeSet::new();
-    loop {
-        let (page, next) = paced(pacer, account, calls, false, || {
-            cloud.authorization_details_page(partition, marker.clone())
-        })
-        .await?;
-        details.roles.extend(page.roles);
-        details.users.extend(page.users);
-        details.groups.extend(page.groups);
-        details.policies.extend(page.policies);
-        match next {
-            // A marker given twice would list the same pages for ever.
-            Some(m) if !seen.insert(m.clone()) => {
-                return Err(CallError::Unknown(format!(
-                    "GetAccountAuthorizationDetails gave the Marker {m:?} twice"
-                )));
-            }
-            Some(m) => marker = Some(m),
-            None => return Ok(details),
-        }
-    }
+/// One account's reads: its client, the check's pacer, and what the reads cost and noted.
+struct Reader<'a> {
+    cloud: &'a Cloud,
+    pacer: &'a Pacer,
+    account: &'a str,
+    partition: &'a str,
+    calls: Calls,
+    notes: Vec<String>,
 }
 
-/// Every page of one simulation.
-async fn simulate(
-    cloud: &Cloud,
-    pacer: &Pacer,
-    account: &str,
-    partition: &str,
-    sim: &Simulation,
-    calls: &mut Calls,
-) -> Result<Vec<assess::Simulated>, CallError> {
-    let mut all = Vec::new();
-    let mut marker: Option<String> = None;
-    let mut seen = BTreeSet::new();
-    loop {
-        let (answers, next) = paced(pacer, account, calls, false, || {
-            cloud.simulate_page(partition, sim, marker.clone())
-        })
-        .await?;
-        all.extend(answers);
-        match next {
-            Some(m) if !seen.insert(m.clone()) => {
-                return Err(CallError::Unknown(format!(
-                    "SimulatePrincipalPolicy gave the Marker {m:?} twice"
-                )));
+impl Reader<'_> {
+    /// Every page of the account's authorization details.
+    async fn details(&mut self) -> Result<Details, CallError> {
+        let mut details = Details::default();
+        let mut marker: Option<String> = None;
+        let mut seen = BTreeSet::new();
+        loop {
+            let (cloud, partition) = (self.cloud, self.partition);
+            let (page, next) = paced(self.pacer, self.account, &mut self.calls, false, || {
+                cloud.authorization_details_page(partition, marker.clone())
+            })
+            .await?;
+            details.roles.extend(page.roles);
+            details.users.extend(page.users);
+            details.groups.extend(page.groups);
+            details.policies.extend(page.policies);
+            match next {
+                // A marker given twice would list the same pages for ever.
+                Some(m) if !seen.insert(m.clone()) => {
+                    return Err(CallError::Unknown(format!(
+                        "GetAccountAuthorizationDetails gave the Marker {m:?} twice"
+                    )));
+                }
+                Some(m) => marker = Some(m),
+                None => return Ok(details),
             }
-            Some(m) => marker = Some(m),
-            None => return Ok(all),
         }
+    }
+
+    /// Every page of one simulation.
+    async fn simulate(&mut self, sim: &Simulation) -> Result<Vec<assess::Simulated>, CallError> {
+        let mut all = Vec::new();
+        let mut marker: Option<String> = None;
+        let mut seen = BTreeSet::new();
+        loop {
+            let (cloud, partition) = (self.cloud, self.partition);
+            let (answers, next) = paced(self.pacer, self.account, &mut self.calls, false, || {
+                cloud.simulate_page(partition, sim, marker.clone())
+            })
+            .await?;
+            all.extend(answers);
+            match next {
+                Some(m) if !seen.insert(m.clone()) => {
+                    return Err(CallError::Unknown(format!(
+                        "SimulatePrincipalPolicy gave the Marker {m:?} twice"
+                    )));
+                }
+                Some(m) => marker = Some(m),
+                None => return Ok(all),
+            }
+        }
+    }
+
+    /// Each candidate's simulation; a refused one leaves its principal's verdicts unknown
+    /// (noted once per account).
+    async fn simulate_all(&mut self, simulations: &[Simulation]) -> Answers {
+        let mut answers = Answers::default();
+        let mut refused = 0;
+        for sim in simulations {
+            match self.simulate(sim).await {
+                Ok(list) => answers.add(&sim.principal, list),
+                Err(e) => {
+                    refused += 1;
+                    if refused == 1 {
+                        self.notes.push(format!(
+                            "iam:SimulatePrincipalPolicy of {} in account {} failed ({e}): \
+                             those producers' verdicts are unknown",
+                            sim.principal, self.account
+                        ));
+                    }
+                }
+            }
+        }
+        answers
+    }
+
+    /// Each key's policy, by key ARN; a key of another account is unreadable from this one.
+    async fn key_policies(&mut self, keys: &[&KmsKeyArn]) -> HashMap<String, KeyPolicy> {
+        let mut policies = HashMap::new();
+        for key in keys {
+            let policy = if key.account() != self.account {
+                KeyPolicy::Unreadable(format!(
+                    "it belongs to account {}, whose key policy cannot be read from account {}",
+                    key.account(),
+                    self.account
+                ))
+            } else {
+                self.key_policy(key).await
+            };
+            policies.insert(key.as_str().to_owned(), policy);
+        }
+        policies
+    }
+
+    async fn key_policy(&mut self, key: &KmsKeyArn) -> KeyPolicy {
+        let cloud = self.cloud;
+        match paced(self.pacer, self.account, &mut self.calls, true, || {
+            cloud.key_policy(key)
+        })
+        .await
+        {
+            Ok(text) => match policy::parse_document(&text) {
+                Ok(statements) => KeyPolicy::Read(statements),
+                Err(e) => KeyPolicy::Unreadable(format!("its key policy cannot be read: {e}")),
+            },
+            // A key KMS does not know: its streams are skipped for the key itself.
+            Err(CallError::NotFound(_)) => {
+                KeyPolicy::Unreadable("KMS does not know the key".into())
+            }
+            Err(e) => {
+                self.notes.push(format!(
+                    "kms:GetKeyPolicy of {key} was refused ({e}): its producers' verdicts are \
+                     unknown"
+                ));
+                KeyPolicy::Unreadable(format!("kms:GetKeyPolicy was refused: {}", e.code()))
+            }
+        }
+    }
+
+    /// The caller's own `kms:CreateGrant` on each key: Firehose creates its grant with the
+    /// caller's credentials.
+    async fn caller_grants(
+        &mut self,
+        details: &Details,
+        keys: &[&KmsKeyArn],
+        policies: &HashMap<String, KeyPolicy>,
+    ) -> Vec<(String, Verdict)> {
+        let caller = match self.cloud.caller_arn().await {
+            Ok(arn) => simulated_principal(&arn, details),
+            Err(e) => Err(format!("GetCallerIdentity failed: {e}")),
+        };
+        let (principal, answers) = match caller {
+            Ok(Some(caller)) => {
+                let mut answers = Answers::default();
+                for sim in assess::grant_simulations(&caller, self.account, keys) {
+                    match self.simulate(&sim).await {
+                        Ok(list) => answers.add(&caller, list),
+                        Err(e) => self.notes.push(format!(
+                            "the caller's kms:CreateGrant could not be simulated ({e}): unknown"
+                        )),
+                    }
+                }
+                (caller, answers)
+            }
+            // The account's root user: its IAM side allows everything; the key policy decides.
+            Ok(None) => {
+                let root = format!("arn:{}:iam::{}:root", self.partition, self.account);
+                let mut answers = Answers::default();
+                for key in keys {
+                    answers.add(
+                        &root,
+                        vec![assess::Simulated {
+                            action: assess::GRANT_ACTION.into(),
+                            resource: key.as_str().into(),
+                            decision: crate::producers::Decision::Allowed,
+                        }],
+                    );
+                }
+                (root, answers)
+            }
+            Err(why) => {
+                return keys
+                    .iter()
+                    .map(|key| {
+                        (
+                            key.as_str().to_owned(),
+                            Verdict::Unknown { why: why.clone() },
+                        )
+                    })
+                    .collect();
+            }
+        };
+        keys.iter()
+            .map(|key| {
+                let verdict =
+                    assess::grant_verdict(&principal, self.account, key, &answers, policies);
+                (key.as_str().to_owned(), verdict)
+            })
+            .collect()
     }
 }
 

@@ -14,6 +14,7 @@ use super::Survey;
 use super::producers::{self, CheckOptions};
 use crate::clock::{EpochMillis, HOUR};
 use crate::cloud::Accounts;
+use crate::iac::{IacInput, Owners};
 use crate::input::Target;
 use crate::ledger::Ledger;
 use crate::model::{KeyChoice, StreamId, partition_of};
@@ -32,6 +33,8 @@ pub struct Clients {
     pub concurrency: usize,
     /// How the producer check calls IAM.
     pub producers: CheckOptions,
+    /// The Terraform states that own streams (CloudFormation's stacks are asked for).
+    pub iac: IacInput,
 }
 
 /// A fleet observed and decided, its plan saved.
@@ -103,6 +106,24 @@ pub async fn prepare_survey(
         })
         .collect();
     let subjects = producer_subjects(&clients.accounts, &targets, &unreachable).await?;
+    // Who owns the streams: the Terraform states given, and CloudFormation's stacks of every
+    // account and Region the rows reach.
+    let lanes: BTreeSet<(Option<String>, String)> = targets
+        .iter()
+        .filter(|t| {
+            t.account
+                .as_ref()
+                .is_none_or(|a| !unreachable.contains_key(&**a))
+        })
+        .map(|t| {
+            (
+                t.account.as_deref().map(str::to_owned),
+                t.region.to_string(),
+            )
+        })
+        .collect();
+    let mut owners = Owners::from_terraform(&clients.iac.terraform);
+    let stacks = super::sources::find_stacks(&clients.accounts, lanes, &mut owners);
     let check = async {
         match (subjects.is_empty(), settings.skip_producer_check) {
             (true, _) => Ok(None),
@@ -125,9 +146,10 @@ pub async fn prepare_survey(
             .map(Some),
         }
     };
-    let (keys, findings) = tokio::join!(
+    let (keys, findings, owner_notes) = tokio::join!(
         observe::observe_keys(&clients.accounts, &clients.pacer, keys),
-        check
+        check,
+        stacks
     );
     let (key_obs, throttles) = keys?;
     for k in key_obs.values() {
@@ -141,7 +163,8 @@ pub async fn prepare_survey(
         Some(run_id),
         unreachable,
     )?
-    .with_producers(findings?.map(Arc::new));
+    .with_producers(findings?.map(Arc::new))
+    .with_owners(owners, owner_notes);
     Ok((survey, throttles))
 }
 
@@ -310,6 +333,8 @@ pub fn finish_survey(ledger: &Ledger, decided: Decided<'_>) -> anyhow::Result<Su
     }
     let check = survey.producers();
     warnings.extend(producer_warnings(&items, check, &settings));
+    warnings.extend(survey.owner_notes().iter().cloned());
+    warnings.extend(owner_warnings(&items, &settings));
     warnings.extend(key_warnings(
         &items,
         check.is_some_and(|c| c.summary.skipped.is_none()),
@@ -386,6 +411,7 @@ pub async fn survey_fleet_with(
     }
     observer.await.context("observation task failed")?;
     progress.finish();
+    throttles += survey.describe_sources(&clients.accounts).await;
     // Decide once everything is observed, so that every fleet stream already on a key is
     // counted before any other is planned onto it.
     let mut items = survey.decide_ready();
@@ -403,6 +429,40 @@ pub async fn survey_fleet_with(
         },
     )?;
     Ok(Surveyed { reused, ..surveyed })
+}
+
+/// The streams code owns that the plan changes (or skips for it): who owns them, and what to
+/// do.
+pub fn owner_warnings(items: &[Item], settings: &Settings) -> Vec<String> {
+    let owned: Vec<&Item> = items
+        .iter()
+        .filter(|i| i.owner.is_some())
+        .filter(|i| i.action.starts() || i.reason == Some(plan::Reason::IacOwned))
+        .collect();
+    if owned.is_empty() {
+        return Vec::new();
+    }
+    let shown = owned
+        .iter()
+        .take(5)
+        .map(|i| {
+            let owner = i.owner.as_deref().map(crate::iac::Owner::label);
+            format!("{} ({})", i.target.name, owner.unwrap_or_default())
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let more = match owned.len() {
+        n if n > 5 => format!(" and {} more", n - 5),
+        _ => String::new(),
+    };
+    let what = match settings.skip_iac_owned {
+        true => "are skipped iac_owned (--iac-owned skip)",
+        false => "will be changed although code owns them (--iac-owned warn)",
+    };
+    vec![format!(
+        "{} stream(s) owned by CloudFormation or Terraform {what}: {shown}{more}; put the          encryption in their code too (`plan --out-iac DIR` writes the change), or their next          deploy may undo it",
+        owned.len()
+    )]
 }
 
 /// What an operator must know of the producer check: that it was skipped, which streams it

@@ -195,10 +195,10 @@ fn a_key_the_service_says_is_full_gets_one_refused_start() {
 }
 
 #[test]
-fn a_key_refusal_right_after_a_rekey_freed_a_slot_is_tried_again_once() {
+fn a_key_refusal_right_after_a_rekey_freed_a_slot_is_tried_again_once_the_grant_can_be_retired() {
     // One slot on the key: `leaving` holds it and moves to the AWS-owned key; `arriving` takes
     // it. AWS only schedules the old grant's retirement: the first Start onto the key is
-    // refused, the one 30 s later is not.
+    // refused, the one after --grant-retirement-wait (within --max-wait) is not.
     let key = key_arn(R, "k");
     let (sandbox, w, _dir) = world(
         &format!(
@@ -206,7 +206,7 @@ fn a_key_refusal_right_after_a_rekey_freed_a_slot_is_tried_again_once() {
                  {{"name": "leaving", "encryption": {{"key_arn": "{key}"}}}},
                  {{"name": "arriving"}}]}}"#
         ),
-        &["--cmk-limit", "1", "--grant-retirement", "5s"],
+        &["--cmk-limit", "1", "--grant-retirement", "3s"],
     );
     let fleet = w.fleet(
         "fleet.csv",
@@ -214,8 +214,20 @@ fn a_key_refusal_right_after_a_rekey_freed_a_slot_is_tried_again_once() {
     );
     w.run(&["inventory", "--region", R, "-q"]).assert_code(0);
     // The tool knows the key's limit too: it waits for the rekey, then takes the freed slot.
-    w.apply(&fleet, &["--cmk-limit", "1", "--first-poll", "300ms"])
-        .assert_code(0);
+    w.apply(
+        &fleet,
+        &[
+            "--cmk-limit",
+            "1",
+            "--first-poll",
+            "300ms",
+            "--grant-retirement-wait",
+            "4s",
+            "--max-wait",
+            "1m",
+        ],
+    )
+    .assert_code(0);
     let truth = sandbox.stats();
     let arriving = stream(&truth, "arriving");
     assert_eq!(arriving.status, "ENABLED");
@@ -494,7 +506,9 @@ fn a_kinesis_sourced_stream_is_skipped_naming_its_source() {
 /// second: the customer-key Start comes some 3 s after the credentials were first used.
 /// A profile `p` in an AWS config file (returned) whose credential process hands out a new
 /// session token every time it is asked, counting how often in the file returned second.
-fn refreshing_credential_process(w: &Workdir) -> (std::path::PathBuf, std::path::PathBuf) {
+pub(crate) fn refreshing_credential_process(
+    w: &Workdir,
+) -> (std::path::PathBuf, std::path::PathBuf) {
     let counter = w.path("count");
     let script = w.path("creds.sh");
     std::fs::write(

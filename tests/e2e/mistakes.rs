@@ -494,3 +494,173 @@ fn history_says_which_id_is_a_run_and_which_a_plan() {
         "{header}"
     );
 }
+
+/// Runs the binary with its stderr (and, with `both`, its stdout) a pipe whose reader is
+/// already gone — as `cmd 2>&1 | head -1` is once head has its line — and returns the exit
+/// code.
+fn with_closed_output(w: &Workdir, args: &[&str], both: bool) -> Option<i32> {
+    let mut cmd = w.command();
+    cmd.args(args)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    cmd.stdout(if both {
+        std::process::Stdio::piped()
+    } else {
+        std::process::Stdio::null()
+    });
+    let mut child = cmd.spawn().unwrap();
+    drop(child.stderr.take());
+    drop(child.stdout.take());
+    child.wait().unwrap().code()
+}
+
+#[test]
+fn a_closed_stderr_changes_neither_a_runs_outcome_nor_its_exit_code() {
+    let (_sandbox, w, fleet) = world(5);
+    let fleet = fleet.to_str().unwrap();
+    assert_eq!(with_closed_output(&w, &["plan", fleet], true), Some(0));
+    assert_eq!(
+        with_closed_output(&w, &["apply", fleet, "--yes"], true),
+        Some(0)
+    );
+    let outcomes: Vec<(String, String)> = w
+        .sql()
+        .prepare("SELECT kind, outcome FROM runs ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("plan".to_owned(), "planned".to_owned()),
+            ("apply".to_owned(), "converged".to_owned())
+        ]
+    );
+}
+
+#[test]
+fn output_that_cannot_be_written_is_an_error_and_a_closed_pipe_is_not() {
+    let (_sandbox, w, fleet) = world(2);
+    plan(&w, &fleet);
+    let full = std::fs::File::options()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    for args in [
+        vec!["report", "1"],
+        vec!["report", "1", "--format", "csv"],
+        vec!["history"],
+    ] {
+        let out = w
+            .command()
+            .args(&args)
+            .stdout(full.try_clone().unwrap())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("cannot write to standard output"),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(
+        with_closed_output(&w, &["report", "1", "--format", "csv"], true),
+        Some(0),
+        "a reader that stopped early is no error"
+    );
+}
+
+/// A small tmpfs of its own, unmounted when dropped (mounting needs root, as CI has).
+struct Tmpfs {
+    dir: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    fn mount(size: &str) -> Tmpfs {
+        let dir = tempfile::tempdir().unwrap();
+        let out = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .output()
+            .expect("run mount");
+        assert!(
+            out.status.success(),
+            "this test fills a small tmpfs and needs to mount one (root, as CI runs): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Tmpfs { dir }
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+#[test]
+fn a_disk_that_fills_during_apply_leaves_the_run_resumable_to_the_end() {
+    // No throttle: the test is about the disk, not the pace.
+    let sandbox = Sandbox::start(&["--streams", "150", "--latency", "100ms", "--tps", "0"]);
+    let w = Workdir::new(&sandbox);
+    let fleet = w.fleet("fleet.csv", &fleet_csv(stream_names(150), R));
+    let fs = Tmpfs::mount("8M");
+    let ledger = fs.dir.path().join("ledger.db");
+    let filler = fs.dir.path().join("filler");
+    // Leave the ledger about 400 KB: enough to begin, not to finish.
+    std::fs::write(&filler, vec![0u8; 7_980_000]).unwrap();
+    let run = |args: &[&str]| -> Run {
+        w.command_to(&sandbox.url, &ledger)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+            .into()
+    };
+    let fleet = fleet.to_str().unwrap();
+    let full = run(&[
+        "apply",
+        fleet,
+        "--yes",
+        "-q",
+        "--describe-tps",
+        "200",
+        "--start-tps",
+        "200",
+    ]);
+    full.assert_code(1);
+    assert!(full.stderr.contains("disk is full"), "{}", full.stderr);
+    let sent = starts(&sandbox);
+    assert!(sent < 150, "the disk filled mid-run ({sent} Starts sent)");
+    std::fs::remove_file(&filler).unwrap();
+    let status = run(&["status"]);
+    assert!(
+        status
+            .stdout
+            .contains("Continue with: firehose-sse resume 1"),
+        "{}",
+        status.stdout
+    );
+    run(&[
+        "resume",
+        "-q",
+        "--describe-tps",
+        "200",
+        "--start-tps",
+        "200",
+    ])
+    .assert_code(0);
+    let truth = sandbox.stats();
+    assert!(
+        truth
+            .streams
+            .iter()
+            .all(|s| s.status == "ENABLED" && s.start_calls == 1),
+        "every stream ENABLED with one Start"
+    );
+}

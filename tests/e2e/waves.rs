@@ -448,3 +448,45 @@ fn plan_shows_the_waves_and_a_saved_plan_rolls_out_in_them() {
         .collect();
     assert_eq!(states, ["passed", "passed", "passed"]);
 }
+
+#[test]
+fn a_rollback_rolls_back_in_waves_too() {
+    let (sandbox, w, _dir) = setup(&[("a", "ok"), ("b", "quiet"), ("c", "quiet")], |_| k());
+    w.apply(&w.path("fleet.csv"), &[]).assert_code(0);
+    let run = w.run(&[
+        "rollback",
+        "--yes",
+        "--waves",
+        "1,100%",
+        "--bake",
+        "8s",
+        "--metric-period",
+        "1s",
+        "-q",
+    ]);
+    run.assert_code(0);
+    let truth = sandbox.stats();
+    for name in ["a", "b", "c"] {
+        let s = stream(&truth, name);
+        assert_eq!((s.status.as_str(), s.stop_calls), ("DISABLED", 1), "{name}");
+    }
+    let states: Vec<String> = w
+        .sql()
+        .prepare("SELECT state FROM waves WHERE run_id = 2 ORDER BY wave")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(states, ["passed", "passed"]);
+    // A rollback's failed gate halts; rolling the rollback back is refused up front.
+    w.run(&[
+        "rollback",
+        "--yes",
+        "--waves",
+        "1,100%",
+        "--on-gate-failure",
+        "rollback",
+    ])
+    .assert_code(2);
+}

@@ -20,7 +20,8 @@ SERVICES = {
     "firehose": ("2015-08-04", [
         "CreateDeliveryStream", "DeleteDeliveryStream", "DescribeDeliveryStream",
         "ListDeliveryStreams", "StartDeliveryStreamEncryption", "StopDeliveryStreamEncryption",
-        "PutRecord", "PutRecordBatch",
+        "PutRecord", "PutRecordBatch", "TagDeliveryStream", "UntagDeliveryStream",
+        "ListTagsForDeliveryStream",
     ]),
     "kms": ("2014-11-01", [
         "CreateKey", "DescribeKey", "DisableKey", "EnableKey", "ListKeys", "GetKeyPolicy",
@@ -37,6 +38,8 @@ SERVICES = {
     "cloudwatch": ("2010-08-01", [
         "DescribeAlarms", "GetMetricData", "PutMetricAlarm", "PutMetricData", "SetAlarmState",
     ]),
+    "kinesis": ("2013-12-02", ["CreateStream", "DescribeStreamSummary", "StartStreamEncryption"]),
+    "resourcegroupstaggingapi": ("2017-01-26", ["GetResources"]),
 }
 KEPT = ("type", "required", "min", "max", "pattern", "enum")
 

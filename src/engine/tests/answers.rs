@@ -130,21 +130,112 @@ fn a_refusal_for_the_spent_budget_marks_the_attempt_before_completing_it() {
 #[test]
 fn a_limit_refusal_naming_the_key_fails_the_stream_with_cmk_limit() {
     let mut run = Run::new(config());
-    run.add(vec![item(0, key(K1))]);
+    run.add(vec![item(0, key(K1)), item(1, key(K1))]);
     run.send(0);
+    // Worded with "CMK" only (the API reference's word), and no "key".
     let fx = run
         .answer(
             0,
             Err(CallError::LimitExceeded(
-                "the key is used by too many streams".into(),
+                "You can use a CMK of type CUSTOMER_MANAGED_CMK to encrypt up to 500 Firehose \
+                 streams."
+                    .into(),
             )),
         )
         .to_vec();
     assert!(!fx.contains(&Effect::MarkBudgetFull { item: 0 }));
     assert_eq!(run.phase(0), Phase::Failed);
     assert_eq!(run.reason(0), Some(Why::CMK_LIMIT));
-    // Its slot under the key is given back.
+    assert!(run.st.keys.is_full(K1), "full for the run");
+    // Its slot under the key is given back, and the other stream to the key is never sent.
+    run.event(Event::StartSending { item: 1 });
+    assert_eq!(
+        (run.phase(1), run.reason(1)),
+        (Phase::Skipped, Some(Why::CMK_LIMIT))
+    );
     assert_eq!(run.st.keys.count(K1), 0);
+}
+
+#[test]
+fn a_budget_refusal_naming_a_stream_called_monkey_logs_never_fills_its_key() {
+    let mut run = Run::new(config());
+    let mut monkey = item(0, key(K1));
+    monkey.track.name = "monkey-logs".into();
+    run.add(vec![monkey, item(1, key(K1))]);
+    run.send(0);
+    // Someone else spent the stream's budget: the refusal echoes its name, which holds "key".
+    let fx = run
+        .answer(
+            0,
+            Err(CallError::LimitExceeded(
+                "Firehose monkey-logs has reached the limit of 25 StartDeliveryStreamEncryption \
+                 and StopDeliveryStreamEncryption calls per Firehose stream per 1day."
+                    .into(),
+            )),
+        )
+        .to_vec();
+    assert!(fx.contains(&Effect::MarkBudgetFull { item: 0 }));
+    assert_eq!(run.phase(0), Phase::Deferred);
+    assert!(!run.st.keys.is_full(K1), "no key is marked full on a guess");
+    assert!(notes(&fx).is_empty(), "no key-full notice");
+    // The other stream to the same key goes out.
+    run.send(1);
+    run.answer(1, Ok(()));
+    assert_eq!(run.phase(1), Phase::Polling);
+}
+
+#[test]
+fn a_limit_refusal_worded_with_neither_defers_saying_both_limits_are_possible() {
+    let mut run = Run::new(config());
+    run.add(vec![item(0, key(K1))]);
+    run.send(0);
+    let raw = "Limit exceeded for the requested resource.";
+    let fx = run
+        .answer(0, Err(CallError::LimitExceeded(raw.into())))
+        .to_vec();
+    assert!(fx.contains(&Effect::MarkBudgetFull { item: 0 }));
+    let (_, update) = &updates(&fx)[0];
+    assert_eq!(update.phase, Some(Phase::Deferred));
+    assert_eq!(update.reason, Some(Why::LimitUnclear));
+    assert_eq!(Why::LimitUnclear.as_str(), "budget_or_cmk_limit");
+    assert!(update.next_slot.is_some());
+    assert_eq!(
+        update.failure,
+        Some(("LimitExceededException".into(), raw.into())),
+        "the raw message is kept"
+    );
+    assert!(!run.st.keys.is_full(K1));
+    // Our own count decides when it can: the key already at its limit without this stream.
+    let mut run = Run::with_keys(config(), HashMap::from([(K1.to_owned(), 500)]));
+    let mut held = item(0, key(K1));
+    held.holds_slot = true; // counted among the 500 (say, ENABLING towards it)
+    run.add(vec![held]);
+    run.send(0);
+    run.answer(0, Err(CallError::LimitExceeded(raw.into())));
+    assert_eq!(
+        run.reason(0),
+        Some(Why::LimitUnclear),
+        "499 others: room by our count, so either limit"
+    );
+    let mut run = Run::with_keys(config(), HashMap::from([(K1.to_owned(), 500)]));
+    let mut held = item(0, key(K1));
+    held.holds_slot = true;
+    run.add(vec![held]);
+    run.event(Event::Observed {
+        throttles: 0,
+        keys: vec![crate::limits::KeyChange {
+            key_arn: K1.into(),
+            uses: true,
+        }],
+        items: vec![],
+    });
+    run.send(0);
+    run.answer(0, Err(CallError::LimitExceeded(raw.into())));
+    assert_eq!(
+        run.reason(0),
+        Some(Why::CMK_LIMIT),
+        "500 others: full by our count"
+    );
 }
 
 #[test]

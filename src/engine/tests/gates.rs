@@ -84,21 +84,21 @@ fn a_full_key_waits_for_a_rekey_away_from_it_to_finish() {
     let mut run = with_cmk_limit(1, HashMap::from([(K1.to_owned(), 1)]));
     // Item 0 moves its stream from K1 to the AWS-owned key; item 1 wants K1.
     let mut away = item(0, KeyChoice::AwsOwned);
-    away.track = Track::new(
-        0,
-        2,
-        REGION.into(),
-        stream_name(0).into(),
-        Some(ACCOUNT.into()),
-        KeyChoice::AwsOwned,
-        Action::Rekey,
-        Phase::Pending,
-        0,
-        Notes {
+    away.track = Track::new(TrackParts {
+        seq: 0,
+        line: 2,
+        region: REGION.into(),
+        name: stream_name(0).into(),
+        account: Some(ACCOUNT.into()),
+        target: KeyChoice::AwsOwned,
+        action: Action::Rekey,
+        phase: Phase::Pending,
+        starts: 0,
+        notes: Notes {
             old_key: Some(key(K1)),
             ..Notes::default()
         },
-    );
+    });
     let fx = run.add(vec![away, item(1, key(K1))]).to_vec();
     assert_eq!(starts(&fx), [0], "item 1 waits for room");
     assert_eq!(run.phase(1), Phase::Pending);
@@ -207,7 +207,7 @@ fn a_key_the_service_says_is_full_gets_no_other_start() {
     let fx = run.add((0..6).map(|i| item(i, key(K1))).collect()).to_vec();
     assert_eq!(starts(&fx).len(), 6, "all dispatched, waiting for tokens");
     run.send(0);
-    let refusal = CallError::LimitExceeded("key is used by the maximum number of streams".into());
+    let refusal = CallError::LimitExceeded("the CMK encrypts the most streams it may".into());
     let fx = run.answer(0, Err(refusal)).to_vec();
     assert!(!notes(&fx).is_empty(), "the operator is told");
     assert_eq!(run.reason(0), Some(Why::CMK_LIMIT));
@@ -229,31 +229,116 @@ fn a_key_the_service_says_is_full_gets_no_other_start() {
     assert_eq!(outcome.calls[&crate::model::Operation::Start], 1);
 }
 
-#[test]
-fn a_key_refusal_right_after_a_rekey_freed_a_slot_is_tried_once_more() {
-    let mut run = with_cmk_limit(1, HashMap::from([(K1.to_owned(), 1)]));
+/// A run on a key of one slot, held by item 0's stream, which item 0 moves to the AWS-owned
+/// key; items 1 and 2 want the key. Item 0's rekey is done at the returned time, and item 1 is
+/// sent the slot it freed.
+fn rekey_frees_a_slot(config: Config) -> (Run, EpochMillis) {
+    let settings = Settings {
+        cmk_limit: 1,
+        ..config.settings
+    };
+    let mut run = Run::with_keys(
+        Config { settings, ..config },
+        HashMap::from([(K1.to_owned(), 1)]),
+    );
     let mut away = item(0, KeyChoice::AwsOwned);
     away.track.notes_mut().old_key = Some(key(K1));
     run.add(vec![away, item(1, key(K1)), item(2, key(K1))]);
     run.start_ok(0);
     run.wake();
     run.described(0, seen(0, EncStatus::Enabled, Some(KeyChoice::AwsOwned)));
+    let freed = run.now;
     assert_eq!(starts(&run.fx), [1], "the freed slot goes to the next");
+    (run, freed)
+}
+
+/// The service's refusal for the key's limit.
+fn key_full() -> CallError {
+    CallError::LimitExceeded("You can use a CMK to encrypt up to 500 Firehose streams.".into())
+}
+
+#[test]
+fn a_key_refusal_soon_after_a_rekey_freed_a_slot_defers_past_the_grants_retirement() {
+    let (mut run, freed) = rekey_frees_a_slot(config()); // --max-wait 0
+    run.wait(45 * SECOND);
     run.send(1);
     // The old grant is only scheduled for retirement: the service still counts it.
-    let refusal = || CallError::LimitExceeded("key limit exceeded".into());
-    let fx = run.answer(1, Err(refusal())).to_vec();
+    let fx = run.answer(1, Err(key_full())).to_vec();
     assert!(starts(&fx).is_empty());
-    assert_eq!(run.phase(1), Phase::Pending);
-    assert_eq!(run.st.poll_timeout(), Some(run.now + 30 * SECOND));
-    assert_eq!(starts(run.wake()), [1], "tried once more, later");
+    let wait = GRANT_RETIREMENT_WAIT.as_millis() as EpochMillis;
+    assert_eq!(
+        wait,
+        20 * 60 * SECOND,
+        "900 s of buffer, then 5 min for KMS"
+    );
+    let (_, update) = updates(&fx)
+        .into_iter()
+        .find(|(i, _)| *i == 1)
+        .expect("item 1 recorded");
+    assert_eq!(
+        (update.phase, update.reason, update.next_slot),
+        (
+            Some(Phase::Deferred),
+            Some(Why::GrantRetiring),
+            Some(freed + wait)
+        ),
+        "tried again 20 min after the rekey that freed the slot, not 30 s after the refusal"
+    );
+    assert!(!run.st.keys.is_full(K1), "not full for the run");
+    assert!(notes(&fx).is_empty(), "no key-full notice");
+    // A stream to the same key decided meanwhile: no Start goes to it before the grant can be
+    // retired.
+    run.add(vec![item(3, key(K1))]);
+    assert_eq!(
+        (run.phase(3), run.reason(3)),
+        (Phase::Deferred, Some(Why::GrantRetiring))
+    );
+    assert_eq!(run.st.track(3).starts, 0);
+    assert_eq!(
+        run.st.track(3).notes().and_then(|n| n.next_slot),
+        Some(freed + wait)
+    );
+}
+
+#[test]
+fn within_max_wait_the_refused_start_waits_for_the_grant_then_a_second_refusal_fills_the_key() {
+    let (mut run, freed) = rekey_frees_a_slot(Config {
+        max_wait: Duration::from_secs(3600),
+        retirement_wait: Duration::from_secs(1500),
+        ..config()
+    });
+    run.wait(10 * SECOND);
     run.send(1);
-    run.answer(1, Err(refusal()));
+    run.answer(1, Err(key_full()));
+    assert_eq!(run.phase(1), Phase::Pending);
+    assert_eq!(
+        run.st.poll_timeout(),
+        Some(freed + 1_500 * SECOND),
+        "the configured wait, from the rekey"
+    );
+    let fx = run.wake().to_vec();
+    assert_eq!(starts(&fx), [1], "tried again once the wait has passed");
+    run.send(1);
+    run.answer(1, Err(key_full()));
     assert_eq!(
         (run.phase(1), run.reason(1)),
         (Phase::Failed, Some(Why::CMK_LIMIT))
     );
+    assert!(run.st.keys.is_full(K1));
     assert_eq!(run.phase(2), Phase::Skipped, "the key is full for the run");
+}
+
+#[test]
+fn a_key_refusal_long_after_a_rekey_freed_a_slot_fills_the_key() {
+    let (mut run, _) = rekey_frees_a_slot(config());
+    run.wait(GRANT_RETIREMENT_WAIT.as_millis() as EpochMillis);
+    run.send(1);
+    run.answer(1, Err(key_full()));
+    assert_eq!(
+        (run.phase(1), run.reason(1)),
+        (Phase::Failed, Some(Why::CMK_LIMIT))
+    );
+    assert!(run.st.keys.is_full(K1));
 }
 
 /// A run whose keys may each protect `limit` streams, `counts` protected already.

@@ -39,7 +39,7 @@ fn config() -> Config {
         poll_timeout: Duration::from_secs(600),
         max_attempts: 3,
         first_poll: Duration::from_secs(5),
-        key_retry: Duration::from_secs(30),
+        retirement_wait: GRANT_RETIREMENT_WAIT,
         no_wait: false,
     }
 }
@@ -55,18 +55,18 @@ fn item(seq: usize, target: KeyChoice) -> NewItem {
 
 fn item_in(seq: usize, region: &str, target: KeyChoice) -> NewItem {
     NewItem {
-        track: Track::new(
+        track: Track::new(TrackParts {
             seq,
-            seq as u64 + 2,
-            region.into(),
-            stream_name(seq).into(),
-            Some(ACCOUNT.into()),
+            line: seq as u64 + 2,
+            region: region.into(),
+            name: stream_name(seq).into(),
+            account: Some(ACCOUNT.into()),
             target,
-            Action::Enable,
-            Phase::Pending,
-            0,
-            Notes::default(),
-        ),
+            action: Action::Enable,
+            phase: Phase::Pending,
+            starts: 0,
+            notes: Notes::default(),
+        }),
         sends: SendLog::default(),
         holds_slot: false,
     }

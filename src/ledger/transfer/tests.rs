@@ -37,10 +37,12 @@ fn item(seq: usize, name: &str, action: Action) -> Item {
             status: EncStatus::Disabled,
             key: None,
             source_arn: None,
+            source_encryption: None,
             in_force_unknown: false,
         }),
         budget_used: 1,
         producers: None,
+        owner: None,
     }
 }
 

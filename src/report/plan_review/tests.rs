@@ -30,10 +30,12 @@ fn item(seq: usize, account: &str, region: &str, name: &str, action: Action) -> 
             status: EncStatus::Disabled,
             key: None,
             source_arn: None,
+            source_encryption: None,
             in_force_unknown: false,
         }),
         budget_used: 0,
         producers: None,
+        owner: None,
     }
 }
 

@@ -67,6 +67,18 @@ impl Backend {
         aws_sdk_iam::Client::from_conf(config)
     }
 
+    /// A CloudWatch client (the Rust SDK speaks its CBOR protocol).
+    pub fn cloudwatch(&self) -> aws_sdk_cloudwatch::Client {
+        let config = aws_sdk_cloudwatch::Config::builder()
+            .behavior_version(aws_sdk_cloudwatch::config::BehaviorVersion::latest())
+            .region(aws_sdk_cloudwatch::config::Region::new(REGION))
+            .endpoint_url(&self.url)
+            .credentials_provider(crate::common::test_credentials())
+            .http_client(firehose_sse::aws::http_client(None).unwrap())
+            .build();
+        aws_sdk_cloudwatch::Client::from_conf(config)
+    }
+
     pub fn is_moto(&self) -> bool {
         matches!(self.server, Server::Moto { .. })
     }

@@ -35,7 +35,8 @@
 //! those five scenarios, `organization` scenario 6 (three member accounts reached with
 //! `--assume-role`: moto makes them through Organizations, the sandbox is started with them),
 //! `producers` scenario 7 (the producer check: moto lists principals and key policies but has no
-//! policy simulator) and `tls` the private certificate authority test (moto over HTTPS).
+//! policy simulator), `waves` scenario 8 (a rollout in waves halted by an alarm) and `tls` the
+//! private certificate authority test (moto over HTTPS).
 
 mod backend;
 mod mixed;
@@ -45,6 +46,7 @@ mod producers;
 mod scenarios;
 mod sdk;
 mod tls;
+mod waves;
 
 use backend::Backend;
 use producers::producers_of_a_stream_moving_to_a_key;
@@ -52,6 +54,7 @@ use scenarios::{
     apply_of_a_mixed_fleet, inventory_of_a_region, plan_of_a_mixed_fleet,
     resume_after_kill_9_converges, rollback_of_a_mixed_apply,
 };
+use waves::waves_halted_by_an_alarm;
 
 const REGION: &str = "us-east-1";
 
@@ -79,4 +82,5 @@ on_both!(
     resume_after_kill_9_converges,
     rollback_of_a_mixed_apply,
     producers_of_a_stream_moving_to_a_key,
+    waves_halted_by_an_alarm,
 );

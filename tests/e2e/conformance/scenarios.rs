@@ -274,6 +274,8 @@ pub fn inventory_of_a_region(b: &Backend) {
             "by_key": by_key,
             "unencrypted_direct_put": 6,
             "key_in_force_unknown": 0,
+            // The Kinesis stream the KinesisStreamAsSource one names was never created.
+            "kinesis_sources": {"unreadable": 1},
         }]),
         "{summary:#}"
     );

@@ -45,7 +45,8 @@ fn inventory_counts_by_source_type_encryption_and_key() {
                 "by_encryption_status": {"DISABLED": 2},
                 "by_key": {},
                 "unencrypted_direct_put": 1,
-                "key_in_force_unknown": 0
+                "key_in_force_unknown": 0,
+                "kinesis_sources": {"unreadable": 1}
             },
             {
                 "account": crate::common::ACCOUNT,
@@ -55,7 +56,8 @@ fn inventory_counts_by_source_type_encryption_and_key() {
                 "by_encryption_status": {"DISABLED": 4, "ENABLED": 2},
                 "by_key": {"AWS_OWNED_CMK": 1, key("k1"): 1},
                 "unencrypted_direct_put": 2,
-                "key_in_force_unknown": 0
+                "key_in_force_unknown": 0,
+                "kinesis_sources": {"unreadable": 1}
             },
         ])
     );

@@ -26,7 +26,7 @@ use crate::common::{Sandbox, Stats, Workdir, item, key_arn};
 const R: &str = "us-east-1";
 
 /// The read-only operations; plan and inventory may send nothing else.
-const READS: [&str; 7] = [
+const READS: [&str; 9] = [
     "DescribeDeliveryStream",
     "ListDeliveryStreams",
     "DescribeKey",
@@ -36,6 +36,9 @@ const READS: [&str; 7] = [
     "GetAccountAuthorizationDetails",
     "SimulatePrincipalPolicy",
     "GetKeyPolicy",
+    // Where encryption belongs elsewhere: Kinesis sources, the streams stacks own.
+    "DescribeStreamSummary",
+    "GetResources",
 ];
 
 fn now_ms() -> i64 {

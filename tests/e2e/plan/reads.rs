@@ -32,15 +32,18 @@ fn plan_and_inventory_never_send_start_or_stop() {
     // GetCallerIdentity (where its calls went); the producer check reads the account's
     // principals once (one page), simulates its one candidate (the administrator, user
     // `sandbox`, who may put to every stream) and the caller's own kms:CreateGrant, and reads
-    // each key's policy once.
+    // each key's policy once; the Kinesis-sourced stream's source is read once by the plan and
+    // once by the inventory, and the plan lists the Region's stacks' streams in one page.
     assert_eq!(
         truth.requests,
         [
             ("DescribeDeliveryStream".to_owned(), 13 + 12),
             ("DescribeKey".to_owned(), 5),
+            ("DescribeStreamSummary".to_owned(), 2),
             ("GetAccountAuthorizationDetails".to_owned(), 1),
             ("GetCallerIdentity".to_owned(), 1),
             ("GetKeyPolicy".to_owned(), 5),
+            ("GetResources".to_owned(), 1),
             ("ListDeliveryStreams".to_owned(), 1),
             ("SimulatePrincipalPolicy".to_owned(), 2),
         ]

@@ -32,6 +32,10 @@ pub struct SeedAccount {
     /// `CREATED` (default) or `INVITED`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub joined_method: Option<String>,
+    /// A delegated administrator (for some AWS service) of the organization: besides the
+    /// management account, the only accounts that may call Organizations `ListAccounts`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub delegated_administrator: bool,
     /// The roles callers may assume in this account.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub roles: Vec<SeedRole>,
@@ -205,6 +209,7 @@ impl SeedAccount {
             email: None,
             status: None,
             joined_method: None,
+            delegated_administrator: false,
             roles: Vec::new(),
             streams: Vec::new(),
             keys: Vec::new(),

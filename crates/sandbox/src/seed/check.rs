@@ -81,6 +81,43 @@ impl Seed {
         if let Err(e) = self.metric_period() {
             errors.push(e);
         }
+        let mut kinesis_names = HashSet::new();
+        for (i, k) in self.kinesis_streams.iter().enumerate() {
+            let at = format!("kinesis_streams[{i}] {:?}", k.name);
+            let region = k.region.as_deref().unwrap_or(default_region);
+            let owner = k.account.as_deref().unwrap_or(account);
+            let valid_name = (1..=128).contains(&k.name.len())
+                && k.name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+            if !valid_name {
+                errors.push(format!(
+                    "{at}: name must be 1-128 characters [a-zA-Z0-9_.-]"
+                ));
+            }
+            if !is_valid_region(region) {
+                errors.push(format!("{at}: malformed region {region:?}"));
+            }
+            if !accounts.contains(owner) {
+                errors.push(format!(
+                    "{at}: account {owner:?} is neither the sandbox's ({account}) nor one of `accounts`"
+                ));
+            }
+            if !kinesis_names.insert((owner.to_owned(), region.to_owned(), k.name.clone())) {
+                errors.push(format!(
+                    "{at}: a Kinesis stream of that name already exists in {region}"
+                ));
+            }
+            if k.key_id
+                .as_deref()
+                .is_some_and(|id| id.is_empty() || id.len() > 2048)
+            {
+                errors.push(format!("{at}: key_id must be 1-2048 characters"));
+            }
+            if k.shards == Some(0) {
+                errors.push(format!("{at}: shards must be at least 1"));
+            }
+        }
         if errors.is_empty() {
             Ok(())
         } else {
@@ -231,6 +268,20 @@ fn check_stream(
 ) {
     if !is_valid_stream_name(&s.name) {
         errors.push(format!("{at}: name must be 1-64 characters [a-zA-Z0-9_.-]"));
+    }
+    for (k, v) in &s.tags {
+        if k.is_empty() || k.chars().count() > 128 || v.chars().count() > 256 {
+            errors.push(format!(
+                "{at}: tag {k:?}: keys are 1-128 characters, values at most 256"
+            ));
+        }
+    }
+    if s.tags.keys().filter(|k| !k.starts_with("aws:")).count() > crate::vocabulary::MAX_STREAM_TAGS
+    {
+        errors.push(format!(
+            "{at}: more than {} tags",
+            crate::vocabulary::MAX_STREAM_TAGS
+        ));
     }
     if !is_valid_region(region) {
         errors.push(format!("{at}: malformed region {region:?}"));

@@ -6,6 +6,7 @@
 //! and checked, every problem at once, before the sandbox serves anything. Above the vocabulary,
 //! below the world.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -52,6 +53,27 @@ pub struct Seed {
     /// publishes its metrics.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metric_period: Option<String>,
+    /// Kinesis data streams (the sources of `KinesisStreamAsSource` streams), of the
+    /// sandbox's account unless one names another.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kinesis_streams: Vec<SeedKinesisStream>,
+}
+
+/// A Kinesis data stream, ACTIVE, encrypted with `key_id` when given (`EncryptionType` KMS:
+/// a key ARN or id, or an alias such as `alias/aws/kinesis`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedKinesisStream {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    /// Its shards (PROVISIONED); absent: ON_DEMAND.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shards: Option<u32>,
 }
 
 /// An access key that expires `expires_after` (`3s`, `1h`, `0s` = already) after the sandbox
@@ -112,6 +134,10 @@ pub struct SeedStream {
     /// it).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub producers: Vec<SeedProducer>,
+    /// Its tags, keys beginning `aws:` included (as CloudFormation tags its stacks'
+    /// resources: `aws:cloudformation:stack-name`, ...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
 }
 
 /// The encryption a seeded stream shows, and the key actually protecting its data.
@@ -163,7 +189,8 @@ pub struct SeedKey {
     /// Defaults to the sandbox's region.
     #[serde(default)]
     pub region: Option<String>,
-    /// `KeyState`: Enabled (default), Disabled, PendingDeletion.
+    /// `KeyState`: Enabled (default), or any other value of the KMS model (Disabled,
+    /// PendingDeletion, PendingImport, PendingReplicaDeletion, Unavailable, Creating, Updating).
     #[serde(default = "default_key_state")]
     pub state: String,
     /// `KeySpec`: SYMMETRIC_DEFAULT (default), RSA_2048, HMAC_256, ...
@@ -290,6 +317,7 @@ impl SeedStream {
             encryption: None,
             source_arn: None,
             producers: Vec::new(),
+            tags: BTreeMap::new(),
         }
     }
 }
@@ -359,6 +387,7 @@ impl Seed {
         self.policies.extend(other.policies);
         self.iam_tps = self.iam_tps.or(other.iam_tps);
         self.metric_period = self.metric_period.take().or(other.metric_period);
+        self.kinesis_streams.extend(other.kinesis_streams);
     }
 
     /// Sets the granularity of CloudWatch's datapoints (what `--metric-period` sets).

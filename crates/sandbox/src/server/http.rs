@@ -236,6 +236,11 @@ async fn handle(
             &answer::expired(protocol),
             &request_id,
         )),
+        (Admission::OtherPartition, _) => Ok(answer::error_in(
+            protocol,
+            &answer::unrecognized(protocol),
+            &request_id,
+        )),
         (Admission::Throttled, _) => Ok(answer::error_in(
             protocol,
             &answer::throttled(protocol),

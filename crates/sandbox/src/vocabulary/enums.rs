@@ -138,9 +138,19 @@ pub const KEY_USAGES: [&str; 5] = [
     "ENCAPSULATE_DECAPSULATE",
 ];
 
-/// The KMS `KeyState` values a key may have in the sandbox (of the model's eight: the ones
-/// Firehose's checks tell apart).
-pub const KEY_STATES: [&str; 3] = ["Enabled", "Disabled", "PendingDeletion"];
+/// The KMS `KeyState` values a key may have in the sandbox: the KMS model's eight. Only
+/// `Enabled` may be used; a Start towards a key in any other state ends `ENABLING_FAILED`
+/// `DISABLED_KMS_KEY` (the sandbox's reading for all of them).
+pub const KEY_STATES: [&str; 8] = [
+    "Creating",
+    "Enabled",
+    "Disabled",
+    "PendingDeletion",
+    "PendingImport",
+    "PendingReplicaDeletion",
+    "Unavailable",
+    "Updating",
+];
 
 api_enum!(
     /// Organizations `AccountStatus` (its `AccountState` has these three among its values).

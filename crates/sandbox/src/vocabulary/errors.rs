@@ -22,9 +22,11 @@ pub mod codes {
     pub const SERIALIZATION: &str = "SerializationException";
     pub const INTERNAL_FAILURE: &str = "InternalFailure";
     pub const EXPIRED_TOKEN: &str = "ExpiredTokenException";
+    pub const UNRECOGNIZED_CLIENT: &str = "UnrecognizedClientException";
     // The query protocol's (STS).
     pub const EXPIRED_TOKEN_QUERY: &str = "ExpiredToken";
     pub const MISSING_AUTHENTICATION_TOKEN: &str = "MissingAuthenticationToken";
+    pub const INVALID_CLIENT_TOKEN_ID: &str = "InvalidClientTokenId";
     pub const ACCESS_DENIED_QUERY: &str = "AccessDenied";
     pub const VALIDATION_QUERY: &str = "ValidationError";
     pub const MALFORMED_INPUT: &str = "MalformedInput";
@@ -48,6 +50,12 @@ pub mod codes {
     pub const INVALID_PARAMETER_VALUE: &str = "InvalidParameterValue";
     pub const MISSING_PARAMETER: &str = "MissingParameter";
     pub const INVALID_PARAMETER_COMBINATION: &str = "InvalidParameterCombination";
+    // Kinesis (its KMS errors are shapes of its own).
+    pub const KINESIS_KMS_NOT_FOUND: &str = "KMSNotFoundException";
+    pub const KINESIS_KMS_DISABLED: &str = "KMSDisabledException";
+    // The Resource Groups Tagging API.
+    pub const INVALID_PARAMETER: &str = "InvalidParameterException";
+    pub const PAGINATION_TOKEN_EXPIRED: &str = "PaginationTokenExpiredException";
 }
 
 /// The error codes the KMS model marks as server faults (`"fault": true`): answered HTTP 500.
@@ -110,6 +118,8 @@ impl ApiError {
         } else if self.code == codes::EXPIRED_TOKEN_QUERY
             || self.code == codes::EXPIRED_TOKEN
             || self.code == codes::MISSING_AUTHENTICATION_TOKEN
+            || self.code == codes::UNRECOGNIZED_CLIENT
+            || self.code == codes::INVALID_CLIENT_TOKEN_ID
             || self.code == codes::ACCESS_DENIED_QUERY
         {
             403

@@ -133,6 +133,10 @@ pub fn is_valid_account(account: &str) -> bool {
     account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// Tags a Firehose stream may carry (Firehose API reference, TagDeliveryStream); keys
+/// beginning `aws:`, which AWS sets, do not count.
+pub const MAX_STREAM_TAGS: usize = 50;
+
 /// The Firehose operations that name a stream, in the order the ground truth counts them.
 pub const STREAM_OPERATIONS: [&str; 7] = [
     "CreateDeliveryStream",

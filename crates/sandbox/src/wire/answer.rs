@@ -209,6 +209,25 @@ pub fn throttled(protocol: Protocol) -> ApiError {
     ApiError::new(code, "Rate exceeded")
 }
 
+/// The error a request signed with credentials the Region's partition does not know gets (HTTP
+/// 403): `UnrecognizedClientException` in JSON (as `expired` answers the JSON protocols
+/// alike), `InvalidClientTokenId` in the query
+/// protocol (AWS's Common Errors: "The X.509 certificate or AWS access key ID provided does not
+/// exist in our records"); the message is the one AWS is commonly reported to give
+/// (unconfirmed).
+pub fn unrecognized(protocol: Protocol) -> ApiError {
+    let code = match protocol {
+        Protocol::Json | Protocol::JsonCapitalMessage | Protocol::Json10 | Protocol::Cbor => {
+            codes::UNRECOGNIZED_CLIENT
+        }
+        Protocol::Query(_) => codes::INVALID_CLIENT_TOKEN_ID,
+    };
+    ApiError::new(
+        code,
+        "The security token included in the request is invalid.",
+    )
+}
+
 /// The error a request signed with expired credentials gets (HTTP 403): `ExpiredTokenException`
 /// in JSON 1.1 (AWS's Common Errors), `ExpiredToken` in the query protocol (STS).
 pub fn expired(protocol: Protocol) -> ApiError {

@@ -12,6 +12,7 @@ use super::{Op, secs, to_bytes};
 use crate::vocabulary::{
     ApiError, EncStatus, FailurePlace, KeyType, KmsKeyArn, Millis, StreamType, codes,
 };
+use crate::world::iam::Actor;
 use crate::world::{KeyRef, NewStream, Stream, World};
 
 const FIREHOSE: Service = Service::Firehose;
@@ -31,6 +32,9 @@ pub enum Request {
     List(ListDeliveryStreamsInput),
     Start(StartDeliveryStreamEncryptionInput),
     Stop(StopDeliveryStreamEncryptionInput),
+    Tag(TagDeliveryStreamInput),
+    Untag(UntagDeliveryStreamInput),
+    ListTags(ListTagsForDeliveryStreamInput),
 }
 
 impl Request {
@@ -44,6 +48,9 @@ impl Request {
             Op::ListDeliveryStreams => Request::List(read(FIREHOSE, name, body)?),
             Op::StartDeliveryStreamEncryption => Request::Start(read(FIREHOSE, name, body)?),
             Op::StopDeliveryStreamEncryption => Request::Stop(read(FIREHOSE, name, body)?),
+            Op::TagDeliveryStream => Request::Tag(read(FIREHOSE, name, body)?),
+            Op::UntagDeliveryStream => Request::Untag(read(FIREHOSE, name, body)?),
+            Op::ListTagsForDeliveryStream => Request::ListTags(read(FIREHOSE, name, body)?),
             other => unreachable!("{} is not a Firehose operation", other.name()),
         })
     }
@@ -57,19 +64,23 @@ impl Request {
             Request::List(_) => None,
             Request::Start(input) => Some(&input.delivery_stream_name),
             Request::Stop(input) => Some(&input.delivery_stream_name),
+            Request::Tag(input) => Some(&input.delivery_stream_name),
+            Request::Untag(input) => Some(&input.delivery_stream_name),
+            Request::ListTags(input) => Some(&input.delivery_stream_name),
         }
     }
 
-    /// Carries the request out against the world, in `account`; the answer's body. `token` is
-    /// the request's `x-amz-security-token` (ground truth of the Starts).
+    /// Carries the request of `actor` out against the world, in its account; the answer's
+    /// body. `token` is the request's `x-amz-security-token` (ground truth of the Starts).
     pub fn execute(
         &self,
         world: &mut World,
-        account: &str,
+        actor: &Actor,
         region: &str,
         token: &str,
         now: Millis,
     ) -> Result<Vec<u8>, ApiError> {
+        let account = actor.account();
         match self {
             Request::Create(input) => {
                 let (stream_type, encryption) = input.check()?;
@@ -88,6 +99,9 @@ impl Request {
                 };
                 let name = &input.delivery_stream_name;
                 let arn = world.create_stream(account, region, name, new, now)?;
+                if !input.tags.is_empty() {
+                    world.tag_stream(account, region, name, &tag_pairs(&input.tags), now)?;
+                }
                 Ok(to_bytes(&CreateDeliveryStreamOutput {
                     delivery_stream_arn: &arn,
                 }))
@@ -123,12 +137,36 @@ impl Request {
                 let key = encryption_key(&input.delivery_stream_encryption_configuration_input)?
                     .unwrap_or(KeyRef::AwsOwned);
                 let name = &input.delivery_stream_name;
-                world.start_encryption(account, region, name, key, token, now)?;
+                world.start_encryption_by(Some(actor), account, region, name, key, token, now)?;
                 Ok(to_bytes(&Empty {}))
             }
             Request::Stop(input) => {
                 world.stop_encryption(account, region, &input.delivery_stream_name, now)?;
                 Ok(to_bytes(&Empty {}))
+            }
+            Request::Tag(input) => {
+                let name = &input.delivery_stream_name;
+                world.tag_stream(account, region, name, &tag_pairs(&input.tags), now)?;
+                Ok(to_bytes(&Empty {}))
+            }
+            Request::Untag(input) => {
+                let name = &input.delivery_stream_name;
+                world.untag_stream(account, region, name, &input.tag_keys, now)?;
+                Ok(to_bytes(&Empty {}))
+            }
+            Request::ListTags(input) => {
+                let limit = input.limit.unwrap_or(50) as usize;
+                let after = input.exclusive_start_tag_key.as_deref();
+                let name = &input.delivery_stream_name;
+                let (tags, more) =
+                    world.list_stream_tags(account, region, name, after, limit, now)?;
+                Ok(to_bytes(&ListTagsForDeliveryStreamOutput {
+                    tags: tags
+                        .into_iter()
+                        .map(|(key, value)| TagOutput { key, value })
+                        .collect(),
+                    has_more_tags: more,
+                }))
             }
         }
     }
@@ -197,6 +235,9 @@ pub struct CreateDeliveryStreamInput {
     msk_source_configuration: Option<Value>,
     #[serde(default)]
     database_source_configuration: Option<Value>,
+    /// `Tags` (1 to 50).
+    #[serde(default)]
+    tags: Vec<TagInput>,
     /// Every other member, in the order given: the `*DestinationConfiguration` members among
     /// them are the destinations.
     #[serde(flatten)]
@@ -279,9 +320,65 @@ pub struct StopDeliveryStreamEncryptionInput {
     delivery_stream_name: String,
 }
 
+/// `Tag`: `Value` may be absent (an empty value).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TagInput {
+    key: String,
+    #[serde(default)]
+    value: Option<String>,
+}
+
+fn tag_pairs(tags: &[TagInput]) -> Vec<(String, String)> {
+    tags.iter()
+        .map(|t| (t.key.clone(), t.value.clone().unwrap_or_default()))
+        .collect()
+}
+
+/// `TagDeliveryStreamInput`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TagDeliveryStreamInput {
+    delivery_stream_name: String,
+    tags: Vec<TagInput>,
+}
+
+/// `UntagDeliveryStreamInput`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UntagDeliveryStreamInput {
+    delivery_stream_name: String,
+    tag_keys: Vec<String>,
+}
+
+/// `ListTagsForDeliveryStreamInput`: `Limit` defaults to 50.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListTagsForDeliveryStreamInput {
+    delivery_stream_name: String,
+    #[serde(default)]
+    exclusive_start_tag_key: Option<String>,
+    #[serde(default)]
+    limit: Option<u64>,
+}
+
 // -------------------------------------------------------------------- answers
 
-/// The answer of Delete, Start and Stop: `{}`.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct TagOutput {
+    key: String,
+    value: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListTagsForDeliveryStreamOutput {
+    tags: Vec<TagOutput>,
+    has_more_tags: bool,
+}
+
+/// The answer of Delete, Start, Stop, Tag and Untag: `{}`.
 #[derive(Serialize)]
 struct Empty {}
 

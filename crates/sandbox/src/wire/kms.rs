@@ -26,6 +26,16 @@ pub enum Request {
 }
 
 impl Request {
+    /// The `KeyId` the request names, if it names one.
+    pub fn key_id(&self) -> Option<&str> {
+        match self {
+            Request::CreateKey(_) | Request::ListKeys(_) => None,
+            Request::DescribeKey(r) | Request::SetEnabled(r, _) => Some(&r.key_id),
+            Request::GetKeyPolicy(r) => Some(&r.key_id),
+            Request::PutKeyPolicy(r) => Some(&r.key_id),
+        }
+    }
+
     /// Reads `body` as the input of `op`, a KMS operation.
     pub fn read(op: Op, body: &[u8]) -> Result<Request, ApiError> {
         let name = op.name();

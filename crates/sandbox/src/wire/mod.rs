@@ -23,12 +23,14 @@
 //! - [`answer`]: HTTP answers.
 
 pub mod answer;
+mod authorize;
 mod cbor;
 pub mod cloudwatch;
 mod documents;
 mod firehose;
 mod iam;
 mod iam_answers;
+mod kinesis;
 mod kms;
 mod model;
 mod organizations;
@@ -37,8 +39,11 @@ mod query;
 mod records;
 mod request;
 mod sts;
+mod tagging;
 pub mod xml;
 
+#[cfg(test)]
+mod authorize_tests;
 #[cfg(test)]
 mod cloudwatch_tests;
 #[cfg(test)]
@@ -68,6 +73,9 @@ pub enum Op {
     ListDeliveryStreams,
     StartDeliveryStreamEncryption,
     StopDeliveryStreamEncryption,
+    TagDeliveryStream,
+    UntagDeliveryStream,
+    ListTagsForDeliveryStream,
     PutRecord,
     PutRecordBatch,
     CreateKey,
@@ -98,17 +106,25 @@ pub enum Op {
     PutMetricAlarm,
     PutMetricData,
     SetAlarmState,
+    CreateStream,
+    DescribeStreamSummary,
+    StartStreamEncryption,
+    GetResources,
 }
 
 /// Firehose's control plane: subject to `--tps`.
-const FIREHOSE_OPS: [Op; 6] = [
+const FIREHOSE_OPS: [Op; 9] = [
     Op::CreateDeliveryStream,
     Op::DeleteDeliveryStream,
     Op::DescribeDeliveryStream,
     Op::ListDeliveryStreams,
     Op::StartDeliveryStreamEncryption,
     Op::StopDeliveryStreamEncryption,
+    Op::TagDeliveryStream,
+    Op::UntagDeliveryStream,
+    Op::ListTagsForDeliveryStream,
 ];
+const TAGGING_PREFIX: &str = tagging::TARGET_PREFIX;
 /// Firehose's data plane.
 const RECORD_OPS: [Op; 2] = [Op::PutRecord, Op::PutRecordBatch];
 const KMS_OPS: [Op; 7] = [
@@ -146,6 +162,9 @@ impl Op {
             Op::ListDeliveryStreams => "ListDeliveryStreams",
             Op::StartDeliveryStreamEncryption => "StartDeliveryStreamEncryption",
             Op::StopDeliveryStreamEncryption => "StopDeliveryStreamEncryption",
+            Op::TagDeliveryStream => "TagDeliveryStream",
+            Op::UntagDeliveryStream => "UntagDeliveryStream",
+            Op::ListTagsForDeliveryStream => "ListTagsForDeliveryStream",
             Op::PutRecord => "PutRecord",
             Op::PutRecordBatch => "PutRecordBatch",
             Op::CreateKey => "CreateKey",
@@ -176,6 +195,10 @@ impl Op {
             Op::PutMetricAlarm => "PutMetricAlarm",
             Op::PutMetricData => "PutMetricData",
             Op::SetAlarmState => "SetAlarmState",
+            Op::CreateStream => "CreateStream",
+            Op::DescribeStreamSummary => "DescribeStreamSummary",
+            Op::StartStreamEncryption => "StartStreamEncryption",
+            Op::GetResources => "GetResources",
         }
     }
 
@@ -208,6 +231,10 @@ impl Op {
             Some(Op::ListAccounts)
         } else if let Some(name) = target.strip_prefix(cloudwatch::TARGET_PREFIX) {
             Op::cloudwatch(name)
+        } else if let Some(name) = target.strip_prefix(kinesis::TARGET_PREFIX) {
+            kinesis::OPS.into_iter().find(|op| op.name() == name)
+        } else if target.strip_prefix(TAGGING_PREFIX) == Some(Op::GetResources.name()) {
+            Some(Op::GetResources)
         } else {
             None
         }
@@ -251,6 +278,8 @@ pub fn load_models() {
         model::Service::Organizations,
         model::Service::Iam,
         model::Service::CloudWatch,
+        model::Service::Kinesis,
+        model::Service::Tagging,
     ] {
         model::Model::of(service);
     }
@@ -326,6 +355,8 @@ enum Input {
     Iam(iam::Request),
     Organizations(organizations::Request),
     CloudWatch(cloudwatch::Request),
+    Kinesis(kinesis::Request),
+    Tagging(tagging::Request),
 }
 
 /// One request, read.
@@ -411,6 +442,10 @@ impl Call {
             Op::PutRecord | Op::PutRecordBatch => {
                 records::Request::read(op, body).map(Input::Records)
             }
+            Op::GetResources => tagging::Request::read(op, body).map(Input::Tagging),
+            op if kinesis::OPS.contains(&op) => {
+                kinesis::Request::read(op, body).map(Input::Kinesis)
+            }
             op if op.is_firehose() => firehose::Request::read(op, body).map(Input::Firehose),
             op => kms::Request::read(op, body).map(Input::Kms),
         });
@@ -488,6 +523,9 @@ impl Call {
         {
             world.run_all_producers(now);
         }
+        if let (Ok(op), Some(Ok(input))) = (&self.op, &self.input) {
+            authorize::check(world, caller, *op, input, &self.region)?;
+        }
         match &self.input {
             None => Err(match self.protocol {
                 Protocol::Query(service) => ApiError::new(
@@ -509,7 +547,8 @@ impl Call {
             Some(Err(unreadable)) => Err(unreadable.clone()),
             Some(Ok(Input::Firehose(request))) => {
                 let account = &caller.account;
-                let result = request.execute(world, account, &self.region, &self.token, now);
+                let actor = caller.actor();
+                let result = request.execute(world, &actor, &self.region, &self.token, now);
                 let found = !matches!(&result, Err(e) if e.is(codes::RESOURCE_NOT_FOUND));
                 self.note_stream(world, account, found);
                 result
@@ -535,7 +574,9 @@ impl Call {
                 let op = *self.op.as_ref().expect("an IAM input has its operation");
                 request.execute(op, world, caller, &self.region, now, request_id)
             }
-            Some(Ok(Input::Organizations(request))) => request.execute(world, caller),
+            Some(Ok(Input::Organizations(request))) => request.execute(world, caller, &self.region),
+            Some(Ok(Input::Kinesis(request))) => request.execute(world, caller, &self.region, now),
+            Some(Ok(Input::Tagging(request))) => request.execute(world, caller, &self.region, now),
             Some(Ok(Input::CloudWatch(request))) => {
                 let op = *self
                     .op

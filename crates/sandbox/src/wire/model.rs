@@ -38,6 +38,8 @@ pub enum Service {
     Organizations,
     Iam,
     CloudWatch,
+    Kinesis,
+    Tagging,
 }
 
 /// One shape as the trimmed model gives it.
@@ -128,6 +130,8 @@ impl Model {
         static ORGANIZATIONS: OnceLock<Model> = OnceLock::new();
         static IAM: OnceLock<Model> = OnceLock::new();
         static CLOUDWATCH: OnceLock<Model> = OnceLock::new();
+        static KINESIS: OnceLock<Model> = OnceLock::new();
+        static TAGGING: OnceLock<Model> = OnceLock::new();
         match service {
             Service::Firehose => FIREHOSE
                 .get_or_init(|| Model::parse(include_str!("../../models/firehose-input.json"))),
@@ -145,6 +149,13 @@ impl Model {
             }
             Service::CloudWatch => CLOUDWATCH
                 .get_or_init(|| Model::parse(include_str!("../../models/cloudwatch-input.json"))),
+            Service::Kinesis => KINESIS
+                .get_or_init(|| Model::parse(include_str!("../../models/kinesis-input.json"))),
+            Service::Tagging => TAGGING.get_or_init(|| {
+                Model::parse(include_str!(
+                    "../../models/resourcegroupstaggingapi-input.json"
+                ))
+            }),
         }
     }
 
@@ -536,6 +547,8 @@ mod tests {
             Service::Organizations,
             Service::Iam,
             Service::CloudWatch,
+            Service::Kinesis,
+            Service::Tagging,
         ] {
             let model = Model::of(service);
             assert!(model.shapes.values().any(|s| s.pattern.is_some()));

@@ -43,8 +43,13 @@ impl Request {
         Ok(Request::ListAccounts(request::typed(document)?))
     }
 
-    /// Carries the request of `caller` out; the answer's body.
-    pub fn execute(&self, world: &World, caller: &Caller) -> Result<Vec<u8>, ApiError> {
+    /// Carries the request of `caller` (signed for `region`) out; the answer's body.
+    pub fn execute(
+        &self,
+        world: &World,
+        caller: &Caller,
+        region: &str,
+    ) -> Result<Vec<u8>, ApiError> {
         let Request::ListAccounts(input) = self;
         let max = input.max_results.map(|n| n as usize);
         let page = world.list_accounts(caller, max, input.next_token.as_deref())?;
@@ -52,7 +57,7 @@ impl Request {
             .accounts
             .iter()
             .map(|a| AccountOutput {
-                arn: world.account_arn(&a.id),
+                arn: world.account_arn(&a.id, region),
                 id: &a.id,
                 email: &a.email,
                 name: &a.name,

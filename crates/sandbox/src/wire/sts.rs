@@ -149,6 +149,7 @@ mod tests {
             }),
             user: None,
             expired: false,
+            partition: None,
         };
         let body =
             String::from_utf8(caller_identity(&assumed, "us-east-1", "ASIAX", "rid")).unwrap();

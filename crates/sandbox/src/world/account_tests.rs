@@ -26,8 +26,8 @@ fn config() -> SandboxConfig {
 }
 
 /// A world of the management account (stream `shared`, role `admin`) and members A (streams
-/// `shared`, `a-only`, role `firehose-sse`, a key) and B (stream `shared`, a role that needs
-/// an external id and allows 12 h sessions), and C, suspended.
+/// `shared`, `a-only`, role `firehose-sse`, a key) and B (a delegated administrator, stream
+/// `shared`, a role that needs an external id and allows 12 h sessions), and C, suspended.
 fn world(config: SandboxConfig) -> World {
     let seed: Seed = serde_json::from_value(json!({
         "streams": [{"name": "shared"}],
@@ -36,6 +36,7 @@ fn world(config: SandboxConfig) -> World {
             {"id": A, "roles": ["firehose-sse"], "streams": [{"name": "shared"}, {"name": "a-only"}],
              "keys": [{"id": "a-key"}]},
             {"id": B, "name": "Bee", "email": "bee@example.org", "joined_method": "INVITED",
+             "delegated_administrator": true,
              "roles": [{"name": "firehose-sse", "external_id": "sesame", "max_session_duration": "12h"}],
              "streams": [{"name": "shared"}]},
             {"id": "333333333333", "status": "SUSPENDED", "roles": ["firehose-sse"]}
@@ -405,11 +406,20 @@ fn list_accounts_pages_through_the_organization_from_the_management_account() {
             .all(|p| p[0].joined_at < p[1].joined_at)
     );
     assert_eq!(all.accounts[1].name, "account-111111111111");
-    let arn = w.account_arn(A);
+    let arn = w.account_arn(A, R);
     assert!(
         arn.starts_with("arn:aws:organizations::123456789012:account/o-")
             && arn.ends_with("/111111111111"),
         "{arn}"
+    );
+    // In the partition of the Region the request was signed for.
+    assert!(
+        w.account_arn(A, "us-gov-west-1")
+            .starts_with("arn:aws-us-gov:organizations::123456789012:account/o-")
+    );
+    assert!(
+        w.account_arn(A, "cn-northwest-1")
+            .starts_with("arn:aws-cn:organizations::")
     );
     let err = w.list_accounts(&base, None, Some("garbage")).unwrap_err();
     assert_eq!(
@@ -419,7 +429,7 @@ fn list_accounts_pages_through_the_organization_from_the_management_account() {
 }
 
 #[test]
-fn only_the_management_account_of_an_organization_lists_accounts() {
+fn a_member_that_is_no_delegated_administrator_may_not_list_accounts() {
     let mut w = world(config());
     let key = session_in(&mut w, A, None, T0).access_key_id;
     let member = w.caller(&key, T0);
@@ -443,6 +453,90 @@ fn only_the_management_account_of_an_organization_lists_accounts() {
             "Your account is not a member of an organization."
         )
     );
+}
+
+#[test]
+fn a_role_is_assumed_only_in_the_partition_of_the_region_sts_is_called_in() {
+    let mut w = world(config());
+    let base = w.caller("AKIDBASE", T0);
+    let gov = "us-gov-west-1";
+    let commercial = role(A, "firehose-sse");
+    let err = w
+        .assume_role(&base, gov, &assume(&commercial, None), T0)
+        .unwrap_err();
+    assert_eq!(err.code.as_ref(), "AccessDenied");
+    let govcloud = format!("arn:aws-us-gov:iam::{A}:role/firehose-sse");
+    let issued = w
+        .assume_role(&base, gov, &assume(&govcloud, None), T0)
+        .unwrap();
+    assert!(
+        issued
+            .arn
+            .starts_with("arn:aws-us-gov:sts::111111111111:assumed-role/")
+    );
+    // And a China role only from a China Region.
+    let china = format!("arn:aws-cn:iam::{A}:role/firehose-sse");
+    assert!(w.assume_role(&base, R, &assume(&china, None), T0).is_err());
+    let china_key = w
+        .assume_role(&base, "cn-north-1", &assume(&china, None), T0)
+        .unwrap()
+        .access_key_id;
+    // Credentials are good only in the partition that issued them: elsewhere they are unknown.
+    let admit = |w: &mut World, key: &str, region: &str| {
+        let caller = w.caller(key, T0);
+        w.admit(
+            "DescribeDeliveryStream",
+            &caller,
+            region,
+            Quota::ControlPlane,
+            false,
+            T0,
+        )
+    };
+    assert_eq!(
+        admit(&mut w, &china_key, "cn-northwest-1"),
+        Admission::Proceed
+    );
+    assert_eq!(admit(&mut w, &china_key, R), Admission::OtherPartition);
+    assert_eq!(
+        admit(&mut w, &issued.access_key_id, R),
+        Admission::OtherPartition
+    );
+    assert_eq!(
+        admit(&mut w, &issued.access_key_id, "us-gov-east-1"),
+        Admission::Proceed
+    );
+    // Seeded and base credentials are good anywhere.
+    assert_eq!(
+        admit(&mut w, "AKIDBASE", "us-gov-west-1"),
+        Admission::Proceed
+    );
+}
+
+#[test]
+fn a_delegated_administrator_lists_the_accounts_as_the_management_account_does() {
+    // Organizations API reference, ListAccounts: "You can only call this operation from the
+    // management account or a member account that is a delegated administrator."
+    let mut w = world(config());
+    let management = w
+        .list_accounts(&w.caller("", T0), None, None)
+        .unwrap()
+        .accounts
+        .iter()
+        .map(|a| a.id.clone())
+        .collect::<Vec<_>>();
+    let key = session_in(&mut w, B, Some("sesame"), T0).access_key_id;
+    let delegated = w.caller(&key, T0);
+    assert_eq!(delegated.account, B);
+    let page = w.list_accounts(&delegated, None, None).unwrap();
+    let ids: Vec<String> = page.accounts.iter().map(|a| a.id.clone()).collect();
+    assert_eq!(ids, management);
+    // A member that is not one is still refused.
+    let key = session_in(&mut w, A, None, T0).access_key_id;
+    let err = w
+        .list_accounts(&w.caller(&key, T0), None, None)
+        .unwrap_err();
+    assert_eq!(err.code.as_ref(), "AccessDeniedException");
 }
 
 #[test]

@@ -26,6 +26,8 @@ pub struct Account {
     /// A member of the organization (`false`: the sandbox's own account, its management
     /// account).
     pub member: bool,
+    /// A member account registered as a delegated administrator: it may list the accounts.
+    pub delegated_administrator: bool,
     /// Its users, groups, roles and managed policies.
     pub iam: Iam,
     pub(super) counters: AccountCounters,
@@ -80,6 +82,7 @@ impl Account {
             joined_method: JoinedMethod::Created,
             joined_at,
             member: false,
+            delegated_administrator: false,
             iam: Iam::new(id, joined_at),
             counters: AccountCounters::default(),
         }
@@ -109,6 +112,7 @@ impl Account {
                 .unwrap_or(JoinedMethod::Created),
             joined_at,
             member: true,
+            delegated_administrator: seed.delegated_administrator,
             iam: Iam::new(&seed.id, joined_at),
             counters: AccountCounters::default(),
         }

@@ -6,6 +6,7 @@
 //! budget, and changes nothing.
 
 use super::World;
+use super::iam::Actor;
 use super::limits::{add_refs, budget_spent};
 use super::stream::{KeyRef, Pending};
 use crate::vocabulary::{
@@ -85,10 +86,33 @@ impl World {
         token: &str,
         now: Millis,
     ) -> Result<(), ApiError> {
+        self.start_encryption_by(None, account, region, name, key, token, now)
+    }
+
+    /// [`World::start_encryption`] by `actor`, when known: with a customer key, Firehose
+    /// creates its grant on the caller's behalf, so the caller must be allowed
+    /// `kms:CreateGrant` on the key (`kms:GrantIsForAWSResource` true, `kms:ViaService`
+    /// Firehose's), else the Start is refused with `InvalidKMSResourceException` whose `code`
+    /// is `AccessDeniedException`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn start_encryption_by(
+        &mut self,
+        actor: Option<&Actor>,
+        account: &str,
+        region: &str,
+        name: &str,
+        key: KeyRef,
+        token: &str,
+        now: Millis,
+    ) -> Result<(), ApiError> {
         self.check_start_stop(account, region, name, now)?;
         if let KeyRef::Customer(arn) = &key {
             let refused = self
                 .check_cmk_room(arn, Some((account, region, name)))
+                .and_then(|()| match actor {
+                    Some(actor) => self.grant_refused(actor, region, arn),
+                    None => Ok(()),
+                })
                 .and_then(|()| self.key_start_error(arn));
             if let Err(err) = refused {
                 self.stream_mut(account, region, name)

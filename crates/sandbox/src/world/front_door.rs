@@ -1,6 +1,6 @@
 //! The front door: every request is counted (per operation and per operation of its caller's
-//! account, and their rates over a sliding second), a request signed with an expired access key
-//! is refused, then Firehose control-plane operations pass the throttle (a token bucket per
+//! account, and their rates over a sliding second), a request signed with an access key issued
+//! in another partition or with an expired one is refused, then Firehose control-plane operations pass the throttle (a token bucket per
 //! account, Region and operation, burst = tps: AWS's quotas are per account and Region) and IAM
 //! operations IAM's (one bucket per account, all operations together, burst = `iam_tps`: IAM
 //! is global and publishes no per-operation quota), then a seeded draw decides whether it is
@@ -42,6 +42,9 @@ pub enum Admission {
     Proceed,
     /// Signed with an access key that has expired.
     Expired,
+    /// Signed with an access key issued in another partition than the request's Region: it is
+    /// unknown there.
+    OtherPartition,
     Throttled,
     Fault {
         kind: FaultKind,
@@ -140,6 +143,9 @@ impl World {
             a.counters.request(op, now);
         }
 
+        if caller.of_another_partition(region) {
+            return Admission::OtherPartition;
+        }
         if caller.expired {
             if let Some(a) = account {
                 a.counters.expired += 1;

@@ -12,7 +12,8 @@
 //! caller. A role seeded without a trust policy trusts any principal (`{"AWS": "*"}`, with the
 //! external id it requires), as the sandbox's roles always did. Anything else is
 //! `AccessDenied` (HTTP 403), "User: `<caller>` is not authorized to perform: sts:AssumeRole on
-//! resource: `<RoleArn>`", as AWS answers. `DurationSeconds` (default 3600) may not exceed the
+//! resource: `<RoleArn>`", as AWS answers — a role ARN of another partition than the Region STS
+//! is called in too (partitions have IAM instances of their own). `DurationSeconds` (default 3600) may not exceed the
 //! role's `MaxSessionDuration` (default one hour), nor one hour when the caller is itself an
 //! assumed role (role chaining): `ValidationError` with AWS's messages. The credentials expire
 //! on the sandbox's clock after their duration; then every request signed with them is
@@ -35,6 +36,8 @@ pub(super) struct Credential {
     session: Option<Session>,
     /// The IAM user of a seeded key (`None`: `sandbox`).
     user: Option<String>,
+    /// The partition AssumeRole issued it in (`None`: seeded, good in any).
+    partition: Option<&'static str>,
 }
 
 impl Credential {
@@ -46,6 +49,7 @@ impl Credential {
             expires_at,
             session: None,
             user,
+            partition: None,
         }
     }
 }
@@ -79,6 +83,9 @@ pub struct Caller {
     pub user: Option<UserRef>,
     /// Whether its credentials have expired.
     pub expired: bool,
+    /// The partition its credentials were issued in, when AssumeRole issued them (`None`:
+    /// seeded or base credentials, good in any).
+    pub partition: Option<&'static str>,
 }
 
 impl Caller {
@@ -104,7 +111,16 @@ impl Caller {
             session: None,
             user: None,
             expired: false,
+            partition: None,
         }
+    }
+
+    /// Whether its credentials were issued in another partition than `region`'s: partitions
+    /// have IAM instances of their own, and "you cannot use IAM credentials from one partition
+    /// to interact with resources in a different partition" (AWS Fault Isolation Boundaries,
+    /// Partitions).
+    pub fn of_another_partition(&self, region: &str) -> bool {
+        self.partition.is_some_and(|p| p != partition(region))
     }
 
     /// The caller's ARN, as GetCallerIdentity and AWS's messages name it: the assumed-role
@@ -165,6 +181,7 @@ impl World {
                         .map_or_else(|| "/".to_owned(), |u| u.entity.path.clone()),
                 }),
                 expired: now >= c.expires_at,
+                partition: c.partition,
             },
             None => Caller::base(&self.account),
         }
@@ -187,7 +204,12 @@ impl World {
                 request.role_arn
             ),
         );
-        let Some(target) = IamArn::parse(request.role_arn).filter(|a| a.kind == IamKind::Role)
+        // A role of another partition than the Region STS was called in is none it knows:
+        // partitions have IAM instances of their own, and "you cannot use IAM credentials from
+        // one partition to interact with resources in a different partition" (AWS Fault
+        // Isolation Boundaries, Partitions). Refused as a role that does not exist.
+        let Some(target) = IamArn::parse(request.role_arn)
+            .filter(|a| a.kind == IamKind::Role && a.partition == partition(region))
         else {
             return Err(denied);
         };
@@ -264,6 +286,7 @@ impl World {
                 expires_at: issued.expires_at,
                 session: Some(session),
                 user: None,
+                partition: Some(partition(region)),
             },
         );
         Ok(issued)

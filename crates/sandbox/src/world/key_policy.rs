@@ -165,3 +165,69 @@ impl World {
         )
     }
 }
+
+impl World {
+    /// Whether `actor` may do `action` on the key `arn` as KMS decides a request made directly
+    /// (`context` its context keys): the key policy and the actor's identity policies for a
+    /// key of the actor's account; for a key of another account, the identity policies alone
+    /// (the world file's keys of another account are there to be used by it: their policy is
+    /// taken to allow the account). A key the world does not know: identity policies alone
+    /// (the operation answers that it does not exist).
+    pub(crate) fn key_authorized(
+        &self,
+        actor: &Actor,
+        region: &str,
+        arn: &str,
+        action: &str,
+        context: &Context,
+    ) -> Result<(), Denial> {
+        let key = KmsKeyArn::parse(arn).ok().and_then(|parsed| {
+            self.keys
+                .get(&parsed.account)?
+                .get(&parsed.region)?
+                .get(&parsed.key_id)
+        });
+        match key {
+            Some(key) if key.account == actor.account() => self.authorize_with(
+                actor,
+                partition(region),
+                &key.policy.policy,
+                &key.account,
+                action,
+                &key.arn,
+                context,
+            ),
+            _ => self.authorize(actor, action, arn, context),
+        }
+    }
+
+    /// The grant Firehose creates with a customer key on the Start's caller's behalf:
+    /// `kms:CreateGrant` with `kms:GrantIsForAWSResource` true and `kms:ViaService`
+    /// `firehose.<region>.amazonaws.com`. Refused: `InvalidKMSResourceException`, `code`
+    /// `AccessDeniedException`.
+    pub(crate) fn grant_refused(
+        &self,
+        actor: &Actor,
+        region: &str,
+        arn: &str,
+    ) -> Result<(), ApiError> {
+        let context = Context::default()
+            .with("kms:GrantIsForAWSResource", vec!["true".to_owned()])
+            .with(
+                "kms:ViaService",
+                vec![format!("firehose.{region}.amazonaws.com")],
+            );
+        self.key_authorized(actor, region, arn, "kms:CreateGrant", &context)
+            .map_err(|denial| {
+                let who = self.who(actor, partition(region));
+                let caller = who.arns.last().cloned().unwrap_or_default();
+                ApiError::invalid_kms_resource(
+                    codes::ACCESS_DENIED,
+                    format!(
+                        "Firehose could not create a grant on the CMK {arn} for the caller: {}",
+                        denial.message(&caller, "kms:CreateGrant", arn)
+                    ),
+                )
+            })
+    }
+}

@@ -20,7 +20,8 @@
 //! expired credentials, the throttles and the faults; `truth` the ground truth
 //! ([`crate::stats`]); `producers` the synthetic producers (lazy, integrated over time);
 //! `metrics` CloudWatch's datapoints and statistics, `cloudwatch` PutMetricData and
-//! GetMetricData, `alarms` the metric alarms.
+//! GetMetricData, `alarms` the metric alarms; `kinesis` the Kinesis data streams Firehose
+//! streams read from; `tags` streams' tags and the Tagging API's GetResources.
 
 mod accounts;
 mod alarms;
@@ -32,6 +33,7 @@ pub mod iam;
 mod identity;
 mod key_policy;
 mod keys;
+mod kinesis;
 mod limits;
 pub mod metrics;
 mod organization;
@@ -42,6 +44,7 @@ mod seeding_iam;
 mod stream;
 mod streams;
 mod synthetic;
+mod tags;
 mod truth;
 
 #[cfg(test)]
@@ -77,11 +80,13 @@ pub use identity::{AssumeRoleRequest, Caller, Issued, Session, UserRef};
 pub use key_policy::DEFAULT_POLICY_NAME;
 pub use keys::InjectedFailure;
 pub use keys::Key;
+pub use kinesis::{KINESIS_MANAGED_KEY, KinesisName, KinesisStream, kinesis_arn};
 pub use organization::AccountPage;
 pub use records::{BATCH_LIMIT, KMS_REFUSED, MinuteCount, PutOutcome, RecordLog, Tally};
 pub use stream::{Failure, KeyRef, Stream};
 pub use streams::NewStream;
 pub use synthetic::{SYNTHETIC_SESSION, Synthetic};
+pub use tags::{MAX_TAGS, ResourceQuery, TagFilter, TaggedResource};
 
 use self::front_door::Throttle;
 use self::identity::Credential;
@@ -140,6 +145,8 @@ pub struct World {
     metric_period: Millis,
     /// CloudWatch of each account, per Region: custom metrics and alarms.
     cloudwatch: HashMap<(String, String), cloudwatch::CloudWatch>,
+    /// Kinesis data streams of each account, per Region, by name.
+    kinesis: HashMap<(String, String), BTreeMap<String, kinesis::KinesisStream>>,
     latency_rng: StdRng,
     fault_rng: StdRng,
     id_rng: StdRng,

@@ -1,6 +1,9 @@
 //! Organizations `ListAccounts`: the organization the sandbox's account manages, when the world
-//! has member accounts. Only the management account may list them (a member gets
-//! `AccessDeniedException` "You don't have permissions to access this resource."); without
+//! has member accounts. Only the management account and a member account that is a delegated
+//! administrator may list them (the Organizations API reference: "You can only call this
+//! operation from the management account or a member account that is a delegated
+//! administrator"); another member gets `AccessDeniedException` "You don't have permissions to
+//! access this resource."; without
 //! members there is no organization (`AWSOrganizationsNotInUseException` "Your account is not a
 //! member of an organization."). Accounts are listed in the order they joined (the management
 //! account first), at most `MaxResults` (1–20, default 20) a page, with an opaque `NextToken`
@@ -12,7 +15,7 @@ use sha2::{Digest, Sha256};
 use super::World;
 use super::accounts::Account;
 use super::identity::Caller;
-use crate::vocabulary::{ApiError, codes};
+use crate::vocabulary::{ApiError, codes, partition};
 
 /// Accounts per page when `MaxResults` is absent.
 pub const DEFAULT_PAGE: usize = 20;
@@ -46,11 +49,14 @@ impl World {
         self.accounts.values().any(|a| a.member)
     }
 
-    /// `Account.Arn`: `arn:aws:organizations::<management>:account/<organization>/<id>`.
-    pub fn account_arn(&self, id: &str) -> String {
+    /// `Account.Arn`: `arn:<partition>:organizations::<management>:account/<organization>/<id>`,
+    /// in the partition of `region`, the Region a request was signed for.
+    pub fn account_arn(&self, id: &str, region: &str) -> String {
         format!(
-            "arn:aws:organizations::{}:account/{}/{id}",
-            self.account, self.organization_id
+            "arn:{}:organizations::{}:account/{}/{id}",
+            partition(region),
+            self.account,
+            self.organization_id
         )
     }
 
@@ -74,7 +80,11 @@ impl World {
                 "Your account is not a member of an organization.",
             ));
         }
-        if caller.account != self.account {
+        let delegated = self
+            .accounts
+            .get(&caller.account)
+            .is_some_and(|a| a.member && a.delegated_administrator);
+        if caller.account != self.account && !delegated {
             return Err(ApiError::new(
                 codes::ACCESS_DENIED,
                 "You don't have permissions to access this resource.",

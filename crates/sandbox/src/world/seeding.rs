@@ -49,6 +49,7 @@ impl World {
             records_put: 0,
             metric_period: seed.metric_period().expect("checked").as_millis() as Millis,
             cloudwatch: HashMap::new(),
+            kinesis: HashMap::new(),
             latency_rng: StdRng::seed_from_u64(config.seed),
             fault_rng: StdRng::seed_from_u64(config.seed ^ 0x5eed_fa17),
             id_rng: StdRng::seed_from_u64(config.seed ^ 0x0000_1d5e),
@@ -102,6 +103,8 @@ impl World {
                     add_refs(&mut world.cmk_counts, stream.cmk_refs(), 1);
                 }
                 stream.synthetic = synthetic_producers(s, scope.account, now);
+                stream.ever_tagged = !s.tags.is_empty();
+                stream.tags = s.tags.clone().into_iter().collect();
                 world
                     .region_streams(scope.account, &region)
                     .insert(s.name.clone(), stream);
@@ -109,6 +112,19 @@ impl World {
         }
         for scope in &scopes {
             world.seed_iam(scope, &config.region, now);
+        }
+        for k in &seed.kinesis_streams {
+            let account = k.account.as_deref().unwrap_or(&config.account);
+            let region = k.region.as_deref().unwrap_or(&config.region);
+            world.add_kinesis_stream(
+                account,
+                region,
+                &k.name,
+                k.shards,
+                k.key_id.clone(),
+                now,
+                now,
+            );
         }
         for c in &seed.credentials {
             let after = c.expires_after().expect("checked");

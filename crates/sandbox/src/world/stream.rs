@@ -116,6 +116,10 @@ pub struct Stream {
     pub(super) records: Option<Box<RecordLog>>,
     /// Its synthetic producers (the world file's producers with a `rate`).
     pub(super) synthetic: Vec<Synthetic>,
+    /// Its tags, by key.
+    pub tags: std::collections::BTreeMap<String, String>,
+    /// Whether it has ever had a tag (the Tagging API lists such resources).
+    pub(super) ever_tagged: bool,
 }
 
 impl Stream {
@@ -143,6 +147,8 @@ impl Stream {
             destinations: None,
             records: None,
             synthetic: Vec::new(),
+            tags: Default::default(),
+            ever_tagged: false,
         }
     }
 

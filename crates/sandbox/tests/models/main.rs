@@ -22,6 +22,7 @@ mod iam;
 mod organization;
 mod producers;
 mod scenarios;
+mod sources;
 mod venv;
 
 use std::net::SocketAddr;
@@ -146,7 +147,8 @@ impl<'a> Driver<'a> {
         body: &str,
     ) -> Option<Value> {
         let sig_service = match service {
-            "kms" | "organizations" => service,
+            "kms" | "organizations" | "kinesis" => service,
+            "resourcegroupstaggingapi" => "tagging",
             _ => "firehose",
         };
         let mut headers = vec![
@@ -250,6 +252,25 @@ impl<'a> Driver<'a> {
         let target = format!("AWSOrganizationsV20161128.{op}");
         self.raw_json(label, "organizations", Some(&target), &body.to_string())
             .unwrap_or(Value::Null)
+    }
+
+    /// A Kinesis operation with a JSON body; the answer's body.
+    pub fn kinesis(&mut self, label: &str, op: &str, body: Value) -> Value {
+        let target = format!("Kinesis_20131202.{op}");
+        self.raw_json(label, "kinesis", Some(&target), &body.to_string())
+            .unwrap_or(Value::Null)
+    }
+
+    /// A Resource Groups Tagging API operation with a JSON body; the answer's body.
+    pub fn tagging(&mut self, label: &str, op: &str, body: Value) -> Value {
+        let target = format!("ResourceGroupsTaggingAPI_20170126.{op}");
+        self.raw_json(
+            label,
+            "resourcegroupstaggingapi",
+            Some(&target),
+            &body.to_string(),
+        )
+        .unwrap_or(Value::Null)
     }
 
     /// The raw body of the last answer.

@@ -35,6 +35,7 @@ pub fn all() -> Vec<Exchange> {
     super::iam::scenarios(&mut out);
     super::producers::scenarios(&mut out);
     super::cloudwatch::scenarios(&mut out);
+    super::sources::scenarios(&mut out);
     out
 }
 
@@ -915,6 +916,11 @@ fn documented(out: &mut Vec<Exchange>) {
             {"id": "mldsa", "spec": "ML_DSA_65", "usage": "SIGN_VERIFY"},
             {"id": "sm2", "spec": "SM2", "usage": "ENCRYPT_DECRYPT"},
             {"id": "pending", "state": "PendingDeletion"},
+            {"id": "st-import", "state": "PendingImport"},
+            {"id": "st-replica", "state": "PendingReplicaDeletion"},
+            {"id": "st-unavailable", "state": "Unavailable"},
+            {"id": "st-creating", "state": "Creating"},
+            {"id": "st-updating", "state": "Updating"},
             {"id": "small"}
         ]
     }))
@@ -933,7 +939,20 @@ fn documented(out: &mut Vec<Exchange>) {
     ];
     describe_all(&mut d, "as seeded", &names);
     for id in [
-        "managed", "theirs", "secret", "broken", "ecc", "agree", "mldsa", "sm2", "pending",
+        "managed",
+        "theirs",
+        "secret",
+        "broken",
+        "ecc",
+        "agree",
+        "mldsa",
+        "sm2",
+        "pending",
+        "st-import",
+        "st-replica",
+        "st-unavailable",
+        "st-creating",
+        "st-updating",
     ] {
         d.kms(
             &format!("describe {id}"),

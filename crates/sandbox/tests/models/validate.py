@@ -752,7 +752,7 @@ def check_cloudwatch(ex, model, protocol):
 def main():
     exchanges = json.load(open(sys.argv[1]))
     session = get_session()
-    models = {name: session.get_service_model(name) for name in ("firehose", "kms", "sts", "organizations", "iam", "cloudwatch")}
+    models = {name: session.get_service_model(name) for name in ("firehose", "kms", "sts", "organizations", "iam", "cloudwatch", "kinesis", "resourcegroupstaggingapi")}
     for ex in exchanges:
         ex["headers"] = {k.lower(): v for k, v in ex["headers"].items()}
         service = ex["service"]
