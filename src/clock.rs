@@ -68,6 +68,71 @@ pub fn rfc3339(at: EpochMillis) -> String {
     }
 }
 
+/// RFC 3339 in UTC with millisecond precision, e.g. `2026-11-26T20:24:17.999Z`: a time that
+/// must read back exactly (a plan file's observations). Outside 1970..=9999, the number itself.
+pub fn rfc3339_millis(at: EpochMillis) -> String {
+    let Ok(ms) = u64::try_from(at) else {
+        return at.to_string();
+    };
+    let time = UNIX_EPOCH + std::time::Duration::from_millis(ms);
+    match at < 253_402_300_800_000 {
+        true => humantime::format_rfc3339_millis(time).to_string(),
+        false => at.to_string(),
+    }
+}
+
+/// Reads what [`rfc3339_millis`] writes (any RFC 3339 UTC time, or the number itself).
+pub fn parse_rfc3339(text: &str) -> Option<EpochMillis> {
+    if let Ok(n) = text.parse::<EpochMillis>() {
+        return Some(n);
+    }
+    let time = humantime::parse_rfc3339(text).ok()?;
+    let since = time.duration_since(UNIX_EPOCH).ok()?;
+    EpochMillis::try_from(since.as_millis()).ok()
+}
+
+/// Serde for a time written as [`rfc3339_millis`]: `#[serde(with = "crate::clock::millis")]`.
+pub mod millis {
+    use super::EpochMillis;
+
+    pub fn serialize<S: serde::Serializer>(at: &EpochMillis, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::rfc3339_millis(*at))
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<EpochMillis, D::Error> {
+        let text = <String as serde::Deserialize>::deserialize(d)?;
+        super::parse_rfc3339(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("{text:?} is not an RFC 3339 time")))
+    }
+
+    /// The same for an optional time (`null` when absent).
+    pub mod option {
+        use super::EpochMillis;
+
+        pub fn serialize<S: serde::Serializer>(
+            at: &Option<EpochMillis>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match at {
+                Some(at) => super::serialize(at, s),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<EpochMillis>, D::Error> {
+            let text = <Option<String> as serde::Deserialize>::deserialize(d)?;
+            text.map(|t| {
+                super::super::parse_rfc3339(&t).ok_or_else(|| {
+                    serde::de::Error::custom(format!("{t:?} is not an RFC 3339 time"))
+                })
+            })
+            .transpose()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,6 +144,22 @@ mod tests {
         assert_eq!(rfc3339(253_402_300_799_000), "9999-12-31T23:59:59Z");
         assert_eq!(rfc3339(253_402_300_800_000), "253402300800000");
         assert_eq!(rfc3339(-1), "-1");
+    }
+
+    #[test]
+    fn millisecond_times_read_back_exactly() {
+        for at in [0, 1_795_724_657_999, 1_795_724_657_001, 253_402_300_799_999] {
+            assert_eq!(parse_rfc3339(&rfc3339_millis(at)), Some(at), "{at}");
+        }
+        assert_eq!(
+            rfc3339_millis(1_795_724_657_999),
+            "2026-11-26T20:24:17.999Z"
+        );
+        assert_eq!(
+            parse_rfc3339("2026-11-26T20:24:17Z"),
+            Some(1_795_724_657_000)
+        );
+        assert_eq!(parse_rfc3339("yesterday"), None);
     }
 
     #[test]

@@ -32,6 +32,7 @@ pub mod observe;
 pub mod options;
 pub mod pace;
 pub mod plan;
+pub mod planfile;
 pub mod producers;
 pub mod report;
 pub mod shard;
@@ -62,6 +63,7 @@ pub fn run(command: CommandOptions) -> anyhow::Result<Exit> {
             CommandOptions::Rollback(opts) => commands::rollback(opts).await,
             CommandOptions::Status(opts) => commands::status(opts),
             CommandOptions::Report(opts) => commands::report(opts),
+            CommandOptions::Show(opts) => commands::show(opts),
             CommandOptions::History(global) => commands::history(global),
             CommandOptions::Encryption(opts) => commands::encryption(opts).await,
             CommandOptions::Sandbox(_) => unreachable!("served above"),
@@ -77,6 +79,7 @@ pub fn exit_code_for(error: &anyhow::Error) -> Exit {
         if cause.is::<UsageError>()
             || cause.is::<input::FleetErrors>()
             || cause.is::<report::QueryError>()
+            || cause.is::<planfile::PlanFileError>()
         {
             return Exit::Usage;
         }

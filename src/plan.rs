@@ -475,14 +475,14 @@ impl Summary {
 }
 
 /// One row of the per-key table.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct KeyLine {
     pub key_arn: String,
     pub streams_now: u32,
     pub streams_after: u32,
     pub limit: u32,
     /// The verdicts on the producers of the streams planned onto the key, when checked.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub producers: Option<Counts>,
 }
 

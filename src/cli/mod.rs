@@ -71,8 +71,13 @@ pub enum Command {
     /// Where a run stands, from the ledger alone (no AWS calls).
     Status(RunSelector),
     /// Per-stream outcome of a run: stream, action, final status, key, attempts, enabled-at,
-    /// failure and hint.
+    /// failure and hint. Of a plan run: its plan, in any format (Markdown for a pull request,
+    /// a page for a ticket).
     Report(ReportArgs),
+    /// Print a plan file written by `plan --out` in any format (the terminal report, JSON,
+    /// Markdown for a pull request, a page), once its hash is checked: a file edited by hand is
+    /// refused. Reads no ledger, calls no AWS API.
+    Show(ShowArgs),
     /// The runs recorded in the ledger.
     History,
     /// Serve an emulated Firehose + KMS API on loopback that enforces the real AWS limits.
@@ -264,6 +269,17 @@ pub struct PlanArgs {
     #[arg(long, value_name = "DIR")]
     pub out_policies: Option<PathBuf>,
 
+    /// Output format of the plan on stdout: `table` (the terminal report), `json`, `text`
+    /// (the JSON as the AWS CLI prints text), `csv`, `md` (Markdown for a pull-request comment,
+    /// kept under GitHub's comment limit), `html` (one self-contained page). --query applies to
+    /// `json`, `text` and `table`; `--output json|text` is read as `--format json|text`.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<ReportFormatArg>,
+
+    /// Also write the plan as a plan file (JSON: the plan, every observation it was decided
+    /// from, its settings, where it was made, its hash) for `show FILE` and `apply FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
     /// Write the change to make in the code that owns each changed stream (a Terraform
     /// server_side_encryption block, a CloudFormation property) as files in DIR.
     #[arg(long, value_name = "DIR")]
@@ -286,6 +302,17 @@ pub struct PlanArgs {
 
     #[command(flatten)]
     pub sandbox: InProcessSandbox,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A plan file written by `plan --out`.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Output format: as `plan --format` (`table`, `json`, `text`, `csv`, `md`, `html`).
+    #[arg(long, value_enum, default_value_t = ReportFormatArg::Table)]
+    pub format: ReportFormatArg,
 }
 
 /// Run against an emulator started inside this command instead of AWS.
@@ -375,15 +402,24 @@ pub struct AuditArgs {
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("source").required(true).args(["fleet", "plan"]))]
 pub struct ApplyArgs {
-    /// Fleet CSV to observe, plan and apply.
-    #[arg(value_name = "FLEET.csv")]
+    /// Fleet CSV to observe, plan and apply; or a plan file written by `plan --out` (a file
+    /// whose content is a JSON object), carried out as `--plan FILE`.
+    #[arg(value_name = "FLEET.csv|PLAN.json")]
     pub fleet: Option<PathBuf>,
 
-    /// Apply a plan saved by `plan` (re-observed first when older than --max-plan-age).
-    #[arg(long, value_name = "ID")]
-    pub plan: Option<i64>,
+    /// Apply a saved plan: its id in the ledger (`plan` prints it), or a plan file written by
+    /// `plan --out` (from this machine or another; its observations go into this ledger).
+    #[arg(long, value_name = "ID|FILE")]
+    pub plan: Option<String>,
 
-    /// A saved plan whose observations are older than this is observed again before apply.
+    /// Refuse to start unless the plan is exactly the one of this hash: the whole SHA-256
+    /// every plan report shows (what was reviewed is what runs). Recorded with the run.
+    #[arg(long, value_name = "HASH")]
+    pub expect_plan_hash: Option<String>,
+
+    /// A saved plan whose observations are older than this is observed again before apply
+    /// (refused instead with --expect-plan-hash: deciding again is not the plan reviewed); a
+    /// plan file made longer ago than this is refused as stale.
     #[arg(long, default_value = "1h", value_name = "DUR", value_parser = parse_duration)]
     pub max_plan_age: Duration,
 

@@ -17,7 +17,7 @@ const AWS_OPTIONS: [&str; 8] = [
 ];
 
 /// The command line as parsed: [`Cli`]'s definition, with each subcommand listing only the
-/// options it uses. `status`, `report` and `history` call no AWS API: the AWS connection's
+/// options it uses. `status`, `report`, `history` and `show` call no AWS API: the AWS connection's
 /// options are hidden there (still accepted, as they always were); `report` chooses its format
 /// with --format, where `--output json|text` is still read as `--format json|text`; `sandbox`
 /// lists its own --region and hides the ledger, output, query and AWS options it has no use for; `resume`
@@ -50,9 +50,13 @@ pub fn command() -> clap::Command {
     sandbox_hidden.extend(["ledger", "output", "query"]);
     let mut report_hidden = AWS_OPTIONS.to_vec();
     report_hidden.push("output");
+    // `show` reads a file: no ledger either.
+    let mut show_hidden = report_hidden.clone();
+    show_hidden.push("ledger");
     cli.mut_subcommand("status", |c| c.args(hidden(&AWS_OPTIONS)))
         .mut_subcommand("history", |c| c.args(hidden(&AWS_OPTIONS)))
         .mut_subcommand("report", |c| c.args(hidden(&report_hidden)))
+        .mut_subcommand("show", |c| c.args(hidden(&show_hidden)))
         .mut_subcommand("sandbox", |c| c.arg(region).args(hidden(&sandbox_hidden)))
         .mut_subcommand("resume", |c| {
             c.mut_arg("yes", |a| {

@@ -45,6 +45,12 @@ fn aws_options_are_listed_only_by_the_commands_that_call_aws() {
         }
         assert!(help.contains("--ledger"), "{sub}:\n{help}");
     }
+    // `show` reads a file: no AWS option, no ledger either.
+    let show = help("show");
+    for flag in aws.iter().chain(&["--ledger"]) {
+        assert!(!show.contains(flag), "show lists {flag}:\n{show}");
+    }
+    assert!(show.contains("--format <FORMAT>"), "{show}");
     let sandbox = help("sandbox");
     for flag in [
         "--ledger",

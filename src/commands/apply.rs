@@ -11,11 +11,14 @@ use super::session::IN_PROCESS_SANDBOX;
 use super::{LedgerMode, Place, Session, read_fleet, waves};
 use crate::apply::feed::ToObserve;
 use crate::apply::{self, Feed};
+use crate::clock::Clock as _;
 use crate::clock::EpochMillis;
 use crate::engine::Track;
 use crate::error::{Exit, UsageError};
 use crate::input::Target;
-use crate::ledger::{Ledger, LockGuard, RunArgs, RunKind, RunOutcome, RunRow, SavedPlan};
+use crate::ledger::{
+    ImportedPlan, Ledger, LockGuard, Reviewed, RunArgs, RunKind, RunOutcome, RunRow, SavedPlan,
+};
 use crate::model::Interner;
 use crate::options::{ApplyOptions, Global, PlanSource, ResumeOptions, RunOptions};
 use crate::plan::{Action, Settings, Summary};
@@ -25,24 +28,32 @@ use crate::survey::{FleetSurvey, survey_fleet};
 pub async fn apply(args: &ApplyOptions) -> anyhow::Result<Exit> {
     let global = &args.global;
     let (pace, sandbox) = (&args.run.pace, args.run.sandbox.as_ref());
-    // What to carry out, checked before anything is written: a fleet file, or a saved plan
-    // that exists and was not carried out already (read in the ledger the session keeps).
-    let (mut session, targets, saved) = match &args.source {
+    // What to carry out, checked before anything is written or sent: a fleet file, or a saved
+    // plan (in the ledger, or a plan file) that exists, is the one expected, and was not
+    // carried out already (read in the ledger the session keeps).
+    let (mut session, targets, saved, reviewed) = match &args.source {
         PlanSource::Fleet { path, region } => {
             let targets = read_fleet(&global.connect, region.as_deref(), path).await?;
             let fleet = Some((path.as_path(), &targets[..]));
             let session = Session::open(global, pace, sandbox, fleet, LedgerMode::Create).await?;
             let targets = super::keep_shard(&session, targets, args.shard, global.quiet).await?;
-            (session, Some(targets), None)
+            (session, Some(targets), None, None)
         }
-        PlanSource::Saved { id, .. } => {
+        PlanSource::Saved { id, max_age } => {
             let ledger = Session::open_ledger(global, LedgerMode::Existing)?;
-            let saved = saved_plan_to_apply(&ledger, *id)?;
+            let saved = saved_plan_to_apply(&ledger, *id, &format!("plan {id}"))?;
+            let hash = ledger.plan_review(saved.id)?.0;
+            let reviewed = expected(args, &format!("plan {id}"), hash, None)?;
+            fresh_enough_to_expect(args, &ledger, &saved, *max_age)?;
             // An in-process sandbox is seeded as it was when the plan was made.
             let targets: Vec<Target> = saved.items.iter().map(|i| i.target.clone()).collect();
             let fleet = Some((Path::new(&saved.fleet), &targets[..]));
             let session = Session::open_on(ledger, global, pace, sandbox, fleet).await?;
-            (session, None, Some(saved))
+            (session, None, Some(saved), reviewed)
+        }
+        PlanSource::File { path, max_age } => {
+            let (session, saved, reviewed) = plan_file_to_apply(args, path, *max_age).await?;
+            (session, None, Some(saved), reviewed)
         }
     };
     session.iac = args.iac.clone();
@@ -63,7 +74,7 @@ pub async fn apply(args: &ApplyOptions) -> anyhow::Result<Exit> {
     // Runs stopped before their plan was created have nothing to resume.
     ledger.abandon_planless_runs()?;
     // Rerunning the same command after a crash must be safe: offer to resume instead.
-    let exit = match unfinished_run_of(ledger, &args.source)? {
+    let exit = match unfinished_run_of(ledger, &args.source, saved.as_ref().map(|s| s.id))? {
         Some(run)
             if args.run.yes
                 || confirm(&format!(
@@ -74,16 +85,151 @@ pub async fn apply(args: &ApplyOptions) -> anyhow::Result<Exit> {
             eprintln!("Resuming run {} instead of starting a new one.", run.id);
             resume_locked(global, &session, &lock, run, &args.run, &place, false).await?
         }
-        _ => apply_locked(global, &session, &lock, args, targets, saved, &place).await?,
+        _ => {
+            let carried = Carried {
+                targets,
+                saved,
+                reviewed,
+            };
+            apply_locked(global, &session, &lock, args, carried, &place).await?
+        }
     };
     lock.release()?;
     Ok(exit)
 }
 
+/// `--expect-plan-hash`, checked against the plan's own hash before anything is sent: the
+/// plan to carry out, as reviewed (`None` when the plan has no hash and none was expected).
+fn expected(
+    args: &ApplyOptions,
+    what: &str,
+    hash: Option<String>,
+    file: Option<&Path>,
+) -> Result<Option<Reviewed>, UsageError> {
+    let file = file.map(|f| f.display().to_string());
+    match (&args.expect_hash, hash) {
+        (None, hash) => Ok(hash.map(|hash| Reviewed {
+            hash,
+            expected: false,
+            file,
+        })),
+        (Some(want), Some(hash)) if *want == hash => Ok(Some(Reviewed {
+            hash,
+            expected: true,
+            file,
+        })),
+        (Some(want), Some(hash)) => Err(UsageError::new(format!(
+            "{what} is not the plan expected: its hash is {hash}, not {want}              (--expect-plan-hash). What was reviewed is not what would run, so nothing was              sent; make and review a new plan, or check which plan the approval was for"
+        ))),
+        (Some(_), None) => Err(UsageError::new(format!(
+            "{what} has no hash (it was made by `apply` or by an earlier version), so it              cannot be checked against --expect-plan-hash: make a new plan with              `firehose-sse plan FLEET.csv`"
+        ))),
+    }
+}
+
+/// With `--expect-plan-hash`, a plan whose observations are older than `--max-plan-age` is
+/// refused rather than observed again: deciding again would carry out another plan than the
+/// one reviewed.
+fn fresh_enough_to_expect(
+    args: &ApplyOptions,
+    ledger: &Ledger,
+    saved: &SavedPlan,
+    max_age: std::time::Duration,
+) -> Result<(), UsageError> {
+    let age = ledger.now() - saved.observed_at;
+    if args.expect_hash.is_none() || age <= max_age.as_millis() as EpochMillis {
+        return Ok(());
+    }
+    Err(UsageError::new(format!(
+        "plan {} was decided from observations made {} ago, more than --max-plan-age ({}):          without --expect-plan-hash it would be observed and decided again, which is not the          plan reviewed. Make and review a new plan, or pass a --max-plan-age that covers the          review (e.g. --max-plan-age 24h)",
+        saved.id,
+        crate::report::human_duration(age),
+        crate::report::span(max_age),
+    )))
+}
+
+/// A plan file to carry out: read and checked (its hash, `--expect-plan-hash`, its age), then
+/// the session opened on this ledger and its place checked against the file's, then — unless
+/// this ledger has the plan already (found by its hash), which must not have been carried out
+/// — the plan and its observations written into the ledger in one transaction.
+async fn plan_file_to_apply(
+    args: &ApplyOptions,
+    path: &Path,
+    max_age: std::time::Duration,
+) -> anyhow::Result<(Session, SavedPlan, Option<Reviewed>)> {
+    let global = &args.global;
+    let file = crate::planfile::read(path)?;
+    let what = format!("plan file {}", path.display());
+    let reviewed = expected(args, &what, Some(file.hash.clone()), Some(path))?;
+    let doc = &file.document;
+    let now = crate::clock::SystemClock.now();
+    let made = now - doc.plan.created_at;
+    if made > max_age.as_millis() as EpochMillis {
+        return Err(UsageError::new(format!(
+            "{what} is stale: plan {} was made {} ago ({}), more than --max-plan-age ({}); the              fleet may have changed since. Make a new plan, or pass a --max-plan-age that              covers its review (e.g. --max-plan-age 24h)",
+            doc.plan.id,
+            crate::report::human_duration(made),
+            crate::clock::rfc3339(doc.plan.created_at),
+            crate::report::span(max_age),
+        ))
+        .into());
+    }
+    let ledger = Session::open_ledger(global, LedgerMode::Create)?;
+    let here = match ledger.plan_by_hash(&file.hash)? {
+        Some(id) => {
+            let here = format!("{what} (plan {id} in {})", ledger.path().display());
+            Some(saved_plan_to_apply(&ledger, id, &here)?)
+        }
+        None => None,
+    };
+    let carried = here.clone().unwrap_or_else(|| doc.saved_plan());
+    fresh_enough_to_expect(args, &ledger, &carried, max_age)?;
+    let targets: Vec<Target> = carried.items.iter().map(|i| i.target.clone()).collect();
+    let fleet = Some((Path::new(&carried.fleet), &targets[..]));
+    let (pace, sandbox) = (&args.run.pace, args.run.sandbox.as_ref());
+    let session = Session::open_on(ledger, global, pace, sandbox, fleet).await?;
+    if let Ok(then) = serde_json::from_value::<Place>(doc.review.place.clone()) {
+        let place = session.place().await;
+        place.check(&then, &what, args.run.allow_endpoint_change)?;
+        Place::adopt_roles(&then, &session).await?;
+    }
+    let saved = match here {
+        Some(saved) => saved,
+        None => {
+            let settings = doc.settings();
+            let id = session.ledger.import_plan(&ImportedPlan {
+                created_at: doc.plan.created_at,
+                observed_at: doc.plan.observed_at,
+                fleet: &doc.plan.fleet,
+                settings: &settings,
+                estimated_ms: doc.plan.estimated_ms,
+                items: &carried.items,
+                producer_check: doc.plan.producer_check.as_ref(),
+                hash: &file.hash,
+                review: &doc.review,
+                facts: &doc.observations,
+            })?;
+            if !global.quiet {
+                eprintln!(
+                    "Plan file {} (plan {} of {}, hash {}) is plan {id} in {}, with the {}                      observation(s) it was decided from.",
+                    path.display(),
+                    doc.plan.id,
+                    doc.made_by,
+                    crate::planfile::short(&file.hash),
+                    session.ledger.path().display(),
+                    doc.observations.streams.len() + doc.observations.keys.len(),
+                );
+            }
+            SavedPlan { id, ..carried }
+        }
+    };
+    Ok((session, saved, reviewed))
+}
+
 /// A saved plan to carry out: it must exist, and must not have been carried out already — a
 /// plan is a snapshot of what needed doing then, and applying it again would Start every
 /// stream again (Terraform calls such a plan stale). Reads the ledger only.
-fn saved_plan_to_apply(ledger: &Ledger, id: i64) -> anyhow::Result<SavedPlan> {
+fn saved_plan_to_apply(ledger: &Ledger, id: i64, what: &str) -> anyhow::Result<SavedPlan> {
     let saved = ledger
         .load_plan(id)?
         .ok_or_else(|| UsageError::new(format!("no plan {id} in {}", ledger.path().display())))?;
@@ -110,7 +256,7 @@ fn saved_plan_to_apply(ledger: &Ledger, id: i64) -> anyhow::Result<SavedPlan> {
             ),
         };
         return Err(UsageError::new(format!(
-            "plan {id} was already carried out by run {} ({outcome}, {when}): a saved plan is \
+            "{what} was already carried out by run {} ({outcome}, {when}): a saved plan is \
              stale once applied, and applying it again would Start its streams again; {next}",
             run.id
         ))
@@ -119,10 +265,17 @@ fn saved_plan_to_apply(ledger: &Ledger, id: i64) -> anyhow::Result<SavedPlan> {
     Ok(saved)
 }
 
-/// The newest unfinished apply run of the same plan or fleet file.
-fn unfinished_run_of(ledger: &Ledger, source: &PlanSource) -> anyhow::Result<Option<RunRow>> {
+/// The newest unfinished apply run of the same plan (`plan_id`) or fleet file.
+fn unfinished_run_of(
+    ledger: &Ledger,
+    source: &PlanSource,
+    plan_id: Option<i64>,
+) -> anyhow::Result<Option<RunRow>> {
     Ok(match source {
-        PlanSource::Saved { id, .. } => ledger.unfinished_apply(Some(*id))?,
+        PlanSource::Saved { .. } | PlanSource::File { .. } => match plan_id {
+            Some(id) => ledger.unfinished_apply(Some(id))?,
+            None => None,
+        },
         PlanSource::Fleet { path, .. } => {
             let fleet = super::fleet_name(path);
             ledger.unfinished_apply(None)?.filter(|r| {
@@ -182,37 +335,61 @@ fn already_at_target(ledger: &Ledger, saved: &mut SavedPlan) -> anyhow::Result<u
     Ok(done)
 }
 
+/// What an apply carries out: a fleet file's targets, or a saved plan with its hash as
+/// reviewed.
+struct Carried {
+    targets: Option<Vec<Target>>,
+    saved: Option<SavedPlan>,
+    reviewed: Option<Reviewed>,
+}
+
 async fn apply_locked(
     global: &Global,
     session: &Session,
     lock: &LockGuard<'_>,
     args: &ApplyOptions,
-    targets: Option<Vec<Target>>,
-    saved: Option<SavedPlan>,
+    carried: Carried,
     place: &Place,
 ) -> anyhow::Result<Exit> {
+    let Carried {
+        targets,
+        saved,
+        reviewed,
+    } = carried;
     let ledger = &session.ledger;
     let pace = args.run.pace.plan();
+    // A saved plan observed and decided again is not the plan reviewed: the run records no
+    // reviewed hash then (`--expect-plan-hash` refused it already).
+    let decided_again = saved
+        .as_ref()
+        .zip(args.source.max_age())
+        .is_some_and(|(s, max)| ledger.now() - s.observed_at > max.as_millis() as EpochMillis);
+    let reviewed = reviewed.filter(|_| !decided_again);
     let run_args = RunArgs::Apply {
         fleet: args.source.fleet().map(super::fleet_name),
-        plan: args.source.saved(),
+        plan: saved.as_ref().map(|s| s.id),
         shard: args.shard.map(|s| s.to_string()),
         reserve: args.settings.reserve,
         cmk_limit: args.settings.cmk_limit,
         place: place.document(),
         waves: args.waves.clone(),
+        reviewed,
     };
     let run = ledger.start_run(RunKind::Apply, None, &run_args)?;
     lock.set_run(run.id())?;
     session.accounts.set_run(run.id());
 
-    let plan = match (targets, saved, &args.source) {
-        (Some(targets), _, source) => Plan::Observe {
-            fleet: source.fleet().map(super::fleet_name).unwrap_or_default(),
+    let plan = match (targets, saved, args.source.max_age()) {
+        (Some(targets), _, _) => Plan::Observe {
+            fleet: args
+                .source
+                .fleet()
+                .map(super::fleet_name)
+                .unwrap_or_default(),
             targets,
             settings: args.settings,
         },
-        (None, Some(mut saved), &PlanSource::Saved { max_age, .. }) => {
+        (None, Some(mut saved), Some(max_age)) => {
             let done = already_at_target(ledger, &mut saved)?;
             if done > 0 && !global.quiet {
                 eprintln!(
@@ -322,9 +499,14 @@ async fn apply_locked(
     let (plan_id, settings, view_parts) = view;
     let summary = Summary::of(&items);
     if !args.run.yes {
+        // A saved plan shows its per-key table and warnings as they were recorded.
+        let (hash, review) = ledger.plan_review(plan_id)?;
         let (keys, warnings, estimated_ms, throttles) = view_parts.unwrap_or_else(|| {
             let estimate = crate::plan::estimate(&items, pace, false);
-            (Vec::new(), Vec::new(), estimate, 0)
+            match review {
+                Some(r) => (r.keys, r.warnings, estimate, r.throttles),
+                None => (Vec::new(), Vec::new(), estimate, 0),
+            }
         });
         let view = PlanView {
             plan_id,
@@ -341,6 +523,7 @@ async fn apply_locked(
                 .waves
                 .as_ref()
                 .map(|w| crate::waves::planned(&items, w, pace)),
+            hash,
         };
         eprint!("{}", table_text(&view, session.color));
         if summary.enable + summary.rekey == 0 {

@@ -7,11 +7,13 @@ mod encryption;
 mod inventory;
 mod merged;
 mod plan;
+mod review;
 mod rollback;
 mod running;
 mod runs;
 mod sandbox;
 mod session;
+mod show;
 mod undo;
 mod waves;
 
@@ -29,6 +31,7 @@ pub use rollback::rollback;
 pub use runs::{history, report, status};
 pub use sandbox::sandbox;
 pub use session::{LedgerMode, Place, Session};
+pub use show::show;
 
 /// Reads and validates the fleet file named on the command line; `region` is the one
 /// `--region` given. Nothing is sent and no ledger is touched before this succeeds.

@@ -1,11 +1,12 @@
-//! `plan FLEET.csv`: observe the fleet and its keys, decide, save the plan, print the report.
+//! `plan FLEET.csv`: observe the fleet and its keys, decide, save the plan with its review and
+//! hash, print its report (in any format), and write it as a plan file (`--out`).
 
-use super::{LedgerMode, Session, read_fleet};
+use super::{LedgerMode, Session, read_fleet, review};
 use crate::error::Exit;
-use crate::ledger::{RunArgs, RunKind, RunOutcome};
+use crate::ledger::{PlanReview, RunArgs, RunKind, RunOutcome};
 use crate::options::PlanOptions;
 use crate::plan::Action;
-use crate::report::plan::{PlanView, json, table_text};
+use crate::report::plan::PlanView;
 use crate::survey::{FleetSurvey, RecentEnough, survey_fleet_with};
 
 pub async fn plan(opts: &PlanOptions) -> anyhow::Result<Exit> {
@@ -29,10 +30,12 @@ pub async fn plan(opts: &PlanOptions) -> anyhow::Result<Exit> {
         fleet: fleet.clone(),
         place: place.document(),
         shard: opts.shard.map(|s| s.to_string()),
+        out: opts.out.as_ref().map(|p| p.display().to_string()),
     };
     // Dropped on any error below: the run is recorded as ended in error.
     let run = session.ledger.start_run(RunKind::Plan, None, &run_args)?;
-    session.accounts.set_run(run.id());
+    let run_id = run.id();
+    session.accounts.set_run(run_id);
     let settings = opts.settings;
     let pace = opts.pace.plan();
     // Streams an inventory observed lately are not described again: only in the account STS
@@ -65,6 +68,25 @@ pub async fn plan(opts: &PlanOptions) -> anyhow::Result<Exit> {
         recent,
     )
     .await?;
+    // The plan's review and hash, recorded with it: what its reports show and `apply
+    // --expect-plan-hash` checks.
+    let plan_review = PlanReview {
+        keys: surveyed.keys.clone(),
+        warnings: surveyed.warnings.clone(),
+        start_tps: pace.start_tps,
+        describe_tps: pace.describe_tps,
+        throttles: surveyed.throttles,
+        waves: opts.waves.clone(),
+        place: place.document(),
+        shard: opts.shard.map(|s| s.to_string()),
+    };
+    let document = review::record(
+        &session.ledger,
+        surveyed.plan_id,
+        plan_review.clone(),
+        surveyed.producer_check.clone(),
+    )?;
+    let hash = document.hash();
     run.finish(RunOutcome::Planned)?;
     if surveyed.reused > 0 && !global.quiet {
         eprintln!(
@@ -74,6 +96,21 @@ pub async fn plan(opts: &PlanOptions) -> anyhow::Result<Exit> {
             crate::report::human_duration(session.ledger.now() - surveyed.observed_at),
         );
     }
+    if let Some(out) = &opts.out {
+        crate::files::write(out, document.file_text().as_bytes())?;
+        if !global.quiet {
+            eprintln!(
+                "Wrote plan {} to {} (hash {}): `firehose-sse show {}` prints it, `firehose-sse \
+                 apply {} --expect-plan-hash {hash}` carries it out.",
+                surveyed.plan_id,
+                out.display(),
+                crate::planfile::short(&hash),
+                out.display(),
+                out.display(),
+            );
+        }
+    }
+    let out_file = opts.out.as_ref().map(|p| p.display().to_string());
     let view = PlanView {
         plan_id: surveyed.plan_id,
         items: &surveyed.items,
@@ -88,24 +125,27 @@ pub async fn plan(opts: &PlanOptions) -> anyhow::Result<Exit> {
             .waves
             .as_ref()
             .map(|w| crate::waves::planned(&surveyed.items, w, pace)),
-        // An in-process sandbox's plan is carried out on one seeded the same way.
-        next: Some(format!(
-            "firehose-sse apply --plan {}{}{}",
+        next: Some(review::apply_command(
             surveyed.plan_id,
-            if opts.sandbox.is_some() {
-                " --sandbox"
-            } else {
-                ""
-            },
-            opts.waves
-                .as_ref()
-                .map(|w| format!(" {}", w.flags()))
-                .unwrap_or_default()
+            out_file.as_deref(),
+            Some(&hash),
+            Some(&plan_review),
         )),
+        hash: Some(hash),
     };
-    global
-        .output
-        .print("Plan", || json(&view), || table_text(&view, session.color))?;
+    let source = match &out_file {
+        Some(file) => format!("firehose-sse show {file}"),
+        None => review::report_command(run_id, &global.ledger),
+    };
+    let context = review::Context {
+        made_at: Some(document.plan.created_at),
+        observed_at: Some(document.plan.observed_at),
+        fleet: Some(&fleet),
+        place: review::place_text(Some(&plan_review)),
+        source: &source,
+        note: String::new(),
+    };
+    review::print(opts.format, &global.output, &view, context, session.color)?;
     if let Some(dir) = &opts.out_policies {
         let n = super::write_fixes(
             dir,

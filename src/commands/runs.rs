@@ -5,10 +5,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::review;
 use crate::clock::{SystemClock, rfc3339};
 use crate::engine::Phase;
 use crate::error::{Exit, UsageError};
-use crate::ledger::{Ledger, RunKind, RunRow};
+use crate::ledger::{Ledger, Reviewed, RunArgs, RunKind, RunRow};
 use crate::options::{Global, ReportOptions, RunQuery};
 use crate::report::apply::{
     ReportFormat, next_deferred_slot, report_csv, report_json, report_markdown, report_table,
@@ -194,8 +195,14 @@ pub fn report(args: &ReportOptions) -> anyhow::Result<Exit> {
     let rows = ledger.run_items(run.id)?;
     let output = &args.global.output;
     let mut note = None;
+    if run.kind == RunKind::Plan
+        && let Some(plan_id) = run.plan_id
+    {
+        // A plan run's report is its plan's.
+        return plan_report(&ledger, &run, plan_id, args);
+    }
     if run.kind == RunKind::Plan {
-        // A plan run starts nothing: there are no per-stream outcomes to show.
+        // A plan run that saved no plan started nothing: there is nothing to show.
         let text = plan_run_note(&run, ledger.runs()?.iter().find(|r| r.carries_out()));
         match args.format {
             ReportFormat::Table if output.query.is_none() => {
@@ -215,12 +222,19 @@ pub fn report(args: &ReportOptions) -> anyhow::Result<Exit> {
         None => Vec::new(),
     };
     let waves = crate::report::waves::Waves::load(&ledger, run.id)?;
+    let reviewed = reviewed_plan(&ledger, &run)?;
     let document = || {
         let mut doc = report_json(&run, &rows);
         doc["producers"] = producers::json(&producers);
         doc["waves"] = waves.json();
+        if let Some(r) = &reviewed {
+            doc["plan_hash"] = r.hash.clone().into();
+            doc["plan_hash_expected"] = r.expected.into();
+            doc["plan_file"] = r.file.clone().into();
+        }
         doc
     };
+    let plan_line = reviewed.as_ref().zip(run.plan_id).map(|(r, id)| r.line(id));
     let as_document = |format: OutputFormat| Output {
         format,
         ..output.clone()
@@ -239,6 +253,9 @@ pub fn report(args: &ReportOptions) -> anyhow::Result<Exit> {
                     text.push_str("\nProducers:\n");
                     text.push_str(&producers::table(&producers));
                 }
+                if let Some(line) = &plan_line {
+                    text.push_str(&format!("\n{line}\n"));
+                }
                 text
             })?
         }
@@ -256,7 +273,11 @@ pub fn report(args: &ReportOptions) -> anyhow::Result<Exit> {
             crate::out!("{}", report_csv(&rows, &cells)?)
         }
         ReportFormat::Md => {
-            let mut text = report_markdown(&rows);
+            let mut text = match &plan_line {
+                Some(line) => format!("{}\n\n", crate::report::md_text(line)),
+                None => String::new(),
+            };
+            text.push_str(&report_markdown(&rows));
             if !waves.is_empty() {
                 text.push_str("\n## Waves\n\n");
                 text.push_str(&waves.markdown());
@@ -268,13 +289,108 @@ pub fn report(args: &ReportOptions) -> anyhow::Result<Exit> {
             crate::out!("{}", text)
         }
         ReportFormat::Html => {
-            let mut input = crate::report::html::Input::load(&ledger, &run, rows, note)?;
+            let mut input =
+                crate::report::html::Input::load(&ledger, &run, rows, note.or(plan_line))?;
             input.producers = producers;
             input.waves = waves;
             crate::out!("{}", crate::report::html::page(&input));
         }
     }
     Ok(Exit::Ok)
+}
+
+/// The report of a plan run: the plan it saved, in the format asked for, with what it made and
+/// who carried it out said before the terminal report (on stderr beside a document).
+fn plan_report(
+    ledger: &Ledger,
+    run: &RunRow,
+    plan_id: i64,
+    args: &ReportOptions,
+) -> anyhow::Result<Exit> {
+    let saved = ledger.load_plan(plan_id)?.ok_or_else(|| {
+        UsageError::new(format!(
+            "run {} saved plan {plan_id}, which {} does not hold",
+            run.id,
+            ledger.path().display()
+        ))
+    })?;
+    let (hash, review) = ledger.plan_review(plan_id)?;
+    let args_doc = run.arguments();
+    let out = match &args_doc {
+        RunArgs::Plan { out, .. } => out.clone(),
+        _ => None,
+    };
+    let next = match args_doc.rollback_of() {
+        Some(of) => format!("firehose-sse rollback {of}"),
+        None => review::apply_command(plan_id, out.as_deref(), hash.as_deref(), review.as_ref()),
+    };
+    let carried = ledger
+        .runs_of_plan(plan_id)?
+        .into_iter()
+        .filter(|r| r.carries_out())
+        .collect::<Vec<_>>();
+    let mut note = format!(
+        "Run {} is a plan run: it started nothing. It saved plan {plan_id}{}.",
+        run.id,
+        hash.as_deref()
+            .map(|h| format!(" (hash {})", crate::planfile::short(h)))
+            .unwrap_or_default()
+    );
+    match carried.last() {
+        Some(apply) => note.push_str(&format!(
+            " Run {} carried it out: `firehose-sse report {}` has its outcomes.",
+            apply.id, apply.id
+        )),
+        None => note.push_str(" No run has carried it out yet."),
+    }
+    let place = review::place_text(review.as_ref()).or_else(|| {
+        super::Place::of_run(run).map(|p| match p.account {
+            Some(a) => format!("{} as account {a}", p.endpoint),
+            None => p.endpoint,
+        })
+    });
+    let shown = review::Shown::new(
+        saved,
+        hash,
+        review,
+        ledger.plan_producer_check(plan_id)?,
+        Some(next),
+        review::report_command(run.id, ledger.path()),
+    );
+    let mut context = shown.context();
+    context.place = place;
+    match args.format {
+        ReportFormat::Table if args.global.output.query.is_none() => {
+            context.note = format!("{note}\n\n");
+        }
+        ReportFormat::Md | ReportFormat::Html => {}
+        _ => eprintln!("{note}"),
+    }
+    let view = shown.view();
+    review::print(
+        args.format,
+        &args.global.output,
+        &view,
+        context,
+        args.global.color,
+    )?;
+    Ok(Exit::Ok)
+}
+
+/// The reviewed plan a run carried out: its hash and how it was checked, as the run recorded
+/// them, else the hash its plan has in the ledger.
+fn reviewed_plan(ledger: &Ledger, run: &RunRow) -> anyhow::Result<Option<Reviewed>> {
+    if let Some(r) = run.arguments().reviewed() {
+        return Ok(Some(r.clone()));
+    }
+    let Some(plan_id) = run.plan_id else {
+        return Ok(None);
+    };
+    Ok(ledger.plan_review(plan_id)?.0.map(|hash| Reviewed {
+        hash,
+        expected: false,
+        file: None,
+    }))
 }
 
 /// What `report` says of a plan run: what it made, and where outcomes are.
@@ -307,16 +423,19 @@ pub fn history(global: &Global) -> anyhow::Result<Exit> {
         Reading::One(path) => (std::slice::from_ref(path), false),
         Reading::Shards(paths) => (paths, true),
     };
-    let mut runs: Vec<(Option<String>, RunRow)> = Vec::new();
+    let mut runs: Vec<(Option<String>, RunRow, Option<Reviewed>)> = Vec::new();
     for path in paths {
         let name = merged.then(|| path.display().to_string());
         let ledger = open(path)?;
-        runs.extend(ledger.runs()?.into_iter().map(|r| (name.clone(), r)));
+        for r in ledger.runs()? {
+            let reviewed = reviewed_plan(&ledger, &r)?;
+            runs.push((name.clone(), r, reviewed));
+        }
     }
     let document = || {
         let out: Vec<_> = runs
             .iter()
-            .map(|(ledger, r)| {
+            .map(|(ledger, r, reviewed)| {
                 let mut doc = serde_json::Map::new();
                 if let Some(ledger) = ledger {
                     doc.insert("ledger".into(), ledger.as_str().into());
@@ -330,15 +449,31 @@ pub fn history(global: &Global) -> anyhow::Result<Exit> {
                 if let serde_json::Value::Object(run) = run {
                     doc.extend(run);
                 }
+                doc.insert(
+                    "plan_hash".into(),
+                    reviewed.as_ref().map(|p| p.hash.clone()).into(),
+                );
+                doc.insert(
+                    "plan_hash_expected".into(),
+                    reviewed.as_ref().is_some_and(|p| p.expected).into(),
+                );
                 serde_json::Value::Object(doc)
             })
             .collect();
         serde_json::Value::from(out)
     };
     let human = || {
-        let columns = ["run id", "kind", "plan id", "started", "ended", "outcome"];
+        let columns = [
+            "run id",
+            "kind",
+            "plan id",
+            "plan hash",
+            "started",
+            "ended",
+            "outcome",
+        ];
         let mut table = crate::report::table(merged.then_some("ledger").into_iter().chain(columns));
-        for (ledger, r) in &runs {
+        for (ledger, r, reviewed) in &runs {
             // A rollback run, or the plan of a rollback's dry run.
             let kind = match (r.rollback_of(), &r.kind) {
                 (Some(of), RunKind::Rollback) => format!("rollback of run {of}"),
@@ -349,6 +484,13 @@ pub fn history(global: &Global) -> anyhow::Result<Exit> {
                 r.id.to_string(),
                 kind,
                 r.plan_id.map_or("-".into(), |p| p.to_string()),
+                match reviewed {
+                    Some(p) if p.expected => {
+                        format!("{} (expected)", crate::planfile::short(&p.hash))
+                    }
+                    Some(p) => crate::planfile::short(&p.hash).to_owned(),
+                    None => "-".into(),
+                },
                 rfc3339(r.started_at),
                 r.ended_at.map_or("-".into(), rfc3339),
                 r.outcome

@@ -135,8 +135,26 @@ pub(super) async fn prepare<'l>(
         next: Some(format!("firehose-sse rollback {}", of.id)),
         producer_check: surveyed.producer_check,
         waves: None,
+        hash: None,
     };
     if dry_run {
+        // Its review and hash recorded, so `report` of this plan run shows it whole.
+        let review = crate::ledger::PlanReview {
+            keys: view.keys.clone(),
+            warnings: view.warnings.clone(),
+            start_tps: pace.start_tps,
+            describe_tps: pace.describe_tps,
+            throttles: view.throttles,
+            waves: None,
+            place: place.document(),
+            shard: None,
+        };
+        let document =
+            super::review::record(ledger, view.plan_id, review, view.producer_check.clone())?;
+        let view = PlanView {
+            hash: Some(document.hash()),
+            ..view
+        };
         run.finish(RunOutcome::Planned)?;
         global.output.print(
             "Rollback",

@@ -18,6 +18,7 @@ mod recent;
 mod records;
 mod runs;
 mod timeline;
+mod transfer;
 mod waves;
 
 use std::collections::HashMap;
@@ -35,12 +36,13 @@ use crate::model::StreamId;
 pub use batch::Batch;
 pub use items::RunItemRow;
 pub use lock::{LockGuard, LockHolder, StaleAfter};
-pub use plans::SavedPlan;
+pub use plans::{PlanReview, SavedPlan, settings_document, settings_from_document};
 pub use producers::PlannedProducers;
 pub use recent::Recent;
 pub use records::{AttemptOutcome, AttemptRow, Op, StreamState};
-pub use runs::{EncryptionArgs, RunArgs, RunGuard, RunKind, RunOutcome, RunRow};
+pub use runs::{EncryptionArgs, Reviewed, RunArgs, RunGuard, RunKind, RunOutcome, RunRow};
 pub use timeline::{Described, SentCall};
+pub use transfer::{CallFacts, ImportedPlan, KeyFacts, PlanFacts, StreamFacts};
 pub use waves::{WaveRow, WaveState};
 
 /// The schema, one entry per file of `migrations/`, in order. Append only.
@@ -50,6 +52,7 @@ const MIGRATION_FILES: &[&str] = &[
     include_str!("../../migrations/0003_undo.sql"),
     include_str!("../../migrations/0004_producers.sql"),
     include_str!("../../migrations/0005_waves.sql"),
+    include_str!("../../migrations/0006_plan_reviews.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

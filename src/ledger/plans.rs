@@ -24,7 +24,7 @@ pub struct SavedPlan {
     pub estimated_ms: EpochMillis,
 }
 
-fn settings_json(s: &Settings) -> String {
+pub(super) fn settings_json(s: &Settings) -> String {
     serde_json::json!({
         "reserve": s.reserve,
         "stream_budget": s.stream_budget,
@@ -63,6 +63,34 @@ pub(super) fn settings_from_json(text: &str) -> Settings {
             .and_then(|x| x.as_bool())
             .unwrap_or(false),
     }
+}
+
+/// A plan's settings as its JSON records them (the ledger's `plans.settings`, a plan file's
+/// `settings`).
+pub fn settings_document(s: &Settings) -> serde_json::Value {
+    serde_json::from_str(&settings_json(s)).expect("settings are plain JSON")
+}
+
+/// The settings a JSON of [`settings_document`]'s shape records (a member absent: its default).
+pub fn settings_from_document(doc: &serde_json::Value) -> Settings {
+    settings_from_json(&doc.to_string())
+}
+
+/// What a plan's report shows beyond its items, recorded with the plan (`plans.review`) and
+/// carried in its plan file: the per-key table, the warnings, the rates its estimate assumes,
+/// the throttles met while observing, the waves it was made with (`plan --waves`), and where
+/// its calls went (`commands::Place`, opaque here) with the shard it planned.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanReview {
+    pub keys: Vec<crate::plan::KeyLine>,
+    pub warnings: Vec<String>,
+    pub start_tps: f64,
+    pub describe_tps: f64,
+    pub throttles: u32,
+    pub waves: Option<crate::waves::WavePlan>,
+    pub place: serde_json::Value,
+    pub shard: Option<String>,
 }
 
 pub(super) fn insert_plan_items<'i>(
@@ -301,6 +329,43 @@ impl Ledger {
             items,
             estimated_ms,
         }))
+    }
+
+    /// Records a plan's hash and what its report shows beyond its items.
+    pub fn set_plan_review(&self, plan_id: i64, hash: &str, review: &PlanReview) -> Result<()> {
+        let json = serde_json::to_string(review).expect("a review serializes");
+        self.conn().execute(
+            "UPDATE plans SET hash = ?2, review = ?3 WHERE id = ?1",
+            params![plan_id, hash, json],
+        )?;
+        Ok(())
+    }
+
+    /// A plan's hash and review, each `None` when not recorded (a plan made by `apply`, or by
+    /// an earlier version); a review this version cannot read is `None` too.
+    pub fn plan_review(&self, plan_id: i64) -> Result<(Option<String>, Option<PlanReview>)> {
+        let row: Option<(Option<String>, Option<String>)> = self
+            .conn()
+            .query_row(
+                "SELECT hash, review FROM plans WHERE id = ?1",
+                [plan_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let (hash, review) = row.unwrap_or_default();
+        Ok((hash, review.and_then(|j| serde_json::from_str(&j).ok())))
+    }
+
+    /// The plan of this hash in the ledger (the oldest, should there be several).
+    pub fn plan_by_hash(&self, hash: &str) -> Result<Option<i64>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT id FROM plans WHERE hash = ?1 ORDER BY id LIMIT 1",
+                [hash],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 
     /// The fleet file a plan was made from.

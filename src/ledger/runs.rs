@@ -148,6 +148,9 @@ pub enum RunArgs {
         fleet: String,
         place: Value,
         shard: Option<String>,
+        /// The plan file written (`plan --out`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        out: Option<String>,
     },
     #[serde(rename = "apply")]
     Apply {
@@ -162,6 +165,9 @@ pub enum RunArgs {
         /// A rollout in waves (`--waves`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         waves: Option<crate::waves::WavePlan>,
+        /// The reviewed plan it carries out: its hash, and how it was checked.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reviewed: Option<Reviewed>,
     },
     #[serde(rename = "rollback")]
     Rollback {
@@ -181,6 +187,34 @@ pub enum RunArgs {
     /// A document this version does not read, as written.
     #[serde(untagged)]
     Unknown(Value),
+}
+
+/// The plan an apply carried out, as reviewed: its hash, whether `--expect-plan-hash` checked
+/// it, and the plan file it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reviewed {
+    pub hash: String,
+    /// `--expect-plan-hash` was given, and matched.
+    pub expected: bool,
+    /// `apply FILE`: the plan file, as named on the command line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+}
+
+impl Reviewed {
+    /// How a run report says it: `Plan 3 (hash 1a2b3c4d5e6f…), approved with
+    /// --expect-plan-hash.`
+    pub fn line(&self, plan_id: i64) -> String {
+        let from = match &self.file {
+            Some(file) => format!(" from {file}"),
+            None => String::new(),
+        };
+        let how = match self.expected {
+            true => "approved with --expect-plan-hash",
+            false => "not checked against an expected hash",
+        };
+        format!("Plan {plan_id}{from}, hash {}, {how}.", self.hash)
+    }
 }
 
 /// The AWS CLI's encryption commands' arguments: one stream.
@@ -216,6 +250,14 @@ impl RunArgs {
             | RunArgs::Rollback { place, .. } => Some(place),
             RunArgs::StartEncryption(args) | RunArgs::StopEncryption(args) => Some(&args.place),
             RunArgs::Unknown(doc) => doc.get("place"),
+        }
+    }
+
+    /// The reviewed plan an apply carried out.
+    pub fn reviewed(&self) -> Option<&Reviewed> {
+        match self {
+            RunArgs::Apply { reviewed, .. } => reviewed.as_ref(),
+            _ => None,
         }
     }
 

@@ -847,6 +847,7 @@ fn run_rows_written_before_run_records_were_typed_read_back_typed() {
             cmk_limit: 500,
             place: place.clone(),
             waves: None,
+            reviewed: None,
         }
     );
     assert_eq!(
@@ -861,6 +862,7 @@ fn run_rows_written_before_run_records_were_typed_read_back_typed() {
             fleet: "/x/fleet.csv".into(),
             place: place.clone(),
             shard: None,
+            out: None,
         }
     );
     assert_eq!(
@@ -894,6 +896,7 @@ fn run_records_are_written_as_the_commands_always_wrote_them() {
                 fleet: "/x/f.csv".into(),
                 place: place.clone(),
                 shard: Some("1/2".into()),
+                out: None,
             },
             serde_json::json!({"command": "plan", "fleet": "/x/f.csv", "place": place, "shard": "1/2"}),
         ),
@@ -906,6 +909,7 @@ fn run_records_are_written_as_the_commands_always_wrote_them() {
                 cmk_limit: 400,
                 place: place.clone(),
                 waves: None,
+                reviewed: None,
             },
             serde_json::json!({
                 "command": "apply", "fleet": null, "plan": 3, "shard": null, "reserve": 2,

@@ -22,8 +22,8 @@ pub use global::{Global, ledger_path};
 use crate::cli::{
     ApplyArgs, AuditArgs, Cli, ColorArg, Command, GlobalArgs, IacOwnedArg, InProcessSandbox,
     InventoryArgs, LimitArgs, OnGateFailureArg, OutputArg, PaceArgs, PlanArgs, ProducerArgs,
-    ReportArgs, ReportFormatArg, ResumeArgs, RollbackScopeArg, RunArgs, SandboxArgs, WaveArgs,
-    WaveByArg,
+    ReportArgs, ReportFormatArg, ResumeArgs, RollbackScopeArg, RunArgs, SandboxArgs, ShowArgs,
+    WaveArgs, WaveByArg,
 };
 use crate::error::UsageError;
 use crate::logging::LogOptions;
@@ -52,6 +52,8 @@ pub enum CommandOptions {
     Rollback(Box<RollbackOptions>),
     Status(RunQuery),
     Report(ReportOptions),
+    /// `show FILE`: a plan file printed.
+    Show(ShowOptions),
     History(Global),
     /// `start-delivery-stream-encryption` and `stop-delivery-stream-encryption`.
     Encryption(Box<EncryptionOptions>),
@@ -125,6 +127,18 @@ pub struct PlanOptions {
     pub iac: crate::iac::IacInput,
     /// `--waves ...`: the waves an apply of this plan would take, shown.
     pub waves: Option<crate::waves::WavePlan>,
+    /// `--format` (else `--output`): how the plan is printed.
+    pub format: ReportFormat,
+    /// `--out FILE`: the plan file to write.
+    pub out: Option<PathBuf>,
+}
+
+/// `show FILE`.
+#[derive(Debug)]
+pub struct ShowOptions {
+    pub global: Global,
+    pub path: PathBuf,
+    pub format: ReportFormat,
 }
 
 /// `inventory`.
@@ -213,20 +227,31 @@ pub enum PlanSource {
     },
     /// A plan saved by `plan`, observed again when older than `max_age`.
     Saved { id: i64, max_age: Duration },
+    /// A plan file (`plan --out`): refused when made more than `max_age` ago, observed again
+    /// when its observations are older.
+    File { path: PathBuf, max_age: Duration },
 }
 
 impl PlanSource {
     pub fn fleet(&self) -> Option<&Path> {
         match self {
             PlanSource::Fleet { path, .. } => Some(path),
-            PlanSource::Saved { .. } => None,
+            PlanSource::Saved { .. } | PlanSource::File { .. } => None,
         }
     }
 
     pub fn saved(&self) -> Option<i64> {
         match self {
-            PlanSource::Fleet { .. } => None,
+            PlanSource::Fleet { .. } | PlanSource::File { .. } => None,
             PlanSource::Saved { id, .. } => Some(*id),
+        }
+    }
+
+    /// How old a saved plan's observations may be (`--max-plan-age`).
+    pub fn max_age(&self) -> Option<Duration> {
+        match self {
+            PlanSource::Fleet { .. } => None,
+            PlanSource::Saved { max_age, .. } | PlanSource::File { max_age, .. } => Some(*max_age),
         }
     }
 }
@@ -242,6 +267,8 @@ pub struct ApplyOptions {
     pub run: RunOptions,
     /// `--waves ...`: a staged rollout.
     pub waves: Option<crate::waves::WavePlan>,
+    /// `--expect-plan-hash`: the whole hash the plan must have (lowercase hex).
+    pub expect_hash: Option<String>,
     /// `--terraform-state`s, read.
     pub iac: crate::iac::IacInput,
 }
@@ -349,7 +376,7 @@ impl Options {
         let global = global(g)?;
         let reads_only = matches!(
             cli.command,
-            Command::Status(_) | Command::Report(_) | Command::History
+            Command::Status(_) | Command::Report(_) | Command::History | Command::Show(_)
         );
         if global.ledgers.len() > 1 && !reads_only {
             return Err(UsageError::new(
@@ -395,6 +422,7 @@ impl Options {
                 run_id: args.run_id,
             }),
             Command::Report(args) => CommandOptions::Report(report(global, args)?),
+            Command::Show(args) => CommandOptions::Show(show(global, args)?),
             Command::History => CommandOptions::History(global),
             Command::StartDeliveryStreamEncryption(args) => {
                 CommandOptions::Encryption(Box::new(encryption::start(g, global, args)?))
@@ -453,7 +481,6 @@ fn run(args: &RunArgs) -> RunOptions {
 fn plan(g: &GlobalArgs, global: Global, args: PlanArgs) -> Result<PlanOptions, UsageError> {
     Ok(PlanOptions {
         region: g.single_region()?.map(str::to_owned),
-        global,
         pace: pace(&args.pace),
         settings: Settings {
             skip_iac_owned: args.iac.iac_owned == IacOwnedArg::Skip,
@@ -467,7 +494,25 @@ fn plan(g: &GlobalArgs, global: Global, args: PlanArgs) -> Result<PlanOptions, U
         out_iac: args.out_iac,
         iac: iac_input(&args.iac.terraform_state)?,
         waves: wave_plan(&args.waves)?,
+        format: format(args.format, &global)?,
+        out: match args.out {
+            Some(out) if out.as_os_str() == "-" => {
+                return Err(UsageError::new(
+                    "--out - would mix the plan file with the report on standard output: name                      a file (the report stays on stdout), or print the plan's JSON with                      --format json",
+                ));
+            }
+            out => out,
+        },
         fleet: args.fleet,
+        global,
+    })
+}
+
+fn show(global: Global, args: ShowArgs) -> Result<ShowOptions, UsageError> {
+    Ok(ShowOptions {
+        format: format(Some(args.format), &global)?,
+        global,
+        path: args.file,
     })
 }
 
@@ -530,17 +575,47 @@ fn inventory(g: &GlobalArgs, global: Global, args: InventoryArgs) -> InventoryOp
 fn apply(g: &GlobalArgs, global: Global, args: ApplyArgs) -> Result<ApplyOptions, UsageError> {
     // The first refusal an unattended apply meets, before its flags are looked at further.
     check_confirmable(args.run.yes)?;
+    let max_age = args.max_plan_age;
+    // A plan file is told from a fleet file by its content (a JSON object); `--plan` takes an
+    // id (digits) or a file.
     let source = match (args.fleet, args.plan) {
+        (Some(path), _) if crate::planfile::looks_like_plan_file(&path) => {
+            PlanSource::File { path, max_age }
+        }
         (Some(path), _) => PlanSource::Fleet {
             path,
             region: g.single_region()?.map(str::to_owned),
         },
-        (None, Some(id)) => PlanSource::Saved {
-            id,
-            max_age: args.max_plan_age,
+        (None, Some(plan)) => match plan.parse::<i64>() {
+            Ok(id) => PlanSource::Saved { id, max_age },
+            Err(_) => PlanSource::File {
+                path: plan.into(),
+                max_age,
+            },
         },
         (None, None) => unreachable!("clap requires a fleet or a plan"),
     };
+    let expect_hash = match (&args.expect_plan_hash, &source) {
+        (None, _) => None,
+        (Some(_), PlanSource::Fleet { .. }) => {
+            return Err(UsageError::new(
+                "--expect-plan-hash checks a saved plan or a plan file: a fleet file is decided                  as it is applied, so there is no reviewed plan to compare; make one with                  `firehose-sse plan FLEET.csv --out plan.json` and apply that",
+            ));
+        }
+        (Some(hash), _) if crate::planfile::is_full_hash(hash.trim()) => {
+            Some(hash.trim().to_ascii_lowercase())
+        }
+        (Some(hash), _) => {
+            return Err(UsageError::new(format!(
+                "--expect-plan-hash {hash:?} is not a whole SHA-256 (64 hex digits): copy the                  plan hash a plan report prints in full (its `--expect-plan-hash` command), not                  the 12 digits shown beside the plan"
+            )));
+        }
+    };
+    if args.shard.is_some() && matches!(source, PlanSource::File { .. }) {
+        return Err(UsageError::new(
+            "--shard picks a fleet file's rows: a plan file is carried out whole (plan each              shard with `plan --shard I/N --out FILE`)",
+        ));
+    }
     Ok(ApplyOptions {
         global: for_run(global, &args.run),
         source,
@@ -551,6 +626,7 @@ fn apply(g: &GlobalArgs, global: Global, args: ApplyArgs) -> Result<ApplyOptions
         },
         run: run(&args.run),
         waves: wave_plan(&args.waves)?,
+        expect_hash,
         iac: iac_input(&args.iac.terraform_state)?,
     })
 }
@@ -616,9 +692,21 @@ fn resume(global: Global, args: ResumeArgs) -> ResumeOptions {
 }
 
 fn report(global: Global, args: ReportArgs) -> Result<ReportOptions, UsageError> {
-    // `--output json|text` turns the default table into JSON or text; an explicit --format
-    // wins.
-    let format = match (args.format, global.output.format) {
+    Ok(ReportOptions {
+        format: format(Some(args.format), &global)?,
+        global,
+        run_id: args.run_id,
+    })
+}
+
+/// A report's format: `--format`, where `--output json|text` turns the default table into JSON
+/// or text (an explicit --format other than table wins); `--query` only where there is a
+/// document to select from.
+fn format(given: Option<ReportFormatArg>, global: &Global) -> Result<ReportFormat, UsageError> {
+    let format = match (
+        given.unwrap_or(ReportFormatArg::Table),
+        global.output.format,
+    ) {
         (ReportFormatArg::Table, OutputFormat::Json) => ReportFormat::Json,
         (ReportFormatArg::Table, OutputFormat::Text) => ReportFormat::Text,
         (f, _) => f.into(),
@@ -634,11 +722,7 @@ fn report(global: Global, args: ReportArgs) -> Result<ReportOptions, UsageError>
              or table, not csv, md or html",
         ));
     }
-    Ok(ReportOptions {
-        global,
-        run_id: args.run_id,
-        format,
-    })
+    Ok(format)
 }
 
 /// Unattended runs must say `--yes`; on a terminal the operator is asked.

@@ -258,3 +258,67 @@ fn the_ledger_is_the_flag_else_the_default() {
         assert_eq!(ledger(&["history"]), PathBuf::from("firehose-sse.db"));
     }
 }
+
+#[test]
+fn a_plan_file_is_told_from_a_fleet_file_and_a_plan_id_and_checked_with_its_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plan.json");
+    std::fs::write(&file, "{\"format\": \"firehose-sse plan\"}").unwrap();
+    let fleet = dir.path().join("fleet.csv");
+    std::fs::write(&fleet, "stream\ns\n").unwrap();
+    let (file, fleet) = (file.to_str().unwrap(), fleet.to_str().unwrap());
+    let source = |args: &[&str]| match resolve(args).unwrap().command {
+        CommandOptions::Apply(a) => (a.source, a.expect_hash),
+        _ => panic!("not apply"),
+    };
+    let hash = "AB".repeat(32);
+    assert!(matches!(
+        source(&["apply", file, "--yes"]).0,
+        PlanSource::File { .. }
+    ));
+    assert!(matches!(
+        source(&["apply", fleet, "--yes"]).0,
+        PlanSource::Fleet { .. }
+    ));
+    assert!(matches!(
+        source(&["apply", "--plan", "3", "--yes"]).0,
+        PlanSource::Saved { id: 3, .. }
+    ));
+    let (from_flag, expected) = source(&[
+        "apply",
+        "--plan",
+        file,
+        "--yes",
+        "--expect-plan-hash",
+        &hash,
+    ]);
+    assert!(matches!(from_flag, PlanSource::File { .. }));
+    assert_eq!(expected, Some("ab".repeat(32)), "kept in lowercase");
+    let err = |args: &[&str]| resolve(args).unwrap_err().to_string();
+    assert!(
+        err(&["apply", fleet, "--yes", "--expect-plan-hash", &hash])
+            .contains("a fleet file is decided")
+    );
+    assert!(
+        err(&["apply", file, "--yes", "--expect-plan-hash", "abababababab"])
+            .contains("not a whole SHA-256")
+    );
+    assert!(
+        err(&["apply", file, "--yes", "--shard", "1/2"])
+            .contains("a plan file is carried out whole")
+    );
+    assert!(err(&["plan", fleet, "--out", "-"]).contains("--out - would mix"));
+    assert!(
+        err(&["plan", fleet, "--format", "md", "--query", "items"]).contains("--query selects")
+    );
+    let format = |args: &[&str]| match resolve(args).unwrap().command {
+        CommandOptions::Plan(p) => p.format,
+        _ => panic!("not plan"),
+    };
+    assert_eq!(format(&["plan", fleet]), ReportFormat::Table);
+    assert_eq!(
+        format(&["plan", fleet, "--output", "json"]),
+        ReportFormat::Json
+    );
+    assert_eq!(format(&["plan", fleet, "--format", "md"]), ReportFormat::Md);
+}

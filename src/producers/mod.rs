@@ -69,7 +69,7 @@ pub struct StreamProducers {
 }
 
 /// Producers per verdict.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Counts {
     pub allowed: usize,
     pub denied: usize,

@@ -49,6 +49,24 @@ pub fn md_cell(text: &str) -> String {
     escape(text).replace('|', "\\|").replace('\n', " ")
 }
 
+/// Untrusted text in Markdown prose or a table cell where its own Markdown must not render
+/// either: [`md_cell`], with the characters that make emphasis, code, links and strikethrough
+/// escaped too (`*`, `_`, `` ` ``, `[`, `]`, `~`, and `\\` itself).
+pub fn md_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in escape(text).chars() {
+        match c {
+            '\n' | '\r' => out.push(' '),
+            '\\' | '|' | '*' | '_' | '`' | '[' | ']' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 pub fn table<'a>(header: impl IntoIterator<Item = &'a str>) -> comfy_table::Table {
     let mut table = comfy_table::Table::new();
     table.load_style(comfy_table::presets::NOTHING);
@@ -64,6 +82,7 @@ pub mod html;
 pub mod live;
 pub mod output;
 pub mod plan;
+pub mod plan_review;
 pub mod producers;
 pub mod progress;
 pub mod waves;
@@ -167,6 +186,15 @@ mod tests {
         assert_eq!(span(Duration::from_secs(2 * 86_400 + 90)), "48h 1m 30s");
         assert_eq!(span(Duration::from_millis(250)), "250ms");
         assert_eq!(span(Duration::from_secs(120)), "2m");
+    }
+
+    #[test]
+    fn markdown_text_cannot_become_a_link_code_or_html() {
+        let text = md_text("[click](x) `code` *b* _i_ ~s~ <b>&</b> a|b \\ end\nnext");
+        assert_eq!(
+            text,
+            "\\[click\\](x) \\`code\\` \\*b\\* \\_i\\_ \\~s\\~ &lt;b&gt;&amp;&lt;/b&gt; a\\|b \\\\ end next"
+        );
     }
 
     #[test]

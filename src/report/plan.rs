@@ -29,6 +29,8 @@ pub struct PlanView<'a> {
     pub producer_check: Option<CheckSummary>,
     /// The waves an apply with `--waves` would take, and its estimated wall with the bakes.
     pub waves: Option<(Vec<crate::waves::PlannedWave>, EpochMillis)>,
+    /// The plan's hash (`crate::planfile`), when recorded.
+    pub hash: Option<String>,
 }
 
 fn key_json(key: Option<&KeyChoice>) -> (Value, Value) {
@@ -87,6 +89,7 @@ pub fn item_json(item: &Item) -> Value {
 pub fn json(view: &PlanView<'_>) -> Value {
     json!({
         "plan_id": view.plan_id,
+        "hash": view.hash,
         "summary": Summary::of(view.items),
         "accounts": Summary::by_account(view.items)
             .into_iter()
@@ -176,43 +179,8 @@ pub fn table_text(view: &PlanView<'_>, color: bool) -> String {
     }
     let mut lines = table(header);
     for item in view.items {
-        let current = item.current.as_ref();
-        let current_key = match current {
-            None => "-".to_owned(),
-            Some(c) => format!("{} ({})", short_key(c.key.as_ref()), c.status),
-        };
-        let note = match (item.action, item.reason) {
-            (Action::Defer, _) => format!(
-                "deferred: budget; next slot {}",
-                item.next_slot
-                    .map(rfc3339)
-                    .unwrap_or_else(|| "never (reserve covers the budget)".into())
-            ),
-            (_, Some(Reason::NotDirectPut)) => not_direct_put(current),
-            (_, Some(Reason::IacOwned)) => match &item.owner {
-                Some(owner) => format!("iac_owned: {}", owner.note(&item.target.key)),
-                None => format!("iac_owned: {}", Reason::IacOwned.explain()),
-            },
-            (_, Some(Reason::ProducersDenied)) => match &item.producers {
-                Some(p) => format!("producers_denied: {}", p.denied_line()),
-                None => format!("producers_denied: {}", Reason::ProducersDenied.explain()),
-            },
-            (_, Some(reason)) => format!("{reason}: {}", reason.explain()),
-            // Observed at its target; unobserved, a stream a rolled-back run did not change.
-            (Action::Noop, None) if current.is_some() => "already at target".to_owned(),
-            (Action::Noop, None) => "not changed by the run: nothing to undo".to_owned(),
-            _ => item
-                .producers
-                .as_deref()
-                .map(producer_note)
-                .unwrap_or_default(),
-        };
-        // A stream code owns, about to be changed: say who owns it and what its next deploy does.
-        let note = match (&item.owner, item.action.starts()) {
-            (Some(owner), true) if note.is_empty() => owner.note(&item.target.key),
-            (Some(owner), true) => format!("{note}; {}", owner.note(&item.target.key)),
-            _ => note,
-        };
+        let current_key = current_key(item);
+        let note = item_note(item);
         let mut row = vec![
             // Plain here: the table measures its widths on what it is given, and colour codes
             // would count. The symbol is coloured once the lines are laid out.
@@ -335,14 +303,63 @@ pub fn table_text(view: &PlanView<'_>, color: bool) -> String {
         out.push_str(&check_line(check));
         out.push('\n');
     }
+    let hash = match &view.hash {
+        Some(h) => format!(" (hash {})", crate::planfile::short(h)),
+        None => String::new(),
+    };
     match &view.next {
         Some(command) => out.push_str(&format!(
-            "Saved as plan {}. Carry it out with: {command}\n",
+            "Saved as plan {}{hash}. Carry it out with: {command}\n",
             view.plan_id
         )),
-        None => out.push_str(&format!("Plan {}.\n", view.plan_id)),
+        None => out.push_str(&format!("Plan {}{hash}.\n", view.plan_id)),
     }
     out
+}
+
+/// A stream's current key and encryption status, as its line shows them.
+pub fn current_key(item: &Item) -> String {
+    match item.current.as_ref() {
+        None => "-".to_owned(),
+        Some(c) => format!("{} ({})", short_key(c.key.as_ref()), c.status),
+    }
+}
+
+/// What a stream's line says of it: its reason explained, or what the producer check found.
+pub fn item_note(item: &Item) -> String {
+    let current = item.current.as_ref();
+    let note = match (item.action, item.reason) {
+        (Action::Defer, _) => format!(
+            "deferred: budget; next slot {}",
+            item.next_slot
+                .map(rfc3339)
+                .unwrap_or_else(|| "never (reserve covers the budget)".into())
+        ),
+        (_, Some(Reason::NotDirectPut)) => not_direct_put(current),
+        (_, Some(Reason::IacOwned)) => match &item.owner {
+            Some(owner) => format!("iac_owned: {}", owner.note(&item.target.key)),
+            None => format!("iac_owned: {}", Reason::IacOwned.explain()),
+        },
+        (_, Some(Reason::ProducersDenied)) => match &item.producers {
+            Some(p) => format!("producers_denied: {}", p.denied_line()),
+            None => format!("producers_denied: {}", Reason::ProducersDenied.explain()),
+        },
+        (_, Some(reason)) => format!("{reason}: {}", reason.explain()),
+        // Observed at its target; unobserved, a stream a rolled-back run did not change.
+        (Action::Noop, None) if current.is_some() => "already at target".to_owned(),
+        (Action::Noop, None) => "not changed by the run: nothing to undo".to_owned(),
+        _ => item
+            .producers
+            .as_deref()
+            .map(producer_note)
+            .unwrap_or_default(),
+    };
+    // A stream code owns, about to be changed: say who owns it and what its next deploy does.
+    match (&item.owner, item.action.starts()) {
+        (Some(owner), true) if note.is_empty() => owner.note(&item.target.key),
+        (Some(owner), true) => format!("{note}; {}", owner.note(&item.target.key)),
+        _ => note,
+    }
 }
 
 /// The statements that would let each refused producer use its key, for a terminal; empty when
@@ -495,6 +512,7 @@ mod tests {
             next: None,
             producer_check: None,
             waves: None,
+            hash: None,
         }
     }
 

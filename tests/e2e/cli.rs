@@ -144,7 +144,7 @@ fn a_swapped_letter_in_a_flag_gets_a_suggestion() {
 
 #[test]
 fn commands_that_call_no_aws_api_list_no_aws_option() {
-    for sub in ["status", "report", "history", "sandbox"] {
+    for sub in ["status", "report", "history", "sandbox", "show"] {
         let out = bin().args([sub, "--help"]).output().unwrap();
         let help = String::from_utf8_lossy(&out.stdout);
         for flag in ["--profile", "--endpoint-url", "--ca-bundle"] {

@@ -182,9 +182,17 @@ fn the_report_of_a_plan_run_says_it_is_one() {
         report.stdout
     );
     assert!(!report.stdout.contains("0 streams"), "{}", report.stdout);
-    // Machine formats keep their shape; the note goes to stderr.
+    // Then the plan it saved, every stream with its decision.
+    assert!(
+        report.stdout.contains("Plan: 2 to enable"),
+        "{}",
+        report.stdout
+    );
+    // Machine formats are the plan's document; the note goes to stderr.
     let json = w.run(&["report", "1", "--format", "json"]);
-    assert_eq!(json.assert_code(0).json()["items"], serde_json::json!([]));
+    let doc = json.assert_code(0).json();
+    assert_eq!(doc["plan_id"], 1);
+    assert_eq!(doc["items"].as_array().unwrap().len(), 2);
     assert!(json.stderr.contains("plan run"), "{}", json.stderr);
 }
 

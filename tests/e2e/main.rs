@@ -34,6 +34,7 @@ mod plan;
 mod producers;
 mod readings;
 mod reports;
+mod review;
 mod sandbox;
 mod seed_commands;
 mod undo;

@@ -11,6 +11,7 @@ use plotters::prelude::*;
 use super::timeline::{PHASES, PhaseSeries, Rates};
 use crate::clock::{EpochMillis, SECOND};
 use crate::engine::Phase;
+use crate::plan::Action;
 
 const WIDTH: u32 = 960;
 
@@ -268,8 +269,9 @@ pub struct KeyUse {
     pub after: u32,
 }
 
-/// Each key's streams before (light) and after (dark) the run against `limit` (dashed).
-pub fn keys(keys: &[KeyUse], limit: u32) -> String {
+/// Each key's streams before (light) and after (dark) against `limit` (dashed); `legend` names
+/// the two (the run's "before the run", a plan's "now").
+pub fn keys(keys: &[KeyUse], limit: u32, legend: [&str; 2]) -> String {
     let n = keys.len().max(1);
     let x_max = keys
         .iter()
@@ -320,7 +322,7 @@ pub fn keys(keys: &[KeyUse], limit: u32) -> String {
                 )))?;
             }
             // Legend entries only: nothing more to draw.
-            for (label, color) in [("before the run", light), ("after the run", dark)] {
+            for (label, color) in [(legend[0], light), (legend[1], dark)] {
                 chart
                     .draw_series(std::iter::empty::<Rectangle<(f64, f64)>>())?
                     .label(label)
@@ -351,6 +353,83 @@ pub fn keys(keys: &[KeyUse], limit: u32) -> String {
     )
 }
 
+/// The colour of a plan's action, as the plan page's tables and legends use it too.
+pub fn action_color(action: Action) -> RGBColor {
+    match action {
+        Action::Enable => RGBColor(0x00, 0x9E, 0x73),
+        Action::Rekey => RGBColor(0xE6, 0x9F, 0x00),
+        Action::Disable => RGBColor(0xD5, 0x5E, 0x00),
+        Action::Restore => RGBColor(0xCC, 0x79, 0xA7),
+        Action::Noop => RGBColor(0xC8, 0xC8, 0xC8),
+        Action::Skip => RGBColor(0x80, 0x80, 0x80),
+        Action::Defer => RGBColor(0x56, 0xB4, 0xE9),
+    }
+}
+
+/// One bar of [`actions`]: a place and its streams per action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionBar {
+    pub label: String,
+    pub counts: Vec<(Action, usize)>,
+}
+
+/// Each account and region's streams by action, as stacked horizontal bars (the first place
+/// at the top).
+pub fn actions(bars: &[ActionBar]) -> String {
+    let n = bars.len().max(1);
+    let x_max = bars
+        .iter()
+        .map(|b| b.counts.iter().map(|(_, c)| c).sum::<usize>())
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64
+        * 1.08;
+    let height = 100 + 40 * n as u32;
+    svg(
+        height,
+        "Streams by action in each account and region",
+        |root| {
+            let mut chart = ChartBuilder::on(root)
+                .caption(
+                    "Streams by action, per account and region",
+                    ("sans-serif", 18),
+                )
+                .margin(12)
+                .x_label_area_size(32)
+                .y_label_area_size(12)
+                .build_cartesian_2d(0f64..x_max, 0f64..n as f64)?;
+            chart
+                .configure_mesh()
+                .light_line_style(TRANSPARENT)
+                .disable_y_axis()
+                .disable_y_mesh()
+                .x_labels(10)
+                .x_label_formatter(&|v| number(*v, x_max))
+                .x_desc("streams")
+                .draw()?;
+            for (i, bar) in bars.iter().enumerate() {
+                let y = (n - 1 - i) as f64;
+                let mut from = 0.0;
+                for (action, count) in &bar.counts {
+                    let to = from + *count as f64;
+                    chart.draw_series(std::iter::once(Rectangle::new(
+                        [(from, y + 0.15), (to, y + 0.55)],
+                        action_color(*action).filled(),
+                    )))?;
+                    from = to;
+                }
+                chart.draw_series(std::iter::once(Text::new(
+                    bar.label.clone(),
+                    (x_max * 0.005, y + 0.9),
+                    ("sans-serif", 13).into_font().color(&BLACK),
+                )))?;
+            }
+            // The legend is the page's, beside the chart.
+            Ok(())
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -372,6 +451,7 @@ mod tests {
                 after: 7,
             }],
             500,
+            ["before the run", "after the run"],
         );
         assert!(keys.contains("key/a: 3 → 7"), "{keys}");
         assert!(!keys.contains("http"));

@@ -8,6 +8,7 @@
 //! ledger; [`page`] draws it without I/O.
 
 pub mod charts;
+pub mod plan;
 mod sections;
 pub mod timeline;
 

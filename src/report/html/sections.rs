@@ -263,7 +263,7 @@ pub(super) fn keys_section(html: &mut String, input: &Input) {
     let _ = writeln!(
         html,
         "<figure>{}</figure>",
-        charts::keys(&uses, input.cmk_limit)
+        charts::keys(&uses, input.cmk_limit, ["before the run", "after the run"])
     );
     html.push_str(
         "<table>\n<thead><tr><th>key</th><th class=\"n\">before</th><th class=\"n\">after</th>\

@@ -11,6 +11,11 @@ use crate::common::ACCOUNT;
 fn normalized_json(mut plan: Value) -> Value {
     assert!(plan["plan_id"].is_i64(), "{plan:#}");
     plan["plan_id"] = "[plan_id]".into();
+    assert!(
+        plan["hash"].as_str().is_some_and(|h| h.len() == 64),
+        "{plan:#}"
+    );
+    plan["hash"] = "[hash]".into();
     for i in plan["items"].as_array_mut().unwrap() {
         if i["next_slot"].is_string() {
             i["next_slot"] = "[next_slot]".into();
@@ -121,9 +126,17 @@ fn plan_table_report_reads_like_terraform_plan() {
         .sql()
         .query_row("SELECT MAX(id) FROM plans", [], |r| r.get(0))
         .unwrap();
+    let hash: String = w
+        .sql()
+        .query_row("SELECT hash FROM plans WHERE id = ?1", [plan_id], |r| {
+            r.get(0)
+        })
+        .unwrap();
     let text = run
         .stdout
         .replace(&rfc3339(next_slot), "[NEXT_SLOT]")
-        .replace(&format!("plan {plan_id}"), "plan [ID]");
+        .replace(&format!("plan {plan_id}"), "plan [ID]")
+        .replace(&hash, "[HASH]")
+        .replace(&hash[..12], "[HASH12]");
     insta::assert_snapshot!("plan_table", text);
 }

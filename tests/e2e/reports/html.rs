@@ -47,7 +47,7 @@ fn the_html_report_names_no_external_url() {
 
 /// Headless Chromium with the flags that work on a machine without a display or a network,
 /// its profile in a fresh directory.
-fn chromium(dir: &Path, args: &[&str]) -> std::process::Output {
+pub(super) fn chromium(dir: &Path, args: &[&str]) -> std::process::Output {
     assert!(
         Path::new(CHROMIUM).exists(),
         "this test renders the HTML report in headless Chromium, which is not installed at \
@@ -81,7 +81,7 @@ fn chromium(dir: &Path, args: &[&str]) -> std::process::Output {
 }
 
 /// The PNG's pixels as luminance (0 to 255), and its width.
-fn luminance(png: &Path) -> (Vec<f64>, u32) {
+pub(super) fn luminance(png: &Path) -> (Vec<f64>, u32) {
     let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(png).unwrap()));
     let mut reader = decoder.read_info().unwrap();
     let mut buf = vec![0; reader.output_buffer_size().unwrap()];

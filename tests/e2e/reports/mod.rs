@@ -1,5 +1,6 @@
 //! What a run's reports show people and scripts: the HTML report (self-contained, rendered by
-//! headless Chromium with every section present) and the AWS CLI's output conventions
+//! headless Chromium with every section present), a plan's page (`plan_page`, the same way)
+//! and the AWS CLI's output conventions
 //! (`--query`, `--output json|text|table`, compared with the AWS CLI's own formatters). Each
 //! test makes its own mixed run: `plans/example.csv` applied to a sandbox seeded with
 //! `plans/example.sandbox.json` (streams enabled, rekeyed, already at target, skipped, a key
@@ -7,6 +8,7 @@
 
 mod html;
 mod output;
+mod plan_page;
 
 use std::path::Path;
 
