@@ -34,7 +34,8 @@ pub const STACK_NAME_TAG: &str = "aws:cloudformation:stack-name";
 pub const LOGICAL_ID_TAG: &str = "aws:cloudformation:logical-id";
 
 /// Who owns a stream's configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Owner {
     /// A CloudFormation stack (its `aws:cloudformation:stack-name` tag), with the stream's
     /// logical id in the template when tagged.

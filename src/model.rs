@@ -664,7 +664,7 @@ pub struct StreamObservation {
 /// How the Kinesis stream a `KinesisStreamAsSource` stream reads from is encrypted (Kinesis
 /// `DescribeStreamSummary`): server-side encryption there protects the data Firehose reads,
 /// since Firehose does not store it at rest itself.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "encryption", rename_all = "snake_case")]
 pub enum SourceEncryption {
     /// `EncryptionType` KMS, with its `KeyId` (a key ARN or id, or an alias such as

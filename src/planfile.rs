@@ -23,9 +23,10 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::clock::EpochMillis;
+use crate::iac::Owner;
 use crate::input::Target;
 use crate::ledger::{PlanFacts, PlanReview, SavedPlan};
-use crate::model::{EncStatus, KeyChoice, StreamId, StreamStatus};
+use crate::model::{EncStatus, KeyChoice, SourceEncryption, StreamId, StreamStatus};
 use crate::plan::{Action, Current, Item, Reason, Settings};
 use crate::producers::{CheckSummary, StreamProducers};
 
@@ -124,6 +125,9 @@ pub struct CurrentDoc {
     pub status: String,
     pub key: Option<KeyDoc>,
     pub source_arn: Option<String>,
+    /// How the Kinesis stream it reads from is encrypted, when the plan read it.
+    #[serde(default)]
+    pub source_encryption: Option<SourceEncryption>,
     pub in_force_unknown: bool,
 }
 
@@ -145,6 +149,9 @@ pub struct ItemDoc {
     pub budget_used: u32,
     pub current: Option<CurrentDoc>,
     pub producers: Option<StreamProducers>,
+    /// The CloudFormation stack or Terraform resource that owns the stream, when found.
+    #[serde(default)]
+    pub owner: Option<Owner>,
 }
 
 /// The document a plan file holds, without its hash.
@@ -195,9 +202,11 @@ impl ItemDoc {
                 status: c.status.as_str().to_owned(),
                 key: c.key.as_ref().map(key_doc),
                 source_arn: c.source_arn.clone(),
+                source_encryption: c.source_encryption.clone(),
                 in_force_unknown: c.in_force_unknown,
             }),
             producers: item.producers.as_deref().cloned(),
+            owner: item.owner.as_deref().cloned(),
         }
     }
 
@@ -227,8 +236,7 @@ impl ItemDoc {
                     Some(k) => Some(key(k, "current.key")?),
                 },
                 source_arn: c.source_arn.clone(),
-                // Not kept in the ledger, so not in a plan file either.
-                source_encryption: None,
+                source_encryption: c.source_encryption.clone(),
                 in_force_unknown: c.in_force_unknown,
             }),
         };
@@ -260,8 +268,7 @@ impl ItemDoc {
             current,
             budget_used: self.budget_used,
             producers: self.producers.clone().map(Box::new),
-            // Not kept in the ledger (a saved plan's line names no owner), nor here.
-            owner: None,
+            owner: self.owner.clone().map(Box::new),
         })
     }
 }

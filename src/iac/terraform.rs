@@ -27,7 +27,8 @@ pub struct TfStream {
 }
 
 /// A `server_side_encryption` block.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TfSse {
     pub enabled: bool,
     pub key_type: String,

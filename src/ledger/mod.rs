@@ -53,6 +53,7 @@ const MIGRATION_FILES: &[&str] = &[
     include_str!("../../migrations/0004_producers.sql"),
     include_str!("../../migrations/0005_waves.sql"),
     include_str!("../../migrations/0006_plan_reviews.sql"),
+    include_str!("../../migrations/0007_plan_item_notes.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

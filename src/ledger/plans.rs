@@ -102,9 +102,9 @@ pub(super) fn insert_plan_items<'i>(
         "INSERT INTO plan_items (plan_id, seq, line, account, region, name, target_type,
              target_arn, action, reason, next_slot, cur_stream, cur_status, cur_type,
              cur_arn, budget_used, cur_source, cur_in_force_unknown, expect_type, expect_arn,
-             producers)
+             producers, cur_source_encryption, owner)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-                 ?19, ?20, ?21)
+                 ?19, ?20, ?21, ?22, ?23)
          ON CONFLICT (plan_id, seq) DO UPDATE SET
              account = excluded.account, action = excluded.action, reason = excluded.reason,
              next_slot = excluded.next_slot, cur_stream = excluded.cur_stream,
@@ -112,7 +112,8 @@ pub(super) fn insert_plan_items<'i>(
              cur_arn = excluded.cur_arn, budget_used = excluded.budget_used,
              cur_source = excluded.cur_source,
              cur_in_force_unknown = excluded.cur_in_force_unknown,
-             producers = excluded.producers",
+             producers = excluded.producers,
+             cur_source_encryption = excluded.cur_source_encryption, owner = excluded.owner",
     )?;
     for item in items {
         let t = &item.target;
@@ -145,9 +146,25 @@ pub(super) fn insert_plan_items<'i>(
             item.producers
                 .as_ref()
                 .map(|p| serde_json::to_string(p).expect("producers serialize")),
+            cur.and_then(|c| c.source_encryption.as_ref())
+                .map(|e| serde_json::to_string(e).expect("source encryption serializes")),
+            item.owner
+                .as_ref()
+                .map(|o| serde_json::to_string(o).expect("owner serializes")),
         ])?;
     }
     Ok(())
+}
+
+/// A nullable column holding JSON, read back; `Err` when it is not JSON of that shape.
+fn json_column<T: serde::de::DeserializeOwned>(
+    r: &rusqlite::Row<'_>,
+    idx: usize,
+) -> Result<Option<T>, ()> {
+    match r.get::<_, Option<String>>(idx).map_err(|_| ())? {
+        Some(json) => serde_json::from_str(&json).map(Some).map_err(|_| ()),
+        None => Ok(None),
+    }
 }
 
 impl Ledger {
@@ -245,7 +262,8 @@ impl Ledger {
         let mut stmt = self.conn().prepare_cached(
             "SELECT seq, line, account, region, name, target_type, target_arn, action, reason,
                     next_slot, cur_stream, cur_status, cur_type, cur_arn, budget_used,
-                    cur_source, cur_in_force_unknown, expect_type, expect_arn, producers
+                    cur_source, cur_in_force_unknown, expect_type, expect_arn, producers,
+                    cur_source_encryption, owner
              FROM plan_items WHERE plan_id = ?1 ORDER BY seq",
         )?;
         let rows = stmt.query_map([id], |r| {
@@ -275,7 +293,8 @@ impl Ledger {
                     status: EncStatus::parse(&status),
                     key: cur_type.and_then(|t| KeyChoice::from_parts(&t, cur_arn.as_deref())),
                     source_arn: r.get(15)?,
-                    source_encryption: None,
+                    source_encryption: json_column(r, 20)
+                        .map_err(|_| corrupt("source encryption"))?,
                     in_force_unknown: r.get(16)?,
                 }),
                 _ => None,
@@ -309,14 +328,12 @@ impl Ledger {
                 next_slot: r.get(9)?,
                 current,
                 budget_used: r.get(14)?,
-                producers: match r.get::<_, Option<String>>(19)? {
-                    Some(json) => Some(Box::new(
-                        serde_json::from_str(&json).map_err(|_| corrupt("producers"))?,
-                    )),
-                    None => None,
-                },
-                // Not kept in the ledger: a saved plan's line names no owner.
-                owner: None,
+                producers: json_column(r, 19)
+                    .map_err(|_| corrupt("producers"))?
+                    .map(Box::new),
+                owner: json_column(r, 21)
+                    .map_err(|_| corrupt("owner"))?
+                    .map(Box::new),
             })
         })?;
         let items = rows.collect::<rusqlite::Result<Vec<_>>>()?;

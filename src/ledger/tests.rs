@@ -442,7 +442,10 @@ fn plans_round_trip() {
         status: EncStatus::Enabled,
         key: Some(customer(KEY_J)),
         source_arn: Some("arn:aws:kinesis:us-east-1:123456789012:stream/src".into()),
-        source_encryption: None,
+        // How its source is encrypted travels with the plan item, for its line in reports.
+        source_encryption: Some(crate::model::SourceEncryption::Kms {
+            key_id: "alias/aws/kinesis".into(),
+        }),
         in_force_unknown: true,
     };
     let mut items = vec![
@@ -465,6 +468,16 @@ fn plans_round_trip() {
             },
         }],
         unread: None,
+    }));
+    // So does the code that owns it.
+    items[2].owner = Some(Box::new(crate::iac::Owner::Terraform {
+        address: "module.logs.aws_kinesis_firehose_delivery_stream.s2".into(),
+        state: "prod.tfstate.json".into(),
+        sse: Some(crate::iac::terraform::TfSse {
+            enabled: true,
+            key_type: "AWS_OWNED_CMK".into(),
+            key_arn: None,
+        }),
     }));
     let settings = Settings {
         reserve: 3,
