@@ -309,7 +309,9 @@ pub struct InventoryArgs {
     #[arg(long, conflicts_with = "account")]
     pub organization: bool,
 
-    /// Write a fleet CSV of the DirectPut streams not yet encrypted, ready for `plan`.
+    /// Write a fleet CSV of the DirectPut streams not yet encrypted, ready for `plan` (`-`:
+    /// standard output, the summary then on standard error). A regular file is replaced whole,
+    /// a symbolic link written through, a device or pipe written in place.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 

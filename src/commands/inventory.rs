@@ -6,7 +6,6 @@
 //! file.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -142,11 +141,26 @@ pub async fn inventory(args: &InventoryOptions) -> anyhow::Result<Exit> {
         write_fleet(out, &rows, &key, arns)?;
     }
     let summary = summarize(&rows, &lanes, &unreachable, throttles);
-    global.output.print(
-        "Inventory",
-        || summary.clone(),
-        || summary_text(&summary, args.out.as_deref()),
-    )?;
+    let to_stdout = args.out.as_deref() == Some(Path::new("-"));
+    if to_stdout {
+        // The fleet file took standard output: the summary goes to standard error, so what a
+        // pipe reads is the CSV alone.
+        if !global.quiet {
+            let text = global.output.render(
+                "Inventory",
+                || summary.clone(),
+                || summary_text(&summary, args.out.as_deref()),
+                80,
+            )?;
+            eprint!("{text}");
+        }
+    } else {
+        global.output.print(
+            "Inventory",
+            || summary.clone(),
+            || summary_text(&summary, args.out.as_deref()),
+        )?;
+    }
     Ok(Exit::Ok)
 }
 
@@ -407,9 +421,12 @@ fn summary_text(summary: &serde_json::Value, out: Option<&Path>) -> String {
         }
     }
     if let Some(path) = out {
+        let place = match path == Path::new("-") {
+            true => "standard output".to_owned(),
+            false => path.display().to_string(),
+        };
         text.push_str(&format!(
-            "\nFleet file of the unencrypted DirectPut streams written to {}\n",
-            path.display()
+            "\nFleet file of the unencrypted DirectPut streams written to {place}\n"
         ));
     }
     text
@@ -436,13 +453,12 @@ fn counts_table(heading: &str, rows: &[(String, String)]) -> String {
     text
 }
 
-/// Writes the fleet file of unencrypted DirectPut streams, whole or not at all.
-/// `arns`: name each stream by its ARN (rows of several accounts).
+/// Writes the fleet file of unencrypted DirectPut streams as [`crate::files`] writes files: a
+/// regular file whole or not at all, through a symbolic link, a device or pipe in place, `-` on
+/// standard output. `arns`: name each stream by its ARN (rows of several accounts).
 fn write_fleet(path: &Path, rows: &[Row], key: &KeyChoice, arns: bool) -> anyhow::Result<()> {
-    let tmp = path.with_extension("csv.partial");
-    let write = || -> anyhow::Result<()> {
-        let file = std::fs::File::create(&tmp)?;
-        let mut w = csv::Writer::from_writer(std::io::BufWriter::new(file));
+    crate::files::write_with(path, |out| {
+        let mut w = csv::Writer::from_writer(out);
         w.write_record(["stream", "region", "key_arn", "key_type"])?;
         for r in rows
             .iter()
@@ -460,21 +476,15 @@ fn write_fleet(path: &Path, rows: &[Row], key: &KeyChoice, arns: bool) -> anyhow
                 key.key_type().as_str(),
             ])?;
         }
-        let mut inner = w
-            .into_inner()
-            .map_err(|e| anyhow::anyhow!("{}", e.error()))?;
-        inner.flush()?;
-        inner.get_ref().sync_all()?;
-        Ok(())
-    };
-    match write() {
-        Ok(()) => std::fs::rename(&tmp, path)
-            .with_context(|| format!("cannot write the fleet file {}", path.display())),
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(e.context(format!("cannot write the fleet file {}", path.display())))
-        }
-    }
+        w.flush()
+    })
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "cannot write the fleet file {}: {}",
+            e.path.display(),
+            e.source
+        )
+    })
 }
 
 #[cfg(test)]
