@@ -22,6 +22,7 @@ pub mod commands;
 pub mod engine;
 pub mod error;
 pub mod files;
+pub mod hint;
 pub mod input;
 pub mod ledger;
 pub mod limits;

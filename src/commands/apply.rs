@@ -23,6 +23,8 @@ use crate::report::plan::{PlanView, summary_line, table_text};
 use crate::survey::{FleetSurvey, survey_fleet};
 
 pub async fn apply(args: &ApplyOptions) -> anyhow::Result<Exit> {
+    // A saved plan is carried out where it was made when no endpoint is given now.
+    let adopted;
     let global = &args.global;
     let (pace, sandbox) = (&args.run.pace, args.run.sandbox.as_ref());
     // What to carry out, checked before anything is written: a fleet file, or a saved plan
@@ -38,6 +40,18 @@ pub async fn apply(args: &ApplyOptions) -> anyhow::Result<Exit> {
         PlanSource::Saved { id, .. } => {
             let ledger = Session::open_ledger(global, LedgerMode::Existing)?;
             let saved = saved_plan_to_apply(&ledger, *id)?;
+            let then = ledger
+                .runs_of_plan(saved.id)?
+                .first()
+                .and_then(Place::of_run);
+            adopted = Place::endpoint_of_record(
+                global,
+                then.as_ref(),
+                sandbox.is_some(),
+                &format!("plan {id}"),
+            )
+            .into_owned();
+            let global = &adopted;
             // An in-process sandbox is seeded as it was when the plan was made.
             let targets: Vec<Target> = saved.items.iter().map(|i| i.target.clone()).collect();
             let fleet = Some((Path::new(&saved.fleet), &targets[..]));
@@ -100,13 +114,19 @@ fn saved_plan_to_apply(ledger: &Ledger, id: i64) -> anyhow::Result<SavedPlan> {
         let when = run.ended_at.map(crate::clock::rfc3339).unwrap_or_default();
         let next = match run.outcome {
             Some(RunOutcome::Error) => {
-                format!("continue that run with `firehose-sse resume {}`", run.id)
+                format!(
+                    "continue that run with `{}`",
+                    crate::hint::command(&format!("resume {}", run.id))
+                )
             }
-            _ => format!(
-                "make a new plan (`firehose-sse plan {}`), or apply the fleet file \
-                 (`firehose-sse apply {} --yes`)",
-                saved.fleet, saved.fleet
-            ),
+            _ => {
+                let fleet = crate::hint::quote(&saved.fleet);
+                format!(
+                    "make a new plan (`{}`), or apply the fleet file (`{}`)",
+                    crate::hint::command(&format!("plan {fleet}")),
+                    crate::hint::command(&format!("apply {fleet} --yes"))
+                )
+            }
         };
         return Err(UsageError::new(format!(
             "plan {id} was already carried out by run {} ({outcome}, {when}): a saved plan is \
@@ -383,13 +403,24 @@ async fn apply_locked(
 }
 
 pub async fn resume(args: &ResumeOptions) -> anyhow::Result<Exit> {
-    let global = &args.global;
-    let session = Session::open(
+    // The run is resumed where it ran when no endpoint is given now: read it first.
+    let ledger = Session::open_ledger(&args.global, LedgerMode::Existing)?;
+    let then = match args.run_id {
+        Some(id) => ledger.run(id)?,
+        None => ledger.unfinished_apply(None)?,
+    };
+    let global = &*Place::endpoint_of_record(
+        &args.global,
+        then.as_ref().and_then(Place::of_run).as_ref(),
+        args.run.sandbox.is_some(),
+        &then.map_or_else(String::new, |r| format!("run {}", r.id)),
+    );
+    let session = Session::open_on(
+        ledger,
         global,
         &args.run.pace,
         args.run.sandbox.as_ref(),
         None,
-        LedgerMode::Existing,
     )
     .await?;
     let ledger = &session.ledger;

@@ -88,8 +88,8 @@ pub async fn plan(opts: &PlanOptions) -> anyhow::Result<Exit> {
             .as_ref()
             .map(|w| crate::waves::planned(&surveyed.items, w, pace)),
         // An in-process sandbox's plan is carried out on one seeded the same way.
-        next: Some(format!(
-            "firehose-sse apply --plan {}{}{}",
+        next: Some(crate::hint::command(&format!(
+            "apply --plan {}{}{}",
             surveyed.plan_id,
             if opts.sandbox.is_some() {
                 " --sandbox"
@@ -100,7 +100,7 @@ pub async fn plan(opts: &PlanOptions) -> anyhow::Result<Exit> {
                 .as_ref()
                 .map(|w| format!(" {}", w.flags()))
                 .unwrap_or_default()
-        )),
+        ))),
     };
     global
         .output

@@ -21,10 +21,15 @@ use crate::report::plan::{PlanView, json, summary_line, table_text};
 use crate::survey::{FleetSurvey, survey_fleet};
 
 pub async fn rollback(args: &RollbackOptions) -> anyhow::Result<Exit> {
-    let global = &args.global;
     // The run to roll back, read before anything is written (in the ledger the session keeps).
-    let ledger = Session::open_ledger(global, LedgerMode::Existing)?;
+    let ledger = Session::open_ledger(&args.global, LedgerMode::Existing)?;
     let of = run_to_roll_back(&ledger, args.run_id)?;
+    let global = &*Place::endpoint_of_record(
+        &args.global,
+        Place::of_run(&of).as_ref(),
+        args.run.sandbox.is_some(),
+        &format!("run {}", of.id),
+    );
     let rows = ledger.run_items(of.id)?;
     if let Some(then) = Place::of_run(&of)
         && then.endpoint == IN_PROCESS_SANDBOX
@@ -188,7 +193,7 @@ pub(super) async fn undo(
         estimated_ms: surveyed.estimated_ms,
         pace,
         throttles: surveyed.throttles,
-        next: Some(format!("firehose-sse rollback {}", of.id)),
+        next: Some(crate::hint::command(&format!("rollback {}", of.id))),
         producer_check: surveyed.producer_check,
         waves: None,
     };

@@ -174,7 +174,10 @@ pub(super) fn exit_code(outcome: &Outcome) -> Exit {
 pub(super) fn stop_on_signals() -> watch::Receiver<bool> {
     crate::signal::stop_on_signals(
         "stopping: finishing the calls in flight (signal again to exit at once)",
-        "exiting now; the ledger is consistent, `firehose-sse resume` continues",
+        format!(
+            "exiting now; the ledger is consistent, `{}` continues",
+            crate::hint::command("resume")
+        ),
         Exit::Interrupted.code(),
     )
 }
@@ -238,7 +241,10 @@ pub(super) fn exit_for(outcome: &Outcome) -> (Exit, RunOutcome) {
 /// After the summary: how to follow a run that stopped before its end.
 pub(super) fn how_to_go_on(session: &Session, run_id: i64, outcome: &Outcome) {
     if outcome.interrupted {
-        eprintln!("Interrupted. Continue with: firehose-sse resume {run_id}");
+        eprintln!(
+            "Interrupted. Continue with: {}",
+            crate::hint::command(&format!("resume {run_id}"))
+        );
         return;
     }
     if outcome.left_in_transition == 0 || outcome.aborted.is_some() {
@@ -261,8 +267,9 @@ pub(super) fn how_to_go_on(session: &Session, run_id: i64, outcome: &Outcome) {
         eprintln!("Accepted: {what} (the in-process sandbox ends with this command).");
     } else {
         eprintln!(
-            "Accepted: {what}. Follow {it} with `firehose-sse resume {run_id}` (or \
-             `firehose-sse status {run_id}`)."
+            "Accepted: {what}. Follow {it} with `{}` (or `{}`).",
+            crate::hint::command(&format!("resume {run_id}")),
+            crate::hint::command(&format!("status {run_id}"))
         );
     }
 }

@@ -168,15 +168,22 @@ pub fn status(args: &RunQuery) -> anyhow::Result<Exit> {
         let unfinished = run.unfinished();
         match running {
             Some(h) if unfinished && h.run_id == Some(run.id) => line(format!(
-                "Running now (pid {} on {}): follow it with `firehose-sse status {}`",
-                h.pid, h.host, run.id
+                "Running now (pid {} on {}): follow it with `{}`",
+                h.pid,
+                h.host,
+                crate::hint::command(&format!("status {}", run.id))
             )),
             Some(h) if unfinished => line(format!(
                 "Another apply (pid {} on {}) holds the ledger now: resume this run once \
-                 it has finished, with `firehose-sse resume {}`",
-                h.pid, h.host, run.id
+                 it has finished, with `{}`",
+                h.pid,
+                h.host,
+                crate::hint::command(&format!("resume {}", run.id))
             )),
-            _ if unfinished => line(format!("Continue with: firehose-sse resume {}", run.id)),
+            _ if unfinished => line(format!(
+                "Continue with: {}",
+                crate::hint::command(&format!("resume {}", run.id))
+            )),
             _ => {}
         }
         text
@@ -285,15 +292,15 @@ fn plan_run_note(run: &RunRow, newest_apply: Option<&RunRow>) -> String {
     );
     match run.plan_id {
         Some(plan) => note.push_str(&format!(
-            " It saved plan {plan}; `firehose-sse apply --plan {plan}` shows that plan and asks \
-             before carrying it out."
+            " It saved plan {plan}; `{}` shows that plan and asks before carrying it out.",
+            crate::hint::command(&format!("apply --plan {plan}"))
         )),
         None => note.push_str(" It saved no plan (it did not finish)."),
     }
     match newest_apply {
         Some(apply) => note.push_str(&format!(
-            " Outcomes are in the report of an apply run: `firehose-sse report {}` (the newest).",
-            apply.id
+            " Outcomes are in the report of an apply run: `{}` (the newest).",
+            crate::hint::command(&format!("report {}", apply.id))
         )),
         None => note.push_str(" No apply run is recorded yet."),
     }

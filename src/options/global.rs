@@ -55,6 +55,9 @@ pub(super) fn global(g: &GlobalArgs) -> Result<Global, UsageError> {
             ))
         })?),
     };
+    // The commands printed for the operator to run next repeat the ledger and the profile
+    // given here.
+    crate::hint::remember(&g.ledger, g.profile.as_deref());
     Ok(Global {
         ledger: ledger_path(g),
         ledgers: match g.ledger.len() {

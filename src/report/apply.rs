@@ -80,7 +80,8 @@ pub fn summary(
     if !groups.is_empty() {
         let _ = writeln!(
             text,
-            "\nFailed, by cause (every stream: firehose-sse report {run_id}):"
+            "\nFailed, by cause (every stream: {}):",
+            crate::hint::command(&format!("report {run_id}"))
         );
         for (g, class) in &groups {
             for line in g.lines(class, color) {
@@ -117,7 +118,11 @@ pub fn summary(
             let _ = writeln!(text, "  {k}  {}", counts_now.get(k).copied().unwrap_or(0));
         }
     }
-    let _ = writeln!(text, "\nPer-stream details: firehose-sse report {run_id}");
+    let _ = writeln!(
+        text,
+        "\nPer-stream details: {}",
+        crate::hint::command(&format!("report {run_id}"))
+    );
 
     let json = json!({
         "run_id": run_id,

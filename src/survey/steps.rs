@@ -288,7 +288,8 @@ pub fn finish_survey(ledger: &Ledger, decided: Decided<'_>) -> anyhow::Result<Su
         if !ledger.has_inventory(region)? {
             warnings.push(format!(
                 "{region}: per-key counts cover only the streams this ledger has seen; \
-                 run `firehose-sse inventory --region {region}` to count every stream of the region"
+                 run `{}` to count every stream of the region",
+                crate::hint::command(&format!("inventory --region {region}"))
             ));
         }
     }

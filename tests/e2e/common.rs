@@ -243,7 +243,8 @@ impl Workdir {
     }
 
     /// The binary with the sandbox endpoint, test credentials and this ledger; nothing from the
-    /// developer's environment.
+    /// developer's environment. Its directory is first on `PATH`, as an installed binary's is:
+    /// the commands it prints name it `firehose-sse`.
     pub fn command(&self) -> Command {
         self.command_to(&self.endpoint, &self.ledger())
     }
@@ -253,7 +254,7 @@ impl Workdir {
         let mut cmd = Command::new(BIN);
         cmd.current_dir(self.dir.path())
             .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("PATH", installed_path())
             .env("AWS_ACCESS_KEY_ID", "AKIDTESTFIREHOSESSE")
             .env("AWS_SECRET_ACCESS_KEY", "test-secret-not-real")
             .env("AWS_EC2_METADATA_DISABLED", "true")
@@ -263,10 +264,11 @@ impl Workdir {
                 self.path("no-aws-credentials"),
             )
             .env("NO_COLOR", "1")
+            // The ledger as an operator's environment gives it: the commands the binary prints
+            // need not repeat it.
+            .env("FIREHOSE_SSE_LEDGER", ledger)
             .arg("--endpoint-url")
-            .arg(endpoint)
-            .arg("--ledger")
-            .arg(ledger);
+            .arg(endpoint);
         cmd
     }
 
@@ -290,6 +292,41 @@ impl Workdir {
     /// Opens the ledger for inspection.
     pub fn sql(&self) -> rusqlite::Connection {
         rusqlite::Connection::open(self.ledger()).unwrap()
+    }
+}
+
+/// `PATH` with the binary's directory first, as after `cargo install`.
+pub fn installed_path() -> std::ffi::OsString {
+    let dir = Path::new(BIN).parent().unwrap().to_owned();
+    let rest = std::env::var_os("PATH").unwrap_or_default();
+    std::env::join_paths(std::iter::once(dir).chain(std::env::split_paths(&rest))).unwrap()
+}
+
+/// A small tmpfs of its own, unmounted when dropped (mounting needs root, as CI has).
+pub struct Tmpfs {
+    pub dir: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    pub fn mount(size: &str) -> Tmpfs {
+        let dir = tempfile::tempdir().unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .output()
+            .expect("run mount");
+        assert!(
+            out.status.success(),
+            "this test fills a small tmpfs and needs to mount one (root, as CI runs): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Tmpfs { dir }
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).status();
     }
 }
 

