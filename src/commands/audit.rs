@@ -43,9 +43,11 @@ pub async fn audit(args: &AuditOptions) -> anyhow::Result<Exit> {
         LedgerMode::Create,
     )
     .await?;
+    let scanned = scan(&session, &args.accounts, &regions, global.quiet).await?;
+    let missed = scanned.missed_accounts();
     let Scanned {
         rows, unreachable, ..
-    } = scan(&session, &args.accounts, &regions, global.quiet).await?;
+    } = scanned;
     let on_keys: Vec<(&Row, Subject)> = rows
         .iter()
         .filter_map(|r| {
@@ -126,6 +128,7 @@ pub async fn audit(args: &AuditOptions) -> anyhow::Result<Exit> {
     }
     Ok(match report.any_denied() {
         true => Exit::ProducersDenied,
+        false if missed > 0 => Exit::Skipped,
         false => Exit::Ok,
     })
 }

@@ -128,12 +128,14 @@ pub async fn inventory(args: &InventoryOptions) -> anyhow::Result<Exit> {
         LedgerMode::Create,
     )
     .await?;
+    let scanned = scan(&session, &args.accounts, &regions, global.quiet).await?;
+    let missed = scanned.missed_accounts();
     let Scanned {
         rows,
         lanes,
         unreachable,
         throttles,
-    } = scan(&session, &args.accounts, &regions, global.quiet).await?;
+    } = scanned;
 
     // Rows of several accounts are named by their ARNs, which carry the account.
     let arns = args.accounts != AccountScope::Own;
@@ -161,6 +163,14 @@ pub async fn inventory(args: &InventoryOptions) -> anyhow::Result<Exit> {
             || summary_text(&summary, args.out.as_deref()),
         )?;
     }
+    if missed > 0 {
+        // Said even with -q: it is why the exit code is not 0.
+        eprintln!(
+            "{missed} account(s) could not be listed (see above): their streams are in neither \
+             the counts nor the fleet file. Pass --assume-role ROLE to reach them."
+        );
+        return Ok(Exit::Skipped);
+    }
     Ok(Exit::Ok)
 }
 
@@ -173,6 +183,21 @@ pub(super) struct Scanned {
     /// The accounts not listed, with why.
     pub unreachable: Vec<(String, String)>,
     pub throttles: u32,
+}
+
+/// Why an account of the organization is not listed when it is not ACTIVE there: nobody's
+/// fault, unlike an account no credentials reach.
+const NOT_ACTIVE: &str = "not ACTIVE in the organization";
+
+impl Scanned {
+    /// Accounts of the scope left unlisted for a cause the operator can fix (no role to
+    /// assume there, or assuming it failed): the scan is short of what it was asked for.
+    pub fn missed_accounts(&self) -> usize {
+        self.unreachable
+            .iter()
+            .filter(|(_, why)| why != NOT_ACTIVE)
+            .count()
+    }
 }
 
 /// Lists and describes every stream of `regions` in the accounts of `scope`.
@@ -218,7 +243,8 @@ pub(super) async fn scan(
         }
     }
     for (account, why) in &unreachable {
-        if !quiet {
+        // An account no credentials reach is said even with -q: it makes the exit code 6.
+        if !quiet || why != NOT_ACTIVE {
             eprintln!("account {account} is not listed: {why}");
         }
     }
@@ -297,7 +323,7 @@ async fn accounts_to_list(
             let (active, other): (Vec<_>, Vec<_>) = all.into_iter().partition(|(_, a)| *a);
             let skipped = other
                 .into_iter()
-                .map(|(id, _)| (id, "not ACTIVE in the organization".to_owned()))
+                .map(|(id, _)| (id, NOT_ACTIVE.to_owned()))
                 .collect();
             Ok((
                 active.into_iter().map(|(id, _)| Some(id)).collect(),

@@ -92,19 +92,44 @@ pub(super) async fn carry_out(
         None,
     )
     .await?;
+    let warnings = feed
+        .as_ref()
+        .map(|(f, _)| feed_warnings(f, &outcome))
+        .unwrap_or_default();
     if let Some((feed, pace)) = feed {
         finish_feed(global, ledger, feed, pace)?;
     }
     row.finish(exit_for(&outcome).1)?;
-    let summary = crate::report::apply::summary(ledger, run_id, &outcome, session.color)?;
+    let summary =
+        crate::report::apply::summary(ledger, run_id, &outcome, &warnings, session.color)?;
     global
         .output
         .print(title, || summary.json.clone(), || summary.text.clone())?;
     how_to_go_on(session, run_id, &outcome);
     if let Some(why) = &outcome.aborted {
-        anyhow::bail!("run {run_id} stopped: {why}. Fix it, then: firehose-sse resume {run_id}");
+        anyhow::bail!(
+            "run {run_id} stopped: {why}. Fix it, then: {}",
+            crate::hint::command(&format!("resume {run_id}"))
+        );
     }
     Ok(outcome)
+}
+
+/// The warnings of a plan made as the run went that its summary repeats: the accounts no
+/// credentials reach, with how many of the run's streams each left skipped.
+pub(super) fn feed_warnings(feed: &Feed, outcome: &Outcome) -> Vec<String> {
+    feed.survey
+        .unreachable()
+        .iter()
+        .map(|(account, why)| {
+            let n = outcome
+                .tracks
+                .iter()
+                .filter(|t| t.account.as_deref() == Some(account.as_str()))
+                .count();
+            crate::survey::unreachable_warning(account, n, why)
+        })
+        .collect()
 }
 
 /// What sees each of the engine's notices before the reporter does.
@@ -233,6 +258,8 @@ pub(super) fn exit_for(outcome: &Outcome) -> (Exit, RunOutcome) {
         (Exit::Failed, or_open(RunOutcome::Failed))
     } else if outcome.count(Phase::Deferred) > 0 {
         (Exit::Deferred, or_open(RunOutcome::Deferred))
+    } else if !outcome.skipped_fixable().is_empty() {
+        (Exit::Skipped, or_open(RunOutcome::Skipped))
     } else {
         (Exit::Ok, or_open(RunOutcome::Converged))
     }
@@ -325,6 +352,45 @@ mod tests {
             exit_for(&interrupted),
             (Exit::Interrupted, RunOutcome::Interrupted)
         );
+        // A skip the operator can fix is no success; one that is nobody's fault is.
+        let skipped = |reason| {
+            let mut o = outcome(&[Done, Skipped], 0);
+            o.tracks[1] = Track::new(
+                1,
+                3,
+                "us-east-1".into(),
+                "s1".into(),
+                None,
+                KeyChoice::AwsOwned,
+                Action::Skip,
+                Skipped,
+                0,
+                Notes {
+                    reason: Some(crate::engine::Why::Plan(reason)),
+                    ..Notes::default()
+                },
+            );
+            o
+        };
+        use crate::plan::Reason;
+        for fixable in [
+            Reason::NoCredentials,
+            Reason::KeyDisabled,
+            Reason::ProducersDenied,
+        ] {
+            assert_eq!(
+                exit_for(&skipped(fixable)),
+                (Exit::Skipped, RunOutcome::Skipped),
+                "{fixable}"
+            );
+        }
+        for nobodys in [Reason::NotDirectPut, Reason::NotFound, Reason::NotActive] {
+            assert_eq!(
+                exit_for(&skipped(nobodys)),
+                (Exit::Ok, RunOutcome::Converged),
+                "{nobodys}"
+            );
+        }
         let aborted = Outcome {
             aborted: Some(Abort::LockLost),
             ..outcome(&[Failed, Pending], 0)

@@ -742,7 +742,8 @@ fn print_summary(
     run_id: i64,
     outcome: &Outcome,
 ) -> anyhow::Result<()> {
-    let summary = crate::report::apply::summary(&session.ledger, run_id, outcome, session.color)?;
+    let summary =
+        crate::report::apply::summary(&session.ledger, run_id, outcome, &[], session.color)?;
     global
         .output
         .print("Apply", || summary.json.clone(), || summary.text.clone())?;

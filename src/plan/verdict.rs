@@ -207,3 +207,30 @@ impl fmt::Display for Reason {
         f.write_str(self.as_str())
     }
 }
+
+impl Reason {
+    /// Whether a stream skipped for this reason was left behind for a cause the operator can
+    /// fix — credentials for its account, its key, its producers' grants — so a run that
+    /// skipped it did not do what it was given (exit 6), unlike a skip that is nobody's fault
+    /// (a stream that cannot be encrypted, is gone, is busy, or was changed by someone else).
+    pub fn operator_can_fix(self) -> bool {
+        match self {
+            Reason::NoCredentials
+            | Reason::KeyNotFound
+            | Reason::KeyUnreadable
+            | Reason::KeyNotCustomerManaged
+            | Reason::KeyDisabled
+            | Reason::KeyNotSymmetric
+            | Reason::KeyWrongRegion
+            | Reason::KeyGrantDenied
+            | Reason::CmkLimit
+            | Reason::ProducersDenied => true,
+            Reason::NotDirectPut
+            | Reason::NotFound
+            | Reason::NotActive
+            | Reason::UnknownStatus
+            | Reason::Budget
+            | Reason::ChangedSinceRun => false,
+        }
+    }
+}

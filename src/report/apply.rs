@@ -34,11 +34,13 @@ pub struct Summary {
     pub json: Value,
 }
 
-/// The end-of-run summary; `color`: failures in red.
+/// The end-of-run summary; `warnings`: the plan's, as `plan` prints them; `color`: failures
+/// in red.
 pub fn summary(
     ledger: &Ledger,
     run_id: i64,
     outcome: &Outcome,
+    warnings: &[String],
     color: bool,
 ) -> Result<Summary, LedgerError> {
     // Only the items worth listing: a large run's items are not all loaded back.
@@ -102,6 +104,40 @@ pub fn summary(
             );
         }
     }
+    let fixable = outcome.skipped_fixable();
+    if !fixable.is_empty() {
+        let _ = writeln!(text, "\nSkipped, for a cause you can fix:");
+        for (reason, n) in &fixable {
+            let accounts: BTreeSet<&str> = match reason {
+                crate::plan::Reason::NoCredentials => outcome
+                    .tracks
+                    .iter()
+                    .filter(|t| t.reason() == Some(crate::engine::Why::Plan(*reason)))
+                    .filter_map(|t| t.account.as_deref())
+                    .collect(),
+                _ => BTreeSet::new(),
+            };
+            let accounts = match accounts.len() {
+                0 => String::new(),
+                1..=5 => format!(
+                    " (account {})",
+                    accounts.into_iter().collect::<Vec<_>>().join(", ")
+                ),
+                n => format!(" ({n} accounts)"),
+            };
+            let _ = writeln!(
+                text,
+                "  {reason}: {n} stream(s){accounts}: {}",
+                reason.explain()
+            );
+        }
+    }
+    if !warnings.is_empty() {
+        let _ = writeln!(text, "\nWarnings:");
+        for w in warnings {
+            let _ = writeln!(text, "  - {w}");
+        }
+    }
     let keys: BTreeSet<String> = outcome
         .tracks
         .iter()
@@ -136,6 +172,8 @@ pub fn summary(
         "aborted": outcome.aborted.as_ref().map(ToString::to_string),
         "failed": failed.iter().map(|r| item_json(r)).collect::<Vec<_>>(),
         "deferred": deferred.iter().map(|r| item_json(r)).collect::<Vec<_>>(),
+        "skipped_fixable": fixable.iter().map(|(r, n)| (r.as_str(), *n)).collect::<BTreeMap<_, _>>(),
+        "warnings": warnings,
         "keys": key_json,
     });
     Ok(Summary { text, json })

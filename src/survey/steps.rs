@@ -305,9 +305,7 @@ pub fn finish_survey(ledger: &Ledger, decided: Decided<'_>) -> anyhow::Result<Su
             .iter()
             .filter(|i| i.target.account.as_deref() == Some(account.as_str()))
             .count();
-        warnings.push(format!(
-            "account {account}: {n} stream(s) skipped no_credentials: {why}"
-        ));
+        warnings.push(unreachable_warning(account, n, why));
     }
     let check = survey.producers();
     warnings.extend(producer_warnings(&items, check, &settings));
@@ -404,6 +402,12 @@ pub async fn survey_fleet_with(
         },
     )?;
     Ok(Surveyed { reused, ..surveyed })
+}
+
+/// The warning for an account a plan's rows name that no credentials reach: `plan` shows it,
+/// `apply` repeats it in its summary.
+pub fn unreachable_warning(account: &str, streams: usize, why: &str) -> String {
+    format!("account {account}: {streams} stream(s) skipped no_credentials: {why}")
 }
 
 /// What an operator must know of the producer check: that it was skipped, which streams it

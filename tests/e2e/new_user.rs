@@ -33,6 +33,113 @@ fn report(w: &Workdir) -> Value {
     w.run(&["report", "--format", "json"]).assert_code(0).json()
 }
 
+#[test]
+fn a_run_that_reaches_no_stream_for_want_of_credentials_exits_6_and_says_why() {
+    let sandbox = Sandbox::start(&["--accounts", "2", "--streams", "3", "--latency", "100ms"]);
+    let w = Workdir::new(&sandbox);
+    let fleet = w.fleet("org.csv", &org_fleet(&members(2), 3));
+    // No --assume-role: no credentials act in the member accounts.
+    let run = w.run(&["apply", fleet.to_str().unwrap(), "--yes"]);
+    run.assert_code(6);
+    assert!(
+        run.stdout.contains("0 done, 0 failed, 0 deferred, 6 skipped (of 6)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("Skipped, for a cause you can fix:")
+            && run.stdout.contains("no_credentials: 6 stream(s)")
+            && run.stdout.contains("--assume-role"),
+        "the summary says why and what fixes it:\n{}",
+        run.stdout
+    );
+    for account in members(2) {
+        assert!(
+            run.stdout.contains(&format!(
+                "account {account}: 3 stream(s) skipped no_credentials"
+            )),
+            "the plan's warning for {account}, as `plan` prints it:\n{}",
+            run.stdout
+        );
+    }
+    assert_eq!(report(&w)["outcome"], "skipped");
+
+    // The same as JSON.
+    let json = w
+        .run(&["apply", fleet.to_str().unwrap(), "--yes", "-q", "--output", "json"])
+        .assert_code(6)
+        .json();
+    assert_eq!(json["skipped_fixable"]["no_credentials"], 6, "{json:#}");
+    assert_eq!(json["warnings"].as_array().unwrap().len(), 2, "{json:#}");
+
+    // With the role, the same fleet is a success.
+    w.run(&[
+        "apply",
+        fleet.to_str().unwrap(),
+        "--yes",
+        "-q",
+        "--assume-role",
+        "firehose-sse",
+    ])
+    .assert_code(0);
+    assert_eq!(report(&w)["outcome"], "converged");
+}
+
+#[test]
+fn skips_that_are_nobodys_fault_leave_the_exit_code_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = r#"{"streams": [
+        {"name": "plain"},
+        {"name": "from-kinesis", "type": "KinesisStreamAsSource"},
+        {"name": "from-msk", "type": "MSKAsSource"}
+    ]}"#;
+    let sandbox = Sandbox::with_world(dir.path(), world, &["--latency", "100ms"]);
+    let w = Workdir::new(&sandbox);
+    let fleet = w.fleet(
+        "fleet.csv",
+        "stream,region\nplain,us-east-1\nfrom-kinesis,us-east-1\nfrom-msk,us-east-1\ngone,us-east-1\n",
+    );
+    let run = w.apply(&fleet, &[]);
+    run.assert_code(0);
+    assert!(!run.stdout.contains("cause you can fix"), "{}", run.stdout);
+    assert_eq!(report(&w)["outcome"], "converged");
+}
+
+#[test]
+fn an_inventory_that_cannot_list_its_accounts_exits_6_and_names_them_even_quiet() {
+    let sandbox = Sandbox::start(&["--accounts", "2", "--streams", "3"]);
+    let w = Workdir::new(&sandbox);
+    let run = w.run(&[
+        "inventory",
+        "--organization",
+        "--region",
+        R,
+        "-q",
+        "--out",
+        "fleet.csv",
+    ]);
+    run.assert_code(6);
+    for account in members(2) {
+        assert!(
+            run.stderr.contains(&format!("account {account} is not listed")),
+            "{}",
+            run.stderr
+        );
+    }
+    assert!(run.stderr.contains("--assume-role"), "{}", run.stderr);
+    // Reached through the role, every account is listed: 0.
+    w.run(&[
+        "inventory",
+        "--organization",
+        "--region",
+        R,
+        "-q",
+        "--assume-role",
+        "firehose-sse",
+    ])
+    .assert_code(0);
+}
+
 
 /// The binary's environment as [`Workdir::command`] gives it (test credentials, nothing from
 /// the developer's), with no flag: what an operator's shell has.
