@@ -198,7 +198,7 @@ pub fn report(args: &ReportOptions) -> anyhow::Result<Exit> {
         Reading::Shards(paths) => return super::merged::report(args, paths),
     };
     let run = pick(&ledger, args.run_id)?;
-    let rows = ledger.run_items(run.id)?;
+    let rows = crate::report::apply::with_accounts(&run, ledger.run_items(run.id)?);
     let output = &args.global.output;
     let mut note = None;
     if run.kind == RunKind::Plan {

@@ -260,9 +260,10 @@ pub fn spreadsheet_safe(cell: &str) -> String {
     }
 }
 
-const COLUMNS: [&str; 12] = [
+const COLUMNS: [&str; 13] = [
     "stream",
     "region",
+    "account",
     "action",
     "phase",
     "status",
@@ -275,7 +276,21 @@ const COLUMNS: [&str; 12] = [
     "next_slot",
 ];
 
-fn cells(r: &RunItemRow) -> [String; 12] {
+/// The column of the account, which a table or a Markdown report shows only for a run over
+/// several accounts (CSV always has it).
+const ACCOUNT_COLUMN: usize = 2;
+
+/// The report's columns, with the account's or without.
+fn columns(account: bool) -> Vec<&'static str> {
+    COLUMNS
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| account || *i != ACCOUNT_COLUMN)
+        .map(|(_, c)| *c)
+        .collect()
+}
+
+fn cells(r: &RunItemRow, account: bool) -> Vec<String> {
     let key = r
         .last_key
         .as_ref()
@@ -286,9 +301,11 @@ fn cells(r: &RunItemRow) -> [String; 12] {
             )
         })
         .unwrap_or_default();
-    [
-        r.name.clone(),
-        r.region.clone(),
+    let mut cells = vec![r.name.clone(), r.region.clone()];
+    if account {
+        cells.push(r.account.clone().unwrap_or_default());
+    }
+    cells.extend([
         r.action.map_or("-", |a| a.as_str()).to_owned(),
         r.phase.as_str().to_owned(),
         r.last_status.clone().unwrap_or_default(),
@@ -304,13 +321,39 @@ fn cells(r: &RunItemRow) -> [String; 12] {
             .unwrap_or_default(),
         r.failure_details.clone().unwrap_or_default(),
         r.next_slot.map(rfc3339).unwrap_or_default(),
-    ]
+    ]);
+    cells
+}
+
+/// The run's items with the account of each: a stream never described (not found, another
+/// account's without credentials) has none of its own, and is the credentials' account the run
+/// was made with, as its arguments record it.
+pub fn with_accounts(run: &crate::ledger::RunRow, mut rows: Vec<RunItemRow>) -> Vec<RunItemRow> {
+    let own = run
+        .arguments()
+        .place()
+        .and_then(|p| p.get("account"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    if let Some(own) = own {
+        for r in rows.iter_mut().filter(|r| r.account.is_none()) {
+            r.account = Some(own.clone());
+        }
+    }
+    rows
+}
+
+/// Whether the rows span several accounts.
+fn several_accounts(rows: &[RunItemRow]) -> bool {
+    let first = rows.first().map(|r| &r.account);
+    rows.iter().any(|r| Some(&r.account) != first)
 }
 
 pub fn report_table(rows: &[RunItemRow]) -> String {
-    let mut table = super::table(COLUMNS);
+    let account = several_accounts(rows);
+    let mut table = super::table(columns(account));
     for r in rows {
-        table.add_row(cells(r).to_vec());
+        table.add_row(cells(r, account));
     }
     let mut out: String = table
         .lines()
@@ -377,13 +420,13 @@ pub fn report_csv(
 ) -> anyhow::Result<String> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let with_producers = !producers.is_empty();
-    let mut header = COLUMNS.to_vec();
+    let mut header = columns(true);
     if with_producers {
         header.push("producers");
     }
     w.write_record(header)?;
     for r in rows {
-        let mut cells = cells(r).to_vec();
+        let mut cells = cells(r, true);
         if with_producers {
             cells.push(producers.get(&r.seq).cloned().unwrap_or_default());
         }
@@ -397,13 +440,18 @@ pub fn report_csv(
 
 pub fn report_markdown(rows: &[RunItemRow]) -> String {
     // As many separator cells as header cells, or Markdown renders no table.
+    let account = several_accounts(rows);
+    let header = columns(account);
     let mut out = format!(
         "| {} |\n|{}\n",
-        COLUMNS.join(" | "),
-        "---|".repeat(COLUMNS.len())
+        header.join(" | "),
+        "---|".repeat(header.len())
     );
     for r in rows {
-        let cells: Vec<String> = cells(r).iter().map(|c| super::md_cell(c)).collect();
+        let cells: Vec<String> = cells(r, account)
+            .iter()
+            .map(|c| super::md_cell(c))
+            .collect();
         let _ = writeln!(out, "| {} |", cells.join(" | "));
     }
     out.push_str(&report_counts(rows));
@@ -462,9 +510,9 @@ mod tests {
         let pipes = |line: &str| line.matches('|').count();
         let header = lines.next().unwrap();
         let separator = lines.next().unwrap();
-        assert_eq!(pipes(header), COLUMNS.len() + 1);
-        assert_eq!(pipes(separator), COLUMNS.len() + 1, "{separator}");
-        assert_eq!(separator, format!("|{}", "---|".repeat(COLUMNS.len())));
+        assert_eq!(pipes(header), COLUMNS.len());
+        assert_eq!(pipes(separator), COLUMNS.len(), "{separator}");
+        assert_eq!(separator, format!("|{}", "---|".repeat(COLUMNS.len() - 1)));
     }
 
     #[test]
@@ -475,7 +523,7 @@ mod tests {
         let line = md.lines().nth(2).unwrap();
         assert!(!md.contains("<script>"), "{md}");
         assert!(line.contains("&lt;script&gt;alert(1)&lt;/script&gt; \\| &amp; more lines"));
-        assert_eq!(line.matches(" | ").count(), COLUMNS.len() - 1, "{line}");
+        assert_eq!(line.matches(" | ").count(), COLUMNS.len() - 2, "{line}");
     }
 
     fn row(seq: usize, account: &str, phase: Phase) -> RunItemRow {
@@ -499,6 +547,54 @@ mod tests {
             last_status: None,
             last_key: None,
         }
+    }
+
+    #[test]
+    fn the_account_is_a_column_of_csv_always_and_of_a_table_over_several_accounts() {
+        let one = [
+            row(0, "111111111111", Phase::Done),
+            row(1, "111111111111", Phase::Done),
+        ];
+        let two = [
+            row(0, "111111111111", Phase::Done),
+            row(1, "222222222222", Phase::Done),
+        ];
+        let csv = report_csv(&one, &Default::default()).unwrap();
+        assert!(csv.starts_with("stream,region,account,action"), "{csv}");
+        assert!(csv.contains("s0,us-east-1,111111111111,enable"), "{csv}");
+        let header = |text: &str| text.lines().next().unwrap().to_owned();
+        assert!(!header(&report_table(&one)).contains("account"));
+        assert!(header(&report_table(&two)).contains("account"));
+        assert!(report_table(&two).contains("222222222222"));
+        assert!(!header(&report_markdown(&one)).contains("account"));
+        assert!(header(&report_markdown(&two)).contains("| account |"));
+    }
+
+    #[test]
+    fn a_stream_never_described_is_of_the_credentials_account() {
+        let args = crate::ledger::RunArgs::Apply {
+            fleet: None,
+            plan: None,
+            shard: None,
+            reserve: 1,
+            cmk_limit: 500,
+            place: json!({"endpoint": "x", "account": "123456789012"}),
+            waves: None,
+        };
+        let run = crate::ledger::RunRow {
+            id: 1,
+            kind: crate::ledger::RunKind::Apply,
+            plan_id: None,
+            started_at: 0,
+            ended_at: None,
+            outcome: None,
+            args: serde_json::to_string(&args).unwrap(),
+        };
+        let mut gone = row(0, "1", Phase::Skipped);
+        gone.account = None;
+        let rows = with_accounts(&run, vec![gone, row(1, "222222222222", Phase::Done)]);
+        assert_eq!(rows[0].account.as_deref(), Some("123456789012"));
+        assert_eq!(rows[1].account.as_deref(), Some("222222222222"));
     }
 
     #[test]

@@ -140,6 +140,90 @@ fn an_inventory_that_cannot_list_its_accounts_exits_6_and_names_them_even_quiet(
     .assert_code(0);
 }
 
+#[test]
+fn every_report_of_several_accounts_names_each_streams_account() {
+    let sandbox = Sandbox::start(&["--accounts", "2", "--streams", "2", "--latency", "100ms"]);
+    let w = Workdir::new(&sandbox);
+    let fleet = w.fleet("org.csv", &org_fleet(&members(2), 2));
+    // Two shards, a ledger each, read together as the README advertises.
+    for i in 1..=2 {
+        let ledger = w.path(&format!("shard-{i}.db"));
+        w.command_to(&w.endpoint, &ledger)
+            .args([
+                "apply",
+                fleet.to_str().unwrap(),
+                "--yes",
+                "-q",
+                "--assume-role",
+                "firehose-sse",
+                "--shard",
+                &format!("{i}/2"),
+            ])
+            .output()
+            .unwrap();
+    }
+    let merged = |format: &str| {
+        w.run(&[
+            "report",
+            "--ledger",
+            "shard-1.db",
+            "--ledger",
+            "shard-2.db",
+            "--format",
+            format,
+        ])
+        .assert_code(0)
+        .stdout
+        .clone()
+    };
+    let csv = merged("csv");
+    let mut lines = csv.lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("stream,region,account,"),
+        "{csv}"
+    );
+    let rows: std::collections::BTreeSet<String> = lines
+        .map(|l| l.split(',').take(3).collect::<Vec<_>>().join(","))
+        .collect();
+    let want: std::collections::BTreeSet<String> = members(2)
+        .iter()
+        .flat_map(|a| (0..2).map(move |i| format!("stream-{i:05},{R},{a}")))
+        .collect();
+    assert_eq!(rows, want, "four rows, each told apart by its account:\n{csv}");
+    for format in ["table", "md"] {
+        let text = merged(format);
+        assert!(text.contains("account"), "{format}:\n{text}");
+        for a in members(2) {
+            assert!(text.contains(&a), "{format} names {a}:\n{text}");
+        }
+    }
+}
+
+#[test]
+fn a_stream_not_found_is_of_the_credentials_account_in_every_report() {
+    let sandbox = Sandbox::start(&["--streams", "1", "--latency", "100ms"]);
+    let w = Workdir::new(&sandbox);
+    let fleet = w.fleet("fleet.csv", "stream,region\nstream-00000,us-east-1\ngone,us-east-1\n");
+    w.apply(&fleet, &[]).assert_code(0);
+    let json = report(&w);
+    let gone = crate::common::item(&json, "gone");
+    assert_eq!(gone["account"], crate::common::ACCOUNT, "{json:#}");
+    let csv = w.run(&["report", "--format", "csv"]).assert_code(0).stdout.clone();
+    assert!(
+        csv.contains(&format!("gone,{R},{},", crate::common::ACCOUNT)),
+        "{csv}"
+    );
+    let html = w.run(&["report", "--format", "html"]).assert_code(0).stdout.clone();
+    let places = &html[html.find("id=\"places\"").unwrap()..];
+    let places = &places[..places.find("</section>").unwrap()];
+    assert!(
+        !places.contains("<td>-</td>") && places.contains(crate::common::ACCOUNT),
+        "{places}"
+    );
+}
 
 /// The binary's environment as [`Workdir::command`] gives it (test credentials, nothing from
 /// the developer's), with no flag: what an operator's shell has.
