@@ -42,7 +42,8 @@ fn a_run_that_reaches_no_stream_for_want_of_credentials_exits_6_and_says_why() {
     let run = w.run(&["apply", fleet.to_str().unwrap(), "--yes"]);
     run.assert_code(6);
     assert!(
-        run.stdout.contains("0 done, 0 failed, 0 deferred, 6 skipped (of 6)"),
+        run.stdout
+            .contains("0 done, 0 failed, 0 deferred, 6 skipped (of 6)"),
         "{}",
         run.stdout
     );
@@ -66,7 +67,14 @@ fn a_run_that_reaches_no_stream_for_want_of_credentials_exits_6_and_says_why() {
 
     // The same as JSON.
     let json = w
-        .run(&["apply", fleet.to_str().unwrap(), "--yes", "-q", "--output", "json"])
+        .run(&[
+            "apply",
+            fleet.to_str().unwrap(),
+            "--yes",
+            "-q",
+            "--output",
+            "json",
+        ])
         .assert_code(6)
         .json();
     assert_eq!(json["skipped_fixable"]["no_credentials"], 6, "{json:#}");
@@ -121,7 +129,8 @@ fn an_inventory_that_cannot_list_its_accounts_exits_6_and_names_them_even_quiet(
     run.assert_code(6);
     for account in members(2) {
         assert!(
-            run.stderr.contains(&format!("account {account} is not listed")),
+            run.stderr
+                .contains(&format!("account {account} is not listed")),
             "{}",
             run.stderr
         );
@@ -179,10 +188,7 @@ fn every_report_of_several_accounts_names_each_streams_account() {
     let csv = merged("csv");
     let mut lines = csv.lines();
     assert!(
-        lines
-            .next()
-            .unwrap()
-            .starts_with("stream,region,account,"),
+        lines.next().unwrap().starts_with("stream,region,account,"),
         "{csv}"
     );
     let rows: std::collections::BTreeSet<String> = lines
@@ -192,7 +198,10 @@ fn every_report_of_several_accounts_names_each_streams_account() {
         .iter()
         .flat_map(|a| (0..2).map(move |i| format!("stream-{i:05},{R},{a}")))
         .collect();
-    assert_eq!(rows, want, "four rows, each told apart by its account:\n{csv}");
+    assert_eq!(
+        rows, want,
+        "four rows, each told apart by its account:\n{csv}"
+    );
     for format in ["table", "md"] {
         let text = merged(format);
         assert!(text.contains("account"), "{format}:\n{text}");
@@ -206,17 +215,28 @@ fn every_report_of_several_accounts_names_each_streams_account() {
 fn a_stream_not_found_is_of_the_credentials_account_in_every_report() {
     let sandbox = Sandbox::start(&["--streams", "1", "--latency", "100ms"]);
     let w = Workdir::new(&sandbox);
-    let fleet = w.fleet("fleet.csv", "stream,region\nstream-00000,us-east-1\ngone,us-east-1\n");
+    let fleet = w.fleet(
+        "fleet.csv",
+        "stream,region\nstream-00000,us-east-1\ngone,us-east-1\n",
+    );
     w.apply(&fleet, &[]).assert_code(0);
     let json = report(&w);
     let gone = crate::common::item(&json, "gone");
     assert_eq!(gone["account"], crate::common::ACCOUNT, "{json:#}");
-    let csv = w.run(&["report", "--format", "csv"]).assert_code(0).stdout.clone();
+    let csv = w
+        .run(&["report", "--format", "csv"])
+        .assert_code(0)
+        .stdout
+        .clone();
     assert!(
         csv.contains(&format!("gone,{R},{},", crate::common::ACCOUNT)),
         "{csv}"
     );
-    let html = w.run(&["report", "--format", "html"]).assert_code(0).stdout.clone();
+    let html = w
+        .run(&["report", "--format", "html"])
+        .assert_code(0)
+        .stdout
+        .clone();
     let places = &html[html.find("id=\"places\"").unwrap()..];
     let places = &places[..places.find("</section>").unwrap()];
     assert!(
@@ -357,3 +377,87 @@ fn every_printed_command_works_as_printed_with_the_ledger_given_and_the_endpoint
     assert_eq!(starts(&sandbox), 3, "nothing started twice");
 }
 
+/// Fills the file system of `dir` to the last byte but `room`.
+fn fill_but(dir: &std::path::Path, room: u64) -> std::path::PathBuf {
+    let path = fill(dir);
+    let len = std::fs::metadata(&path).unwrap().len();
+    let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    file.set_len(len.saturating_sub(room)).unwrap();
+    path
+}
+
+/// Fills the file system of `dir` to the last byte.
+fn fill(dir: &std::path::Path) -> std::path::PathBuf {
+    use std::io::Write as _;
+    let path = dir.join("filler");
+    let mut file = std::fs::File::create(&path).unwrap();
+    let chunk = vec![0u8; 4096];
+    while file.write_all(&chunk).is_ok() {}
+    // What a whole chunk no longer fits in, byte by byte.
+    while file.write_all(&[0]).is_ok() {}
+    let _ = file.sync_all();
+    path
+}
+
+#[test]
+fn a_full_disk_leaves_no_half_made_ledger_and_says_what_to_run_again() {
+    let sandbox = Sandbox::start(&["--streams", "2", "--latency", "100ms"]);
+    let w = Workdir::new(&sandbox);
+    let fleet = w.fleet(
+        "fleet.csv",
+        &crate::common::fleet_csv(crate::common::stream_names(2), R),
+    );
+    let fs = crate::common::Tmpfs::mount("1M");
+    let ledger = fs.dir.path().join("ledger.db");
+    let plan = || -> crate::common::Run {
+        w.command_to(&sandbox.url, &ledger)
+            .args(["plan", fleet.to_str().unwrap(), "-q"])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+            .into()
+    };
+    let filler = fill(fs.dir.path());
+    let full = plan();
+    full.assert_code(1);
+    assert!(
+        full.stderr.contains("cannot create the ledger")
+            && full.stderr.contains("its disk is full")
+            && full.stderr.contains("run the same command again"),
+        "{}",
+        full.stderr
+    );
+    for raw in ["rusqlite", "Error code", "damaged", "firehose-sse resume"] {
+        assert!(!full.stderr.contains(raw), "{raw}: {}", full.stderr);
+    }
+    let left: Vec<_> = std::fs::read_dir(fs.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "filler")
+        .collect();
+    assert!(left.is_empty(), "a half-made ledger is left: {left:?}");
+
+    // Room again: the same command makes it.
+    std::fs::remove_file(&filler).unwrap();
+    plan().assert_code(0);
+    // Full again, under a ledger that exists: not "damaged", and a plan leaves no run to
+    // resume — whether it cannot open the ledger at all, or fills the disk as it writes.
+    for (room, says) in [
+        (0, "run the same command again"),
+        (40_000, "run the same `plan` command again"),
+    ] {
+        let filler = fill_but(fs.dir.path(), room);
+        let full = plan();
+        full.assert_code(1);
+        assert!(
+            full.stderr.contains("disk is full")
+                && full.stderr.contains(says)
+                && !full.stderr.contains("firehose-sse resume")
+                && !full.stderr.contains("damaged"),
+            "{room}: {}",
+            full.stderr
+        );
+        std::fs::remove_file(&filler).unwrap();
+        plan().assert_code(0);
+    }
+}
