@@ -120,9 +120,9 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "NAME", help_heading = AWS_HEADING)]
     pub profile: Option<String>,
 
-    /// Send every Firehose, KMS and STS request to this URL instead of the AWS endpoint (e.g. a
-    /// sandbox). AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_FIREHOSE / _KMS / _STS work as in the
-    /// AWS CLI.
+    /// Send every request — Firehose, KMS, STS, Organizations, IAM and CloudWatch — to this URL
+    /// instead of the AWS endpoints (e.g. a sandbox). AWS_ENDPOINT_URL and
+    /// AWS_ENDPOINT_URL_FIREHOSE / _KMS / _STS / ... work as in the AWS CLI.
     #[arg(long, global = true, value_name = "URL", help_heading = AWS_HEADING)]
     pub endpoint_url: Option<String>,
 

@@ -352,8 +352,12 @@ impl Options {
             }
             Command::Audit(args) => CommandOptions::Audit(Box::new(audit(g, global, args))),
             Command::Apply(args) => CommandOptions::Apply(Box::new(apply(g, global, args)?)),
-            Command::Resume(args) => CommandOptions::Resume(Box::new(resume(global, args))),
+            Command::Resume(args) => {
+                no_in_process_sandbox("resume", &args.run)?;
+                CommandOptions::Resume(Box::new(resume(global, args)))
+            }
             Command::Rollback(args) => {
+                no_in_process_sandbox("rollback", &args.run)?;
                 check_confirmable(args.run.yes || args.dry_run)?;
                 let waves = wave_plan(&args.waves)?;
                 if waves
@@ -598,6 +602,21 @@ fn report(global: Global, args: ReportArgs) -> Result<ReportOptions, UsageError>
         run_id: args.run_id,
         format,
     })
+}
+
+/// `resume` and `rollback` take up a run where it ran: an in-process sandbox (`--sandbox`)
+/// ends with the command that started it, so there is never a run on one to take up, and a
+/// run made elsewhere is not taken up on a fresh one. Hidden from their help, refused here.
+fn no_in_process_sandbox(command: &str, run: &crate::cli::RunArgs) -> Result<(), UsageError> {
+    match run.sandbox.sandbox {
+        false => Ok(()),
+        true => Err(UsageError::new(format!(
+            "{command} --sandbox cannot work: an in-process sandbox ends with the command that \
+             started it, so no run made on one is left to {command}, and a run made elsewhere is \
+             taken up where it ran. Serve one that stays (`firehose-sse sandbox`, then \
+             --endpoint-url) to apply, {command} and report against the same sandbox"
+        ))),
+    }
 }
 
 /// Unattended runs must say `--yes`; on a terminal the operator is asked.

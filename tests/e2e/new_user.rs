@@ -461,3 +461,88 @@ fn a_full_disk_leaves_no_half_made_ledger_and_says_what_to_run_again() {
         plan().assert_code(0);
     }
 }
+
+/// `firehose-sse ARGS` with nothing from the developer's environment, in a fresh directory.
+fn bare(args: &[&str]) -> crate::common::Run {
+    let dir = tempfile::tempdir().unwrap();
+    std::process::Command::new(crate::common::BIN)
+        .args(args)
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+        .into()
+}
+
+#[test]
+fn help_lists_what_each_command_can_use_as_the_readme_says() {
+    let aws = [
+        "--assume-role",
+        "--external-id",
+        "--role-session-name",
+        "--role-duration",
+        "--endpoint-url",
+        "--profile",
+    ];
+    // The commands that read the ledger call no AWS API (docs/commands/report.md): their help
+    // lists no AWS option, the roles to assume included; the sandbox's lists none either.
+    for command in ["status", "report", "history", "sandbox"] {
+        let help = bare(&[command, "--help"]);
+        help.assert_code(0);
+        for flag in aws {
+            assert!(
+                !help.stdout.contains(flag),
+                "{command} --help lists {flag}:\n{}",
+                help.stdout
+            );
+        }
+    }
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/commands/report.md"
+    ))
+    .unwrap();
+    let doc = doc.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        doc.contains("`--help` lists no AWS option"),
+        "the page says so"
+    );
+    // --endpoint-url reaches every service the tool calls.
+    let help = bare(&["apply", "--help"]).stdout;
+    let at = help.find("--endpoint-url").unwrap();
+    let text: String = help[at..at + 400]
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for service in [
+        "Firehose",
+        "KMS",
+        "STS",
+        "Organizations",
+        "IAM",
+        "CloudWatch",
+    ] {
+        assert!(
+            text.contains(service),
+            "--endpoint-url omits {service}: {text}"
+        );
+    }
+    // An in-process sandbox ends with its command: resume and rollback do not offer it, and
+    // refuse it plainly.
+    for command in ["rollback", "resume"] {
+        let help = bare(&[command, "--help"]).stdout;
+        assert!(!help.contains("--sandbox"), "{command} --help:\n{help}");
+        let run = bare(&[command, "--sandbox", "--yes"]);
+        run.assert_code(2);
+        assert!(
+            run.stderr
+                .contains(&format!("{command} --sandbox cannot work"))
+                && run.stderr.contains("firehose-sse sandbox"),
+            "{}",
+            run.stderr
+        );
+    }
+}
