@@ -4,7 +4,6 @@ use super::{LedgerMode, Session, read_fleet};
 use crate::error::Exit;
 use crate::ledger::{RunArgs, RunKind, RunOutcome};
 use crate::options::PlanOptions;
-use crate::plan::Action;
 use crate::report::plan::{PlanView, json, table_text};
 use crate::survey::{FleetSurvey, RecentEnough, survey_fleet_with};
 
@@ -117,7 +116,7 @@ pub async fn plan(opts: &PlanOptions) -> anyhow::Result<Exit> {
             );
         }
     }
-    let changes = surveyed.items.iter().filter(|i| i.action != Action::Noop);
+    let changes = surveyed.items.iter().filter(|i| i.action.is_change());
     Ok(match (opts.detailed_exitcode, changes.count()) {
         (true, n) if n > 0 => Exit::Changes,
         _ => Exit::Ok,

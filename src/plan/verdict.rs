@@ -70,6 +70,14 @@ impl Action {
             Action::Enable | Action::Rekey | Action::Disable | Action::Restore
         )
     }
+
+    /// Whether it is a change the drift check pages for (`plan --detailed-exitcode` exits 2):
+    /// one `apply` would make, now or once the budget allows. A skip is not: `apply` would
+    /// leave the stream as it is (it cannot be encrypted, is gone or busy, or waits on a fix
+    /// of its own), so a fleet holding one would page forever; skips are reported instead.
+    pub fn is_change(self) -> bool {
+        self.starts() || self == Action::Defer
+    }
 }
 
 impl fmt::Display for Action {

@@ -77,7 +77,7 @@ pub fn json(view: &PlanView<'_>) -> Value {
             .map(|(account, summary)| json!({"account": account, "summary": summary}))
             .collect::<Vec<_>>(),
         // Streams not at their target (every action but noop): what a drift check pages on.
-        "changes": view.items.iter().filter(|i| i.action != Action::Noop).count(),
+        "changes": view.items.iter().filter(|i| i.action.is_change()).count(),
         "items": view.items.iter().map(item_json).collect::<Vec<_>>(),
         "keys": view.keys,
         "warnings": view.warnings,

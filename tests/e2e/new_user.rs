@@ -546,3 +546,53 @@ fn help_lists_what_each_command_can_use_as_the_readme_says() {
         );
     }
 }
+
+#[test]
+fn the_drift_check_pages_for_changes_apply_would_make_not_for_streams_always_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = r#"{"streams": [
+        {"name": "plain-1"},
+        {"name": "plain-2"},
+        {"name": "from-kinesis", "type": "KinesisStreamAsSource"},
+        {"name": "busy", "status": "CREATING_FAILED"}
+    ]}"#;
+    let sandbox = Sandbox::with_world(dir.path(), world, &["--latency", "100ms"]);
+    let w = Workdir::new(&sandbox);
+    let fleet = w.fleet(
+        "fleet.csv",
+        "stream,region\nplain-1,us-east-1\nplain-2,us-east-1\nfrom-kinesis,us-east-1\n\
+         busy,us-east-1\ngone,us-east-1\n",
+    );
+    let fleet = fleet.to_str().unwrap();
+    let check = || {
+        w.run(&[
+            "plan",
+            fleet,
+            "-q",
+            "--detailed-exitcode",
+            "--output",
+            "json",
+        ])
+    };
+    let before = check();
+    before.assert_code(2);
+    assert_eq!(before.json()["changes"], 2, "the two streams to enable");
+    w.apply(std::path::Path::new(fleet), &[]).assert_code(0);
+    // A complete rollout: the three streams that will always be skipped page no one, and are
+    // still reported.
+    let after = check();
+    after.assert_code(0);
+    let plan = after.json();
+    assert_eq!(plan["changes"], 0, "{plan:#}");
+    for (stream, reason) in [
+        ("from-kinesis", "not_direct_put"),
+        ("busy", "not_active"),
+        ("gone", "not_found"),
+    ] {
+        let item = crate::common::item(&plan, stream);
+        assert_eq!(
+            (item["action"].as_str(), item["reason"].as_str()),
+            (Some("skip"), Some(reason))
+        );
+    }
+}
