@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use super::running::{Run, carry_out, config, confirm, exit_code, take_lock};
+use super::running::{Answer, Run, ask, carry_out, config, confirm, exit_code, take_lock};
 use super::session::IN_PROCESS_SANDBOX;
 use super::{LedgerMode, Place, Session, read_fleet, waves};
 use crate::apply::feed::ToObserve;
@@ -76,14 +76,22 @@ pub async fn apply(args: &ApplyOptions) -> anyhow::Result<Exit> {
     // Runs stopped before their plan was created have nothing to resume.
     ledger.abandon_planless_runs()?;
     // Rerunning the same command after a crash must be safe: offer to resume instead.
-    let exit = match unfinished_run_of(ledger, &args.source)? {
-        Some(run)
-            if args.run.yes
-                || confirm(&format!(
-                    "Run {} on this plan did not finish. Resume it instead?",
-                    run.id
-                ))? =>
-        {
+    let unfinished = unfinished_run_of(ledger, &args.source)?;
+    let resume_it = match &unfinished {
+        None => Answer::No,
+        Some(_) if args.run.yes => Answer::Yes,
+        Some(run) => {
+            ask(&format!(
+                "Run {} on this plan did not finish. Resume it instead?",
+                run.id
+            ))
+            .await?
+        }
+    };
+    let exit = match (unfinished, resume_it) {
+        // Ctrl-C at the question starts nothing (the lock is released as this returns).
+        (_, Answer::Interrupted) => anyhow::bail!("apply cancelled: nothing was started"),
+        (Some(run), Answer::Yes) => {
             eprintln!("Resuming run {} instead of starting a new one.", run.id);
             resume_locked(global, &session, &lock, run, &args.run, &place, false).await?
         }
@@ -365,7 +373,7 @@ async fn apply_locked(
         if summary.enable + summary.rekey == 0 {
             eprintln!("Nothing to start.");
         }
-        if !confirm("Do you want to perform these actions?")? {
+        if !confirm("Do you want to perform these actions?").await? {
             // As Terraform: declining is not a success a script could mistake for one.
             run.finish(RunOutcome::Cancelled)?;
             anyhow::bail!("apply cancelled: nothing was started");

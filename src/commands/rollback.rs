@@ -213,7 +213,7 @@ pub(super) async fn undo(
             "{}",
             table_text(&PlanView { next: None, ..view }, session.color)
         );
-        if !confirm(&format!("Do you want to roll back run {} as shown?", of.id))? {
+        if !confirm(&format!("Do you want to roll back run {} as shown?", of.id)).await? {
             run.finish(RunOutcome::Cancelled)?;
             anyhow::bail!("rollback cancelled: nothing was sent");
         }

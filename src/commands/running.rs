@@ -50,13 +50,51 @@ pub(super) fn config(run: &RunOptions, settings: Settings) -> Config {
     }
 }
 
-/// Asks on the terminal; only `yes` proceeds.
-pub(super) fn confirm(question: &str) -> std::io::Result<bool> {
+/// What the operator answered at the confirmation prompt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Answer {
+    Yes,
+    /// Anything but `yes`, or the end of input.
+    No,
+    /// Ctrl-C (or SIGTERM) at the prompt: a "no" that also stops the command.
+    Interrupted,
+}
+
+/// Asks on the terminal; only `yes` proceeds. Ctrl-C while it waits is an answer too
+/// ([`Answer::Interrupted`]), not the end of the process: the caller records the run as
+/// cancelled and releases the lock, as for "no", instead of leaving a run that `status` would
+/// offer to resume.
+pub(super) async fn ask(question: &str) -> std::io::Result<Answer> {
+    // Listening before asking: a Ctrl-C at once is not lost (nor fatal).
+    let mut signals = crate::signal::Signals::new()?;
     eprint!("{question} Only 'yes' will be accepted: ");
     std::io::stderr().flush()?;
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer)?;
-    Ok(answer.trim() == "yes")
+    // Read on a thread of its own, which a Ctrl-C leaves behind blocked on the terminal: the
+    // process ends without waiting for it (the runtime would wait for a blocking task).
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut answer = String::new();
+        let read = std::io::stdin().lock().read_line(&mut answer);
+        let _ = tx.send(read.map(|_| answer));
+    });
+    tokio::select! {
+        read = rx => {
+            let answer = read.map_err(std::io::Error::other)??;
+            Ok(match answer.trim() {
+                "yes" => Answer::Yes,
+                _ => Answer::No,
+            })
+        }
+        () = signals.next() => {
+            eprintln!();
+            Ok(Answer::Interrupted)
+        }
+    }
+}
+
+/// [`ask`], for a yes or no: Ctrl-C is a no.
+pub(super) async fn confirm(question: &str) -> std::io::Result<bool> {
+    Ok(ask(question).await? == Answer::Yes)
 }
 
 /// Takes the ledger's apply lock for this process.

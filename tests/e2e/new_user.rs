@@ -596,3 +596,114 @@ fn the_drift_check_pages_for_changes_apply_would_make_not_for_streams_always_ski
         );
     }
 }
+
+/// A command run at a terminal (a pty, through `script`), its output read as it comes.
+struct AtTerminal {
+    child: std::process::Child,
+    seen: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl AtTerminal {
+    fn start(w: &Workdir, line: &str) -> AtTerminal {
+        let mut child = shell(w)
+            // `exec`: the terminal's Ctrl-C reaches the command alone, not a shell around it.
+            .args([
+                "-c",
+                &format!("script -qec {} /dev/null", quote(&format!("exec {line}"))),
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut out = child.stdout.take().unwrap();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let into = seen.clone();
+        std::thread::spawn(move || {
+            use std::io::Read as _;
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = out.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                into.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        AtTerminal { child, seen }
+    }
+
+    fn wait_for(&self, what: &str) -> String {
+        let start = std::time::Instant::now();
+        loop {
+            let seen = self.seen.lock().unwrap().clone();
+            if seen.contains(what) {
+                return seen;
+            }
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(60),
+                "no {what:?} in:\n{seen}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    fn type_bytes(&mut self, bytes: &[u8]) {
+        use std::io::Write as _;
+        let stdin = self.child.stdin.as_mut().unwrap();
+        stdin.write_all(bytes).unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// Waits for the exit (script passes the command's code on) and what it printed.
+    fn finish(mut self) -> (Option<i32>, String) {
+        let status = self.child.wait().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let seen = self.seen.lock().unwrap().clone();
+        (status.code(), seen)
+    }
+}
+
+#[test]
+fn ctrl_c_at_the_confirmation_prompt_is_a_no_that_leaves_nothing_to_resume() {
+    let sandbox = Sandbox::start(&["--streams", "2", "--latency", "100ms"]);
+    let w = Workdir::new(&sandbox);
+    w.fleet(
+        "fleet.csv",
+        &crate::common::fleet_csv(crate::common::stream_names(2), R),
+    );
+    let bin = crate::common::BIN;
+    let endpoint = &sandbox.url;
+    for line in [
+        format!("{bin} apply fleet.csv --ledger l.db --endpoint-url {endpoint}"),
+        format!("{bin} rollback --ledger l.db --endpoint-url {endpoint}"),
+    ] {
+        if line.contains("rollback") {
+            // Something to roll back.
+            run_as_printed(
+                &w,
+                &format!("{bin} apply fleet.csv --yes -q --ledger l.db --endpoint-url {endpoint}"),
+                None,
+            )
+            .assert_code(0);
+        }
+        let mut term = AtTerminal::start(&w, &line);
+        term.wait_for("Only 'yes' will be accepted: ");
+        // Ctrl-C, as the terminal sends it.
+        term.type_bytes(b"\x03");
+        let (code, seen) = term.finish();
+        assert_eq!(code, Some(1), "{line}:\n{seen}");
+        assert!(seen.contains("cancelled: nothing was"), "{seen}");
+        let status = run_as_printed(&w, &format!("{bin} status --ledger l.db"), None);
+        status.assert_code(0);
+        assert!(
+            status.stdout.contains("cancelled") && status.stdout.contains("Lock: free"),
+            "{}",
+            status.stdout
+        );
+        assert!(!status.stdout.contains("resume"), "{}", status.stdout);
+    }
+    let starts = sandbox.stats().requests["StartDeliveryStreamEncryption"];
+    assert_eq!(starts, 2, "only the unattended apply's");
+}
