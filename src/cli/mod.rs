@@ -409,9 +409,19 @@ pub struct RollbackArgs {
     #[arg(value_name = "RUN")]
     pub run_id: Option<i64>,
 
-    /// Show the rollback's plan, as `plan` does (in `--output json` too), and send nothing.
-    #[arg(long)]
+    /// Show the rollback's plan, as `plan` does (in `--output json` too), and send nothing;
+    /// it is saved, to be carried out with --plan.
+    #[arg(long, conflicts_with = "plan")]
     pub dry_run: bool,
+
+    /// Carry out the rollback plan a `rollback --dry-run` saved (the number it printed),
+    /// without describing its streams again while it is younger than --max-plan-age.
+    #[arg(long, value_name = "PLAN")]
+    pub plan: Option<i64>,
+
+    /// A saved rollback plan whose observations are older than this is observed again.
+    #[arg(long, default_value = "1h", value_name = "DUR", value_parser = parse_duration, requires = "plan")]
+    pub max_plan_age: Duration,
 
     #[command(flatten)]
     pub waves: WaveArgs,

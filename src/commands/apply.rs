@@ -108,6 +108,17 @@ fn saved_plan_to_apply(ledger: &Ledger, id: i64) -> anyhow::Result<SavedPlan> {
     let saved = ledger
         .load_plan(id)?
         .ok_or_else(|| UsageError::new(format!("no plan {id} in {}", ledger.path().display())))?;
+    if let Some(of) = ledger
+        .runs_of_plan(id)?
+        .iter()
+        .find_map(RunRow::rollback_of)
+    {
+        return Err(UsageError::new(format!(
+            "plan {id} is the plan of a rollback of run {of}: `{}` carries it out",
+            crate::hint::command(&format!("rollback --plan {id}"))
+        ))
+        .into());
+    }
     let done = ledger.runs_of_plan(id)?.into_iter().rev().find(|r| {
         r.kind == RunKind::Apply
             && r.outcome.as_ref().is_some_and(|o| {

@@ -18,12 +18,19 @@ use crate::model::{KeyChoice, StreamId};
 use crate::options::{Global, RollbackOptions, RunOptions};
 use crate::plan::{Action, Item, Summary};
 use crate::report::plan::{PlanView, json, summary_line, table_text};
-use crate::survey::{FleetSurvey, survey_fleet};
+use crate::survey::{FleetSurvey, Surveyed, survey_fleet};
 
 pub async fn rollback(args: &RollbackOptions) -> anyhow::Result<Exit> {
     // The run to roll back, read before anything is written (in the ledger the session keeps).
     let ledger = Session::open_ledger(&args.global, LedgerMode::Existing)?;
-    let of = run_to_roll_back(&ledger, args.run_id)?;
+    let saved = match args.plan {
+        Some((id, max_age)) => Some((saved_rollback(&ledger, id, args.run_id)?, max_age)),
+        None => None,
+    };
+    let of = match &saved {
+        Some((saved, _)) => run_to_roll_back(&ledger, Some(saved.of))?,
+        None => run_to_roll_back(&ledger, args.run_id)?,
+    };
     let global = &*Place::endpoint_of_record(
         &args.global,
         Place::of_run(&of).as_ref(),
@@ -75,6 +82,7 @@ pub async fn rollback(args: &RollbackOptions) -> anyhow::Result<Exit> {
             run: &args.run,
             settings: args.settings,
             dry_run: args.dry_run,
+            saved,
             lock: lock.as_ref(),
             place: &place,
             waves: args.waves.clone(),
@@ -97,6 +105,8 @@ pub(super) struct Undo<'a, 'l> {
     pub run: &'a RunOptions,
     pub settings: crate::plan::Settings,
     pub dry_run: bool,
+    /// The plan a dry run saved, to carry out while younger than the age given with it.
+    pub saved: Option<(SavedRollback, std::time::Duration)>,
     /// The apply lock, held by the caller (none for a dry run).
     pub lock: Option<&'a LockGuard<'l>>,
     pub place: &'a Place,
@@ -118,6 +128,7 @@ pub(super) async fn undo(
         run: options,
         settings,
         dry_run,
+        saved,
         lock,
         place,
         waves,
@@ -146,27 +157,49 @@ pub(super) async fn undo(
         lock.set_run(run.id())?;
     }
 
-    // What RUN changed is observed and decided; what it left as it was is a noop.
+    // What RUN changed is observed and decided — or taken from a fresh plan a dry run saved;
+    // what it left as it was is a noop.
     let (changed, unchanged): (Vec<&RunItemRow>, Vec<&RunItemRow>) =
         rows.iter().partition(|r| changed_by_its_run(r));
     let seqs: Vec<usize> = changed.iter().map(|r| r.seq).collect();
-    let targets: Vec<Target> = changed.iter().map(|r| back_to_before(r)).collect();
     let pace = options.pace.plan();
-    let fleet = format!("rollback of run {}", of.id);
-    let mut surveyed = survey_fleet(
-        ledger,
-        &session.clients(),
-        session.progress,
-        FleetSurvey {
-            fleet: &fleet,
-            targets,
-            settings,
-            pace,
-            run_id: run.id(),
-        },
-    )
-    .await?;
-    // The survey numbered its own targets; the rollback keeps the numbers of RUN's items.
+    let fresh =
+        saved.and_then(|(saved, max_age)| fresh_plan(ledger, saved.plan, max_age, seqs.len()));
+    let mut surveyed = match fresh {
+        Some(plan) => {
+            ledger.set_run_plan(run.id(), plan.id)?;
+            let estimated_ms = crate::plan::estimate(&plan.items, pace, false);
+            Surveyed {
+                producer_check: ledger.plan_producer_check(plan.id)?,
+                plan_id: plan.id,
+                reused: 0,
+                observed_at: plan.observed_at,
+                items: plan.items,
+                keys: Vec::new(),
+                warnings: Vec::new(),
+                estimated_ms,
+                throttles: 0,
+            }
+        }
+        None => {
+            let targets: Vec<Target> = changed.iter().map(|r| back_to_before(r)).collect();
+            let fleet = format!("rollback of run {}", of.id);
+            survey_fleet(
+                ledger,
+                &session.clients(),
+                session.progress,
+                FleetSurvey {
+                    fleet: &fleet,
+                    targets,
+                    settings,
+                    pace,
+                    run_id: run.id(),
+                },
+            )
+            .await?
+        }
+    };
+    // The plan numbered its own targets; the rollback keeps the numbers of RUN's items.
     for item in &mut surveyed.items {
         item.seq = seqs[item.seq];
     }
@@ -193,7 +226,11 @@ pub(super) async fn undo(
         estimated_ms: surveyed.estimated_ms,
         pace,
         throttles: surveyed.throttles,
-        next: Some(crate::hint::command(&format!("rollback {}", of.id))),
+        // The number a dry run prints is its plan's, carried out by `--plan`.
+        next: Some(crate::hint::command(&format!(
+            "rollback --plan {}",
+            surveyed.plan_id
+        ))),
         producer_check: surveyed.producer_check,
         waves: None,
     };
@@ -252,6 +289,95 @@ pub(super) async fn undo(
         title: "Apply",
     };
     Ok(exit_code(&carry_out(global, session, run).await?))
+}
+
+/// A rollback plan a dry run saved: which plan, and which run it rolls back.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct SavedRollback {
+    pub plan: i64,
+    pub of: i64,
+}
+
+/// The rollback plan `id`, checked before anything is written: it exists, a `rollback
+/// --dry-run` made it (of the run `run`, when one is named), and no rollback carried it out
+/// already (applying it again would undo the undo's streams twice).
+fn saved_rollback(ledger: &Ledger, id: i64, run: Option<i64>) -> anyhow::Result<SavedRollback> {
+    let path = ledger.path().display();
+    if ledger.load_plan(id)?.is_none() {
+        return Err(UsageError::new(format!("no plan {id} in {path}")).into());
+    }
+    let runs = ledger.runs_of_plan(id)?;
+    let of = runs
+        .iter()
+        .find(|r| r.kind == RunKind::Plan)
+        .and_then(RunRow::rollback_of)
+        .ok_or_else(|| {
+            UsageError::new(format!(
+                "plan {id} is not a rollback's plan (`rollback --dry-run` saves those): carry \
+                 it out with `{}`",
+                crate::hint::command(&format!("apply --plan {id}"))
+            ))
+        })?;
+    if let Some(run) = run
+        && run != of
+    {
+        return Err(UsageError::new(format!(
+            "plan {id} rolls back run {of}, not run {run}: `{}` carries it out",
+            crate::hint::command(&format!("rollback --plan {id}"))
+        ))
+        .into());
+    }
+    let declined = |r: &RunRow| {
+        matches!(
+            r.outcome,
+            Some(RunOutcome::Cancelled | RunOutcome::Abandoned)
+        )
+    };
+    if let Some(done) = runs
+        .iter()
+        .find(|r| r.kind == RunKind::Rollback && !declined(r))
+    {
+        let next = match done.unfinished() {
+            true => format!(
+                "it did not finish: `{}` goes on",
+                crate::hint::command(&format!("resume {}", done.id))
+            ),
+            false => format!(
+                "a saved plan is stale once carried out; `{}` plans anew",
+                crate::hint::command(&format!("rollback {of} --dry-run"))
+            ),
+        };
+        return Err(UsageError::new(format!(
+            "plan {id} was already carried out by run {}: {next}",
+            done.id
+        ))
+        .into());
+    }
+    Ok(SavedRollback { plan: id, of })
+}
+
+/// The saved plan to carry out as it is: younger than `max_age`, and of as many streams as
+/// the run changed (`changed`). Else `None`, said: its streams are observed again.
+fn fresh_plan(
+    ledger: &Ledger,
+    id: i64,
+    max_age: std::time::Duration,
+    changed: usize,
+) -> Option<crate::ledger::SavedPlan> {
+    let plan = ledger.load_plan(id).ok()??;
+    let age = ledger.now() - plan.observed_at;
+    if age > max_age.as_millis() as i64 {
+        eprintln!(
+            "Plan {id} was observed {} ago (more than --max-plan-age): observing again.",
+            crate::report::human_duration(age)
+        );
+        return None;
+    }
+    if plan.items.len() != changed {
+        eprintln!("Plan {id} no longer matches the run it rolls back: observing again.");
+        return None;
+    }
+    Some(plan)
 }
 
 /// The run asked for, or else the newest apply run (a rollback is rolled back, redone, only

@@ -834,6 +834,7 @@ async fn halt(
                     ..settings
                 },
                 dry_run: false,
+                saved: None,
                 lock: Some(lock),
                 place,
                 waves: None,

@@ -245,6 +245,8 @@ pub struct RollbackOptions {
     pub run_id: Option<i64>,
     /// Show the rollback's plan and send nothing.
     pub dry_run: bool,
+    /// `--plan ID`: a rollback plan a dry run saved, and `--max-plan-age`.
+    pub plan: Option<(i64, std::time::Duration)>,
     pub settings: Settings,
     pub run: RunOptions,
     /// `--waves ...`: the rollback staged too.
@@ -375,6 +377,7 @@ impl Options {
                     global: for_run(global, &args.run),
                     run_id: args.run_id,
                     dry_run: args.dry_run,
+                    plan: args.plan.map(|id| (id, args.max_plan_age)),
                     settings: Settings {
                         restore: true,
                         ..settings(&args.limits, &args.producers)

@@ -264,7 +264,15 @@ fn shell(w: &Workdir) -> std::process::Command {
 /// Runs `line` as an operator's shell would; `answer` is typed at a terminal (a pty, through
 /// `script`) when given.
 fn run_as_printed(w: &Workdir, line: &str, answer: Option<&str>) -> crate::common::Run {
-    let mut cmd = shell(w);
+    run_as_printed_with(shell(w), line, answer)
+}
+
+/// [`run_as_printed`] in the shell `cmd`.
+fn run_as_printed_with(
+    mut cmd: std::process::Command,
+    line: &str,
+    answer: Option<&str>,
+) -> crate::common::Run {
     match answer {
         None => {
             cmd.args(["-c", line]).stdin(std::process::Stdio::null());
@@ -706,4 +714,98 @@ fn ctrl_c_at_the_confirmation_prompt_is_a_no_that_leaves_nothing_to_resume() {
     }
     let starts = sandbox.stats().requests["StartDeliveryStreamEncryption"];
     assert_eq!(starts, 2, "only the unattended apply's");
+}
+
+#[test]
+fn a_rollback_dry_run_names_its_plan_and_that_plan_is_carried_out_without_describing_again() {
+    let sandbox = Sandbox::start(&["--streams", "3", "--latency", "100ms"]);
+    let w = Workdir::new(&sandbox);
+    let fleet = w.fleet(
+        "fleet.csv",
+        &crate::common::fleet_csv(crate::common::stream_names(3), R),
+    );
+    w.apply(&fleet, &[]).assert_code(0);
+    let dry = w.run(&["rollback", "--dry-run"]);
+    dry.assert_code(0);
+    let plans = |w: &Workdir| -> i64 {
+        w.sql()
+            .query_row("SELECT MAX(id) FROM plans", [], |r| r.get(0))
+            .unwrap()
+    };
+    let plan = plans(&w);
+    let line = dry
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("Saved as plan"))
+        .unwrap_or_else(|| panic!("{}", dry.stdout));
+    assert_eq!(
+        line,
+        format!("Saved as plan {plan}. Carry it out with: firehose-sse rollback --plan {plan}"),
+        "the number is the plan's, and the command takes a plan"
+    );
+    let describes = |s: &Sandbox| s.stats().requests["DescribeDeliveryStream"];
+    let before = describes(&sandbox);
+    // As printed, confirmed at a terminal.
+    let command = line.split("Carry it out with: ").nth(1).unwrap();
+    let mut cmd = shell(&w);
+    cmd.env("PATH", crate::common::installed_path())
+        .env("FIREHOSE_SSE_LEDGER", w.ledger());
+    // No --endpoint-url: the rollback goes where the run went.
+    let rollback = run_as_printed_with(cmd, command, Some("yes"));
+    rollback.assert_code(0);
+    assert_eq!(
+        plans(&w),
+        plan,
+        "no new plan: the saved one was carried out"
+    );
+    let report = report(&w);
+    assert_eq!(report["plan_id"], plan, "{report:#}");
+    let truth = sandbox.stats();
+    assert!(
+        truth.streams.iter().all(|s| s.status == "DISABLED"),
+        "every stream back where it was"
+    );
+    // Only the polling after each Stop: no stream described before it.
+    let polled = describes(&sandbox) - before;
+    assert!(
+        polled <= 3 * 3,
+        "{polled} Describes: the streams were described again"
+    );
+    assert!(
+        !rollback.stdout.contains("observing again"),
+        "{}",
+        rollback.stdout
+    );
+    // Carried out once.
+    let again = w.run(&["rollback", "--plan", &plan.to_string(), "--yes"]);
+    again.assert_code(2);
+    assert!(
+        again.stderr.contains("already carried out"),
+        "{}",
+        again.stderr
+    );
+    // `apply --plan` of a rollback's plan points at rollback.
+    let apply = w.run(&["apply", "--plan", &plan.to_string(), "--yes"]);
+    apply.assert_code(2);
+    assert!(
+        apply.stderr.contains(&format!("rollback --plan {plan}")),
+        "{}",
+        apply.stderr
+    );
+}
+
+#[test]
+fn a_stale_rollback_plan_is_observed_again() {
+    let sandbox = Sandbox::start(&["--streams", "2", "--latency", "100ms"]);
+    let w = Workdir::new(&sandbox);
+    let fleet = w.fleet(
+        "fleet.csv",
+        &crate::common::fleet_csv(crate::common::stream_names(2), R),
+    );
+    w.apply(&fleet, &[]).assert_code(0);
+    w.run(&["rollback", "--dry-run", "-q"]).assert_code(0);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let run = w.run(&["rollback", "--plan", "2", "--yes", "--max-plan-age", "1s"]);
+    run.assert_code(0);
+    assert!(run.stderr.contains("observing again"), "{}", run.stderr);
 }
