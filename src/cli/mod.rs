@@ -170,8 +170,9 @@ pub struct GlobalArgs {
     pub debug: bool,
 
     /// SQLite ledger recording every observation and every Start/Stop call, created (mode
-    /// 0600) on first use. Also FIREHOSE_SSE_LEDGER. [default: firehose-sse.db] `status`,
-    /// `report` and `history` take it several times to read the shards of one rollout as one.
+    /// 0600) on first use. Also FIREHOSE_SSE_LEDGER. [default: firehose-sse.db;
+    /// firehose-sse.sandbox.db with --sandbox] `status`, `report` and `history` take it several
+    /// times to read the shards of one rollout as one.
     #[arg(long, global = true, value_name = "FILE", action = ArgAction::Append, help_heading = GLOBAL_HEADING)]
     pub ledger: Vec<PathBuf>,
 
@@ -274,6 +275,25 @@ pub struct PlanArgs {
 
     #[command(flatten)]
     pub sandbox: InProcessSandbox,
+}
+
+impl Command {
+    /// Whether the command runs on an in-process sandbox (`--sandbox`).
+    pub fn in_process_sandbox(&self) -> bool {
+        match self {
+            Command::Plan(a) => a.sandbox.sandbox,
+            Command::Inventory(a) => a.sandbox.sandbox,
+            Command::Audit(a) => a.sandbox.sandbox,
+            Command::Apply(a) => a.run.sandbox.sandbox,
+            Command::Resume(a) => a.run.sandbox.sandbox,
+            Command::Rollback(a) => a.run.sandbox.sandbox,
+            Command::StartDeliveryStreamEncryption(a) => a.common.sandbox.sandbox,
+            Command::StopDeliveryStreamEncryption(a) => a.common.sandbox.sandbox,
+            Command::Status(_) | Command::Report(_) | Command::History | Command::Sandbox(_) => {
+                false
+            }
+        }
+    }
 }
 
 /// Run against an emulator started inside this command instead of AWS.

@@ -31,7 +31,7 @@ pub async fn apply(args: &ApplyOptions) -> anyhow::Result<Exit> {
     // that exists and was not carried out already (read in the ledger the session keeps).
     let (session, targets, saved) = match &args.source {
         PlanSource::Fleet { path, region } => {
-            let targets = read_fleet(&global.connect, region.as_deref(), path).await?;
+            let targets = read_fleet(global, region.as_deref(), path).await?;
             let fleet = Some((path.as_path(), &targets[..]));
             let session = Session::open(global, pace, sandbox, fleet, LedgerMode::Create).await?;
             let targets = super::keep_shard(&session, targets, args.shard, global.quiet).await?;
@@ -381,10 +381,10 @@ async fn apply_locked(
                 .map(|w| crate::waves::planned(&items, w, pace)),
         };
         eprint!("{}", table_text(&view, session.color));
-        if summary.enable + summary.rekey == 0 {
-            eprintln!("Nothing to start.");
-        }
-        if !confirm("Do you want to perform these actions?").await? {
+        // Nothing to confirm when nothing would be sent: the run only records the streams.
+        if !items.iter().any(|i| i.action.starts()) {
+            eprintln!("Nothing to start or stop: recording the run without asking.");
+        } else if !confirm("Do you want to perform these actions?").await? {
             // As Terraform: declining is not a success a script could mistake for one.
             run.finish(RunOutcome::Cancelled)?;
             anyhow::bail!("apply cancelled: nothing was started");

@@ -35,6 +35,7 @@ pub async fn audit(args: &AuditOptions) -> anyhow::Result<Exit> {
         None
     };
     let regions = args.regions(default_region)?;
+    super::warn_of_unlisted_regions(global.quiet, regions.iter().map(String::as_str));
     let session = Session::open(
         global,
         &args.pace,

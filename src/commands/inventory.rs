@@ -119,6 +119,7 @@ pub async fn inventory(args: &InventoryOptions) -> anyhow::Result<Exit> {
         None
     };
     let (regions, key) = args.scope(default_region)?;
+    super::warn_of_unlisted_regions(global.quiet, regions.iter().map(String::as_str));
 
     let session = Session::open(
         global,
@@ -413,6 +414,10 @@ fn summary_text(summary: &serde_json::Value, out: Option<&Path>) -> String {
             region["streams"],
             region["unencrypted_direct_put"]
         ));
+        // A region without streams has nothing to count: no headings over empty tables.
+        if region["streams"].as_u64() == Some(0) {
+            continue;
+        }
         if region["key_in_force_unknown"].as_u64().unwrap_or(0) > 0 {
             text.push_str(&format!(
                 "  {} stream(s) first seen ENABLING_FAILED, DISABLING or DISABLING_FAILED: the key \
@@ -578,6 +583,19 @@ us-east-1: 2 streams, 0 DirectPut without encryption
    AWS_OWNED_CMK                                                                1
    arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab  1
 "
+        );
+    }
+
+    #[test]
+    fn a_region_without_streams_has_no_headings() {
+        let summary = serde_json::json!({"regions": [
+            {"region": "us-east-1", "streams": 0, "unencrypted_direct_put": 0,
+             "key_in_force_unknown": 0, "by_source_type": {}, "by_encryption_status": {},
+             "by_key": {}}
+        ]});
+        assert_eq!(
+            summary_text(&summary, None),
+            "us-east-1: 0 streams, 0 DirectPut without encryption\n"
         );
     }
 }

@@ -9,7 +9,7 @@ use crate::survey::{FleetSurvey, RecentEnough, survey_fleet_with};
 
 pub async fn plan(opts: &PlanOptions) -> anyhow::Result<Exit> {
     let global = &opts.global;
-    let targets = read_fleet(&global.connect, opts.region.as_deref(), &opts.fleet).await?;
+    let targets = read_fleet(global, opts.region.as_deref(), &opts.fleet).await?;
     let session = Session::open(
         global,
         &opts.pace,

@@ -250,7 +250,9 @@ pub(super) async fn undo(
             "{}",
             table_text(&PlanView { next: None, ..view }, session.color)
         );
-        if !confirm(&format!("Do you want to roll back run {} as shown?", of.id)).await? {
+        if !items.iter().any(|i| i.action.starts()) {
+            eprintln!("Nothing to start or stop: recording the rollback without asking.");
+        } else if !confirm(&format!("Do you want to roll back run {} as shown?", of.id)).await? {
             run.finish(RunOutcome::Cancelled)?;
             anyhow::bail!("rollback cancelled: nothing was sent");
         }

@@ -278,7 +278,11 @@ pub(super) fn finish_feed(
     if let Some(summary) = feed.finish(ledger, pace)?
         && !global.quiet
     {
-        eprintln!("Plan {plan_id}: {}", summary_line(&summary));
+        // Said after the run, of a plan made as it went: what it decided, not what is to come.
+        eprintln!(
+            "Plan {plan_id}, decided as the run observed each stream: {}",
+            summary_line(&summary)
+        );
     }
     Ok(())
 }

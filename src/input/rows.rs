@@ -282,11 +282,7 @@ pub(super) fn row(
             }
             Err(e) => {
                 key_ok = false;
-                problem(
-                    Column::KeyArn,
-                    key_arn_text,
-                    format!("not a KMS key ARN: {e}"),
-                );
+                problem(Column::KeyArn, key_arn_text, e.as_key_problem());
             }
         }
     }

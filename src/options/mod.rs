@@ -336,7 +336,7 @@ impl Options {
             debug: g.debug,
             ansi: color_enabled(g.color.into(), std::io::stderr().is_terminal()),
         };
-        let global = global(g)?;
+        let global = global(g, cli.command.in_process_sandbox())?;
         let reads_only = matches!(
             cli.command,
             Command::Status(_) | Command::Report(_) | Command::History
@@ -360,7 +360,7 @@ impl Options {
             }
             Command::Rollback(args) => {
                 no_in_process_sandbox("rollback", &args.run)?;
-                check_confirmable(args.run.yes || args.dry_run)?;
+                check_confirmable("roll back", args.run.yes || args.dry_run)?;
                 let waves = wave_plan(&args.waves)?;
                 if waves
                     .as_ref()
@@ -499,7 +499,7 @@ fn inventory(g: &GlobalArgs, global: Global, args: InventoryArgs) -> InventoryOp
 
 fn apply(g: &GlobalArgs, global: Global, args: ApplyArgs) -> Result<ApplyOptions, UsageError> {
     // The first refusal an unattended apply meets, before its flags are looked at further.
-    check_confirmable(args.run.yes)?;
+    check_confirmable("apply", args.run.yes)?;
     let source = match (args.fleet, args.plan) {
         (Some(path), _) => PlanSource::Fleet {
             path,
@@ -623,13 +623,13 @@ fn no_in_process_sandbox(command: &str, run: &crate::cli::RunArgs) -> Result<(),
 }
 
 /// Unattended runs must say `--yes`; on a terminal the operator is asked.
-fn check_confirmable(yes: bool) -> Result<(), UsageError> {
+fn check_confirmable(what: &str, yes: bool) -> Result<(), UsageError> {
     if yes || std::io::stdin().is_terminal() {
         Ok(())
     } else {
-        Err(UsageError::new(
-            "refusing to apply unattended without --yes (stdin is not a terminal to confirm on)",
-        ))
+        Err(UsageError::new(format!(
+            "refusing to {what} unattended without --yes (stdin is not a terminal to confirm on)"
+        )))
     }
 }
 
@@ -646,7 +646,7 @@ impl InventoryOptions {
             None => KeyChoice::AwsOwned,
             Some(text) => {
                 let arn = KmsKeyArn::parse(text).map_err(|e| {
-                    UsageError::new(format!("--key-arn {text:?} is not a KMS key ARN: {e}"))
+                    UsageError::new(format!("--key-arn {text:?}: {}", e.as_key_problem()))
                 })?;
                 if let Some(other) = regions.iter().find(|r| *r != arn.region()) {
                     return Err(UsageError::new(format!(

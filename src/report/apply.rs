@@ -260,12 +260,14 @@ pub fn spreadsheet_safe(cell: &str) -> String {
     }
 }
 
-const COLUMNS: [&str; 13] = [
+/// The columns of the CSV and Markdown reports: every field of an item.
+const COLUMNS: [&str; 14] = [
     "stream",
     "region",
     "account",
     "action",
     "phase",
+    "reason",
     "status",
     "key",
     "attempts",
@@ -276,20 +278,27 @@ const COLUMNS: [&str; 13] = [
     "next_slot",
 ];
 
-/// The column of the account, which a table or a Markdown report shows only for a run over
-/// several accounts (CSV always has it).
+/// The columns of the table, sized for a terminal as the plan's are (a key by its id); times,
+/// failure details and next slots are below it, by cause, and in `--format csv|json`.
+const TABLE_COLUMNS: [&str; 9] = [
+    "stream", "region", "account", "action", "phase", "status", "key", "starts", "reason",
+];
+
+/// The columns of the region and the account, which a table or a Markdown report shows only
+/// when they vary (CSV always has them, the Markdown report the region).
+const REGION_COLUMN: usize = 1;
 const ACCOUNT_COLUMN: usize = 2;
 
-/// The report's columns, with the account's or without.
-fn columns(account: bool) -> Vec<&'static str> {
-    COLUMNS
-        .iter()
+/// `all`'s columns, with the account's or without.
+fn columns(all: &[&'static str], account: bool) -> Vec<&'static str> {
+    all.iter()
         .enumerate()
         .filter(|(i, _)| account || *i != ACCOUNT_COLUMN)
         .map(|(_, c)| *c)
         .collect()
 }
 
+/// An item's fields, as [`COLUMNS`] names them.
 fn cells(r: &RunItemRow, account: bool) -> Vec<String> {
     let key = r
         .last_key
@@ -308,6 +317,7 @@ fn cells(r: &RunItemRow, account: bool) -> Vec<String> {
     cells.extend([
         r.action.map_or("-", |a| a.as_str()).to_owned(),
         r.phase.as_str().to_owned(),
+        r.reason.clone().unwrap_or_default(),
         r.last_status.clone().unwrap_or_default(),
         key,
         r.starts.to_string(),
@@ -315,12 +325,48 @@ fn cells(r: &RunItemRow, account: bool) -> Vec<String> {
         r.enabled_at
             .map(|t| rfc3339(t + FULLY_EFFECTIVE_AFTER))
             .unwrap_or_default(),
+        r.failure_type.clone().unwrap_or_default(),
+        r.failure_details.clone().unwrap_or_default(),
+        r.next_slot.map(rfc3339).unwrap_or_default(),
+    ]);
+    cells
+}
+
+/// A key in the table's narrow column: `aws-owned`, or `key/` and the first 8 characters of
+/// a long key id (a key id is a UUID: 8 tell a run's keys apart; the full ARN is in CSV and
+/// JSON).
+fn narrow_key(key: &crate::model::KeyChoice) -> String {
+    match key.key_arn() {
+        Some(arn) if arn.key_id().chars().count() > 12 => {
+            format!("key/{}…", arn.key_id().chars().take(8).collect::<String>())
+        }
+        _ => super::short_key(Some(key)),
+    }
+}
+
+/// An item's row of the table, as [`TABLE_COLUMNS`] names them: the key by its id, and as
+/// the reason a failed stream's failure type when it has one.
+fn table_cells(r: &RunItemRow, region: bool, account: bool) -> Vec<String> {
+    let mut cells = vec![r.name.clone()];
+    if region {
+        cells.push(r.region.clone());
+    }
+    if account {
+        cells.push(r.account.clone().unwrap_or_default());
+    }
+    cells.extend([
+        r.action.map_or("-", |a| a.as_str()).to_owned(),
+        r.phase.as_str().to_owned(),
+        r.last_status.clone().unwrap_or_default(),
+        match &r.last_key {
+            Some(k) => narrow_key(k),
+            None => String::new(),
+        },
+        r.starts.to_string(),
         r.failure_type
             .clone()
             .or_else(|| r.reason.clone())
             .unwrap_or_default(),
-        r.failure_details.clone().unwrap_or_default(),
-        r.next_slot.map(rfc3339).unwrap_or_default(),
     ]);
     cells
 }
@@ -351,14 +397,47 @@ fn several_accounts(rows: &[RunItemRow]) -> bool {
 
 pub fn report_table(rows: &[RunItemRow]) -> String {
     let account = several_accounts(rows);
-    let mut table = super::table(columns(account));
+    let region = rows.iter().any(|r| r.region != rows[0].region);
+    let header: Vec<&str> = columns(&TABLE_COLUMNS, account)
+        .into_iter()
+        .filter(|c| region || *c != TABLE_COLUMNS[REGION_COLUMN])
+        .collect();
+    let mut table = super::table(header);
     for r in rows {
-        table.add_row(cells(r, account));
+        table.add_row(table_cells(r, region, account));
     }
     let mut out: String = table
         .lines()
         .map(|l| format!("{}\n", l.trim_end()))
         .collect();
+    if let (false, Some(first)) = (region, rows.first()) {
+        let _ = writeln!(out, "(every stream in {})", first.region);
+    }
+    // What the table leaves out for width: each failure's details (by cause), each deferred
+    // stream's next slot.
+    let failed: Vec<&RunItemRow> = rows.iter().filter(|r| r.phase == Phase::Failed).collect();
+    let groups = failure_groups(&failed);
+    if !groups.is_empty() {
+        out.push_str("\nFailed, by cause:\n");
+        for (g, class) in &groups {
+            for line in g.lines(class, false) {
+                let _ = writeln!(out, "{line}");
+            }
+        }
+    }
+    let deferred: Vec<&RunItemRow> = rows.iter().filter(|r| r.phase == Phase::Deferred).collect();
+    if !deferred.is_empty() {
+        out.push_str("\nDeferred (24 h budget):\n");
+        for r in deferred {
+            let _ = writeln!(
+                out,
+                "  {}/{}: next slot {}",
+                r.region,
+                r.name,
+                r.next_slot.map(rfc3339).unwrap_or_else(|| "unknown".into())
+            );
+        }
+    }
     out.push_str(&report_counts(rows));
     out
 }
@@ -420,7 +499,7 @@ pub fn report_csv(
 ) -> anyhow::Result<String> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let with_producers = !producers.is_empty();
-    let mut header = columns(true);
+    let mut header = columns(&COLUMNS, true);
     if with_producers {
         header.push("producers");
     }
@@ -441,7 +520,7 @@ pub fn report_csv(
 pub fn report_markdown(rows: &[RunItemRow]) -> String {
     // As many separator cells as header cells, or Markdown renders no table.
     let account = several_accounts(rows);
-    let header = columns(account);
+    let header = columns(&COLUMNS, account);
     let mut out = format!(
         "| {} |\n|{}\n",
         header.join(" | "),
@@ -547,6 +626,70 @@ mod tests {
             last_status: None,
             last_key: None,
         }
+    }
+
+    #[test]
+    fn the_table_fits_a_terminal_with_real_key_ids_and_gives_reasons_a_column() {
+        let key = crate::model::KeyChoice::Customer(
+            crate::model::KmsKeyArn::parse(
+                "arn:aws:kms:us-east-1:123456789012:key/6f1c2a4e-5b7d-4c8e-9a0f-1b2c3d4e5f60",
+            )
+            .unwrap(),
+        );
+        let mut rows = Vec::new();
+        for (i, phase) in [Phase::Done, Phase::Failed, Phase::Skipped, Phase::Deferred]
+            .into_iter()
+            .enumerate()
+        {
+            let mut r = row(i, "123456789012", phase);
+            r.name = format!("orders-ingest-prod-{i:02}");
+            r.target = key.clone();
+            r.last_key = Some(key.clone());
+            r.last_status = Some("ENABLED".into());
+            r.enabled_at = Some(1_800_000_000_000);
+            match phase {
+                Phase::Failed => {
+                    r.last_status = Some("ENABLING_FAILED".into());
+                    r.failure_type = Some("KMS_ACCESS_DENIED".into());
+                    r.failure_details =
+                        Some("Access denied to the key: the key policy does not allow it".into());
+                }
+                Phase::Skipped => r.reason = Some("not_direct_put".into()),
+                Phase::Deferred => {
+                    r.reason = Some("budget".into());
+                    r.next_slot = Some(1_800_000_100_000);
+                }
+                _ => {}
+            }
+            rows.push(r);
+        }
+        let text = report_table(&rows);
+        for line in text.lines().take_while(|l| !l.is_empty()) {
+            assert!(
+                line.chars().count() <= 100,
+                "{} wide: {line}\n{text}",
+                line.chars().count()
+            );
+        }
+        assert!(text.contains("key/6f1c2a4e…"), "{text}");
+        let header = text.lines().next().unwrap();
+        assert!(
+            header.contains("reason") && !header.contains("failure_type"),
+            "{header}"
+        );
+        assert!(text.contains("not_direct_put") && text.contains("KMS_ACCESS_DENIED"));
+        // What the table leaves out is below it.
+        assert!(text.contains("Access denied to the key"), "{text}");
+        assert!(text.contains("next slot"), "{text}");
+        // CSV: a skip's reason in `reason`, a failure's type in `failure_type`.
+        let csv = report_csv(&rows, &Default::default()).unwrap();
+        let mut lines = csv.lines();
+        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+        let cells: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+        assert_eq!(cells[2][col("reason")], "not_direct_put");
+        assert_eq!(cells[2][col("failure_type")], "");
+        assert_eq!(cells[1][col("failure_type")], "KMS_ACCESS_DENIED");
     }
 
     #[test]

@@ -103,8 +103,8 @@ fn segments(snap: &Snapshot, total: usize) -> Vec<Segment> {
         ),
         Segment::new(
             format!(
-                "{:.1} Start/s {:.1} Describe/s",
-                rate(Operation::Start),
+                "{} {:.1} Describe/s",
+                changing_rate(rate(Operation::Start), rate(Operation::Stop)),
                 rate(Operation::Describe)
             ),
             7,
@@ -115,6 +115,16 @@ fn segments(snap: &Snapshot, total: usize) -> Vec<Segment> {
         ),
     ]);
     parts
+}
+
+/// The rate of the calls that change streams, named by what is sent: Starts (an apply),
+/// Stops (a rollback to no encryption), or both.
+fn changing_rate(starts: f64, stops: f64) -> String {
+    match (starts > 0.0, stops > 0.0) {
+        (false, true) => format!("{stops:.1} Stop/s"),
+        (true, true) => format!("{starts:.1} Start/s {stops:.1} Stop/s"),
+        _ => format!("{starts:.1} Start/s"),
+    }
 }
 
 /// `starting 3`: ranked after the bar, last when zero.
@@ -130,7 +140,11 @@ fn in_flight(what: &str, n: usize) -> Segment {
 /// docs/design.md#the-ceiling).
 pub fn eta(snap: &Snapshot, total: usize) -> Option<Duration> {
     let describes = snap.calls.get(&Operation::Describe).copied().unwrap_or(0);
-    let starts = snap.calls.get(&Operation::Start).copied().unwrap_or(0) as f64;
+    // Stops (a rollback to no encryption) change streams as Starts do, on the same budget.
+    let starts = [Operation::Start, Operation::Stop]
+        .iter()
+        .map(|op| snap.calls.get(op).copied().unwrap_or(0))
+        .sum::<u64>() as f64;
     if snap.elapsed < ETA_AFTER || describes < ETA_AFTER_DESCRIBES {
         return None;
     }
@@ -166,6 +180,15 @@ mod tests {
             throttles: 0,
             elapsed: Duration::from_secs(secs),
         }
+    }
+
+    #[test]
+    fn the_status_line_names_the_calls_a_run_sends() {
+        assert_eq!(changing_rate(2.5, 0.0), "2.5 Start/s");
+        assert_eq!(changing_rate(0.0, 0.0), "0.0 Start/s");
+        // A rollback to no encryption sends Stops.
+        assert_eq!(changing_rate(0.0, 4.0), "4.0 Stop/s");
+        assert_eq!(changing_rate(1.0, 2.0), "1.0 Start/s 2.0 Stop/s");
     }
 
     #[test]

@@ -290,8 +290,19 @@ pub fn table_text(view: &PlanView<'_>, color: bool) -> String {
     }
     out.push('\n');
     if view.estimated_ms > 0 {
+        // A rollback to no encryption sends Stops, paced as Starts are.
+        let stops = view.items.iter().any(|i| i.action == Action::Disable);
+        let starts = view
+            .items
+            .iter()
+            .any(|i| i.action.starts() && i.action != Action::Disable);
+        let calls = match (starts, stops) {
+            (false, true) => "Stops",
+            (true, true) => "Starts or Stops",
+            _ => "Starts",
+        };
         out.push_str(&format!(
-            "Estimated apply time: {} ({} Starts/s and {} Describes/s per region, regions in parallel).\n",
+            "Estimated apply time: {} ({} {calls}/s and {} Describes/s per region, regions in parallel).\n",
             human_duration(view.estimated_ms),
             view.pace.start_tps,
             view.pace.describe_tps,

@@ -446,7 +446,10 @@ pub fn producer_warnings(
             .filter(|i| i.action.starts() && i.target.key.key_arn().is_some())
             .count();
         warnings.push(format!(
-            "PRODUCER CHECK SKIPPED ({why}): nobody checked that the producers of the {moving}              stream(s) moving to a customer-managed key may use it; a producer without              kms:GenerateDataKey and kms:Decrypt on the key is refused every record (AWS              enforces it on existing streams from {})",
+            "PRODUCER CHECK SKIPPED ({why}): nobody checked that the producers of the {moving} \
+             stream(s) moving to a customer-managed key may use it; a producer without \
+             kms:GenerateDataKey and kms:Decrypt on the key is refused every record (AWS \
+             enforces it on existing streams from {})",
             crate::producers::ENFORCED_FROM
         ));
         return warnings;
@@ -454,21 +457,25 @@ pub fn producer_warnings(
     let denied = |i: &Item| i.producers.as_ref().is_some_and(|p| p.any_denied());
     if let Some((n, shown)) = names(&|i| denied(i) && i.action == crate::plan::Action::Skip) {
         warnings.push(format!(
-            "{n} stream(s) skipped producers_denied: a producer would be refused the new key              ({shown}); `firehose-sse plan --out-policies DIR` writes the statements that let              them in, or --allow-producer-risk starts them anyway"
+            "{n} stream(s) skipped producers_denied: a producer would be refused the new key \
+             ({shown}); `plan` with `--out-policies DIR` writes the statements that let them in, \
+             or --allow-producer-risk starts them anyway"
         ));
     }
     if settings.allow_producer_risk
         && let Some((n, shown)) = names(&|i| denied(i) && i.action.starts())
     {
         warnings.push(format!(
-            "{n} stream(s) will be started although a producer would be refused the key              (--allow-producer-risk): {shown}"
+            "{n} stream(s) will be started although a producer would be refused the key \
+             (--allow-producer-risk): {shown}"
         ));
     }
     if let Some((n, shown)) =
         names(&|i| i.action.starts() && i.producers.as_ref().is_some_and(|p| p.any_unknown()))
     {
         warnings.push(format!(
-            "{n} stream(s) have a producer whose right to use the key is unknown ({shown}):              see each stream's producers in `--output json` or the report"
+            "{n} stream(s) have a producer whose right to use the key is unknown ({shown}): \
+             see each stream's producers in `--output json` or the report"
         ));
     }
     warnings.extend(check.summary.notes.iter().cloned());

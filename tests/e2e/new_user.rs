@@ -809,3 +809,109 @@ fn a_stale_rollback_plan_is_observed_again() {
     run.assert_code(0);
     assert!(run.stderr.contains("observing again"), "{}", run.stderr);
 }
+
+#[test]
+fn a_rollback_speaks_of_stops_and_of_rolling_back() {
+    let sandbox = Sandbox::start(&["--streams", "2", "--latency", "100ms"]);
+    let w = Workdir::new(&sandbox);
+    let fleet = w.fleet(
+        "fleet.csv",
+        &crate::common::fleet_csv(crate::common::stream_names(2), R),
+    );
+    w.apply(&fleet, &[]).assert_code(0);
+    // Undoing an enable is a Stop: the estimate counts Stops.
+    let dry = w.run(&["rollback", "--dry-run"]);
+    dry.assert_code(0);
+    assert!(dry.stdout.contains(" Stops/s and "), "{}", dry.stdout);
+    assert!(!dry.stdout.contains("Starts/s"), "{}", dry.stdout);
+    let unattended = w.run(&["rollback"]);
+    unattended.assert_code(2);
+    assert!(
+        unattended
+            .stderr
+            .contains("refusing to roll back unattended without --yes"),
+        "{}",
+        unattended.stderr
+    );
+}
+
+#[test]
+fn small_misfits_of_a_first_session() {
+    let sandbox = Sandbox::start(&["--streams", "2", "--latency", "100ms"]);
+    let w = Workdir::new(&sandbox);
+    let fleet = w.fleet(
+        "fleet.csv",
+        &crate::common::fleet_csv(crate::common::stream_names(2), R),
+    );
+    // A plan made as the run went is said as what it decided, not as what is to come.
+    let run = w.run(&["apply", fleet.to_str().unwrap(), "--yes"]);
+    run.assert_code(0);
+    assert!(
+        run.stderr
+            .contains("Plan 1, decided as the run observed each stream: 2 to enable"),
+        "{}",
+        run.stderr
+    );
+    // Nothing to do: nothing to confirm (at a terminal, where it would ask).
+    let bin = crate::common::BIN;
+    let ledger = w.ledger();
+    let term = AtTerminal::start(
+        &w,
+        &format!(
+            "{bin} apply fleet.csv --ledger {} --endpoint-url {}",
+            ledger.display(),
+            sandbox.url
+        ),
+    );
+    let (code, seen) = term.finish();
+    assert_eq!(code, Some(0), "{seen}");
+    assert!(seen.contains("Nothing to start or stop"), "{seen}");
+    assert!(!seen.contains("Only 'yes'"), "asked for nothing:\n{seen}");
+    // A misspelt region is no empty region.
+    let typo = w.run(&["inventory", "--region", "us-eest-1"]);
+    typo.assert_code(0);
+    assert!(
+        typo.stderr
+            .contains("\"us-eest-1\" is not a region AWS lists (did you mean us-east-1?)"),
+        "{}",
+        typo.stderr
+    );
+    assert!(!typo.stdout.contains("By source type"), "{}", typo.stdout);
+    // An alias is said to be one, in one sentence.
+    let alias = w.fleet(
+        "alias.csv",
+        "stream,region,key_arn\nstream-00000,us-east-1,arn:aws:kms:us-east-1:123456789012:alias/prod\n",
+    );
+    let refused = w.run(&["plan", alias.to_str().unwrap()]);
+    refused.assert_code(2);
+    assert!(
+        refused.stderr.contains("a KMS alias ARN, not a key ARN")
+            && !refused.stderr.contains("not a KMS key ARN: is"),
+        "{}",
+        refused.stderr
+    );
+    // The in-process sandbox keeps a ledger of its own, which the printed commands name.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("f.csv"), "stream,region\na,us-east-1\n").unwrap();
+    let out: crate::common::Run = std::process::Command::new(bin)
+        .args(["plan", "f.csv", "--sandbox"])
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", crate::common::installed_path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+        .into();
+    out.assert_code(0);
+    assert!(dir.path().join("firehose-sse.sandbox.db").exists());
+    assert!(
+        !dir.path().join("firehose-sse.db").exists(),
+        "a real run's ledger"
+    );
+    assert!(
+        out.stdout
+            .contains("firehose-sse apply --plan 1 --sandbox --ledger firehose-sse.sandbox.db"),
+        "{}",
+        out.stdout
+    );
+}
