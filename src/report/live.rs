@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::failures::{Cause, Failed, Live, split_kind};
-use super::progress::{Mode, Progress, Segment, eta_segment};
+use super::progress::{Mode, Progress, Segment, eta_floor_segment};
 use crate::engine::{Notice, Phase, Snapshot};
 use crate::pace::Operation;
 
@@ -87,7 +87,7 @@ fn segments(snap: &Snapshot, total: usize) -> Vec<Segment> {
     let deferred = snap.count(Phase::Deferred);
     let mut parts = Vec::with_capacity(9);
     if let Some(eta) = eta(snap, total) {
-        parts.push(eta_segment(eta));
+        parts.push(eta_floor_segment(eta));
     }
     parts.extend([
         in_flight("starting", snap.count(Phase::Starting)),
@@ -135,7 +135,8 @@ fn in_flight(what: &str, n: usize) -> Segment {
 /// When the run should end at the rates its calls achieve: the Describes still needed (one to
 /// observe each stream not yet observed, one to confirm each stream that starts) at the
 /// Describe rate achieved so far, or the Starts still needed at the Start rate, whichever is
-/// longer. None before [`ETA_AFTER`] and [`ETA_AFTER_DESCRIBES`]: until then no rate is known
+/// longer. A lower bound: each stream's time to ENABLED after its Start, and the extra polls
+/// it takes, come on top. None before [`ETA_AFTER`] and [`ETA_AFTER_DESCRIBES`]: until then no rate is known
 /// (from a fleet file the Describe quota sets the pace, 2N/5 s per region:
 /// docs/design.md#the-ceiling).
 pub fn eta(snap: &Snapshot, total: usize) -> Option<Duration> {
@@ -235,7 +236,7 @@ mod tests {
             ..snap(10, &[(Phase::Failed, 3), (Phase::Done, 22)], 25, 50)
         };
         let parts = segments(&s, 200);
-        assert_eq!(parts[0].text, "eta 1m 10s");
+        assert_eq!(parts[0].text, "eta ≥1m 10s");
         assert_eq!(parts[0].rank, 0);
         let failed = parts.iter().find(|p| p.text == "failed 3").unwrap();
         assert!(failed.alert && failed.rank == 1);

@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Output, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aws_credential_types::Credentials;
 use aws_sdk_firehose::config::BehaviorVersion;
@@ -433,4 +433,58 @@ pub fn stream<'a>(stats: &'a Stats, name: &str) -> &'a StreamStats {
         .iter()
         .find(|s| s.name == name)
         .unwrap_or_else(|| panic!("no stream {name}"))
+}
+
+/// A private tmux server for one test, its socket in the test's directory; killed when
+/// dropped.
+pub struct Tmux {
+    socket: std::path::PathBuf,
+}
+
+impl Tmux {
+    pub fn new(dir: &std::path::Path) -> Tmux {
+        let ok = Command::new("tmux")
+            .arg("-V")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        assert!(
+            ok,
+            "this test draws on a real terminal: install tmux (apt-get install tmux)"
+        );
+        Tmux {
+            socket: dir.join("tmux.sock"),
+        }
+    }
+
+    pub fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .arg("-S")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The pane's text, its scrollback included.
+    pub fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-S", "-", "-t", "main"])
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.run(&["kill-server"]);
+    }
+}
+
+pub fn wait_for(tmux: &Tmux, what: &str, within: Duration) -> String {
+    let start = Instant::now();
+    loop {
+        let screen = tmux.screen();
+        if screen.contains(what) || start.elapsed() > within {
+            return screen;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }

@@ -915,3 +915,110 @@ fn small_misfits_of_a_first_session() {
         out.stdout
     );
 }
+
+/// Seconds of an ETA as the status line prints it (`45s`, `3m 20s`, `1h 05m`).
+fn eta_seconds(text: &str) -> Option<f64> {
+    let mut secs = 0.0;
+    for part in text.split_whitespace() {
+        let (n, unit) = part.split_at(part.find(|c: char| !c.is_ascii_digit())?);
+        let n: f64 = n.parse().ok()?;
+        secs += n * match unit {
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return None,
+        };
+    }
+    Some(secs)
+}
+
+#[test]
+fn the_eta_is_a_lower_bound_measured_against_the_end() {
+    let n = 150;
+    let sandbox = Sandbox::start(&["--streams", &n.to_string()]);
+    let w = Workdir::new(&sandbox);
+    let fleet = w.fleet(
+        "fleet.csv",
+        &crate::common::fleet_csv(crate::common::stream_names(n), R),
+    );
+    let script = w.path("run.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nenv -i PATH=\"$PATH\" TERM=\"$TERM\" AWS_ACCESS_KEY_ID=AKIDTESTFIREHOSESSE \
+             AWS_SECRET_ACCESS_KEY=test-secret-not-real AWS_EC2_METADATA_DISABLED=true \
+             {} --endpoint-url {} --ledger {} apply {} --yes\necho EXIT=$?\nsleep 60\n",
+            crate::common::BIN,
+            w.endpoint,
+            w.ledger().display(),
+            fleet.display()
+        ),
+    )
+    .unwrap();
+    let tmux = crate::common::Tmux::new(w.dir.path());
+    let started = std::time::Instant::now();
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "main",
+        "-x",
+        "160",
+        "-y",
+        "10",
+        &format!("sh {}", script.display()),
+    ]);
+    // (seconds since start, streams finished, eta in seconds)
+    let mut samples: Vec<(f64, usize, f64)> = Vec::new();
+    let end = loop {
+        let screen = tmux.screen();
+        let t = started.elapsed().as_secs_f64();
+        if screen.contains("EXIT=") {
+            break t;
+        }
+        assert!(t < 600.0, "the run did not end:\n{screen}");
+        if let Some(line) = screen.lines().rev().find(|l| l.starts_with("applying")) {
+            let parts: Vec<&str> = line.split(" · ").collect();
+            let finished = parts[0]
+                .rsplit(' ')
+                .next()
+                .and_then(|f| f.split('/').next())
+                .and_then(|f| f.parse().ok());
+            let eta = parts
+                .iter()
+                .find_map(|p| p.strip_prefix("eta ≥"))
+                .and_then(eta_seconds);
+            if let (Some(finished), Some(eta)) = (finished, eta) {
+                samples.push((t, finished, eta));
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    };
+    let table: Vec<String> = samples
+        .iter()
+        .map(|(t, f, eta)| {
+            format!(
+                "{t:6.1}s {f:4} done  eta ≥{eta:5.0}s  truth {:5.1}s",
+                end - t
+            )
+        })
+        .collect();
+    // The measurements, for `--nocapture`: how far short of the truth the bound falls.
+    eprintln!("{}", table.join("\n"));
+    assert!(
+        samples.len() >= 20,
+        "too few samples:\n{}",
+        table.join("\n")
+    );
+    // It says "at least": never more than was left (a second or two for drawing and
+    // sampling), from its first showing to the end.
+    for (t, finished, eta) in &samples {
+        let truth = end - t;
+        assert!(
+            *eta <= truth + 2.0,
+            "at {t:.1}s ({finished}/{n} done) the eta said at least {eta:.0}s, {truth:.1}s were \
+             left:\n{}",
+            table.join("\n")
+        );
+    }
+}
