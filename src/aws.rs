@@ -141,6 +141,95 @@ pub async fn sdk_config(opts: &ConnectOptions) -> Result<SdkConfig, UsageError> 
     Ok(loader.load().await)
 }
 
+/// The regions AWS lists, as the partitions of the SDK this binary is built with name them
+/// (aws-sdk-firehose's endpoint rules: aws, aws-cn, aws-us-gov, aws-eusc, the ISO partitions).
+const REGIONS: [&str; 48] = [
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-6",
+    "ap-southeast-7",
+    "ca-central-1",
+    "ca-west-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
+    "sa-east-1",
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "cn-north-1",
+    "cn-northwest-1",
+    "eusc-de-east-1",
+    "us-iso-east-1",
+    "us-iso-west-1",
+    "us-isob-east-1",
+    "us-isob-west-1",
+    "eu-isoe-west-1",
+    "us-isof-east-1",
+    "us-isof-south-1",
+    "us-gov-east-1",
+    "us-gov-west-1",
+    "aws-global",
+    "aws-cn-global",
+];
+
+/// A warning for a region AWS does not list (a misspelling finds no stream, and a listing of
+/// it looks like an empty region), with the listed one it is likely meant to be.
+pub fn unlisted_region(region: &str) -> Option<String> {
+    if REGIONS.contains(&region) {
+        return None;
+    }
+    let nearest = REGIONS
+        .iter()
+        .map(|r| (edit_distance(r, region), *r))
+        .min()
+        .filter(|(d, _)| *d <= 2)
+        .map(|(_, r)| format!(" (did you mean {r}?)"))
+        .unwrap_or_default();
+    Some(format!(
+        "warning: {region:?} is not a region AWS lists{nearest}: no stream will be found there"
+    ))
+}
+
+/// Levenshtein distance: edits (insert, delete, replace) from `a` to `b`.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
 /// The region for rows that name none: `--region`, else AWS_REGION / AWS_DEFAULT_REGION, else
 /// the profile's `region`. Never asks the instance metadata service: reading a fleet file must
 /// not send anything anywhere.
@@ -198,6 +287,16 @@ pub fn check_endpoint_url(what: &str, url: &str, allow_insecure: bool) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_region_aws_does_not_list_is_warned_of_with_the_one_meant() {
+        assert_eq!(unlisted_region("us-east-1"), None);
+        assert_eq!(unlisted_region("eu-central-2"), None);
+        let typo = unlisted_region("us-eest-1").unwrap();
+        assert!(typo.contains("did you mean us-east-1?"), "{typo}");
+        let far = unlisted_region("mars-north-9").unwrap();
+        assert!(!far.contains("did you mean"), "{far}");
+    }
 
     #[test]
     fn endpoint_urls() {

@@ -11,6 +11,7 @@
 //! | 3 | finished, some streams failed |
 //! | 4 | finished, some streams deferred (budget) and none failed |
 //! | 5 | halted by a health gate of a rollout in waves (`resume --override-gate` goes on) |
+//! | 6 | finished, some streams skipped for a cause the operator can fix (no credentials for their account, their key, their producers) and none failed or deferred; `inventory`: accounts that could not be listed |
 //! | 130 | interrupted (SIGINT/SIGTERM); `resume` continues |
 
 use std::process::ExitCode;
@@ -29,6 +30,10 @@ pub enum Exit {
     ProducersDenied,
     /// A rollout in waves halted by a failed health gate.
     Halted,
+    /// Finished, with streams skipped for a cause the operator can fix (no credentials act in
+    /// their account, their key, their producers), or accounts an inventory could not list:
+    /// a run that reached less than it was given is no success a job can mistake for one.
+    Skipped,
 }
 
 impl Exit {
@@ -40,6 +45,7 @@ impl Exit {
             Exit::Failed => 3,
             Exit::Deferred => 4,
             Exit::Halted => 5,
+            Exit::Skipped => 6,
             Exit::Interrupted => 130,
         }
     }

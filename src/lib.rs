@@ -22,6 +22,7 @@ pub mod commands;
 pub mod engine;
 pub mod error;
 pub mod files;
+pub mod hint;
 pub mod iac;
 pub mod input;
 pub mod ledger;
@@ -55,9 +56,11 @@ pub fn run(command: CommandOptions) -> anyhow::Result<Exit> {
         .build()?;
     runtime.block_on(async move {
         match &command {
-            CommandOptions::Plan(opts) => commands::plan(opts).await,
-            CommandOptions::Inventory(opts) => commands::inventory(opts).await,
-            CommandOptions::Audit(opts) => commands::audit(opts).await,
+            CommandOptions::Plan(opts) => commands::plan(opts).await.map_err(again("plan")),
+            CommandOptions::Inventory(opts) => {
+                commands::inventory(opts).await.map_err(again("inventory"))
+            }
+            CommandOptions::Audit(opts) => commands::audit(opts).await.map_err(again("audit")),
             CommandOptions::Apply(opts) => commands::apply(opts).await,
             CommandOptions::Resume(opts) => commands::resume(opts).await,
             CommandOptions::Rollback(opts) => commands::rollback(opts).await,
@@ -69,6 +72,32 @@ pub fn run(command: CommandOptions) -> anyhow::Result<Exit> {
             CommandOptions::Sandbox(_) => unreachable!("served above"),
         }
     })
+}
+
+/// For a command that leaves no run to resume (`plan`, `inventory`, `audit`): a full disk
+/// under the ledger is said with what applies — run the command again — rather than the
+/// `resume` that takes up an apply.
+fn again(command: &'static str) -> impl FnOnce(anyhow::Error) -> anyhow::Error {
+    move |error| {
+        let full = error.chain().any(|c| {
+            c.downcast_ref::<ledger::LedgerError>().is_some_and(|e| {
+                e.is_disk_full()
+                    && !matches!(
+                        e,
+                        ledger::LedgerError::CreateDiskFull(_)
+                            | ledger::LedgerError::OpenDiskFull(_)
+                    )
+            })
+        });
+        match full {
+            true => anyhow::anyhow!(
+                "the ledger's disk is full: the statement was rolled back, nothing was \
+                 half-written, and {command} leaves no run to resume; free some space, then run \
+                 the same `{command}` command again"
+            ),
+            false => error,
+        }
+    }
 }
 
 /// The exit code for an error that reached `main`: the first error in its chain that knows its

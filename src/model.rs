@@ -257,19 +257,31 @@ pub enum ArnError {
     Partition(String),
     #[error("is an ARN of partition {0:?}, but region {1:?} is in partition {2:?}")]
     WrongPartition(String, String, &'static str),
-    #[error("is an ARN of service {0:?}, expected {1:?}")]
+    #[error("an ARN of service {0:?}, not {1:?}")]
     Service(String, &'static str),
     #[error("malformed region {0:?}")]
     Region(String),
     #[error("malformed account id {0:?} (expected 12 digits)")]
     Account(String),
     #[error(
-        "is a KMS alias ARN; Firehose needs the key ARN (arn:<partition>:kms:<region>:<account>:key/<key-id>), \
-         resolve it with `aws kms describe-key --key-id <alias>`"
+        "a KMS alias ARN, not a key ARN: Firehose needs the key ARN \
+         (arn:<partition>:kms:<region>:<account>:key/<key-id>), resolve it with \
+         `aws kms describe-key --key-id <alias>`"
     )]
     KmsAlias,
     #[error("resource {0:?} is not {1}")]
     Resource(String, &'static str),
+}
+
+impl ArnError {
+    /// What is wrong with a value given as a KMS key ARN, to follow `VALUE: `: an alias says
+    /// so itself, anything else is "not a KMS key ARN" and why.
+    pub fn as_key_problem(&self) -> String {
+        match self {
+            ArnError::KmsAlias => self.to_string(),
+            other => format!("not a KMS key ARN: {other}"),
+        }
+    }
 }
 
 struct ArnParts<'a> {

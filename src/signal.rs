@@ -44,7 +44,7 @@ impl Signals {
 /// a clean exit.
 pub fn stop_on_signals(
     first_words: &'static str,
-    last_words: &'static str,
+    last_words: String,
     code: u8,
 ) -> watch::Receiver<bool> {
     let (tx, rx) = watch::channel(false);
@@ -57,7 +57,7 @@ pub fn stop_on_signals(
         crate::report::progress::announce(first_words);
         let _ = tx.send(true);
         signals.next().await;
-        crate::report::progress::announce_last(last_words);
+        crate::report::progress::announce_last(&last_words);
         std::process::exit(code.into());
     });
     rx

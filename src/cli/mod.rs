@@ -129,9 +129,9 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "NAME", help_heading = AWS_HEADING)]
     pub profile: Option<String>,
 
-    /// Send every Firehose, KMS and STS request to this URL instead of the AWS endpoint (e.g. a
-    /// sandbox). AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_FIREHOSE / _KMS / _STS work as in the
-    /// AWS CLI.
+    /// Send every request — Firehose, KMS, STS, Organizations, IAM and CloudWatch — to this URL
+    /// instead of the AWS endpoints (e.g. a sandbox). AWS_ENDPOINT_URL and
+    /// AWS_ENDPOINT_URL_FIREHOSE / _KMS / _STS / ... work as in the AWS CLI.
     #[arg(long, global = true, value_name = "URL", help_heading = AWS_HEADING)]
     pub endpoint_url: Option<String>,
 
@@ -179,8 +179,9 @@ pub struct GlobalArgs {
     pub debug: bool,
 
     /// SQLite ledger recording every observation and every Start/Stop call, created (mode
-    /// 0600) on first use. Also FIREHOSE_SSE_LEDGER. [default: firehose-sse.db] `status`,
-    /// `report` and `history` take it several times to read the shards of one rollout as one.
+    /// 0600) on first use. Also FIREHOSE_SSE_LEDGER. [default: firehose-sse.db;
+    /// firehose-sse.sandbox.db with --sandbox] `status`, `report` and `history` take it several
+    /// times to read the shards of one rollout as one.
     #[arg(long, global = true, value_name = "FILE", action = ArgAction::Append, help_heading = GLOBAL_HEADING)]
     pub ledger: Vec<PathBuf>,
 
@@ -315,6 +316,27 @@ pub struct ShowArgs {
     pub format: ReportFormatArg,
 }
 
+impl Command {
+    /// Whether the command runs on an in-process sandbox (`--sandbox`).
+    pub fn in_process_sandbox(&self) -> bool {
+        match self {
+            Command::Plan(a) => a.sandbox.sandbox,
+            Command::Inventory(a) => a.sandbox.sandbox,
+            Command::Audit(a) => a.sandbox.sandbox,
+            Command::Apply(a) => a.run.sandbox.sandbox,
+            Command::Resume(a) => a.run.sandbox.sandbox,
+            Command::Rollback(a) => a.run.sandbox.sandbox,
+            Command::StartDeliveryStreamEncryption(a) => a.common.sandbox.sandbox,
+            Command::StopDeliveryStreamEncryption(a) => a.common.sandbox.sandbox,
+            Command::Status(_)
+            | Command::Report(_)
+            | Command::History
+            | Command::Show(_)
+            | Command::Sandbox(_) => false,
+        }
+    }
+}
+
 /// Run against an emulator started inside this command instead of AWS.
 #[derive(Debug, Args, Clone, Default)]
 #[command(next_help_heading = "Sandbox")]
@@ -349,7 +371,9 @@ pub struct InventoryArgs {
     #[arg(long, conflicts_with = "account")]
     pub organization: bool,
 
-    /// Write a fleet CSV of the DirectPut streams not yet encrypted, ready for `plan`.
+    /// Write a fleet CSV of the DirectPut streams not yet encrypted, ready for `plan` (`-`:
+    /// standard output, the summary then on standard error). A regular file is replaced whole,
+    /// a symbolic link written through, a device or pipe written in place.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 
@@ -465,9 +489,19 @@ pub struct RollbackArgs {
     #[arg(value_name = "RUN")]
     pub run_id: Option<i64>,
 
-    /// Show the rollback's plan, as `plan` does (in `--output json` too), and send nothing.
-    #[arg(long)]
+    /// Show the rollback's plan, as `plan` does (in `--output json` too), and send nothing;
+    /// it is saved, to be carried out with --plan.
+    #[arg(long, conflicts_with = "plan")]
     pub dry_run: bool,
+
+    /// Carry out the rollback plan a `rollback --dry-run` saved (the number it printed),
+    /// without describing its streams again while it is younger than --max-plan-age.
+    #[arg(long, value_name = "PLAN")]
+    pub plan: Option<i64>,
+
+    /// A saved rollback plan whose observations are older than this is observed again.
+    #[arg(long, default_value = "1h", value_name = "DUR", value_parser = parse_duration, requires = "plan")]
+    pub max_plan_age: Duration,
 
     #[command(flatten)]
     pub waves: WaveArgs,

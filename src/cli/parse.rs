@@ -4,8 +4,8 @@
 
 use super::Cli;
 
-/// The ids of the AWS connection's options.
-const AWS_OPTIONS: [&str; 8] = [
+/// The ids of the AWS connection's options, the roles assumed in other accounts included.
+const AWS_OPTIONS: [&str; 12] = [
     "region",
     "profile",
     "endpoint_url",
@@ -14,11 +14,20 @@ const AWS_OPTIONS: [&str; 8] = [
     "connect_timeout",
     "read_timeout",
     "debug",
+    "assume_role",
+    "external_id",
+    "role_session_name",
+    "role_duration",
 ];
 
+/// The ids of the in-process sandbox's options, which `resume` and `rollback` cannot use.
+const IN_PROCESS_SANDBOX: [&str; 3] = ["sandbox", "sandbox_fleet", "sandbox_latency"];
+
 /// The command line as parsed: [`Cli`]'s definition, with each subcommand listing only the
-/// options it uses. `status`, `report`, `history` and `show` call no AWS API: the AWS connection's
-/// options are hidden there (still accepted, as they always were); `report` chooses its format
+/// options it uses. `status`, `report`, `history` and `show` call no AWS API: the AWS
+/// connection's options (the roles to assume included) are hidden there (still accepted, as they
+/// always were); `resume` and `rollback` hide the in-process sandbox's, which cannot work there;
+/// `report` chooses its format
 /// with --format, where `--output json|text` is still read as `--format json|text`; `sandbox`
 /// lists its own --region and hides the ledger, output, query and AWS options it has no use for; `resume`
 /// never asks for confirmation, and its --yes says so.
@@ -58,8 +67,9 @@ pub fn command() -> clap::Command {
         .mut_subcommand("report", |c| c.args(hidden(&report_hidden)))
         .mut_subcommand("show", |c| c.args(hidden(&show_hidden)))
         .mut_subcommand("sandbox", |c| c.arg(region).args(hidden(&sandbox_hidden)))
+        .mut_subcommand("rollback", |c| hide_args(c, &IN_PROCESS_SANDBOX))
         .mut_subcommand("resume", |c| {
-            c.mut_arg("yes", |a| {
+            hide_args(c, &IN_PROCESS_SANDBOX).mut_arg("yes", |a| {
                 a.help(
                     "Accepted, as apply takes it; resume never asks for confirmation (the run \
                      it continues was confirmed when it began)",
@@ -70,6 +80,12 @@ pub fn command() -> clap::Command {
         // the fleet's (a changed subcommand moves to the end of clap's list).
         .mut_subcommand("start-delivery-stream-encryption", |c| c)
         .mut_subcommand("stop-delivery-stream-encryption", |c| c)
+}
+
+/// `command` with its own arguments `ids` hidden from its help (still accepted).
+fn hide_args(command: clap::Command, ids: &[&str]) -> clap::Command {
+    ids.iter()
+        .fold(command, |c, id| c.mut_arg(*id, |a| a.hide(true)))
 }
 
 /// Parses the process's arguments with [`command`]; on a mistake prints clap's error (with a

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use super::running::{Run, carry_out, config, confirm, exit_code, take_lock};
+use super::running::{Answer, Run, ask, carry_out, config, confirm, exit_code, take_lock};
 use super::session::IN_PROCESS_SANDBOX;
 use super::{LedgerMode, Place, Session, read_fleet, waves};
 use crate::apply::feed::ToObserve;
@@ -17,7 +17,8 @@ use crate::engine::Track;
 use crate::error::{Exit, UsageError};
 use crate::input::Target;
 use crate::ledger::{
-    ImportedPlan, Ledger, LockGuard, Reviewed, RunArgs, RunKind, RunOutcome, RunRow, SavedPlan,
+    ImportedPlan, Ledger, LockGuard, Reviewed, RunArgs, RunGuard, RunKind, RunOutcome, RunRow,
+    SavedPlan,
 };
 use crate::model::Interner;
 use crate::options::{ApplyOptions, Global, PlanSource, ResumeOptions, RunOptions};
@@ -26,6 +27,8 @@ use crate::report::plan::{PlanView, summary_line, table_text};
 use crate::survey::{FleetSurvey, survey_fleet};
 
 pub async fn apply(args: &ApplyOptions) -> anyhow::Result<Exit> {
+    // A saved plan is carried out where it was made when no endpoint is given now.
+    let adopted;
     let global = &args.global;
     let (pace, sandbox) = (&args.run.pace, args.run.sandbox.as_ref());
     // What to carry out, checked before anything is written or sent: a fleet file, or a saved
@@ -33,7 +36,7 @@ pub async fn apply(args: &ApplyOptions) -> anyhow::Result<Exit> {
     // carried out already (read in the ledger the session keeps).
     let (mut session, targets, saved, reviewed) = match &args.source {
         PlanSource::Fleet { path, region } => {
-            let targets = read_fleet(&global.connect, region.as_deref(), path).await?;
+            let targets = read_fleet(global, region.as_deref(), path).await?;
             let fleet = Some((path.as_path(), &targets[..]));
             let session = Session::open(global, pace, sandbox, fleet, LedgerMode::Create).await?;
             let targets = super::keep_shard(&session, targets, args.shard, global.quiet).await?;
@@ -42,6 +45,18 @@ pub async fn apply(args: &ApplyOptions) -> anyhow::Result<Exit> {
         PlanSource::Saved { id, max_age } => {
             let ledger = Session::open_ledger(global, LedgerMode::Existing)?;
             let saved = saved_plan_to_apply(&ledger, *id, &format!("plan {id}"))?;
+            let then = ledger
+                .runs_of_plan(saved.id)?
+                .first()
+                .and_then(Place::of_run);
+            adopted = Place::endpoint_of_record(
+                global,
+                then.as_ref(),
+                sandbox.is_some(),
+                &format!("plan {id}"),
+            )
+            .into_owned();
+            let global = &adopted;
             let hash = ledger.plan_review(saved.id)?.0;
             let reviewed = expected(args, &format!("plan {id}"), hash, None)?;
             fresh_enough_to_expect(args, &ledger, &saved, *max_age)?;
@@ -74,14 +89,22 @@ pub async fn apply(args: &ApplyOptions) -> anyhow::Result<Exit> {
     // Runs stopped before their plan was created have nothing to resume.
     ledger.abandon_planless_runs()?;
     // Rerunning the same command after a crash must be safe: offer to resume instead.
-    let exit = match unfinished_run_of(ledger, &args.source, saved.as_ref().map(|s| s.id))? {
-        Some(run)
-            if args.run.yes
-                || confirm(&format!(
-                    "Run {} on this plan did not finish. Resume it instead?",
-                    run.id
-                ))? =>
-        {
+    let unfinished = unfinished_run_of(ledger, &args.source, saved.as_ref().map(|s| s.id))?;
+    let resume_it = match &unfinished {
+        None => Answer::No,
+        Some(_) if args.run.yes => Answer::Yes,
+        Some(run) => {
+            ask(&format!(
+                "Run {} on this plan did not finish. Resume it instead?",
+                run.id
+            ))
+            .await?
+        }
+    };
+    let exit = match (unfinished, resume_it) {
+        // Ctrl-C at the question starts nothing (the lock is released as this returns).
+        (_, Answer::Interrupted) => anyhow::bail!("apply cancelled: nothing was started"),
+        (Some(run), Answer::Yes) => {
             eprintln!("Resuming run {} instead of starting a new one.", run.id);
             resume_locked(global, &session, &lock, run, &args.run, &place, false).await?
         }
@@ -119,10 +142,14 @@ fn expected(
             file,
         })),
         (Some(want), Some(hash)) => Err(UsageError::new(format!(
-            "{what} is not the plan expected: its hash is {hash}, not {want}              (--expect-plan-hash). What was reviewed is not what would run, so nothing was              sent; make and review a new plan, or check which plan the approval was for"
+            "{what} is not the plan expected: its hash is {hash}, not {want} \
+             (--expect-plan-hash). What was reviewed is not what would run, so nothing was \
+             sent; make and review a new plan, or check which plan the approval was for"
         ))),
         (Some(_), None) => Err(UsageError::new(format!(
-            "{what} has no hash (it was made by `apply` or by an earlier version), so it              cannot be checked against --expect-plan-hash: make a new plan with              `firehose-sse plan FLEET.csv`"
+            "{what} has no hash (it was made by `apply` or by an earlier version), so it \
+             cannot be checked against --expect-plan-hash: make a new plan with \
+             `firehose-sse plan FLEET.csv`"
         ))),
     }
 }
@@ -141,7 +168,10 @@ fn fresh_enough_to_expect(
         return Ok(());
     }
     Err(UsageError::new(format!(
-        "plan {} was decided from observations made {} ago, more than --max-plan-age ({}):          without --expect-plan-hash it would be observed and decided again, which is not the          plan reviewed. Make and review a new plan, or pass a --max-plan-age that covers the          review (e.g. --max-plan-age 24h)",
+        "plan {} was decided from observations made {} ago, more than --max-plan-age ({}): \
+         without --expect-plan-hash it would be observed and decided again, which is not the \
+         plan reviewed. Make and review a new plan, or pass a --max-plan-age that covers the \
+         review (e.g. --max-plan-age 24h)",
         saved.id,
         crate::report::human_duration(age),
         crate::report::span(max_age),
@@ -166,7 +196,9 @@ async fn plan_file_to_apply(
     let made = now - doc.plan.created_at;
     if made > max_age.as_millis() as EpochMillis {
         return Err(UsageError::new(format!(
-            "{what} is stale: plan {} was made {} ago ({}), more than --max-plan-age ({}); the              fleet may have changed since. Make a new plan, or pass a --max-plan-age that              covers its review (e.g. --max-plan-age 24h)",
+            "{what} is stale: plan {} was made {} ago ({}), more than --max-plan-age ({}); the \
+             fleet may have changed since. Make a new plan, or pass a --max-plan-age that \
+             covers its review (e.g. --max-plan-age 24h)",
             doc.plan.id,
             crate::report::human_duration(made),
             crate::clock::rfc3339(doc.plan.created_at),
@@ -211,7 +243,8 @@ async fn plan_file_to_apply(
             })?;
             if !global.quiet {
                 eprintln!(
-                    "Plan file {} (plan {} of {}, hash {}) is plan {id} in {}, with the {}                      observation(s) it was decided from.",
+                    "Plan file {} (plan {} of {}, hash {}) is plan {id} in {}, with the {} \
+                     observation(s) it was decided from.",
                     path.display(),
                     doc.plan.id,
                     doc.made_by,
@@ -233,6 +266,17 @@ fn saved_plan_to_apply(ledger: &Ledger, id: i64, what: &str) -> anyhow::Result<S
     let saved = ledger
         .load_plan(id)?
         .ok_or_else(|| UsageError::new(format!("no plan {id} in {}", ledger.path().display())))?;
+    if let Some(of) = ledger
+        .runs_of_plan(id)?
+        .iter()
+        .find_map(RunRow::rollback_of)
+    {
+        return Err(UsageError::new(format!(
+            "plan {id} is the plan of a rollback of run {of}: `{}` carries it out",
+            crate::hint::command(&format!("rollback --plan {id}"))
+        ))
+        .into());
+    }
     let done = ledger.runs_of_plan(id)?.into_iter().rev().find(|r| {
         r.kind == RunKind::Apply
             && r.outcome.as_ref().is_some_and(|o| {
@@ -247,13 +291,19 @@ fn saved_plan_to_apply(ledger: &Ledger, id: i64, what: &str) -> anyhow::Result<S
         let when = run.ended_at.map(crate::clock::rfc3339).unwrap_or_default();
         let next = match run.outcome {
             Some(RunOutcome::Error) => {
-                format!("continue that run with `firehose-sse resume {}`", run.id)
+                format!(
+                    "continue that run with `{}`",
+                    crate::hint::command(&format!("resume {}", run.id))
+                )
             }
-            _ => format!(
-                "make a new plan (`firehose-sse plan {}`), or apply the fleet file \
-                 (`firehose-sse apply {} --yes`)",
-                saved.fleet, saved.fleet
-            ),
+            _ => {
+                let fleet = crate::hint::quote(&saved.fleet);
+                format!(
+                    "make a new plan (`{}`), or apply the fleet file (`{}`)",
+                    crate::hint::command(&format!("plan {fleet}")),
+                    crate::hint::command(&format!("apply {fleet} --yes"))
+                )
+            }
         };
         return Err(UsageError::new(format!(
             "{what} was already carried out by run {} ({outcome}, {when}): a saved plan is \
@@ -343,6 +393,15 @@ struct Carried {
     reviewed: Option<Reviewed>,
 }
 
+/// What every stage of an apply reads: the command, where it runs, and the lock it holds.
+struct Applying<'a, 'l> {
+    global: &'a Global,
+    session: &'l Session,
+    lock: &'a LockGuard<'l>,
+    args: &'a ApplyOptions,
+    place: &'a Place,
+}
+
 async fn apply_locked(
     global: &Global,
     session: &Session,
@@ -351,112 +410,163 @@ async fn apply_locked(
     carried: Carried,
     place: &Place,
 ) -> anyhow::Result<Exit> {
-    let Carried {
-        targets,
-        saved,
-        reviewed,
-    } = carried;
-    let ledger = &session.ledger;
-    let pace = args.run.pace.plan();
-    // A saved plan observed and decided again is not the plan reviewed: the run records no
-    // reviewed hash then (`--expect-plan-hash` refused it already).
-    let decided_again = saved
-        .as_ref()
-        .zip(args.source.max_age())
-        .is_some_and(|(s, max)| ledger.now() - s.observed_at > max.as_millis() as EpochMillis);
-    let reviewed = reviewed.filter(|_| !decided_again);
-    let run_args = RunArgs::Apply {
-        fleet: args.source.fleet().map(super::fleet_name),
-        plan: saved.as_ref().map(|s| s.id),
-        shard: args.shard.map(|s| s.to_string()),
-        reserve: args.settings.reserve,
-        cmk_limit: args.settings.cmk_limit,
-        place: place.document(),
-        waves: args.waves.clone(),
-        reviewed,
+    let cx = Applying {
+        global,
+        session,
+        lock,
+        args,
+        place,
     };
-    let run = ledger.start_run(RunKind::Apply, None, &run_args)?;
-    lock.set_run(run.id())?;
-    session.accounts.set_run(run.id());
-
-    let plan = match (targets, saved, args.source.max_age()) {
-        (Some(targets), _, _) => Plan::Observe {
-            fleet: args
-                .source
-                .fleet()
-                .map(super::fleet_name)
-                .unwrap_or_default(),
-            targets,
-            settings: args.settings,
-        },
-        (None, Some(mut saved), Some(max_age)) => {
-            let done = already_at_target(ledger, &mut saved)?;
-            if done > 0 && !global.quiet {
-                eprintln!(
-                    "{done} stream(s) of plan {} were seen at their target since it was made: \
-                     they are not started again.",
-                    saved.id
-                );
-            }
-            let plan = saved_plan(ledger, saved, max_age);
-            if let Plan::Saved(saved) = &plan {
-                ledger.set_run_plan(run.id(), saved.id)?;
-            }
-            plan
+    let (run, plan) = cx.open_run(carried)?;
+    match (plan, args.run.yes, &args.waves) {
+        // In waves, unattended: the plan and every stream recorded first, then each wave
+        // observed, decided and carried out in its turn.
+        (
+            Plan::Observe {
+                fleet,
+                targets,
+                settings,
+            },
+            true,
+            Some(waved),
+        ) => {
+            cx.roll_out_unobserved(run, fleet, targets, settings, waved)
+                .await
         }
-        _ => unreachable!("a fleet's targets or a saved plan are read first"),
-    };
+        // Unattended: each stream starts as soon as it is observed and decided.
+        (
+            Plan::Observe {
+                fleet,
+                targets,
+                settings,
+            },
+            true,
+            None,
+        ) => cx.observe_and_apply(run, fleet, targets, settings).await,
+        // Otherwise the whole plan is made (or loaded) first, shown, and confirmed.
+        (plan, _, _) => {
+            let Some(decided) = cx.decide(&run, plan).await? else {
+                // As Terraform: declining is not a success a script could mistake for one.
+                run.finish(RunOutcome::Cancelled)?;
+                anyhow::bail!("apply cancelled: nothing was started");
+            };
+            cx.carry_out_decided(run, decided).await
+        }
+    }
+}
 
-    // In waves, unattended: the plan and every stream recorded first, then each wave observed,
-    // decided and carried out in its turn.
-    if let (Some(waved), true) = (&args.waves, args.run.yes)
-        && let Plan::Observe {
-            fleet,
+/// A whole plan, decided (or loaded) and confirmed: ready to carry out.
+struct Decided {
+    plan_id: i64,
+    settings: Settings,
+    items: Vec<crate::plan::Item>,
+}
+
+impl<'l> Applying<'_, 'l> {
+    /// The apply's run recorded (with the reviewed hash it carries out, unless its saved plan
+    /// is observed and decided again), and where its items come from.
+    fn open_run(&self, carried: Carried) -> anyhow::Result<(RunGuard<'l>, Plan)> {
+        let Carried {
             targets,
-            settings,
-        } = &plan
-    {
-        let plan_id = ledger.create_plan(fleet, settings, ledger.now(), 0)?;
+            saved,
+            reviewed,
+        } = carried;
+        let (args, ledger) = (self.args, &self.session.ledger);
+        // A saved plan observed and decided again is not the plan reviewed: the run records
+        // no reviewed hash then (`--expect-plan-hash` refused it already).
+        let decided_again = saved
+            .as_ref()
+            .zip(args.source.max_age())
+            .is_some_and(|(s, max)| ledger.now() - s.observed_at > max.as_millis() as EpochMillis);
+        let run_args = RunArgs::Apply {
+            fleet: args.source.fleet().map(super::fleet_name),
+            plan: saved.as_ref().map(|s| s.id),
+            shard: args.shard.map(|s| s.to_string()),
+            reserve: args.settings.reserve,
+            cmk_limit: args.settings.cmk_limit,
+            place: self.place.document(),
+            waves: args.waves.clone(),
+            reviewed: reviewed.filter(|_| !decided_again),
+        };
+        let run = ledger.start_run(RunKind::Apply, None, &run_args)?;
+        self.lock.set_run(run.id())?;
+        self.session.accounts.set_run(run.id());
+
+        let plan = match (targets, saved, args.source.max_age()) {
+            (Some(targets), _, _) => Plan::Observe {
+                fleet: args
+                    .source
+                    .fleet()
+                    .map(super::fleet_name)
+                    .unwrap_or_default(),
+                targets,
+                settings: args.settings,
+            },
+            (None, Some(mut saved), Some(max_age)) => {
+                let done = already_at_target(ledger, &mut saved)?;
+                if done > 0 && !self.global.quiet {
+                    eprintln!(
+                        "{done} stream(s) of plan {} were seen at their target since it was \
+                         made: they are not started again.",
+                        saved.id
+                    );
+                }
+                let plan = saved_plan(ledger, saved, max_age);
+                if let Plan::Saved(saved) = &plan {
+                    ledger.set_run_plan(run.id(), saved.id)?;
+                }
+                plan
+            }
+            _ => unreachable!("a fleet's targets or a saved plan are read first"),
+        };
+        Ok((run, plan))
+    }
+
+    /// `--waves` with `--yes` on streams not yet observed: the plan and every stream recorded,
+    /// then the rollout observes, decides and carries out each wave in its turn.
+    async fn roll_out_unobserved(
+        &self,
+        run: RunGuard<'l>,
+        fleet: String,
+        targets: Vec<Target>,
+        settings: Settings,
+        waved: &crate::waves::WavePlan,
+    ) -> anyhow::Result<Exit> {
+        let ledger = &self.session.ledger;
+        let plan_id = ledger.create_plan(&fleet, &settings, ledger.now(), 0)?;
         ledger.set_run_plan(run.id(), plan_id)?;
         ledger.insert_run_targets(run.id(), targets.iter().enumerate())?;
         let n = waves::record(ledger, run.id(), waved)?;
-        if !global.quiet {
+        if !self.global.quiet {
             eprintln!(
                 "Rolling out {} streams in {n} wave(s) (plan {plan_id}): each wave observed, \
                  started and watched before the next.",
                 targets.len()
             );
         }
-        let rollout = waves::Rollout {
-            row: run,
-            plan: waved.clone(),
-            fleet: fleet.clone(),
-            settings: *settings,
-            options: &args.run,
-            lock,
-            place,
-            override_gate: false,
-        };
-        return waves::roll_out(global, session, rollout).await;
+        self.roll_out(run, waved, fleet, settings).await
     }
-    // Unattended: start each stream as soon as it is observed and decided, so observation,
-    // Starts and polling overlap. The plan and the run's streams are recorded first, the
-    // decisions as they are made, so an interrupted run resumes where it stopped.
-    if args.run.yes
-        && let Plan::Observe {
-            fleet,
-            targets,
-            settings,
-        } = plan
-    {
+
+    /// Unattended, without waves: each stream started as soon as it is observed and decided,
+    /// so observation, Starts and polling overlap. The plan and the run's streams are recorded
+    /// first, the decisions as they are made, so an interrupted run resumes where it stopped.
+    async fn observe_and_apply(
+        &self,
+        run: RunGuard<'l>,
+        fleet: String,
+        targets: Vec<Target>,
+        settings: Settings,
+    ) -> anyhow::Result<Exit> {
         let to_observe = ToObserve {
             fleet: &fleet,
             seqs: (0..targets.len()).collect(),
             targets,
             settings,
         };
-        let (feed, first) = Feed::start(ledger, &session.clients(), run.id(), to_observe).await?;
-        if !global.quiet {
+        let clients = self.session.clients();
+        let (feed, first) =
+            Feed::start(&self.session.ledger, &clients, run.id(), to_observe).await?;
+        if !self.global.quiet {
             eprintln!(
                 "Observing and applying {} streams (plan {}): each starts as soon as it is observed.",
                 feed.survey.len(),
@@ -466,114 +576,170 @@ async fn apply_locked(
         let run = Run {
             row: run,
             items: first,
-            feed: Some((feed, pace)),
-            config: config(&args.run, settings),
+            feed: Some((feed, self.args.run.pace.plan())),
+            config: config(&self.args.run, settings),
             title: "Apply",
         };
-        return Ok(exit_code(&carry_out(global, session, run).await?));
+        Ok(exit_code(&carry_out(self.global, self.session, run).await?))
     }
-    // Otherwise the whole plan is made (or loaded) first, shown, and confirmed.
-    let (view, items) = match plan {
-        Plan::Observe {
-            fleet,
-            targets,
-            settings,
-        } => {
-            let request = FleetSurvey {
-                fleet: &fleet,
+
+    /// The whole plan made (or a saved one loaded), shown and confirmed on a terminal, or
+    /// summed up in a line unattended; `None` when the operator declined.
+    async fn decide(&self, run: &RunGuard<'l>, plan: Plan) -> anyhow::Result<Option<Decided>> {
+        let (args, ledger) = (self.args, &self.session.ledger);
+        let pace = args.run.pace.plan();
+        let (decided, surveyed) = match plan {
+            Plan::Observe {
+                fleet,
                 targets,
                 settings,
-                pace,
-                run_id: run.id(),
-            };
-            let s = survey_fleet(ledger, &session.clients(), session.progress, request).await?;
-            let view = (
-                s.plan_id,
-                settings,
-                Some((s.keys, s.warnings, s.estimated_ms, s.throttles)),
-            );
-            (view, s.items)
+            } => {
+                let request = FleetSurvey {
+                    fleet: &fleet,
+                    targets,
+                    settings,
+                    pace,
+                    run_id: run.id(),
+                };
+                let clients = self.session.clients();
+                let s = survey_fleet(ledger, &clients, self.session.progress, request).await?;
+                let decided = Decided {
+                    plan_id: s.plan_id,
+                    settings,
+                    items: s.items,
+                };
+                (
+                    decided,
+                    Some((s.keys, s.warnings, s.estimated_ms, s.throttles)),
+                )
+            }
+            Plan::Saved(saved) => {
+                let decided = Decided {
+                    plan_id: saved.id,
+                    settings: saved.settings,
+                    items: saved.items,
+                };
+                (decided, None)
+            }
+        };
+        let Decided {
+            plan_id,
+            settings,
+            items,
+        } = &decided;
+        if args.run.yes {
+            if !self.global.quiet {
+                eprintln!("Plan {plan_id}: {}", summary_line(&Summary::of(items)));
+            }
+            return Ok(Some(decided));
         }
-        Plan::Saved(saved) => ((saved.id, saved.settings, None), saved.items),
-    };
-    let (plan_id, settings, view_parts) = view;
-    let summary = Summary::of(&items);
-    if !args.run.yes {
         // A saved plan shows its per-key table and warnings as they were recorded.
-        let (hash, review) = ledger.plan_review(plan_id)?;
-        let (keys, warnings, estimated_ms, throttles) = view_parts.unwrap_or_else(|| {
-            let estimate = crate::plan::estimate(&items, pace, false);
+        let (hash, review) = ledger.plan_review(*plan_id)?;
+        let (keys, warnings, estimated_ms, throttles) = surveyed.unwrap_or_else(|| {
+            let estimate = crate::plan::estimate(items, pace, false);
             match review {
                 Some(r) => (r.keys, r.warnings, estimate, r.throttles),
                 None => (Vec::new(), Vec::new(), estimate, 0),
             }
         });
         let view = PlanView {
-            plan_id,
-            items: &items,
+            plan_id: *plan_id,
+            items,
             keys,
-            settings,
+            settings: *settings,
             warnings,
             estimated_ms,
             pace,
             throttles,
             next: None,
-            producer_check: ledger.plan_producer_check(plan_id)?,
+            producer_check: ledger.plan_producer_check(*plan_id)?,
             waves: args
                 .waves
                 .as_ref()
-                .map(|w| crate::waves::planned(&items, w, pace)),
+                .map(|w| crate::waves::planned(items, w, pace)),
             hash,
         };
-        eprint!("{}", table_text(&view, session.color));
-        if summary.enable + summary.rekey == 0 {
-            eprintln!("Nothing to start.");
+        eprint!("{}", table_text(&view, self.session.color));
+        // Nothing to confirm when nothing would be sent: the run only records the streams.
+        if !items.iter().any(|i| i.action.starts()) {
+            eprintln!("Nothing to start or stop: recording the run without asking.");
+        } else if !confirm("Do you want to perform these actions?").await? {
+            return Ok(None);
         }
-        if !confirm("Do you want to perform these actions?")? {
-            // As Terraform: declining is not a success a script could mistake for one.
-            run.finish(RunOutcome::Cancelled)?;
-            anyhow::bail!("apply cancelled: nothing was started");
-        }
-    } else if !global.quiet {
-        eprintln!("Plan {plan_id}: {}", summary_line(&summary));
+        Ok(Some(decided))
     }
-    let items = apply::items_of_plan(ledger, run.id(), items)?;
-    if let Some(waved) = &args.waves {
-        drop(items);
-        let n = waves::record(ledger, run.id(), waved)?;
-        if !global.quiet {
-            eprintln!("Rolling out plan {plan_id} in {n} wave(s), each watched before the next.");
+
+    /// A decided plan's items recorded as the run's, then carried out in one pass or in waves.
+    async fn carry_out_decided(&self, run: RunGuard<'l>, decided: Decided) -> anyhow::Result<Exit> {
+        let Decided {
+            plan_id,
+            settings,
+            items,
+        } = decided;
+        let ledger = &self.session.ledger;
+        let items = apply::items_of_plan(ledger, run.id(), items)?;
+        if let Some(waved) = &self.args.waves {
+            drop(items);
+            let n = waves::record(ledger, run.id(), waved)?;
+            if !self.global.quiet {
+                eprintln!(
+                    "Rolling out plan {plan_id} in {n} wave(s), each watched before the next."
+                );
+            }
+            let fleet = ledger.plan_fleet(plan_id)?.unwrap_or_default();
+            return self.roll_out(run, waved, fleet, settings).await;
         }
+        let run = Run {
+            row: run,
+            items,
+            feed: None,
+            config: config(&self.args.run, settings),
+            title: "Apply",
+        };
+        Ok(exit_code(&carry_out(self.global, self.session, run).await?))
+    }
+
+    /// The run's recorded streams rolled out wave by wave.
+    async fn roll_out(
+        &self,
+        run: RunGuard<'l>,
+        waved: &crate::waves::WavePlan,
+        fleet: String,
+        settings: Settings,
+    ) -> anyhow::Result<Exit> {
         let rollout = waves::Rollout {
             row: run,
             plan: waved.clone(),
-            fleet: ledger.plan_fleet(plan_id)?.unwrap_or_default(),
+            fleet,
             settings,
-            options: &args.run,
-            lock,
-            place,
+            options: &self.args.run,
+            lock: self.lock,
+            place: self.place,
             override_gate: false,
         };
-        return waves::roll_out(global, session, rollout).await;
+        waves::roll_out(self.global, self.session, rollout).await
     }
-    let run = Run {
-        row: run,
-        items,
-        feed: None,
-        config: config(&args.run, settings),
-        title: "Apply",
-    };
-    Ok(exit_code(&carry_out(global, session, run).await?))
 }
 
 pub async fn resume(args: &ResumeOptions) -> anyhow::Result<Exit> {
-    let global = &args.global;
-    let session = Session::open(
+    // The run is resumed where it ran when no endpoint is given now: read it first.
+    let ledger = Session::open_ledger(&args.global, LedgerMode::Existing)?;
+    let then = match args.run_id {
+        Some(id) => ledger.run(id)?,
+        None => ledger.unfinished_apply(None)?,
+    };
+    let global = &*Place::endpoint_of_record(
+        &args.global,
+        then.as_ref().and_then(Place::of_run).as_ref(),
+        args.run.sandbox.is_some(),
+        &then.map_or_else(String::new, |r| format!("run {}", r.id)),
+    );
+    let session = Session::open_on(
+        ledger,
         global,
         &args.run.pace,
         args.run.sandbox.as_ref(),
         None,
-        LedgerMode::Existing,
     )
     .await?;
     let ledger = &session.ledger;
@@ -611,6 +777,34 @@ pub async fn resume(args: &ResumeOptions) -> anyhow::Result<Exit> {
 }
 
 /// Continues a run; the caller holds the lock.
+/// The run is resumed where it ran: refused when that was an in-process sandbox (gone with
+/// its process) or another endpoint or account than now, and with the roles it assumed.
+async fn take_up_place(
+    session: &Session,
+    row: &RunRow,
+    options: &RunOptions,
+    place: &Place,
+) -> anyhow::Result<()> {
+    let Some(then) = Place::of_run(row) else {
+        return Ok(());
+    };
+    if then.endpoint == IN_PROCESS_SANDBOX {
+        return Err(UsageError::new(format!(
+            "run {} ran against an in-process sandbox, which ended with its process: there \
+             is nothing to resume it against. Start a new run",
+            row.id
+        ))
+        .into());
+    }
+    place.check(
+        &then,
+        &format!("run {}", row.id),
+        options.allow_endpoint_change,
+    )?;
+    Place::adopt_roles(&then, session).await?;
+    Ok(())
+}
+
 async fn resume_locked(
     global: &Global,
     session: &Session,
@@ -622,22 +816,7 @@ async fn resume_locked(
 ) -> anyhow::Result<Exit> {
     let ledger = &session.ledger;
     session.accounts.set_run(row.id);
-    if let Some(then) = Place::of_run(&row) {
-        if then.endpoint == IN_PROCESS_SANDBOX {
-            return Err(UsageError::new(format!(
-                "run {} ran against an in-process sandbox, which ended with its process: there \
-                 is nothing to resume it against. Start a new run",
-                row.id
-            ))
-            .into());
-        }
-        place.check(
-            &then,
-            &format!("run {}", row.id),
-            options.allow_endpoint_change,
-        )?;
-        Place::adopt_roles(&then, session).await?;
-    }
+    take_up_place(session, &row, options, place).await?;
     lock.set_run(row.id)?;
     let settings = match row.plan_id {
         Some(p) => ledger.load_plan(p)?.map(|p| p.settings).unwrap_or_default(),

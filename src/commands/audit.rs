@@ -35,6 +35,7 @@ pub async fn audit(args: &AuditOptions) -> anyhow::Result<Exit> {
         None
     };
     let regions = args.regions(default_region)?;
+    super::warn_of_unlisted_regions(global.quiet, regions.iter().map(String::as_str));
     let session = Session::open(
         global,
         &args.pace,
@@ -43,12 +44,14 @@ pub async fn audit(args: &AuditOptions) -> anyhow::Result<Exit> {
         LedgerMode::Create,
     )
     .await?;
+    let scanned = scan(&session, &args.accounts, &regions, global.quiet).await?;
+    let missed = scanned.missed_accounts();
     let Scanned {
         rows,
         unreachable,
         lanes,
         ..
-    } = scan(&session, &args.accounts, &regions, global.quiet).await?;
+    } = scanned;
     let elsewhere = elsewhere(&session, &rows, &lanes, &args.iac).await;
     let on_keys: Vec<(&Row, Subject)> = rows
         .iter()
@@ -131,6 +134,7 @@ pub async fn audit(args: &AuditOptions) -> anyhow::Result<Exit> {
     }
     Ok(match report.any_denied() {
         true => Exit::ProducersDenied,
+        false if missed > 0 => Exit::Skipped,
         false => Exit::Ok,
     })
 }

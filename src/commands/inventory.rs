@@ -6,7 +6,6 @@
 //! file.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -120,6 +119,7 @@ pub async fn inventory(args: &InventoryOptions) -> anyhow::Result<Exit> {
         None
     };
     let (regions, key) = args.scope(default_region)?;
+    super::warn_of_unlisted_regions(global.quiet, regions.iter().map(String::as_str));
 
     let session = Session::open(
         global,
@@ -129,12 +129,14 @@ pub async fn inventory(args: &InventoryOptions) -> anyhow::Result<Exit> {
         LedgerMode::Create,
     )
     .await?;
+    let scanned = scan(&session, &args.accounts, &regions, global.quiet).await?;
+    let missed = scanned.missed_accounts();
     let Scanned {
         rows,
         lanes,
         unreachable,
         throttles,
-    } = scan(&session, &args.accounts, &regions, global.quiet).await?;
+    } = scanned;
 
     // Rows of several accounts are named by their ARNs, which carry the account.
     let arns = args.accounts != AccountScope::Own;
@@ -144,11 +146,34 @@ pub async fn inventory(args: &InventoryOptions) -> anyhow::Result<Exit> {
     let sources = sources_of(&session, &rows).await;
     let mut summary = summarize(&rows, &lanes, &unreachable, throttles);
     add_source_counts(&mut summary, &sources);
-    global.output.print(
-        "Inventory",
-        || summary.clone(),
-        || summary_text(&summary, args.out.as_deref()),
-    )?;
+    let to_stdout = args.out.as_deref() == Some(Path::new("-"));
+    if to_stdout {
+        // The fleet file took standard output: the summary goes to standard error, so what a
+        // pipe reads is the CSV alone.
+        if !global.quiet {
+            let text = global.output.render(
+                "Inventory",
+                || summary.clone(),
+                || summary_text(&summary, args.out.as_deref()),
+                80,
+            )?;
+            eprint!("{text}");
+        }
+    } else {
+        global.output.print(
+            "Inventory",
+            || summary.clone(),
+            || summary_text(&summary, args.out.as_deref()),
+        )?;
+    }
+    if missed > 0 {
+        // Said even with -q: it is why the exit code is not 0.
+        eprintln!(
+            "{missed} account(s) could not be listed (see above): their streams are in neither \
+             the counts nor the fleet file. Pass --assume-role ROLE to reach them."
+        );
+        return Ok(Exit::Skipped);
+    }
     Ok(Exit::Ok)
 }
 
@@ -196,6 +221,21 @@ pub(super) struct Scanned {
     pub throttles: u32,
 }
 
+/// Why an account of the organization is not listed when it is not ACTIVE there: nobody's
+/// fault, unlike an account no credentials reach.
+const NOT_ACTIVE: &str = "not ACTIVE in the organization";
+
+impl Scanned {
+    /// Accounts of the scope left unlisted for a cause the operator can fix (no role to
+    /// assume there, or assuming it failed): the scan is short of what it was asked for.
+    pub fn missed_accounts(&self) -> usize {
+        self.unreachable
+            .iter()
+            .filter(|(_, why)| why != NOT_ACTIVE)
+            .count()
+    }
+}
+
 /// Lists and describes every stream of `regions` in the accounts of `scope`.
 pub(super) async fn scan(
     session: &Session,
@@ -239,7 +279,8 @@ pub(super) async fn scan(
         }
     }
     for (account, why) in &unreachable {
-        if !quiet {
+        // An account no credentials reach is said even with -q: it makes the exit code 6.
+        if !quiet || why != NOT_ACTIVE {
             eprintln!("account {account} is not listed: {why}");
         }
     }
@@ -317,7 +358,7 @@ async fn accounts_to_list(
             let (active, other): (Vec<_>, Vec<_>) = all.into_iter().partition(|(_, a)| *a);
             let skipped = other
                 .into_iter()
-                .map(|(id, _)| (id, "not ACTIVE in the organization".to_owned()))
+                .map(|(id, _)| (id, NOT_ACTIVE.to_owned()))
                 .collect();
             Ok((
                 active.into_iter().map(|(id, _)| Some(id)).collect(),
@@ -445,6 +486,10 @@ fn summary_text(summary: &serde_json::Value, out: Option<&Path>) -> String {
             region["streams"],
             region["unencrypted_direct_put"]
         ));
+        // A region without streams has nothing to count: no headings over empty tables.
+        if region["streams"].as_u64() == Some(0) {
+            continue;
+        }
         if region["key_in_force_unknown"].as_u64().unwrap_or(0) > 0 {
             text.push_str(&format!(
                 "  {} stream(s) first seen ENABLING_FAILED, DISABLING or DISABLING_FAILED: the key \
@@ -486,9 +531,12 @@ fn summary_text(summary: &serde_json::Value, out: Option<&Path>) -> String {
         }
     }
     if let Some(path) = out {
+        let place = match path == Path::new("-") {
+            true => "standard output".to_owned(),
+            false => path.display().to_string(),
+        };
         text.push_str(&format!(
-            "\nFleet file of the unencrypted DirectPut streams written to {}\n",
-            path.display()
+            "\nFleet file of the unencrypted DirectPut streams written to {place}\n"
         ));
     }
     text
@@ -515,13 +563,12 @@ fn counts_table(heading: &str, rows: &[(String, String)]) -> String {
     text
 }
 
-/// Writes the fleet file of unencrypted DirectPut streams, whole or not at all.
-/// `arns`: name each stream by its ARN (rows of several accounts).
+/// Writes the fleet file of unencrypted DirectPut streams as [`crate::files`] writes files: a
+/// regular file whole or not at all, through a symbolic link, a device or pipe in place, `-` on
+/// standard output. `arns`: name each stream by its ARN (rows of several accounts).
 fn write_fleet(path: &Path, rows: &[Row], key: &KeyChoice, arns: bool) -> anyhow::Result<()> {
-    let tmp = path.with_extension("csv.partial");
-    let write = || -> anyhow::Result<()> {
-        let file = std::fs::File::create(&tmp)?;
-        let mut w = csv::Writer::from_writer(std::io::BufWriter::new(file));
+    crate::files::write_with(path, |out| {
+        let mut w = csv::Writer::from_writer(out);
         w.write_record(["stream", "region", "key_arn", "key_type"])?;
         for r in rows
             .iter()
@@ -539,21 +586,15 @@ fn write_fleet(path: &Path, rows: &[Row], key: &KeyChoice, arns: bool) -> anyhow
                 key.key_type().as_str(),
             ])?;
         }
-        let mut inner = w
-            .into_inner()
-            .map_err(|e| anyhow::anyhow!("{}", e.error()))?;
-        inner.flush()?;
-        inner.get_ref().sync_all()?;
-        Ok(())
-    };
-    match write() {
-        Ok(()) => std::fs::rename(&tmp, path)
-            .with_context(|| format!("cannot write the fleet file {}", path.display())),
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(e.context(format!("cannot write the fleet file {}", path.display())))
-        }
-    }
+        w.flush()
+    })
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "cannot write the fleet file {}: {}",
+            e.path.display(),
+            e.source
+        )
+    })
 }
 
 #[cfg(test)]
@@ -643,6 +684,19 @@ us-east-1: 2 streams, 0 DirectPut without encryption
         assert!(
             !text.contains("inventory --organization"),
             "audit says it too: {text}"
+        );
+    }
+
+    #[test]
+    fn a_region_without_streams_has_no_headings() {
+        let summary = serde_json::json!({"regions": [
+            {"region": "us-east-1", "streams": 0, "unencrypted_direct_put": 0,
+             "key_in_force_unknown": 0, "by_source_type": {}, "by_encryption_status": {},
+             "by_key": {}}
+        ]});
+        assert_eq!(
+            summary_text(&summary, None),
+            "us-east-1: 0 streams, 0 DirectPut without encryption\n"
         );
     }
 }

@@ -46,7 +46,7 @@ fn parts(ledgers: &[PathBuf], run_id: Option<i64>) -> anyhow::Result<Vec<Part>> 
             .into_iter()
             .find(|r| r.carries_out())
             .ok_or_else(|| UsageError::new(format!("no apply run in {} yet", path.display())))?;
-        let rows = ledger.run_items(run.id)?;
+        let rows = crate::report::apply::with_accounts(&run, ledger.run_items(run.id)?);
         parts.push(Part {
             ledger: path.clone(),
             run,

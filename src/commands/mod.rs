@@ -34,14 +34,29 @@ pub use session::{LedgerMode, Place, Session};
 pub use show::show;
 
 /// Reads and validates the fleet file named on the command line; `region` is the one
-/// `--region` given. Nothing is sent and no ledger is touched before this succeeds.
+/// `--region` given. Nothing is sent and no ledger is touched before this succeeds. A region
+/// AWS does not list (a misspelling, whose streams would all be `not_found`) is warned of.
 pub async fn read_fleet(
-    connect: &ConnectOptions,
+    global: &crate::options::Global,
     region: Option<&str>,
     path: &std::path::Path,
 ) -> anyhow::Result<Vec<Target>> {
+    let connect: &ConnectOptions = &global.connect;
     let default_region = crate::aws::default_region(region, connect.profile.as_deref()).await;
-    Ok(input::read_fleet(path, default_region.as_deref())?)
+    let targets = input::read_fleet(path, default_region.as_deref())?;
+    let regions: std::collections::BTreeSet<&str> = targets.iter().map(|t| &*t.region).collect();
+    warn_of_unlisted_regions(global.quiet, regions);
+    Ok(targets)
+}
+
+/// Warns of each region AWS does not list (unless quiet).
+pub fn warn_of_unlisted_regions<'a>(quiet: bool, regions: impl IntoIterator<Item = &'a str>) {
+    if quiet {
+        return;
+    }
+    for warning in regions.into_iter().filter_map(crate::aws::unlisted_region) {
+        eprintln!("{warning}");
+    }
 }
 
 /// Keeps the rows of `shard`'s accounts (a row naming no account is the credentials' own, which

@@ -5,13 +5,13 @@ use super::{LedgerMode, Session, read_fleet, review};
 use crate::error::Exit;
 use crate::ledger::{PlanReview, RunArgs, RunKind, RunOutcome};
 use crate::options::PlanOptions;
-use crate::plan::Action;
+use crate::planfile::Document;
 use crate::report::plan::PlanView;
-use crate::survey::{FleetSurvey, RecentEnough, survey_fleet_with};
+use crate::survey::{FleetSurvey, RecentEnough, Surveyed, survey_fleet_with};
 
 pub async fn plan(opts: &PlanOptions) -> anyhow::Result<Exit> {
     let global = &opts.global;
-    let targets = read_fleet(&global.connect, opts.region.as_deref(), &opts.fleet).await?;
+    let targets = read_fleet(global, opts.region.as_deref(), &opts.fleet).await?;
     let session = Session::open(
         global,
         &opts.pace,
@@ -36,38 +36,8 @@ pub async fn plan(opts: &PlanOptions) -> anyhow::Result<Exit> {
     let run = session.ledger.start_run(RunKind::Plan, None, &run_args)?;
     let run_id = run.id();
     session.accounts.set_run(run_id);
-    let settings = opts.settings;
     let pace = opts.pace.plan();
-    // Streams an inventory observed lately are not described again: only in the account STS
-    // names, never on an in-process sandbox (a new world each time).
-    let recent = match (opts.recent_within, &opts.sandbox, &place.account) {
-        (Some(age), None, Some(account)) => Some(RecentEnough {
-            since: session.ledger.now() - age.as_millis() as i64,
-            account: account.clone(),
-        }),
-        _ => None,
-    };
-    // The producer check reads an account's principals again unless a pass as recent as the
-    // observations it may reuse is in the ledger (`--refresh`: always again).
-    let mut clients = session.clients();
-    clients.iac = opts.iac.clone();
-    clients.producers.reuse_since = opts
-        .recent_within
-        .map(|age| session.ledger.now() - age.as_millis() as i64);
-    let surveyed = survey_fleet_with(
-        &session.ledger,
-        &clients,
-        session.progress,
-        FleetSurvey {
-            fleet: &fleet,
-            targets,
-            settings,
-            pace,
-            run_id: run.id(),
-        },
-        recent,
-    )
-    .await?;
+    let surveyed = observe(opts, &session, &place, &fleet, targets, run_id).await?;
     // The plan's review and hash, recorded with it: what its reports show and `apply
     // --expect-plan-hash` checks.
     let plan_review = PlanReview {
@@ -86,7 +56,6 @@ pub async fn plan(opts: &PlanOptions) -> anyhow::Result<Exit> {
         plan_review.clone(),
         surveyed.producer_check.clone(),
     )?;
-    let hash = document.hash();
     run.finish(RunOutcome::Planned)?;
     if surveyed.reused > 0 && !global.quiet {
         eprintln!(
@@ -97,26 +66,91 @@ pub async fn plan(opts: &PlanOptions) -> anyhow::Result<Exit> {
         );
     }
     if let Some(out) = &opts.out {
-        crate::files::write(out, document.file_text().as_bytes())?;
-        if !global.quiet {
-            eprintln!(
-                "Wrote plan {} to {} (hash {}): `firehose-sse show {}` prints it, `firehose-sse \
-                 apply {} --expect-plan-hash {hash}` carries it out.",
-                surveyed.plan_id,
-                out.display(),
-                crate::planfile::short(&hash),
-                out.display(),
-                out.display(),
-            );
-        }
+        write_plan_file(out, &document, global.quiet)?;
     }
+    print_plan(opts, &session, &surveyed, &document, &plan_review, run_id)?;
+    write_code_and_policies(opts, &surveyed.items)?;
+    let changes = surveyed.items.iter().filter(|i| i.action.is_change());
+    Ok(match (opts.detailed_exitcode, changes.count()) {
+        (true, n) if n > 0 => Exit::Changes,
+        _ => Exit::Ok,
+    })
+}
+
+/// The fleet's streams and keys observed and decided, as a plan saved in the ledger.
+async fn observe(
+    opts: &PlanOptions,
+    session: &Session,
+    place: &super::Place,
+    fleet: &str,
+    targets: Vec<crate::input::Target>,
+    run_id: i64,
+) -> anyhow::Result<Surveyed> {
+    // Streams an inventory observed lately are not described again: only in the account STS
+    // names, never on an in-process sandbox (a new world each time).
+    let recent = match (opts.recent_within, &opts.sandbox, &place.account) {
+        (Some(age), None, Some(account)) => Some(RecentEnough {
+            since: session.ledger.now() - age.as_millis() as i64,
+            account: account.clone(),
+        }),
+        _ => None,
+    };
+    // The producer check reads an account's principals again unless a pass as recent as the
+    // observations it may reuse is in the ledger (`--refresh`: always again).
+    let mut clients = session.clients();
+    clients.iac = opts.iac.clone();
+    clients.producers.reuse_since = opts
+        .recent_within
+        .map(|age| session.ledger.now() - age.as_millis() as i64);
+    let request = FleetSurvey {
+        fleet,
+        targets,
+        settings: opts.settings,
+        pace: opts.pace.plan(),
+        run_id,
+    };
+    survey_fleet_with(&session.ledger, &clients, session.progress, request, recent).await
+}
+
+/// `--out FILE`: the plan file, and the commands that print and carry it out.
+fn write_plan_file(out: &std::path::Path, document: &Document, quiet: bool) -> anyhow::Result<()> {
+    let hash = document.hash();
+    crate::files::write(out, document.file_text().as_bytes())?;
+    if !quiet {
+        eprintln!(
+            "Wrote plan {} to {} (hash {}): `{}` prints it, `{}` carries it out.",
+            document.plan.id,
+            out.display(),
+            crate::planfile::short(&hash),
+            crate::hint::command(&format!("show {}", out.display())),
+            crate::hint::command(&format!(
+                "apply {} --expect-plan-hash {hash}",
+                out.display()
+            )),
+        );
+    }
+    Ok(())
+}
+
+/// The plan's report, in the format asked for.
+fn print_plan(
+    opts: &PlanOptions,
+    session: &Session,
+    surveyed: &Surveyed,
+    document: &Document,
+    plan_review: &PlanReview,
+    run_id: i64,
+) -> anyhow::Result<()> {
+    let global = &opts.global;
+    let pace = opts.pace.plan();
+    let hash = document.hash();
     let out_file = opts.out.as_ref().map(|p| p.display().to_string());
     let view = PlanView {
         plan_id: surveyed.plan_id,
         items: &surveyed.items,
-        keys: surveyed.keys,
-        settings,
-        warnings: surveyed.warnings,
+        keys: surveyed.keys.clone(),
+        settings: opts.settings,
+        warnings: surveyed.warnings.clone(),
         estimated_ms: surveyed.estimated_ms,
         pace,
         throttles: surveyed.throttles,
@@ -129,10 +163,11 @@ pub async fn plan(opts: &PlanOptions) -> anyhow::Result<Exit> {
             surveyed.plan_id,
             out_file.as_deref(),
             Some(&hash),
-            Some(&plan_review),
+            Some(plan_review),
         )),
         hash: Some(hash),
     };
+    let fleet = super::fleet_name(&opts.fleet);
     let source = match &out_file {
         Some(file) => format!("firehose-sse show {file}"),
         None => review::report_command(run_id, &global.ledger),
@@ -141,17 +176,20 @@ pub async fn plan(opts: &PlanOptions) -> anyhow::Result<Exit> {
         made_at: Some(document.plan.created_at),
         observed_at: Some(document.plan.observed_at),
         fleet: Some(&fleet),
-        place: review::place_text(Some(&plan_review)),
+        place: review::place_text(Some(plan_review)),
         source: &source,
         note: String::new(),
     };
-    review::print(opts.format, &global.output, &view, context, session.color)?;
+    review::print(opts.format, &global.output, &view, context, session.color)
+}
+
+/// `--out-policies DIR` and `--out-iac DIR`: the statements refused producers need, and the
+/// changes to make in the code that owns the streams.
+fn write_code_and_policies(opts: &PlanOptions, items: &[crate::plan::Item]) -> anyhow::Result<()> {
+    let quiet = opts.global.quiet;
     if let Some(dir) = &opts.out_policies {
-        let n = super::write_fixes(
-            dir,
-            surveyed.items.iter().filter_map(|i| i.producers.as_deref()),
-        )?;
-        if !global.quiet {
+        let n = super::write_fixes(dir, items.iter().filter_map(|i| i.producers.as_deref()))?;
+        if !quiet {
             eprintln!(
                 "Wrote {n} policy file(s) to {} (nothing was applied).",
                 dir.display()
@@ -159,19 +197,15 @@ pub async fn plan(opts: &PlanOptions) -> anyhow::Result<Exit> {
         }
     }
     if let Some(dir) = &opts.out_iac {
-        let n = write_code_changes(dir, &surveyed.items)?;
-        if !global.quiet {
+        let n = write_code_changes(dir, items)?;
+        if !quiet {
             eprintln!(
                 "Wrote {n} code change(s) to {} (nothing was applied).",
                 dir.display()
             );
         }
     }
-    let changes = surveyed.items.iter().filter(|i| i.action != Action::Noop);
-    Ok(match (opts.detailed_exitcode, changes.count()) {
-        (true, n) if n > 0 => Exit::Changes,
-        _ => Exit::Ok,
-    })
+    Ok(())
 }
 
 /// Writes, for each stream the plan changes (or skips `iac_owned`) that code owns, the change

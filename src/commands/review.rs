@@ -45,8 +45,9 @@ pub fn record(
     Ok(document)
 }
 
-/// The command that carries a plan out, its hash checked: the plan file when there is one,
-/// else the saved plan; on an in-process sandbox when it was made on one; in its waves.
+/// The command that carries a plan out (without the program, as [`PlanView::next`] holds it),
+/// its hash checked: the plan file when there is one, else the saved plan; on an in-process
+/// sandbox when it was made on one; in its waves.
 pub fn apply_command(
     plan_id: i64,
     file: Option<&str>,
@@ -54,8 +55,8 @@ pub fn apply_command(
     review: Option<&PlanReview>,
 ) -> String {
     let mut command = match file {
-        Some(file) => format!("firehose-sse apply {}", shell_word(file)),
-        None => format!("firehose-sse apply --plan {plan_id}"),
+        Some(file) => format!("apply {}", shell_word(file)),
+        None => format!("apply --plan {plan_id}"),
     };
     let place: Option<Place> = review.and_then(|r| serde_json::from_value(r.place.clone()).ok());
     if place.is_some_and(|p| p.endpoint == super::session::IN_PROCESS_SANDBOX) {

@@ -8,17 +8,29 @@
 
 use super::running::take_lock;
 use super::session::IN_PROCESS_SANDBOX;
-use super::undo::{self, Undo, Undone, prepare};
+use super::undo::{self, SavedRollback, Undo, Undone, prepare};
 use super::{LedgerMode, Place, Session};
 use crate::error::{Exit, UsageError};
-use crate::ledger::{Ledger, RunKind, RunRow};
+use crate::ledger::{Ledger, RunKind, RunOutcome, RunRow};
 use crate::options::RollbackOptions;
 
 pub async fn rollback(args: &RollbackOptions) -> anyhow::Result<Exit> {
-    let global = &args.global;
     // The run to roll back, read before anything is written (in the ledger the session keeps).
-    let ledger = Session::open_ledger(global, LedgerMode::Existing)?;
-    let of = run_to_roll_back(&ledger, args.run_id)?;
+    let ledger = Session::open_ledger(&args.global, LedgerMode::Existing)?;
+    let saved = match args.plan {
+        Some((id, max_age)) => Some((saved_rollback(&ledger, id, args.run_id)?, max_age)),
+        None => None,
+    };
+    let of = match &saved {
+        Some((saved, _)) => run_to_roll_back(&ledger, Some(saved.of))?,
+        None => run_to_roll_back(&ledger, args.run_id)?,
+    };
+    let global = &*Place::endpoint_of_record(
+        &args.global,
+        Place::of_run(&of).as_ref(),
+        args.run.sandbox.is_some(),
+        &format!("run {}", of.id),
+    );
     let rows = ledger.run_items(of.id)?;
     if let Some(then) = Place::of_run(&of)
         && then.endpoint == IN_PROCESS_SANDBOX
@@ -61,6 +73,7 @@ pub async fn rollback(args: &RollbackOptions) -> anyhow::Result<Exit> {
         run: &args.run,
         settings: args.settings,
         dry_run: args.dry_run,
+        saved,
         lock: lock.as_ref(),
         place: &place,
         waves: args.waves.clone(),
@@ -93,6 +106,64 @@ pub async fn rollback(args: &RollbackOptions) -> anyhow::Result<Exit> {
         lock.release()?;
     }
     Ok(exit)
+}
+
+/// The rollback plan `id`, checked before anything is written: it exists, a `rollback
+/// --dry-run` made it (of the run `run`, when one is named), and no rollback carried it out
+/// already (applying it again would undo the undo's streams twice).
+fn saved_rollback(ledger: &Ledger, id: i64, run: Option<i64>) -> anyhow::Result<SavedRollback> {
+    let path = ledger.path().display();
+    if ledger.load_plan(id)?.is_none() {
+        return Err(UsageError::new(format!("no plan {id} in {path}")).into());
+    }
+    let runs = ledger.runs_of_plan(id)?;
+    let of = runs
+        .iter()
+        .find(|r| r.kind == RunKind::Plan)
+        .and_then(RunRow::rollback_of)
+        .ok_or_else(|| {
+            UsageError::new(format!(
+                "plan {id} is not a rollback's plan (`rollback --dry-run` saves those): carry \
+                 it out with `{}`",
+                crate::hint::command(&format!("apply --plan {id}"))
+            ))
+        })?;
+    if let Some(run) = run
+        && run != of
+    {
+        return Err(UsageError::new(format!(
+            "plan {id} rolls back run {of}, not run {run}: `{}` carries it out",
+            crate::hint::command(&format!("rollback --plan {id}"))
+        ))
+        .into());
+    }
+    let declined = |r: &RunRow| {
+        matches!(
+            r.outcome,
+            Some(RunOutcome::Cancelled | RunOutcome::Abandoned)
+        )
+    };
+    if let Some(done) = runs
+        .iter()
+        .find(|r| r.kind == RunKind::Rollback && !declined(r))
+    {
+        let next = match done.unfinished() {
+            true => format!(
+                "it did not finish: `{}` goes on",
+                crate::hint::command(&format!("resume {}", done.id))
+            ),
+            false => format!(
+                "a saved plan is stale once carried out; `{}` plans anew",
+                crate::hint::command(&format!("rollback {of} --dry-run"))
+            ),
+        };
+        return Err(UsageError::new(format!(
+            "plan {id} was already carried out by run {}: {next}",
+            done.id
+        ))
+        .into());
+    }
+    Ok(SavedRollback { plan: id, of })
 }
 
 /// The run asked for, or else the newest apply run (a rollback is rolled back, redone, only

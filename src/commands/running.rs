@@ -49,13 +49,51 @@ pub(super) fn config(run: &RunOptions, settings: Settings) -> Config {
     }
 }
 
-/// Asks on the terminal; only `yes` proceeds.
-pub(super) fn confirm(question: &str) -> std::io::Result<bool> {
+/// What the operator answered at the confirmation prompt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Answer {
+    Yes,
+    /// Anything but `yes`, or the end of input.
+    No,
+    /// Ctrl-C (or SIGTERM) at the prompt: a "no" that also stops the command.
+    Interrupted,
+}
+
+/// Asks on the terminal; only `yes` proceeds. Ctrl-C while it waits is an answer too
+/// ([`Answer::Interrupted`]), not the end of the process: the caller records the run as
+/// cancelled and releases the lock, as for "no", instead of leaving a run that `status` would
+/// offer to resume.
+pub(super) async fn ask(question: &str) -> std::io::Result<Answer> {
+    // Listening before asking: a Ctrl-C at once is not lost (nor fatal).
+    let mut signals = crate::signal::Signals::new()?;
     eprint!("{question} Only 'yes' will be accepted: ");
     std::io::stderr().flush()?;
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer)?;
-    Ok(answer.trim() == "yes")
+    // Read on a thread of its own, which a Ctrl-C leaves behind blocked on the terminal: the
+    // process ends without waiting for it (the runtime would wait for a blocking task).
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut answer = String::new();
+        let read = std::io::stdin().lock().read_line(&mut answer);
+        let _ = tx.send(read.map(|_| answer));
+    });
+    tokio::select! {
+        read = rx => {
+            let answer = read.map_err(std::io::Error::other)??;
+            Ok(match answer.trim() {
+                "yes" => Answer::Yes,
+                _ => Answer::No,
+            })
+        }
+        () = signals.next() => {
+            eprintln!();
+            Ok(Answer::Interrupted)
+        }
+    }
+}
+
+/// [`ask`], for a yes or no: Ctrl-C is a no.
+pub(super) async fn confirm(question: &str) -> std::io::Result<bool> {
+    Ok(ask(question).await? == Answer::Yes)
 }
 
 /// Takes the ledger's apply lock for this process.
@@ -91,19 +129,44 @@ pub(super) async fn carry_out(
         None,
     )
     .await?;
+    let warnings = feed
+        .as_ref()
+        .map(|(f, _)| feed_warnings(f, &outcome))
+        .unwrap_or_default();
     if let Some((feed, pace)) = feed {
         finish_feed(global, ledger, feed, pace)?;
     }
     row.finish(exit_for(&outcome).1)?;
-    let summary = crate::report::apply::summary(ledger, run_id, &outcome, session.color)?;
+    let summary =
+        crate::report::apply::summary(ledger, run_id, &outcome, &warnings, session.color)?;
     global
         .output
         .print(title, || summary.json.clone(), || summary.text.clone())?;
     how_to_go_on(session, run_id, &outcome);
     if let Some(why) = &outcome.aborted {
-        anyhow::bail!("run {run_id} stopped: {why}. Fix it, then: firehose-sse resume {run_id}");
+        anyhow::bail!(
+            "run {run_id} stopped: {why}. Fix it, then: {}",
+            crate::hint::command(&format!("resume {run_id}"))
+        );
     }
     Ok(outcome)
+}
+
+/// The warnings of a plan made as the run went that its summary repeats: the accounts no
+/// credentials reach, with how many of the run's streams each left skipped.
+pub(super) fn feed_warnings(feed: &Feed, outcome: &Outcome) -> Vec<String> {
+    feed.survey
+        .unreachable()
+        .iter()
+        .map(|(account, why)| {
+            let n = outcome
+                .tracks
+                .iter()
+                .filter(|t| t.account.as_deref() == Some(account.as_str()))
+                .count();
+            crate::survey::unreachable_warning(account, n, why)
+        })
+        .collect()
 }
 
 /// What sees each of the engine's notices before the reporter does.
@@ -173,7 +236,10 @@ pub(super) fn exit_code(outcome: &Outcome) -> Exit {
 pub(super) fn stop_on_signals() -> watch::Receiver<bool> {
     crate::signal::stop_on_signals(
         "stopping: finishing the calls in flight (signal again to exit at once)",
-        "exiting now; the ledger is consistent, `firehose-sse resume` continues",
+        format!(
+            "exiting now; the ledger is consistent, `{}` continues",
+            crate::hint::command("resume")
+        ),
         Exit::Interrupted.code(),
     )
 }
@@ -211,7 +277,11 @@ pub(super) fn finish_feed(
     if let Some(summary) = feed.finish(ledger, pace)?
         && !global.quiet
     {
-        eprintln!("Plan {plan_id}: {}", summary_line(&summary));
+        // Said after the run, of a plan made as it went: what it decided, not what is to come.
+        eprintln!(
+            "Plan {plan_id}, decided as the run observed each stream: {}",
+            summary_line(&summary)
+        );
     }
     Ok(())
 }
@@ -229,6 +299,8 @@ pub(super) fn exit_for(outcome: &Outcome) -> (Exit, RunOutcome) {
         (Exit::Failed, or_open(RunOutcome::Failed))
     } else if outcome.count(Phase::Deferred) > 0 {
         (Exit::Deferred, or_open(RunOutcome::Deferred))
+    } else if !outcome.skipped_fixable().is_empty() {
+        (Exit::Skipped, or_open(RunOutcome::Skipped))
     } else {
         (Exit::Ok, or_open(RunOutcome::Converged))
     }
@@ -237,7 +309,10 @@ pub(super) fn exit_for(outcome: &Outcome) -> (Exit, RunOutcome) {
 /// After the summary: how to follow a run that stopped before its end.
 pub(super) fn how_to_go_on(session: &Session, run_id: i64, outcome: &Outcome) {
     if outcome.interrupted {
-        eprintln!("Interrupted. Continue with: firehose-sse resume {run_id}");
+        eprintln!(
+            "Interrupted. Continue with: {}",
+            crate::hint::command(&format!("resume {run_id}"))
+        );
         return;
     }
     if outcome.left_in_transition == 0 || outcome.aborted.is_some() {
@@ -260,8 +335,9 @@ pub(super) fn how_to_go_on(session: &Session, run_id: i64, outcome: &Outcome) {
         eprintln!("Accepted: {what} (the in-process sandbox ends with this command).");
     } else {
         eprintln!(
-            "Accepted: {what}. Follow {it} with `firehose-sse resume {run_id}` (or \
-             `firehose-sse status {run_id}`)."
+            "Accepted: {what}. Follow {it} with `{}` (or `{}`).",
+            crate::hint::command(&format!("resume {run_id}")),
+            crate::hint::command(&format!("status {run_id}"))
         );
     }
 }
@@ -317,6 +393,45 @@ mod tests {
             exit_for(&interrupted),
             (Exit::Interrupted, RunOutcome::Interrupted)
         );
+        // A skip the operator can fix is no success; one that is nobody's fault is.
+        let skipped = |reason| {
+            let mut o = outcome(&[Done, Skipped], 0);
+            o.tracks[1] = Track::new(TrackParts {
+                seq: 1,
+                line: 3,
+                region: "us-east-1".into(),
+                name: "s1".into(),
+                account: None,
+                target: KeyChoice::AwsOwned,
+                action: Action::Skip,
+                phase: Skipped,
+                starts: 0,
+                notes: Notes {
+                    reason: Some(crate::engine::Why::Plan(reason)),
+                    ..Notes::default()
+                },
+            });
+            o
+        };
+        use crate::plan::Reason;
+        for fixable in [
+            Reason::NoCredentials,
+            Reason::KeyDisabled,
+            Reason::ProducersDenied,
+        ] {
+            assert_eq!(
+                exit_for(&skipped(fixable)),
+                (Exit::Skipped, RunOutcome::Skipped),
+                "{fixable}"
+            );
+        }
+        for nobodys in [Reason::NotDirectPut, Reason::NotFound, Reason::NotActive] {
+            assert_eq!(
+                exit_for(&skipped(nobodys)),
+                (Exit::Ok, RunOutcome::Converged),
+                "{nobodys}"
+            );
+        }
         let aborted = Outcome {
             aborted: Some(Abort::LockLost),
             ..outcome(&[Failed, Pending], 0)

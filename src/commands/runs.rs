@@ -63,14 +63,48 @@ pub fn status(args: &RunQuery) -> anyhow::Result<Exit> {
     let rows = ledger.run_items(run.id)?;
     let holder = ledger.lock_holder()?;
     // A holder whose process is gone holds nothing: the next apply or resume takes over.
-    let running = holder.as_ref().filter(|h| !h.gone(ledger.now()));
-    let count = |p: Phase| rows.iter().filter(|r| r.phase == p).count();
-    let next_slot = next_deferred_slot(&rows);
-    let waves = crate::report::waves::Waves::load(&ledger, run.id)?;
-    let document = || {
+    let alive = holder.as_ref().is_some_and(|h| !h.gone(ledger.now()));
+    let status = Status {
+        next_slot: next_deferred_slot(&rows),
+        waves: crate::report::waves::Waves::load(&ledger, run.id)?,
+        run,
+        rows,
+        holder,
+        alive,
+    };
+    global
+        .output
+        .print("Status", || status.json(), || status.text())?;
+    Ok(Exit::Ok)
+}
+
+/// A run as `status` shows it: its streams' phases, its waves, the ledger's lock, and what
+/// to do next.
+struct Status {
+    run: RunRow,
+    rows: Vec<crate::ledger::RunItemRow>,
+    holder: Option<crate::ledger::LockHolder>,
+    /// Whether the lock's holder is still running.
+    alive: bool,
+    next_slot: Option<crate::clock::EpochMillis>,
+    waves: crate::report::waves::Waves,
+}
+
+impl Status {
+    fn count(&self, p: Phase) -> usize {
+        self.rows.iter().filter(|r| r.phase == p).count()
+    }
+
+    /// The lock's holder while it runs.
+    fn running(&self) -> Option<&crate::ledger::LockHolder> {
+        self.holder.as_ref().filter(|_| self.alive)
+    }
+
+    fn json(&self) -> serde_json::Value {
+        let (run, rows) = (&self.run, &self.rows);
         let phases: serde_json::Map<String, serde_json::Value> = Phase::ALL
             .iter()
-            .map(|p| (p.as_str().to_owned(), count(*p).into()))
+            .map(|p| (p.as_str().to_owned(), self.count(*p).into()))
             .collect();
         serde_json::json!({
             "run_id": run.id,
@@ -80,26 +114,23 @@ pub fn status(args: &RunQuery) -> anyhow::Result<Exit> {
             "outcome": run.outcome,
             "streams": rows.len(),
             "phases": phases,
-            "lock": holder.as_ref().map(|h| serde_json::json!({
+            "lock": self.holder.as_ref().map(|h| serde_json::json!({
                 "pid": h.pid, "host": h.host, "run_id": h.run_id,
                 "since": rfc3339(h.acquired_at), "heartbeat": rfc3339(h.heartbeat_at),
-                "alive": running.is_some(),
+                "alive": self.alive,
             })),
-            "next_deferred_slot": next_slot.map(rfc3339),
-            "accounts": crate::report::apply::counts_by_account(&rows)
+            "next_deferred_slot": self.next_slot.map(rfc3339),
+            "accounts": crate::report::apply::counts_by_account(rows)
                 .into_iter()
                 .map(|(account, phases)| serde_json::json!({"account": account, "phases": phases}))
                 .collect::<Vec<_>>(),
-            "waves": waves.json(),
+            "waves": self.waves.json(),
         })
-    };
-    let human = || {
-        let mut text = String::new();
-        let mut line = |l: String| {
-            text.push_str(&l);
-            text.push('\n');
-        };
-        line(format!(
+    }
+
+    fn text(&self) -> String {
+        let run = &self.run;
+        let mut lines = vec![format!(
             "Run {} ({}), plan {}, started {}, {}",
             run.id,
             run.kind,
@@ -109,81 +140,102 @@ pub fn status(args: &RunQuery) -> anyhow::Result<Exit> {
                 (Some(o), Some(t)) => format!("ended {} ({o})", rfc3339(t)),
                 _ => "not finished".to_owned(),
             }
-        ));
+        )];
         let parts: Vec<String> = Phase::ALL
             .iter()
-            .filter(|p| count(**p) > 0)
-            .map(|p| format!("{} {}", count(*p), p.as_str()))
+            .filter(|p| self.count(**p) > 0)
+            .map(|p| format!("{} {}", self.count(*p), p.as_str()))
             .collect();
-        line(format!(
+        lines.push(format!(
             "{} streams: {}",
-            rows.len(),
+            self.rows.len(),
             if parts.is_empty() {
                 "none".into()
             } else {
                 parts.join(", ")
             }
         ));
-        for wave in waves.lines() {
-            line(wave);
+        lines.extend(self.waves.lines());
+        lines.extend(self.accounts_lines());
+        lines.push(self.lock_line());
+        if let Some(slot) = self.next_slot {
+            lines.push(format!("Next deferred slot: {}", rfc3339(slot)));
         }
-        // Several accounts: those with streams still to finish, each with its counts.
-        let accounts = crate::report::apply::counts_by_account(&rows);
-        if crate::report::apply::several(&accounts) {
-            let unfinished = |c: &&std::collections::BTreeMap<&str, usize>| {
-                c.iter()
-                    .any(|(p, n)| *n > 0 && Phase::parse(p).is_some_and(|p| !p.is_terminal()))
-            };
-            let open: Vec<_> = accounts.iter().filter(|(_, c)| unfinished(c)).collect();
-            line(format!(
-                "{} accounts, {} in progress",
-                accounts.len(),
-                open.len()
+        lines.extend(self.next_line());
+        lines.iter().map(|l| format!("{l}\n")).collect()
+    }
+
+    /// Several accounts: those with streams still to finish, each with its counts.
+    fn accounts_lines(&self) -> Vec<String> {
+        let accounts = crate::report::apply::counts_by_account(&self.rows);
+        if !crate::report::apply::several(&accounts) {
+            return Vec::new();
+        }
+        let unfinished = |c: &&std::collections::BTreeMap<&str, usize>| {
+            c.iter()
+                .any(|(p, n)| *n > 0 && Phase::parse(p).is_some_and(|p| !p.is_terminal()))
+        };
+        let open: Vec<_> = accounts.iter().filter(|(_, c)| unfinished(c)).collect();
+        let mut lines = vec![format!(
+            "{} accounts, {} in progress",
+            accounts.len(),
+            open.len()
+        )];
+        for (account, counts) in open {
+            lines.push(format!(
+                "  account {account}: {}",
+                crate::report::apply::phase_counts(counts)
             ));
-            for (account, counts) in open {
-                line(format!(
-                    "  account {account}: {}",
-                    crate::report::apply::phase_counts(counts)
-                ));
-            }
         }
-        match (&holder, running) {
-            (Some(h), Some(_)) => line(format!(
+        lines
+    }
+
+    fn lock_line(&self) -> String {
+        match (&self.holder, self.alive) {
+            (Some(h), true) => format!(
                 "Lock: held by pid {} on {} (run {}), since {}, heartbeat {}",
                 h.pid,
                 h.host,
                 h.run_id.map_or("-".into(), |r| r.to_string()),
                 rfc3339(h.acquired_at),
                 rfc3339(h.heartbeat_at)
-            )),
-            (Some(h), None) => line(format!(
+            ),
+            (Some(h), false) => format!(
                 "Lock: free (left by pid {} on {}, which is no longer running; the next \
                  apply or resume takes it over)",
                 h.pid, h.host
-            )),
-            (None, _) => line("Lock: free".to_owned()),
+            ),
+            (None, _) => "Lock: free".to_owned(),
         }
-        if let Some(slot) = next_slot {
-            line(format!("Next deferred slot: {}", rfc3339(slot)));
+    }
+
+    /// What to do with an unfinished run: follow it, wait for the apply holding the ledger,
+    /// or resume it.
+    fn next_line(&self) -> Option<String> {
+        let id = self.run.id;
+        if !self.run.unfinished() {
+            return None;
         }
-        let unfinished = run.unfinished();
-        match running {
-            Some(h) if unfinished && h.run_id == Some(run.id) => line(format!(
-                "Running now (pid {} on {}): follow it with `firehose-sse status {}`",
-                h.pid, h.host, run.id
-            )),
-            Some(h) if unfinished => line(format!(
+        Some(match self.running() {
+            Some(h) if h.run_id == Some(id) => format!(
+                "Running now (pid {} on {}): follow it with `{}`",
+                h.pid,
+                h.host,
+                crate::hint::command(&format!("status {id}"))
+            ),
+            Some(h) => format!(
                 "Another apply (pid {} on {}) holds the ledger now: resume this run once \
-                 it has finished, with `firehose-sse resume {}`",
-                h.pid, h.host, run.id
-            )),
-            _ if unfinished => line(format!("Continue with: firehose-sse resume {}", run.id)),
-            _ => {}
-        }
-        text
-    };
-    global.output.print("Status", document, human)?;
-    Ok(Exit::Ok)
+                 it has finished, with `{}`",
+                h.pid,
+                h.host,
+                crate::hint::command(&format!("resume {id}"))
+            ),
+            None => format!(
+                "Continue with: {}",
+                crate::hint::command(&format!("resume {id}"))
+            ),
+        })
+    }
 }
 
 pub fn report(args: &ReportOptions) -> anyhow::Result<Exit> {
@@ -192,7 +244,7 @@ pub fn report(args: &ReportOptions) -> anyhow::Result<Exit> {
         Reading::Shards(paths) => return super::merged::report(args, paths),
     };
     let run = pick(&ledger, args.run_id)?;
-    let rows = ledger.run_items(run.id)?;
+    let rows = crate::report::apply::with_accounts(&run, ledger.run_items(run.id)?);
     let output = &args.global.output;
     let mut note = None;
     if run.kind == RunKind::Plan
@@ -321,7 +373,7 @@ fn plan_report(
         _ => None,
     };
     let next = match args_doc.rollback_of() {
-        Some(of) => format!("firehose-sse rollback {of}"),
+        Some(_) => format!("rollback --plan {plan_id}"),
         None => review::apply_command(plan_id, out.as_deref(), hash.as_deref(), review.as_ref()),
     };
     let carried = ledger
@@ -338,8 +390,9 @@ fn plan_report(
     );
     match carried.last() {
         Some(apply) => note.push_str(&format!(
-            " Run {} carried it out: `firehose-sse report {}` has its outcomes.",
-            apply.id, apply.id
+            " Run {} carried it out: `{}` has its outcomes.",
+            apply.id,
+            crate::hint::command(&format!("report {}", apply.id))
         )),
         None => note.push_str(" No run has carried it out yet."),
     }
@@ -401,15 +454,15 @@ fn plan_run_note(run: &RunRow, newest_apply: Option<&RunRow>) -> String {
     );
     match run.plan_id {
         Some(plan) => note.push_str(&format!(
-            " It saved plan {plan}; `firehose-sse apply --plan {plan}` shows that plan and asks \
-             before carrying it out."
+            " It saved plan {plan}; `{}` shows that plan and asks before carrying it out.",
+            crate::hint::command(&format!("apply --plan {plan}"))
         )),
         None => note.push_str(" It saved no plan (it did not finish)."),
     }
     match newest_apply {
         Some(apply) => note.push_str(&format!(
-            " Outcomes are in the report of an apply run: `firehose-sse report {}` (the newest).",
-            apply.id
+            " Outcomes are in the report of an apply run: `{}` (the newest).",
+            crate::hint::command(&format!("report {}", apply.id))
         )),
         None => note.push_str(" No apply run is recorded yet."),
     }

@@ -71,6 +71,32 @@ impl Place {
             })
     }
 
+    /// The settings to take up `what` (a run or a plan) recorded at `then` with: `global`'s,
+    /// with the endpoint `then` went to when no endpoint is given now (no `--endpoint-url`,
+    /// no `AWS_ENDPOINT_URL`, no `--sandbox`) — so `resume 7` after a run against a served
+    /// sandbox goes back there, as printed. Said on stderr unless quiet.
+    pub fn endpoint_of_record<'g>(
+        global: &'g Global,
+        then: Option<&Place>,
+        sandbox: bool,
+        what: &str,
+    ) -> std::borrow::Cow<'g, Global> {
+        let recorded = then
+            .map(|t| t.endpoint.as_str())
+            .filter(|e| e.starts_with("http://") || e.starts_with("https://"));
+        match recorded {
+            Some(url) if !sandbox && endpoint_of(&global.connect) == AWS_ENDPOINTS => {
+                if !global.quiet {
+                    eprintln!("{what} went to {url}, as the ledger records: going there too.");
+                }
+                let mut adopted = global.clone();
+                adopted.connect.endpoint_url = Some(url.to_owned());
+                std::borrow::Cow::Owned(adopted)
+            }
+            _ => std::borrow::Cow::Borrowed(global),
+        }
+    }
+
     /// Refuses to take up `what` (a run or a plan) recorded at `then` from here, unless allowed.
     pub fn check(&self, then: &Place, what: &str, allow_change: bool) -> Result<(), UsageError> {
         let endpoint_moved = then.endpoint != self.endpoint;
@@ -318,6 +344,9 @@ fn seed_from_targets(targets: &[Target]) -> Seed {
     seed
 }
 
+/// What [`Place::endpoint`] says when no endpoint was given: AWS's own.
+const AWS_ENDPOINTS: &str = "the AWS endpoints";
+
 /// The endpoint the calls go to, as an operator would name it.
 fn endpoint_of(options: &crate::aws::ConnectOptions) -> String {
     let env = |var: &str| std::env::var(var).ok().filter(|v| !v.is_empty());
@@ -326,5 +355,5 @@ fn endpoint_of(options: &crate::aws::ConnectOptions) -> String {
         .clone()
         .or_else(|| env("AWS_ENDPOINT_URL_FIREHOSE"))
         .or_else(|| env("AWS_ENDPOINT_URL"))
-        .unwrap_or_else(|| "the AWS endpoints".to_owned())
+        .unwrap_or_else(|| AWS_ENDPOINTS.to_owned())
 }

@@ -8,12 +8,14 @@ use super::{Place, Session};
 use crate::engine::{NewItem, Phase};
 use crate::error::Exit;
 use crate::input::Target;
-use crate::ledger::{LockGuard, RunArgs, RunGuard, RunItemRow, RunKind, RunOutcome, RunRow};
+use crate::ledger::{
+    Ledger, LockGuard, RunArgs, RunGuard, RunItemRow, RunKind, RunOutcome, RunRow, SavedPlan,
+};
 use crate::model::{KeyChoice, StreamId};
 use crate::options::{Global, RunOptions};
 use crate::plan::{Action, Item, Summary};
 use crate::report::plan::{PlanView, json, summary_line, table_text};
-use crate::survey::{FleetSurvey, survey_fleet};
+use crate::survey::{FleetSurvey, Surveyed, survey_fleet};
 
 /// A rollback to carry out (or show).
 pub(super) struct Undo<'a, 'l> {
@@ -25,6 +27,8 @@ pub(super) struct Undo<'a, 'l> {
     pub run: &'a RunOptions,
     pub settings: crate::plan::Settings,
     pub dry_run: bool,
+    /// The plan a dry run saved, to carry out while younger than the age given with it.
+    pub saved: Option<(SavedRollback, std::time::Duration)>,
     /// The apply lock, held by the caller (none for a dry run).
     pub lock: Option<&'a LockGuard<'l>>,
     pub place: &'a Place,
@@ -57,6 +61,7 @@ pub(super) async fn prepare<'l>(
         run: options,
         settings,
         dry_run,
+        saved,
         lock,
         place,
         waves,
@@ -85,27 +90,22 @@ pub(super) async fn prepare<'l>(
         lock.set_run(run.id())?;
     }
 
-    // What RUN changed is observed and decided; what it left as it was is a noop.
+    // What RUN changed is observed and decided — or taken from a fresh plan a dry run saved;
+    // what it left as it was is a noop.
     let (changed, unchanged): (Vec<&RunItemRow>, Vec<&RunItemRow>) =
         rows.iter().partition(|r| changed_by_its_run(r));
     let seqs: Vec<usize> = changed.iter().map(|r| r.seq).collect();
-    let targets: Vec<Target> = changed.iter().map(|r| back_to_before(r)).collect();
     let pace = options.pace.plan();
-    let fleet = format!("rollback of run {}", of.id);
-    let mut surveyed = survey_fleet(
-        ledger,
-        &session.clients(),
-        session.progress,
-        FleetSurvey {
-            fleet: &fleet,
-            targets,
-            settings,
-            pace,
-            run_id: run.id(),
-        },
-    )
-    .await?;
-    // The survey numbered its own targets; the rollback keeps the numbers of RUN's items.
+    let back = Back {
+        of,
+        changed: &changed,
+        saved,
+        settings,
+        pace,
+        run_id: run.id(),
+    };
+    let mut surveyed = plan_back(session, back).await?;
+    // The plan numbered its own targets; the rollback keeps the numbers of RUN's items.
     for item in &mut surveyed.items {
         item.seq = seqs[item.seq];
     }
@@ -132,35 +132,14 @@ pub(super) async fn prepare<'l>(
         estimated_ms: surveyed.estimated_ms,
         pace,
         throttles: surveyed.throttles,
-        next: Some(format!("firehose-sse rollback {}", of.id)),
+        // The number a dry run prints is its plan's, carried out by `--plan`.
+        next: Some(format!("rollback --plan {}", surveyed.plan_id)),
         producer_check: surveyed.producer_check,
         waves: None,
         hash: None,
     };
     if dry_run {
-        // Its review and hash recorded, so `report` of this plan run shows it whole.
-        let review = crate::ledger::PlanReview {
-            keys: view.keys.clone(),
-            warnings: view.warnings.clone(),
-            start_tps: pace.start_tps,
-            describe_tps: pace.describe_tps,
-            throttles: view.throttles,
-            waves: None,
-            place: place.document(),
-            shard: None,
-        };
-        let document =
-            super::review::record(ledger, view.plan_id, review, view.producer_check.clone())?;
-        let view = PlanView {
-            hash: Some(document.hash()),
-            ..view
-        };
-        run.finish(RunOutcome::Planned)?;
-        global.output.print(
-            "Rollback",
-            || json(&view),
-            || table_text(&view, session.color),
-        )?;
+        show_dry_run(global, session, view, place, run)?;
         return Ok(Undone::Ended(Exit::Ok));
     }
     ledger.record_decisions(surveyed.plan_id, run.id(), &rows)?;
@@ -170,7 +149,9 @@ pub(super) async fn prepare<'l>(
             "{}",
             table_text(&PlanView { next: None, ..view }, session.color)
         );
-        if !confirm(&format!("Do you want to roll back run {} as shown?", of.id))? {
+        if !items.iter().any(|i| i.action.starts()) {
+            eprintln!("Nothing to start or stop: recording the rollback without asking.");
+        } else if !confirm(&format!("Do you want to roll back run {} as shown?", of.id)).await? {
             run.finish(RunOutcome::Cancelled)?;
             anyhow::bail!("rollback cancelled: nothing was sent");
         }
@@ -184,6 +165,41 @@ pub(super) async fn prepare<'l>(
     }
     let items = crate::apply::items_of_plan(ledger, run.id(), items)?;
     Ok(Undone::Ready { run, items })
+}
+
+/// A rollback's dry run: its plan's review and hash recorded, so `report` of this plan run
+/// shows it whole, and the plan printed.
+fn show_dry_run(
+    global: &Global,
+    session: &Session,
+    view: PlanView<'_>,
+    place: &Place,
+    run: RunGuard<'_>,
+) -> anyhow::Result<()> {
+    let review = crate::ledger::PlanReview {
+        keys: view.keys.clone(),
+        warnings: view.warnings.clone(),
+        start_tps: view.pace.start_tps,
+        describe_tps: view.pace.describe_tps,
+        throttles: view.throttles,
+        waves: None,
+        place: place.document(),
+        shard: None,
+    };
+    let ledger = &session.ledger;
+    let document =
+        super::review::record(ledger, view.plan_id, review, view.producer_check.clone())?;
+    let view = PlanView {
+        hash: Some(document.hash()),
+        ..view
+    };
+    run.finish(RunOutcome::Planned)?;
+    global.output.print(
+        "Rollback",
+        || json(&view),
+        || table_text(&view, session.color),
+    )?;
+    Ok(())
 }
 
 /// Carries out a rollback at once, in one pass (no waves).
@@ -206,6 +222,91 @@ pub(super) async fn undo(
             Ok(exit_code(&carry_out(global, session, run).await?))
         }
     }
+}
+
+/// What a rollback plans back: the streams its run changed, from a fresh plan a dry run saved
+/// when there is one.
+struct Back<'a> {
+    of: &'a RunRow,
+    changed: &'a [&'a RunItemRow],
+    saved: Option<(SavedRollback, std::time::Duration)>,
+    settings: crate::plan::Settings,
+    pace: crate::plan::Pace,
+    run_id: i64,
+}
+
+/// The streams `b.of` changed, observed and decided back to their encryption before it — or
+/// taken as a fresh plan a dry run saved decided them.
+async fn plan_back(session: &Session, b: Back<'_>) -> anyhow::Result<Surveyed> {
+    let ledger = &session.ledger;
+    let fresh = b
+        .saved
+        .and_then(|(saved, max_age)| fresh_plan(ledger, saved.plan, max_age, b.changed.len()));
+    Ok(match fresh {
+        Some(plan) => {
+            ledger.set_run_plan(b.run_id, plan.id)?;
+            let estimated_ms = crate::plan::estimate(&plan.items, b.pace, false);
+            Surveyed {
+                producer_check: ledger.plan_producer_check(plan.id)?,
+                plan_id: plan.id,
+                reused: 0,
+                observed_at: plan.observed_at,
+                items: plan.items,
+                keys: Vec::new(),
+                warnings: Vec::new(),
+                estimated_ms,
+                throttles: 0,
+            }
+        }
+        None => {
+            let targets: Vec<Target> = b.changed.iter().map(|r| back_to_before(r)).collect();
+            let fleet = format!("rollback of run {}", b.of.id);
+            survey_fleet(
+                ledger,
+                &session.clients(),
+                session.progress,
+                FleetSurvey {
+                    fleet: &fleet,
+                    targets,
+                    settings: b.settings,
+                    pace: b.pace,
+                    run_id: b.run_id,
+                },
+            )
+            .await?
+        }
+    })
+}
+
+/// A rollback plan a dry run saved: which plan, and which run it rolls back.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct SavedRollback {
+    pub plan: i64,
+    pub of: i64,
+}
+
+/// The saved plan to carry out as it is: younger than `max_age`, and of as many streams as
+/// the run changed (`changed`). Else `None`, said: its streams are observed again.
+fn fresh_plan(
+    ledger: &Ledger,
+    id: i64,
+    max_age: std::time::Duration,
+    changed: usize,
+) -> Option<SavedPlan> {
+    let plan = ledger.load_plan(id).ok()??;
+    let age = ledger.now() - plan.observed_at;
+    if age > max_age.as_millis() as i64 {
+        eprintln!(
+            "Plan {id} was observed {} ago (more than --max-plan-age): observing again.",
+            crate::report::human_duration(age)
+        );
+        return None;
+    }
+    if plan.items.len() != changed {
+        eprintln!("Plan {id} no longer matches the run it rolls back: observing again.");
+        return None;
+    }
+    Some(plan)
 }
 
 /// Whether the run brought the stream to its target (or sent the call that is taking it

@@ -116,8 +116,9 @@ pub(super) async fn roll_out(
             WaveState::Failed => {
                 eprintln!(
                     "Wave {wave}/{n}'s health gate failed: {}. The rollout stays halted; \
-                     `firehose-sse resume {run_id} --override-gate` goes on past it.",
-                    w.why.join("; ")
+                     `{}` goes on past it.",
+                    w.why.join("; "),
+                    crate::hint::command(&format!("resume {run_id} --override-gate"))
                 );
                 r.row.finish(RunOutcome::Halted)?;
                 return Ok(Exit::Halted);
@@ -132,7 +133,8 @@ pub(super) async fn roll_out(
                 let outcome = merged(ledger, run_id, passes)?;
                 r.row.finish(exit_for(&outcome).1)?;
                 anyhow::bail!(
-                    "run {run_id} stopped: {why}. Fix it, then: firehose-sse resume {run_id}"
+                    "run {run_id} stopped: {why}. Fix it, then: {}",
+                    crate::hint::command(&format!("resume {run_id}"))
                 );
             }
             match end {
@@ -784,7 +786,8 @@ fn print_summary(
     run_id: i64,
     outcome: &Outcome,
 ) -> anyhow::Result<()> {
-    let summary = crate::report::apply::summary(&session.ledger, run_id, outcome, session.color)?;
+    let summary =
+        crate::report::apply::summary(&session.ledger, run_id, outcome, &[], session.color)?;
     global
         .output
         .print("Apply", || summary.json.clone(), || summary.text.clone())?;
@@ -874,6 +877,7 @@ async fn halt(
                     ..settings
                 },
                 dry_run: false,
+                saved: None,
                 lock: Some(lock),
                 place,
                 waves: None,
@@ -882,8 +886,9 @@ async fn halt(
         .await?;
     }
     eprintln!(
-        "See the readings with `firehose-sse status {run_id}`; go on past the gate with \
-         `firehose-sse resume {run_id} --override-gate`."
+        "See the readings with `{}`; go on past the gate with `{}`.",
+        crate::hint::command(&format!("status {run_id}")),
+        crate::hint::command(&format!("resume {run_id} --override-gate"))
     );
     Ok(Exit::Halted)
 }

@@ -45,7 +45,7 @@ pub use state::RunState;
 pub use track::{NewItem, Notes, SendLog, Track, TrackParts};
 
 use crate::model::Operation;
-use crate::plan::{Action, Settings};
+use crate::plan::{Action, Reason, Settings};
 
 /// How a run goes.
 #[derive(Debug, Clone, Copy)]
@@ -100,6 +100,20 @@ pub struct Outcome {
 impl Outcome {
     pub fn count(&self, phase: Phase) -> usize {
         self.tracks.iter().filter(|t| t.phase == phase).count()
+    }
+
+    /// Streams skipped for a cause the operator can fix ([`Reason::operator_can_fix`]), by
+    /// reason.
+    pub fn skipped_fixable(&self) -> BTreeMap<Reason, usize> {
+        let mut by = BTreeMap::new();
+        for t in self.tracks.iter().filter(|t| t.phase == Phase::Skipped) {
+            if let Some(Why::Plan(reason)) = t.reason()
+                && reason.operator_can_fix()
+            {
+                *by.entry(reason).or_default() += 1;
+            }
+        }
+        by
     }
 
     /// Streams this run started or polled (the denominator of Describes per stream).

@@ -46,7 +46,7 @@ pub fn read_fleet(path: &Path, default_region: Option<&str>) -> Result<Vec<Targe
     let file = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| FleetErrors {
         file: file.clone(),
-        problems: vec![problems::file_problem(format!("cannot read the file: {e}"))],
+        problems: vec![problems::file_problem(format!("cannot be read: {e}"))],
     })?;
     parse_fleet(&bytes, default_region).map_err(|problems| FleetErrors { file, problems })
 }

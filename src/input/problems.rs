@@ -24,6 +24,18 @@ pub struct FleetErrors {
 
 impl fmt::Display for FleetErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A problem of the whole file (unreadable, empty, UTF-16) is said in one line that
+        // names the file once.
+        if let [p] = self.problems.as_slice()
+            && p.line.is_none()
+            && p.column.is_none()
+        {
+            return write!(
+                f,
+                "the fleet file {}: {}; nothing was sent",
+                self.file, p.message
+            );
+        }
         let n = self.problems.len();
         write!(
             f,

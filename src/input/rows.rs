@@ -314,7 +314,7 @@ impl RowCheck<'_> {
                     key_arn = Some(arn);
                 }
                 Err(e) => {
-                    self.problem(Column::KeyArn, &arn_text, format!("not a KMS key ARN: {e}"));
+                    self.problem(Column::KeyArn, &arn_text, e.as_key_problem());
                     return None;
                 }
             }

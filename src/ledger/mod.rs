@@ -87,6 +87,16 @@ pub enum LedgerError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "cannot create the ledger {0}: its disk is full; nothing was kept (the half-made file \
+         is removed) and nothing was sent; free some space, then run the same command again"
+    )]
+    CreateDiskFull(PathBuf),
+    #[error(
+        "cannot open the ledger {0}: its disk is full (SQLite cannot grow the files it keeps \
+         beside it); nothing was written; free some space, then run the same command again"
+    )]
+    OpenDiskFull(PathBuf),
     #[error("no ledger at {0} (run plan or apply first, or pass --ledger)")]
     Missing(PathBuf),
     #[error(
@@ -139,13 +149,26 @@ pub enum LedgerError {
     Sql(#[from] rusqlite::Error),
 }
 
+/// Whether SQLite failed for want of space: `SQLITE_FULL`, or `SQLITE_IOERR_SHMSIZE` (its
+/// `-shm` file could not grow, which on opening a ledger is what a full disk looks like).
+fn disk_full(e: &rusqlite::Error) -> bool {
+    const SQLITE_IOERR_SHMSIZE: std::ffi::c_int = 10 | (19 << 8);
+    match e {
+        rusqlite::Error::SqliteFailure(f, _) => {
+            f.code == rusqlite::ErrorCode::DiskFull || f.extended_code == SQLITE_IOERR_SHMSIZE
+        }
+        _ => false,
+    }
+}
+
 /// What a failed ledger statement means for the operator.
 fn sql_message(e: &rusqlite::Error) -> String {
     use rusqlite::ErrorCode;
     match e.sqlite_error_code() {
         Some(ErrorCode::DiskFull) => format!(
             "the ledger's disk is full ({e}): the statement was rolled back, nothing was \
-             half-written; free some space, then `firehose-sse resume`"
+             half-written; free some space, then `{}`",
+            crate::hint::command("resume")
         ),
         Some(ErrorCode::ReadOnly) => format!(
             "the ledger cannot be written ({e}): its file or directory is read-only; \
@@ -161,6 +184,26 @@ fn sql_message(e: &rusqlite::Error) -> String {
             format!("the ledger file is damaged ({e}); keep a copy and start a new --ledger")
         }
         _ => format!("ledger query failed: {e}"),
+    }
+}
+
+impl LedgerError {
+    /// Whether the ledger's disk was full (SQLite's `SQLITE_FULL`, or `ENOSPC` creating it).
+    pub fn is_disk_full(&self) -> bool {
+        let full = disk_full;
+        match self {
+            LedgerError::CreateDiskFull(_) | LedgerError::OpenDiskFull(_) => true,
+            LedgerError::Sql(e)
+            | LedgerError::Open { source: e, .. }
+            | LedgerError::NotALedger { source: e, .. } => full(e),
+            LedgerError::Migrate {
+                source: rusqlite_migration::Error::RusqliteError { err, .. },
+                ..
+            } => full(err),
+            // ENOSPC.
+            LedgerError::Create { source, .. } => source.raw_os_error() == Some(28),
+            _ => false,
+        }
     }
 }
 
@@ -205,14 +248,23 @@ impl KeyUsage {
 }
 
 impl Ledger {
-    /// Opens the ledger at `path`, creating it (mode 0600) and its schema when absent.
+    /// Opens the ledger at `path`, creating it (mode 0600) and its schema when absent. A
+    /// ledger that could not be made whole is removed: a half-made file would be called
+    /// damaged by the next command.
     pub fn open(path: &Path, clock: Arc<dyn Clock>) -> Result<Ledger> {
-        if !path.exists() {
-            create_private(path)?;
-        } else {
+        if path.exists() {
             check_directory_writable(path)?;
+            return Self::open_inner(path, clock, OpenFlags::default());
         }
-        Self::open_inner(path, clock, OpenFlags::default())
+        let made =
+            create_private(path).and_then(|()| Self::open_inner(path, clock, OpenFlags::default()));
+        made.map_err(|e| {
+            remove_unmade(path);
+            match e.is_disk_full() {
+                true => LedgerError::CreateDiskFull(path.to_owned()),
+                false => e,
+            }
+        })
     }
 
     /// Opens an existing ledger to read it only (status, report, history): nothing is created
@@ -314,10 +366,18 @@ impl Ledger {
             source,
         };
         let mut conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
-        // The first statement that reads the file tells whether it is a database at all.
-        let not_a_ledger = |source| LedgerError::NotALedger {
-            path: path.to_owned(),
-            source,
+        // The first statement that reads the file tells whether it is a database at all —
+        // unless the disk is full, which is no fault of the file's.
+        let not_a_ledger = |source: rusqlite::Error| match disk_full(&source) {
+            true => LedgerError::OpenDiskFull(path.to_owned()),
+            false => LedgerError::NotALedger {
+                path: path.to_owned(),
+                source,
+            },
+        };
+        let open_err = |source: rusqlite::Error| match disk_full(&source) {
+            true => LedgerError::OpenDiskFull(path.to_owned()),
+            false => open_err(source),
         };
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(open_err)?;
@@ -540,6 +600,17 @@ fn create_private(path: &Path) -> Result<()> {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(create_err(e)),
+    }
+}
+
+/// Removes a ledger this process began to create and could not finish, with SQLite's files
+/// beside it.
+fn remove_unmade(path: &Path) {
+    let _ = std::fs::remove_file(path);
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(name));
     }
 }
 

@@ -67,6 +67,9 @@ pub enum RunOutcome {
     Failed,
     /// Some stream waits for its budget (and none failed).
     Deferred,
+    /// Finished, some streams skipped for a cause the operator can fix (no credentials, a
+    /// key, producers), none failed or deferred.
+    Skipped,
     /// Stopped with streams left (a signal, or `--no-wait` leaving them in their transition):
     /// `resume` takes it up.
     Interrupted,
@@ -89,6 +92,7 @@ impl RunOutcome {
             RunOutcome::Converged => "converged",
             RunOutcome::Failed => "failed",
             RunOutcome::Deferred => "deferred",
+            RunOutcome::Skipped => "skipped",
             RunOutcome::Interrupted => "interrupted",
             RunOutcome::Cancelled => "cancelled",
             RunOutcome::Abandoned => "abandoned",
@@ -106,6 +110,7 @@ impl From<String> for RunOutcome {
             "converged" => RunOutcome::Converged,
             "failed" => RunOutcome::Failed,
             "deferred" => RunOutcome::Deferred,
+            "skipped" => RunOutcome::Skipped,
             "interrupted" => RunOutcome::Interrupted,
             "cancelled" => RunOutcome::Cancelled,
             "abandoned" => RunOutcome::Abandoned,

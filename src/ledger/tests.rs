@@ -1020,10 +1020,12 @@ fn an_outcome_or_arguments_a_later_version_wrote_are_kept_as_written() {
         "converged",
         "failed",
         "deferred",
+        "skipped",
         "interrupted",
         "cancelled",
         "abandoned",
         "error",
+        "halted",
     ] {
         let read = RunOutcome::from(outcome.to_owned());
         assert!(!matches!(read, RunOutcome::Other(_)), "{outcome}");

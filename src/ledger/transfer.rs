@@ -231,106 +231,10 @@ impl Ledger {
     pub fn import_plan(&self, plan: &ImportedPlan<'_>) -> Result<i64> {
         self.atomic(|conn| {
             for f in &plan.facts.streams {
-                let (in_force_type, in_force_arn) = (&f.in_force_type, &f.in_force_arn);
-                let changed = conn
-                    .prepare_cached(&format!(
-                        "INSERT INTO streams ({STREAM_COLUMNS})
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
-                         ON CONFLICT (account, region, name) DO UPDATE SET
-                             arn = excluded.arn, source_type = excluded.source_type,
-                             status = excluded.status, enc_status = excluded.enc_status,
-                             key_type = excluded.key_type, key_arn = excluded.key_arn,
-                             failure_type = excluded.failure_type,
-                             failure_details = excluded.failure_details,
-                             in_force_type = excluded.in_force_type,
-                             in_force_arn = excluded.in_force_arn,
-                             in_force_unknown = excluded.in_force_unknown,
-                             source_arn = excluded.source_arn, observed_at = excluded.observed_at
-                         WHERE streams.observed_at < excluded.observed_at"
-                    ))?
-                    .execute(params![
-                        f.account,
-                        f.region,
-                        f.name,
-                        f.arn,
-                        f.source_type,
-                        f.status,
-                        f.enc_status,
-                        f.key_type,
-                        f.key_arn,
-                        f.failure_type,
-                        f.failure_details,
-                        in_force_type,
-                        in_force_arn,
-                        f.in_force_unknown,
-                        f.source_arn,
-                        f.observed_at,
-                    ])?;
-                let id: i64 = conn
-                    .prepare_cached(
-                        "SELECT id FROM streams WHERE account = ?1 AND region = ?2 AND name = ?3",
-                    )?
-                    .query_row(params![f.account, f.region, f.name], |r| r.get(0))?;
-                if changed > 0 {
-                    conn.prepare_cached(
-                        "INSERT INTO observations (stream_id, run_id, observed_at, status,
-                             enc_status, key_type, key_arn, failure_type, failure_details)
-                         VALUES (?1, NULL, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                    )?
-                    .execute(params![
-                        id,
-                        f.observed_at,
-                        f.status,
-                        f.enc_status,
-                        f.key_type,
-                        f.key_arn,
-                        f.failure_type,
-                        f.failure_details
-                    ])?;
-                }
-                for c in &f.calls {
-                    conn.prepare_cached(
-                        "INSERT INTO attempts (stream_id, run_id, op, key_type, key_arn, sent_at,
-                             state, error_code, completed_at, budget_full)
-                         SELECT ?1, NULL, ?2, ?3, ?4, ?5, ?6, ?7, ?5, ?8
-                         WHERE NOT EXISTS (SELECT 1 FROM attempts
-                                           WHERE stream_id = ?1 AND op = ?2 AND sent_at = ?5)",
-                    )?
-                    .execute(params![
-                        id,
-                        c.op,
-                        c.key_type,
-                        c.key_arn,
-                        c.sent_at,
-                        c.state,
-                        c.error_code,
-                        c.budget_full
-                    ])?;
-                }
+                import_stream(conn, f)?;
             }
             for k in &plan.facts.keys {
-                conn.prepare_cached(
-                    "INSERT INTO keys (arn, region, account, found, key_state, key_spec,
-                         key_usage, observed_at, key_manager, readable)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-                     ON CONFLICT (arn) DO UPDATE SET found = excluded.found,
-                         key_state = excluded.key_state, key_spec = excluded.key_spec,
-                         key_usage = excluded.key_usage, observed_at = excluded.observed_at,
-                         key_manager = excluded.key_manager, readable = excluded.readable
-                     WHERE keys.observed_at < excluded.observed_at",
-                )?
-                .execute(params![
-                    k.arn,
-                    k.region,
-                    k.account,
-                    k.found,
-                    k.key_state,
-                    k.key_spec,
-                    k.key_usage,
-                    k.observed_at,
-                    k.key_manager,
-                    k.readable
-                ])?;
+                import_key(conn, k)?;
             }
             conn.execute(
                 "INSERT INTO plans (created_at, observed_at, fleet, settings, estimated_ms,
@@ -353,6 +257,113 @@ impl Ledger {
             Ok(plan_id)
         })
     }
+}
+
+/// A stream's observation and counted calls, written unless the ledger has a newer one (its
+/// calls are added whatever: each is counted once, by its time).
+fn import_stream(conn: &rusqlite::Connection, f: &StreamFacts) -> Result<()> {
+    let (in_force_type, in_force_arn) = (&f.in_force_type, &f.in_force_arn);
+    let changed = conn
+        .prepare_cached(&format!(
+            "INSERT INTO streams ({STREAM_COLUMNS})
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+             ON CONFLICT (account, region, name) DO UPDATE SET
+                 arn = excluded.arn, source_type = excluded.source_type,
+                 status = excluded.status, enc_status = excluded.enc_status,
+                 key_type = excluded.key_type, key_arn = excluded.key_arn,
+                 failure_type = excluded.failure_type,
+                 failure_details = excluded.failure_details,
+                 in_force_type = excluded.in_force_type,
+                 in_force_arn = excluded.in_force_arn,
+                 in_force_unknown = excluded.in_force_unknown,
+                 source_arn = excluded.source_arn, observed_at = excluded.observed_at
+             WHERE streams.observed_at < excluded.observed_at"
+        ))?
+        .execute(params![
+            f.account,
+            f.region,
+            f.name,
+            f.arn,
+            f.source_type,
+            f.status,
+            f.enc_status,
+            f.key_type,
+            f.key_arn,
+            f.failure_type,
+            f.failure_details,
+            in_force_type,
+            in_force_arn,
+            f.in_force_unknown,
+            f.source_arn,
+            f.observed_at,
+        ])?;
+    let id: i64 = conn
+        .prepare_cached("SELECT id FROM streams WHERE account = ?1 AND region = ?2 AND name = ?3")?
+        .query_row(params![f.account, f.region, f.name], |r| r.get(0))?;
+    if changed > 0 {
+        conn.prepare_cached(
+            "INSERT INTO observations (stream_id, run_id, observed_at, status,
+                 enc_status, key_type, key_arn, failure_type, failure_details)
+             VALUES (?1, NULL, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?
+        .execute(params![
+            id,
+            f.observed_at,
+            f.status,
+            f.enc_status,
+            f.key_type,
+            f.key_arn,
+            f.failure_type,
+            f.failure_details
+        ])?;
+    }
+    for c in &f.calls {
+        conn.prepare_cached(
+            "INSERT INTO attempts (stream_id, run_id, op, key_type, key_arn, sent_at,
+                 state, error_code, completed_at, budget_full)
+             SELECT ?1, NULL, ?2, ?3, ?4, ?5, ?6, ?7, ?5, ?8
+             WHERE NOT EXISTS (SELECT 1 FROM attempts
+                               WHERE stream_id = ?1 AND op = ?2 AND sent_at = ?5)",
+        )?
+        .execute(params![
+            id,
+            c.op,
+            c.key_type,
+            c.key_arn,
+            c.sent_at,
+            c.state,
+            c.error_code,
+            c.budget_full
+        ])?;
+    }
+    Ok(())
+}
+
+/// A key's DescribeKey answer, written unless the ledger has a newer one.
+fn import_key(conn: &rusqlite::Connection, k: &KeyFacts) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO keys (arn, region, account, found, key_state, key_spec,
+             key_usage, observed_at, key_manager, readable)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+         ON CONFLICT (arn) DO UPDATE SET found = excluded.found,
+             key_state = excluded.key_state, key_spec = excluded.key_spec,
+             key_usage = excluded.key_usage, observed_at = excluded.observed_at,
+             key_manager = excluded.key_manager, readable = excluded.readable
+         WHERE keys.observed_at < excluded.observed_at",
+    )?
+    .execute(params![
+        k.arn,
+        k.region,
+        k.account,
+        k.found,
+        k.key_state,
+        k.key_spec,
+        k.key_usage,
+        k.observed_at,
+        k.key_manager,
+        k.readable
+    ])?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -293,7 +293,8 @@ fn key_choice(config: &Map<String, Value>) -> Result<KeyChoice, UsageError> {
                 .into(),
         )
     })?;
-    let key_arn = text("KeyARN")?;
+    // The skeleton (`--generate-cli-skeleton`) has `"KeyARN": ""`: left empty, it is absent.
+    let key_arn = text("KeyARN")?.filter(|arn| !arn.is_empty());
     let parsed = KeyType::parse(key_type).filter(|t| *t != KeyType::None);
     match (parsed, key_arn) {
         (Some(KeyType::AwsOwned), None) => Ok(KeyChoice::AwsOwned),
@@ -307,7 +308,7 @@ fn key_choice(config: &Map<String, Value>) -> Result<KeyChoice, UsageError> {
         )),
         (Some(KeyType::CustomerManaged), Some(arn)) => KmsKeyArn::parse(arn)
             .map(KeyChoice::Customer)
-            .map_err(|e| UsageError::new(format!("KeyARN {arn:?} is not a KMS key ARN: {e}"))),
+            .map_err(|e| UsageError::new(format!("KeyARN {arn:?}: {}", e.as_key_problem()))),
         _ => Err(UsageError::new(format!(
             "KeyType {key_type:?} is not one of AWS_OWNED_CMK, CUSTOMER_MANAGED_CMK"
         ))),

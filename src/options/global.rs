@@ -3,7 +3,7 @@
 //! endpoint, CA bundle, timeouts, profile, and the role assumed in other accounts.
 
 use std::io::IsTerminal as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::aws::ConnectOptions;
@@ -36,16 +36,25 @@ fn env(var: &str) -> Option<std::ffi::OsString> {
     std::env::var_os(var).filter(|v| !v.is_empty())
 }
 
-/// The ledger: `--ledger`, else FIREHOSE_SSE_LEDGER, else `firehose-sse.db`.
-pub fn ledger_path(g: &GlobalArgs) -> PathBuf {
+/// The default ledger of runs against AWS (or an endpoint given).
+pub const LEDGER: &str = "firehose-sse.db";
+
+/// The default ledger of runs on an in-process sandbox (`--sandbox`): kept apart from real
+/// runs, so a demo's plans, runs and budget counts never mix with an account's.
+pub const SANDBOX_LEDGER: &str = "firehose-sse.sandbox.db";
+
+/// The ledger: `--ledger`, else FIREHOSE_SSE_LEDGER, else `firehose-sse.db` —
+/// `firehose-sse.sandbox.db` for a command on an in-process sandbox.
+pub fn ledger_path(g: &GlobalArgs, sandbox: bool) -> PathBuf {
     g.ledger
         .first()
         .cloned()
         .or_else(|| env("FIREHOSE_SSE_LEDGER").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from("firehose-sse.db"))
+        .unwrap_or_else(|| PathBuf::from(if sandbox { SANDBOX_LEDGER } else { LEDGER }))
 }
 
-pub(super) fn global(g: &GlobalArgs) -> Result<Global, UsageError> {
+/// `sandbox`: the command runs on an in-process sandbox (`--sandbox`).
+pub(super) fn global(g: &GlobalArgs, sandbox: bool) -> Result<Global, UsageError> {
     let color = color_enabled(g.color.into(), std::io::stdout().is_terminal());
     let query = match &g.query {
         None => None,
@@ -55,12 +64,20 @@ pub(super) fn global(g: &GlobalArgs) -> Result<Global, UsageError> {
             ))
         })?),
     };
+    let ledger = ledger_path(g, sandbox);
+    // The commands printed for the operator to run next repeat the ledger and the profile
+    // given here — and the sandbox's own ledger, which they would not find by default.
+    let named = match (g.ledger.is_empty(), ledger == Path::new(SANDBOX_LEDGER)) {
+        (true, true) => vec![ledger.clone()],
+        _ => g.ledger.clone(),
+    };
+    crate::hint::remember(&named, g.profile.as_deref());
     Ok(Global {
-        ledger: ledger_path(g),
         ledgers: match g.ledger.len() {
-            0 | 1 => vec![ledger_path(g)],
+            0 | 1 => vec![ledger.clone()],
             _ => g.ledger.clone(),
         },
+        ledger,
         output: Output {
             format: g.output.into(),
             query,

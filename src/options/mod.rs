@@ -281,6 +281,8 @@ pub struct RollbackOptions {
     pub run_id: Option<i64>,
     /// Show the rollback's plan and send nothing.
     pub dry_run: bool,
+    /// `--plan ID`: a rollback plan a dry run saved, and `--max-plan-age`.
+    pub plan: Option<(i64, std::time::Duration)>,
     pub settings: Settings,
     pub run: RunOptions,
     /// `--waves ...`: the rollback staged too.
@@ -373,7 +375,7 @@ impl Options {
             debug: g.debug,
             ansi: color_enabled(g.color.into(), std::io::stderr().is_terminal()),
         };
-        let global = global(g)?;
+        let global = global(g, cli.command.in_process_sandbox())?;
         let reads_only = matches!(
             cli.command,
             Command::Status(_) | Command::Report(_) | Command::History | Command::Show(_)
@@ -391,9 +393,13 @@ impl Options {
             }
             Command::Audit(args) => CommandOptions::Audit(Box::new(audit(g, global, args)?)),
             Command::Apply(args) => CommandOptions::Apply(Box::new(apply(g, global, args)?)),
-            Command::Resume(args) => CommandOptions::Resume(Box::new(resume(global, args))),
+            Command::Resume(args) => {
+                no_in_process_sandbox("resume", &args.run)?;
+                CommandOptions::Resume(Box::new(resume(global, args)))
+            }
             Command::Rollback(args) => {
-                check_confirmable(args.run.yes || args.dry_run)?;
+                no_in_process_sandbox("rollback", &args.run)?;
+                check_confirmable("roll back", args.run.yes || args.dry_run)?;
                 let waves = wave_plan(&args.waves)?;
                 if waves
                     .as_ref()
@@ -410,6 +416,7 @@ impl Options {
                     global: for_run(global, &args.run),
                     run_id: args.run_id,
                     dry_run: args.dry_run,
+                    plan: args.plan.map(|id| (id, args.max_plan_age)),
                     settings: Settings {
                         restore: true,
                         ..settings(&args.limits, &args.producers)
@@ -498,7 +505,9 @@ fn plan(g: &GlobalArgs, global: Global, args: PlanArgs) -> Result<PlanOptions, U
         out: match args.out {
             Some(out) if out.as_os_str() == "-" => {
                 return Err(UsageError::new(
-                    "--out - would mix the plan file with the report on standard output: name                      a file (the report stays on stdout), or print the plan's JSON with                      --format json",
+                    "--out - would mix the plan file with the report on standard output: name \
+                     a file (the report stays on stdout), or print the plan's JSON with \
+                     --format json",
                 ));
             }
             out => out,
@@ -574,7 +583,7 @@ fn inventory(g: &GlobalArgs, global: Global, args: InventoryArgs) -> InventoryOp
 
 fn apply(g: &GlobalArgs, global: Global, args: ApplyArgs) -> Result<ApplyOptions, UsageError> {
     // The first refusal an unattended apply meets, before its flags are looked at further.
-    check_confirmable(args.run.yes)?;
+    check_confirmable("apply", args.run.yes)?;
     let max_age = args.max_plan_age;
     // A plan file is told from a fleet file by its content (a JSON object); `--plan` takes an
     // id (digits) or a file.
@@ -599,7 +608,9 @@ fn apply(g: &GlobalArgs, global: Global, args: ApplyArgs) -> Result<ApplyOptions
         (None, _) => None,
         (Some(_), PlanSource::Fleet { .. }) => {
             return Err(UsageError::new(
-                "--expect-plan-hash checks a saved plan or a plan file: a fleet file is decided                  as it is applied, so there is no reviewed plan to compare; make one with                  `firehose-sse plan FLEET.csv --out plan.json` and apply that",
+                "--expect-plan-hash checks a saved plan or a plan file: a fleet file is decided \
+                 as it is applied, so there is no reviewed plan to compare; make one with \
+                 `firehose-sse plan FLEET.csv --out plan.json` and apply that",
             ));
         }
         (Some(hash), _) if crate::planfile::is_full_hash(hash.trim()) => {
@@ -607,13 +618,16 @@ fn apply(g: &GlobalArgs, global: Global, args: ApplyArgs) -> Result<ApplyOptions
         }
         (Some(hash), _) => {
             return Err(UsageError::new(format!(
-                "--expect-plan-hash {hash:?} is not a whole SHA-256 (64 hex digits): copy the                  plan hash a plan report prints in full (its `--expect-plan-hash` command), not                  the 12 digits shown beside the plan"
+                "--expect-plan-hash {hash:?} is not a whole SHA-256 (64 hex digits): copy the \
+                 plan hash a plan report prints in full (its `--expect-plan-hash` command), not \
+                 the 12 digits shown beside the plan"
             )));
         }
     };
     if args.shard.is_some() && matches!(source, PlanSource::File { .. }) {
         return Err(UsageError::new(
-            "--shard picks a fleet file's rows: a plan file is carried out whole (plan each              shard with `plan --shard I/N --out FILE`)",
+            "--shard picks a fleet file's rows: a plan file is carried out whole (plan each \
+             shard with `plan --shard I/N --out FILE`)",
         ));
     }
     Ok(ApplyOptions {
@@ -725,14 +739,29 @@ fn format(given: Option<ReportFormatArg>, global: &Global) -> Result<ReportForma
     Ok(format)
 }
 
+/// `resume` and `rollback` take up a run where it ran: an in-process sandbox (`--sandbox`)
+/// ends with the command that started it, so there is never a run on one to take up, and a
+/// run made elsewhere is not taken up on a fresh one. Hidden from their help, refused here.
+fn no_in_process_sandbox(command: &str, run: &crate::cli::RunArgs) -> Result<(), UsageError> {
+    match run.sandbox.sandbox {
+        false => Ok(()),
+        true => Err(UsageError::new(format!(
+            "{command} --sandbox cannot work: an in-process sandbox ends with the command that \
+             started it, so no run made on one is left to {command}, and a run made elsewhere is \
+             taken up where it ran. Serve one that stays (`firehose-sse sandbox`, then \
+             --endpoint-url) to apply, {command} and report against the same sandbox"
+        ))),
+    }
+}
+
 /// Unattended runs must say `--yes`; on a terminal the operator is asked.
-fn check_confirmable(yes: bool) -> Result<(), UsageError> {
+fn check_confirmable(what: &str, yes: bool) -> Result<(), UsageError> {
     if yes || std::io::stdin().is_terminal() {
         Ok(())
     } else {
-        Err(UsageError::new(
-            "refusing to apply unattended without --yes (stdin is not a terminal to confirm on)",
-        ))
+        Err(UsageError::new(format!(
+            "refusing to {what} unattended without --yes (stdin is not a terminal to confirm on)"
+        )))
     }
 }
 
@@ -749,7 +778,7 @@ impl InventoryOptions {
             None => KeyChoice::AwsOwned,
             Some(text) => {
                 let arn = KmsKeyArn::parse(text).map_err(|e| {
-                    UsageError::new(format!("--key-arn {text:?} is not a KMS key ARN: {e}"))
+                    UsageError::new(format!("--key-arn {text:?}: {}", e.as_key_problem()))
                 })?;
                 if let Some(other) = regions.iter().find(|r| *r != arn.region()) {
                     return Err(UsageError::new(format!(

@@ -70,6 +70,14 @@ impl Action {
             Action::Enable | Action::Rekey | Action::Disable | Action::Restore
         )
     }
+
+    /// Whether it is a change the drift check pages for (`plan --detailed-exitcode` exits 2):
+    /// one `apply` would make, now or once the budget allows. A skip is not: `apply` would
+    /// leave the stream as it is (it cannot be encrypted, is gone or busy, or waits on a fix
+    /// of its own), so a fleet holding one would page forever; skips are reported instead.
+    pub fn is_change(self) -> bool {
+        self.starts() || self == Action::Defer
+    }
 }
 
 impl fmt::Display for Action {
@@ -283,5 +291,41 @@ impl Reason {
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+impl Reason {
+    /// Whether a stream skipped for this reason was left behind for a cause the operator can
+    /// fix — credentials for its account, its key, its producers' grants — so a run that
+    /// skipped it did not do what it was given (exit 6), unlike a skip that is nobody's fault
+    /// (a stream that cannot be encrypted, is gone, is busy, or was changed by someone else).
+    pub fn operator_can_fix(self) -> bool {
+        match self {
+            Reason::NoCredentials
+            | Reason::KeyNotFound
+            | Reason::KeyUnreadable
+            | Reason::KeyNotCustomerManaged
+            | Reason::KeyDisabled
+            | Reason::KeyPendingDeletion
+            | Reason::KeyPendingImport
+            | Reason::KeyPendingReplicaDeletion
+            | Reason::KeyUnavailable
+            | Reason::KeyCreating
+            | Reason::KeyUpdating
+            | Reason::KeyStateUnknown
+            | Reason::KeyNotSymmetric
+            | Reason::KeyWrongRegion
+            | Reason::KeyGrantDenied
+            | Reason::CmkLimit
+            | Reason::ProducersDenied => true,
+            // Skipped as the operator chose (--iac-owned skip).
+            Reason::IacOwned
+            | Reason::NotDirectPut
+            | Reason::NotFound
+            | Reason::NotActive
+            | Reason::UnknownStatus
+            | Reason::Budget
+            | Reason::ChangedSinceRun => false,
+        }
     }
 }

@@ -34,11 +34,13 @@ pub struct Summary {
     pub json: Value,
 }
 
-/// The end-of-run summary; `color`: failures in red.
+/// The end-of-run summary; `warnings`: the plan's, as `plan` prints them; `color`: failures
+/// in red.
 pub fn summary(
     ledger: &Ledger,
     run_id: i64,
     outcome: &Outcome,
+    warnings: &[String],
     color: bool,
 ) -> Result<Summary, LedgerError> {
     // Only the items worth listing: a large run's items are not all loaded back.
@@ -80,7 +82,8 @@ pub fn summary(
     if !groups.is_empty() {
         let _ = writeln!(
             text,
-            "\nFailed, by cause (every stream: firehose-sse report {run_id}):"
+            "\nFailed, by cause (every stream: {}):",
+            crate::hint::command(&format!("report {run_id}"))
         );
         for (g, class) in &groups {
             for line in g.lines(class, color) {
@@ -101,6 +104,40 @@ pub fn summary(
             );
         }
     }
+    let fixable = outcome.skipped_fixable();
+    if !fixable.is_empty() {
+        let _ = writeln!(text, "\nSkipped, for a cause you can fix:");
+        for (reason, n) in &fixable {
+            let accounts: BTreeSet<&str> = match reason {
+                crate::plan::Reason::NoCredentials => outcome
+                    .tracks
+                    .iter()
+                    .filter(|t| t.reason() == Some(crate::engine::Why::Plan(*reason)))
+                    .filter_map(|t| t.account.as_deref())
+                    .collect(),
+                _ => BTreeSet::new(),
+            };
+            let accounts = match accounts.len() {
+                0 => String::new(),
+                1..=5 => format!(
+                    " (account {})",
+                    accounts.into_iter().collect::<Vec<_>>().join(", ")
+                ),
+                n => format!(" ({n} accounts)"),
+            };
+            let _ = writeln!(
+                text,
+                "  {reason}: {n} stream(s){accounts}: {}",
+                reason.explain()
+            );
+        }
+    }
+    if !warnings.is_empty() {
+        let _ = writeln!(text, "\nWarnings:");
+        for w in warnings {
+            let _ = writeln!(text, "  - {w}");
+        }
+    }
     let keys: BTreeSet<String> = outcome
         .tracks
         .iter()
@@ -117,7 +154,11 @@ pub fn summary(
             let _ = writeln!(text, "  {k}  {}", counts_now.get(k).copied().unwrap_or(0));
         }
     }
-    let _ = writeln!(text, "\nPer-stream details: firehose-sse report {run_id}");
+    let _ = writeln!(
+        text,
+        "\nPer-stream details: {}",
+        crate::hint::command(&format!("report {run_id}"))
+    );
 
     let json = json!({
         "run_id": run_id,
@@ -131,6 +172,8 @@ pub fn summary(
         "aborted": outcome.aborted.as_ref().map(ToString::to_string),
         "failed": failed.iter().map(|r| item_json(r)).collect::<Vec<_>>(),
         "deferred": deferred.iter().map(|r| item_json(r)).collect::<Vec<_>>(),
+        "skipped_fixable": fixable.iter().map(|(r, n)| (r.as_str(), *n)).collect::<BTreeMap<_, _>>(),
+        "warnings": warnings,
         "keys": key_json,
     });
     Ok(Summary { text, json })
@@ -217,11 +260,14 @@ pub fn spreadsheet_safe(cell: &str) -> String {
     }
 }
 
-const COLUMNS: [&str; 12] = [
+/// The columns of the CSV and Markdown reports: every field of an item.
+const COLUMNS: [&str; 14] = [
     "stream",
     "region",
+    "account",
     "action",
     "phase",
+    "reason",
     "status",
     "key",
     "attempts",
@@ -232,7 +278,28 @@ const COLUMNS: [&str; 12] = [
     "next_slot",
 ];
 
-fn cells(r: &RunItemRow) -> [String; 12] {
+/// The columns of the table, sized for a terminal as the plan's are (a key by its id); times,
+/// failure details and next slots are below it, by cause, and in `--format csv|json`.
+const TABLE_COLUMNS: [&str; 9] = [
+    "stream", "region", "account", "action", "phase", "status", "key", "starts", "reason",
+];
+
+/// The columns of the region and the account, which a table or a Markdown report shows only
+/// when they vary (CSV always has them, the Markdown report the region).
+const REGION_COLUMN: usize = 1;
+const ACCOUNT_COLUMN: usize = 2;
+
+/// `all`'s columns, with the account's or without.
+fn columns(all: &[&'static str], account: bool) -> Vec<&'static str> {
+    all.iter()
+        .enumerate()
+        .filter(|(i, _)| account || *i != ACCOUNT_COLUMN)
+        .map(|(_, c)| *c)
+        .collect()
+}
+
+/// An item's fields, as [`COLUMNS`] names them.
+fn cells(r: &RunItemRow, account: bool) -> Vec<String> {
     let key = r
         .last_key
         .as_ref()
@@ -243,11 +310,14 @@ fn cells(r: &RunItemRow) -> [String; 12] {
             )
         })
         .unwrap_or_default();
-    [
-        r.name.clone(),
-        r.region.clone(),
+    let mut cells = vec![r.name.clone(), r.region.clone()];
+    if account {
+        cells.push(r.account.clone().unwrap_or_default());
+    }
+    cells.extend([
         r.action.map_or("-", |a| a.as_str()).to_owned(),
         r.phase.as_str().to_owned(),
+        r.reason.clone().unwrap_or_default(),
         r.last_status.clone().unwrap_or_default(),
         key,
         r.starts.to_string(),
@@ -255,24 +325,119 @@ fn cells(r: &RunItemRow) -> [String; 12] {
         r.enabled_at
             .map(|t| rfc3339(t + FULLY_EFFECTIVE_AFTER))
             .unwrap_or_default(),
+        r.failure_type.clone().unwrap_or_default(),
+        r.failure_details.clone().unwrap_or_default(),
+        r.next_slot.map(rfc3339).unwrap_or_default(),
+    ]);
+    cells
+}
+
+/// A key in the table's narrow column: `aws-owned`, or `key/` and the first 8 characters of
+/// a long key id (a key id is a UUID: 8 tell a run's keys apart; the full ARN is in CSV and
+/// JSON).
+fn narrow_key(key: &crate::model::KeyChoice) -> String {
+    match key.key_arn() {
+        Some(arn) if arn.key_id().chars().count() > 12 => {
+            format!("key/{}…", arn.key_id().chars().take(8).collect::<String>())
+        }
+        _ => super::short_key(Some(key)),
+    }
+}
+
+/// An item's row of the table, as [`TABLE_COLUMNS`] names them: the key by its id, and as
+/// the reason a failed stream's failure type when it has one.
+fn table_cells(r: &RunItemRow, region: bool, account: bool) -> Vec<String> {
+    let mut cells = vec![r.name.clone()];
+    if region {
+        cells.push(r.region.clone());
+    }
+    if account {
+        cells.push(r.account.clone().unwrap_or_default());
+    }
+    cells.extend([
+        r.action.map_or("-", |a| a.as_str()).to_owned(),
+        r.phase.as_str().to_owned(),
+        r.last_status.clone().unwrap_or_default(),
+        match &r.last_key {
+            Some(k) => narrow_key(k),
+            None => String::new(),
+        },
+        r.starts.to_string(),
         r.failure_type
             .clone()
             .or_else(|| r.reason.clone())
             .unwrap_or_default(),
-        r.failure_details.clone().unwrap_or_default(),
-        r.next_slot.map(rfc3339).unwrap_or_default(),
-    ]
+    ]);
+    cells
+}
+
+/// The run's items with the account of each: a stream never described (not found, another
+/// account's without credentials) has none of its own, and is the credentials' account the run
+/// was made with, as its arguments record it.
+pub fn with_accounts(run: &crate::ledger::RunRow, mut rows: Vec<RunItemRow>) -> Vec<RunItemRow> {
+    let own = run
+        .arguments()
+        .place()
+        .and_then(|p| p.get("account"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    if let Some(own) = own {
+        for r in rows.iter_mut().filter(|r| r.account.is_none()) {
+            r.account = Some(own.clone());
+        }
+    }
+    rows
+}
+
+/// Whether the rows span several accounts.
+fn several_accounts(rows: &[RunItemRow]) -> bool {
+    let first = rows.first().map(|r| &r.account);
+    rows.iter().any(|r| Some(&r.account) != first)
 }
 
 pub fn report_table(rows: &[RunItemRow]) -> String {
-    let mut table = super::table(COLUMNS);
+    let account = several_accounts(rows);
+    let region = rows.iter().any(|r| r.region != rows[0].region);
+    let header: Vec<&str> = columns(&TABLE_COLUMNS, account)
+        .into_iter()
+        .filter(|c| region || *c != TABLE_COLUMNS[REGION_COLUMN])
+        .collect();
+    let mut table = super::table(header);
     for r in rows {
-        table.add_row(cells(r).to_vec());
+        table.add_row(table_cells(r, region, account));
     }
     let mut out: String = table
         .lines()
         .map(|l| format!("{}\n", l.trim_end()))
         .collect();
+    if let (false, Some(first)) = (region, rows.first()) {
+        let _ = writeln!(out, "(every stream in {})", first.region);
+    }
+    // What the table leaves out for width: each failure's details (by cause), each deferred
+    // stream's next slot.
+    let failed: Vec<&RunItemRow> = rows.iter().filter(|r| r.phase == Phase::Failed).collect();
+    let groups = failure_groups(&failed);
+    if !groups.is_empty() {
+        out.push_str("\nFailed, by cause:\n");
+        for (g, class) in &groups {
+            for line in g.lines(class, false) {
+                let _ = writeln!(out, "{line}");
+            }
+        }
+    }
+    let deferred: Vec<&RunItemRow> = rows.iter().filter(|r| r.phase == Phase::Deferred).collect();
+    if !deferred.is_empty() {
+        out.push_str("\nDeferred (24 h budget):\n");
+        for r in deferred {
+            let _ = writeln!(
+                out,
+                "  {}/{}: next slot {}",
+                r.region,
+                r.name,
+                r.next_slot.map(rfc3339).unwrap_or_else(|| "unknown".into())
+            );
+        }
+    }
     out.push_str(&report_counts(rows));
     out
 }
@@ -334,13 +499,13 @@ pub fn report_csv(
 ) -> anyhow::Result<String> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let with_producers = !producers.is_empty();
-    let mut header = COLUMNS.to_vec();
+    let mut header = columns(&COLUMNS, true);
     if with_producers {
         header.push("producers");
     }
     w.write_record(header)?;
     for r in rows {
-        let mut cells = cells(r).to_vec();
+        let mut cells = cells(r, true);
         if with_producers {
             cells.push(producers.get(&r.seq).cloned().unwrap_or_default());
         }
@@ -354,13 +519,18 @@ pub fn report_csv(
 
 pub fn report_markdown(rows: &[RunItemRow]) -> String {
     // As many separator cells as header cells, or Markdown renders no table.
+    let account = several_accounts(rows);
+    let header = columns(&COLUMNS, account);
     let mut out = format!(
         "| {} |\n|{}\n",
-        COLUMNS.join(" | "),
-        "---|".repeat(COLUMNS.len())
+        header.join(" | "),
+        "---|".repeat(header.len())
     );
     for r in rows {
-        let cells: Vec<String> = cells(r).iter().map(|c| super::md_cell(c)).collect();
+        let cells: Vec<String> = cells(r, account)
+            .iter()
+            .map(|c| super::md_cell(c))
+            .collect();
         let _ = writeln!(out, "| {} |", cells.join(" | "));
     }
     out.push_str(&report_counts(rows));
@@ -419,9 +589,9 @@ mod tests {
         let pipes = |line: &str| line.matches('|').count();
         let header = lines.next().unwrap();
         let separator = lines.next().unwrap();
-        assert_eq!(pipes(header), COLUMNS.len() + 1);
-        assert_eq!(pipes(separator), COLUMNS.len() + 1, "{separator}");
-        assert_eq!(separator, format!("|{}", "---|".repeat(COLUMNS.len())));
+        assert_eq!(pipes(header), COLUMNS.len());
+        assert_eq!(pipes(separator), COLUMNS.len(), "{separator}");
+        assert_eq!(separator, format!("|{}", "---|".repeat(COLUMNS.len() - 1)));
     }
 
     #[test]
@@ -432,7 +602,7 @@ mod tests {
         let line = md.lines().nth(2).unwrap();
         assert!(!md.contains("<script>"), "{md}");
         assert!(line.contains("&lt;script&gt;alert(1)&lt;/script&gt; \\| &amp; more lines"));
-        assert_eq!(line.matches(" | ").count(), COLUMNS.len() - 1, "{line}");
+        assert_eq!(line.matches(" | ").count(), COLUMNS.len() - 2, "{line}");
     }
 
     fn row(seq: usize, account: &str, phase: Phase) -> RunItemRow {
@@ -456,6 +626,119 @@ mod tests {
             last_status: None,
             last_key: None,
         }
+    }
+
+    #[test]
+    fn the_table_fits_a_terminal_with_real_key_ids_and_gives_reasons_a_column() {
+        let key = crate::model::KeyChoice::Customer(
+            crate::model::KmsKeyArn::parse(
+                "arn:aws:kms:us-east-1:123456789012:key/6f1c2a4e-5b7d-4c8e-9a0f-1b2c3d4e5f60",
+            )
+            .unwrap(),
+        );
+        let mut rows = Vec::new();
+        for (i, phase) in [Phase::Done, Phase::Failed, Phase::Skipped, Phase::Deferred]
+            .into_iter()
+            .enumerate()
+        {
+            let mut r = row(i, "123456789012", phase);
+            r.name = format!("orders-ingest-prod-{i:02}");
+            r.target = key.clone();
+            r.last_key = Some(key.clone());
+            r.last_status = Some("ENABLED".into());
+            r.enabled_at = Some(1_800_000_000_000);
+            match phase {
+                Phase::Failed => {
+                    r.last_status = Some("ENABLING_FAILED".into());
+                    r.failure_type = Some("KMS_ACCESS_DENIED".into());
+                    r.failure_details =
+                        Some("Access denied to the key: the key policy does not allow it".into());
+                }
+                Phase::Skipped => r.reason = Some("not_direct_put".into()),
+                Phase::Deferred => {
+                    r.reason = Some("budget".into());
+                    r.next_slot = Some(1_800_000_100_000);
+                }
+                _ => {}
+            }
+            rows.push(r);
+        }
+        let text = report_table(&rows);
+        for line in text.lines().take_while(|l| !l.is_empty()) {
+            assert!(
+                line.chars().count() <= 100,
+                "{} wide: {line}\n{text}",
+                line.chars().count()
+            );
+        }
+        assert!(text.contains("key/6f1c2a4e…"), "{text}");
+        let header = text.lines().next().unwrap();
+        assert!(
+            header.contains("reason") && !header.contains("failure_type"),
+            "{header}"
+        );
+        assert!(text.contains("not_direct_put") && text.contains("KMS_ACCESS_DENIED"));
+        // What the table leaves out is below it.
+        assert!(text.contains("Access denied to the key"), "{text}");
+        assert!(text.contains("next slot"), "{text}");
+        // CSV: a skip's reason in `reason`, a failure's type in `failure_type`.
+        let csv = report_csv(&rows, &Default::default()).unwrap();
+        let mut lines = csv.lines();
+        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+        let cells: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+        assert_eq!(cells[2][col("reason")], "not_direct_put");
+        assert_eq!(cells[2][col("failure_type")], "");
+        assert_eq!(cells[1][col("failure_type")], "KMS_ACCESS_DENIED");
+    }
+
+    #[test]
+    fn the_account_is_a_column_of_csv_always_and_of_a_table_over_several_accounts() {
+        let one = [
+            row(0, "111111111111", Phase::Done),
+            row(1, "111111111111", Phase::Done),
+        ];
+        let two = [
+            row(0, "111111111111", Phase::Done),
+            row(1, "222222222222", Phase::Done),
+        ];
+        let csv = report_csv(&one, &Default::default()).unwrap();
+        assert!(csv.starts_with("stream,region,account,action"), "{csv}");
+        assert!(csv.contains("s0,us-east-1,111111111111,enable"), "{csv}");
+        let header = |text: &str| text.lines().next().unwrap().to_owned();
+        assert!(!header(&report_table(&one)).contains("account"));
+        assert!(header(&report_table(&two)).contains("account"));
+        assert!(report_table(&two).contains("222222222222"));
+        assert!(!header(&report_markdown(&one)).contains("account"));
+        assert!(header(&report_markdown(&two)).contains("| account |"));
+    }
+
+    #[test]
+    fn a_stream_never_described_is_of_the_credentials_account() {
+        let args = crate::ledger::RunArgs::Apply {
+            fleet: None,
+            plan: None,
+            shard: None,
+            reserve: 1,
+            cmk_limit: 500,
+            place: json!({"endpoint": "x", "account": "123456789012"}),
+            waves: None,
+            reviewed: None,
+        };
+        let run = crate::ledger::RunRow {
+            id: 1,
+            kind: crate::ledger::RunKind::Apply,
+            plan_id: None,
+            started_at: 0,
+            ended_at: None,
+            outcome: None,
+            args: serde_json::to_string(&args).unwrap(),
+        };
+        let mut gone = row(0, "1", Phase::Skipped);
+        gone.account = None;
+        let rows = with_accounts(&run, vec![gone, row(1, "222222222222", Phase::Done)]);
+        assert_eq!(rows[0].account.as_deref(), Some("123456789012"));
+        assert_eq!(rows[1].account.as_deref(), Some("222222222222"));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::failures::{Cause, Failed, Live, split_kind};
-use super::progress::{Mode, Progress, Segment, eta_segment};
+use super::progress::{Mode, Progress, Segment, eta_floor_segment};
 use crate::engine::{Notice, Phase, Snapshot};
 use crate::pace::Operation;
 
@@ -87,7 +87,7 @@ fn segments(snap: &Snapshot, total: usize) -> Vec<Segment> {
     let deferred = snap.count(Phase::Deferred);
     let mut parts = Vec::with_capacity(9);
     if let Some(eta) = eta(snap, total) {
-        parts.push(eta_segment(eta));
+        parts.push(eta_floor_segment(eta));
     }
     parts.extend([
         in_flight("starting", snap.count(Phase::Starting)),
@@ -103,8 +103,8 @@ fn segments(snap: &Snapshot, total: usize) -> Vec<Segment> {
         ),
         Segment::new(
             format!(
-                "{:.1} Start/s {:.1} Describe/s",
-                rate(Operation::Start),
+                "{} {:.1} Describe/s",
+                changing_rate(rate(Operation::Start), rate(Operation::Stop)),
                 rate(Operation::Describe)
             ),
             7,
@@ -117,6 +117,16 @@ fn segments(snap: &Snapshot, total: usize) -> Vec<Segment> {
     parts
 }
 
+/// The rate of the calls that change streams, named by what is sent: Starts (an apply),
+/// Stops (a rollback to no encryption), or both.
+fn changing_rate(starts: f64, stops: f64) -> String {
+    match (starts > 0.0, stops > 0.0) {
+        (false, true) => format!("{stops:.1} Stop/s"),
+        (true, true) => format!("{starts:.1} Start/s {stops:.1} Stop/s"),
+        _ => format!("{starts:.1} Start/s"),
+    }
+}
+
 /// `starting 3`: ranked after the bar, last when zero.
 fn in_flight(what: &str, n: usize) -> Segment {
     Segment::new(format!("{what} {n}"), if n > 0 { 5 } else { 8 })
@@ -125,12 +135,17 @@ fn in_flight(what: &str, n: usize) -> Segment {
 /// When the run should end at the rates its calls achieve: the Describes still needed (one to
 /// observe each stream not yet observed, one to confirm each stream that starts) at the
 /// Describe rate achieved so far, or the Starts still needed at the Start rate, whichever is
-/// longer. None before [`ETA_AFTER`] and [`ETA_AFTER_DESCRIBES`]: until then no rate is known
+/// longer. A lower bound: each stream's time to ENABLED after its Start, and the extra polls
+/// it takes, come on top. None before [`ETA_AFTER`] and [`ETA_AFTER_DESCRIBES`]: until then no rate is known
 /// (from a fleet file the Describe quota sets the pace, 2N/5 s per region:
 /// docs/design.md#the-ceiling).
 pub fn eta(snap: &Snapshot, total: usize) -> Option<Duration> {
     let describes = snap.calls.get(&Operation::Describe).copied().unwrap_or(0);
-    let starts = snap.calls.get(&Operation::Start).copied().unwrap_or(0) as f64;
+    // Stops (a rollback to no encryption) change streams as Starts do, on the same budget.
+    let starts = [Operation::Start, Operation::Stop]
+        .iter()
+        .map(|op| snap.calls.get(op).copied().unwrap_or(0))
+        .sum::<u64>() as f64;
     if snap.elapsed < ETA_AFTER || describes < ETA_AFTER_DESCRIBES {
         return None;
     }
@@ -166,6 +181,15 @@ mod tests {
             throttles: 0,
             elapsed: Duration::from_secs(secs),
         }
+    }
+
+    #[test]
+    fn the_status_line_names_the_calls_a_run_sends() {
+        assert_eq!(changing_rate(2.5, 0.0), "2.5 Start/s");
+        assert_eq!(changing_rate(0.0, 0.0), "0.0 Start/s");
+        // A rollback to no encryption sends Stops.
+        assert_eq!(changing_rate(0.0, 4.0), "4.0 Stop/s");
+        assert_eq!(changing_rate(1.0, 2.0), "1.0 Start/s 2.0 Stop/s");
     }
 
     #[test]
@@ -212,7 +236,7 @@ mod tests {
             ..snap(10, &[(Phase::Failed, 3), (Phase::Done, 22)], 25, 50)
         };
         let parts = segments(&s, 200);
-        assert_eq!(parts[0].text, "eta 1m 10s");
+        assert_eq!(parts[0].text, "eta ≥1m 10s");
         assert_eq!(parts[0].rank, 0);
         let failed = parts.iter().find(|p| p.text == "failed 3").unwrap();
         assert!(failed.alert && failed.rank == 1);

@@ -23,7 +23,10 @@ pub struct PlanView<'a> {
     pub pace: Pace,
     /// Throttles met while observing.
     pub throttles: u32,
-    /// The command that carries the plan out, shown after a `plan` (not while `apply` asks).
+    /// The command that carries the plan out, without the program (`apply --plan 3`), shown
+    /// after a `plan` (not while `apply` asks): on a terminal as it can be run from here
+    /// ([`crate::hint::command`]), in a report for review as `firehose-sse …`, for whoever
+    /// carries it out elsewhere.
     pub next: Option<String>,
     /// What the producer check did (`None`: no stream moves to a customer key).
     pub producer_check: Option<CheckSummary>,
@@ -96,7 +99,7 @@ pub fn json(view: &PlanView<'_>) -> Value {
             .map(|(account, summary)| json!({"account": account, "summary": summary}))
             .collect::<Vec<_>>(),
         // Streams not at their target (every action but noop): what a drift check pages on.
-        "changes": view.items.iter().filter(|i| i.action != Action::Noop).count(),
+        "changes": view.items.iter().filter(|i| i.action.is_change()).count(),
         "items": view.items.iter().map(item_json).collect::<Vec<_>>(),
         "keys": view.keys,
         "warnings": view.warnings,
@@ -162,6 +165,37 @@ pub fn summary_line(s: &Summary) -> String {
 }
 
 pub fn table_text(view: &PlanView<'_>, color: bool) -> String {
+    let mut out = streams_text(view, color);
+    keys_text(&mut out, view);
+    if !view.warnings.is_empty() {
+        out.push_str("\nWarnings:\n");
+        for w in &view.warnings {
+            out.push_str(&format!("  - {w}\n"));
+        }
+    }
+    out.push_str(&fixes_text(
+        view.items.iter().filter_map(|i| i.producers.as_deref()),
+    ));
+    waves_text(&mut out, view);
+    out.push('\n');
+    estimate_text(&mut out, view);
+    let hash = match &view.hash {
+        Some(h) => format!(" (hash {})", crate::planfile::short(h)),
+        None => String::new(),
+    };
+    match &view.next {
+        Some(command) => out.push_str(&format!(
+            "Saved as plan {}{hash}. Carry it out with: {}\n",
+            view.plan_id,
+            crate::hint::command(command)
+        )),
+        None => out.push_str(&format!("Plan {}{hash}.\n", view.plan_id)),
+    }
+    out
+}
+
+/// Every stream's line, and the summary (by account when there are several).
+fn streams_text(view: &PlanView<'_>, color: bool) -> String {
     let mut out = String::new();
     let n = view.items.len();
     out.push_str(&format!(
@@ -213,7 +247,11 @@ pub fn table_text(view: &PlanView<'_>, color: bool) -> String {
             out.push_str(&format!("  {account}: {}\n", summary_line(summary)));
         }
     }
+    out
+}
 
+/// The customer-managed keys: streams now → after the plan, against their limit.
+fn keys_text(out: &mut String, view: &PlanView<'_>) {
     if !view.keys.is_empty() {
         let checked = view
             .producer_check
@@ -249,17 +287,10 @@ pub fn table_text(view: &PlanView<'_>, color: bool) -> String {
             out.push_str(&format!("  {}\n", line.trim_end()));
         }
     }
+}
 
-    if !view.warnings.is_empty() {
-        out.push_str("\nWarnings:\n");
-        for w in &view.warnings {
-            out.push_str(&format!("  - {w}\n"));
-        }
-    }
-    out.push_str(&fixes_text(
-        view.items.iter().filter_map(|i| i.producers.as_deref()),
-    ));
-
+/// The waves an apply with `--waves` would take, with the rollout's wall.
+fn waves_text(out: &mut String, view: &PlanView<'_>) {
     if let Some((waves, total)) = &view.waves {
         out.push_str(&format!("\nWaves ({}):\n", waves.len()));
         for w in waves {
@@ -282,10 +313,24 @@ pub fn table_text(view: &PlanView<'_>, color: bool) -> String {
             human_duration(*total)
         ));
     }
-    out.push('\n');
+}
+
+/// How long apply would take, throttles met while observing, and the producer check's line.
+fn estimate_text(out: &mut String, view: &PlanView<'_>) {
     if view.estimated_ms > 0 {
+        // A rollback to no encryption sends Stops, paced as Starts are.
+        let stops = view.items.iter().any(|i| i.action == Action::Disable);
+        let starts = view
+            .items
+            .iter()
+            .any(|i| i.action.starts() && i.action != Action::Disable);
+        let calls = match (starts, stops) {
+            (false, true) => "Stops",
+            (true, true) => "Starts or Stops",
+            _ => "Starts",
+        };
         out.push_str(&format!(
-            "Estimated apply time: {} ({} Starts/s and {} Describes/s per region, regions in parallel).\n",
+            "Estimated apply time: {} ({} {calls}/s and {} Describes/s per region, regions in parallel).\n",
             human_duration(view.estimated_ms),
             view.pace.start_tps,
             view.pace.describe_tps,
@@ -303,18 +348,6 @@ pub fn table_text(view: &PlanView<'_>, color: bool) -> String {
         out.push_str(&check_line(check));
         out.push('\n');
     }
-    let hash = match &view.hash {
-        Some(h) => format!(" (hash {})", crate::planfile::short(h)),
-        None => String::new(),
-    };
-    match &view.next {
-        Some(command) => out.push_str(&format!(
-            "Saved as plan {}{hash}. Carry it out with: {command}\n",
-            view.plan_id
-        )),
-        None => out.push_str(&format!("Plan {}{hash}.\n", view.plan_id)),
-    }
-    out
 }
 
 /// A stream's current key and encryption status, as its line shows them.

@@ -222,6 +222,16 @@ fn section(place: &Place<'_>, fold: Fold, budget: u32, source: &str) -> String {
 
 /// The part before the streams: title, provenance, summary, keys, warnings, estimate.
 fn head(review: &Review<'_>, total_summary: &Summary, places: &[Place<'_>]) -> String {
+    let mut out = provenance(review, total_summary);
+    places_table(&mut out, total_summary, places);
+    keys_table(&mut out, review.view);
+    warnings(&mut out, review.view);
+    estimate(&mut out, review.view);
+    out
+}
+
+/// The title, and what the plan is: its streams, hash, fleet, times and place.
+fn provenance(review: &Review<'_>, total_summary: &Summary) -> String {
     let view = review.view;
     let mut out = String::new();
     let _ = writeln!(
@@ -254,7 +264,11 @@ fn head(review: &Review<'_>, total_summary: &Summary, places: &[Place<'_>]) -> S
         facts.push(format!("against {}", md_text(place)));
     }
     let _ = writeln!(out, "{}\n", facts.join(" · "));
+    out
+}
 
+/// Each account and region's counts by action, and their total.
+fn places_table(out: &mut String, total_summary: &Summary, places: &[Place<'_>]) {
     let columns = shown_actions(total_summary);
     out.push_str("| account | region | streams |");
     for action in &columns {
@@ -271,53 +285,60 @@ fn head(review: &Review<'_>, total_summary: &Summary, places: &[Place<'_>]) -> S
         out.push('\n');
     };
     for p in places {
-        row(&mut out, &md_text(p.label), &md_text(p.region), &p.summary);
+        row(out, &md_text(p.label), &md_text(p.region), &p.summary);
     }
     if places.len() > 1 {
-        row(&mut out, "**all**", "", total_summary);
+        row(out, "**all**", "", total_summary);
     }
     out.push('\n');
+}
 
-    if !view.keys.is_empty() {
-        out.push_str(
-            "### Customer-managed keys\n\nStreams each key protects now and after the plan, \
-             against its limit.\n\n",
+/// The customer-managed keys: streams each protects now and after, against its limit.
+fn keys_table(out: &mut String, view: &PlanView<'_>) {
+    if view.keys.is_empty() {
+        return;
+    }
+    out.push_str(
+        "### Customer-managed keys\n\nStreams each key protects now and after the plan, \
+         against its limit.\n\n",
+    );
+    let checked = view
+        .producer_check
+        .as_ref()
+        .is_some_and(|c| c.skipped.is_none());
+    out.push_str("| key | now | after | limit | room left |");
+    out.push_str(if checked {
+        " producers allowed/denied/unknown |\n|---|--:|--:|--:|--:|---|\n"
+    } else {
+        "\n|---|--:|--:|--:|--:|\n"
+    });
+    for k in &view.keys {
+        let _ = write!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            md_text(&k.key_arn),
+            k.streams_now,
+            k.streams_after,
+            k.limit,
+            k.limit.saturating_sub(k.streams_after)
         );
-        let checked = view
-            .producer_check
-            .as_ref()
-            .is_some_and(|c| c.skipped.is_none());
-        out.push_str("| key | now | after | limit | room left |");
-        out.push_str(if checked {
-            " producers allowed/denied/unknown |\n|---|--:|--:|--:|--:|---|\n"
-        } else {
-            "\n|---|--:|--:|--:|--:|\n"
-        });
-        for k in &view.keys {
+        if checked {
             let _ = write!(
                 out,
-                "| {} | {} | {} | {} | {} |",
-                md_text(&k.key_arn),
-                k.streams_now,
-                k.streams_after,
-                k.limit,
-                k.limit.saturating_sub(k.streams_after)
+                " {} |",
+                match &k.producers {
+                    Some(c) => format!("{}/{}/{}", c.allowed, c.denied, c.unknown),
+                    None => "-".into(),
+                }
             );
-            if checked {
-                let _ = write!(
-                    out,
-                    " {} |",
-                    match &k.producers {
-                        Some(c) => format!("{}/{}/{}", c.allowed, c.denied, c.unknown),
-                        None => "-".into(),
-                    }
-                );
-            }
-            out.push('\n');
         }
         out.push('\n');
     }
+    out.push('\n');
+}
 
+/// The plan's warnings, the producer check's line and throttles met while observing.
+fn warnings(out: &mut String, view: &PlanView<'_>) {
     let mut warnings: Vec<String> = view.warnings.clone();
     if let Some(check) = &view.producer_check {
         warnings.push(super::plan::check_line(check));
@@ -335,7 +356,10 @@ fn head(review: &Review<'_>, total_summary: &Summary, places: &[Place<'_>]) -> S
         }
         out.push('\n');
     }
+}
 
+/// How long apply would take, and in waves when the plan has them.
+fn estimate(out: &mut String, view: &PlanView<'_>) {
     out.push_str("### Estimated apply time\n\n");
     if view.estimated_ms > 0 {
         let _ = writeln!(
@@ -376,7 +400,6 @@ fn head(review: &Review<'_>, total_summary: &Summary, places: &[Place<'_>]) -> S
         }
         out.push('\n');
     }
-    out
 }
 
 /// The part after the streams: how to carry it out, with the whole hash.
@@ -389,7 +412,7 @@ fn tail(review: &Review<'_>) -> String {
             "Once approved, this runs exactly the plan reviewed here, and refuses any other \
              (another plan, an edited file):\n\n",
         );
-        out.push_str(&fenced("sh", command));
+        out.push_str(&fenced("sh", &format!("firehose-sse {command}")));
         out.push('\n');
     }
     match &view.hash {

@@ -267,6 +267,15 @@ pub fn eta_segment(eta: Duration) -> Segment {
     )
 }
 
+/// The ETA of a run, which is a lower bound (the transitions' tail comes on top of the calls
+/// still needed at the rates achieved): `eta ≥1m 23s`.
+pub fn eta_floor_segment(eta: Duration) -> Segment {
+    Segment::new(
+        format!("eta ≥{}", super::human_duration(eta.as_millis() as i64)),
+        0,
+    )
+}
+
 /// The ETA of a bar of equal steps from the rate of the steps done so far: none before
 /// [`ETA_AFTER_STEPS`] steps and [`ETA_AFTER`].
 pub fn steady_eta(done: u64, total: u64, elapsed: Duration) -> Option<Duration> {

@@ -15,7 +15,7 @@ mod steps;
 
 pub use steps::{
     Clients, Decided, FleetSurvey, RecentEnough, Surveyed, finish_survey, prepare_survey,
-    start_observing, survey_fleet, survey_fleet_with,
+    start_observing, survey_fleet, survey_fleet_with, unreachable_warning,
 };
 
 use std::collections::{BTreeMap, HashMap, VecDeque};

@@ -311,7 +311,8 @@ pub fn finish_survey(ledger: &Ledger, decided: Decided<'_>) -> anyhow::Result<Su
         if !ledger.has_inventory(region)? {
             warnings.push(format!(
                 "{region}: per-key counts cover only the streams this ledger has seen; \
-                 run `firehose-sse inventory --region {region}` to count every stream of the region"
+                 run `{}` to count every stream of the region",
+                crate::hint::command(&format!("inventory --region {region}"))
             ));
         }
     }
@@ -327,9 +328,7 @@ pub fn finish_survey(ledger: &Ledger, decided: Decided<'_>) -> anyhow::Result<Su
             .iter()
             .filter(|i| i.target.account.as_deref() == Some(account.as_str()))
             .count();
-        warnings.push(format!(
-            "account {account}: {n} stream(s) skipped no_credentials: {why}"
-        ));
+        warnings.push(unreachable_warning(account, n, why));
     }
     let check = survey.producers();
     warnings.extend(producer_warnings(&items, check, &settings));
@@ -460,9 +459,17 @@ pub fn owner_warnings(items: &[Item], settings: &Settings) -> Vec<String> {
         false => "will be changed although code owns them (--iac-owned warn)",
     };
     vec![format!(
-        "{} stream(s) owned by CloudFormation or Terraform {what}: {shown}{more}; put the          encryption in their code too (`plan --out-iac DIR` writes the change), or their next          deploy may undo it",
+        "{} stream(s) owned by CloudFormation or Terraform {what}: {shown}{more}; put the \
+         encryption in their code too (`plan --out-iac DIR` writes the change), or their next \
+         deploy may undo it",
         owned.len()
     )]
+}
+
+/// The warning for an account a plan's rows name that no credentials reach: `plan` shows it,
+/// `apply` repeats it in its summary.
+pub fn unreachable_warning(account: &str, streams: usize, why: &str) -> String {
+    format!("account {account}: {streams} stream(s) skipped no_credentials: {why}")
 }
 
 /// What an operator must know of the producer check: that it was skipped, which streams it
@@ -501,7 +508,10 @@ pub fn producer_warnings(
             .filter(|i| i.action.starts() && i.target.key.key_arn().is_some())
             .count();
         warnings.push(format!(
-            "PRODUCER CHECK SKIPPED ({why}): nobody checked that the producers of the {moving}              stream(s) moving to a customer-managed key may use it; a producer without              kms:GenerateDataKey and kms:Decrypt on the key is refused every record (AWS              enforces it on existing streams from {})",
+            "PRODUCER CHECK SKIPPED ({why}): nobody checked that the producers of the {moving} \
+             stream(s) moving to a customer-managed key may use it; a producer without \
+             kms:GenerateDataKey and kms:Decrypt on the key is refused every record (AWS \
+             enforces it on existing streams from {})",
             crate::producers::ENFORCED_FROM
         ));
         return warnings;
@@ -509,21 +519,25 @@ pub fn producer_warnings(
     let denied = |i: &Item| i.producers.as_ref().is_some_and(|p| p.any_denied());
     if let Some((n, shown)) = names(&|i| denied(i) && i.action == crate::plan::Action::Skip) {
         warnings.push(format!(
-            "{n} stream(s) skipped producers_denied: a producer would be refused the new key              ({shown}); `firehose-sse plan --out-policies DIR` writes the statements that let              them in, or --allow-producer-risk starts them anyway"
+            "{n} stream(s) skipped producers_denied: a producer would be refused the new key \
+             ({shown}); `plan` with `--out-policies DIR` writes the statements that let them in, \
+             or --allow-producer-risk starts them anyway"
         ));
     }
     if settings.allow_producer_risk
         && let Some((n, shown)) = names(&|i| denied(i) && i.action.starts())
     {
         warnings.push(format!(
-            "{n} stream(s) will be started although a producer would be refused the key              (--allow-producer-risk): {shown}"
+            "{n} stream(s) will be started although a producer would be refused the key \
+             (--allow-producer-risk): {shown}"
         ));
     }
     if let Some((n, shown)) =
         names(&|i| i.action.starts() && i.producers.as_ref().is_some_and(|p| p.any_unknown()))
     {
         warnings.push(format!(
-            "{n} stream(s) have a producer whose right to use the key is unknown ({shown}):              see each stream's producers in `--output json` or the report"
+            "{n} stream(s) have a producer whose right to use the key is unknown ({shown}): \
+             see each stream's producers in `--output json` or the report"
         ));
     }
     warnings.extend(check.summary.notes.iter().cloned());

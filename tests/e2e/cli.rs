@@ -113,7 +113,15 @@ fn without_credentials_plan_says_how_to_provide_them() {
 fn missing_fleet_file_is_an_input_error() {
     let out = bin().args(["plan", "does-not-exist.csv"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read the file"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.lines().last(),
+        Some(
+            "error: the fleet file does-not-exist.csv: cannot be read: No such file or \
+             directory (os error 2); nothing was sent"
+        ),
+        "one line, the file named once:\n{stderr}"
+    );
 }
 
 #[test]

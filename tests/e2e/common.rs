@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Output, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aws_credential_types::Credentials;
 use aws_sdk_firehose::config::BehaviorVersion;
@@ -243,7 +243,8 @@ impl Workdir {
     }
 
     /// The binary with the sandbox endpoint, test credentials and this ledger; nothing from the
-    /// developer's environment.
+    /// developer's environment. Its directory is first on `PATH`, as an installed binary's is:
+    /// the commands it prints name it `firehose-sse`.
     pub fn command(&self) -> Command {
         self.command_to(&self.endpoint, &self.ledger())
     }
@@ -253,7 +254,7 @@ impl Workdir {
         let mut cmd = Command::new(BIN);
         cmd.current_dir(self.dir.path())
             .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("PATH", installed_path())
             .env("AWS_ACCESS_KEY_ID", "AKIDTESTFIREHOSESSE")
             .env("AWS_SECRET_ACCESS_KEY", "test-secret-not-real")
             .env("AWS_EC2_METADATA_DISABLED", "true")
@@ -263,10 +264,11 @@ impl Workdir {
                 self.path("no-aws-credentials"),
             )
             .env("NO_COLOR", "1")
+            // The ledger as an operator's environment gives it: the commands the binary prints
+            // need not repeat it.
+            .env("FIREHOSE_SSE_LEDGER", ledger)
             .arg("--endpoint-url")
-            .arg(endpoint)
-            .arg("--ledger")
-            .arg(ledger);
+            .arg(endpoint);
         cmd
     }
 
@@ -290,6 +292,41 @@ impl Workdir {
     /// Opens the ledger for inspection.
     pub fn sql(&self) -> rusqlite::Connection {
         rusqlite::Connection::open(self.ledger()).unwrap()
+    }
+}
+
+/// `PATH` with the binary's directory first, as after `cargo install`.
+pub fn installed_path() -> std::ffi::OsString {
+    let dir = Path::new(BIN).parent().unwrap().to_owned();
+    let rest = std::env::var_os("PATH").unwrap_or_default();
+    std::env::join_paths(std::iter::once(dir).chain(std::env::split_paths(&rest))).unwrap()
+}
+
+/// A small tmpfs of its own, unmounted when dropped (mounting needs root, as CI has).
+pub struct Tmpfs {
+    pub dir: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    pub fn mount(size: &str) -> Tmpfs {
+        let dir = tempfile::tempdir().unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .output()
+            .expect("run mount");
+        assert!(
+            out.status.success(),
+            "this test fills a small tmpfs and needs to mount one (root, as CI runs): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Tmpfs { dir }
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).status();
     }
 }
 
@@ -396,4 +433,58 @@ pub fn stream<'a>(stats: &'a Stats, name: &str) -> &'a StreamStats {
         .iter()
         .find(|s| s.name == name)
         .unwrap_or_else(|| panic!("no stream {name}"))
+}
+
+/// A private tmux server for one test, its socket in the test's directory; killed when
+/// dropped.
+pub struct Tmux {
+    socket: std::path::PathBuf,
+}
+
+impl Tmux {
+    pub fn new(dir: &std::path::Path) -> Tmux {
+        let ok = Command::new("tmux")
+            .arg("-V")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        assert!(
+            ok,
+            "this test draws on a real terminal: install tmux (apt-get install tmux)"
+        );
+        Tmux {
+            socket: dir.join("tmux.sock"),
+        }
+    }
+
+    pub fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .arg("-S")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The pane's text, its scrollback included.
+    pub fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-S", "-", "-t", "main"])
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.run(&["kill-server"]);
+    }
+}
+
+pub fn wait_for(tmux: &Tmux, what: &str, within: Duration) -> String {
+    let start = Instant::now();
+    loop {
+        let screen = tmux.screen();
+        if screen.contains(what) || start.elapsed() > within {
+            return screen;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }

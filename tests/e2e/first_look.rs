@@ -8,9 +8,9 @@ use std::net::TcpListener;
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::common::{BIN, Sandbox, Workdir, fleet_csv, stream_names};
+use crate::common::{BIN, Sandbox, Tmux, Workdir, fleet_csv, stream_names, wait_for};
 
 const R: &str = "us-east-1";
 
@@ -249,60 +249,6 @@ fn inventory_then_plan_describes_no_stream_twice() {
     apply.assert_code(0);
     assert!(apply.stderr.contains("observing again"), "{}", apply.stderr);
     assert!(describes(&sandbox) >= after_inventory + 30);
-}
-
-/// A private tmux server for one test, its socket in the test's directory; killed when
-/// dropped.
-struct Tmux {
-    socket: std::path::PathBuf,
-}
-
-impl Tmux {
-    fn new(dir: &std::path::Path) -> Tmux {
-        let ok = Command::new("tmux")
-            .arg("-V")
-            .output()
-            .is_ok_and(|o| o.status.success());
-        assert!(
-            ok,
-            "this test draws on a real terminal: install tmux (apt-get install tmux)"
-        );
-        Tmux {
-            socket: dir.join("tmux.sock"),
-        }
-    }
-
-    fn run(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .arg("-S")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// The pane's text, its scrollback included.
-    fn screen(&self) -> String {
-        self.run(&["capture-pane", "-p", "-S", "-", "-t", "main"])
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        self.run(&["kill-server"]);
-    }
-}
-
-fn wait_for(tmux: &Tmux, what: &str, within: Duration) -> String {
-    let start = Instant::now();
-    loop {
-        let screen = tmux.screen();
-        if screen.contains(what) || start.elapsed() > within {
-            return screen;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 #[test]

@@ -30,6 +30,7 @@ mod iam_policy;
 mod kinesis_sources;
 mod layout;
 mod mistakes;
+mod new_user;
 mod plan;
 mod producers;
 mod readings;

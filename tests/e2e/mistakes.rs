@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::common::{BIN, Run, Sandbox, Workdir, fleet_csv, stream_names};
+use crate::common::{BIN, Run, Sandbox, Tmpfs, Workdir, fleet_csv, stream_names};
 
 const R: &str = "us-east-1";
 
@@ -571,36 +571,6 @@ fn output_that_cannot_be_written_is_an_error_and_a_closed_pipe_is_not() {
         Some(0),
         "a reader that stopped early is no error"
     );
-}
-
-/// A small tmpfs of its own, unmounted when dropped (mounting needs root, as CI has).
-struct Tmpfs {
-    dir: tempfile::TempDir,
-}
-
-impl Tmpfs {
-    fn mount(size: &str) -> Tmpfs {
-        let dir = tempfile::tempdir().unwrap();
-        let out = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir.path())
-            .output()
-            .expect("run mount");
-        assert!(
-            out.status.success(),
-            "this test fills a small tmpfs and needs to mount one (root, as CI runs): {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Tmpfs { dir }
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount")
-            .arg(self.dir.path())
-            .status();
-    }
 }
 
 #[test]

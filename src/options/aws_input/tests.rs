@@ -139,7 +139,24 @@ fn mistakes_are_worded_as_the_aws_cli_words_them() {
             Some("KeyType=CUSTOMER_MANAGED_CMK,KeyARN=arn:aws:kms:us-east-1:123456789012:alias/x"),
             None
         ))
-        .contains("not a KMS key ARN")
+        .contains(": a KMS alias ARN, not a key ARN: Firehose needs the key ARN")
+    );
+    // The skeleton's empty KeyARN is no ARN given.
+    assert!(
+        start(
+            Some("s"),
+            Some(r#"{"KeyARN": "", "KeyType": "AWS_OWNED_CMK"}"#),
+            None
+        )
+        .is_ok()
+    );
+    assert!(
+        err(start(
+            Some("s"),
+            Some(r#"{"KeyARN": "", "KeyType": "CUSTOMER_MANAGED_CMK"}"#),
+            None
+        ))
+        .contains("needs the key's KeyARN")
     );
     assert!(err(start(Some("bad name!"), None, None)).contains("invalid --delivery-stream-name"));
     assert!(

@@ -362,7 +362,7 @@ fn carry_out_section(html: &mut String, review: &Review<'_>) {
             html,
             "<p>Once approved, this runs exactly the plan shown here, and refuses any other:</p>\n\
              <pre><code>{}</code></pre>",
-            escape(command)
+            escape(&format!("firehose-sse {command}"))
         );
     }
     match &view.hash {

@@ -53,7 +53,7 @@ fn view(items: &[Item]) -> PlanView<'_> {
         },
         throttles: 0,
         next: Some(format!(
-            "firehose-sse apply plan.json --expect-plan-hash {}",
+            "apply plan.json --expect-plan-hash {}",
             "ab".repeat(32)
         )),
         producer_check: None,

@@ -138,6 +138,70 @@ fn inventory_out_writes_a_fleet_of_the_unencrypted_direct_put_streams_that_plan_
 }
 
 #[test]
+fn inventory_out_writes_through_a_link_into_a_device_in_place_and_dash_to_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = Sandbox::with_world(dir.path(), INVENTORY_WORLD, &[]);
+    let w = Workdir::new(&sandbox);
+    let fleet = "stream,region,key_arn,key_type\n\
+                 plain-1,us-east-1,,AWS_OWNED_CMK\n\
+                 plain-2,us-east-1,,AWS_OWNED_CMK\n";
+    let is_link = |p: &std::path::Path| {
+        std::fs::symlink_metadata(p)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    };
+
+    // A symbolic link is written through: the link stays, its target gets the fleet.
+    std::fs::write(w.path("real.csv"), "old").unwrap();
+    std::os::unix::fs::symlink(w.path("real.csv"), w.path("link.csv")).unwrap();
+    w.run(&["inventory", "--region", R, "-q", "--out", "link.csv"])
+        .assert_code(0);
+    assert!(is_link(&w.path("link.csv")), "the link is kept");
+    assert_eq!(std::fs::read_to_string(w.path("real.csv")).unwrap(), fleet);
+
+    // A device (here through a link, so a regression cannot replace the machine's own) is
+    // written in place, and a full one is an error naming it, not exit 0.
+    std::os::unix::fs::symlink("/dev/full", w.path("full.csv")).unwrap();
+    let full = w.run(&["inventory", "--region", R, "-q", "--out", "full.csv"]);
+    full.assert_code(1);
+    assert!(
+        full.stderr
+            .contains("cannot write the fleet file full.csv: No space left on device"),
+        "{}",
+        full.stderr
+    );
+    assert!(
+        is_link(&w.path("full.csv")),
+        "the link to the device is kept"
+    );
+    assert_eq!(
+        std::fs::read_dir(w.dir.path())
+            .unwrap()
+            .filter(|e| e
+                .as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains("partial"))
+            .count(),
+        0,
+        "nothing left beside it"
+    );
+
+    // `-` is standard output: the CSV alone there, the summary on standard error.
+    let dash = w.run(&["inventory", "--region", R, "--out", "-"]);
+    dash.assert_code(0);
+    assert_eq!(dash.stdout, fleet);
+    assert!(
+        dash.stderr.contains("written to standard output"),
+        "{}",
+        dash.stderr
+    );
+    assert!(!w.path("-").exists(), "no file named -");
+}
+
+#[test]
 fn inventory_refuses_a_key_of_another_region_than_an_inventoried_one() {
     let dir = tempfile::tempdir().unwrap();
     let sandbox = Sandbox::with_world(dir.path(), INVENTORY_WORLD, &[]);
