@@ -157,7 +157,8 @@ fn a_stream_whose_producer_lacks_the_key_is_never_started() {
     assert!(text.stdout.contains("Producer check:"), "{}", text.stdout);
     assert!(text.stdout.contains("\"kms:GenerateDataKey\""));
 
-    w.apply(&fleet, &[]).assert_code(0);
+    // Exit 6: streams left skipped for a cause the operator can fix.
+    w.apply(&fleet, &[]).assert_code(6);
     let truth = sandbox.stats();
     for name in ["orders-a", "orders-b"] {
         let s = stream(&truth, name);
@@ -285,7 +286,8 @@ fn a_key_the_caller_may_not_grant_on_is_refused_before_any_start() {
     for name in ["orders-a", "orders-b", "clicks", "quiet"] {
         assert_eq!(item(&plan, name)["reason"], "key_grant_denied", "{name}");
     }
-    w.apply(&fleet, &[]).assert_code(0);
+    // Exit 6: streams left skipped for a cause the operator can fix.
+    w.apply(&fleet, &[]).assert_code(6);
     let truth = sandbox.stats();
     assert!(truth.streams.iter().all(|s| s.start_calls == 0));
 }
