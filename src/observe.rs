@@ -3,7 +3,7 @@
 //! unknown outcomes (reads are safe to repeat). Results go to the caller as they arrive; the
 //! caller owns the ledger and records them.
 //!
-//! Each stream is described with the clients of its account ([`Accounts`]) and paced under
+//! Each stream is described with the clients of its account ([`AccountsApi`]) and paced under
 //! that account's quota; the base credentials' own account is paced as [`SELF`].
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use tokio::sync::{Semaphore, mpsc};
 
-use crate::cloud::{Accounts, CallError};
+use crate::cloud::{AccountsApi, CallError, CloudApi};
 use crate::model::{KeyObservation, KmsKeyArn, StreamObservation};
 use crate::pace::{Operation, Pacer};
 
@@ -158,8 +158,8 @@ pub struct Observed {
 /// Describes every query, sending each result on `tx` as it arrives (not in order). Each
 /// account and region is a lane of its own (its own quota) and lanes run in parallel; within a
 /// lane, tokens are taken in fleet order. At most `concurrency` requests are in flight.
-pub fn observe_streams(
-    accounts: Arc<Accounts>,
+pub fn observe_streams<A: AccountsApi>(
+    accounts: Arc<A>,
     pacer: Arc<Pacer>,
     queries: Vec<Query>,
     concurrency: usize,
@@ -218,7 +218,7 @@ pub fn observe_streams(
                     );
                     calls.spawn(async move {
                         let (result, throttles) =
-                            describe(&accounts, &pacer, &key, &region, &q).await;
+                            describe(&*accounts, &pacer, &key, &region, &q).await;
                         let _ = tx
                             .send(Observed {
                                 seq: q.seq,
@@ -239,8 +239,8 @@ pub fn observe_streams(
 }
 
 /// One query's Describe, with the clients of its account; its token is taken.
-async fn describe(
-    accounts: &Accounts,
+async fn describe<A: AccountsApi>(
+    accounts: &A,
     pacer: &Pacer,
     key: &str,
     region: &str,
@@ -272,8 +272,8 @@ async fn describe(
 /// DescribeKey for every distinct key, paced per account and region, each with the clients of
 /// the account given with it (the first account whose streams the key is meant for: KMS answers
 /// as that account's key policy allows). Returns the observations by ARN and the throttles met.
-pub async fn observe_keys(
-    accounts: &Accounts,
+pub async fn observe_keys<A: AccountsApi>(
+    accounts: &A,
     pacer: &Pacer,
     keys: impl IntoIterator<Item = (KmsKeyArn, Option<Arc<str>>)>,
 ) -> Result<(HashMap<String, KeyObservation>, u32), ObserveError> {

@@ -7,6 +7,7 @@
 //! and, for Start/Stop, spend budget the ledger never saw. The caller decides every retry.
 
 mod accounts;
+mod api;
 mod error;
 mod iam;
 mod issued;
@@ -22,6 +23,7 @@ use aws_config::retry::RetryConfig;
 use aws_sdk_firehose::types::{DeliveryStreamEncryptionConfigurationInput, KeyType as SdkKeyType};
 
 pub use accounts::{Accounts, Roles, SELF, Unreachable};
+pub use api::{AccountsApi, CloudApi};
 pub use error::CallError;
 use error::classify;
 pub use issued::Unfit;
