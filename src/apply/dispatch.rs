@@ -27,6 +27,9 @@ use crate::observe::Observed;
 use crate::pace::{Operation, Pacer};
 use crate::plan::Reason;
 
+#[cfg(test)]
+mod tests;
+
 /// What workers send back.
 enum Msg {
     /// A Start worker has its token and asks whether to send.

@@ -9,6 +9,8 @@
 mod accounts;
 mod api;
 mod error;
+#[cfg(test)]
+pub mod fake;
 mod iam;
 mod issued;
 mod sources;
