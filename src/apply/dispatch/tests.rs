@@ -188,7 +188,10 @@ impl Harness {
             self.ledger.key_counts_now().unwrap(),
             self.ledger.now(),
         );
-        let (outcome, _) = dispatcher.run(state, items, None, stop).await.unwrap();
+        // A day of paused time: a run that never ends fails instead of hanging.
+        let day = Duration::from_secs(24 * 3600);
+        let run = tokio::time::timeout(day, dispatcher.run(state, items, None, stop));
+        let (outcome, _) = run.await.expect("the run ends").unwrap();
         outcome
     }
 
@@ -474,4 +477,33 @@ async fn credentials_that_cannot_make_a_grant_withhold_customer_key_starts_only(
         |c| matches!(c, Call::FreshForGrant { account } if account == ACCOUNT || account == SELF),
     );
     assert_eq!(checks, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_grant_is_noted_before_the_start_that_retries_it() {
+    let h = Harness::new();
+    let mut failed = seen(0, EncStatus::EnablingFailed, Some(key()));
+    failed.encryption.failure = Some(Failure {
+        kind: "CREATE_KMS_GRANT_FAILED".into(),
+        details: "the grant could not be created".into(),
+    });
+    h.fake.describes(&name(0), [Ok(failed), enabled(0)]);
+    let outcome = h.run(config(), h.items(0..1, key()), None).await;
+    assert_eq!(outcome.tracks[0].phase, Phase::Done);
+    let calls: Vec<&str> = h
+        .fake
+        .calls()
+        .iter()
+        .filter_map(|c| match c {
+            Call::Start { .. } => Some("start"),
+            Call::FreshForGrant { .. } => Some("check"),
+            Call::GrantFailed { .. } => Some("grant failed"),
+            Call::Describe { .. } | Call::DescribeKey { .. } => None,
+        })
+        .collect();
+    assert_eq!(
+        calls,
+        ["check", "start", "grant failed", "check", "start"],
+        "the retry asks for fresh credentials after the failure was noted"
+    );
 }
