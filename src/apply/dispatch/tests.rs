@@ -3,13 +3,15 @@
 //! unit tests (`engine/tests/`); here each test is about a call — when it is made, how often,
 //! what is written around it.
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
 use super::Dispatcher;
-use crate::apply::items_of_plan;
+use crate::apply::feed::{Observer, Prepared};
+use crate::apply::{Feed, items_of_plan};
 use crate::clock::EpochMillis;
 use crate::cloud::fake::{Call, Fake, PausedClock};
 use crate::cloud::{CallError, SELF, Unfit};
@@ -22,6 +24,7 @@ use crate::model::{
 };
 use crate::pace::{Operation, Pacer, Rates};
 use crate::plan::{Action, Item, Reason};
+use crate::survey::Survey;
 
 const T0: EpochMillis = 1_800_000_000_000;
 const ACCOUNT: &str = "123456789012";
@@ -162,6 +165,17 @@ impl Harness {
         items: Vec<NewItem>,
         stop_after: Option<Duration>,
     ) -> Outcome {
+        self.run_fed(config, items, None, stop_after).await.0
+    }
+
+    /// Runs `items`, and what `feed` decides as it observes, to the end (or until `stop_after`).
+    async fn run_fed(
+        &self,
+        config: Config,
+        items: Vec<NewItem>,
+        feed: Option<Feed>,
+        stop_after: Option<Duration>,
+    ) -> (Outcome, Option<Feed>) {
         let (stop_tx, stop) = watch::channel(false);
         if let Some(after) = stop_after {
             tokio::spawn(async move {
@@ -183,16 +197,18 @@ impl Harness {
             notices,
             lock_owner: crate::ledger::lock::me(),
         };
-        let state = RunState::new(
+        let mut state = RunState::new(
             config,
             self.ledger.key_counts_now().unwrap(),
             self.ledger.now(),
         );
+        if let Some(feed) = &feed {
+            state.expect_observations(feed.throttles);
+        }
         // A day of paused time: a run that never ends fails instead of hanging.
         let day = Duration::from_secs(24 * 3600);
-        let run = tokio::time::timeout(day, dispatcher.run(state, items, None, stop));
-        let (outcome, _) = run.await.expect("the run ends").unwrap();
-        outcome
+        let run = tokio::time::timeout(day, dispatcher.run(state, items, feed, stop));
+        run.await.expect("the run ends").unwrap()
     }
 
     /// Each attempt of stream `seq`: its state and error code.
@@ -505,5 +521,88 @@ async fn a_failed_grant_is_noted_before_the_start_that_retries_it() {
         calls,
         ["check", "start", "grant failed", "check", "start"],
         "the retry asks for fresh credentials after the failure was noted"
+    );
+}
+
+/// A fleet observed as the run goes (`apply FLEET.csv --yes`): the feed's observer describes
+/// each stream on the fake, the survey decides, the dispatcher starts and follows.
+#[tokio::test(start_paused = true)]
+async fn streams_observed_as_the_run_goes_are_decided_then_started_or_left_alone() {
+    let h = Harness::new();
+    let aws_owned = || Some(KeyChoice::AwsOwned);
+    h.fake
+        .describes(
+            &name(0),
+            [
+                Ok(seen(0, EncStatus::Disabled, None)),
+                Ok(seen(0, EncStatus::Enabled, aws_owned())),
+            ],
+        )
+        .describes(&name(1), [Err(CallError::NotFound("gone".into()))])
+        .describes(
+            &name(2),
+            [
+                Err(CallError::Throttled("Rate exceeded".into())),
+                Ok(seen(2, EncStatus::Enabled, aws_owned())),
+            ],
+        );
+    let targets = (0..3)
+        .map(|seq| Target {
+            line: seq as u64 + 2,
+            name: name(seq),
+            region: REGION.into(),
+            account: Some(ACCOUNT.into()),
+            key: KeyChoice::AwsOwned,
+            expect: None,
+        })
+        .collect();
+    let settings = crate::plan::Settings::default();
+    let survey = Survey::new(
+        &h.ledger,
+        targets,
+        HashMap::new(),
+        settings,
+        Some(h.run_id),
+        BTreeMap::new(),
+    )
+    .unwrap();
+    let prepared = Prepared {
+        fleet: "fleet.csv",
+        survey,
+        seqs: vec![0, 1, 2],
+        throttles: 0,
+    };
+    let observer = Observer {
+        accounts: Arc::new(h.fake.clone()),
+        pacer: h.pacer.clone(),
+        concurrency: 4,
+    };
+    let (feed, first) = Feed::begin(&h.ledger, observer, h.run_id, prepared).unwrap();
+    assert!(first.is_empty(), "nothing is decided before it is observed");
+    let (outcome, feed) = h.run_fed(config(), first, Some(feed), None).await;
+    assert!(feed.unwrap().survey.is_done());
+    assert_eq!(h.starts(0), 1, "{:#?}", h.fake.log());
+    assert_eq!(h.starts(1) + h.starts(2), 0, "{:#?}", h.fake.log());
+    assert_eq!(
+        outcome.throttles, 1,
+        "the observer's throttle counts in the run"
+    );
+    let rows: Vec<_> = h
+        .ledger
+        .run_items(h.run_id)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.name, r.action, r.phase, r.reason))
+        .collect();
+    let row = |seq: usize, action, phase, reason: Option<&str>| {
+        (name(seq), Some(action), phase, reason.map(str::to_owned))
+    };
+    assert_eq!(
+        rows,
+        [
+            row(0, Action::Enable, Phase::Done, None),
+            row(1, Action::Skip, Phase::Skipped, Some("not_found")),
+            row(2, Action::Noop, Phase::Done, None),
+        ]
     );
 }
