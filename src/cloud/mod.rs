@@ -1,7 +1,9 @@
 //! The narrow client over the AWS SDK: the five intent-level calls this product makes
 //! (Describe a stream, list a region's streams, describe a KMS key, Start and Stop encryption),
 //! answers converted into [`crate::model`] types, and every error classified into [`CallError`]
-//! so no other module matches on SDK types.
+//! so no other module matches on SDK types. The calls a run makes go through two traits,
+//! [`AccountsApi`] and [`CloudApi`] (`api`), which [`Accounts`] and [`Cloud`] implement here
+//! and the unit tests' fake (`fake`) implements with scripted answers.
 //!
 //! SDK retries are off for every call: a retry the SDK made on its own would bypass our pacing
 //! and, for Start/Stop, spend budget the ledger never saw. The caller decides every retry.
