@@ -3,7 +3,7 @@
 //! unknown outcomes (reads are safe to repeat). Results go to the caller as they arrive; the
 //! caller owns the ledger and records them.
 //!
-//! Each stream is described with the clients of its account ([`Accounts`]) and paced under
+//! Each stream is described with the clients of its account ([`AccountsApi`]) and paced under
 //! that account's quota; the base credentials' own account is paced as [`SELF`].
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use tokio::sync::{Semaphore, mpsc};
 
-use crate::cloud::{Accounts, CallError};
+use crate::cloud::{AccountsApi, CallError, CloudApi};
 use crate::model::{KeyObservation, KmsKeyArn, StreamObservation};
 use crate::pace::{Operation, Pacer};
 
@@ -158,8 +158,8 @@ pub struct Observed {
 /// Describes every query, sending each result on `tx` as it arrives (not in order). Each
 /// account and region is a lane of its own (its own quota) and lanes run in parallel; within a
 /// lane, tokens are taken in fleet order. At most `concurrency` requests are in flight.
-pub fn observe_streams(
-    accounts: Arc<Accounts>,
+pub fn observe_streams<A: AccountsApi>(
+    accounts: Arc<A>,
     pacer: Arc<Pacer>,
     queries: Vec<Query>,
     concurrency: usize,
@@ -218,7 +218,7 @@ pub fn observe_streams(
                     );
                     calls.spawn(async move {
                         let (result, throttles) =
-                            describe(&accounts, &pacer, &key, &region, &q).await;
+                            describe(&*accounts, &pacer, &key, &region, &q).await;
                         let _ = tx
                             .send(Observed {
                                 seq: q.seq,
@@ -239,8 +239,8 @@ pub fn observe_streams(
 }
 
 /// One query's Describe, with the clients of its account; its token is taken.
-async fn describe(
-    accounts: &Accounts,
+async fn describe<A: AccountsApi>(
+    accounts: &A,
     pacer: &Pacer,
     key: &str,
     region: &str,
@@ -272,8 +272,8 @@ async fn describe(
 /// DescribeKey for every distinct key, paced per account and region, each with the clients of
 /// the account given with it (the first account whose streams the key is meant for: KMS answers
 /// as that account's key policy allows). Returns the observations by ARN and the throttles met.
-pub async fn observe_keys(
-    accounts: &Accounts,
+pub async fn observe_keys<A: AccountsApi>(
+    accounts: &A,
     pacer: &Pacer,
     keys: impl IntoIterator<Item = (KmsKeyArn, Option<Arc<str>>)>,
 ) -> Result<(HashMap<String, KeyObservation>, u32), ObserveError> {
@@ -321,6 +321,174 @@ mod tests {
         CallError::Denied {
             code: code.into(),
             message: "User: arn:aws:iam::123456789012:user/ops is not authorized".into(),
+        }
+    }
+
+    mod fake {
+        //! The observer against the fake AWS (`cloud::fake`), on tokio's paused clock.
+
+        use super::*;
+        use crate::cloud::fake::{Call, Fake};
+        use crate::model::{Encryption, SourceType, StreamId, StreamStatus};
+        use crate::pace::Rates;
+
+        const ACCOUNT: &str = "123456789012";
+        const REGION: &str = "us-east-1";
+
+        fn pacer() -> Arc<Pacer> {
+            Arc::new(Pacer::new(Rates {
+                read_tps: 1e9,
+                write_tps: 1e9,
+                shared: false,
+            }))
+        }
+
+        fn query(seq: usize, account: Option<&str>) -> Query {
+            Query {
+                seq,
+                account: account.map(Arc::from),
+                region: REGION.into(),
+                name: format!("s-{seq}").into(),
+            }
+        }
+
+        fn seen(seq: usize) -> StreamObservation {
+            let name = format!("s-{seq}");
+            StreamObservation {
+                id: StreamId {
+                    account: ACCOUNT.into(),
+                    region: REGION.into(),
+                    name: name.clone(),
+                },
+                arn: format!("arn:aws:firehose:{REGION}:{ACCOUNT}:deliverystream/{name}"),
+                source: SourceType::DirectPut,
+                source_arn: None,
+                status: StreamStatus::Active,
+                encryption: Encryption::disabled(),
+            }
+        }
+
+        /// Observes `queries` to the end; the results by fleet position.
+        async fn observe(fake: &Fake, pacer: &Arc<Pacer>, queries: Vec<Query>) -> Vec<Observed> {
+            let (tx, mut rx) = mpsc::channel(16);
+            let observer = observe_streams(Arc::new(fake.clone()), pacer.clone(), queries, 4, tx);
+            let mut all = Vec::new();
+            while let Some(o) = rx.recv().await {
+                all.push(o);
+            }
+            observer.await.unwrap();
+            all.sort_by_key(|o| o.seq);
+            all
+        }
+
+        fn describes(fake: &Fake, name: &str) -> usize {
+            fake.count(|c| matches!(c, Call::Describe { name: n, .. } if n == name))
+        }
+
+        #[tokio::test(start_paused = true)]
+        async fn a_throttled_describe_is_retried_on_a_slowed_key() {
+            let fake = Fake::new();
+            let throttled = || Err(CallError::Throttled("Rate exceeded".into()));
+            fake.describes("s-0", [throttled(), throttled(), Ok(seen(0))]);
+            let pacer = pacer();
+            let all = observe(&fake, &pacer, vec![query(0, None)]).await;
+            assert_eq!(all.len(), 1);
+            assert_eq!(all[0].result, Ok(Some(seen(0))));
+            assert_eq!(all[0].throttles, 2);
+            assert_eq!(describes(&fake, "s-0"), 3);
+            // Halved twice, a tenth back on the success.
+            let slowdown = pacer.slowdown(SELF, REGION, Operation::Describe);
+            assert!((slowdown - 3.9).abs() < 1e-9, "{slowdown}");
+        }
+
+        #[tokio::test(start_paused = true)]
+        async fn throttles_past_the_read_attempts_end_the_observation_with_the_error() {
+            let fake = Fake::new();
+            fake.describes("s-0", [Err(CallError::Throttled("Rate exceeded".into()))]);
+            let all = observe(&fake, &pacer(), vec![query(0, None)]).await;
+            assert!(
+                matches!(
+                    &all[0].result,
+                    Err(ObserveError::Failed {
+                        error: CallError::Throttled(_),
+                        ..
+                    })
+                ),
+                "{:?}",
+                all[0].result
+            );
+            assert_eq!(describes(&fake, "s-0"), READ_ATTEMPTS as usize);
+        }
+
+        #[tokio::test(start_paused = true)]
+        async fn an_unknown_outcome_is_retried_after_a_pause_and_a_missing_stream_is_absent() {
+            let fake = Fake::new();
+            fake.describes("s-0", [Err(CallError::Unknown("502".into())), Ok(seen(0))]);
+            fake.describes("s-1", [Err(CallError::NotFound("no such stream".into()))]);
+            let all = observe(&fake, &pacer(), vec![query(0, None), query(1, None)]).await;
+            assert_eq!(all[0].result, Ok(Some(seen(0))));
+            assert_eq!(all[1].result, Ok(None), "not found is an answer");
+            assert_eq!(describes(&fake, "s-1"), 1, "and is not retried");
+            let log = fake.log();
+            let times: Vec<Duration> = log
+                .iter()
+                .filter(|l| matches!(&l.call, Call::Describe { name, .. } if name == "s-0"))
+                .map(|l| l.at)
+                .collect();
+            assert_eq!(times.len(), 2);
+            assert!(
+                times[1] - times[0] >= Duration::from_millis(400),
+                "{times:?}"
+            );
+        }
+
+        #[tokio::test(start_paused = true)]
+        async fn access_denied_is_not_retried_and_names_the_action() {
+            let fake = Fake::new();
+            fake.describes(
+                "s-0",
+                [Err(CallError::Denied {
+                    code: "AccessDeniedException".into(),
+                    message: "not authorized".into(),
+                })],
+            );
+            let all = observe(&fake, &pacer(), vec![query(0, None)]).await;
+            let Err(e) = &all[0].result else {
+                panic!("{:?}", all[0].result)
+            };
+            assert!(
+                e.to_string().contains("firehose:DescribeDeliveryStream"),
+                "{e}"
+            );
+            assert_eq!(describes(&fake, "s-0"), 1);
+        }
+
+        #[tokio::test(start_paused = true)]
+        async fn a_stream_of_an_unreachable_account_is_never_described() {
+            let fake = Fake::new();
+            fake.unreachable("222222222222", "AssumeRole refused");
+            fake.describes("s-1", [Ok(seen(1))]);
+            let queries = vec![query(0, Some("222222222222")), query(1, None)];
+            let all = observe(&fake, &pacer(), queries).await;
+            assert!(
+                matches!(&all[0].result, Err(ObserveError::Unreachable { account, .. }) if account == "222222222222"),
+                "{:?}",
+                all[0].result
+            );
+            assert_eq!(all[1].result, Ok(Some(seen(1))));
+            assert_eq!(fake.calls().len(), 1, "{:?}", fake.calls());
+        }
+
+        #[tokio::test(start_paused = true)]
+        async fn each_distinct_key_is_described_once() {
+            let fake = Fake::new();
+            let arn = "arn:aws:kms:us-east-1:123456789012:key/11111111-1111-1111-1111-111111111111";
+            let key = KmsKeyArn::parse(arn).unwrap();
+            let keys = [(key.clone(), None), (key.clone(), Some(Arc::from(ACCOUNT)))];
+            let (found, throttles) = observe_keys(&fake, &pacer(), keys).await.unwrap();
+            assert_eq!(throttles, 0);
+            assert!(!found[arn].found, "the fake does not know it");
+            assert_eq!(fake.count(|c| matches!(c, Call::DescribeKey { .. })), 1);
         }
     }
 

@@ -19,13 +19,16 @@ use tokio::sync::{mpsc, oneshot, watch};
 use super::Feed;
 use super::turn::Turn;
 use crate::clock::{Clock, EpochMillis};
-use crate::cloud::{Accounts, CallError, Unfit};
+use crate::cloud::{Accounts, AccountsApi, CallError, CloudApi, Unfit};
 use crate::engine::{Abort, Effect, Event, NewItem, Notice, Outcome, RunState, Snapshot, Why};
 use crate::ledger::{Ledger, LedgerError, Op};
 use crate::model::StreamObservation;
 use crate::observe::Observed;
 use crate::pace::{Operation, Pacer};
 use crate::plan::Reason;
+
+#[cfg(test)]
+mod tests;
 
 /// What workers send back.
 enum Msg {
@@ -84,10 +87,11 @@ enum Wake {
     Commit,
 }
 
-/// Everything the loop needs besides the engine.
-pub struct Dispatcher<'a> {
+/// Everything the loop needs besides the engine; `A` is how it reaches AWS (the SDK's
+/// [`Accounts`], or the unit tests' fake).
+pub struct Dispatcher<'a, A: AccountsApi = Accounts> {
     pub ledger: &'a Ledger,
-    pub accounts: Arc<Accounts>,
+    pub accounts: Arc<A>,
     pub pacer: Arc<Pacer>,
     pub run_id: i64,
     pub notices: mpsc::UnboundedSender<Notice>,
@@ -105,7 +109,7 @@ struct Io<'l> {
     attempts: HashMap<usize, i64>,
 }
 
-impl<'l> Dispatcher<'l> {
+impl<'l, A: AccountsApi> Dispatcher<'l, A> {
     /// Runs `items`, plus what `feed` decides as its observations arrive, to the end (or until
     /// `stop` turns true), returning what happened and the feed.
     pub async fn run(

@@ -3,16 +3,20 @@
 //! decision is recorded in the plan and as a run item before the engine sees it — so an
 //! interrupted run resumes where it stopped.
 
+use std::sync::Arc;
+
 use tokio::sync::mpsc;
 
+use crate::cloud::AccountsApi;
 use crate::engine::{NewItem, Track};
 use crate::input::Target;
 use crate::ledger::{Ledger, LedgerError};
 use crate::limits::KeyChange;
 use crate::model::{Interner, StreamObservation};
-use crate::observe::Observed;
+use crate::observe::{self, Observed};
+use crate::pace::Pacer;
 use crate::plan::{self, Item, Pace, Settings, Summary};
-use crate::survey::{Clients, Survey, prepare_survey, start_observing};
+use crate::survey::{Clients, Survey, prepare_survey};
 
 /// Observations still to come for items not decided yet.
 #[derive(Debug)]
@@ -42,6 +46,31 @@ pub struct ToObserve<'a> {
     pub settings: Settings,
 }
 
+/// A survey prepared for a run: its keys described and producers checked, its streams still
+/// to observe.
+#[derive(Debug)]
+pub struct Prepared<'a> {
+    /// The fleet file, as the plan records it.
+    pub fleet: &'a str,
+    pub survey: Survey,
+    /// The run's item number of each of the survey's targets.
+    pub seqs: Vec<usize>,
+    /// Throttles met describing the keys.
+    pub throttles: u32,
+}
+
+/// What the feed describes streams with: the clients of every account (`cloud::Accounts`, or
+/// the unit tests' fake), the pacer and how many Describes may be in flight.
+#[derive(Debug)]
+pub struct Observer<A> {
+    pub accounts: Arc<A>,
+    pub pacer: Arc<Pacer>,
+    pub concurrency: usize,
+}
+
+/// Observations waiting for the dispatcher, at most: observation waits when it falls behind.
+const OBSERVED_BUFFER: usize = 256;
+
 /// What one observation brought: key usage found, and the items it let the survey decide.
 #[derive(Debug, Default)]
 pub struct Decided {
@@ -68,10 +97,39 @@ impl Feed {
         } = to_observe;
         let (survey, throttles) =
             prepare_survey(ledger, clients, targets, settings, run_id).await?;
+        let prepared = Prepared {
+            fleet,
+            survey,
+            seqs,
+            throttles,
+        };
+        let observer = Observer {
+            accounts: clients.accounts.clone(),
+            pacer: clients.pacer.clone(),
+            concurrency: clients.concurrency,
+        };
+        Ok(Feed::begin(ledger, observer, run_id, prepared)?)
+    }
+
+    /// [`Feed::start`] once the survey is prepared (keys described, producers checked):
+    /// records the plan and the run's streams unless the run has its plan already, and starts
+    /// describing the streams through `observer`.
+    pub fn begin<A: AccountsApi>(
+        ledger: &Ledger,
+        observer: Observer<A>,
+        run_id: i64,
+        prepared: Prepared<'_>,
+    ) -> Result<(Feed, Vec<NewItem>), LedgerError> {
+        let Prepared {
+            fleet,
+            survey,
+            seqs,
+            throttles,
+        } = prepared;
         let plan_id = match ledger.run(run_id)?.and_then(|r| r.plan_id) {
             Some(plan_id) => plan_id,
             None => {
-                let plan_id = ledger.create_plan(fleet, &settings, ledger.now(), 0)?;
+                let plan_id = ledger.create_plan(fleet, survey.settings(), ledger.now(), 0)?;
                 ledger.set_run_plan(run_id, plan_id)?;
                 if let Some(check) = survey.producers() {
                     ledger.set_plan_producer_check(plan_id, &check.summary)?;
@@ -80,7 +138,13 @@ impl Feed {
                 plan_id
             }
         };
-        let (observed, observer) = start_observing(clients, &survey);
+        let (tx, observed) = mpsc::channel::<Observed>(OBSERVED_BUFFER);
+        let Observer {
+            accounts,
+            pacer,
+            concurrency,
+        } = observer;
+        let observer = observe::observe_streams(accounts, pacer, survey.queries(), concurrency, tx);
         let mut feed = Feed {
             survey,
             seqs,

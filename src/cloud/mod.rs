@@ -1,13 +1,18 @@
 //! The narrow client over the AWS SDK: the five intent-level calls this product makes
 //! (Describe a stream, list a region's streams, describe a KMS key, Start and Stop encryption),
 //! answers converted into [`crate::model`] types, and every error classified into [`CallError`]
-//! so no other module matches on SDK types.
+//! so no other module matches on SDK types. The calls a run makes go through two traits,
+//! [`AccountsApi`] and [`CloudApi`] (`api`), which [`Accounts`] and [`Cloud`] implement here
+//! and the unit tests' fake (`fake`) implements with scripted answers.
 //!
 //! SDK retries are off for every call: a retry the SDK made on its own would bypass our pacing
 //! and, for Start/Stop, spend budget the ledger never saw. The caller decides every retry.
 
 mod accounts;
+mod api;
 mod error;
+#[cfg(test)]
+pub mod fake;
 mod iam;
 mod issued;
 mod sources;
@@ -22,6 +27,7 @@ use aws_config::retry::RetryConfig;
 use aws_sdk_firehose::types::{DeliveryStreamEncryptionConfigurationInput, KeyType as SdkKeyType};
 
 pub use accounts::{Accounts, Roles, SELF, Unreachable};
+pub use api::{AccountsApi, CloudApi};
 pub use error::CallError;
 use error::classify;
 pub use issued::Unfit;

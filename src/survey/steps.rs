@@ -147,7 +147,7 @@ pub async fn prepare_survey(
         }
     };
     let (keys, findings, owner_notes) = tokio::join!(
-        observe::observe_keys(&clients.accounts, &clients.pacer, keys),
+        observe::observe_keys(&*clients.accounts, &clients.pacer, keys),
         check,
         stacks
     );

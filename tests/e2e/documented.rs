@@ -1,8 +1,10 @@
 //! AWS as documented, end to end on the sandbox (which follows the published models): each
 //! case the API reference describes and the tool once let through — a stream of another
-//! account, streams not ACTIVE or mid-transition, a key the service says is full, KMS refusing
-//! a key, failures described only on the stream or nowhere, key preflight, keys in force nobody
-//! knows, expired and refreshed credentials, guidance for Kinesis sources and producers.
+//! account, streams not ACTIVE or mid-transition, a key refusal soon after a rekey, KMS
+//! refusing a key, failures described only on the stream or nowhere, key preflight, keys in
+//! force nobody knows, expired and refreshed credentials, guidance for Kinesis sources and
+//! producers. A key the service says is full is a dispatcher test on the fake AWS
+//! (`apply::dispatch::tests`): what it asserts is the run's calls and ledger rows, not the wire.
 
 use std::path::Path;
 
@@ -148,51 +150,6 @@ fn a_stop_under_way_is_waited_for_then_the_stream_is_started_once() {
         truth.limit_exceeded.cmk_limit + truth.limit_exceeded.stream_budget,
         0
     );
-}
-
-#[test]
-fn a_key_the_service_says_is_full_gets_one_refused_start() {
-    // Three streams outside the fleet filled a key of limit 3; the ledger knows none of them.
-    let key = key_arn(R, "full");
-    let outside: Vec<String> = (0..3)
-        .map(|i| format!(r#"{{"name": "outside-{i}", "encryption": {{"key_arn": "{key}"}}}}"#))
-        .collect();
-    let inside: Vec<String> = (0..6).map(|i| format!(r#"{{"name": "in-{i}"}}"#)).collect();
-    let (sandbox, w, _dir) = world(
-        &format!(
-            r#"{{"keys": [{{"id": "full"}}], "streams": [{}, {}]}}"#,
-            outside.join(","),
-            inside.join(",")
-        ),
-        &["--cmk-limit", "3"],
-    );
-    let mut csv = String::from("stream,region,key_arn\n");
-    for i in 0..6 {
-        csv.push_str(&format!("in-{i},{R},{key}\n"));
-    }
-    let fleet = w.fleet("fleet.csv", &csv);
-    let run = w.apply(&fleet, &[]);
-    run.assert_code(3);
-    let truth = sandbox.stats();
-    assert_eq!(
-        truth.limit_exceeded.cmk_limit, 1,
-        "one refusal, no more Starts"
-    );
-    assert_eq!(ops(&sandbox, "StartDeliveryStreamEncryption"), 1);
-    let report = report(&w);
-    for i in 0..6 {
-        assert_eq!(item(&report, &format!("in-{i}"))["reason"], "cmk_limit");
-    }
-    // The refusal's words are kept.
-    let message: String = w
-        .sql()
-        .query_row(
-            "SELECT error_message FROM attempts WHERE error_code = 'LimitExceededException'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert!(!message.is_empty());
 }
 
 #[test]
