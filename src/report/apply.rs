@@ -78,82 +78,18 @@ pub fn summary(
     );
 
     let failed: Vec<&RunItemRow> = rows.iter().filter(|r| r.phase == Phase::Failed).collect();
-    let groups = failure_groups(&failed);
-    if !groups.is_empty() {
-        let _ = writeln!(
-            text,
-            "\nFailed, by cause (every stream: {}):",
-            crate::hint::command(&format!("report {run_id}"))
-        );
-        for (g, class) in &groups {
-            for line in g.lines(class, color) {
-                let _ = writeln!(text, "{line}");
-            }
-        }
-    }
+    failed_text(&mut text, run_id, &failed, color);
     let deferred: Vec<&RunItemRow> = rows.iter().filter(|r| r.phase == Phase::Deferred).collect();
-    if !deferred.is_empty() {
-        let _ = writeln!(text, "\nDeferred (24 h budget):");
-        for r in &deferred {
-            let _ = writeln!(
-                text,
-                "  {}/{}: next slot {}",
-                r.region,
-                r.name,
-                r.next_slot.map(rfc3339).unwrap_or_else(|| "unknown".into())
-            );
-        }
-    }
+    deferred_text(&mut text, &deferred);
     let fixable = outcome.skipped_fixable();
-    if !fixable.is_empty() {
-        let _ = writeln!(text, "\nSkipped, for a cause you can fix:");
-        for (reason, n) in &fixable {
-            let accounts: BTreeSet<&str> = match reason {
-                crate::plan::Reason::NoCredentials => outcome
-                    .tracks
-                    .iter()
-                    .filter(|t| t.reason() == Some(crate::engine::Why::Plan(*reason)))
-                    .filter_map(|t| t.account.as_deref())
-                    .collect(),
-                _ => BTreeSet::new(),
-            };
-            let accounts = match accounts.len() {
-                0 => String::new(),
-                1..=5 => format!(
-                    " (account {})",
-                    accounts.into_iter().collect::<Vec<_>>().join(", ")
-                ),
-                n => format!(" ({n} accounts)"),
-            };
-            let _ = writeln!(
-                text,
-                "  {reason}: {n} stream(s){accounts}: {}",
-                reason.explain()
-            );
-        }
-    }
+    fixable_text(&mut text, outcome, &fixable);
     if !warnings.is_empty() {
         let _ = writeln!(text, "\nWarnings:");
         for w in warnings {
             let _ = writeln!(text, "  - {w}");
         }
     }
-    let keys: BTreeSet<String> = outcome
-        .tracks
-        .iter()
-        .filter_map(|t| t.target.key_arn().map(|a| a.as_str().to_owned()))
-        .collect();
-    let counts_now = ledger.key_counts_now()?;
-    let key_json: Vec<Value> = keys
-        .iter()
-        .map(|k| json!({"key_arn": k, "streams": counts_now.get(k).copied().unwrap_or(0)}))
-        .collect();
-    if !keys.is_empty() {
-        let _ = writeln!(text, "\nCustomer-managed keys (streams now):");
-        for k in &keys {
-            let _ = writeln!(text, "  {k}  {}", counts_now.get(k).copied().unwrap_or(0));
-        }
-    }
+    let key_json = keys_text(&mut text, ledger, outcome)?;
     let _ = writeln!(
         text,
         "\nPer-stream details: {}",
@@ -177,6 +113,101 @@ pub fn summary(
         "keys": key_json,
     });
     Ok(Summary { text, json })
+}
+
+/// Failed streams, grouped by cause, each cause once with its hint.
+fn failed_text(out: &mut String, run_id: i64, failed: &[&RunItemRow], color: bool) {
+    let groups = failure_groups(failed);
+    if !groups.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nFailed, by cause (every stream: {}):",
+            crate::hint::command(&format!("report {run_id}"))
+        );
+        for (g, class) in &groups {
+            for line in g.lines(class, color) {
+                let _ = writeln!(out, "{line}");
+            }
+        }
+    }
+}
+
+/// Deferred streams, each with its next slot in the 24 h budget.
+fn deferred_text(out: &mut String, deferred: &[&RunItemRow]) {
+    if !deferred.is_empty() {
+        let _ = writeln!(out, "\nDeferred (24 h budget):");
+        for r in deferred {
+            let _ = writeln!(
+                out,
+                "  {}/{}: next slot {}",
+                r.region,
+                r.name,
+                r.next_slot.map(rfc3339).unwrap_or_else(|| "unknown".into())
+            );
+        }
+    }
+}
+
+/// Streams skipped for a cause the operator can fix, by reason (with the accounts no
+/// credentials reached).
+fn fixable_text(
+    out: &mut String,
+    outcome: &Outcome,
+    fixable: &BTreeMap<crate::plan::Reason, usize>,
+) {
+    if !fixable.is_empty() {
+        let _ = writeln!(out, "\nSkipped, for a cause you can fix:");
+        for (reason, n) in fixable {
+            let accounts: BTreeSet<&str> = match reason {
+                crate::plan::Reason::NoCredentials => outcome
+                    .tracks
+                    .iter()
+                    .filter(|t| t.reason() == Some(crate::engine::Why::Plan(*reason)))
+                    .filter_map(|t| t.account.as_deref())
+                    .collect(),
+                _ => BTreeSet::new(),
+            };
+            let accounts = match accounts.len() {
+                0 => String::new(),
+                1..=5 => format!(
+                    " (account {})",
+                    accounts.into_iter().collect::<Vec<_>>().join(", ")
+                ),
+                n => format!(" ({n} accounts)"),
+            };
+            let _ = writeln!(
+                out,
+                "  {reason}: {n} stream(s){accounts}: {}",
+                reason.explain()
+            );
+        }
+    }
+}
+
+/// The customer-managed keys the run's streams target, with the streams each protects now;
+/// their JSON for the summary's document.
+fn keys_text(
+    out: &mut String,
+    ledger: &Ledger,
+    outcome: &Outcome,
+) -> Result<Vec<Value>, LedgerError> {
+    let keys: BTreeSet<String> = outcome
+        .tracks
+        .iter()
+        .filter_map(|t| t.target.key_arn().map(|a| a.as_str().to_owned()))
+        .collect();
+    let counts_now = ledger.key_counts_now()?;
+    let key_json: Vec<Value> = keys
+        .iter()
+        .map(|k| json!({"key_arn": k, "streams": counts_now.get(k).copied().unwrap_or(0)}))
+        .collect();
+    if !keys.is_empty() {
+        let _ = writeln!(out, "\nCustomer-managed keys (streams now):");
+        for k in &keys {
+            let _ = writeln!(out, "  {k}  {}", counts_now.get(k).copied().unwrap_or(0));
+        }
+    }
+    Ok(key_json)
 }
 
 /// Failed items grouped by cause (failure type, or error code or reason, and key), each group
