@@ -53,6 +53,58 @@ pub async fn audit(args: &AuditOptions) -> anyhow::Result<Exit> {
         ..
     } = scanned;
     let elsewhere = elsewhere(&session, &rows, &lanes, &args.iac).await;
+    let (stream_rows, check) = producer_rows(&session, &rows).await?;
+    let report = Audit {
+        regions,
+        listed: rows.len(),
+        rows: stream_rows,
+        check,
+        unreachable,
+        made_at: session.ledger.now(),
+        elsewhere,
+    };
+    let as_format = |format| Output {
+        format,
+        ..global.output.clone()
+    };
+    match args.format {
+        Some(ReportFormat::Csv) => crate::out!("{}", report.csv()?),
+        Some(ReportFormat::Md) => crate::out!("{}", report.markdown()),
+        Some(ReportFormat::Html) => crate::out!("{}", report.page()),
+        Some(ReportFormat::Json) => {
+            as_format(OutputFormat::Json).print("Audit", || report.json(), String::new)?
+        }
+        Some(ReportFormat::Text) => {
+            as_format(OutputFormat::Text).print("Audit", || report.json(), String::new)?
+        }
+        Some(ReportFormat::Table) | None => {
+            global
+                .output
+                .print("Audit", || report.json(), || report.text())?
+        }
+    }
+    if let Some(dir) = &args.out_policies {
+        let n = super::write_fixes(dir, report.rows.iter().map(|r| &r.found))?;
+        if !global.quiet {
+            eprintln!(
+                "Wrote {n} policy file(s) to {} (nothing was applied).",
+                dir.display()
+            );
+        }
+    }
+    Ok(match report.any_denied() {
+        true => Exit::ProducersDenied,
+        false if missed > 0 => Exit::Skipped,
+        false => Exit::Ok,
+    })
+}
+
+/// The streams of `rows` on a customer-managed key, each with its producers and their
+/// verdicts on the key; and the producer check's summary.
+async fn producer_rows(
+    session: &Session,
+    rows: &[Row],
+) -> anyhow::Result<(Vec<StreamRow>, Option<crate::producers::CheckSummary>)> {
     let on_keys: Vec<(&Row, Subject)> = rows
         .iter()
         .filter_map(|r| {
@@ -94,49 +146,7 @@ pub async fn audit(args: &AuditOptions) -> anyhow::Result<Exit> {
             })
         })
         .collect();
-    let report = Audit {
-        regions,
-        listed: rows.len(),
-        rows: stream_rows,
-        check: findings.map(|f| f.summary),
-        unreachable,
-        made_at: session.ledger.now(),
-        elsewhere,
-    };
-    let as_format = |format| Output {
-        format,
-        ..global.output.clone()
-    };
-    match args.format {
-        Some(ReportFormat::Csv) => crate::out!("{}", report.csv()?),
-        Some(ReportFormat::Md) => crate::out!("{}", report.markdown()),
-        Some(ReportFormat::Html) => crate::out!("{}", report.page()),
-        Some(ReportFormat::Json) => {
-            as_format(OutputFormat::Json).print("Audit", || report.json(), String::new)?
-        }
-        Some(ReportFormat::Text) => {
-            as_format(OutputFormat::Text).print("Audit", || report.json(), String::new)?
-        }
-        Some(ReportFormat::Table) | None => {
-            global
-                .output
-                .print("Audit", || report.json(), || report.text())?
-        }
-    }
-    if let Some(dir) = &args.out_policies {
-        let n = super::write_fixes(dir, report.rows.iter().map(|r| &r.found))?;
-        if !global.quiet {
-            eprintln!(
-                "Wrote {n} policy file(s) to {} (nothing was applied).",
-                dir.display()
-            );
-        }
-    }
-    Ok(match report.any_denied() {
-        true => Exit::ProducersDenied,
-        false if missed > 0 => Exit::Skipped,
-        false => Exit::Ok,
-    })
+    Ok((stream_rows, findings.map(|f| f.summary)))
 }
 
 /// Where the other streams' encryption is decided: the Kinesis sources of the Kinesis-sourced
