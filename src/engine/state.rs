@@ -19,7 +19,7 @@ use super::poll::PollSchedule;
 use super::track::{NewItem, SendLog, Track};
 use super::{Config, Outcome};
 use crate::clock::EpochMillis;
-use crate::limits::KeyRoom;
+use crate::limits::{KeyChange, KeyRoom};
 use crate::model::{Interner, Operation};
 
 /// Why a Describe was sent.
@@ -206,46 +206,12 @@ impl RunState {
                 throttles,
                 keys,
                 items,
-            } => {
-                self.throttles += u64::from(throttles);
-                *self.calls.entry(Operation::Describe).or_default() += 1;
-                for change in keys {
-                    if change.uses {
-                        self.keys.add(&change.key_arn);
-                    } else {
-                        self.freed_at.insert(change.key_arn.clone(), now);
-                        self.key_freed(&change.key_arn);
-                    }
-                }
-                for item in items {
-                    self.add(item, now);
-                }
-            }
+            } => self.observed(throttles, keys, items, now),
             Event::ObservationDone => self.observing = false,
             Event::Abort(why) => {
                 self.aborted.get_or_insert(why);
             }
-            Event::StartSending { item } if self.key_refused(item) => {
-                // The service said the key is full since this Start was dispatched.
-                self.start_done(item);
-                let update = ItemUpdate {
-                    reason: Some(Why::CMK_LIMIT),
-                    ..ItemUpdate::default()
-                };
-                self.finish(item, Phase::Skipped, update, &mut fx);
-            }
-            Event::StartSending { item } if self.grant_withheld(item) => {
-                // Its account's credentials were found unfit since this Start was dispatched.
-                self.start_done(item);
-                self.withhold_grant(item, &mut fx);
-            }
-            Event::StartSending { item } => {
-                let t = &mut self.tracks[item];
-                t.starts += 1;
-                *self.calls.entry(t.operation()).or_default() += 1;
-                self.live[item].sends.push(now);
-                fx.push(Effect::BeginAttempt { item, at: now });
-            }
+            Event::StartSending { item } => self.start_sending(item, now, &mut fx),
             Event::StartNotSent { item } => {
                 self.start_done(item);
                 self.release_slot(item);
@@ -279,33 +245,10 @@ impl RunState {
                 sent_at,
                 result,
             } => {
-                let purpose = self.live[item]
-                    .describing
-                    .take()
-                    .unwrap_or(Purpose::Reconcile);
-                let early = self.early.remove(&item).is_some();
-                self.describe_done(item);
-                *self.calls.entry(Operation::Describe).or_default() += 1;
-                if purpose == Purpose::Poll {
-                    self.poll_describes += 1;
-                }
-                let poll = PollOf {
-                    purpose,
-                    early,
-                    sent_at,
-                };
+                let poll = self.describe_answered(item, sent_at);
                 self.described(item, poll, result, now, &mut fx);
             }
-            Event::EarlyPollDeclined { item } => {
-                self.live[item].describing = None;
-                self.describe_done(item);
-                self.early_polls -= 1;
-                let region = self.tracks[item].region.clone();
-                self.early_declined.insert(region, now);
-                // Back where it was: due when its poll was planned.
-                let due = self.early.remove(&item).unwrap_or(now);
-                self.schedule_describe(item, due, false);
-            }
+            Event::EarlyPollDeclined { item } => self.early_poll_declined(item, now),
             Event::Tick => {}
             Event::Shutdown => {
                 if !self.stopping {
@@ -316,6 +259,85 @@ impl RunState {
         }
         self.pump(now, &mut fx);
         fx
+    }
+
+    /// A batch of observations: the keys they start or stop using counted, their streams added.
+    fn observed(
+        &mut self,
+        throttles: u32,
+        keys: Vec<KeyChange>,
+        items: Vec<NewItem>,
+        now: EpochMillis,
+    ) {
+        self.throttles += u64::from(throttles);
+        *self.calls.entry(Operation::Describe).or_default() += 1;
+        for change in keys {
+            if change.uses {
+                self.keys.add(&change.key_arn);
+            } else {
+                self.freed_at.insert(change.key_arn.clone(), now);
+                self.key_freed(&change.key_arn);
+            }
+        }
+        for item in items {
+            self.add(item, now);
+        }
+    }
+
+    /// A Start about to be sent: counted and begun, unless its key was called full or its
+    /// account's credentials found unfit since it was dispatched.
+    fn start_sending(&mut self, item: usize, now: EpochMillis, fx: &mut Vec<Effect>) {
+        if self.key_refused(item) {
+            // The service said the key is full since this Start was dispatched.
+            self.start_done(item);
+            let update = ItemUpdate {
+                reason: Some(Why::CMK_LIMIT),
+                ..ItemUpdate::default()
+            };
+            self.finish(item, Phase::Skipped, update, fx);
+        } else if self.grant_withheld(item) {
+            // Its account's credentials were found unfit since this Start was dispatched.
+            self.start_done(item);
+            self.withhold_grant(item, fx);
+        } else {
+            let t = &mut self.tracks[item];
+            t.starts += 1;
+            *self.calls.entry(t.operation()).or_default() += 1;
+            self.live[item].sends.push(now);
+            fx.push(Effect::BeginAttempt { item, at: now });
+        }
+    }
+
+    /// A Describe answered: counted, and what it was for.
+    fn describe_answered(&mut self, item: usize, sent_at: EpochMillis) -> PollOf {
+        let purpose = self.live[item]
+            .describing
+            .take()
+            .unwrap_or(Purpose::Reconcile);
+        let early = self.early.remove(&item).is_some();
+        self.describe_done(item);
+        *self.calls.entry(Operation::Describe).or_default() += 1;
+        if purpose == Purpose::Poll {
+            self.poll_describes += 1;
+        }
+        PollOf {
+            purpose,
+            early,
+            sent_at,
+        }
+    }
+
+    /// An early poll found no token free at once and was not sent: the poll back where it was,
+    /// and the region's early polls held back a while.
+    fn early_poll_declined(&mut self, item: usize, now: EpochMillis) {
+        self.live[item].describing = None;
+        self.describe_done(item);
+        self.early_polls -= 1;
+        let region = self.tracks[item].region.clone();
+        self.early_declined.insert(region, now);
+        // Back where it was: due when its poll was planned.
+        let due = self.early.remove(&item).unwrap_or(now);
+        self.schedule_describe(item, due, false);
     }
 
     /// When the engine next has something to do on its own (a timer), if ever.
