@@ -77,18 +77,9 @@ pub(super) async fn prepare<'l>(
         reserve: settings.reserve,
         cmk_limit: settings.cmk_limit,
         place: place.document(),
-        waves: waves.clone(),
+        waves,
     };
-    let kind = if dry_run {
-        RunKind::Plan
-    } else {
-        RunKind::Rollback
-    };
-    let run = ledger.start_run(kind, None, &run_args)?;
-    session.accounts.set_run(run.id());
-    if let Some(lock) = lock {
-        lock.set_run(run.id())?;
-    }
+    let run = start_run(session, &run_args, lock)?;
 
     // What RUN changed is observed and decided — or taken from a fresh plan a dry run saved;
     // what it left as it was is a noop.
@@ -110,16 +101,7 @@ pub(super) async fn prepare<'l>(
         item.seq = seqs[item.seq];
     }
     let noops: Vec<Item> = unchanged.iter().map(|r| left_as_it_was(r)).collect();
-    let rows: Vec<_> = noops
-        .iter()
-        .map(|i| {
-            (
-                i.clone(),
-                Phase::Done,
-                i.current.as_ref().and_then(|c| c.key.clone()),
-            )
-        })
-        .collect();
+    let rows = done_rows(&noops);
     let mut items = surveyed.items;
     items.extend(noops);
     items.sort_by_key(|i| i.seq);
@@ -165,6 +147,38 @@ pub(super) async fn prepare<'l>(
     }
     let items = crate::apply::items_of_plan(ledger, run.id(), items)?;
     Ok(Undone::Ready { run, items })
+}
+
+/// The rollback's run recorded (a plan run for a dry run), with the lock it holds.
+fn start_run<'l>(
+    session: &'l Session,
+    run_args: &RunArgs,
+    lock: Option<&LockGuard<'l>>,
+) -> anyhow::Result<RunGuard<'l>> {
+    let kind = match run_args {
+        RunArgs::Rollback { dry_run: true, .. } => RunKind::Plan,
+        _ => RunKind::Rollback,
+    };
+    let run = session.ledger.start_run(kind, None, run_args)?;
+    session.accounts.set_run(run.id());
+    if let Some(lock) = lock {
+        lock.set_run(run.id())?;
+    }
+    Ok(run)
+}
+
+/// The streams the rolled-back run left as they were, recorded done where they stand.
+fn done_rows(noops: &[Item]) -> Vec<(Item, Phase, Option<KeyChoice>)> {
+    noops
+        .iter()
+        .map(|i| {
+            (
+                i.clone(),
+                Phase::Done,
+                i.current.as_ref().and_then(|c| c.key.clone()),
+            )
+        })
+        .collect()
 }
 
 /// A rollback's dry run: its plan's review and hash recorded, so `report` of this plan run
