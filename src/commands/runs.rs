@@ -275,10 +275,15 @@ pub fn report(args: &ReportOptions) -> anyhow::Result<Exit> {
     };
     let waves = crate::report::waves::Waves::load(&ledger, run.id)?;
     let reviewed = reviewed_plan(&ledger, &run)?;
+    let extras = Extras {
+        plan_line: reviewed.as_ref().zip(run.plan_id).map(|(r, id)| r.line(id)),
+        producers,
+        waves,
+    };
     let document = || {
         let mut doc = report_json(&run, &rows);
-        doc["producers"] = producers::json(&producers);
-        doc["waves"] = waves.json();
+        doc["producers"] = producers::json(&extras.producers);
+        doc["waves"] = extras.waves.json();
         if let Some(r) = &reviewed {
             doc["plan_hash"] = r.hash.clone().into();
             doc["plan_hash_expected"] = r.expected.into();
@@ -286,30 +291,13 @@ pub fn report(args: &ReportOptions) -> anyhow::Result<Exit> {
         }
         doc
     };
-    let plan_line = reviewed.as_ref().zip(run.plan_id).map(|(r, id)| r.line(id));
     let as_document = |format: OutputFormat| Output {
         format,
         ..output.clone()
     };
     match args.format {
         ReportFormat::Table => {
-            as_document(OutputFormat::Table).print("Report", document, || {
-                let mut text = report_table(&rows);
-                if !waves.is_empty() {
-                    text.push_str("\nWaves:\n");
-                    for line in waves.lines() {
-                        text.push_str(&format!("  {line}\n"));
-                    }
-                }
-                if !producers.is_empty() {
-                    text.push_str("\nProducers:\n");
-                    text.push_str(&producers::table(&producers));
-                }
-                if let Some(line) = &plan_line {
-                    text.push_str(&format!("\n{line}\n"));
-                }
-                text
-            })?
+            as_document(OutputFormat::Table).print("Report", document, || extras.table(&rows))?
         }
         ReportFormat::Json => {
             as_document(OutputFormat::Json).print("Report", document, String::new)?
@@ -318,37 +306,68 @@ pub fn report(args: &ReportOptions) -> anyhow::Result<Exit> {
             as_document(OutputFormat::Text).print("Report", document, String::new)?
         }
         ReportFormat::Csv => {
-            let cells = producers
+            let cells = extras
+                .producers
                 .iter()
                 .map(|p| (p.seq, producers::cell(&p.found)))
                 .collect();
             crate::out!("{}", report_csv(&rows, &cells)?)
         }
-        ReportFormat::Md => {
-            let mut text = match &plan_line {
-                Some(line) => format!("{}\n\n", crate::report::md_text(line)),
-                None => String::new(),
-            };
-            text.push_str(&report_markdown(&rows));
-            if !waves.is_empty() {
-                text.push_str("\n## Waves\n\n");
-                text.push_str(&waves.markdown());
-            }
-            if !producers.is_empty() {
-                text.push_str("\n## Producers\n\n");
-                text.push_str(&producers::markdown(&producers));
-            }
-            crate::out!("{}", text)
-        }
+        ReportFormat::Md => crate::out!("{}", extras.markdown(&rows)),
         ReportFormat::Html => {
             let mut input =
-                crate::report::html::Input::load(&ledger, &run, rows, note.or(plan_line))?;
-            input.producers = producers;
-            input.waves = waves;
+                crate::report::html::Input::load(&ledger, &run, rows, note.or(extras.plan_line))?;
+            input.producers = extras.producers;
+            input.waves = extras.waves;
             crate::out!("{}", crate::report::html::page(&input));
         }
     }
     Ok(Exit::Ok)
+}
+
+/// What a run's report shows after its streams: its waves, its streams' producers, and the
+/// reviewed plan it carried out.
+struct Extras {
+    producers: Vec<StreamRow>,
+    waves: crate::report::waves::Waves,
+    plan_line: Option<String>,
+}
+
+impl Extras {
+    fn table(&self, rows: &[crate::ledger::RunItemRow]) -> String {
+        let mut text = report_table(rows);
+        if !self.waves.is_empty() {
+            text.push_str("\nWaves:\n");
+            for line in self.waves.lines() {
+                text.push_str(&format!("  {line}\n"));
+            }
+        }
+        if !self.producers.is_empty() {
+            text.push_str("\nProducers:\n");
+            text.push_str(&producers::table(&self.producers));
+        }
+        if let Some(line) = &self.plan_line {
+            text.push_str(&format!("\n{line}\n"));
+        }
+        text
+    }
+
+    fn markdown(&self, rows: &[crate::ledger::RunItemRow]) -> String {
+        let mut text = match &self.plan_line {
+            Some(line) => format!("{}\n\n", crate::report::md_text(line)),
+            None => String::new(),
+        };
+        text.push_str(&report_markdown(rows));
+        if !self.waves.is_empty() {
+            text.push_str("\n## Waves\n\n");
+            text.push_str(&self.waves.markdown());
+        }
+        if !self.producers.is_empty() {
+            text.push_str("\n## Producers\n\n");
+            text.push_str(&producers::markdown(&self.producers));
+        }
+        text
+    }
 }
 
 /// The report of a plan run: the plan it saved, in the format asked for, with what it made and
