@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use aws_config::meta::region::RegionProviderChain;
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_credential_types::provider::error::CredentialsError;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider, future};
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_types::timeout::TimeoutConfig;
@@ -138,7 +140,67 @@ pub async fn sdk_config(opts: &ConnectOptions) -> Result<SdkConfig, UsageError> 
         timeouts = timeouts.read_timeout(t);
     }
     loader = loader.timeout_config(timeouts.build());
-    Ok(loader.load().await)
+    let config = loader.load().await;
+    // An endpoint on this machine is most likely a sandbox, which takes any keys: a missing
+    // one says so, instead of leaving the operator with the instance metadata's failure.
+    let local = match &opts.endpoint_url {
+        Some(url) => Some(url.clone()),
+        None => std::env::var("AWS_ENDPOINT_URL").ok(),
+    }
+    .filter(|url| is_loopback_url(url));
+    Ok(match (local, config.credentials_provider()) {
+        (Some(url), Some(inner)) if opts.static_credentials.is_none() => config
+            .to_builder()
+            .credentials_provider(SharedCredentialsProvider::new(OnThisMachine { url, inner }))
+            .build(),
+        _ => config,
+    })
+}
+
+/// What a sandbox on this machine accepts, said where credentials are missing.
+pub const SANDBOX_KEYS: &str = "export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test";
+
+/// A credentials provider for an endpoint on this machine: its failure says that a sandbox
+/// takes any keys, and how to give some.
+#[derive(Debug)]
+struct OnThisMachine {
+    url: String,
+    inner: SharedCredentialsProvider,
+}
+
+impl ProvideCredentials for OnThisMachine {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        future::ProvideCredentials::new(async move {
+            self.inner.provide_credentials().await.map_err(|e| {
+                CredentialsError::not_loaded(format!(
+                    "{}. The endpoint {} is on this machine: a sandbox takes any keys, e.g. \
+                     `{SANDBOX_KEYS}`",
+                    aws_smithy_types::error::display::DisplayErrorContext(&e),
+                    self.url
+                ))
+            })
+        })
+    }
+}
+
+/// Whether `url`'s host is this machine (`localhost` or a loopback address).
+fn is_loopback_url(url: &str) -> bool {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .unwrap_or(url);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The regions AWS lists, as the partitions of the SDK this binary is built with name them
@@ -271,10 +333,7 @@ pub fn check_endpoint_url(what: &str, url: &str, allow_insecure: bool) -> Result
     if host.is_empty() {
         return Err(UsageError::new(format!("{what} {url:?} has no host")));
     }
-    let loopback = host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
+    let loopback = is_loopback_url(url);
     if plain && !loopback && !allow_insecure {
         return Err(UsageError::new(format!(
             "{what} {url:?} is plain http:// to another machine: requests would cross the network \
@@ -315,6 +374,12 @@ mod tests {
         );
         assert!(check("http://firehose.example.com").is_err());
         assert!(check_endpoint_url("--endpoint-url", "http://10.0.0.5:4599", true).is_ok());
+        // Where a missing key is said to be one a sandbox would take.
+        assert!(is_loopback_url("http://127.0.0.1:4599"));
+        assert!(is_loopback_url("http://localhost"));
+        assert!(is_loopback_url("http://[::1]:4599/"));
+        assert!(!is_loopback_url("https://firehose.us-east-1.amazonaws.com"));
+        assert!(!is_loopback_url("http://10.0.0.5:4599"));
     }
 
     #[test]

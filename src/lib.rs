@@ -46,10 +46,15 @@ use crate::options::CommandOptions;
 
 /// Runs one resolved command line to completion.
 pub fn run(command: CommandOptions) -> anyhow::Result<Exit> {
-    // The sandbox runs its own server runtime.
-    if let CommandOptions::Sandbox(sandbox) = &command {
-        let (global, args) = &**sandbox;
-        return commands::sandbox(global, args);
+    // The sandbox runs its own server runtime; the command line's descriptions need none.
+    match &command {
+        CommandOptions::Sandbox(sandbox) => {
+            let (global, args) = &**sandbox;
+            return commands::sandbox(global, args);
+        }
+        CommandOptions::Completions(shell) => return Ok(commands::completions(*shell)),
+        CommandOptions::Man(command) => return commands::man(command.as_deref()),
+        _ => {}
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -69,7 +74,11 @@ pub fn run(command: CommandOptions) -> anyhow::Result<Exit> {
             CommandOptions::Show(opts) => commands::show(opts),
             CommandOptions::History(global) => commands::history(global),
             CommandOptions::Encryption(opts) => commands::encryption(opts).await,
-            CommandOptions::Sandbox(_) => unreachable!("served above"),
+            CommandOptions::Sandbox(_)
+            | CommandOptions::Completions(_)
+            | CommandOptions::Man(_) => {
+                unreachable!("handled above")
+            }
         }
     })
 }

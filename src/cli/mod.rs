@@ -11,6 +11,7 @@ use std::time::Duration;
 use crate::shard::Shard;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
+mod examples;
 mod parse;
 mod sandbox;
 mod values;
@@ -32,8 +33,8 @@ use values::{
         at the API's quota ceiling without breaching the 25-calls-per-stream-per-24h budget or the \
         500-streams-per-key limit, recording every call in an SQLite ledger so a run can be \
         interrupted at any instant and resumed.",
-    after_help = "Exit codes: 0 ok, 1 runtime error, 2 usage or input error (nothing was called), \
-        3 some streams failed, 4 some streams deferred, 130 interrupted."
+    after_help = examples::EXIT_CODES,
+    after_long_help = examples::PROGRAM
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -47,40 +48,51 @@ pub struct Cli {
 pub enum Command {
     /// Observe a fleet and its keys, decide what apply would do, save that plan and print it
     /// (a dry run: no Start or Stop is ever sent).
+    #[command(after_long_help = examples::PLAN)]
     Plan(PlanArgs),
     /// List and describe every stream of a region (repeat --region for several), record them
     /// so per-key counts include streams outside any fleet file, and optionally write a fleet
     /// file of the DirectPut streams not yet encrypted.
+    #[command(after_long_help = examples::INVENTORY)]
     Inventory(InventoryArgs),
     /// Who writes to every stream already on a customer-managed key, and whether each may use
     /// its key: the question AWS's enforcement of producers' KMS permissions (from 2027-02-28
     /// on existing streams) asks. Exits 2 when a producer would be refused, 0 when none, 1 on
     /// error. Changes nothing; --out-policies writes the statements that would fix it.
+    #[command(after_long_help = examples::AUDIT)]
     Audit(AuditArgs),
     /// Carry out a plan: a fleet file (observed and planned first) or a saved plan. Asks for
     /// confirmation unless --yes. Safe to run again after a crash: it resumes.
+    #[command(after_long_help = examples::APPLY)]
     Apply(ApplyArgs),
     /// Continue an interrupted apply or rollback run (the newest unfinished one unless RUN is
     /// given).
+    #[command(after_long_help = examples::RESUME)]
     Resume(ResumeArgs),
     /// Return every stream a run changed to its encryption before that run: the earlier key
     /// restored, or encryption stopped where there was none. Shown as a plan and confirmed
     /// like apply, carried out by the same engine (budget, key room, pacing, polling,
     /// resumable); streams changed since by someone else are left alone.
+    #[command(after_long_help = examples::ROLLBACK)]
     Rollback(RollbackArgs),
     /// Where a run stands, from the ledger alone (no AWS calls).
+    #[command(after_long_help = examples::STATUS)]
     Status(RunSelector),
     /// Per-stream outcome of a run: stream, action, final status, key, attempts, enabled-at,
     /// failure and hint. Of a plan run: its plan, in any format (Markdown for a pull request,
     /// a page for a ticket).
+    #[command(after_long_help = examples::REPORT)]
     Report(ReportArgs),
     /// Print a plan file written by `plan --out` in any format (the terminal report, JSON,
     /// Markdown for a pull request, a page), once its hash is checked: a file edited by hand is
     /// refused. Reads no ledger, calls no AWS API.
+    #[command(after_long_help = examples::SHOW)]
     Show(ShowArgs),
     /// The runs recorded in the ledger.
+    #[command(after_long_help = examples::HISTORY)]
     History,
     /// Serve an emulated Firehose + KMS API on loopback that enforces the real AWS limits.
+    #[command(after_long_help = examples::SANDBOX)]
     Sandbox(SandboxArgs),
     /// The AWS CLI's command for one stream, carried out through the ledger and waited to
     /// ENABLED.
@@ -90,7 +102,7 @@ pub enum Command {
     /// budget-checked against the reserve, key room checked, paced, recorded, and waited to
     /// ENABLED (--no-wait returns once the call is accepted, as the AWS CLI does). Exit codes as
     /// apply.
-    #[command(name = "start-delivery-stream-encryption")]
+    #[command(name = "start-delivery-stream-encryption", after_long_help = examples::START)]
     StartDeliveryStreamEncryption(StartEncryptionArgs),
     /// The AWS CLI's command for one stream, carried out through the ledger and waited to
     /// DISABLED.
@@ -99,8 +111,40 @@ pub enum Command {
     /// --generate-cli-skeleton), but carried out as a one-stream apply: budget-checked against
     /// the reserve, paced, recorded, and waited to DISABLED (--no-wait returns once the call is
     /// accepted, as the AWS CLI does). Exit codes as apply.
-    #[command(name = "stop-delivery-stream-encryption")]
+    #[command(name = "stop-delivery-stream-encryption", after_long_help = examples::STOP)]
     StopDeliveryStreamEncryption(StopEncryptionArgs),
+    /// Print a completion script for a shell (bash, zsh, fish, powershell, elvish).
+    ///
+    /// Generated from the same definitions the command line is parsed with, so it offers every
+    /// command of this version and each command's options. Install it where the shell looks
+    /// for completions (see the examples).
+    #[command(after_long_help = examples::COMPLETIONS)]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff, section 1).
+    ///
+    /// Generated from the same definitions the command line is parsed with: the program's page
+    /// has every command with what it does, the global options, the exit codes; `man COMMAND`
+    /// prints the page of one command, `firehose-sse-COMMAND(1)`. Read it with `man -l -`, or
+    /// install it in a man1 directory (see the examples).
+    #[command(after_long_help = examples::MAN)]
+    Man(ManArgs),
+}
+
+/// `man`: the page of the program, or of one of its commands.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print, `firehose-sse-COMMAND(1)` (default: the program's,
+    /// which lists every command).
+    #[arg(value_name = "COMMAND")]
+    pub command: Option<String>,
+}
+
+/// `completions`: the shell to write a script for.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell the script is for.
+    #[arg(value_name = "SHELL", value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Help heading of the options every command takes.
@@ -332,7 +376,9 @@ impl Command {
             | Command::Report(_)
             | Command::History
             | Command::Show(_)
-            | Command::Sandbox(_) => false,
+            | Command::Sandbox(_)
+            | Command::Completions(_)
+            | Command::Man(_) => false,
         }
     }
 }

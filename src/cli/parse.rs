@@ -30,7 +30,7 @@ const IN_PROCESS_SANDBOX: [&str; 3] = ["sandbox", "sandbox_fleet", "sandbox_late
 /// `report` chooses its format
 /// with --format, where `--output json|text` is still read as `--format json|text`; `sandbox`
 /// lists its own --region and hides the ledger, output, query and AWS options it has no use for; `resume`
-/// never asks for confirmation, and its --yes says so.
+/// never asks for confirmation, and its --yes says so; `completions` and `man` list no option.
 pub fn command() -> clap::Command {
     use clap::CommandFactory as _;
     let cli = Cli::command();
@@ -57,6 +57,8 @@ pub fn command() -> clap::Command {
         );
     let mut sandbox_hidden: Vec<&str> = AWS_OPTIONS[1..].to_vec();
     sandbox_hidden.extend(["ledger", "output", "query"]);
+    // `completions` and `man` describe the command line and use none of its options.
+    let all: Vec<&str> = globals.iter().map(|a| a.get_id().as_str()).collect();
     let mut report_hidden = AWS_OPTIONS.to_vec();
     report_hidden.push("output");
     // `show` reads a file: no ledger either.
@@ -68,6 +70,8 @@ pub fn command() -> clap::Command {
         .mut_subcommand("show", |c| c.args(hidden(&show_hidden)))
         .mut_subcommand("sandbox", |c| c.arg(region).args(hidden(&sandbox_hidden)))
         .mut_subcommand("rollback", |c| hide_args(c, &IN_PROCESS_SANDBOX))
+        .mut_subcommand("completions", |c| c.args(hidden(&all)))
+        .mut_subcommand("man", |c| c.args(hidden(&all)))
         .mut_subcommand("resume", |c| {
             hide_args(c, &IN_PROCESS_SANDBOX).mut_arg("yes", |a| {
                 a.help(

@@ -156,3 +156,111 @@ fn durations() {
     assert_eq!(parse_timeout("1.5"), Ok(Duration::from_millis(1500)));
     assert!(parse_timeout("0").is_err());
 }
+
+/// The lines of a help's Examples section, each cut before its comment and any redirection or
+/// pipe: the words typed to the program.
+fn examples(long_help: &str) -> Vec<Vec<String>> {
+    let Some((_, section)) = long_help.split_once("Examples:\n") else {
+        return Vec::new();
+    };
+    section
+        .lines()
+        .take_while(|l| l.starts_with("  "))
+        .map(|line| {
+            let typed = line
+                .split(" #")
+                .next()
+                .unwrap()
+                .split(['>', '|'])
+                .next()
+                .unwrap();
+            typed.split_whitespace().map(str::to_owned).collect()
+        })
+        .collect()
+}
+
+#[test]
+fn every_command_s_help_has_examples_that_parse_as_that_command() {
+    let mut cmd = command();
+    cmd.build();
+    let mut commands: Vec<(Option<String>, String)> =
+        vec![(None, cmd.render_long_help().to_string())];
+    for sub in cmd.get_subcommands_mut() {
+        if sub.get_name() != "help" {
+            commands.push((
+                Some(sub.get_name().to_owned()),
+                sub.render_long_help().to_string(),
+            ));
+        }
+    }
+    assert!(commands.len() >= 15, "{}", commands.len());
+    for (name, long_help) in commands {
+        let lines = examples(&long_help);
+        assert!(
+            (2..=4).contains(&lines.len()),
+            "{name:?}: {} examples:\n{long_help}",
+            lines.len()
+        );
+        let too_wide = long_help
+            .split_once("Examples:\n")
+            .map_or("", |(_, e)| e)
+            .lines()
+            .take_while(|l| l.starts_with("  "))
+            .find(|l| l.chars().count() > 80);
+        assert_eq!(too_wide, None, "{name:?}: an example wider than a terminal");
+        for words in lines {
+            assert_eq!(words[0], "firehose-sse", "{name:?}: {words:?}");
+            let matches = command()
+                .try_get_matches_from(&words)
+                .unwrap_or_else(|e| panic!("{name:?}: {words:?} does not parse: {e}"));
+            if let Some(name) = &name {
+                assert_eq!(matches.subcommand_name(), Some(name.as_str()), "{words:?}");
+            }
+            // And as the program itself reads it (flags it hides, values it checks).
+            try_parse_from(&words).unwrap_or_else(|e| panic!("{words:?}: {e}"));
+        }
+    }
+}
+
+#[test]
+fn short_help_is_shorter_than_long_help_for_every_command() {
+    let mut cmd = command();
+    cmd.build();
+    let (short, long) = (
+        cmd.render_help().to_string(),
+        cmd.render_long_help().to_string(),
+    );
+    assert!(short.len() < long.len());
+    assert!(!short.contains("Examples:"), "{short}");
+    for sub in cmd.get_subcommands_mut() {
+        let name = sub.get_name().to_owned();
+        let short = sub.render_help().to_string();
+        let long = sub.render_long_help().to_string();
+        if name == "help" {
+            continue;
+        }
+        assert!(
+            short.lines().count() < long.lines().count(),
+            "{name}: -h has {} lines, --help {}",
+            short.lines().count(),
+            long.lines().count()
+        );
+        assert!(
+            long.contains("Examples:") && !short.contains("Examples:"),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn the_examples_reader_finds_what_it_is_for() {
+    let help = "Usage: x\n\nExamples:\n  firehose-sse plan f.csv   # note\n  firehose-sse man | man -l -\n\nExit codes: 0";
+    assert_eq!(
+        examples(help),
+        vec![
+            vec!["firehose-sse", "plan", "f.csv"],
+            vec!["firehose-sse", "man"]
+        ]
+    );
+    assert!(examples("no section").is_empty());
+}

@@ -3,6 +3,7 @@
 
 mod apply;
 mod audit;
+mod described;
 mod encryption;
 mod inventory;
 mod merged;
@@ -24,6 +25,7 @@ use crate::shard::Shard;
 
 pub use apply::{apply, resume};
 pub use audit::audit;
+pub use described::{completions, man};
 pub use encryption::encryption;
 pub use inventory::inventory;
 pub use plan::plan;

@@ -59,6 +59,10 @@ pub enum CommandOptions {
     Encryption(Box<EncryptionOptions>),
     /// The sandbox subcommand reads its own flags.
     Sandbox(Box<(GlobalArgs, SandboxArgs)>),
+    /// `completions SHELL`: a completion script on standard output.
+    Completions(clap_complete::Shell),
+    /// `man [COMMAND]`: the manual page on standard output.
+    Man(Option<String>),
 }
 
 /// How fast to call AWS.
@@ -438,6 +442,8 @@ impl Options {
                 CommandOptions::Encryption(Box::new(encryption::stop(g, global, args)?))
             }
             Command::Sandbox(args) => CommandOptions::Sandbox(Box::new((cli.global, args))),
+            Command::Completions(args) => CommandOptions::Completions(args.shell),
+            Command::Man(args) => CommandOptions::Man(args.command),
         };
         Ok(Options { log, command })
     }

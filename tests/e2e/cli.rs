@@ -160,3 +160,113 @@ fn commands_that_call_no_aws_api_list_no_aws_option() {
         }
     }
 }
+
+fn stdout_of(args: &[&str]) -> String {
+    let out = bin().args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Every command the program's help lists (clap's own `help` aside).
+fn commands() -> Vec<String> {
+    let help = stdout_of(&["--help"]);
+    let listed: Vec<String> = help
+        .split_once("Commands:\n")
+        .unwrap()
+        .1
+        .lines()
+        .take_while(|l| l.starts_with("  "))
+        // A name stands two spaces in; its description's next lines further.
+        .filter(|l| !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .map(str::to_owned)
+        .collect();
+    assert!(listed.len() >= 14, "{listed:?}");
+    listed
+}
+
+/// What bash completes for the words typed so far, with the script `completions bash` prints
+/// loaded as a user's shell would load it.
+fn bash_completes(script: &std::path::Path, words: &[&str]) -> Vec<String> {
+    let typed: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let program = format!(
+        "source '{}'\nCOMP_WORDS=({})\nCOMP_CWORD={}\n_firehose__sse firehose-sse '{}' '{}'\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        script.display(),
+        typed.join(" "),
+        words.len() - 1,
+        words[words.len() - 1],
+        words[words.len() - 2],
+    );
+    let out = Command::new("bash")
+        .args(["--norc", "-c", &program])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn shell_completions_offer_every_command_and_each_command_its_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("firehose-sse.bash");
+    std::fs::write(&script, stdout_of(&["completions", "bash"])).unwrap();
+    let all = bash_completes(&script, &["firehose-sse", ""]);
+    for command in commands() {
+        assert!(all.contains(&command), "{command} not offered: {all:?}");
+    }
+    assert_eq!(
+        bash_completes(&script, &["firehose-sse", "roll"]),
+        ["rollback"]
+    );
+    // Each command's own options, from the definitions the command line is parsed with.
+    let status = bash_completes(&script, &["firehose-sse", "status", "--"]);
+    assert!(status.contains(&"--ledger".to_owned()), "{status:?}");
+    assert!(!status.contains(&"--waves".to_owned()), "{status:?}");
+    let apply = bash_completes(&script, &["firehose-sse", "apply", "--"]);
+    for flag in ["--profile", "--waves", "--yes", "--reserve"] {
+        assert!(apply.contains(&flag.to_owned()), "{flag}: {apply:?}");
+    }
+    // The other shells get a script naming the commands too.
+    for shell in ["zsh", "fish", "powershell"] {
+        let text = stdout_of(&["completions", shell]);
+        for command in commands() {
+            assert!(text.contains(&command), "{shell}: {command} missing");
+        }
+    }
+    let out = bin().args(["completions", "tcsh"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn the_man_page_has_every_command_and_each_command_its_own_page() {
+    let page = stdout_of(&["man"]);
+    assert!(page.contains(".TH firehose-sse 1"), "{page}");
+    let listed = &page[page.find(".SH SUBCOMMANDS").expect("a SUBCOMMANDS section")..];
+    for command in commands() {
+        // Roff escapes the dashes of a name.
+        let name = format!("firehose\\-sse\\-{}(1)", command.replace('-', "\\-"));
+        assert!(listed.contains(&name), "{name} not listed");
+        let own = stdout_of(&["man", &command]);
+        assert!(
+            own.contains(&format!(".TH firehose-sse-{command} 1")),
+            "{command}: {}",
+            &own[..own.len().min(300)]
+        );
+    }
+    assert!(stdout_of(&["man", "apply"]).contains("\\-\\-waves"));
+    let out = bin().args(["man", "aply"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("apply"));
+}

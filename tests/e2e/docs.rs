@@ -3,6 +3,8 @@
 //! that file, as GitHub makes anchors — and so does every reference to a document in the code
 //! (`docs/design.md#the-key-limit` in a comment). The code refers to no document outside the
 //! repository, and README.md stays an overview (at most 300 lines; the rest is in `docs/`).
+//! Every command README.md and the guides show in a `sh` block parses with the program's own
+//! definitions: none names a flag that does not exist.
 
 use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
@@ -403,4 +405,100 @@ fn relative(root: &Path, file: &Path) -> String {
         .unwrap_or(file)
         .display()
         .to_string()
+}
+
+/// The commands a document shows in its `sh` blocks, as typed: each line that runs the program
+/// (`firehose-sse …` or `cargo run --release -- …`), cut before a comment, a redirection, a
+/// pipe or a second command, split into words (the program's name first). Lines with quotes
+/// are left out: splitting them needs a shell.
+fn shown_commands(text: &str) -> Vec<(usize, Vec<String>)> {
+    let mut shown = Vec::new();
+    let mut in_sh = false;
+    // A line ending in `\` goes on on the next.
+    let mut lines: Vec<(usize, String)> = Vec::new();
+    let mut open = false;
+    for (n, line) in text.lines().enumerate() {
+        let (body, goes_on) = match line.strip_suffix('\\') {
+            Some(body) => (body, true),
+            None => (line, false),
+        };
+        match lines.last_mut() {
+            Some((_, last)) if open => last.push_str(body.trim_start()),
+            _ => lines.push((n, body.to_owned())),
+        }
+        open = goes_on;
+    }
+    for (n, line) in lines {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("```") {
+            in_sh = !in_sh && trimmed == "```sh";
+            continue;
+        }
+        let typed = trimmed
+            .strip_prefix("cargo run --release -- ")
+            .map(|rest| format!("firehose-sse {rest}"))
+            .unwrap_or_else(|| trimmed.to_owned());
+        if !in_sh || !typed.starts_with("firehose-sse ") || typed.contains(['\'', '"']) {
+            continue;
+        }
+        let cut = typed
+            .split(" #")
+            .next()
+            .unwrap()
+            .split(['>', '|', ';', '&'])
+            .next()
+            .unwrap()
+            .to_owned();
+        shown.push((n + 1, cut.split_whitespace().map(str::to_owned).collect()));
+    }
+    shown
+}
+
+#[test]
+fn every_command_the_readme_and_the_guides_show_parses() {
+    let root = root();
+    let mut files = vec![
+        root.join("README.md"),
+        root.join("docs/first-time-against-aws.md"),
+    ];
+    files.extend(files_under(&root.join("docs/commands"), &|p| {
+        p.extension().is_some_and(|e| e == "md")
+    }));
+    let mut wrong = Vec::new();
+    let mut checked = 0;
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (line, words) in shown_commands(&text) {
+            checked += 1;
+            if let Err(e) = firehose_sse::cli::try_parse_from(&words) {
+                let first = e.to_string().lines().next().unwrap_or_default().to_owned();
+                wrong.push(format!(
+                    "{}:{line}: `{}`: {first}",
+                    relative(&root, &file),
+                    words.join(" ")
+                ));
+            }
+        }
+    }
+    assert!(checked >= 40, "only {checked} commands found");
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn the_command_reader_finds_what_it_is_for() {
+    let text = "```sh\nfirehose-sse plan f.csv -q   # note\ncargo run --release -- report > r.csv\n\
+                firehose-sse report --query 'items[0]'\nfirehose-sse status \\\n  7\n```\n\n\
+                firehose-sse not-in-a-block\n```cron\nfirehose-sse plan x.csv\n```\n";
+    let shown: Vec<_> = shown_commands(text)
+        .into_iter()
+        .map(|(n, w)| (n, w.join(" ")))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            (2, "firehose-sse plan f.csv -q".to_owned()),
+            (3, "firehose-sse report".to_owned()),
+            (5, "firehose-sse status 7".to_owned())
+        ]
+    );
 }

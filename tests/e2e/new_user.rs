@@ -1042,3 +1042,61 @@ fn the_eta_is_a_lower_bound_measured_against_the_end() {
         );
     }
 }
+
+#[test]
+fn without_keys_an_endpoint_on_this_machine_says_a_sandbox_takes_any() {
+    let sandbox = Sandbox::start(&["--streams", "2"]);
+    let w = Workdir::new(&sandbox);
+    let fleet = w.fleet(
+        "fleet.csv",
+        &crate::common::fleet_csv(crate::common::stream_names(2), R),
+    );
+    let fleet = fleet.to_str().unwrap();
+    let no_keys = |args: &[&str]| -> crate::common::Run {
+        w.command()
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+            .into()
+    };
+    let mut exported = None;
+    for args in [
+        &["plan", fleet][..],
+        &["apply", fleet, "--yes"],
+        &["inventory", "--region", R],
+    ] {
+        let out = no_keys(args);
+        assert_ne!(out.code, Some(0), "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .contains("is on this machine: a sandbox takes any keys"),
+            "{args:?}:\n{}",
+            out.stderr
+        );
+        // The keys as the message gives them: `export A=x B=y`.
+        let line = out
+            .stderr
+            .split('`')
+            .find(|s| s.starts_with("export "))
+            .unwrap();
+        exported = Some(line.to_owned());
+    }
+    // Given as printed, they work.
+    let mut cmd = w.command();
+    cmd.env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY");
+    for pair in exported.unwrap()["export ".len()..].split_whitespace() {
+        let (k, v) = pair.split_once('=').unwrap();
+        cmd.env(k, v);
+    }
+    let out: crate::common::Run = cmd
+        .args(["plan", fleet, "-q"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+        .into();
+    out.assert_code(0);
+}
