@@ -34,13 +34,13 @@ pub async fn apply(args: &ApplyOptions) -> anyhow::Result<Exit> {
     // What to carry out, checked before anything is written or sent: a fleet file, or a saved
     // plan (in the ledger, or a plan file) that exists, is the one expected, and was not
     // carried out already (read in the ledger the session keeps).
-    let (mut session, targets, saved, reviewed) = match &args.source {
+    let (mut session, carried) = match &args.source {
         PlanSource::Fleet { path, region } => {
             let targets = read_fleet(global, region.as_deref(), path).await?;
             let fleet = Some((path.as_path(), &targets[..]));
             let session = Session::open(global, pace, sandbox, fleet, LedgerMode::Create).await?;
             let targets = super::keep_shard(&session, targets, args.shard, global.quiet).await?;
-            (session, Some(targets), None, None)
+            (session, Carried::Fleet(targets))
         }
         PlanSource::Saved { id, max_age } => {
             let ledger = Session::open_ledger(global, LedgerMode::Existing)?;
@@ -64,17 +64,17 @@ pub async fn apply(args: &ApplyOptions) -> anyhow::Result<Exit> {
             let targets: Vec<Target> = saved.items.iter().map(|i| i.target.clone()).collect();
             let fleet = Some((Path::new(&saved.fleet), &targets[..]));
             let session = Session::open_on(ledger, global, pace, sandbox, fleet).await?;
-            (session, None, Some(saved), reviewed)
+            (session, Carried::Saved { saved, reviewed })
         }
         PlanSource::File { path, max_age } => {
             let (session, saved, reviewed) = plan_file_to_apply(args, path, *max_age).await?;
-            (session, None, Some(saved), reviewed)
+            (session, Carried::Saved { saved, reviewed })
         }
     };
     session.iac = args.iac.clone();
     let ledger = &session.ledger;
     let mut place = session.place().await;
-    if let Some(saved) = &saved
+    if let Carried::Saved { saved, .. } = &carried
         && let Some(then) = ledger
             .runs_of_plan(saved.id)?
             .first()
@@ -89,7 +89,7 @@ pub async fn apply(args: &ApplyOptions) -> anyhow::Result<Exit> {
     // Runs stopped before their plan was created have nothing to resume.
     ledger.abandon_planless_runs()?;
     // Rerunning the same command after a crash must be safe: offer to resume instead.
-    let unfinished = unfinished_run_of(ledger, &args.source, saved.as_ref().map(|s| s.id))?;
+    let unfinished = unfinished_run_of(ledger, &args.source, carried.plan_id())?;
     let resume_it = match &unfinished {
         None => Answer::No,
         Some(_) if args.run.yes => Answer::Yes,
@@ -108,14 +108,7 @@ pub async fn apply(args: &ApplyOptions) -> anyhow::Result<Exit> {
             eprintln!("Resuming run {} instead of starting a new one.", run.id);
             resume_locked(global, &session, &lock, run, &args.run, &place, false).await?
         }
-        _ => {
-            let carried = Carried {
-                targets,
-                saved,
-                reviewed,
-            };
-            apply_locked(global, &session, &lock, args, carried, &place).await?
-        }
+        _ => apply_locked(global, &session, &lock, args, carried, &place).await?,
     };
     lock.release()?;
     Ok(exit)
@@ -387,10 +380,23 @@ fn already_at_target(ledger: &Ledger, saved: &mut SavedPlan) -> anyhow::Result<u
 
 /// What an apply carries out: a fleet file's targets, or a saved plan with its hash as
 /// reviewed.
-struct Carried {
-    targets: Option<Vec<Target>>,
-    saved: Option<SavedPlan>,
-    reviewed: Option<Reviewed>,
+enum Carried {
+    Fleet(Vec<Target>),
+    Saved {
+        saved: SavedPlan,
+        /// Its hash, and whether `--expect-plan-hash` checked it (`None`: a plan without one).
+        reviewed: Option<Reviewed>,
+    },
+}
+
+impl Carried {
+    /// The saved plan's id.
+    fn plan_id(&self) -> Option<i64> {
+        match self {
+            Carried::Fleet(_) => None,
+            Carried::Saved { saved, .. } => Some(saved.id),
+        }
+    }
 }
 
 /// What every stage of an apply reads: the command, where it runs, and the lock it holds.
@@ -455,6 +461,16 @@ async fn apply_locked(
     }
 }
 
+/// What the plan shown for confirmation says beside its streams: as the survey found it, or as
+/// a saved plan's review recorded it.
+#[derive(Default)]
+struct Shown {
+    keys: Vec<crate::plan::KeyLine>,
+    warnings: Vec<String>,
+    estimated_ms: EpochMillis,
+    throttles: u32,
+}
+
 /// A whole plan, decided (or loaded) and confirmed: ready to carry out.
 struct Decided {
     plan_id: i64,
@@ -466,34 +482,34 @@ impl<'l> Applying<'_, 'l> {
     /// The apply's run recorded (with the reviewed hash it carries out, unless its saved plan
     /// is observed and decided again), and where its items come from.
     fn open_run(&self, carried: Carried) -> anyhow::Result<(RunGuard<'l>, Plan)> {
-        let Carried {
-            targets,
-            saved,
-            reviewed,
-        } = carried;
         let (args, ledger) = (self.args, &self.session.ledger);
+        let max_age = args.source.max_age();
         // A saved plan observed and decided again is not the plan reviewed: the run records
         // no reviewed hash then (`--expect-plan-hash` refused it already).
-        let decided_again = saved
-            .as_ref()
-            .zip(args.source.max_age())
-            .is_some_and(|(s, max)| ledger.now() - s.observed_at > max.as_millis() as EpochMillis);
+        let reviewed = match (&carried, max_age) {
+            (Carried::Saved { saved, reviewed }, Some(max))
+                if ledger.now() - saved.observed_at <= max.as_millis() as EpochMillis =>
+            {
+                reviewed.clone()
+            }
+            _ => None,
+        };
         let run_args = RunArgs::Apply {
             fleet: args.source.fleet().map(super::fleet_name),
-            plan: saved.as_ref().map(|s| s.id),
+            plan: carried.plan_id(),
             shard: args.shard.map(|s| s.to_string()),
             reserve: args.settings.reserve,
             cmk_limit: args.settings.cmk_limit,
             place: self.place.document(),
             waves: args.waves.clone(),
-            reviewed: reviewed.filter(|_| !decided_again),
+            reviewed,
         };
         let run = ledger.start_run(RunKind::Apply, None, &run_args)?;
         self.lock.set_run(run.id())?;
         self.session.accounts.set_run(run.id());
 
-        let plan = match (targets, saved, args.source.max_age()) {
-            (Some(targets), _, _) => Plan::Observe {
+        let plan = match (carried, max_age) {
+            (Carried::Fleet(targets), _) => Plan::Observe {
                 fleet: args
                     .source
                     .fleet()
@@ -502,7 +518,7 @@ impl<'l> Applying<'_, 'l> {
                 targets,
                 settings: args.settings,
             },
-            (None, Some(mut saved), Some(max_age)) => {
+            (Carried::Saved { mut saved, .. }, Some(max_age)) => {
                 let done = already_at_target(ledger, &mut saved)?;
                 if done > 0 && !self.global.quiet {
                     eprintln!(
@@ -517,7 +533,7 @@ impl<'l> Applying<'_, 'l> {
                 }
                 plan
             }
-            _ => unreachable!("a fleet's targets or a saved plan are read first"),
+            (Carried::Saved { .. }, None) => unreachable!("a saved plan has its --max-plan-age"),
         };
         Ok((run, plan))
     }
@@ -608,10 +624,13 @@ impl<'l> Applying<'_, 'l> {
                     settings,
                     items: s.items,
                 };
-                (
-                    decided,
-                    Some((s.keys, s.warnings, s.estimated_ms, s.throttles)),
-                )
+                let shown = Shown {
+                    keys: s.keys,
+                    warnings: s.warnings,
+                    estimated_ms: s.estimated_ms,
+                    throttles: s.throttles,
+                };
+                (decided, Some(shown))
             }
             Plan::Saved(saved) => {
                 let decided = Decided {
@@ -635,22 +654,24 @@ impl<'l> Applying<'_, 'l> {
         }
         // A saved plan shows its per-key table and warnings as they were recorded.
         let (hash, review) = ledger.plan_review(*plan_id)?;
-        let (keys, warnings, estimated_ms, throttles) = surveyed.unwrap_or_else(|| {
-            let estimate = crate::plan::estimate(items, pace, false);
-            match review {
-                Some(r) => (r.keys, r.warnings, estimate, r.throttles),
-                None => (Vec::new(), Vec::new(), estimate, 0),
-            }
+        let shown = surveyed.unwrap_or_else(|| Shown {
+            estimated_ms: crate::plan::estimate(items, pace, false),
+            ..review.map_or_else(Shown::default, |r| Shown {
+                keys: r.keys,
+                warnings: r.warnings,
+                throttles: r.throttles,
+                estimated_ms: 0,
+            })
         });
         let view = PlanView {
             plan_id: *plan_id,
             items,
-            keys,
+            keys: shown.keys,
             settings: *settings,
-            warnings,
-            estimated_ms,
+            warnings: shown.warnings,
+            estimated_ms: shown.estimated_ms,
             pace,
-            throttles,
+            throttles: shown.throttles,
             next: None,
             producer_check: ledger.plan_producer_check(*plan_id)?,
             waves: args
