@@ -27,6 +27,28 @@ fn ms(d: Duration) -> EpochMillis {
 /// Calls in a row that never left after which the endpoint is taken to be unreachable.
 const UNREACHABLE_AFTER: u32 = 3;
 
+/// A Start refused for a cause sending it again cannot change: the stream gone, the request
+/// invalid, or KMS refusing its key (that stream fails, the run goes on). Any other error is
+/// the request's rejection, in its own words.
+fn refused_for_good(error: CallError) -> ItemUpdate {
+    match error {
+        CallError::NotFound(message) => failed_with(
+            Why::NOT_FOUND,
+            ("ResourceNotFoundException".into(), message),
+        ),
+        CallError::KmsRefused { kms_code, message } => {
+            let hint = failure::kms_refusal_hint(&kms_code);
+            let failure = (
+                "InvalidKMSResourceException".to_owned(),
+                format!("{kms_code}: {message} — {hint}"),
+            );
+            failed_with(Why::KmsRefused, failure)
+        }
+        CallError::Invalid { code, message } => failed_with(Why::Rejected, (code, message)),
+        other => failed_with(Why::Rejected, ("Unexpected".into(), other.to_string())),
+    }
+}
+
 fn failed_with(reason: Why, failure: (String, String)) -> ItemUpdate {
     ItemUpdate {
         reason: Some(reason),
@@ -118,28 +140,11 @@ impl RunState {
         match result {
             Ok(()) => {
                 fx.push(paced(false));
-                if self.config.no_wait {
-                    // Accepted: as the AWS CLI returns now, the stream is not followed.
-                    self.set_phase(i, Phase::Polling, fx);
-                    return self.leave(i);
-                }
-                let delay = self.schedule.first_delay();
-                let live = &mut self.live[i];
-                live.set_started(Some(now));
-                live.set_first_planned(Some(delay));
-                live.polls = 0;
-                self.set_phase(i, Phase::Polling, fx);
-                self.schedule_describe(i, now + ms(delay), false);
+                self.accepted(i, now, fx);
             }
             Err(CallError::Throttled(_)) => {
-                self.throttles += 1;
                 fx.push(paced(true));
-                let region = &self.tracks[i].region;
-                fx.push(Effect::Notice(Notice::Note(Note::StartThrottled {
-                    region: region.to_string(),
-                })));
-                self.set_phase(i, Phase::Pending, fx);
-                self.make_ready(i);
+                self.start_throttled(i, fx);
             }
             Err(CallError::LimitExceeded(message)) => self.limit_exceeded(i, message, now, fx),
             Err(CallError::InUse(_)) => {
@@ -148,30 +153,11 @@ impl RunState {
                 self.tracks[i].needs_describe = true;
                 self.schedule_describe(i, now + SECOND, true);
             }
-            Err(CallError::NotFound(message)) => {
-                let update = failed_with(
-                    Why::NOT_FOUND,
-                    ("ResourceNotFoundException".into(), message),
-                );
-                self.finish(i, Phase::Failed, update, fx);
-            }
-            Err(CallError::Invalid { code, message }) => {
-                self.finish(
-                    i,
-                    Phase::Failed,
-                    failed_with(Why::Rejected, (code, message)),
-                    fx,
-                );
-            }
-            Err(CallError::KmsRefused { kms_code, message }) => {
-                // One stream's key: that stream fails, the run goes on.
-                let hint = failure::kms_refusal_hint(&kms_code);
-                let failure = (
-                    "InvalidKMSResourceException".to_owned(),
-                    format!("{kms_code}: {message} — {hint}"),
-                );
-                self.finish(i, Phase::Failed, failed_with(Why::KmsRefused, failure), fx);
-            }
+            Err(
+                e @ (CallError::NotFound(_)
+                | CallError::Invalid { .. }
+                | CallError::KmsRefused { .. }),
+            ) => self.finish(i, Phase::Failed, refused_for_good(e), fx),
             Err(error @ CallError::Denied { .. }) => {
                 let operation = self.tracks[i].operation();
                 self.aborted = Some(Abort::Refused { operation, error });
@@ -197,6 +183,35 @@ impl RunState {
                 self.schedule_describe(i, now + 500, true);
             }
         }
+    }
+
+    /// A Start accepted: the stream followed to the end of its transition, its first poll
+    /// after the schedule's first delay — or, with `--no-wait`, left as the AWS CLI leaves it.
+    fn accepted(&mut self, i: usize, now: EpochMillis, fx: &mut Vec<Effect>) {
+        if self.config.no_wait {
+            // Accepted: as the AWS CLI returns now, the stream is not followed.
+            self.set_phase(i, Phase::Polling, fx);
+            return self.leave(i);
+        }
+        let delay = self.schedule.first_delay();
+        let live = &mut self.live[i];
+        live.set_started(Some(now));
+        live.set_first_planned(Some(delay));
+        live.polls = 0;
+        self.set_phase(i, Phase::Polling, fx);
+        self.schedule_describe(i, now + ms(delay), false);
+    }
+
+    /// A Start throttled: counted, said, and the stream ready to be sent again once its
+    /// region's pace (slowed by the caller's `Paced` effect) allows.
+    fn start_throttled(&mut self, i: usize, fx: &mut Vec<Effect>) {
+        self.throttles += 1;
+        let region = &self.tracks[i].region;
+        fx.push(Effect::Notice(Notice::Note(Note::StartThrottled {
+            region: region.to_string(),
+        })));
+        self.set_phase(i, Phase::Pending, fx);
+        self.make_ready(i);
     }
 
     /// `LimitExceededException`: which limit it was, from our own counts first and then the
