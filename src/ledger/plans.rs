@@ -156,6 +156,74 @@ pub(super) fn insert_plan_items<'i>(
     Ok(())
 }
 
+/// A `plan_items` row of plan `id` (columns as `load_plan` selects them) as the item it saved.
+fn plan_item(id: i64, r: &rusqlite::Row<'_>) -> rusqlite::Result<Item> {
+    let target_type: String = r.get(5)?;
+    let target_arn: Option<String> = r.get(6)?;
+    let account: Option<String> = r.get(2)?;
+    let region: String = r.get(3)?;
+    let name: String = r.get(4)?;
+    let cur_stream: Option<String> = r.get(10)?;
+    let cur_status: Option<String> = r.get(11)?;
+    let cur_type: Option<String> = r.get(12)?;
+    let cur_arn: Option<String> = r.get(13)?;
+    let action: String = r.get(7)?;
+    let reason: Option<String> = r.get(8)?;
+    let corrupt = |what: &str| {
+        rusqlite::Error::InvalidColumnType(
+            0,
+            format!("plan {id}: {what}"),
+            rusqlite::types::Type::Text,
+        )
+    };
+    let key = KeyChoice::from_parts(&target_type, target_arn.as_deref())
+        .ok_or_else(|| corrupt("target key"))?;
+    let current = match (cur_stream, cur_status) {
+        (Some(stream), Some(status)) => Some(Current {
+            stream_status: StreamStatus::parse(&stream),
+            status: EncStatus::parse(&status),
+            key: cur_type.and_then(|t| KeyChoice::from_parts(&t, cur_arn.as_deref())),
+            source_arn: r.get(15)?,
+            source_encryption: json_column(r, 20).map_err(|_| corrupt("source encryption"))?,
+            in_force_unknown: r.get(16)?,
+        }),
+        _ => None,
+    };
+    let stream = match (&account, &current) {
+        (Some(account), Some(_)) => Some(StreamId {
+            account: account.clone(),
+            region: region.clone(),
+            name: name.clone(),
+        }),
+        _ => None,
+    };
+    Ok(Item {
+        seq: r.get::<_, i64>(0)? as usize,
+        target: Target {
+            line: r.get::<_, i64>(1)? as u64,
+            name,
+            region: region.into(),
+            account: account.map(Into::into),
+            key,
+            expect: r.get::<_, Option<String>>(17)?.and_then(|t| {
+                KeyChoice::from_parts(&t, r.get::<_, Option<String>>(18).ok().flatten().as_deref())
+            }),
+        },
+        stream,
+        action: Action::parse(&action).ok_or_else(|| corrupt("action"))?,
+        reason: reason.as_deref().and_then(Reason::parse),
+        next_slot: r.get(9)?,
+        current,
+        budget_used: r.get(14)?,
+        producers: json_column(r, 19)
+            .map_err(|_| corrupt("producers"))?
+            .map(Box::new),
+        owner: json_column(r, 21)
+            .map_err(|_| corrupt("owner"))?
+            .map(Box::new),
+    })
+}
+
 /// A nullable column holding JSON, read back; `Err` when it is not JSON of that shape.
 fn json_column<T: serde::de::DeserializeOwned>(
     r: &rusqlite::Row<'_>,
@@ -266,76 +334,7 @@ impl Ledger {
                     cur_source_encryption, owner
              FROM plan_items WHERE plan_id = ?1 ORDER BY seq",
         )?;
-        let rows = stmt.query_map([id], |r| {
-            let target_type: String = r.get(5)?;
-            let target_arn: Option<String> = r.get(6)?;
-            let account: Option<String> = r.get(2)?;
-            let region: String = r.get(3)?;
-            let name: String = r.get(4)?;
-            let cur_stream: Option<String> = r.get(10)?;
-            let cur_status: Option<String> = r.get(11)?;
-            let cur_type: Option<String> = r.get(12)?;
-            let cur_arn: Option<String> = r.get(13)?;
-            let action: String = r.get(7)?;
-            let reason: Option<String> = r.get(8)?;
-            let corrupt = |what: &str| {
-                rusqlite::Error::InvalidColumnType(
-                    0,
-                    format!("plan {id}: {what}"),
-                    rusqlite::types::Type::Text,
-                )
-            };
-            let key = KeyChoice::from_parts(&target_type, target_arn.as_deref())
-                .ok_or_else(|| corrupt("target key"))?;
-            let current = match (cur_stream, cur_status) {
-                (Some(stream), Some(status)) => Some(Current {
-                    stream_status: StreamStatus::parse(&stream),
-                    status: EncStatus::parse(&status),
-                    key: cur_type.and_then(|t| KeyChoice::from_parts(&t, cur_arn.as_deref())),
-                    source_arn: r.get(15)?,
-                    source_encryption: json_column(r, 20)
-                        .map_err(|_| corrupt("source encryption"))?,
-                    in_force_unknown: r.get(16)?,
-                }),
-                _ => None,
-            };
-            let stream = match (&account, &current) {
-                (Some(account), Some(_)) => Some(StreamId {
-                    account: account.clone(),
-                    region: region.clone(),
-                    name: name.clone(),
-                }),
-                _ => None,
-            };
-            Ok(Item {
-                seq: r.get::<_, i64>(0)? as usize,
-                target: Target {
-                    line: r.get::<_, i64>(1)? as u64,
-                    name,
-                    region: region.into(),
-                    account: account.map(Into::into),
-                    key,
-                    expect: r.get::<_, Option<String>>(17)?.and_then(|t| {
-                        KeyChoice::from_parts(
-                            &t,
-                            r.get::<_, Option<String>>(18).ok().flatten().as_deref(),
-                        )
-                    }),
-                },
-                stream,
-                action: Action::parse(&action).ok_or_else(|| corrupt("action"))?,
-                reason: reason.as_deref().and_then(Reason::parse),
-                next_slot: r.get(9)?,
-                current,
-                budget_used: r.get(14)?,
-                producers: json_column(r, 19)
-                    .map_err(|_| corrupt("producers"))?
-                    .map(Box::new),
-                owner: json_column(r, 21)
-                    .map_err(|_| corrupt("owner"))?
-                    .map(Box::new),
-            })
-        })?;
+        let rows = stmt.query_map([id], |r| plan_item(id, r))?;
         let items = rows.collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(Some(SavedPlan {
             id,
