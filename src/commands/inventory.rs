@@ -245,10 +245,52 @@ pub(super) async fn scan(
 ) -> anyhow::Result<Scanned> {
     let ledger = &session.ledger;
     let (accounts, mut unreachable) = accounts_to_list(session, scope).await?;
+    let (queries, listed) = list_streams(session, &accounts, regions, &mut unreachable).await?;
+    for (account, why) in &unreachable {
+        // An account no credentials reach is said even with -q: it makes the exit code 6.
+        if !quiet || why != NOT_ACTIVE {
+            eprintln!("account {account} is not listed: {why}");
+        }
+    }
+    let (rows, throttles) = describe_listed(session, queries).await?;
+    let mut lanes = Vec::new();
+    for ((given, region), n) in &listed {
+        // The account the streams are in: as given, else as their ARNs say, else the
+        // credentials' own (known or not).
+        let account = match given.as_str() {
+            "" => rows
+                .iter()
+                .find(|r| &r.obs.id.region == region)
+                .map(|r| r.obs.id.account.clone())
+                .or_else(|| session.accounts.base_account_now().map(str::to_owned))
+                .unwrap_or_else(|| SELF.to_owned()),
+            a => a.to_owned(),
+        };
+        ledger.record_inventory(&account, region, *n)?;
+        lanes.push((account, region.clone()));
+    }
+
+    Ok(Scanned {
+        rows,
+        lanes,
+        unreachable,
+        throttles,
+    })
+}
+
+/// Every stream of `accounts` in `regions`, listed: a query for each, and how many each
+/// (account as given, or empty for the credentials' own; region) holds. An account no
+/// credentials reach is added to `unreachable`.
+async fn list_streams(
+    session: &Session,
+    accounts: &[Option<String>],
+    regions: &[String],
+    unreachable: &mut Vec<(String, String)>,
+) -> anyhow::Result<(Vec<Query>, BTreeMap<(String, String), usize>)> {
     let mut queries = Vec::new();
     // Streams listed per (account as given, or empty for the credentials' own; region).
     let mut listed: BTreeMap<(String, String), usize> = BTreeMap::new();
-    for account in &accounts {
+    for account in accounts {
         let cloud = match account {
             None => session.accounts.base().clone(),
             Some(a) => match session.accounts.reach(a).await {
@@ -278,12 +320,16 @@ pub(super) async fn scan(
             }
         }
     }
-    for (account, why) in &unreachable {
-        // An account no credentials reach is said even with -q: it makes the exit code 6.
-        if !quiet || why != NOT_ACTIVE {
-            eprintln!("account {account} is not listed: {why}");
-        }
-    }
+    Ok((queries, listed))
+}
+
+/// The listed streams described (at the Describe quota), each recorded in the ledger; the
+/// rows in listing order (a stream deleted since it was listed is gone), and throttles met.
+async fn describe_listed(
+    session: &Session,
+    queries: Vec<Query>,
+) -> anyhow::Result<(Vec<Row>, u32)> {
+    let ledger = &session.ledger;
     let progress = Progress::new(session.progress, "describing", queries.len() as u64);
     let (tx, mut rx) = mpsc::channel::<Observed>(256);
     let total = queries.len();
@@ -314,30 +360,7 @@ pub(super) async fn scan(
     }
     observer.await.context("observation task failed")?;
     progress.finish();
-    let rows: Vec<Row> = rows.into_iter().flatten().collect();
-    let mut lanes = Vec::new();
-    for ((given, region), n) in &listed {
-        // The account the streams are in: as given, else as their ARNs say, else the
-        // credentials' own (known or not).
-        let account = match given.as_str() {
-            "" => rows
-                .iter()
-                .find(|r| &r.obs.id.region == region)
-                .map(|r| r.obs.id.account.clone())
-                .or_else(|| session.accounts.base_account_now().map(str::to_owned))
-                .unwrap_or_else(|| SELF.to_owned()),
-            a => a.to_owned(),
-        };
-        ledger.record_inventory(&account, region, *n)?;
-        lanes.push((account, region.clone()));
-    }
-
-    Ok(Scanned {
-        rows,
-        lanes,
-        unreachable,
-        throttles,
-    })
+    Ok((rows.into_iter().flatten().collect(), throttles))
 }
 
 /// The accounts to list (`None`: the credentials' own) and those that will not be, with why.
