@@ -12,16 +12,20 @@ use crate::shard::Shard;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 mod examples;
+mod global;
+mod groups;
 mod parse;
 mod sandbox;
 mod values;
+pub use global::{ColorArg, GlobalArgs, OutputArg};
+pub use groups::{
+    IacArgs, IacOwnedArg, InProcessSandbox, LimitArgs, OnGateFailureArg, PaceArgs, ProducerArgs,
+    RollbackScopeArg, WaveArgs, WaveByArg,
+};
 pub use parse::{command, parse, try_parse_from};
 pub use sandbox::SandboxArgs;
+use values::parse_account;
 pub use values::parse_duration;
-use values::{
-    parse_account, parse_external_id, parse_margin, parse_max_errors, parse_role_duration,
-    parse_session_name, parse_share, parse_steps, parse_timeout, parse_tps,
-};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -156,133 +160,6 @@ pub const AWS_HEADING: &str = "AWS connection";
 /// account and region, which every other reader of the account's streams shares.
 pub const DESCRIBE_TPS: f64 = 4.0;
 
-/// Flags given before or after the subcommand. The AWS connection's are listed only by the
-/// commands that call AWS (plan, inventory, apply, resume): [`command`] hides them from the
-/// others, which still accept them as they always did. Environment variables are read by
-/// `options`, not clap, so a value from the environment never shows in a usage line as if it
-/// had been typed.
-#[derive(Debug, Args, Clone)]
-pub struct GlobalArgs {
-    /// Default AWS region for fleet rows that name none (rows and stream ARNs take precedence);
-    /// for `inventory`, the region to list (repeat for several). Falls back to AWS_REGION,
-    /// AWS_DEFAULT_REGION, then the profile's `region`.
-    #[arg(long, global = true, value_name = "REGION", action = ArgAction::Append, help_heading = AWS_HEADING)]
-    pub region: Vec<String>,
-
-    /// Named profile from ~/.aws/config and ~/.aws/credentials. Also AWS_PROFILE.
-    #[arg(long, global = true, value_name = "NAME", help_heading = AWS_HEADING)]
-    pub profile: Option<String>,
-
-    /// Send every request — Firehose, KMS, STS, Organizations, IAM and CloudWatch — to this URL
-    /// instead of the AWS endpoints (e.g. a sandbox). AWS_ENDPOINT_URL and
-    /// AWS_ENDPOINT_URL_FIREHOSE / _KMS / _STS / ... work as in the AWS CLI.
-    #[arg(long, global = true, value_name = "URL", help_heading = AWS_HEADING)]
-    pub endpoint_url: Option<String>,
-
-    /// Allow a plain http:// --endpoint-url (or AWS_ENDPOINT_URL*) to another machine; without
-    /// it only https:// or loopback addresses are accepted.
-    #[arg(long, global = true, help_heading = AWS_HEADING)]
-    pub allow_insecure_endpoint: bool,
-
-    /// PEM file of extra root certificates to trust for HTTPS (corporate TLS proxies). Also
-    /// AWS_CA_BUNDLE.
-    #[arg(long, global = true, value_name = "PEM", help_heading = AWS_HEADING)]
-    pub ca_bundle: Option<PathBuf>,
-
-    /// Time allowed to open a connection: `5` (seconds), `500ms`, `2m`. Default: SDK's (3.1 s).
-    #[arg(long, global = true, value_name = "DUR", value_parser = parse_timeout, help_heading = AWS_HEADING)]
-    pub connect_timeout: Option<Duration>,
-
-    /// Time allowed to wait for a response once the request is sent: `30`, `10s`. Default: none.
-    #[arg(long, global = true, value_name = "DUR", value_parser = parse_timeout, help_heading = AWS_HEADING)]
-    pub read_timeout: Option<Duration>,
-
-    /// Reach every account a fleet row names, other than the credentials' own, by assuming
-    /// this role in it: a role NAME (arn:aws:iam::<account>:role/NAME) or a role ARN with
-    /// {account} where the account goes. Each account's credentials refresh before they expire.
-    #[arg(long, global = true, value_name = "ROLE", help_heading = AWS_HEADING)]
-    pub assume_role: Option<String>,
-
-    /// External ID the role's trust policy requires (with --assume-role).
-    #[arg(long, global = true, value_name = "ID", value_parser = parse_external_id, help_heading = AWS_HEADING)]
-    pub external_id: Option<String>,
-
-    /// Session name of the assumed roles, as CloudTrail shows it (with --assume-role).
-    /// [default: firehose-sse-run-<N>]
-    #[arg(long, global = true, value_name = "NAME", value_parser = parse_session_name, help_heading = AWS_HEADING)]
-    pub role_session_name: Option<String>,
-
-    /// How long each assumed role's credentials last, 15m to 12h (within the role's maximum
-    /// session duration). [default: 1h]
-    #[arg(long, global = true, value_name = "DUR", value_parser = parse_role_duration, help_heading = AWS_HEADING)]
-    pub role_duration: Option<Duration>,
-
-    /// Log the SDK's requests and responses on stderr (headers and bodies; credentials and
-    /// signatures are redacted).
-    #[arg(long, global = true, help_heading = AWS_HEADING)]
-    pub debug: bool,
-
-    /// SQLite ledger recording every observation and every Start/Stop call, created (mode
-    /// 0600) on first use. Also FIREHOSE_SSE_LEDGER. [default: firehose-sse.db;
-    /// firehose-sse.sandbox.db with --sandbox] `status`, `report` and `history` take it several
-    /// times to read the shards of one rollout as one.
-    #[arg(long, global = true, value_name = "FILE", action = ArgAction::Append, help_heading = GLOBAL_HEADING)]
-    pub ledger: Vec<PathBuf>,
-
-    /// Output format of what is printed on stdout (`report` chooses with --format): `table`,
-    /// this tool's report (with --query: the AWS CLI's table of what the query selected);
-    /// `json`, the command's JSON document; `text`, that document as the AWS CLI prints text
-    /// (tab-separated values, a line per object).
-    #[arg(long, global = true, value_enum, default_value_t = OutputArg::Table, help_heading = GLOBAL_HEADING)]
-    pub output: OutputArg,
-
-    /// A JMESPath expression applied to the command's JSON document before it is printed, as
-    /// in the AWS CLI (e.g. 'items[?phase==`failed`].stream').
-    #[arg(long, global = true, value_name = "JMESPATH", help_heading = GLOBAL_HEADING)]
-    pub query: Option<String>,
-
-    /// Colour in terminal output; `auto` colours a terminal unless NO_COLOR is set.
-    #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto, help_heading = GLOBAL_HEADING)]
-    pub color: ColorArg,
-
-    /// More log detail on stderr (-v info, -vv debug, -vvv trace).
-    #[arg(short, long, global = true, action = ArgAction::Count, help_heading = GLOBAL_HEADING)]
-    pub verbose: u8,
-
-    /// Only errors on stderr; no progress.
-    #[arg(short, long, global = true, conflicts_with = "verbose", help_heading = GLOBAL_HEADING)]
-    pub quiet: bool,
-}
-
-impl GlobalArgs {
-    /// The one `--region` given, if any; several are only meaningful to `inventory`.
-    pub fn single_region(&self) -> Result<Option<&str>, crate::error::UsageError> {
-        match self.region.as_slice() {
-            [] => Ok(None),
-            [one] => Ok(Some(one.as_str())),
-            _ => Err(crate::error::UsageError::new(
-                "--region was given more than once; only `inventory` takes several regions",
-            )),
-        }
-    }
-}
-
-/// `--output`'s values; `options` turns them into `report::OutputFormat`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputArg {
-    Table,
-    Json,
-    Text,
-}
-
-/// `--color`'s values; `options` turns them into `report::ColorChoice`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorArg {
-    Auto,
-    On,
-    Off,
-}
-
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     /// Fleet CSV: columns stream, region, key_arn, key_type (see README).
@@ -381,27 +258,6 @@ impl Command {
             | Command::Man(_) => false,
         }
     }
-}
-
-/// Run against an emulator started inside this command instead of AWS.
-#[derive(Debug, Args, Clone, Default)]
-#[command(next_help_heading = "Sandbox")]
-pub struct InProcessSandbox {
-    /// Start an in-process sandbox (emulated Firehose + KMS enforcing the AWS limits) and run
-    /// against it with test credentials: seeded from --sandbox-fleet, else from
-    /// `<fleet>.sandbox.json` next to the fleet file when it exists, else from the fleet file
-    /// itself (each stream an unencrypted DirectPut stream, each key an enabled symmetric key).
-    /// It lives as long as the command.
-    #[arg(long)]
-    pub sandbox: bool,
-
-    /// The world the in-process sandbox starts with (JSON, see README "Sandbox").
-    #[arg(long, value_name = "FILE", requires = "sandbox")]
-    pub sandbox_fleet: Option<PathBuf>,
-
-    /// Median ENABLING→ENABLED time of the in-process sandbox.
-    #[arg(long, value_name = "DUR", default_value = "2s", value_parser = parse_duration, requires = "sandbox")]
-    pub sandbox_latency: Duration,
 }
 
 #[derive(Debug, Args)]
@@ -725,170 +581,6 @@ pub struct EncryptionArgs {
 
     #[command(flatten)]
     pub sandbox: InProcessSandbox,
-}
-
-/// How fast to call AWS. The quota is 5 calls per second per operation per account and
-/// region, shared with every other caller of the account: Starts go at the quota, Describes a
-/// call under it.
-#[derive(Debug, Args, Clone)]
-#[command(next_help_heading = "Pacing")]
-pub struct PaceArgs {
-    /// DescribeDeliveryStream, ListDeliveryStreams and KMS DescribeKey calls per second, per
-    /// account and region. The quota (5/s) is shared with everything else that reads the
-    /// account's streams (consoles, Terraform, monitoring), so the default leaves one call a
-    /// second to them; a throttle slows it further.
-    #[arg(long, default_value_t = DESCRIBE_TPS, value_name = "N", value_parser = parse_tps)]
-    pub describe_tps: f64,
-
-    /// StartDeliveryStreamEncryption (and Stop) calls per second, per account and region.
-    #[arg(long, default_value_t = 5.0, value_name = "N", value_parser = parse_tps)]
-    pub start_tps: f64,
-
-    /// Treat the per-second quota as one budget shared by every operation of an account and
-    /// region (at the lower of the two rates), for accounts where other tools call Firehose too.
-    #[arg(long)]
-    pub shared_quota: bool,
-
-    /// Most requests in flight at once per region, for Starts and for Describes each.
-    #[arg(long, default_value_t = 32, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
-    pub concurrency: u32,
-
-    /// IAM calls per second per account for the producer check (GetAccountAuthorizationDetails,
-    /// SimulatePrincipalPolicy; and KMS GetKeyPolicy). IAM is global and its quotas are low and
-    /// unpublished per operation: a throttle slows it further.
-    #[arg(long, default_value_t = 5.0, value_name = "N", value_parser = parse_tps)]
-    pub iam_tps: f64,
-}
-
-/// A rollout in waves, each watched before the next (apply; plan shows the waves).
-#[derive(Debug, Args, Clone)]
-#[command(next_help_heading = "Waves")]
-pub struct WaveArgs {
-    /// Roll out in waves: cumulative counts or shares of the fleet, ending at 100%, e.g.
-    /// `1,5%,25%,100%` (one stream first, then up to 5% of the fleet, ...). Each wave is
-    /// carried out, then watched for --bake before the next; a failed gate halts the rollout.
-    #[arg(long, value_name = "SPEC", value_parser = parse_steps)]
-    pub waves: Option<crate::waves::Steps>,
-
-    /// What a wave takes whole: `account` or `region` keeps a bad change inside the accounts or
-    /// regions it reached; `none` takes streams in fleet order.
-    #[arg(long, value_enum, default_value_t = WaveByArg::None, requires = "waves")]
-    pub wave_by: WaveByArg,
-
-    /// How long each wave is watched once all its streams have ended, before the next starts
-    /// (default 15m with --waves). At least three --metric-period (and 5 s and two periods).
-    #[arg(long, value_name = "DUR", value_parser = parse_duration, requires = "waves")]
-    pub bake: Option<Duration>,
-
-    /// How long the last wave is watched (default: not at all).
-    #[arg(long, value_name = "DUR", value_parser = parse_duration, requires = "waves")]
-    pub final_bake: Option<Duration>,
-
-    /// Failed streams a wave may have before the rollout halts: a count or a share of the
-    /// wave (`2`, `10%`), as SSM's MaxErrors.
-    #[arg(long, value_name = "N|P%", value_parser = parse_max_errors, default_value = "0", requires = "waves")]
-    pub max_errors: crate::waves::gate::MaxErrors,
-
-    /// A CloudWatch alarm (repeatable) watched in each account and region of a wave during the
-    /// wave and its bake: any in ALARM fails the gate.
-    #[arg(long = "alarm", value_name = "NAME", action = ArgAction::Append, requires = "waves")]
-    pub alarms: Vec<String>,
-
-    /// The largest fall of a stream's incoming records (after ENABLED against the hour before
-    /// its Start) that passes the gate; a stream with no data before has no signal and never
-    /// gates.
-    #[arg(long, value_name = "P%", value_parser = parse_share, default_value = "50%", requires = "waves")]
-    pub gate_drop: f64,
-
-    /// The CloudWatch period the gate reads metrics at (AWS publishes Firehose's per minute).
-    #[arg(long, value_name = "DUR", value_parser = parse_duration, default_value = "1m", requires = "waves")]
-    pub metric_period: Duration,
-
-    /// What a failed gate does: `halt` (stop, exit 5) or `rollback` (halt, then return the
-    /// streams the run changed to their earlier encryption, with every limit of an apply).
-    #[arg(long, value_enum, default_value_t = OnGateFailureArg::Halt, requires = "waves")]
-    pub on_gate_failure: OnGateFailureArg,
-
-    /// With --on-gate-failure rollback: the failing wave's streams (`wave`) or every wave's of
-    /// the run (`run`).
-    #[arg(long, value_enum, default_value_t = RollbackScopeArg::Wave, requires = "waves")]
-    pub rollback_scope: RollbackScopeArg,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum WaveByArg {
-    None,
-    Account,
-    Region,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OnGateFailureArg {
-    Halt,
-    Rollback,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum RollbackScopeArg {
-    Wave,
-    Run,
-}
-
-/// Who writes to a stream moved to a customer-managed key, and whether they may use the key.
-#[derive(Debug, Args, Clone)]
-#[command(next_help_heading = "Producers")]
-pub struct ProducerArgs {
-    /// Do not ask IAM who writes to the streams (for accounts where IAM may not be read): the
-    /// plan says loudly that nobody checked their producers.
-    #[arg(long)]
-    pub skip_producer_check: bool,
-
-    /// Start a stream even when a producer would be refused its new key (kms:GenerateDataKey,
-    /// kms:Decrypt); without it such a stream is skipped `producers_denied`.
-    #[arg(long)]
-    pub allow_producer_risk: bool,
-}
-
-/// Streams that code owns: a CloudFormation stack (found by its tag) or Terraform.
-#[derive(Debug, Args, Clone)]
-#[command(next_help_heading = "Code that owns streams")]
-pub struct IacArgs {
-    /// The JSON of `terraform show -json` (repeat for several states): streams its
-    /// aws_kinesis_firehose_delivery_stream resources manage are shown with their address and
-    /// whether the next `terraform apply` would revert the change.
-    #[arg(long, value_name = "FILE", action = ArgAction::Append)]
-    pub terraform_state: Vec<PathBuf>,
-
-    /// What to do with a stream a CloudFormation stack or Terraform owns: warn (change it, its
-    /// line says who owns it) or skip it (`iac_owned`).
-    #[arg(long, value_enum, default_value_t = IacOwnedArg::Warn)]
-    pub iac_owned: IacOwnedArg,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum IacOwnedArg {
-    Skip,
-    Warn,
-}
-
-/// The limits the plan keeps to.
-#[derive(Debug, Args, Clone)]
-#[command(next_help_heading = "Limits")]
-pub struct LimitArgs {
-    /// Start/Stop calls per stream never spent by a plan, kept for an emergency Stop or
-    /// rollback (of the 25 per rolling 24 h).
-    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=25))]
-    pub reserve: u32,
-
-    /// Streams one customer-managed key may protect (the AWS limit is 500).
-    #[arg(long, default_value_t = 500, value_name = "N")]
-    pub cmk_limit: u32,
-
-    /// A call keeps counting against its stream's budget this long after it leaves the 24 h
-    /// window before the slot is used again: AWS does not say where its 24 h start, and a call
-    /// refused at the edge would fill the budget for another day. At most 1h.
-    #[arg(long, default_value = "5m", value_name = "DUR", value_parser = parse_margin)]
-    pub budget_margin: Duration,
 }
 
 #[cfg(test)]

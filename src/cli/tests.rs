@@ -1,4 +1,5 @@
 use super::parse::swaps_and_edits;
+use super::values::parse_timeout;
 use super::*;
 use clap::CommandFactory;
 
