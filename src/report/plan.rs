@@ -315,20 +315,24 @@ fn waves_text(out: &mut String, view: &PlanView<'_>) {
     }
 }
 
+/// The calls a plan's streams need, as its estimate names them: a rollback to no encryption
+/// sends Stops, paced as Starts are.
+pub fn calls_sent(items: &[Item]) -> &'static str {
+    let stops = items.iter().any(|i| i.action == Action::Disable);
+    let starts = items
+        .iter()
+        .any(|i| i.action.starts() && i.action != Action::Disable);
+    match (starts, stops) {
+        (false, true) => "Stops",
+        (true, true) => "Starts or Stops",
+        _ => "Starts",
+    }
+}
+
 /// How long apply would take, throttles met while observing, and the producer check's line.
 fn estimate_text(out: &mut String, view: &PlanView<'_>) {
     if view.estimated_ms > 0 {
-        // A rollback to no encryption sends Stops, paced as Starts are.
-        let stops = view.items.iter().any(|i| i.action == Action::Disable);
-        let starts = view
-            .items
-            .iter()
-            .any(|i| i.action.starts() && i.action != Action::Disable);
-        let calls = match (starts, stops) {
-            (false, true) => "Stops",
-            (true, true) => "Starts or Stops",
-            _ => "Starts",
-        };
+        let calls = calls_sent(view.items);
         out.push_str(&format!(
             "Estimated apply time: {} ({} {calls}/s and {} Describes/s per region, regions in parallel).\n",
             human_duration(view.estimated_ms),

@@ -364,10 +364,11 @@ fn estimate(out: &mut String, view: &PlanView<'_>) {
     if view.estimated_ms > 0 {
         let _ = writeln!(
             out,
-            "About {} at {} Starts/s and {} Describes/s per account and region (regions in \
+            "About {} at {} {}/s and {} Describes/s per account and region (regions in \
              parallel).\n",
             human_duration(view.estimated_ms),
             view.pace.start_tps,
+            super::plan::calls_sent(view.items),
             view.pace.describe_tps
         );
     } else {

@@ -274,10 +274,11 @@ fn estimate_section(html: &mut String, review: &Review<'_>) {
     if view.estimated_ms > 0 {
         let _ = writeln!(
             html,
-            "<p>About <b>{}</b> at {} Starts/s and {} Describes/s per account and region \
+            "<p>About <b>{}</b> at {} {}/s and {} Describes/s per account and region \
              (regions in parallel).</p>",
             human_duration(view.estimated_ms),
             view.pace.start_tps,
+            crate::report::plan::calls_sent(view.items),
             view.pace.describe_tps
         );
     } else {

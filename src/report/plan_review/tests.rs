@@ -260,3 +260,18 @@ fn the_plan_as_csv_has_a_row_per_stream_defused_for_spreadsheets() {
     );
     assert_eq!(lines.next(), None);
 }
+
+#[test]
+fn a_rollback_plan_estimates_its_stops_as_the_terminal_does() {
+    let stops = vec![item(0, "111111111111", "us-east-1", "orders", Action::Disable)];
+    let v = view(&stops);
+    let md = markdown(&review(&v));
+    assert!(md.contains(" Stops/s and "), "{md}");
+    assert!(!md.contains("Starts/s"), "{md}");
+    let both = vec![
+        item(0, "111111111111", "us-east-1", "orders", Action::Disable),
+        item(1, "111111111111", "us-east-1", "clicks", Action::Enable),
+    ];
+    let v = view(&both);
+    assert!(markdown(&review(&v)).contains(" Starts or Stops/s and "));
+}
