@@ -263,7 +263,13 @@ fn the_plan_as_csv_has_a_row_per_stream_defused_for_spreadsheets() {
 
 #[test]
 fn a_rollback_plan_estimates_its_stops_as_the_terminal_does() {
-    let stops = vec![item(0, "111111111111", "us-east-1", "orders", Action::Disable)];
+    let stops = vec![item(
+        0,
+        "111111111111",
+        "us-east-1",
+        "orders",
+        Action::Disable,
+    )];
     let v = view(&stops);
     let md = markdown(&review(&v));
     assert!(md.contains(" Stops/s and "), "{md}");
